@@ -1,0 +1,113 @@
+"""Functions that make tensors, and the free-function forms of tensor ops."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from forge_core.backend import Array, xp
+from forge_core.dtypes import get_default_dtype
+from forge_core.ops import registry as ops
+from forge_core.random import generator
+from forge_core.tensor import Tensor, _as_array
+
+
+def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(size) == 1 and not isinstance(size[0], int):
+        return tuple(size[0])
+    return tuple(size)
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data``; Python floats become the default dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    array = _as_array(data, dtype)
+    if array is data:
+        array = array.copy()
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def from_numpy(array: Array) -> Tensor:
+    """A tensor sharing ``array``'s memory and dtype."""
+    return Tensor(array)
+
+
+def _filled(value: float, size: tuple[Any, ...], dtype: Any, requires_grad: bool) -> Tensor:
+    array = xp.full(_shape(size), value, dtype=dtype or get_default_dtype())
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(0, size, dtype, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _filled(1, size, dtype, requires_grad)
+
+
+def full(size: Sequence[int], fill_value: float, dtype: Any = None) -> Tensor:
+    return _filled(fill_value, (tuple(size),), dtype, False)
+
+
+def zeros_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype)
+
+
+def ones_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    return Tensor(xp.arange(start, end, step, dtype=dtype))
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    array = generator().standard_normal(_shape(size)).astype(dtype or get_default_dtype())
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    array = generator().random(_shape(size)).astype(dtype or get_default_dtype())
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def randint(low: int, high: int, size: Sequence[int]) -> Tensor:
+    return Tensor(generator().integers(low, high, size=tuple(size), dtype=xp.int64))
+
+
+def randperm(n: int) -> Tensor:
+    return Tensor(generator().permutation(n).astype(xp.int64))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    if not tensors:
+        raise ValueError("cat needs at least one tensor")
+    return ops.Cat.apply(*tensors, dim=dim % max(tensors[0].ndim, 1))
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    if not tensors:
+        raise ValueError("stack needs at least one tensor")
+    return ops.Stack.apply(*tensors, dim=dim % (tensors[0].ndim + 1))
+
+
+def where(condition: Tensor | Array, a: Any, b: Any) -> Tensor:
+    mask = condition.data if isinstance(condition, Tensor) else xp.asarray(condition)
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else None
+    dtype = like.dtype if like is not None else get_default_dtype()
+    ta = a if isinstance(a, Tensor) else Tensor(xp.asarray(a, dtype=dtype))
+    tb = b if isinstance(b, Tensor) else Tensor(xp.asarray(b, dtype=dtype))
+    return ops.Where.apply(ta, tb, condition=mask.astype(bool, copy=False))
+
+
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    return ops.Maximum.apply(a, a._operand(b))
+
+
+def minimum(a: Tensor, b: Tensor) -> Tensor:
+    return ops.Minimum.apply(a, a._operand(b))
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    return a @ b

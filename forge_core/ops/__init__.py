@@ -1,0 +1,1 @@
+"""Differentiable ops, one small ``Function`` class each, grouped by kind."""

@@ -1,0 +1,212 @@
+"""Broadcasting arithmetic and elementwise math."""
+
+from typing import Any
+
+from forge_core.autograd import Function
+from forge_core.backend import Array, xp
+from forge_core.ops._broadcast import unbroadcast
+
+
+class Add(Function):
+    def forward(self, a: Array, b: Array) -> Array:
+        self.saved = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        sa, sb = self.saved
+        ga, gb = self.needs_input_grad
+        return (unbroadcast(g, sa) if ga else None, unbroadcast(g, sb) if gb else None)
+
+
+class Sub(Function):
+    def forward(self, a: Array, b: Array) -> Array:
+        self.saved = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        sa, sb = self.saved
+        ga, gb = self.needs_input_grad
+        return (unbroadcast(g, sa) if ga else None, unbroadcast(-g, sb) if gb else None)
+
+
+class Mul(Function):
+    def forward(self, a: Array, b: Array) -> Array:
+        self.saved = (a, b)
+        return a * b
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        a, b = self.saved
+        ga, gb = self.needs_input_grad
+        return (
+            unbroadcast(g * b, a.shape) if ga else None,
+            unbroadcast(g * a, b.shape) if gb else None,
+        )
+
+
+class Div(Function):
+    def forward(self, a: Array, b: Array) -> Array:
+        self.saved = (a, b)
+        return a / b
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        a, b = self.saved
+        ga, gb = self.needs_input_grad
+        return (
+            unbroadcast(g / b, a.shape) if ga else None,
+            unbroadcast(-g * a / (b * b), b.shape) if gb else None,
+        )
+
+
+class Neg(Function):
+    def forward(self, a: Array) -> Array:
+        return -a
+
+    def backward(self, g: Array) -> Array:
+        return -g
+
+
+class Pow(Function):
+    """``a ** b`` for two tensors."""
+
+    def forward(self, a: Array, b: Array) -> Array:
+        out = a**b
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        a, b, out = self.saved
+        ga, gb = self.needs_input_grad
+        grad_a = unbroadcast(g * b * a ** (b - 1), a.shape) if ga else None
+        grad_b = None
+        if gb:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                log_a = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
+            grad_b = unbroadcast(g * out * log_a, b.shape)
+        return grad_a, grad_b
+
+
+class PowScalar(Function):
+    """``a ** p`` for a Python number ``p``."""
+
+    def forward(self, a: Array, exponent: float) -> Array:
+        self.saved = (a, exponent)
+        if exponent == 2:
+            return a * a
+        return a**exponent
+
+    def backward(self, g: Array) -> Array:
+        a, p = self.saved
+        if p == 2:
+            return g * (2 * a)
+        return g * (p * a ** (p - 1))
+
+
+class Exp(Function):
+    def forward(self, a: Array) -> Array:
+        out = xp.exp(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: Array) -> Array:
+        return g * self.saved[0]
+
+
+class Log(Function):
+    def forward(self, a: Array) -> Array:
+        self.saved = (a,)
+        return xp.log(a)
+
+    def backward(self, g: Array) -> Array:
+        return g / self.saved[0]
+
+
+class Sqrt(Function):
+    def forward(self, a: Array) -> Array:
+        out = xp.sqrt(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: Array) -> Array:
+        return g / (2 * self.saved[0])
+
+
+class Abs(Function):
+    def forward(self, a: Array) -> Array:
+        self.saved = (a,)
+        return xp.abs(a)
+
+    def backward(self, g: Array) -> Array:
+        return g * xp.sign(self.saved[0])
+
+
+class Clamp(Function):
+    def forward(self, a: Array, low: float | None, high: float | None) -> Array:
+        self.saved = (a, low, high)
+        return xp.clip(a, low, high)
+
+    def backward(self, g: Array) -> Array:
+        a, low, high = self.saved
+        keep = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            keep &= a >= low
+        if high is not None:
+            keep &= a <= high
+        return g * keep
+
+
+class Where(Function):
+    """``where(condition, a, b)``; the boolean condition carries no gradient."""
+
+    def forward(self, a: Array, b: Array, condition: Array) -> Array:
+        self.saved = (condition, a.shape, b.shape)
+        return xp.where(condition, a, b)
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        condition, sa, sb = self.saved
+        ga, gb = self.needs_input_grad
+        zero = xp.zeros((), dtype=g.dtype)
+        return (
+            unbroadcast(xp.where(condition, g, zero), sa) if ga else None,
+            unbroadcast(xp.where(condition, zero, g), sb) if gb else None,
+        )
+
+
+class Maximum(Function):
+    """Elementwise maximum; ties split the gradient evenly, as PyTorch does."""
+
+    def forward(self, a: Array, b: Array) -> Array:
+        self.saved = (a, b)
+        return xp.maximum(a, b)
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        return _pick_backward(g, *self.saved, self.needs_input_grad, greater=True)
+
+
+class Minimum(Function):
+    def forward(self, a: Array, b: Array) -> Array:
+        self.saved = (a, b)
+        return xp.minimum(a, b)
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        return _pick_backward(g, *self.saved, self.needs_input_grad, greater=False)
+
+
+def _pick_backward(
+    g: Array, a: Array, b: Array, needs: tuple[bool, ...], greater: bool
+) -> tuple[Array | None, Array | None]:
+    wins = (a > b) if greater else (a < b)
+    share: Any = (wins + 0.5 * (a == b)).astype(g.dtype)
+    ga, gb = needs
+    return (
+        unbroadcast(g * share, a.shape) if ga else None,
+        unbroadcast(g * (1 - share), b.shape) if gb else None,
+    )
+
+
+class Cast(Function):
+    def forward(self, a: Array, dtype: Any) -> Array:
+        self.saved = (a.dtype,)
+        return a.astype(dtype)
+
+    def backward(self, g: Array) -> Array:
+        return g.astype(self.saved[0])

@@ -1,0 +1,52 @@
+"""Matrix products: batched ``matmul`` and the fused affine map behind ``nn.Linear``."""
+
+from forge_core.autograd import Function
+from forge_core.backend import Array, xp
+from forge_core.ops._broadcast import unbroadcast
+
+
+class MatMul(Function):
+    def forward(self, a: Array, b: Array) -> Array:
+        self.saved = (a, b)
+        return xp.matmul(a, b)
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = xp.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = xp.expand_dims(g, -1)
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if need_b:
+            if b2.ndim == 2 and a2.ndim > 2:
+                flat_a = a2.reshape(-1, a2.shape[-1])
+                grad_b = (flat_a.T @ g.reshape(-1, g.shape[-1])).reshape(b.shape)
+            else:
+                grad_b = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
+
+class Linear(Function):
+    """``x @ weight.T + bias`` with weight in PyTorch's ``(out_features, in_features)`` layout."""
+
+    def forward(self, x: Array, weight: Array, bias: Array | None = None) -> Array:
+        self.saved = (x, weight)
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, g: Array) -> tuple[Array | None, ...]:
+        x, weight = self.saved
+        need_x, need_w, *need_b = self.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1])
+        grad_x = g @ weight if need_x else None
+        grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
+        if need_b:
+            return grad_x, grad_w, g2.sum(axis=0) if need_b[0] else None
+        return grad_x, grad_w

@@ -1,0 +1,67 @@
+"""Reductions over all elements or over chosen dimensions."""
+
+from forge_core.autograd import Function
+from forge_core.backend import Array, xp
+
+Axes = tuple[int, ...] | None
+
+
+def _expand(g: Array, shape: tuple[int, ...], axes: Axes, keepdim: bool) -> Array:
+    """Broadcast a reduced gradient back over the reduced axes of ``shape``."""
+    if axes is None:
+        return xp.broadcast_to(g.reshape((1,) * len(shape)) if g.ndim else g, shape)
+    if not keepdim:
+        g = xp.expand_dims(g, axes)
+    return xp.broadcast_to(g, shape)
+
+
+class Sum(Function):
+    def forward(self, a: Array, axes: Axes, keepdim: bool) -> Array:
+        self.saved = (a.shape, axes, keepdim)
+        return xp.asarray(a.sum(axis=axes, keepdims=keepdim))
+
+    def backward(self, g: Array) -> Array:
+        shape, axes, keepdim = self.saved
+        return _expand(g, shape, axes, keepdim)
+
+
+class Mean(Function):
+    def forward(self, a: Array, axes: Axes, keepdim: bool) -> Array:
+        count = a.size if axes is None else int(xp.prod([a.shape[i] for i in axes]))
+        self.saved = (a.shape, axes, keepdim, count)
+        return xp.asarray(a.mean(axis=axes, keepdims=keepdim))
+
+    def backward(self, g: Array) -> Array:
+        shape, axes, keepdim, count = self.saved
+        return _expand(g / count, shape, axes, keepdim)
+
+
+class Extreme(Function):
+    """``max``/``min`` over all elements: ties share the gradient evenly, as in PyTorch."""
+
+    def forward(self, a: Array, largest: bool) -> Array:
+        out = xp.asarray(a.max() if largest else a.min())
+        self.saved = (a, out)
+        return out
+
+    def backward(self, g: Array) -> Array:
+        a, out = self.saved
+        hits = a == out
+        return g * hits / hits.sum(dtype=a.dtype)
+
+
+class ExtremeAlong(Function):
+    """``max``/``min`` along one dimension, returning values; the gradient goes to the index
+    that was picked (the first one on ties), as in PyTorch."""
+
+    def forward(self, a: Array, dim: int, keepdim: bool, largest: bool) -> Array:
+        index = xp.expand_dims(a.argmax(axis=dim) if largest else a.argmin(axis=dim), dim)
+        values = xp.take_along_axis(a, index, axis=dim)
+        self.saved = (a.shape, a.dtype, index, dim)
+        return values if keepdim else values.squeeze(dim)
+
+    def backward(self, g: Array) -> Array:
+        shape, dtype, index, dim = self.saved
+        grad = xp.zeros(shape, dtype=dtype)
+        xp.put_along_axis(grad, index, g.reshape(index.shape), axis=dim)
+        return grad

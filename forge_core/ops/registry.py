@@ -1,0 +1,62 @@
+"""Every op in one namespace: ``Tensor`` methods and functions call ``registry.<Op>.apply``."""
+
+from forge_core.ops.activations import Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh
+from forge_core.ops.elementwise import (
+    Abs,
+    Add,
+    Cast,
+    Clamp,
+    Div,
+    Exp,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    PowScalar,
+    Sqrt,
+    Sub,
+    Where,
+)
+from forge_core.ops.matmul import Linear, MatMul
+from forge_core.ops.reductions import Extreme, ExtremeAlong, Mean, Sum
+from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
+
+__all__ = [
+    "Abs",
+    "Add",
+    "Cast",
+    "Cat",
+    "Clamp",
+    "Div",
+    "Exp",
+    "Expand",
+    "Extreme",
+    "ExtremeAlong",
+    "Gelu",
+    "GetItem",
+    "LeakyRelu",
+    "Linear",
+    "Log",
+    "LogSoftmax",
+    "MatMul",
+    "Maximum",
+    "Mean",
+    "Minimum",
+    "Mul",
+    "Neg",
+    "Permute",
+    "Pow",
+    "PowScalar",
+    "Relu",
+    "Reshape",
+    "Sigmoid",
+    "Softmax",
+    "Sqrt",
+    "Stack",
+    "Sub",
+    "Sum",
+    "Tanh",
+    "Where",
+]
