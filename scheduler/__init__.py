@@ -1,0 +1,4 @@
+"""The scheduler: gRPC SchedulerService and AuthService, owner of the experiment database.
+
+It arrives with the services work.
+"""

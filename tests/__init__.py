@@ -1,0 +1,1 @@
+"""Tests for AzuraForge; each folder mirrors the package it tests."""
