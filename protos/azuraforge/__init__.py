@@ -1,0 +1,1 @@
+"""The gRPC contract between AzuraForge services, generated from protos/azuraforge/."""

@@ -1,0 +1,69 @@
+import datetime
+
+from azuraforge.v1 import experiment_pb2 as _experiment_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ExperimentEvent(_message.Message):
+    __slots__ = ("experiment_id", "seq", "emitted_at", "experiment_started", "epoch_ended", "experiment_finished")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    EMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_STARTED_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_ENDED_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    seq: int
+    emitted_at: _timestamp_pb2.Timestamp
+    experiment_started: ExperimentStarted
+    epoch_ended: EpochEnded
+    experiment_finished: ExperimentFinished
+    def __init__(self, experiment_id: _Optional[str] = ..., seq: _Optional[int] = ..., emitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., experiment_started: _Optional[_Union[ExperimentStarted, _Mapping]] = ..., epoch_ended: _Optional[_Union[EpochEnded, _Mapping]] = ..., experiment_finished: _Optional[_Union[ExperimentFinished, _Mapping]] = ...) -> None: ...
+
+class ExperimentStarted(_message.Message):
+    __slots__ = ("pipeline", "total_epochs")
+    PIPELINE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    pipeline: str
+    total_epochs: int
+    def __init__(self, pipeline: _Optional[str] = ..., total_epochs: _Optional[int] = ...) -> None: ...
+
+class EpochEnded(_message.Message):
+    __slots__ = ("epoch", "total_epochs", "metrics")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    total_epochs: int
+    metrics: _containers.ScalarMap[str, float]
+    def __init__(self, epoch: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class ExperimentFinished(_message.Message):
+    __slots__ = ("status", "error_message", "metrics")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    status: _experiment_pb2.ExperimentStatus
+    error_message: str
+    metrics: _containers.ScalarMap[str, float]
+    def __init__(self, status: _Optional[_Union[_experiment_pb2.ExperimentStatus, str]] = ..., error_message: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""Tests for the generated gRPC contract in protos/."""
