@@ -1,0 +1,1 @@
+"""The `forge` command line: one entry point for every AzuraForge tool."""

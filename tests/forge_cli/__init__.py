@@ -1,0 +1,1 @@
+"""Tests for the `forge` command line."""
