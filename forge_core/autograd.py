@@ -97,10 +97,10 @@ class Function:
     def save_for_backward(self, *values: Any) -> None:
         self.saved = values
 
-    def forward(self, *arrays: Any, **options: Any) -> Any:
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
-    def backward(self, *grads: Array) -> Any:
+    def backward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
     @classmethod

@@ -18,8 +18,7 @@ def generator() -> np.random.Generator:
 
 def get_rng_state() -> dict[str, Any]:
     """The generator's state, to store in a checkpoint."""
-    state: dict[str, Any] = _generator[0].bit_generator.state
-    return state
+    return dict(_generator[0].bit_generator.state)
 
 
 def set_rng_state(state: dict[str, Any]) -> None:

@@ -14,10 +14,12 @@ from forge_core.tensor import Tensor
 def save(state: Mapping[str, Any], path: str | Path) -> None:
     """Write ``state`` (tensors or arrays by name) to ``path``, atomically."""
     path = Path(path)
-    arrays = {k: asnumpy(v.data) if isinstance(v, Tensor) else np.asarray(v) for k, v in state.items()}
+    arrays = {
+        k: asnumpy(v.data) if isinstance(v, Tensor) else np.asarray(v) for k, v in state.items()
+    }
     partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, allow_pickle=False, **arrays)
     partial.replace(path)
 
 

@@ -6,6 +6,7 @@ differentiable method is a thin call into one ``Function`` of ``forge_core.ops``
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -333,7 +334,7 @@ class Tensor:
     def abs(self) -> Tensor:
         return _ops.Abs.apply(self)
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clamp(self, min: builtins.float | None = None, max: builtins.float | None = None) -> Tensor:
         if min is None and max is None:
             raise ValueError("clamp needs min, max or both")
         return _ops.Clamp.apply(self, low=min, high=max)
@@ -349,7 +350,7 @@ class Tensor:
     def relu(self) -> Tensor:
         return _ops.Relu.apply(self)
 
-    def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
+    def leaky_relu(self, negative_slope: builtins.float = 0.01) -> Tensor:
         return _ops.LeakyRelu.apply(self, negative_slope=negative_slope)
 
     def gelu(self, approximate: str = "none") -> Tensor:
@@ -357,20 +358,30 @@ class Tensor:
             raise ValueError(f"gelu approximate must be 'none' or 'tanh', not {approximate!r}")
         return _ops.Gelu.apply(self, approximate=approximate)
 
-    def softmax(self, dim: int) -> Tensor:
+    def softmax(self, dim: builtins.int) -> Tensor:
         return _ops.Softmax.apply(self, dim=dim)
 
-    def log_softmax(self, dim: int) -> Tensor:
+    def log_softmax(self, dim: builtins.int) -> Tensor:
         return _ops.LogSoftmax.apply(self, dim=dim)
 
     # ----- reductions -----
-    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    def sum(
+        self,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        keepdim: builtins.bool = False,
+    ) -> Tensor:
         return _ops.Sum.apply(self, axes=_dims(dim, self.ndim), keepdim=keepdim)
 
-    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    def mean(
+        self,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        keepdim: builtins.bool = False,
+    ) -> Tensor:
         return _ops.Mean.apply(self, axes=_dims(dim, self.ndim), keepdim=keepdim)
 
-    def _extreme(self, dim: int | None, keepdim: bool, largest: bool) -> Any:
+    def _extreme(
+        self, dim: builtins.int | None, keepdim: builtins.bool, largest: builtins.bool
+    ) -> Any:
         if dim is None:
             return _ops.Extreme.apply(self, largest=largest)
         (axis,) = _dims(dim, self.ndim) or (0,)
@@ -380,28 +391,32 @@ class Tensor:
             picked = xp.expand_dims(picked, axis)
         return ValuesIndices(values, Tensor._wrap(picked, False))
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    def max(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Any:
         """The largest element, or ``(values, indices)`` along ``dim`` as in PyTorch."""
         return self._extreme(dim, keepdim, largest=True)
 
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+    def min(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Any:
         return self._extreme(dim, keepdim, largest=False)
 
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        out = self.data.argmax(axis=dim, keepdims=keepdim) if dim is not None else self.data.argmax()
+    def argmax(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        out = (
+            self.data.argmax(axis=dim, keepdims=keepdim) if dim is not None else self.data.argmax()
+        )
         return Tensor._wrap(xp.asarray(out), False)
 
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        out = self.data.argmin(axis=dim, keepdims=keepdim) if dim is not None else self.data.argmin()
+    def argmin(self, dim: builtins.int | None = None, keepdim: builtins.bool = False) -> Tensor:
+        out = (
+            self.data.argmin(axis=dim, keepdims=keepdim) if dim is not None else self.data.argmin()
+        )
         return Tensor._wrap(xp.asarray(out), False)
 
     def var(
         self,
-        dim: int | Sequence[int] | None = None,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
         *,
-        correction: int = 1,
-        unbiased: bool | None = None,
-        keepdim: bool = False,
+        correction: builtins.int = 1,
+        unbiased: builtins.bool | None = None,
+        keepdim: builtins.bool = False,
     ) -> Tensor:
         """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
         if unbiased is not None:
@@ -413,11 +428,11 @@ class Tensor:
 
     def std(
         self,
-        dim: int | Sequence[int] | None = None,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
         *,
-        correction: int = 1,
-        unbiased: bool | None = None,
-        keepdim: bool = False,
+        correction: builtins.int = 1,
+        unbiased: builtins.bool | None = None,
+        keepdim: builtins.bool = False,
     ) -> Tensor:
         return self.var(dim, correction=correction, unbiased=unbiased, keepdim=keepdim).sqrt()
 
@@ -428,7 +443,7 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = -1) -> Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start_dim % self.ndim, end_dim % self.ndim
@@ -440,16 +455,16 @@ class Tensor:
             raise ValueError(f"permute dims {order} do not match a tensor with {self.ndim} dims")
         return _ops.Permute.apply(self, dims=tuple(d % self.ndim for d in order))
 
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
+    def transpose(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
         order = list(range(self.ndim))
         order[dim0], order[dim1] = order[dim1], order[dim0]
         return _ops.Permute.apply(self, dims=tuple(order))
 
     @property
-    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
+    def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
-    def squeeze(self, dim: int | None = None) -> Tensor:
+    def squeeze(self, dim: builtins.int | None = None) -> Tensor:
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
         if self.shape[dim] != 1:
@@ -458,7 +473,7 @@ class Tensor:
         del shape[dim]
         return self.reshape(tuple(shape))
 
-    def unsqueeze(self, dim: int) -> Tensor:
+    def unsqueeze(self, dim: builtins.int) -> Tensor:
         shape = list(self.shape)
         shape.insert(dim % (self.ndim + 1), 1)
         return self.reshape(tuple(shape))
@@ -466,15 +481,15 @@ class Tensor:
     def expand(self, *shape: Any) -> Tensor:
         target = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
         lead = len(target) - self.ndim
-        full = tuple(
-            self.shape[i - lead] if n == -1 else n for i, n in enumerate(target)
-        )
+        full = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(target))
         return _ops.Expand.apply(self, shape=full)
 
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.GetItem.apply(self, index=_index(index))
 
-    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    def split(
+        self, split_size: builtins.int | Sequence[builtins.int], dim: builtins.int = 0
+    ) -> tuple[Tensor, ...]:
         length = self.shape[dim]
         if isinstance(split_size, int):
             sizes = [min(split_size, length - s) for s in range(0, length, split_size)]
@@ -489,7 +504,7 @@ class Tensor:
             start += n
         return tuple(pieces)
 
-    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    def chunk(self, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]:
         size = -(-self.shape[dim] // chunks)
         return self.split(size, dim)
 

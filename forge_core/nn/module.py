@@ -23,6 +23,9 @@ class Module:
     """Base class for every layer and model. Subclasses define ``forward``."""
 
     training: bool
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _modules: OrderedDict[str, Module | None]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -92,7 +95,9 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         seen: set[int] = set()
         modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
         for module_name, module in modules:
@@ -174,7 +179,9 @@ class Module:
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"state_dict mismatch: missing keys {missing}, unexpected keys {unexpected}")
+            raise KeyError(
+                f"state_dict mismatch: missing keys {missing}, unexpected keys {unexpected}"
+            )
         with no_grad():
             for key, target in own.items():
                 if key not in state:
@@ -182,7 +189,8 @@ class Module:
                 value = _to_array(state[key])
                 if value.shape != target.shape:
                     raise ValueError(
-                        f"state_dict[{key!r}] has shape {value.shape}, the model expects {target.shape}"
+                        f"state_dict[{key!r}] has shape {value.shape}, "
+                        f"the model expects {target.shape}"
                     )
                 target.data[...] = value.astype(target.data.dtype, copy=False)
 
@@ -204,7 +212,9 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
+        lines = [
+            f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()
+        ]
         head = f"{type(self).__name__}({self.extra_repr()}"
         if not lines:
             return head + ")"

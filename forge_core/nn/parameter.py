@@ -11,7 +11,9 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+        super().__init__(
+            data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad
+        )
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

@@ -179,7 +179,8 @@ class Maximum(Function):
         return xp.maximum(a, b)
 
     def backward(self, g: Array) -> tuple[Array | None, Array | None]:
-        return _pick_backward(g, *self.saved, self.needs_input_grad, greater=True)
+        a, b = self.saved
+        return _pick_backward(g, a, b, self.needs_input_grad, greater=True)
 
 
 class Minimum(Function):
@@ -188,7 +189,8 @@ class Minimum(Function):
         return xp.minimum(a, b)
 
     def backward(self, g: Array) -> tuple[Array | None, Array | None]:
-        return _pick_backward(g, *self.saved, self.needs_input_grad, greater=False)
+        a, b = self.saved
+        return _pick_backward(g, a, b, self.needs_input_grad, greater=False)
 
 
 def _pick_backward(
