@@ -19,6 +19,15 @@ from forge_core.ops.elementwise import (
     Sub,
     Where,
 )
+from forge_core.ops.losses import (
+    BceWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MseLoss,
+    NllLoss,
+    SoftTargetCrossEntropyLoss,
+)
 from forge_core.ops.matmul import Linear, MatMul
 from forge_core.ops.reductions import Extreme, ExtremeAlong, Mean, Sum
 from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
@@ -26,9 +35,11 @@ from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
 __all__ = [
     "Abs",
     "Add",
+    "BceWithLogitsLoss",
     "Cast",
     "Cat",
     "Clamp",
+    "CrossEntropyLoss",
     "Div",
     "Exp",
     "Expand",
@@ -36,6 +47,8 @@ __all__ = [
     "ExtremeAlong",
     "Gelu",
     "GetItem",
+    "HuberLoss",
+    "L1Loss",
     "LeakyRelu",
     "Linear",
     "Log",
@@ -44,14 +57,17 @@ __all__ = [
     "Maximum",
     "Mean",
     "Minimum",
+    "MseLoss",
     "Mul",
     "Neg",
+    "NllLoss",
     "Permute",
     "Pow",
     "PowScalar",
     "Relu",
     "Reshape",
     "Sigmoid",
+    "SoftTargetCrossEntropyLoss",
     "Softmax",
     "Sqrt",
     "Stack",

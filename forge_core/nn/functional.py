@@ -1,0 +1,159 @@
+"""Functional forms of the layers and losses, with PyTorch's ``torch.nn.functional`` names.
+
+Layers call these, so a model written with ``F.relu(self.fc(x))`` and one written with
+``nn.ReLU()`` run the same ops. Each function validates its options and calls one fused op.
+"""
+
+from __future__ import annotations
+
+from forge_core.backend import Array
+from forge_core.ops import registry as ops
+from forge_core.ops.losses import check_reduction
+from forge_core.tensor import Tensor
+
+
+def _array(value: Tensor | Array | None) -> Array | None:
+    return value.data if isinstance(value, Tensor) else value
+
+
+# ----- linear and activations -----
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` with ``weight`` shaped ``(out_features, in_features)``."""
+    if bias is None:
+        result: Tensor = ops.Linear.apply(input, weight)
+    else:
+        result = ops.Linear.apply(input, weight, bias)
+    return result
+
+
+def relu(input: Tensor) -> Tensor:
+    result: Tensor = ops.Relu.apply(input)
+    return result
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    result: Tensor = ops.LeakyRelu.apply(input, negative_slope=negative_slope)
+    return result
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    return input.gelu(approximate=approximate)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    result: Tensor = ops.Sigmoid.apply(input)
+    return result
+
+
+def tanh(input: Tensor) -> Tensor:
+    result: Tensor = ops.Tanh.apply(input)
+    return result
+
+
+def legacy_softmax_dim(ndim: int) -> int:
+    """The dim PyTorch's softmax picks when none is given: 0 for 0-, 1- and 3-D, else 1."""
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    result: Tensor = ops.Softmax.apply(
+        input, dim=legacy_softmax_dim(input.ndim) if dim is None else dim
+    )
+    return result
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    result: Tensor = ops.LogSoftmax.apply(
+        input, dim=legacy_softmax_dim(input.ndim) if dim is None else dim
+    )
+    return result
+
+
+# ----- losses -----
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error. Input and target must have the same shape (no broadcasting)."""
+    check_reduction(reduction)
+    result: Tensor = ops.MseLoss.apply(input, target, reduction=reduction)
+    return result
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    check_reduction(reduction)
+    result: Tensor = ops.L1Loss.apply(input, target, reduction=reduction)
+    return result
+
+
+def huber_loss(
+    input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
+    check_reduction(reduction)
+    result: Tensor = ops.HuberLoss.apply(input, target, reduction=reduction, delta=delta)
+    return result
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | Array | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross-entropy of logits ``(N, C)`` or ``(N, C, d1, …)`` (or ``(C,)``) against class
+    indices ``(N, d1, …)``, or against class probabilities shaped like the input."""
+    check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], not {label_smoothing}")
+    if target.dtype.kind == "f":
+        result: Tensor = ops.SoftTargetCrossEntropyLoss.apply(
+            input,
+            target,
+            reduction=reduction,
+            weight=_array(weight),
+            label_smoothing=label_smoothing,
+        )
+        return result
+    result = ops.CrossEntropyLoss.apply(
+        input,
+        target,
+        reduction=reduction,
+        weight=_array(weight),
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+    )
+    return result
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | Array | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices, for log-probabilities (``log_softmax``)."""
+    check_reduction(reduction)
+    result: Tensor = ops.NllLoss.apply(
+        input, target, reduction=reduction, weight=_array(weight), ignore_index=ignore_index
+    )
+    return result
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | Array | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | Array | None = None,
+) -> Tensor:
+    """Binary cross-entropy of logits, stable for any logit; ``pos_weight`` (broadcast along
+    the last dim) weighs the positive term of each class."""
+    check_reduction(reduction)
+    result: Tensor = ops.BceWithLogitsLoss.apply(
+        input,
+        target,
+        reduction=reduction,
+        weight=_array(weight),
+        pos_weight=_array(pos_weight),
+    )
+    return result
