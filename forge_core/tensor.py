@@ -26,6 +26,8 @@ def _as_array(data: Any, dtype: Any = None) -> Array:
         return xp.asarray(data, dtype=dtype)
     if isinstance(data, xp.ndarray):
         return data
+    if isinstance(data, xp.generic):  # a NumPy scalar keeps its dtype, as in torch.tensor
+        return xp.asarray(data)
     array = xp.asarray(data)
     if array.dtype.kind == "f":
         array = array.astype(get_default_dtype())

@@ -15,15 +15,20 @@ from forge_core.nn.loss import (
 )
 from forge_core.nn.module import Module
 from forge_core.nn.parameter import Parameter
+from forge_core.nn.rnn import GRU, LSTM, GRUCell, LSTMCell
 
 __all__ = [
     "GELU",
+    "GRU",
+    "LSTM",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "Flatten",
+    "GRUCell",
     "HuberLoss",
     "Identity",
     "L1Loss",
+    "LSTMCell",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",

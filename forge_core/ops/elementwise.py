@@ -66,7 +66,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """``a ** b`` for two tensors."""
+    """``a ** b`` for two tensors; at ``a == 0`` the gradients follow PyTorch's conventions."""
 
     def forward(self, a: Array, b: Array) -> Array:
         out = a**b
@@ -76,12 +76,15 @@ class Pow(Function):
     def backward(self, g: Array) -> tuple[Array | None, Array | None]:
         a, b, out = self.saved
         ga, gb = self.needs_input_grad
-        grad_a = unbroadcast(g * b * a ** (b - 1), a.shape) if ga else None
-        grad_b = None
-        if gb:
-            with xp.errstate(divide="ignore", invalid="ignore"):
-                log_a = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
-            grad_b = unbroadcast(g * out * log_a, b.shape)
+        grad_a = grad_b = None
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if ga:
+                # b == 0 is constant 1 in a: zero gradient even where a ** -1 is infinite
+                grad_a = unbroadcast(xp.where(b == 0, 0, g * b * a ** (b - 1)), a.shape)
+            if gb:
+                # 0 ** b for b >= 0 is 0 or 1 and is treated as flat in b, as in PyTorch
+                flat = (a == 0) & (b >= 0)
+                grad_b = unbroadcast(xp.where(flat, 0, g * out * xp.log(a)), b.shape)
         return grad_a, grad_b
 
 
@@ -98,6 +101,8 @@ class PowScalar(Function):
         a, p = self.saved
         if p == 2:
             return g * (2 * a)
+        if p == 0:  # a ** 0 is constant; a ** -1 would make 0 * inf = nan at a == 0
+            return xp.zeros_like(g)
         return g * (p * a ** (p - 1))
 
 

@@ -29,6 +29,7 @@ from forge_core.ops.losses import (
     SoftTargetCrossEntropyLoss,
 )
 from forge_core.ops.matmul import Linear, MatMul
+from forge_core.ops.recurrent import GRUSequence, LSTMSequence
 from forge_core.ops.reductions import Extreme, ExtremeAlong, Mean, Sum
 from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
 
@@ -45,10 +46,12 @@ __all__ = [
     "Expand",
     "Extreme",
     "ExtremeAlong",
+    "GRUSequence",
     "Gelu",
     "GetItem",
     "HuberLoss",
     "L1Loss",
+    "LSTMSequence",
     "LeakyRelu",
     "Linear",
     "Log",

@@ -1,0 +1,130 @@
+"""Activations and the softmax family: gradients, PyTorch parity, dtypes, extreme inputs."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import forge_core as fc
+from tests.forge_core.gradcheck import assert_gradients_match
+from tests.forge_core.torch_parity import (
+    OpCase,
+    check_against_torch,
+    check_gradients,
+    compare_with_torch,
+    spaced,
+)
+
+CASES = [
+    OpCase("relu", lambda a: a.relu(), torch.relu, ((3, 4),), (spaced,)),
+    OpCase(
+        "leaky_relu",
+        lambda a: a.leaky_relu(0.1),
+        lambda a: F.leaky_relu(a, 0.1),
+        ((3, 4),),
+        (spaced,),
+    ),
+    OpCase("leaky_relu_default", lambda a: a.leaky_relu(), F.leaky_relu, ((3, 4),), (spaced,)),
+    OpCase("sigmoid", lambda a: a.sigmoid(), torch.sigmoid, ((3, 4),)),
+    OpCase("tanh", lambda a: a.tanh(), torch.tanh, ((3, 4),)),
+    OpCase("gelu", lambda a: a.gelu(), F.gelu, ((3, 4),)),
+    OpCase(
+        "gelu_tanh",
+        lambda a: a.gelu(approximate="tanh"),
+        lambda a: F.gelu(a, approximate="tanh"),
+        ((3, 4),),
+    ),
+    OpCase("softmax_last", lambda a: a.softmax(-1), lambda a: a.softmax(-1), ((3, 4),)),
+    OpCase("softmax_first", lambda a: a.softmax(0), lambda a: a.softmax(0), ((3, 4),)),
+    OpCase("softmax_3d", lambda a: a.softmax(1), lambda a: a.softmax(1), ((2, 3, 4),)),
+    OpCase("log_softmax_last", lambda a: a.log_softmax(-1), lambda a: a.log_softmax(-1), ((3, 4),)),
+    OpCase("log_softmax_3d", lambda a: a.log_softmax(1), lambda a: a.log_softmax(1), ((2, 3, 4),)),
+    OpCase("log_softmax_1d", lambda a: a.log_softmax(0), lambda a: a.log_softmax(0), ((5,),)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_gradients_match_finite_differences(case: OpCase) -> None:
+    check_gradients(case)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_matches_torch(case: OpCase, dtype: type) -> None:
+    check_against_torch(case, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_matches_torch_on_large_inputs(case: OpCase, dtype: type) -> None:
+    """Saturated sigmoid/tanh, softmax over logits in the thousands: no overflow, no NaN."""
+    (shape,) = case.shapes
+    x = np.random.default_rng(0).permutation(np.linspace(-1800, 1800, int(np.prod(shape))))
+    with np.errstate(over="raise", invalid="raise"):
+        compare_with_torch(case.forge, case.torch, [x.reshape(shape)], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_matches_torch_over_a_wide_range(approximate: str, dtype: type) -> None:
+    """Every branch of the error function, from the far negative tail to the far positive one.
+
+    In float32 the gradient where tanh saturates is a rounding artefact of a few 1e-6 in both
+    frameworks, hence the wider absolute tolerance there.
+    """
+    x = np.concatenate([np.linspace(-12, 12, 4001), [-40.0, -1e-8, 0.0, 1e-8, 40.0]])
+    compare_with_torch(
+        lambda a: a.gelu(approximate=approximate),
+        lambda a: F.gelu(a, approximate=approximate),
+        [x],
+        dtype,
+        atol=1e-5 if dtype == np.float32 else None,
+    )
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_gradient_at_many_points(approximate: str) -> None:
+    x = fc.tensor(np.linspace(-7, 7, 29), dtype=fc.float64, requires_grad=True)
+    assert_gradients_match(lambda a: a.gelu(approximate=approximate), x)
+
+
+def test_gelu_rejects_an_unknown_approximation() -> None:
+    with pytest.raises(ValueError, match="approximate"):
+        fc.randn(3).gelu(approximate="fast")
+
+
+@pytest.mark.parametrize(
+    ("forge_fn", "torch_fn"),
+    [
+        (lambda a: a.relu(), torch.relu),
+        (lambda a: a.leaky_relu(0.2), lambda a: F.leaky_relu(a, 0.2)),
+    ],
+    ids=["relu", "leaky_relu"],
+)
+def test_gradient_at_zero_follows_torch(forge_fn, torch_fn) -> None:
+    compare_with_torch(forge_fn, torch_fn, [np.array([-1.0, 0.0, 1.0])], np.float64)
+
+
+def test_softmax_rows_sum_to_one_and_log_softmax_is_its_log() -> None:
+    x = fc.randn(4, 7) * 10
+    np.testing.assert_allclose(x.softmax(-1).sum(-1).numpy(), np.ones(4), rtol=1e-6)
+    np.testing.assert_allclose(
+        x.log_softmax(-1).exp().numpy(), x.softmax(-1).numpy(), rtol=1e-5, atol=1e-7
+    )
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple),
+    seed=st.integers(0, 2**16),
+    scale=st.sampled_from([1.0, 10.0, 100.0]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    data=st.data(),
+)
+def test_softmax_family_matches_torch(shape, seed, scale, dtype, data) -> None:
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = np.random.default_rng(seed).standard_normal(shape) * scale
+    compare_with_torch(lambda a: a.softmax(dim), lambda a: a.softmax(dim), [x], dtype)
+    compare_with_torch(lambda a: a.log_softmax(dim), lambda a: a.log_softmax(dim), [x], dtype)
