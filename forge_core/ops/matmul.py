@@ -13,12 +13,14 @@ class MatMul(Function):
     def backward(self, g: Array) -> tuple[Array | None, Array | None]:
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
+        # a vector operand is a matrix with one row (a) or one column (b) whose dim was dropped
+        # from the output: put it back, b's first, so that 1-D @ 1-D gives g a (1, 1) shape
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
         if b.ndim == 1:
-            g = xp.expand_dims(g, -1)
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
         grad_a = grad_b = None
         if need_a:
             grad_a = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
