@@ -18,7 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from forge_core.backend import Array, xp
-from forge_core.optim.optimizer import Optimizer, ParamsT, Workspace, check_option
+from forge_core.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    Workspace,
+    check_option,
+    effective_grad,
+    lerp_,
+)
 from forge_core.tensor import Tensor
 
 
@@ -133,16 +140,9 @@ def adam_update(
     maximize: bool,
 ) -> None:
     """One Adam step for one parameter, in place on ``param`` and the moment buffers."""
-    if weight_decay != 0 and decoupled:
+    if decoupled and weight_decay != 0:
         xp.multiply(param, 1 - lr * weight_decay, out=param)
-    if weight_decay != 0 and not decoupled:
-        # grad + weight_decay * param, without touching the (possibly shared) gradient
-        decayed = workspace.view(2, param)
-        xp.multiply(param, weight_decay, out=decayed)
-        (xp.subtract if maximize else xp.add)(decayed, grad, out=decayed)
-        grad = decayed
-    elif maximize:
-        grad = xp.negative(grad, out=workspace.view(2, param))
+    grad = effective_grad(param, grad, 0.0 if decoupled else weight_decay, maximize, workspace)
 
     scratch = workspace.view(0, param)
     lerp_(exp_avg, grad, 1 - beta1, scratch)
@@ -168,18 +168,3 @@ def adam_update(
     xp.multiply(exp_avg, -step_size, out=scratch)
     xp.divide(scratch, denom, out=scratch)
     xp.add(param, scratch, out=param)
-
-
-def lerp_(start: Array, end: Array, weight: float, scratch: Array) -> None:
-    """``start += weight * (end - start)`` in place, as ``torch.lerp`` computes it.
-
-    PyTorch switches formula at ``weight >= 0.5`` (``end - (end - start) * (1 - weight)``), which
-    keeps the result exact at ``weight == 1``.
-    """
-    xp.subtract(end, start, out=scratch)
-    if abs(weight) < 0.5:
-        xp.multiply(scratch, weight, out=scratch)
-        xp.add(start, scratch, out=start)
-    else:
-        xp.multiply(scratch, 1 - weight, out=scratch)
-        xp.subtract(end, scratch, out=start)

@@ -52,6 +52,39 @@ class Workspace:
         return buffer[: like.size].reshape(like.shape)
 
 
+def effective_grad(
+    param: Array, grad: Array, weight_decay: float, maximize: bool, workspace: Workspace
+) -> Array:
+    """The gradient an update follows: negated to maximize, plus ``weight_decay * param``.
+
+    Computed as PyTorch does (``-grad``, then ``grad + weight_decay * param``) into scratch slot
+    2, never into ``grad`` itself: the autograd engine may share a gradient array between tensors.
+    """
+    if weight_decay != 0:
+        decayed = workspace.view(2, param)
+        xp.multiply(param, weight_decay, out=decayed)
+        (xp.subtract if maximize else xp.add)(decayed, grad, out=decayed)
+        return decayed
+    if maximize:
+        return xp.negative(grad, out=workspace.view(2, param))
+    return grad
+
+
+def lerp_(start: Array, end: Array, weight: float, scratch: Array) -> None:
+    """``start += weight * (end - start)`` in place, as ``torch.lerp`` computes it.
+
+    PyTorch switches formula at ``weight >= 0.5`` (``end - (end - start) * (1 - weight)``), which
+    keeps the result exact at ``weight == 1``.
+    """
+    xp.subtract(end, start, out=scratch)
+    if abs(weight) < 0.5:
+        xp.multiply(scratch, weight, out=scratch)
+        xp.add(start, scratch, out=start)
+    else:
+        xp.multiply(scratch, 1 - weight, out=scratch)
+        xp.subtract(end, scratch, out=start)
+
+
 class Optimizer:
     """Base class of optimizers: holds parameter groups and state; subclasses do the update."""
 
