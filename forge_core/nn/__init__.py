@@ -3,6 +3,8 @@
 from forge_core.nn import functional, init, utils
 from forge_core.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from forge_core.nn.container import ModuleList, Sequential
+from forge_core.nn.dropout import Dropout
+from forge_core.nn.embedding import Embedding
 from forge_core.nn.flatten import Flatten
 from forge_core.nn.linear import Identity, Linear
 from forge_core.nn.loss import (
@@ -14,6 +16,7 @@ from forge_core.nn.loss import (
     NLLLoss,
 )
 from forge_core.nn.module import Module
+from forge_core.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from forge_core.nn.parameter import Parameter
 from forge_core.nn.rnn import GRU, LSTM, GRUCell, LSTMCell
 
@@ -22,13 +25,18 @@ __all__ = [
     "GRU",
     "LSTM",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
     "Flatten",
     "GRUCell",
     "HuberLoss",
     "Identity",
     "L1Loss",
     "LSTMCell",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",

@@ -45,7 +45,7 @@ class Sequential(Module):
     def __setitem__(self, index: int, module: Module) -> None:
         names = list(self._modules)
         _at(names, index, type(self).__name__)
-        setattr(self, names[index], module)
+        self.add_module(names[index], module)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -86,7 +86,7 @@ class ModuleList(Module):
     def __setitem__(self, index: int, module: Module) -> None:
         names = list(self._modules)
         _at(names, index, type(self).__name__)
-        setattr(self, names[index], module)
+        self.add_module(names[index], module)
 
     def __len__(self) -> int:
         return len(self._modules)

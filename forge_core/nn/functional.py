@@ -6,6 +6,9 @@ Layers call these, so a model written with ``F.relu(self.fc(x))`` and one writte
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from forge_core.backend import Array
 from forge_core.ops import registry as ops
 from forge_core.ops.losses import check_reduction
@@ -66,6 +69,77 @@ def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
     result: Tensor = ops.LogSoftmax.apply(
         input, dim=legacy_softmax_dim(input.ndim) if dim is None else dim
     )
+    return result
+
+
+# ----- dropout, normalisation, embedding -----
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout in training; the input itself otherwise (or when ``p`` is 0)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be in [0, 1], not {p}")
+    if not training or p == 0.0:
+        return input
+    result: Tensor = ops.Dropout.apply(input, p=p)
+    return result
+
+
+def _affine_inputs(weight: Tensor | None, bias: Tensor | None) -> dict[str, Any]:
+    params = [t for t in (weight, bias) if t is not None]
+    return {"params": params, "has_weight": weight is not None, "has_bias": bias is not None}
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over dim 1 of ``(N, C, *)``; in training the running statistics,
+    when given, are updated in place."""
+    affine = _affine_inputs(weight, bias)
+    result: Tensor = ops.BatchNorm.apply(
+        input,
+        *affine.pop("params"),
+        **affine,
+        running_mean=_array(running_mean),
+        running_var=_array(running_var),
+        training=training,
+        momentum=momentum,
+        eps=eps,
+    )
+    return result
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise each sample over its last ``len(normalized_shape)`` dims."""
+    shape = tuple(normalized_shape)
+    if input.shape[input.ndim - len(shape) :] != shape or len(shape) > input.ndim:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} does not match the last dims of input shape "
+            f"{input.shape}"
+        )
+    affine = _affine_inputs(weight, bias)
+    result: Tensor = ops.LayerNorm.apply(
+        input, *affine.pop("params"), **affine, normalized_ndim=len(shape), eps=eps
+    )
+    return result
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; output shape ``(*input, dim)``."""
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    result: Tensor = ops.Embedding.apply(weight, input, padding_idx=padding_idx)
     return result
 
 

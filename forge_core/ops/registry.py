@@ -1,6 +1,7 @@
 """Every op in one namespace: ``Tensor`` methods and functions call ``registry.<Op>.apply``."""
 
 from forge_core.ops.activations import Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh
+from forge_core.ops.dropout import Dropout
 from forge_core.ops.elementwise import (
     Abs,
     Add,
@@ -19,6 +20,7 @@ from forge_core.ops.elementwise import (
     Sub,
     Where,
 )
+from forge_core.ops.embedding import Embedding
 from forge_core.ops.losses import (
     BceWithLogitsLoss,
     CrossEntropyLoss,
@@ -29,6 +31,7 @@ from forge_core.ops.losses import (
     SoftTargetCrossEntropyLoss,
 )
 from forge_core.ops.matmul import Linear, MatMul
+from forge_core.ops.normalization import BatchNorm, LayerNorm
 from forge_core.ops.recurrent import GRUSequence, LSTMSequence
 from forge_core.ops.reductions import Extreme, ExtremeAlong, Mean, Sum
 from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
@@ -36,12 +39,15 @@ from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
 __all__ = [
     "Abs",
     "Add",
+    "BatchNorm",
     "BceWithLogitsLoss",
     "Cast",
     "Cat",
     "Clamp",
     "CrossEntropyLoss",
     "Div",
+    "Dropout",
+    "Embedding",
     "Exp",
     "Expand",
     "Extreme",
@@ -52,6 +58,7 @@ __all__ = [
     "HuberLoss",
     "L1Loss",
     "LSTMSequence",
+    "LayerNorm",
     "LeakyRelu",
     "Linear",
     "Log",
