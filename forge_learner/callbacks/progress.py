@@ -1,0 +1,119 @@
+"""``ProgressBar``: training progress in a terminal, with no dependency beyond the standard library.
+
+On a terminal it redraws one line per epoch in place (``\\r``) as batches finish: the epoch,
+batch n/N, a bar, the elapsed time and an estimate of the time left, and the epoch's running
+loss; at the end of the epoch the line is completed with every logged value. When the stream is
+not a terminal (a log file, CI, a pipe) redrawing would fill it with fragments, so it writes one
+finished line per epoch instead. Epochs are printed 1-based, as people count them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from forge_learner.callbacks.base import Callback
+from forge_learner.events import Logs
+
+
+def format_duration(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour on."""
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_logs(logs: Logs) -> str:
+    return " - ".join(
+        f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}"
+        for key, value in logs.items()
+    )
+
+
+class ProgressBar(Callback):
+    """Writes progress to ``stream`` (``sys.stderr`` by default, looked up when training starts).
+
+    ``refresh`` is the least time in seconds between two redraws on a terminal, so that a fast
+    epoch of thousands of batches does not spend its time printing.
+    """
+
+    order = 50
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        width: int = 24,
+        refresh: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stream = stream
+        self.width = width
+        self.refresh = refresh
+        self.clock = clock
+        self._out: TextIO = sys.stderr
+        self._tty = False
+        self._epochs = 0
+        self._steps = 0
+        self._done = 0
+        self._started = 0.0
+        self._drawn_at = -float("inf")
+        self._line_open = False
+
+    def on_train_begin(self, logs: Logs) -> None:
+        self._out = self.stream if self.stream is not None else sys.stderr
+        self._tty = self._out.isatty()
+        self._epochs = int(logs["epochs"])
+        self._steps = int(logs["steps"])
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        self._done = 0
+        self._started = self.clock()
+        self._drawn_at = -float("inf")
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        self._done = batch + 1
+        now = self.clock()
+        if self._tty and (now - self._drawn_at >= self.refresh or self._done == self._steps):
+            self._drawn_at = now
+            loss = logs.get("loss")
+            tail = "" if loss is None else f" - loss: {float(loss):.4g}"
+            self._draw(f"{self._position()} {self._bar(now)}{tail}")
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        elapsed = format_duration(self.clock() - self._started)
+        line = f"{self._position()} - {elapsed}"
+        if logs:
+            line += f" - {format_logs(logs)}"
+        self._draw(line)
+        self._end_line()
+
+    def on_train_cancel(self, logs: Logs) -> None:
+        self._end_line()
+        self._out.write(f"Stopped: {logs['reason']}\n")
+        self._out.flush()
+
+    def _position(self) -> str:
+        return f"Epoch {self.learner.epoch + 1}/{self._epochs} {self._done}/{self._steps}"
+
+    def _bar(self, now: float) -> str:
+        fraction = self._done / self._steps if self._steps else 1.0
+        filled = int(fraction * self.width)
+        bar = "=" * filled + (">" if filled < self.width else "") + "." * (self.width - filled - 1)
+        elapsed = now - self._started
+        left = elapsed / self._done * (self._steps - self._done) if self._done else 0.0
+        return f"[{bar}] {format_duration(elapsed)}<{format_duration(left)}"
+
+    def _draw(self, line: str) -> None:
+        if self._tty:
+            self._out.write(f"\r{line}\x1b[K")
+            self._line_open = True
+        else:
+            self._out.write(f"{line}\n")
+        self._out.flush()
+
+    def _end_line(self) -> None:
+        if self._line_open:
+            self._out.write("\n")
+            self._line_open = False
