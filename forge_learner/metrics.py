@@ -52,8 +52,9 @@ class Accuracy(Metric):
 
     Class scores (the output has one more trailing axis than the target, e.g. logits ``(N, C)``
     and integer labels ``(N,)``): the predicted class is the highest score. Binary or
-    multi-label outputs (same shape as a 0/1 target): an item is predicted 1 above
-    ``threshold``, which is 0.5 for probabilities; use 0.0 for logits.
+    multi-label outputs (same shape as a 0/1 target, or one trailing axis of size 1 more): an
+    item is predicted 1 above ``threshold``, which is 0.5 for probabilities; use 0.0 for logits.
+    A single output column is never read as one-class scores, whose argmax is always 0.
     """
 
     name = "accuracy"
@@ -62,6 +63,8 @@ class Accuracy(Metric):
         self.threshold = threshold
 
     def batch_sums(self, output: Array, target: Array) -> tuple[float, int]:
+        if output.shape == (*target.shape, 1):
+            output = output[..., 0]
         if output.ndim == target.ndim + 1 and output.shape[:-1] == target.shape:
             right = output.argmax(axis=-1) == target
         elif output.shape == target.shape:

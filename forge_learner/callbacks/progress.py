@@ -74,8 +74,10 @@ class ProgressBar(Callback):
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         self._done = batch + 1
+        if not self._tty:
+            return
         now = self.clock()
-        if self._tty and (now - self._drawn_at >= self.refresh or self._done == self._steps):
+        if now - self._drawn_at >= self.refresh or self._done == self._steps:
             self._drawn_at = now
             loss = logs.get("loss")
             tail = "" if loss is None else f" - loss: {float(loss):.4g}"

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from forge_core import nn
 from forge_learner import (
     Callback,
     CancelBatch,
@@ -20,11 +21,10 @@ from forge_learner import (
     TensorDataset,
 )
 from tests.forge_learner.toys import (
+    ModeSpy,
     Raise,
     Recorder,
-    TinyNet,
     make_parts,
-    mse,
     regression_data,
     regression_loader,
 )
@@ -32,7 +32,7 @@ from tests.forge_learner.toys import (
 
 def make_learner(*callbacks: Callback, dropout: float = 0.0, **kwargs: Any) -> Learner:
     model, optimizer = make_parts(dropout=dropout)
-    return Learner(model, mse, optimizer, callbacks=callbacks, **kwargs)
+    return Learner(model, nn.MSELoss(), optimizer, callbacks=callbacks, **kwargs)
 
 
 def test_training_lowers_the_loss_and_reaches_every_parameter() -> None:
@@ -213,14 +213,13 @@ def test_an_error_propagates_without_end_events() -> None:
 def test_evaluate_and_predict_run_in_eval_mode_without_a_graph() -> None:
     learner = make_learner(dropout=0.5, metrics=["mae"])
     model = learner.model
-    assert isinstance(model, TinyNet)
+    spy = next(m for m in model.modules() if isinstance(m, ModeSpy))
     x, y = regression_data(10)
 
-    model.seen.clear()
     results = learner.evaluate(DataLoader(TensorDataset(x, y), batch_size=4))
     prediction = learner.predict(x, batch_size=3)
 
-    assert set(model.seen) == {(False, False)}
+    assert set(spy.seen) == {(False, False)}
     assert model.training
     assert set(results) == {"loss", "mae"}
     assert prediction.shape == (10, 1) and isinstance(prediction, np.ndarray)
