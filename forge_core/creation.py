@@ -101,11 +101,11 @@ def where(condition: Tensor | Array, a: Any, b: Any) -> Tensor:
     return ops.Where.apply(ta, tb, condition=mask.astype(bool, copy=False))
 
 
-def maximum(a: Tensor, b: Tensor) -> Tensor:
+def maximum(a: Tensor, b: Tensor | float) -> Tensor:
     return ops.Maximum.apply(a, a._operand(b))
 
 
-def minimum(a: Tensor, b: Tensor) -> Tensor:
+def minimum(a: Tensor, b: Tensor | float) -> Tensor:
     return ops.Minimum.apply(a, a._operand(b))
 
 

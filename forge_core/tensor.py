@@ -55,6 +55,24 @@ def _index(index: Any) -> Any:
     return index
 
 
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """A floating-point operand sets the dtype of an integer one, as in PyTorch (NumPy would
+    make int64 with float32 float64)."""
+    a_float, b_float = a.data.dtype.kind == "f", b.data.dtype.kind == "f"
+    if a_float and not b_float:
+        return a, b.to(a.data.dtype)
+    if b_float and not a_float:
+        return a.to(b.data.dtype), b
+    return a, b
+
+
+def _true_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Integer operands divide in the default float dtype, as in PyTorch (NumPy: float64)."""
+    if a.data.dtype.kind in "biu" and b.data.dtype.kind in "biu":
+        return a.to(get_default_dtype()), b.to(get_default_dtype())
+    return a, b
+
+
 class ValuesIndices(NamedTuple):
     values: Tensor
     indices: Tensor
@@ -80,7 +98,8 @@ class Tensor:
     @classmethod
     def _wrap(cls, data: Array, requires_grad: bool) -> Tensor:
         t = object.__new__(cls)
-        t.data = data
+        # NumPy answers 0-d arithmetic and full integer indexing with a scalar, not an array
+        t.data = data if isinstance(data, xp.ndarray) else xp.asarray(data)
         t.requires_grad = requires_grad
         t.grad = None
         t._ctx = None
@@ -173,6 +192,8 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if not self.is_leaf:
             raise RuntimeError("requires_grad_ is only for leaf tensors; use .detach() first")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require grad, not {self.dtype}")
         self.requires_grad = requires_grad
         return self
 
@@ -198,9 +219,12 @@ class Tensor:
 
     # ----- dtype -----
     def to(self, dtype: Any) -> Tensor:
-        if xp.dtype(dtype) == self.dtype:
+        dtype = xp.dtype(dtype)
+        if dtype == self.dtype:
             return self
-        return _ops.Cast.apply(self, dtype=xp.dtype(dtype))
+        if dtype.kind != "f":  # integer and boolean tensors have no gradient
+            return Tensor._wrap(self.data.astype(dtype), False)
+        return _ops.Cast.apply(self, dtype=dtype)
 
     def float(self) -> Tensor:
         return self.to(xp.float32)
@@ -247,52 +271,76 @@ class Tensor:
 
     # ----- arithmetic -----
     def _operand(self, other: Any) -> Tensor:
+        return self._pair(other)[1]
+
+    def _pair(self, other: Any) -> tuple[Tensor, Tensor]:
+        """``self`` and ``other`` ready for a binary op, with PyTorch's promotion where NumPy's
+        differs. A Python number takes the tensor's dtype unless that would change its value:
+        a float makes an integer tensor floating-point, an int makes a boolean tensor int64."""
         if isinstance(other, Tensor):
-            return other
+            if other.data.dtype is self.data.dtype:
+                return self, other
+            return _promote(self, other)
         if isinstance(other, xp.ndarray):
-            return Tensor._wrap(other, False)
-        return Tensor._wrap(xp.asarray(other, dtype=self.dtype), False)
+            return _promote(self, Tensor._wrap(other, False))
+        dtype = self.data.dtype
+        if dtype.kind != "f":
+            if isinstance(other, builtins.float):
+                dtype = get_default_dtype()
+                return self.to(dtype), Tensor._wrap(xp.asarray(other, dtype=dtype), False)
+            if dtype.kind == "b" and not isinstance(other, builtins.bool):
+                dtype = xp.dtype(xp.int64)
+        return self, Tensor._wrap(xp.asarray(other, dtype=dtype), False)
 
     def __add__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self, self._operand(other))
+        return _ops.Add.apply(*self._pair(other))
 
     def __radd__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self._operand(other), self)
+        a, b = self._pair(other)
+        return _ops.Add.apply(b, a)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self, self._operand(other))
+        return _ops.Sub.apply(*self._pair(other))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self._operand(other), self)
+        a, b = self._pair(other)
+        return _ops.Sub.apply(b, a)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self, self._operand(other))
+        return _ops.Mul.apply(*self._pair(other))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self._operand(other), self)
+        a, b = self._pair(other)
+        return _ops.Mul.apply(b, a)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self, self._operand(other))
+        return _ops.Div.apply(*_true_division(*self._pair(other)))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self._operand(other), self)
+        a, b = _true_division(*self._pair(other))
+        return _ops.Div.apply(b, a)
 
     def __neg__(self) -> Tensor:
         return _ops.Neg.apply(self)
 
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, int | float):
-            return _ops.PowScalar.apply(self, exponent=exponent)
-        return _ops.Pow.apply(self, self._operand(exponent))
+            base = self
+            if isinstance(exponent, builtins.float) and self.data.dtype.kind != "f":
+                base = self.to(get_default_dtype())
+            return _ops.PowScalar.apply(base, exponent=exponent)
+        return _ops.Pow.apply(*self._pair(exponent))
 
     def __rpow__(self, base: Any) -> Tensor:
-        return _ops.Pow.apply(self._operand(base), self)
+        exponent, base = self._pair(base)
+        return _ops.Pow.apply(base, exponent)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self, self._operand(other))
+        return _ops.MatMul.apply(*self._pair(other))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self._operand(other), self)
+        a, b = self._pair(other)
+        return _ops.MatMul.apply(b, a)
 
     def matmul(self, other: Tensor) -> Tensor:
         return self @ other

@@ -1,5 +1,7 @@
 """Reductions (sum, mean, max, min, var, std): gradients, PyTorch parity, ties, dtypes."""
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -25,7 +27,7 @@ def _values(method: str, dim: int, keepdim: bool = False):
     return lambda a: getattr(a, method)(dim=dim, keepdim=keepdim).values
 
 
-REDUCTIONS = [
+REDUCTIONS: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
     ("sum", (), {}),
     ("sum", (1,), {}),
     ("sum", (-1,), {"keepdim": True}),

@@ -149,8 +149,9 @@ def test_matches_torch(case: OpCase, dtype: type) -> None:
 
 def test_split_and_chunk_sizes_match_torch() -> None:
     x, t = fc.randn(7, 2), torch.randn(7, 2)
-    for args in [(2,), (3,), (7,), (10,), ([1, 6],)]:
-        assert [p.shape for p in x.split(*args)] == [tuple(p.shape) for p in t.split(*args)]
+    sizes: list[int | list[int]] = [2, 3, 7, 10, [1, 6]]
+    for size in sizes:
+        assert [p.shape for p in x.split(size)] == [tuple(p.shape) for p in t.split(size)]
     for chunks in [1, 2, 3, 4, 7]:
         assert [p.shape for p in x.chunk(chunks)] == [tuple(p.shape) for p in t.chunk(chunks)]
 
