@@ -18,6 +18,7 @@ from forge_core.optim import lr_scheduler
 from forge_learner import (
     Callback,
     CancelFit,
+    Checkpoint,
     DataLoader,
     EarlyStopping,
     History,
@@ -51,7 +52,9 @@ def loaders() -> tuple[DataLoader, DataLoader]:
     return train, DataLoader(TensorDataset(*regression_data(12, seed=2)), batch_size=5)
 
 
-def run(learner: Learner, epochs: int = EPOCHS, resume_from: Path | None = None) -> History:
+def run(
+    learner: Learner, epochs: int = EPOCHS, resume_from: Path | Checkpoint | None = None
+) -> History:
     train, val = loaders()
     return learner.fit(train, epochs, val, resume_from=resume_from)
 
