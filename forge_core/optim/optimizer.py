@@ -20,6 +20,11 @@ from forge_core.autograd import enable_grad
 from forge_core.backend import Array, xp
 from forge_core.tensor import Tensor
 
+_SET_ERROR = (
+    "params must be an ordered collection (a list), not a set: a set's order changes between "
+    "runs, so a checkpoint's state would not map back to the right parameters"
+)
+
 ParamsT: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
@@ -94,6 +99,8 @@ class Optimizer:
                 "params must be an iterable of Tensors or of dicts, not a Tensor; "
                 "pass model.parameters() or [tensor]"
             )
+        if isinstance(params, set):
+            raise TypeError(_SET_ERROR)
         self._check_options(defaults)
         self.defaults = defaults
         self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
@@ -128,10 +135,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, set):
-            raise TypeError(
-                "params must be an ordered collection (a list), not a set: a set's order "
-                "changes between runs, so checkpoints would not map back to the right parameters"
-            )
+            raise TypeError(_SET_ERROR)
         group["params"] = list(params)
         for p in group["params"]:
             if not isinstance(p, Tensor):

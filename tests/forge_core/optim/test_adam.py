@@ -52,7 +52,7 @@ def test_first_step_moves_each_weight_by_lr():
     # With bias correction, step 1 is lr * g / (|g| + eps): a move of lr against the gradient's sign
     p = Parameter(np.array([1.0, -2.0, 3.0]))
     p.grad = Tensor(np.array([0.5, -4.0, 0.0]))
-    optim.Adam([p], lr=0.1, eps=0.0 + 1e-12).step()
+    optim.Adam([p], lr=0.1, eps=1e-12).step()
     np.testing.assert_allclose(p.data, [0.9, -1.9, 3.0])
 
 
