@@ -9,8 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+import forge_core as fc
 from forge_core import nn
+from forge_core.optim import SGD
 from forge_learner import (
+    Accuracy,
     Callback,
     CancelBatch,
     CancelEpoch,
@@ -47,6 +50,25 @@ def test_training_lowers_the_loss_and_reaches_every_parameter() -> None:
 
     losses = [float(v) for v in history.history["loss"]]
     assert losses[-1] < 0.1 * losses[0]
+
+
+def test_a_classifier_learns_with_cross_entropy_and_accuracy() -> None:
+    rng = np.random.default_rng(0)
+    centers = np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 2.5]])
+    labels = rng.integers(0, 3, size=90)
+    points = centers[labels] + 0.5 * rng.normal(size=(90, 2))
+    fc.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3))
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    learner = Learner(model, nn.CrossEntropyLoss(), optimizer, metrics=[Accuracy()])
+    data = DataLoader(TensorDataset(points, labels), batch_size=16, shuffle=True)
+
+    history = learner.fit(data, epochs=15)
+
+    assert float(history.history["accuracy"][0]) < 0.9
+    results = learner.evaluate(DataLoader(TensorDataset(points, labels)))
+    assert results["loss"] < 0.3
+    assert results["accuracy"] > 0.9
 
 
 def test_events_fire_in_order_with_zero_based_numbers() -> None:
