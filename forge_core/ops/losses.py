@@ -198,6 +198,13 @@ def _class_targets(input: Array, target: Array, ignore_index: int) -> tuple[Arra
     return flat, mask
 
 
+def _row_scale(g: Array, reduction: str, count: Any) -> Array:
+    """The upstream gradient of a class loss per row (``'none'``) or as one 0-d array."""
+    if reduction == "none":
+        return g.reshape(-1)
+    return g / count if reduction == "mean" else g
+
+
 def _class_weight(weight: Array | None, classes: int, dtype: Any) -> Array | None:
     if weight is None:
         return None
@@ -255,6 +262,7 @@ class CrossEntropyLoss(Function):
             count = rows if mask is None else int(mask.sum())
         self.saved = (
             probs,
+            index,
             flat,
             mask,
             weight,
@@ -270,12 +278,12 @@ class CrossEntropyLoss(Function):
         return xp.asarray(out / count if reduction == "mean" else out, dtype=x.dtype)
 
     def backward(self, g: Array) -> Array:
-        probs, flat, mask, weight, target_weight, smoothing, reduction, count, shape = self.saved
-        rows, classes = probs.shape
-        if reduction == "none":
-            scale = g.reshape(-1)
-        else:
-            scale = xp.broadcast_to(g / count if reduction == "mean" else g, (rows,))
+        probs, index, flat, mask, weight, target_weight, smoothing, reduction, count, shape = (
+            self.saved
+        )
+        classes = probs.shape[1]
+        # per-row coefficients, or one scalar for all rows in the common unweighted case
+        scale = _row_scale(g, reduction, count)
         if mask is not None:
             scale = scale * mask
         target_coef = scale * (1 - smoothing) if smoothing else scale
@@ -285,10 +293,11 @@ class CrossEntropyLoss(Function):
         if smoothing:
             weight_sum = classes if weight is None else weight.sum()
             row_coef = target_coef + scale * (smoothing * weight_sum / classes)
-        grad = probs * row_coef[:, None]
-        grad[xp.arange(rows), flat] -= target_coef
+        grad = probs * (row_coef[:, None] if row_coef.ndim else row_coef)
+        grad[index, flat] -= target_coef
         if smoothing:
-            spread = (scale * (smoothing / classes))[:, None]
+            spread = scale * (smoothing / classes)
+            spread = spread[:, None] if spread.ndim else spread
             grad -= spread if weight is None else spread * weight
         return _classes_back(grad, shape)
 
@@ -366,7 +375,7 @@ class NllLoss(Function):
     def backward(self, g: Array) -> Array:
         flat, coef, reduction, count, shape, dtype = self.saved
         rows = flat.size
-        scale = g.reshape(-1) if reduction == "none" else g / count if reduction == "mean" else g
+        scale = _row_scale(g, reduction, count)
         grad = xp.zeros((rows, shape[0] if len(shape) == 1 else shape[1]), dtype=dtype)
         grad[xp.arange(rows), flat] = -(scale * coef)
         return _classes_back(grad, shape)

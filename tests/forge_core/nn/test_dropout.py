@@ -6,6 +6,7 @@ import pytest
 import forge_core as fc
 from forge_core import nn
 from forge_core.nn import functional as F
+from tests.forge_core.gradcheck import assert_gradients_match
 
 
 def test_dropout_is_the_identity_in_eval_mode() -> None:
@@ -66,3 +67,12 @@ def test_dropout_keeps_float64() -> None:
     out = F.dropout(x, 0.5)
     out.sum().backward()
     assert out.dtype == np.float64 and x.grad is not None and x.grad.dtype == np.float64
+
+
+def test_dropout_gradient_matches_finite_differences() -> None:
+    def seeded_dropout(x: fc.Tensor) -> fc.Tensor:
+        fc.manual_seed(5)  # the same mask on every call of the check
+        return F.dropout(x, 0.4)
+
+    x = fc.tensor(np.random.default_rng(0).standard_normal((4, 5)), requires_grad=True)
+    assert_gradients_match(seeded_dropout, x)
