@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,10 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> None:
     """Write ``checkpoint`` to ``path`` atomically (a ``.npz`` archive, see the module doc)."""
     path = Path(path)
     arrays: dict[str, np.ndarray] = {}
-    meta = {"format": FORMAT, "version": VERSION, **_pack(asdict(checkpoint), "", arrays)}
+    # Not dataclasses.asdict: it rebuilds every dict through its type, which turns a Counter
+    # (MultiStepLR's milestones) into a count of its (key, value) pairs.
+    parts = {f.name: getattr(checkpoint, f.name) for f in fields(checkpoint)}
+    meta = {"format": FORMAT, "version": VERSION, **_pack(parts, "", arrays)}
     arrays[META] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     partial = path.with_name(f".{path.name}.partial")
     try:
@@ -78,7 +81,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 # JSON cannot hold arrays, tuples or non-string keys, and optimizer states have all three. They
 # are written as one-key objects with a tag; loading turns them back, so that a state dict
-# comes back exactly as it went in (a tuple of betas stays a tuple).
+# comes back as it went in (a tuple of betas stays a tuple; a dict subclass such as a Counter
+# comes back as a plain dict with the same items).
 _TENSOR, _ARRAY, _SCALAR, _TUPLE, _DICT = "$tensor", "$array", "$scalar", "$tuple", "$dict"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import forge_core as fc
 from forge_core import nn
-from forge_core.optim import Adam
+from forge_core.optim import Adam, lr_scheduler
 from forge_learner import Checkpoint, load_checkpoint, save_checkpoint
 
 
@@ -80,6 +80,18 @@ def test_a_loaded_optimizer_state_restores_the_optimizer(tmp_path: Path) -> None
     fresh.load_state_dict(load_checkpoint(tmp_path / "c.npz").optimizer)
 
     assert_same_tree(fresh.state_dict(), optimizer.state_dict())
+
+
+def test_a_scheduler_state_with_int_keys_comes_back(tmp_path: Path) -> None:
+    _, optimizer = trained_parts()
+    scheduler = lr_scheduler.MultiStepLR(optimizer, milestones=[1, 3, 3])
+    state = {"LRScheduler": {"scheduler": scheduler.state_dict()}}
+    save_checkpoint(Checkpoint(0, {}, {}, {}, callbacks=state), tmp_path / "c.npz")
+
+    loaded = load_checkpoint(tmp_path / "c.npz").callbacks["LRScheduler"]["scheduler"]
+
+    assert loaded["milestones"] == {1: 1, 3: 2}
+    assert loaded == scheduler.state_dict()
 
 
 def test_numpy_reads_the_arrays_by_path(tmp_path: Path) -> None:
