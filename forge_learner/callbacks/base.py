@@ -8,6 +8,11 @@ An exception raised at an event also keeps the callbacks after this one from see
 event: to end training after an epoch that every callback should still see end (as early
 stopping does), call ``learner.stop()`` from ``on_epoch_end`` instead of raising ``CancelFit``.
 
+The built-ins' orders leave room around them: ``LRScheduler`` 10 (adds ``learning_rate`` to
+the epoch's logs), ``EarlyStopping`` 20, ``History`` 30, ``ModelCheckpoint`` 40 (its checkpoint
+holds the others' updated states), ``ProgressBar`` 50. A callback that reports the logs
+elsewhere should run after them (order above 50) to send what the history records.
+
 A callback that must survive a resume (a history, a patience counter, a schedule) returns its
 state from ``state_dict()`` as plain data, and a checkpoint carries it to the resumed run.
 """

@@ -131,3 +131,20 @@ def test_the_resumed_callbacks_continue_their_state(tmp_path: Path) -> None:
     assert schedule.scheduler.state_dict()["last_epoch"] == 3
     assert resumed.optimizer.param_groups[0]["lr"] == 0.02 * 0.5
     assert resumed.history.epoch == [0, 1, 2]
+
+
+def test_callbacks_of_one_class_keep_their_own_state(tmp_path: Path) -> None:
+    model, optimizer = make_parts()
+    stoppers = [EarlyStopping("loss", patience=5), EarlyStopping("val_loss", patience=5)]
+    learner = Learner(model, nn.MSELoss(), optimizer, callbacks=stoppers)
+    run(learner, epochs=2)
+    checkpoint = learner.checkpoint()
+
+    model, optimizer = make_parts()
+    copies = [EarlyStopping("loss"), EarlyStopping("val_loss")]
+    resumed = Learner(model, nn.MSELoss(), optimizer, callbacks=copies)
+    run(resumed, epochs=2, resume_from=checkpoint)
+
+    assert set(checkpoint.callbacks) == {"EarlyStopping", "EarlyStopping#1", "History"}
+    assert [c.best for c in copies] == [s.best for s in stoppers]
+    assert copies[0].best != copies[1].best
