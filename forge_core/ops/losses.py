@@ -149,7 +149,7 @@ class BceWithLogitsLoss(Function):
             if pos_weight is not None:
                 softplus_neg = xp.log1p(xp.exp(-xp.abs(input))) + xp.maximum(-input, 0)
                 grad_target = grad_target + (pos_weight.astype(input.dtype) - 1) * softplus_neg
-            grad_target = xp.broadcast_to(grad_target * scale, target.shape)
+            grad_target = grad_target * scale
         return grad_input, grad_target
 
 
@@ -319,7 +319,13 @@ class SoftTargetCrossEntropyLoss(Function):
     ) -> Array:
         if input.ndim == 0:
             raise ValueError("input must have a class dimension: (C,), (N, C) or (N, C, d1, ...)")
-        target = _classes_last(_same_shape(input, target))
+        if target.shape != input.shape:
+            raise ValueError(
+                f"a floating-point target is read as class probabilities and needs the input's "
+                f"shape {input.shape}, not {target.shape}; pass class indices as int64 "
+                "(target.long())"
+            )
+        target = _classes_last(target.astype(input.dtype, copy=False))
         x = _classes_last(input)
         classes = x.shape[1]
         weight = _class_weight(weight, classes, x.dtype)

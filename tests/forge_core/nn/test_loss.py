@@ -252,6 +252,8 @@ def test_cross_entropy_errors_name_the_op_and_shapes() -> None:
         loss(fc.randn(2, 3), fc.tensor([0, -1]))
     with pytest.raises(ValueError, match=r"class weight has shape \(2,\)"):
         nn.CrossEntropyLoss(weight=np.ones(2))(fc.randn(2, 3), fc.tensor([0, 1]))
+    with pytest.raises(ValueError, match=r"class probabilities.*target\.long\(\)"):
+        loss(fc.randn(2, 3), fc.tensor([0.0, 2.0]))
     with pytest.raises(ValueError, match="reduction"):
         nn.CrossEntropyLoss(reduction="avg")
     with pytest.raises(ValueError, match="label_smoothing"):
