@@ -1,4 +1,4 @@
-"""Tiny models, losses, data and recorders that the learner's tests share.
+"""Tiny models, data and recording callbacks that the learner's tests share.
 
 They use the engine's real layers, losses and optimizers: the learner's tests are also the
 first place where the engine trains end to end.
