@@ -7,7 +7,6 @@ Layers call these, so a model written with ``F.relu(self.fc(x))`` and one writte
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from forge_core.backend import Array
 from forge_core.ops import registry as ops
@@ -83,9 +82,12 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return result
 
 
-def _affine_inputs(weight: Tensor | None, bias: Tensor | None) -> dict[str, Any]:
+def _affine_inputs(
+    weight: Tensor | None, bias: Tensor | None
+) -> tuple[list[Tensor], dict[str, bool]]:
+    """The affine parameters that exist, as op inputs, and the flags that say which they are."""
     params = [t for t in (weight, bias) if t is not None]
-    return {"params": params, "has_weight": weight is not None, "has_bias": bias is not None}
+    return params, {"has_weight": weight is not None, "has_bias": bias is not None}
 
 
 def batch_norm(
@@ -100,11 +102,11 @@ def batch_norm(
 ) -> Tensor:
     """Batch normalisation over dim 1 of ``(N, C, *)``; in training the running statistics,
     when given, are updated in place."""
-    affine = _affine_inputs(weight, bias)
+    params, flags = _affine_inputs(weight, bias)
     result: Tensor = ops.BatchNorm.apply(
         input,
-        *affine.pop("params"),
-        **affine,
+        *params,
+        **flags,
         running_mean=_array(running_mean),
         running_var=_array(running_var),
         training=training,
@@ -128,9 +130,9 @@ def layer_norm(
             f"layer_norm: normalized_shape {shape} does not match the last dims of input shape "
             f"{input.shape}"
         )
-    affine = _affine_inputs(weight, bias)
+    params, flags = _affine_inputs(weight, bias)
     result: Tensor = ops.LayerNorm.apply(
-        input, *affine.pop("params"), **affine, normalized_ndim=len(shape), eps=eps
+        input, *params, **flags, normalized_ndim=len(shape), eps=eps
     )
     return result
 
