@@ -3,6 +3,7 @@
 from forge_core.nn import functional, init, utils
 from forge_core.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from forge_core.nn.container import ModuleList, Sequential
+from forge_core.nn.conv import Conv2d
 from forge_core.nn.dropout import Dropout
 from forge_core.nn.embedding import Embedding
 from forge_core.nn.flatten import Flatten
@@ -18,15 +19,18 @@ from forge_core.nn.loss import (
 from forge_core.nn.module import Module
 from forge_core.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from forge_core.nn.parameter import Parameter
+from forge_core.nn.pooling import AvgPool2d, MaxPool2d
 from forge_core.nn.rnn import GRU, LSTM, GRUCell, LSTMCell
 
 __all__ = [
     "GELU",
     "GRU",
     "LSTM",
+    "AvgPool2d",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
     "Embedding",
@@ -41,6 +45,7 @@ __all__ = [
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "ModuleList",
     "NLLLoss",

@@ -1,6 +1,7 @@
 """Every op in one namespace: ``Tensor`` methods and functions call ``registry.<Op>.apply``."""
 
 from forge_core.ops.activations import Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh
+from forge_core.ops.conv import Conv2d
 from forge_core.ops.dropout import Dropout
 from forge_core.ops.elementwise import (
     Abs,
@@ -32,6 +33,7 @@ from forge_core.ops.losses import (
 )
 from forge_core.ops.matmul import Linear, MatMul
 from forge_core.ops.normalization import BatchNorm, LayerNorm
+from forge_core.ops.pooling import AvgPool2d, MaxPool2d
 from forge_core.ops.recurrent import GRUSequence, LSTMSequence
 from forge_core.ops.reductions import Extreme, ExtremeAlong, Mean, Sum
 from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
@@ -39,11 +41,13 @@ from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
 __all__ = [
     "Abs",
     "Add",
+    "AvgPool2d",
     "BatchNorm",
     "BceWithLogitsLoss",
     "Cast",
     "Cat",
     "Clamp",
+    "Conv2d",
     "CrossEntropyLoss",
     "Div",
     "Dropout",
@@ -64,6 +68,7 @@ __all__ = [
     "Log",
     "LogSoftmax",
     "MatMul",
+    "MaxPool2d",
     "Maximum",
     "Mean",
     "Minimum",

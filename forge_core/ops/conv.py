@@ -1,0 +1,335 @@
+"""Two-dimensional convolution as one fused op with a hand-written backward pass.
+
+Built from primitive ops, a convolution would record kh*kw slices and products per call and walk
+all of them backward; as one op it is one matrix product forward and two backward.
+
+Memory layout. The op takes and returns arrays with PyTorch's NCHW *shape*, but it computes in
+"CHWN" memory order (channel, row, column, batch). With the batch innermost, the slice of the
+input that one kernel offset reads is made of runs of ``out_width * batch`` contiguous numbers,
+so each copy and each addition NumPy runs is a few long loops instead of thousands of short ones
+(in NCHW a strided window touches every other number; in NHWC it touches runs of ``channels``).
+The result is an NCHW-shaped view of CHWN memory; NumPy's elementwise ops (a ReLU) keep that
+order, so the next convolution or pooling op reads it without a copy. An ordinary NCHW input is
+transposed once (one cheap copy).
+
+Padding is never materialised: each kernel offset copies (or, backward, adds) only the part of
+its slice that falls inside the input, and the columns that fall in the padding are zeroed.
+
+Strategies, chosen per shape by the measurements of ``bench/conv.py``:
+
+* ``"im2col"``: copy the kh*kw shifted views of the input into a column matrix
+  ``(C*kh*kw, OH*OW*N)`` by a kh*kw slice loop, then one matrix product. The columns are kept
+  for the weight gradient, which is one more product.
+* ``"tensordot"``: ``tensordot`` of the weight with a ``sliding_window_view`` of the padded
+  input. NumPy gathers the windows itself; only the padded input is kept between forward and
+  backward (kh*kw times less memory), at the price of gathering again for the weight gradient.
+
+Both compute the input gradient as ``weight.T @ grad`` summed back onto the input by a kh*kw
+slice-add loop (``col2im``), about ten times faster than ``np.add.at``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from forge_core.autograd import Function
+from forge_core.backend import Array, xp
+
+Pair = tuple[int, int]
+Strategy = Literal["auto", "im2col", "tensordot"]
+STRATEGIES = ("im2col", "tensordot")
+
+
+@dataclass(frozen=True)
+class Offset:
+    """Kernel offset ``(i, j)`` and where it meets the input: output positions ``out_rows``,
+    ``out_cols`` read input positions ``in_rows``, ``in_cols`` (the part inside the padding is
+    left out). ``None`` slices mean the offset reads only padding."""
+
+    i: int
+    j: int
+    out_rows: slice | None
+    out_cols: slice | None
+    in_rows: slice | None
+    in_cols: slice | None
+
+    @property
+    def empty(self) -> bool:
+        return self.out_rows is None or self.out_cols is None
+
+
+def _axis_overlap(
+    start: int, stride: int, out_size: int, in_size: int
+) -> tuple[slice, slice] | tuple[None, None]:
+    """Output indices ``o`` whose input index ``start + o * stride`` lies in ``[0, in_size)``,
+    as an output slice and the matching input slice."""
+    first = max(0, (stride - 1 - start) // stride)
+    last = min(out_size - 1, (in_size - 1 - start) // stride)
+    if last < first:
+        return None, None
+    return (
+        slice(first, last + 1),
+        slice(start + first * stride, start + last * stride + 1, stride),
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a sliding kernel goes over an image: kernel, stride, dilation and padding.
+
+    ``pads`` is ``(top, bottom, left, right)``: PyTorch's ``padding='same'`` pads one more on
+    the bottom and right when the total is odd, so the two sides are kept apart.
+    """
+
+    kernel: Pair
+    stride: Pair
+    dilation: Pair
+    pads: tuple[int, int, int, int]
+
+    def output_size(self, height: int, width: int) -> Pair:
+        top, bottom, left, right = self.pads
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        return (
+            (height + top + bottom - dh * (kh - 1) - 1) // sh + 1,
+            (width + left + right - dw * (kw - 1) - 1) // sw + 1,
+        )
+
+    def validate(self, op: str) -> None:
+        """Raise a ValueError that says what is wrong, if anything, with the geometry."""
+        if min(self.kernel) < 1 or min(self.stride) < 1 or min(self.dilation) < 1:
+            raise ValueError(
+                f"{op}: kernel size {self.kernel}, stride {self.stride} and dilation "
+                f"{self.dilation} must all be at least 1"
+            )
+        if min(self.pads) < 0:
+            raise ValueError(f"{op}: padding {self.pads} must not be negative")
+
+    def check(self, op: str, height: int, width: int) -> Pair:
+        """The output size for an input of ``height`` x ``width``, or a ValueError that says
+        what is wrong."""
+        self.validate(op)
+        out = self.output_size(height, width)
+        if min(out) < 1:
+            raise ValueError(
+                f"{op}: the input ({height}x{width}, padded by {self.pads}) is smaller than "
+                f"the kernel {self.kernel} with dilation {self.dilation}; pad it or use a "
+                "smaller kernel"
+            )
+        return out
+
+    def padded_slices(self, out_size: Pair) -> list[tuple[int, int, slice, slice]]:
+        """``(i, j, rows, cols)`` per kernel offset in row-major order: the slices of the
+        *padded* input that offset ``(i, j)`` of every window reads."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        oh, ow = out_size
+        return [
+            (
+                i,
+                j,
+                slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
+                slice(j * dw, j * dw + sw * (ow - 1) + 1, sw),
+            )
+            for i in range(kh)
+            for j in range(kw)
+        ]
+
+    def offsets(self, in_size: Pair, out_size: Pair) -> list[Offset]:
+        """Each kernel offset in row-major order with the part of the *unpadded* input it reads."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        top, _, left, _ = self.pads
+        result = []
+        for i in range(kh):
+            out_rows, in_rows = _axis_overlap(i * dh - top, sh, out_size[0], in_size[0])
+            for j in range(kw):
+                out_cols, in_cols = _axis_overlap(j * dw - left, sw, out_size[1], in_size[1])
+                result.append(Offset(i, j, out_rows, out_cols, in_rows, in_cols))
+        return result
+
+
+def to_chwn(x: Array) -> Array:
+    """An NCHW-shaped array as a (C, H, W, N) view; no copy."""
+    return x.transpose(1, 2, 3, 0)
+
+
+def from_chwn(x: Array) -> Array:
+    """A (C, H, W, N) array as an NCHW-shaped view; no copy."""
+    return x.transpose(3, 0, 1, 2)
+
+
+def pad_chwn(x: Array, pads: tuple[int, int, int, int], fill: float) -> Array:
+    """The NCHW array ``x`` padded with ``fill`` as a (C, H', W', N) array: a view when there
+    is no padding, else one copy (which also transposes an NCHW input)."""
+    source = to_chwn(x)
+    top, bottom, left, right = pads
+    if not any(pads):
+        return source
+    c, h, w, n = source.shape
+    out = xp.empty((c, h + top + bottom, w + left + right, n), dtype=x.dtype)
+    out[:, :top] = fill
+    out[:, top + h :] = fill
+    out[:, top : top + h, :left] = fill
+    out[:, top : top + h, left + w :] = fill
+    out[:, top : top + h, left : left + w] = source
+    return out
+
+
+def crop(padded: Array, pads: tuple[int, int, int, int]) -> Array:
+    """Undo ``pad_chwn``'s padding on a (C, H', W', N) array; a view."""
+    top, bottom, left, right = pads
+    return padded[:, top : padded.shape[1] - bottom, left : padded.shape[2] - right]
+
+
+def im2col(x: Array, window: Window, out_size: Pair) -> Array:
+    """The (C*kh*kw, OH*OW*N) column matrix of a (C, H, W, N) input."""
+    c, h, w, n = x.shape
+    (kh, kw), (oh, ow) = window.kernel, out_size
+    cols = xp.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
+    for offset in window.offsets((h, w), out_size):
+        block = cols[:, offset.i, offset.j]
+        if offset.empty:
+            block[...] = 0
+            continue
+        rows, columns = offset.out_rows, offset.out_cols
+        assert rows is not None and columns is not None
+        # Zero the strips whose windows reach into the padding, then copy the rest.
+        block[:, : rows.start] = 0
+        block[:, rows.stop :] = 0
+        block[:, rows, : columns.start] = 0
+        block[:, rows, columns.stop :] = 0
+        block[:, rows, columns] = x[:, offset.in_rows, offset.in_cols]
+    return cols.reshape(c * kh * kw, oh * ow * n)
+
+
+def col2im(cols: Array, window: Window, in_size: Pair, out_size: Pair) -> Array:
+    """Sum a (C*kh*kw, OH*OW*N) column gradient back onto the (C, H, W, N) input."""
+    (kh, kw), (oh, ow) = window.kernel, out_size
+    c, n = cols.shape[0] // (kh * kw), cols.shape[1] // (oh * ow)
+    blocks = cols.reshape(c, kh, kw, oh, ow, n)
+    offsets = [o for o in window.offsets(in_size, out_size) if not o.empty]
+    # An offset that reads every input position can be assigned first, sparing a zero fill.
+    covering = [o for o in offsets if _covers(o, in_size)]
+    if covering:
+        first = covering[0]
+        out = xp.empty((c, *in_size, n), dtype=cols.dtype)
+        out[...] = blocks[:, first.i, first.j, first.out_rows, first.out_cols]
+        offsets.remove(first)
+    else:
+        out = xp.zeros((c, *in_size, n), dtype=cols.dtype)
+    for o in offsets:
+        out[:, o.in_rows, o.in_cols] += blocks[:, o.i, o.j, o.out_rows, o.out_cols]
+    return out
+
+
+def _covers(offset: Offset, in_size: Pair) -> bool:
+    full = [slice(0, in_size[0], 1), slice(0, in_size[1], 1)]
+    return [offset.in_rows, offset.in_cols] == full
+
+
+def windows_view(padded: Array, window: Window) -> Array:
+    """A (C, OH, OW, N, kh, kw) view of every window of a padded (C, H', W', N) input."""
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    view = xp.lib.stride_tricks.sliding_window_view(padded, span, axis=(1, 2))
+    return view[:, ::sh, ::sw, :, ::dh, ::dw]
+
+
+def choose_strategy(channels: int, kernel: Pair, out_size: Pair, batch: int) -> str:
+    """The faster strategy for a shape, by the measurements of ``bench/conv.py``."""
+    return "im2col"
+
+
+class Conv2d(Function):
+    """``conv2d(x, weight, bias)`` on NCHW arrays, weight ``(out, in, kh, kw)`` as in PyTorch."""
+
+    def forward(
+        self,
+        x: Array,
+        weight: Array,
+        bias: Array | None = None,
+        *,
+        window: Window,
+        strategy: Strategy = "auto",
+    ) -> Array:
+        n, c, h, w = _check_conv_inputs(x, weight, bias)
+        out_channels = weight.shape[0]
+        out_size = window.check("conv2d", h, w)
+        chosen = choose_strategy(c, window.kernel, out_size, n) if strategy == "auto" else strategy
+        flat_weight = weight.reshape(out_channels, -1)
+        need_weight = self.needs_input_grad[1]
+        if chosen == "im2col":
+            cols = im2col(xp.ascontiguousarray(to_chwn(x)), window, out_size)
+            out = flat_weight @ cols
+            kept: Array | None = cols if need_weight else None
+        elif chosen == "tensordot":
+            padded = pad_chwn(x, window.pads, 0.0)
+            out = xp.tensordot(weight, windows_view(padded, window), axes=([1, 2, 3], [0, 4, 5]))
+            out = out.reshape(out_channels, -1)
+            kept = padded if need_weight else None
+        else:
+            raise ValueError(f"unknown strategy {strategy!r}; use one of {STRATEGIES} or 'auto'")
+        if bias is not None:
+            out += bias[:, None]
+        self.saved = (kept, weight, window, chosen, (h, w), out_size)
+        return from_chwn(out.reshape(out_channels, *out_size, n))
+
+    def backward(self, g: Array) -> tuple[Array | None, ...]:
+        kept, weight, window, strategy, in_size, out_size = self.saved
+        need_x, need_weight, *need_bias = self.needs_input_grad
+        out_channels = weight.shape[0]
+        grad = xp.ascontiguousarray(to_chwn(g)).reshape(out_channels, -1)
+        grad_x = grad_weight = grad_bias = None
+        if need_weight:
+            grad_weight = self._weight_grad(grad, kept, weight.shape, window, strategy, out_size)
+        if need_bias and need_bias[0]:
+            grad_bias = grad.sum(axis=1)
+        if need_x:
+            cols = weight.reshape(out_channels, -1).T @ grad
+            grad_x = from_chwn(col2im(cols, window, in_size, out_size))
+        if need_bias:
+            return grad_x, grad_weight, grad_bias
+        return grad_x, grad_weight
+
+    @staticmethod
+    def _weight_grad(
+        grad: Array,
+        kept: Array,
+        shape: tuple[int, ...],
+        window: Window,
+        strategy: str,
+        out_size: Pair,
+    ) -> Array:
+        if strategy == "im2col":
+            result: Array = (grad @ kept.T).reshape(shape)
+            return result
+        grad4 = grad.reshape(shape[0], *out_size, -1)
+        tensordot: Any = xp.tensordot(
+            grad4, windows_view(kept, window), axes=([1, 2, 3], [1, 2, 3])
+        )
+        return tensordot
+
+
+def _check_conv_inputs(x: Array, weight: Array, bias: Array | None) -> tuple[int, int, int, int]:
+    """(N, C, H, W) of the input, or an error that names the mismatch."""
+    if x.ndim != 4:
+        raise ValueError(f"conv2d expects a 4-D (N, C, H, W) input, got shape {x.shape}")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d expects a 4-D (out, in, kh, kw) weight, got shape {weight.shape}")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"conv2d: input {x.shape} has {x.shape[1]} channels but weight {weight.shape} "
+            f"expects {weight.shape[1]}"
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(
+            f"conv2d: bias {bias.shape} must have shape ({weight.shape[0]},), one per "
+            "output channel"
+        )
+    dtypes = {x.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
+    if len(dtypes) > 1:
+        raise TypeError(
+            f"conv2d: input, weight and bias must share a dtype, got {sorted(map(str, dtypes))}; "
+            "convert with .float() or .double()"
+        )
+    n, c, h, w = x.shape
+    return n, c, h, w

@@ -1,0 +1,134 @@
+"""Max and average pooling as fused ops with hand-written backward passes.
+
+Both loop over the kh*kw kernel offsets, not over windows: each offset is one strided slice of
+the padded input, and ``np.maximum`` (or a sum) over those slices is the whole forward pass,
+about 30 times faster than reshaping into windows and reducing. Like ``Conv2d`` they work in
+CHWN memory order (see ``forge_core.ops.conv``), where every such slice is made of runs of
+``batch`` contiguous numbers, and they return NCHW-shaped views of CHWN memory.
+"""
+
+from __future__ import annotations
+
+from forge_core.autograd import Function
+from forge_core.backend import Array, xp
+from forge_core.ops.conv import Window, crop, from_chwn, pad_chwn, to_chwn
+
+
+def validate_pool_window(op: str, window: Window) -> None:
+    """Raise a ValueError that says what is wrong, if anything, with a pooling window."""
+    window.validate(op)
+    (kh, kw), (dh, dw) = window.kernel, window.dilation
+    top, bottom, left, right = window.pads
+    if 2 * max(top, bottom) > dh * (kh - 1) + 1 or 2 * max(left, right) > dw * (kw - 1) + 1:
+        raise ValueError(
+            f"{op}: padding {window.pads} must be at most half the kernel size {window.kernel}, "
+            "so that no window lies wholly in the padding"
+        )
+
+
+def _check_pool_input(op: str, x: Array, window: Window) -> tuple[int, int]:
+    """The output size, or an error that says what is wrong with the input or the window."""
+    if x.ndim != 4:
+        raise ValueError(f"{op} expects a 4-D (N, C, H, W) input, got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op} expects a floating-point input, got {x.dtype}")
+    validate_pool_window(op, window)
+    return window.check(op, x.shape[2], x.shape[3])
+
+
+def _tiles(window: Window) -> bool:
+    """True when no input position lies in two windows, so a backward pass can assign each
+    offset's gradient instead of adding it."""
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
+    return sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
+
+
+class MaxPool2d(Function):
+    """Max over each window; the gradient goes to the first maximum in row-major order, as in
+    PyTorch, so ties (e.g. the zeros after a ReLU) send it to one position only."""
+
+    def forward(self, x: Array, *, window: Window) -> Array:
+        oh, ow = _check_pool_input("max_pool2d", x, window)
+        padded = pad_chwn(x, window.pads, -xp.inf)
+        offsets = window.padded_slices((oh, ow))
+        _, _, rows, cols = offsets[0]
+        out = padded[:, rows, cols].copy()
+        for _, _, rows, cols in offsets[1:]:
+            xp.maximum(out, padded[:, rows, cols], out=out)
+        self.saved = (padded, out, window)
+        return from_chwn(out)
+
+    def backward(self, g: Array) -> Array:
+        padded, out, window = self.saved
+        tiles = _tiles(window)
+        grad = xp.zeros(padded.shape, dtype=out.dtype)
+        # ``remaining`` is the gradient not yet routed: an offset that holds its window's maximum
+        # takes it, and later offsets that tie see zero.
+        remaining = to_chwn(g)
+        won = xp.empty(out.shape, dtype=bool)
+        offsets = window.padded_slices(out.shape[1:3])
+        for k, (_, _, rows, cols) in enumerate(offsets):
+            xp.equal(padded[:, rows, cols], out, out=won)
+            if tiles:
+                taken = grad[:, rows, cols]
+                xp.multiply(remaining, won, out=taken)
+            else:
+                taken = remaining * won
+                grad[:, rows, cols] += taken
+            if k == len(offsets) - 1:
+                break
+            if k == 0:
+                remaining = remaining - taken
+            else:
+                xp.subtract(remaining, taken, out=remaining)
+        return from_chwn(crop(grad, window.pads))
+
+
+class AvgPool2d(Function):
+    """Mean over each window. With ``count_include_pad`` (PyTorch's default) padding counts as
+    zeros in the mean; without it, each window divides by its number of real inputs."""
+
+    def forward(self, x: Array, *, window: Window, count_include_pad: bool = True) -> Array:
+        oh, ow = _check_pool_input("avg_pool2d", x, window)
+        padded = pad_chwn(x, window.pads, 0.0)
+        offsets = window.padded_slices((oh, ow))
+        _, _, rows, cols = offsets[0]
+        out = padded[:, rows, cols].copy()
+        for _, _, rows, cols in offsets[1:]:
+            out += padded[:, rows, cols]
+        scale = self._scale(window, x.shape[2:], (oh, ow), count_include_pad, x.dtype)
+        out *= scale
+        self.saved = (scale, window, padded.shape)
+        return from_chwn(out)
+
+    @staticmethod
+    def _scale(
+        window: Window,
+        size: tuple[int, ...],
+        out_size: tuple[int, int],
+        count_include_pad: bool,
+        dtype: xp.dtype,
+    ) -> Array:
+        """1 / (number of inputs averaged) per output position, as a (1, OH, OW, 1) array."""
+        kh, kw = window.kernel
+        if count_include_pad or not any(window.pads):
+            return xp.full((1, 1, 1, 1), 1.0 / (kh * kw), dtype=dtype)
+        top, bottom, left, right = window.pads
+        real = xp.zeros((size[0] + top + bottom, size[1] + left + right), dtype=dtype)
+        real[top : top + size[0], left : left + size[1]] = 1
+        counts = xp.zeros(out_size, dtype=dtype)
+        for _, _, rows, cols in window.padded_slices(out_size):
+            counts += real[rows, cols]
+        return (1 / counts)[None, :, :, None]
+
+    def backward(self, g: Array) -> Array:
+        scale, window, padded_shape = self.saved
+        share = to_chwn(g) * scale
+        tiles = _tiles(window)
+        grad = xp.zeros(padded_shape, dtype=share.dtype)
+        for _, _, rows, cols in window.padded_slices(share.shape[1:3]):
+            if tiles:
+                grad[:, rows, cols] = share
+            else:
+                grad[:, rows, cols] += share
+        return from_chwn(crop(grad, window.pads))

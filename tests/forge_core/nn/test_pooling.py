@@ -1,0 +1,194 @@
+"""``MaxPool2d`` and ``AvgPool2d`` checked against finite differences, the same pooling built
+from primitive ops, and PyTorch (ties included: the gradient goes to the first maximum)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import forge_core as fc
+from forge_core.nn.pooling import AvgPool2d, MaxPool2d, avg_pool2d, max_pool2d, pool_window
+from tests.forge_core.gradcheck import assert_gradients_match
+from tests.forge_core.nn.parity import compare_layer
+
+DTYPES = [np.float32, np.float64]
+# (kernel_size, stride, padding); stride None means the kernel size, as in PyTorch.
+GEOMETRIES: list[tuple[Any, Any, Any]] = [
+    (2, None, 0),
+    (3, 2, 1),  # overlapping windows
+    ((3, 2), (1, 2), (1, 0)),
+    (2, 1, 0),
+    (3, 3, 1),  # a window that starts in the padding
+]
+
+
+def distinct(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """Values at least 0.1 apart, so no window ties and finite differences never cross a kink."""
+    n = int(np.prod(shape))
+    return (np.random.default_rng(seed).permutation(n) * 0.1 - n * 0.05).reshape(shape)
+
+
+def tied(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """A ReLU's output on a coarse grid: most windows hold a repeated maximum (often 0)."""
+    values = np.random.default_rng(seed).integers(-2, 3, shape).astype(np.float64)
+    return np.maximum(values, 0)
+
+
+# ----- finite differences -----
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+@pytest.mark.parametrize("pool", [max_pool2d, avg_pool2d])
+def test_gradients_match_finite_differences(pool: Any, geometry: Any) -> None:
+    x = fc.tensor(distinct((2, 3, 7, 6)), requires_grad=True)
+    assert_gradients_match(lambda t: pool(t, *geometry), x)
+
+
+def test_avg_pool_without_padding_in_the_count_matches_finite_differences() -> None:
+    x = fc.tensor(distinct((2, 2, 5, 6)), requires_grad=True)
+    assert_gradients_match(lambda t: avg_pool2d(t, 3, 2, 1, count_include_pad=False), x)
+
+
+# ----- against the same pooling built from primitive ops -----
+def primitive_pool(x: fc.Tensor, geometry: tuple[Any, Any, Any], kind: str) -> fc.Tensor:
+    """Pad with ``cat``, stack one strided slice per window offset, reduce over the stack."""
+    window = pool_window(*geometry)
+    n, c, h, w = x.shape
+    top, bottom, left, right = window.pads
+    fill = -np.inf if kind == "max" else 0.0
+
+    def border(*shape: int) -> fc.Tensor:
+        return fc.full(shape, fill, dtype=x.dtype)
+
+    padded = fc.cat([border(n, c, top, w), x, border(n, c, bottom, w)], dim=2)
+    rows = h + top + bottom
+    padded = fc.cat([border(n, c, rows, left), padded, border(n, c, rows, right)], dim=3)
+    out_size = window.output_size(h, w)
+    stacked = fc.stack([padded[:, :, r, s] for _, _, r, s in window.padded_slices(out_size)])
+    return stacked.max(dim=0).values if kind == "max" else stacked.mean(dim=0)
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=str)
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_matches_pooling_built_from_primitive_ops(kind: str, geometry: Any) -> None:
+    values = distinct((3, 2, 8, 7), seed=1)
+    fused, unfused = (fc.tensor(values, requires_grad=True) for _ in range(2))
+    out = (max_pool2d if kind == "max" else avg_pool2d)(fused, *geometry)
+    expected = primitive_pool(unfused, geometry, kind)
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
+    probe = np.random.default_rng(2).standard_normal(out.shape)
+    out.backward(probe)
+    expected.backward(probe)
+    assert fused.grad is not None and unfused.grad is not None
+    np.testing.assert_allclose(fused.grad.data, unfused.grad.data, rtol=1e-12, atol=1e-12)
+
+
+# ----- against PyTorch -----
+@settings(max_examples=15, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    channels=st.integers(1, 3),
+    size=st.tuples(st.integers(4, 9), st.integers(4, 9)),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))),
+    pad=st.tuples(st.integers(0, 1), st.integers(0, 1)),
+    values=st.sampled_from([distinct, tied]),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_max_pool_matches_torch(
+    batch: int,
+    channels: int,
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int] | None,
+    pad: tuple[int, int],
+    values: Any,
+    dtype: Any,
+) -> None:
+    padding = (min(pad[0], kernel[0] // 2), min(pad[1], kernel[1] // 2))
+    x = values((batch, channels, *size))
+    compare_layer(
+        MaxPool2d(kernel, stride, padding), torch.nn.MaxPool2d(kernel, stride, padding), x, dtype
+    )
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    channels=st.integers(1, 3),
+    size=st.tuples(st.integers(4, 9), st.integers(4, 9)),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))),
+    pad=st.tuples(st.integers(0, 1), st.integers(0, 1)),
+    count_include_pad=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_avg_pool_matches_torch(
+    batch: int,
+    channels: int,
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int] | None,
+    pad: tuple[int, int],
+    count_include_pad: bool,
+    dtype: Any,
+) -> None:
+    padding = (min(pad[0], kernel[0] // 2), min(pad[1], kernel[1] // 2))
+    x = np.random.default_rng(0).standard_normal((batch, channels, *size))
+    compare_layer(
+        AvgPool2d(kernel, stride, padding, count_include_pad),
+        torch.nn.AvgPool2d(kernel, stride, padding, count_include_pad=count_include_pad),
+        x,
+        dtype,
+    )
+
+
+@pytest.mark.parametrize("stride", [2, 1], ids=["tiling", "overlapping"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_ties_send_the_gradient_to_the_first_maximum(stride: int, dtype: Any) -> None:
+    x = tied((4, 3, 8, 8), seed=3)
+    compare_layer(MaxPool2d(2, stride), torch.nn.MaxPool2d(2, stride), x, dtype)
+    # one window by hand: the first of the tied maxima in row-major order takes the gradient
+    window = fc.tensor(np.array([[[[1.0, 3.0], [3.0, 3.0]]]]), requires_grad=True)
+    max_pool2d(window, 2).sum().backward()
+    assert window.grad is not None
+    np.testing.assert_array_equal(window.grad.data, [[[[0.0, 1.0], [0.0, 0.0]]]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_pads_with_minus_infinity(dtype: Any) -> None:
+    x = -1 - distinct((2, 2, 5, 5)) ** 2  # all negative: a zero padding would win every border
+    compare_layer(MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1), x, dtype)
+
+
+@pytest.mark.parametrize("module", [MaxPool2d(2), AvgPool2d(3, 2, 1)])
+def test_float32_stays_float32_and_unbatched_input_works(module: Any) -> None:
+    x = fc.randn(3, 6, 6, requires_grad=True)
+    out = module(x)
+    assert out.shape[0] == 3 and out.dtype == np.float32
+    out.sum().backward()
+    assert x.grad is not None and x.grad.dtype == np.float32
+
+
+def test_modules_default_the_stride_to_the_kernel_size() -> None:
+    assert MaxPool2d(3).stride == 3 and AvgPool2d(2).stride == 2
+    assert repr(MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
+    assert max_pool2d(fc.randn(1, 1, 6, 6), 3).shape == (1, 1, 2, 2)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: MaxPool2d(2, padding=2), ValueError, "at most half the kernel"),
+        (lambda: AvgPool2d(3, stride=0), ValueError, "at least 1"),
+        (lambda: max_pool2d(fc.randn(1, 1, 2, 2), 3), ValueError, "smaller than the kernel"),
+        (lambda: max_pool2d(fc.randn(2, 2), 2), ValueError, r"\(N, C, H, W\)"),
+        (lambda: avg_pool2d(fc.tensor(np.ones((1, 1, 2, 2), np.int64)), 2), TypeError, "float"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(make: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        make()
