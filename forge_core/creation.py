@@ -45,6 +45,10 @@ def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 
 def full(size: Sequence[int], fill_value: float, dtype: Any = None) -> Tensor:
+    """A tensor of ``fill_value``; its dtype follows the value (bool, int64 or the default float
+    dtype) unless given, as in PyTorch."""
+    if dtype is None and isinstance(fill_value, bool | int):
+        dtype = xp.bool_ if isinstance(fill_value, bool) else xp.int64
     return _filled(fill_value, (tuple(size),), dtype, False)
 
 
@@ -57,8 +61,12 @@ def ones_like(t: Tensor, dtype: Any = None) -> Tensor:
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+    """``start, start + step, ...`` below ``end``: int64 for integer arguments, else the default
+    float dtype, as in PyTorch."""
     if end is None:
         start, end = 0, start
+    if dtype is None and not all(isinstance(v, int) for v in (start, end, step)):
+        dtype = get_default_dtype()
     return Tensor(xp.arange(start, end, step, dtype=dtype))
 
 

@@ -1,5 +1,8 @@
 """Save and load state dicts (name -> tensor) as NumPy ``.npz`` files."""
 
+import os
+import tempfile
+import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,15 +15,32 @@ from forge_core.tensor import Tensor
 
 
 def save(state: Mapping[str, Any], path: str | Path) -> None:
-    """Write ``state`` (tensors or arrays by name) to ``path``, atomically."""
+    """Write ``state`` (tensors or arrays by name) to ``path``, atomically.
+
+    The archive is what ``np.savez`` writes, so ``np.load`` reads it too; it is written to a
+    temporary file beside ``path`` and renamed over it, so a crash or a concurrent reader never
+    sees half a checkpoint.
+    """
     path = Path(path)
     arrays = {
         k: asnumpy(v.data) if isinstance(v, Tensor) else np.asarray(v) for k, v in state.items()
     }
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as handle:
-        np.savez(handle, allow_pickle=False, **arrays)
-    partial.replace(path)
+    descriptor, partial = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            # np.savez(**arrays) would fail on a name like "file"; write its format directly
+            with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+                for name, array in arrays.items():
+                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 def load(path: str | Path) -> OrderedDict[str, Tensor]:

@@ -11,12 +11,35 @@ from forge_core.autograd import no_grad
 from forge_core.random import generator
 from forge_core.tensor import Tensor
 
-Nonlinearity = Literal["linear", "conv2d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
+Nonlinearity = Literal[
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "selu",
+]
+_UNIT_GAIN = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+)
 FanMode = Literal["fan_in", "fan_out"]
 
 
 def calculate_gain(nonlinearity: Nonlinearity, param: float | None = None) -> float:
-    if nonlinearity in ("linear", "conv2d", "sigmoid"):
+    if nonlinearity in _UNIT_GAIN:
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
@@ -36,6 +59,13 @@ def fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
         raise ValueError(f"fan in/out needs at least 2 dims, got shape {tensor.shape}")
     receptive = math.prod(tensor.shape[2:])
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def _fan(tensor: Tensor, mode: FanMode) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', not {mode!r}")
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
@@ -81,8 +111,7 @@ def kaiming_uniform_(
     mode: FanMode = "fan_in",
     nonlinearity: Nonlinearity = "leaky_relu",
 ) -> Tensor:
-    fan = fan_in_and_fan_out(tensor)[0 if mode == "fan_in" else 1]
-    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound)
 
 
@@ -92,8 +121,7 @@ def kaiming_normal_(
     mode: FanMode = "fan_in",
     nonlinearity: Nonlinearity = "leaky_relu",
 ) -> Tensor:
-    fan = fan_in_and_fan_out(tensor)[0 if mode == "fan_in" else 1]
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
 
 
 def default_layer_init_(weight: Tensor, bias: Tensor | None) -> None:
