@@ -13,12 +13,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from forge_core.backend import Array, xp
-
-if TYPE_CHECKING:
-    from forge_core.tensor import Tensor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,110 +103,132 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Any:
         """Run the op on tensors; return a tensor (or a tuple of tensors for several outputs)."""
-        from forge_core.tensor import Tensor
-
         fn = cls()
-        needs = tuple(t.requires_grad for t in inputs)
-        record = _grad_mode.enabled and cls.differentiable and any(needs)
+        needs = tuple([t.requires_grad for t in inputs])
+        record = True in needs and _grad_mode.enabled and cls.differentiable
         fn.needs_input_grad = needs if record else (False,) * len(needs)
         try:
             out = fn.forward(*[t.data for t in inputs], **options)
         except (ValueError, TypeError, IndexError) as error:
-            shapes = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in inputs)
-            raise type(error)(f"{cls.__name__}({shapes}): {error}") from error
-        if isinstance(out, tuple):
-            outputs = tuple(Tensor._wrap(o, record) for o in out)
+            raise _in_context(error, cls, inputs) from error
+        if type(out) is tuple:
+            outputs = tuple([_wrap(o, record) for o in out])
             if record:
                 fn.inputs = inputs
-                fn._out_meta = tuple((o.shape, o.dtype) for o in out)
+                fn._out_meta = tuple([(o.shape, o.dtype) for o in outputs])
                 for i, t in enumerate(outputs):
                     t._ctx = fn
                     t._out_idx = i
             return outputs
-        result = Tensor._wrap(out, record)
+        result = _wrap(out, record)
         if record:
             fn.inputs = inputs
-            fn._out_meta = ((out.shape, out.dtype),)
+            fn._out_meta = ((result.data.shape, result.data.dtype),)
             result._ctx = fn
         return result
 
 
+def _in_context(error: Exception, op: type[Function], inputs: tuple[Tensor, ...]) -> Exception:
+    """The same error, its message prefixed with the op and its inputs' shapes and dtypes."""
+    shapes = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in inputs)
+    message = f"{op.__name__}({shapes}): {error}"
+    try:
+        return type(error)(message)
+    except Exception:  # an exception class whose constructor wants more than a message
+        base = next(b for b in (ValueError, TypeError, IndexError) if isinstance(error, b))
+        return base(message)
+
+
 def _graph_order(root: Function) -> list[Function]:
-    """Nodes reachable from ``root`` in post-order (every node after the nodes it consumes)."""
+    """Nodes reachable from ``root`` in post-order (every node after the nodes it consumes),
+    each given an empty slot per output for the gradients that will flow into it."""
     order: list[Function] = []
-    visited: set[int] = set()
-    stack: list[tuple[Function, bool]] = [(root, False)]
+    seen = {root}
+    stack = [(root, iter(root.inputs))]
     while stack:
-        fn, expanded = stack.pop()
-        if expanded:
-            order.append(fn)
-            continue
-        if id(fn) in visited:
-            continue
-        visited.add(id(fn))
-        stack.append((fn, True))
-        for t in fn.inputs:
+        fn, children = stack[-1]
+        for t in children:
             child = t._ctx
-            if child is not None and id(child) not in visited:
-                stack.append((child, False))
+            if child is not None and child not in seen:
+                seen.add(child)
+                stack.append((child, iter(child.inputs)))
+                break
+        else:
+            stack.pop()
+            if fn._freed:
+                raise RuntimeError(
+                    f"backward through {type(fn).__name__} a second time: its saved values "
+                    "were freed by the first backward; pass retain_graph=True to the first call"
+                )
+            fn._out_grads = [None] * len(fn._out_meta)
+            order.append(fn)
     return order
 
 
 def backward(root: Tensor, grad: Array, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * grad into the ``.grad`` of every leaf that requires it."""
-    if root._ctx is None:
+    root_fn = root._ctx
+    if root_fn is None:
         if root.requires_grad:
             _accumulate_leaf(root, grad)
         return
-    order = _graph_order(root._ctx)
-    for fn in order:
-        if fn._freed:
-            raise RuntimeError(
-                f"backward through {type(fn).__name__} a second time: its saved values were "
-                "freed by the first backward; pass retain_graph=True to the first call"
-            )
-        fn._out_grads = [None] * len(fn._out_meta)
-    root_grads = root._ctx._out_grads
+    order = _graph_order(root_fn)
+    root_grads = root_fn._out_grads
     assert root_grads is not None
     root_grads[root._out_idx] = grad
     for fn in reversed(order):
         out_grads = fn._out_grads
         assert out_grads is not None
         fn._out_grads = None
-        if all(g is None for g in out_grads):
-            continue
-        grads = [
-            g if g is not None else xp.zeros(shape, dtype=dtype)
-            for g, (shape, dtype) in zip(out_grads, fn._out_meta, strict=True)
-        ]
-        in_grads = fn.backward(*grads)
-        if not isinstance(in_grads, tuple):
-            in_grads = (in_grads,)
-        for t, g, need in zip(fn.inputs, in_grads, fn.needs_input_grad, strict=False):
-            if not need or g is None:
-                continue
-            if g.shape != t.data.shape:
-                raise RuntimeError(
-                    f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
-                    f"for an input of shape {t.data.shape}"
-                )
-            child = t._ctx
-            if child is None:
-                _accumulate_leaf(t, g)
-            else:
-                pending = child._out_grads
-                assert pending is not None
-                previous = pending[t._out_idx]
-                pending[t._out_idx] = g if previous is None else previous + g
+        in_grads: Any = None
+        if len(out_grads) == 1:
+            if out_grads[0] is not None:
+                in_grads = fn.backward(out_grads[0])
+        elif any(g is not None for g in out_grads):
+            in_grads = fn.backward(
+                *[
+                    xp.zeros(shape, dtype=dtype) if g is None else g
+                    for g, (shape, dtype) in zip(out_grads, fn._out_meta, strict=True)
+                ]
+            )
+        if in_grads is not None:
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            for t, g, need in zip(fn.inputs, in_grads, fn.needs_input_grad, strict=False):
+                if g is None or not need:
+                    continue
+                data = t.data
+                if g.shape != data.shape:
+                    raise RuntimeError(
+                        f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
+                        f"for an input of shape {data.shape}"
+                    )
+                if g.dtype is not data.dtype and g.dtype != data.dtype:
+                    g = g.astype(data.dtype)  # a float32 input of a float64 result
+                child = t._ctx
+                if child is None:
+                    _accumulate_leaf(t, g)
+                else:
+                    pending = child._out_grads
+                    assert pending is not None
+                    previous = pending[t._out_idx]
+                    pending[t._out_idx] = g if previous is None else previous + g
         if not retain_graph:
+            # drop what the node saved and its links to its inputs, so that a graph kept alive
+            # by its output (a logged loss, say) no longer holds every intermediate array
             fn.saved = ()
+            fn.inputs = ()
             fn._freed = True
 
 
 def _accumulate_leaf(leaf: Tensor, grad: Array) -> None:
-    from forge_core.tensor import Tensor
-
     if leaf.grad is None:
-        leaf.grad = Tensor(xp.array(grad, dtype=leaf.data.dtype, copy=True))
+        leaf.grad = _wrap(xp.array(grad, dtype=leaf.data.dtype, copy=True), False)
     else:
         leaf.grad.data += grad
+
+
+# tensor.py imports this module; importing Tensor last closes the cycle once both are defined
+from forge_core.tensor import Tensor  # noqa: E402
+
+_wrap = Tensor._wrap

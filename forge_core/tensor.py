@@ -264,9 +264,12 @@ class Tensor:
         return self
 
     def __setitem__(self, index: Any, value: Tensor | Array | Scalar) -> None:
-        self._check_inplace()
         if self._ctx is not None:
-            raise RuntimeError("item assignment on a tensor computed by an op; clone it first")
+            raise RuntimeError(
+                "item assignment on a tensor computed by an op is not differentiable; build the "
+                "value with where() or cat(), or assign into .detach().clone()"
+            )
+        self._check_inplace()
         self.data[_index(index)] = value.data if isinstance(value, Tensor) else value
 
     # ----- arithmetic -----

@@ -1,0 +1,222 @@
+"""``Tensor`` itself: facts, leaving the graph, in-place changes, and dtypes through every op."""
+
+import operator
+from collections.abc import Callable
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import torch
+
+import forge_core as fc
+from forge_core.autograd import Function
+from forge_core.backend import Array
+from tests.forge_core.ops import (
+    test_activations,
+    test_elementwise,
+    test_matmul,
+    test_reductions,
+    test_shape,
+)
+from tests.forge_core.torch_parity import OpCase
+
+ALL_CASES: list[OpCase] = [
+    *test_elementwise.CASES,
+    *test_activations.CASES,
+    *test_reductions.CASES,
+    *test_shape.CASES,
+    *test_matmul.CASES,
+]
+
+
+# ----- facts -----
+
+
+def test_shape_size_and_friends() -> None:
+    t = fc.zeros(2, 3, 4)
+    assert t.shape == (2, 3, 4) and t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4
+    assert t.ndim == 3 == t.dim() and t.numel() == 24 and len(t) == 2
+    assert t.device == "cpu"
+    assert [row.shape for row in t] == [(3, 4), (3, 4)]
+
+
+def test_numbers_out_of_tensors() -> None:
+    t = fc.tensor([[1.5, 2.0]])
+    assert t.tolist() == [[1.5, 2.0]]
+    assert fc.tensor([2.5]).item() == 2.5 and isinstance(fc.tensor([2.5]).item(), float)
+    assert float(fc.tensor(2.5)) == 2.5 and int(fc.tensor(3)) == 3 and bool(fc.tensor(True))
+    with pytest.raises(ValueError, match="one element"):
+        t.item()
+
+
+def test_numpy_of_a_tensor_that_requires_grad_asks_for_detach() -> None:
+    t = fc.randn(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"detach\(\)"):
+        t.numpy()
+    assert isinstance(t.detach().numpy(), np.ndarray)
+
+
+def test_data_is_always_an_array() -> None:
+    """NumPy returns scalars for 0-d arithmetic and full integer indexing; tensors do not."""
+    x = fc.randn(2, 3, requires_grad=True)
+    a, b = fc.tensor(2.0), fc.tensor(3.0, requires_grad=True)
+    for t in [x[1, 2], a * b, a + 1, (a * b).exp(), x.sum(), x[0] @ x[1], a > 1, x.max()]:
+        assert isinstance(t.data, np.ndarray) and t.shape == ()
+    assert isinstance(x[1, 2].detach().numpy(), np.ndarray)
+
+
+def test_repr_reads_like_torch() -> None:
+    assert repr(fc.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert "requires_grad=True" in repr(fc.tensor([1.0], requires_grad=True))
+    assert "grad_fn=<Mul>" in repr(fc.tensor([1.0], requires_grad=True) * 2)
+    assert "dtype=float64" in repr(fc.tensor([1.0], dtype=fc.float64))
+
+
+def test_tensors_hash_by_identity() -> None:
+    a, b = fc.tensor([1.0]), fc.tensor([1.0])
+    assert len({a, b, a}) == 2
+
+
+def test_comparisons_give_boolean_tensors_outside_the_graph() -> None:
+    x = fc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    for op in [operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne]:
+        result = op(x, 2.0)
+        assert result.dtype == fc.bool_ and not result.requires_grad
+        np.testing.assert_array_equal(result.numpy(), op(np.array([1.0, 2.0, 3.0]), 2.0))
+
+
+def test_clone_copies_and_stays_in_the_graph() -> None:
+    x = fc.tensor([1.0, 2.0], requires_grad=True)
+    y = x.clone()
+    assert not np.shares_memory(y.data, x.data)
+    (y * 3).sum().backward()
+    assert x.grad is not None
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    plain = fc.tensor([1.0])
+    assert not np.shares_memory(plain.clone().data, plain.data)
+
+
+# ----- in-place changes -----
+
+
+def test_item_assignment_and_in_place_fills() -> None:
+    t = fc.zeros(2, 3)
+    t[0, 1] = 5.0
+    t[1] = fc.tensor([1.0, 2.0, 3.0])
+    t[fc.tensor([True, False])] = 7.0
+    np.testing.assert_array_equal(t.numpy(), [[7, 7, 7], [1, 2, 3]])
+    t.zero_()
+    assert not t.numpy().any()
+    t.fill_(2.0).copy_(fc.ones(2, 3))
+    np.testing.assert_array_equal(t.numpy(), np.ones((2, 3)))
+
+
+def test_item_assignment_in_the_graph_is_refused() -> None:
+    x = fc.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="no_grad"):
+        x[0] = 1.0
+    with pytest.raises(RuntimeError, match="not differentiable"):
+        (fc.zeros(3, requires_grad=True) * 2)[0] = 1.0
+    with fc.no_grad():
+        x[0] = 1.0
+    assert x.detach().numpy()[0] == 1.0
+
+
+# ----- dtypes -----
+
+
+def test_python_floats_and_creation_functions_default_to_float32() -> None:
+    assert fc.tensor(1.0).dtype == fc.float32
+    assert (fc.tensor([1.0, 2.0]) * 2.5).dtype == fc.float32
+    assert (fc.tensor([1, 2]) * 2.5).dtype == fc.float32
+    assert (fc.tensor([1.0]) + 1).dtype == fc.float32
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=str)
+def test_float32_in_float32_out_and_float32_gradients(case: OpCase) -> None:
+    inputs = [fc.tensor(a, dtype=fc.float32, requires_grad=True) for a in case.arrays()]
+    out = case.forge(*inputs)
+    assert out.dtype == fc.float32
+    out.backward(fc.ones_like(out))
+    for i, t in enumerate(inputs):
+        assert t.grad is not None and t.grad.dtype == fc.float32, f"gradient of input {i}"
+
+
+DTYPES = [np.float32, np.float64, np.int64, np.int32, np.bool_]
+BINARY: list[tuple[str, Callable[..., object]]] = [
+    ("add", operator.add),
+    ("sub", operator.sub),
+    ("mul", operator.mul),
+    ("truediv", operator.truediv),
+]
+
+
+@pytest.mark.parametrize(("name", "op"), BINARY)
+@pytest.mark.parametrize("left", DTYPES)
+@pytest.mark.parametrize("right", [*DTYPES, 2, 2.5, True])
+def test_result_dtypes_follow_torch(name, op, left, right) -> None:
+    if name == "sub" and (left is np.bool_ or right is np.bool_ or right is True):
+        pytest.skip("PyTorch has no boolean subtraction")
+    a = np.array([1, 2]).astype(left)
+    b = np.array([1, 1]).astype(right) if isinstance(right, type) else right
+    expected = op(torch.from_numpy(a), torch.from_numpy(b) if isinstance(b, np.ndarray) else b)
+    mine = op(fc.tensor(a), fc.tensor(b) if isinstance(b, np.ndarray) else b)
+    assert mine.dtype == expected.numpy().dtype
+    np.testing.assert_allclose(mine.numpy(), expected.numpy(), rtol=1e-6)
+
+
+MIXED: list[tuple[str, Callable[[fc.Tensor, fc.Tensor], fc.Tensor]]] = [
+    ("add", lambda a, b: a + b),
+    ("mul", lambda a, b: a * b),
+    ("div", lambda a, b: a / b),
+    ("pow", lambda a, b: a.abs() ** b),
+    ("matmul", lambda a, b: a.reshape(2, 1) @ b.reshape(1, 2)),
+    ("maximum", fc.maximum),
+    ("where", lambda a, b: fc.where(np.array([True, False]), a, b)),
+    ("cat", lambda a, b: fc.cat([a, b])),
+    ("stack", lambda a, b: fc.stack([a, b])),
+]
+
+
+@pytest.mark.parametrize(("name", "op"), MIXED, ids=[name for name, _ in MIXED])
+@pytest.mark.parametrize("swap", [False, True])
+def test_float32_with_float64_gives_float64_and_each_input_its_own_gradient_dtype(
+    name, op, swap
+) -> None:
+    single = fc.tensor([0.5, 1.5], dtype=fc.float32, requires_grad=True)
+    double = fc.tensor([1.25, -0.5], dtype=fc.float64, requires_grad=True)
+    # the float32 operand passes through an op first, so its gradient crosses a non-leaf
+    a, b = (double, single * 1) if swap else (single * 1, double)
+    out = op(a, b)
+    assert out.dtype == fc.float64
+    out.sum().backward()
+    assert single.grad is not None and single.grad.dtype == fc.float32
+    assert double.grad is not None and double.grad.dtype == fc.float64
+
+
+class _RecordGradDtype(Function):
+    seen: ClassVar[list[np.dtype]] = []
+
+    def forward(self, a: Array) -> Array:
+        return a * 1
+
+    def backward(self, g: Array) -> Array:
+        _RecordGradDtype.seen.append(g.dtype)
+        return g
+
+
+def test_a_function_receives_gradients_in_its_outputs_dtype() -> None:
+    x = fc.tensor([1.0, 2.0], requires_grad=True)
+    y = _RecordGradDtype.apply(x)
+    (y + fc.tensor([1.0, 1.0], dtype=fc.float64)).sum().backward()
+    assert _RecordGradDtype.seen == [np.dtype(np.float32)]
+
+
+def test_conversions() -> None:
+    x = fc.tensor([1.7, -2.2], requires_grad=True)
+    assert x.double().dtype == fc.float64 and x.double().requires_grad
+    assert x.float() is x
+    assert x.long().dtype == fc.int64 and x.long().tolist() == [1, -2]
+    assert x.int().dtype == fc.int32
+    assert x.bool().dtype == fc.bool_
+    assert x.to(fc.float64).dtype == fc.float64
