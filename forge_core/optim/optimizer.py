@@ -205,7 +205,8 @@ class Optimizer:
         """Restore options and state saved by ``state_dict()`` for the same parameter layout.
 
         Buffers are copied and cast to their parameter's dtype, so the loaded optimizer never
-        shares memory with ``state_dict``.
+        shares memory with ``state_dict``. Anything with ``__array__`` is accepted as a buffer,
+        so a PyTorch optimizer's ``state_dict()`` loads too.
         """
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
@@ -230,13 +231,14 @@ class Optimizer:
             if param is None:
                 raise ValueError(f"the state dict has state for unknown parameter {index}")
             state[param] = {k: _restore_value(k, v, param) for k, v in saved_state.items()}
-        self.param_groups = [
-            {
-                **{k: copy.deepcopy(v) for k, v in saved.items() if k != "params"},
-                "params": g["params"],
-            }
-            for g, saved in zip(self.param_groups, saved_groups, strict=True)
-        ]
+        groups = []
+        for group, saved in zip(self.param_groups, saved_groups, strict=True):
+            # options missing from an older checkpoint fall back to this optimizer's defaults
+            options = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            restored = {**self.defaults, **options, "params": group["params"]}
+            self._check_options(restored)
+            groups.append(restored)
+        self.param_groups = groups
         self.state = state
 
 
@@ -249,8 +251,8 @@ def _copy_value(value: Any) -> Any:
 def _restore_value(key: str, value: Any, param: Tensor) -> Any:
     if key == "step":
         return int(value)
-    if isinstance(value, Tensor | xp.ndarray):
-        data = value.data if isinstance(value, Tensor) else value
+    if isinstance(value, Tensor) or hasattr(value, "__array__"):
+        data = value.data if isinstance(value, Tensor) else xp.asarray(value)
         if data.shape != param.shape:
             raise ValueError(
                 f"state {key!r} has shape {data.shape}, its parameter has shape {param.shape}"

@@ -15,6 +15,7 @@ from tests.forge_core.optim.reference import (
     forge_loss,
     forge_step,
     initial_values,
+    torch_step,
 )
 
 
@@ -252,4 +253,40 @@ def test_load_state_dict_refuses_a_buffer_of_the_wrong_shape():
     saved = opt.state_dict()
     saved["state"] = {0: {"momentum_buffer": np.zeros(3)}}
     with pytest.raises(ValueError, match="shape"):
+        opt.load_state_dict(saved)
+
+
+@pytest.mark.parametrize(
+    ("forge_cls", "torch_cls", "options"),
+    [
+        (optim.SGD, torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+        (optim.Adam, torch.optim.Adam, {"lr": 0.01, "amsgrad": True}),
+        (optim.RMSprop, torch.optim.RMSprop, {"lr": 0.01, "centered": True, "momentum": 0.5}),
+    ],
+)
+def test_a_torch_checkpoint_resumes_in_forge(forge_cls, torch_cls, options):
+    values = initial_values(np.float64)
+    x, y = data(np.float64)
+    torch_params = [torch.tensor(v, requires_grad=True) for v in values]
+    torch_opt = torch_cls(torch_params, **options)
+    for _ in range(5):
+        torch_step(torch_opt, torch_params, x, y)
+    forge_params = [Parameter(p.detach().numpy().copy()) for p in torch_params]
+    forge_opt = forge_cls(forge_params, **options)
+    forge_opt.load_state_dict(torch_opt.state_dict())
+    for _ in range(5):
+        torch_step(torch_opt, torch_params, x, y)
+        forge_step(forge_opt, forge_params, x, y)
+    for f, t in zip(forge_params, torch_params, strict=True):
+        np.testing.assert_allclose(f.data, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_load_state_dict_fills_missing_options_and_checks_the_rest():
+    opt = optim.Adam(_params(), lr=0.01, amsgrad=True)
+    saved = opt.state_dict()
+    del saved["param_groups"][0]["amsgrad"]
+    opt.load_state_dict(saved)
+    assert opt.param_groups[0]["amsgrad"] is True
+    saved["param_groups"][0]["betas"] = (0.9, 1.5)
+    with pytest.raises(ValueError, match=r"^betas\[1\] "):
         opt.load_state_dict(saved)
