@@ -31,7 +31,7 @@ slice-add loop (``col2im``), about ten times faster than ``np.add.at``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
@@ -180,11 +180,15 @@ def crop(padded: Array, pads: tuple[int, int, int, int]) -> Array:
     return padded[:, top : padded.shape[1] - bottom, left : padded.shape[2] - right]
 
 
-def im2col(x: Array, window: Window, out_size: Pair) -> Array:
-    """The (C*kh*kw, OH*OW*N) column matrix of a (C, H, W, N) input."""
+def im2col(x: Array, window: Window, out_size: Pair, ones_row: bool = False) -> Array:
+    """The (C*kh*kw, OH*OW*N) column matrix of a (C, H, W, N) input, with a last row of ones if
+    ``ones_row`` (so that one product with ``[weight | bias]`` also adds the bias)."""
     c, h, w, n = x.shape
     (kh, kw), (oh, ow) = window.kernel, out_size
-    cols = xp.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
+    matrix = xp.empty((c * kh * kw + ones_row, oh * ow * n), dtype=x.dtype)
+    if ones_row:
+        matrix[-1] = 1
+    cols = matrix[: c * kh * kw].reshape(c, kh, kw, oh, ow, n)
     for offset in window.offsets((h, w), out_size):
         block = cols[:, offset.i, offset.j]
         if offset.empty:
@@ -198,7 +202,26 @@ def im2col(x: Array, window: Window, out_size: Pair) -> Array:
         block[:, rows, : columns.start] = 0
         block[:, rows, columns.stop :] = 0
         block[:, rows, columns] = x[:, offset.in_rows, offset.in_cols]
-    return cols.reshape(c * kh * kw, oh * ow * n)
+    return matrix
+
+
+# A column matrix with fewer rows than this (a first layer: C*kh*kw is 9 or 27) makes the
+# weight-gradient product so thin that BLAS runs it about 3 times slower in one piece than as one
+# product per output row; with more rows one piece is about 10% faster (bench/conv.py).
+THIN_COLUMNS = 64
+
+
+def weight_product(grad: Array, cols: Array, out_rows: int) -> Array:
+    """``grad @ cols.T`` for a (O, M) gradient and (K, M) columns, M running over positions."""
+    if cols.shape[0] >= THIN_COLUMNS:
+        result: Array = grad @ cols.T
+        return result
+    per_row = xp.matmul(
+        grad.reshape(grad.shape[0], out_rows, -1).transpose(1, 0, 2),
+        cols.reshape(cols.shape[0], out_rows, -1).transpose(1, 2, 0),
+    )
+    summed: Array = per_row.sum(axis=0)
+    return summed
 
 
 def col2im(cols: Array, window: Window, in_size: Pair, out_size: Pair) -> Array:
@@ -258,30 +281,41 @@ class Conv2d(Function):
         flat_weight = weight.reshape(out_channels, -1)
         need_weight = self.needs_input_grad[1]
         if chosen == "im2col":
-            cols = im2col(xp.ascontiguousarray(to_chwn(x)), window, out_size)
+            cols = im2col(xp.ascontiguousarray(to_chwn(x)), window, out_size, bias is not None)
+            if bias is not None:
+                flat_weight = xp.concatenate([flat_weight, bias[:, None]], axis=1)
             out = flat_weight @ cols
             kept: Array | None = cols if need_weight else None
         elif chosen == "tensordot":
             padded = pad_chwn(x, window.pads, 0.0)
             out = xp.tensordot(weight, windows_view(padded, window), axes=([1, 2, 3], [0, 4, 5]))
             out = out.reshape(out_channels, -1)
+            if bias is not None:
+                out += bias[:, None]
             kept = padded if need_weight else None
         else:
             raise ValueError(f"unknown strategy {strategy!r}; use one of {STRATEGIES} or 'auto'")
-        if bias is not None:
-            out += bias[:, None]
         self.saved = (kept, weight, window, chosen, (h, w), out_size)
         return from_chwn(out.reshape(out_channels, *out_size, n))
 
     def backward(self, g: Array) -> tuple[Array | None, ...]:
         kept, weight, window, strategy, in_size, out_size = self.saved
         need_x, need_weight, *need_bias = self.needs_input_grad
-        out_channels = weight.shape[0]
+        out_channels, weight_size = weight.shape[0], weight[0].size
         grad = xp.ascontiguousarray(to_chwn(g)).reshape(out_channels, -1)
         grad_x = grad_weight = grad_bias = None
-        if need_weight:
-            grad_weight = self._weight_grad(grad, kept, weight.shape, window, strategy, out_size)
-        if need_bias and need_bias[0]:
+        if need_weight and strategy == "im2col":
+            product = weight_product(grad, kept, out_size[0])
+            grad_weight = product[:, :weight_size].reshape(weight.shape)
+            if need_bias and need_bias[0]:
+                grad_bias = product[:, weight_size]  # the column of the ones row
+        elif need_weight:
+            grad_weight = xp.tensordot(
+                grad.reshape(out_channels, *out_size, -1),
+                windows_view(kept, window),
+                axes=([1, 2, 3], [1, 2, 3]),
+            )
+        if need_bias and need_bias[0] and grad_bias is None:
             grad_bias = grad.sum(axis=1)
         if need_x:
             cols = weight.reshape(out_channels, -1).T @ grad
@@ -289,24 +323,6 @@ class Conv2d(Function):
         if need_bias:
             return grad_x, grad_weight, grad_bias
         return grad_x, grad_weight
-
-    @staticmethod
-    def _weight_grad(
-        grad: Array,
-        kept: Array,
-        shape: tuple[int, ...],
-        window: Window,
-        strategy: str,
-        out_size: Pair,
-    ) -> Array:
-        if strategy == "im2col":
-            result: Array = (grad @ kept.T).reshape(shape)
-            return result
-        grad4 = grad.reshape(shape[0], *out_size, -1)
-        tensordot: Any = xp.tensordot(
-            grad4, windows_view(kept, window), axes=([1, 2, 3], [1, 2, 3])
-        )
-        return tensordot
 
 
 def _check_conv_inputs(x: Array, weight: Array, bias: Array | None) -> tuple[int, int, int, int]:

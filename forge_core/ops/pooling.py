@@ -43,6 +43,18 @@ def _tiles(window: Window) -> bool:
     return sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
 
 
+def _gradient_buffer(
+    window: Window, padded_shape: tuple[int, ...], out_shape: tuple[int, ...], dtype: xp.dtype
+) -> Array:
+    """The input gradient's buffer: left unfilled when the windows tile the padded input
+    exactly (every position is written once, as with a 2x2 pool of an even-sized image)."""
+    (kh, kw), (sh, sw) = window.kernel, window.stride
+    exact = window.dilation == (1, 1) and (sh, sw) == (kh, kw)
+    if exact and padded_shape[1:3] == (out_shape[1] * kh, out_shape[2] * kw):
+        return xp.empty(padded_shape, dtype=dtype)
+    return xp.zeros(padded_shape, dtype=dtype)
+
+
 class MaxPool2d(Function):
     """Max over each window; the gradient goes to the first maximum in row-major order, as in
     PyTorch, so ties (e.g. the zeros after a ReLU) send it to one position only."""
@@ -61,7 +73,7 @@ class MaxPool2d(Function):
     def backward(self, g: Array) -> Array:
         padded, out, window = self.saved
         tiles = _tiles(window)
-        grad = xp.zeros(padded.shape, dtype=out.dtype)
+        grad = _gradient_buffer(window, padded.shape, out.shape, out.dtype)
         # ``remaining`` is the gradient not yet routed: an offset that holds its window's maximum
         # takes it, and later offsets that tie see zero.
         remaining = to_chwn(g)
@@ -125,7 +137,7 @@ class AvgPool2d(Function):
         scale, window, padded_shape = self.saved
         share = to_chwn(g) * scale
         tiles = _tiles(window)
-        grad = xp.zeros(padded_shape, dtype=share.dtype)
+        grad = _gradient_buffer(window, padded_shape, share.shape, share.dtype)
         for _, _, rows, cols in window.padded_slices(share.shape[1:3]):
             if tiles:
                 grad[:, rows, cols] = share

@@ -198,6 +198,8 @@ def test_matches_torch_functional(
         ((2, 3, 9, 11), dict(in_channels=3, out_channels=5, kernel_size=(3, 5), stride=2)),
         ((3, 4, 7, 7), dict(in_channels=4, out_channels=2, kernel_size=2, padding="same")),
         ((2, 2, 8, 8), dict(in_channels=2, out_channels=3, kernel_size=3, dilation=2, bias=False)),
+        # 8*3*3 = 72 columns: the weight gradient takes the one-product path (THIN_COLUMNS)
+        ((2, 8, 6, 6), dict(in_channels=8, out_channels=3, kernel_size=3, padding=1)),
     ],
 )
 def test_module_matches_torch_with_copied_weights(
@@ -260,6 +262,28 @@ def test_float32_stays_float32(strategy: str) -> None:
     assert out.dtype == np.float32
     out.sum().backward()
     assert all(t.grad is not None and t.grad.dtype == np.float32 for t in inputs)
+
+
+@pytest.mark.parametrize("channels", [2, 8])
+@pytest.mark.parametrize("frozen", ["weight", "bias"])
+def test_a_frozen_parameter_leaves_the_other_gradients_right(frozen: str, channels: int) -> None:
+    torch.manual_seed(0)
+    reference = torch.nn.Conv2d(channels, 3, 3, padding=1).double()
+    layer = Conv2d(channels, 3, 3, padding=1, dtype=fc.float64)
+    layer.load_state_dict(reference.state_dict())
+    getattr(reference, frozen).requires_grad_(False)
+    getattr(layer, frozen).requires_grad = False
+    x = np.random.default_rng(0).standard_normal((2, channels, 5, 5))
+    probe = np.random.default_rng(1).standard_normal((2, 3, 5, 5))
+    layer(fc.tensor(x)).backward(probe)
+    reference(torch.from_numpy(x)).backward(torch.from_numpy(probe))
+    for name, param in layer.named_parameters():
+        expected = getattr(reference, name).grad
+        if name == frozen:
+            assert param.grad is None and expected is None
+        else:
+            assert param.grad is not None
+            np.testing.assert_allclose(param.grad.data, expected.numpy(), rtol=1e-10)
 
 
 def test_an_input_that_needs_no_gradient_gets_none() -> None:
