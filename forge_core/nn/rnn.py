@@ -18,11 +18,10 @@ from typing import Any, ClassVar
 from forge_core.backend import xp
 from forge_core.creation import cat, stack
 from forge_core.dtypes import get_default_dtype
-from forge_core.nn import init
+from forge_core.nn import functional, init
 from forge_core.nn.module import Module
 from forge_core.nn.parameter import Parameter
 from forge_core.ops.registry import GRUSequence, Linear, LSTMSequence
-from forge_core.random import generator
 from forge_core.tensor import Tensor
 
 
@@ -140,14 +139,6 @@ class _RecurrentLayers(Module):
             state = state.unsqueeze(1)
         return [state[k] for k in range(count)]
 
-    def _between_layers(self, output: Tensor) -> Tensor:
-        """Dropout on the output of every layer but the last, in training mode only."""
-        if not self.training or self.dropout == 0:
-            return output
-        keep = generator().random(output.shape) >= self.dropout
-        scale = 0.0 if self.dropout == 1 else 1.0 / (1.0 - self.dropout)
-        return output * Tensor(keep.astype(output.dtype) * output.dtype.type(scale))
-
     def _run(self, input: Tensor, states: list[list[Tensor]]) -> tuple[Tensor, list[list[Tensor]]]:
         """Every layer over the time-major ``input``; ``states`` has one list per state kind
         (h, or h and c), each with one entry per layer and direction."""
@@ -167,7 +158,7 @@ class _RecurrentLayers(Module):
                     kind.append(value)
             layer_input = outputs[0] if directions == 1 else cat(outputs, dim=2)
             if layer < self.num_layers - 1:
-                layer_input = self._between_layers(layer_input)
+                layer_input = functional.dropout(layer_input, self.dropout, self.training)
         return layer_input, finals
 
     def _finish(self, output: Tensor, batched: bool) -> Tensor:

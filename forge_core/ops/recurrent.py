@@ -2,18 +2,24 @@
 
 An unrolled LSTM costs a dozen graph nodes per time step; the Python overhead of building and
 walking them dwarfs the arithmetic at the sizes people train on a CPU. These ops keep the time
-loop inside one ``Function`` instead, and shape the work for NumPy:
+loop inside one ``Function`` instead, and shape the work for NumPy (each choice measured with
+``bench/recurrent.py``):
 
-* the input projection of every step is one matmul before the loop, so only ``h @ W_hh.T``
-  stays in it;
-* the loop writes into preallocated buffers with ``out=`` and allocates nothing per step;
-* the sigmoid gates go through ``tanh``: their weight rows are scaled by 1/2 on the way in, so a
-  single ``tanh`` call covers all four (three) gates and ``sigmoid(x) = tanh(x/2)/2 + 1/2``
-  costs two cheap in-place ops;
-* the backward pass precomputes, for all steps at once, every factor of the gate gradients that
-  does not depend on the incoming gradient, leaving a few multiplies and one matmul per step; it
-  writes the gate gradients of all steps into one array, so the weight and bias gradients are
-  single large matmuls after the loop.
+* Buffers are gate-major, ``(gates, T, B, H)``: at each step every gate is one contiguous
+  ``(B, H)`` block, so elementwise ops run over long contiguous runs, and each gate's values
+  over all steps are one contiguous ``(T * B, H)`` matrix, so the weight gradients need no
+  transposing copies.
+* The input projection of every step is one (stacked) matmul before the loop; in the loop,
+  ``h @ W_hh.T`` is one stacked matmul of per-gate ``(H, H)`` blocks, which OpenBLAS runs
+  faster than the single ``(H, gates * H)`` product at these sizes.
+* The loop writes into preallocated buffers with ``out=`` and allocates nothing per step.
+* The sigmoid gates go through ``tanh``: their weight rows are scaled by 1/2 on the way in, so
+  one ``tanh`` call covers all gates, and ``sigmoid(x) = tanh(x/2)/2 + 1/2`` is two cheap
+  in-place ops.
+* Backward through time first computes, a cache-sized chunk of steps at a time, every factor of
+  the gate gradients that does not depend on the incoming gradient, which leaves a few
+  multiplies and one matmul per step. The gate gradients of all steps land in one array, so the
+  weight and bias gradients are single large matmuls after the loop.
 
 Shapes and gate order follow PyTorch: ``x`` is time-major ``(T, B, I)``; an LSTM's ``w_ih`` is
 ``(4H, I)`` with gates i, f, g, o and a GRU's is ``(3H, I)`` with gates r, z, n. ``reverse=True``
@@ -23,10 +29,19 @@ layer) and still returns the outputs in input order.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
+
+# The LSTM's buffers hold the gates as g, i, f, o: the three sigmoid gates are then one block
+# (one fix-up after the shared tanh) and so are the three gates whose gradients scale with the
+# cell gradient (one broadcast multiply per step in backward).
+_LSTM_ORDER = [2, 0, 1, 3]
+_LSTM_RESTORE = [1, 2, 0, 3]
+_LSTM_SCALE = (1.0, 0.5, 0.5, 0.5)
+_GRU_SCALE = (0.5, 0.5, 1.0)
+# Backward precomputes its gate factors for about this many buffer elements at a time, so that
+# they are still in cache when the time loop uses them.
+_CHUNK_ELEMENTS = 1 << 17
 
 
 def _check_dtypes(*arrays: Array | None) -> None:
@@ -37,34 +52,18 @@ def _check_dtypes(*arrays: Array | None) -> None:
         raise TypeError(f"inputs, states and weights must share one dtype, got {names}")
 
 
-@lru_cache(maxsize=64)
-def _lstm_layout(hidden: int, dtype: str) -> tuple[Array, Array, Array]:
-    """Row order ``[g, i, f, o]`` for the weights, its inverse, and the per-row input scale.
-
-    With g first, the three sigmoid gates are one contiguous block (one in-place fix-up after
-    the shared ``tanh``), and in backward the three gates driven by the cell gradient are one
-    block (one broadcast multiply).
-    """
-    h = hidden
-    order = xp.concatenate(
-        [xp.arange(2 * h, 3 * h), xp.arange(0, h), xp.arange(h, 2 * h), xp.arange(3 * h, 4 * h)]
-    )
-    scale = xp.full(4 * h, 0.5, dtype=dtype)
-    scale[:h] = 1.0
-    for array in (order, scale):
-        array.flags.writeable = False
-    inverse = xp.argsort(order)
-    inverse.flags.writeable = False
-    return order, inverse, scale
+def _time_major_input(x: Array, reverse: bool) -> tuple[Array, int, int, int]:
+    """``x`` flattened to ``(T * B, I)`` in the order the recurrence visits the steps."""
+    steps, batch, features = x.shape
+    if steps == 0:
+        raise ValueError("a recurrent layer needs a sequence of at least one step")
+    if reverse:
+        x = x[::-1]
+    return x.reshape(steps * batch, features), steps, batch, features
 
 
-@lru_cache(maxsize=64)
-def _gru_scale(hidden: int, dtype: str) -> Array:
-    """Per-row input scale for a GRU: 1/2 for the sigmoid gates r and z, 1 for n."""
-    scale = xp.full(3 * hidden, 0.5, dtype=dtype)
-    scale[2 * hidden :] = 1.0
-    scale.flags.writeable = False
-    return scale
+def _chunk_steps(gates: int, batch: int, hidden: int) -> int:
+    return max(1, _CHUNK_ELEMENTS // (gates * batch * hidden))
 
 
 class LSTMSequence(Function):
@@ -86,42 +85,45 @@ class LSTMSequence(Function):
         reverse: bool = False,
     ) -> tuple[Array, Array, Array]:
         _check_dtypes(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
-        steps, batch, features = x.shape
+        x2, steps, batch, features = _time_major_input(x, reverse)
         h = w_hh.shape[1]
         dtype = x.dtype
-        order, _, scale = _lstm_layout(h, dtype.str)
-        if reverse:
-            x = x[::-1]
-        x2 = x.reshape(steps * batch, features)
+        scale = xp.asarray(_LSTM_SCALE, dtype=dtype).reshape(4, 1, 1)
 
-        # acts holds the pre-activations, then (in place) the activations [g, i, f, o].
-        acts = xp.empty((steps, batch, 4 * h), dtype=dtype)
-        xp.matmul(x2, (w_ih[order] * scale[:, None]).T, out=acts.reshape(steps * batch, 4 * h))
+        # acts holds the pre-activations, then (in place) the activations g, i, f, o.
+        acts = xp.empty((4, steps, batch, h), dtype=dtype)
+        w_in = (w_ih.reshape(4, h, features)[_LSTM_ORDER] * scale).transpose(0, 2, 1)
+        xp.matmul(x2, w_in, out=acts.reshape(4, steps * batch, h))
         if b_ih is not None and b_hh is not None:
-            acts += (b_ih + b_hh)[order] * scale
-        w_rec = (w_hh[order] * scale[:, None]).T
+            bias = (b_ih + b_hh).reshape(4, h)[_LSTM_ORDER] * scale[:, 0]
+            acts += bias[:, None, None, :]
+        w_rec = xp.ascontiguousarray(
+            (w_hh.reshape(4, h, h)[_LSTM_ORDER] * scale).transpose(0, 2, 1)
+        )
 
         hs = xp.empty((steps + 1, batch, h), dtype=dtype)
         cs = xp.empty((steps + 1, batch, h), dtype=dtype)
         tanh_cs = xp.empty((steps, batch, h), dtype=dtype)
         hs[0] = h0
         cs[0] = c0
-        rec = xp.empty((batch, 4 * h), dtype=dtype)
+        rec = xp.empty((4, batch, h), dtype=dtype)
         ig = xp.empty((batch, h), dtype=dtype)
+        g_all, i_all, f_all, o_all = acts
+        sigmoid_all = acts[1:]
         for t in range(steps):
-            a = acts[t]
+            a = acts[:, t]
             xp.matmul(hs[t], w_rec, out=rec)
             a += rec
             xp.tanh(a, out=a)
-            sig = a[:, h:]
+            sig = sigmoid_all[:, t]
             sig *= 0.5
             sig += 0.5
             c = cs[t + 1]
-            xp.multiply(a[:, 2 * h : 3 * h], cs[t], out=c)
-            xp.multiply(a[:, h : 2 * h], a[:, :h], out=ig)
+            xp.multiply(f_all[t], cs[t], out=c)
+            xp.multiply(i_all[t], g_all[t], out=ig)
             c += ig
             xp.tanh(c, out=tanh_cs[t])
-            xp.multiply(a[:, 3 * h :], tanh_cs[t], out=hs[t + 1])
+            xp.multiply(o_all[t], tanh_cs[t], out=hs[t + 1])
 
         if any(self.needs_input_grad):
             self.saved = (x2, w_ih, w_hh, acts, hs, cs, tanh_cs, reverse)
@@ -131,63 +133,76 @@ class LSTMSequence(Function):
     def backward(self, d_out: Array, d_hn: Array, d_cn: Array) -> tuple[Array | None, ...]:
         x2, w_ih, w_hh, acts, hs, cs, tanh_cs, reverse = self.saved
         need_x, need_h0, need_c0, need_w_ih, need_w_hh, *need_bias = self.needs_input_grad
-        steps, batch, h4 = acts.shape
-        h = h4 // 4
-        order, inverse, _ = _lstm_layout(h, acts.dtype.str)
+        _, steps, batch, h = acts.shape
+        dtype = acts.dtype
         if reverse:
             d_out = d_out[::-1]
-        w_rec = w_hh[order]
+        w_rec = w_hh.reshape(4, h, h)[_LSTM_ORDER]
+        g_all, i_all, f_all, o_all = acts
 
-        # The gate gradients are these factors times the cell gradient (g, i, f) or the hidden
-        # gradient (o); only that last product depends on the recurrence.
-        gates = acts.reshape(steps, batch, 4, h)
-        g, i, f, o = gates[:, :, 0], gates[:, :, 1], gates[:, :, 2], gates[:, :, 3]
-        d_gates = xp.empty_like(gates)
-        xp.multiply(g, g, out=d_gates[:, :, 0])
-        xp.subtract(1.0, d_gates[:, :, 0], out=d_gates[:, :, 0])
-        d_gates[:, :, 0] *= i
-        xp.subtract(1.0, i, out=d_gates[:, :, 1])
-        d_gates[:, :, 1] *= i
-        d_gates[:, :, 1] *= g
-        xp.subtract(1.0, f, out=d_gates[:, :, 2])
-        d_gates[:, :, 2] *= f
-        d_gates[:, :, 2] *= cs[:-1]
-        xp.subtract(1.0, o, out=d_gates[:, :, 3])
-        d_gates[:, :, 3] *= o
-        d_gates[:, :, 3] *= tanh_cs
-        # dc_t gains dh_t * o_t * (1 - tanh(c_t)^2).
-        dc_from_h = xp.multiply(tanh_cs, tanh_cs)
-        xp.subtract(1.0, dc_from_h, out=dc_from_h)
-        dc_from_h *= o
+        # d ends up holding the gradients of the gate pre-activations. First it holds factors
+        # that the loop multiplies by the cell gradient (g, i, f) or the hidden gradient (o);
+        # dc_factor turns the hidden gradient into its share of the cell gradient.
+        d = xp.empty_like(acts)
+        dg_all, di_all, df_all, do_all = d
+        chunk = _chunk_steps(4, batch, h)
+        dc_factor = xp.empty((min(chunk, steps), batch, h), dtype=dtype)
+        rec = xp.empty((4, batch, h), dtype=dtype)
+        dh = xp.empty((batch, h), dtype=dtype)
+        dc = xp.array(d_cn, dtype=dtype, order="C")
+        tmp = xp.empty((batch, h), dtype=dtype)
+        for end in range(steps, 0, -chunk):
+            start = max(0, end - chunk)
+            span = slice(start, end)
+            g, i, f, o, tc = g_all[span], i_all[span], f_all[span], o_all[span], tanh_cs[span]
+            dg, di, df, do = dg_all[span], di_all[span], df_all[span], do_all[span]
+            q = dc_factor[: end - start]
+            xp.multiply(g, g, out=dg)
+            xp.subtract(1.0, dg, out=dg)
+            dg *= i
+            xp.subtract(1.0, i, out=di)
+            di *= i
+            di *= g
+            xp.subtract(1.0, f, out=df)
+            df *= f
+            df *= cs[span]
+            xp.subtract(1.0, o, out=do)
+            do *= o
+            do *= tc
+            xp.multiply(tc, tc, out=q)
+            xp.subtract(1.0, q, out=q)
+            q *= o
+            for t in range(end - 1, start - 1, -1):
+                if t == steps - 1:
+                    xp.add(d_hn, d_out[t], out=dh)
+                else:
+                    xp.matmul(d[:, t + 1], w_rec, out=rec)
+                    xp.add.reduce(rec, axis=0, out=dh)
+                    dh += d_out[t]
+                xp.multiply(dh, q[t - start], out=tmp)
+                dc += tmp
+                driven_by_c = d[:3, t]
+                xp.multiply(driven_by_c, dc, out=driven_by_c)
+                xp.multiply(do_all[t], dh, out=do_all[t])
+                dc *= f_all[t]
 
-        dh = xp.add(d_hn, d_out[steps - 1])
-        dc = d_cn.copy()
-        tmp = xp.empty_like(dc)
-        for t in range(steps - 1, -1, -1):
-            if t < steps - 1:
-                xp.matmul(d_gates[t + 1].reshape(batch, h4), w_rec, out=dh)
-                dh += d_out[t]
-            xp.multiply(dh, dc_from_h[t], out=tmp)
-            dc += tmp
-            d = d_gates[t]
-            xp.multiply(d[:, :3], dc[:, None, :], out=d[:, :3])
-            xp.multiply(d[:, 3], dh, out=d[:, 3])
-            dc *= f[t]
-
-        d_flat = d_gates.reshape(steps * batch, h4)
+        flat = d.reshape(4, steps * batch, h)
         d_x = d_h0 = d_w_ih = d_w_hh = d_b = None
         if need_h0:
-            d_h0 = d_gates[0].reshape(batch, h4) @ w_rec
+            xp.matmul(d[:, 0], w_rec, out=rec)
+            d_h0 = rec.sum(axis=0)
         if need_x:
-            d_x = (d_flat @ w_ih[order]).reshape(steps, batch, -1)
+            w_in = w_ih.reshape(4, h, -1)[_LSTM_ORDER]
+            d_x = xp.matmul(flat, w_in).sum(axis=0).reshape(steps, batch, -1)
             if reverse:
                 d_x = d_x[::-1]
         if need_w_ih:
-            d_w_ih = (d_flat.T @ x2)[inverse]
+            d_w_ih = xp.matmul(flat.transpose(0, 2, 1), x2)[_LSTM_RESTORE].reshape(4 * h, -1)
         if need_w_hh:
-            d_w_hh = (d_flat.T @ hs[:-1].reshape(steps * batch, h))[inverse]
+            h_prev = hs[:-1].reshape(steps * batch, h)
+            d_w_hh = xp.matmul(flat.transpose(0, 2, 1), h_prev)[_LSTM_RESTORE].reshape(4 * h, h)
         if need_bias and any(need_bias):
-            d_b = d_flat.sum(axis=0)[inverse]
+            d_b = flat.sum(axis=1)[_LSTM_RESTORE].reshape(4 * h)
         grads = (d_x, d_h0, dc if need_c0 else None, d_w_ih, d_w_hh)
         return (*grads, d_b, d_b) if need_bias else grads
 
@@ -211,118 +226,125 @@ class GRUSequence(Function):
         reverse: bool = False,
     ) -> tuple[Array, Array]:
         _check_dtypes(x, h0, w_ih, w_hh, b_ih, b_hh)
-        steps, batch, features = x.shape
+        x2, steps, batch, features = _time_major_input(x, reverse)
         h = w_hh.shape[1]
         dtype = x.dtype
-        scale = _gru_scale(h, dtype.str)
-        if reverse:
-            x = x[::-1]
-        x2 = x.reshape(steps * batch, features)
+        scale = xp.asarray(_GRU_SCALE, dtype=dtype).reshape(3, 1, 1)
 
-        # acts holds the input projections, then (in place) the activations [r, z, n]; the r and
-        # z parts of b_hh join the input projection, b_hn must stay inside r * (...).
-        acts = xp.empty((steps, batch, 3 * h), dtype=dtype)
-        xp.matmul(x2, (w_ih * scale[:, None]).T, out=acts.reshape(steps * batch, 3 * h))
-        b_hn = None
+        # acts holds the input projections, then (in place) the activations r, z, n. The r and
+        # z parts of b_hh join the input projection; b_hn must stay inside r * (W_hn h + b_hn).
+        acts = xp.empty((3, steps, batch, h), dtype=dtype)
+        w_in = (w_ih.reshape(3, h, features) * scale).transpose(0, 2, 1)
+        xp.matmul(x2, w_in, out=acts.reshape(3, steps * batch, h))
+        b_hn = xp.zeros(h, dtype=dtype)
         if b_ih is not None and b_hh is not None:
-            bias = b_ih * scale
-            bias[: 2 * h] += b_hh[: 2 * h] * 0.5
-            acts += bias
+            bias = b_ih.reshape(3, h) * scale[:, 0]
+            bias[:2] += b_hh.reshape(3, h)[:2] * 0.5
+            acts += bias[:, None, None, :]
             b_hn = b_hh[2 * h :]
-        w_rec = (w_hh * scale[:, None]).T
+        w_rec = xp.ascontiguousarray((w_hh.reshape(3, h, h) * scale).transpose(0, 2, 1))
 
-        # hg keeps W_hh h (+ b_hn for the n part) of every step: backward needs W_hn h + b_hn.
-        hg = xp.empty((steps, batch, 3 * h), dtype=dtype)
+        # hg_n keeps W_hn h + b_hn of every step, which backward needs for r's gradient.
+        hg_n = xp.empty((steps, batch, h), dtype=dtype)
         hs = xp.empty((steps + 1, batch, h), dtype=dtype)
         hs[0] = h0
+        rec = xp.empty((3, batch, h), dtype=dtype)
         tmp = xp.empty((batch, h), dtype=dtype)
+        r_all, z_all, n_all = acts
+        rz_all = acts[:2]
         for t in range(steps):
-            a = acts[t]
-            p = hg[t]
-            xp.matmul(hs[t], w_rec, out=p)
-            rz = a[:, : 2 * h]
-            n = a[:, 2 * h :]
-            p_n = p[:, 2 * h :]
-            if b_hn is not None:
-                p_n += b_hn
-            rz += p[:, : 2 * h]
+            xp.matmul(hs[t], w_rec, out=rec)
+            rz = rz_all[:, t]
+            rz += rec[:2]
             xp.tanh(rz, out=rz)
             rz *= 0.5
             rz += 0.5
-            xp.multiply(a[:, :h], p_n, out=tmp)
+            p_n = hg_n[t]
+            xp.add(rec[2], b_hn, out=p_n)
+            xp.multiply(r_all[t], p_n, out=tmp)
+            n = n_all[t]
             n += tmp
             xp.tanh(n, out=n)
             h_new = hs[t + 1]
             xp.subtract(hs[t], n, out=h_new)
-            h_new *= a[:, h : 2 * h]
+            h_new *= z_all[t]
             h_new += n
 
         if any(self.needs_input_grad):
-            self.saved = (x2, w_ih, w_hh, acts, hg, hs, reverse)
+            self.saved = (x2, w_ih, w_hh, acts, hg_n, hs, reverse)
         output = hs[1:]
         return (output[::-1] if reverse else output), hs[steps]
 
     def backward(self, d_out: Array, d_hn: Array) -> tuple[Array | None, ...]:
-        x2, w_ih, w_hh, acts, hg, hs, reverse = self.saved
+        x2, w_ih, w_hh, acts, hg_n, hs, reverse = self.saved
         need_x, need_h0, need_w_ih, need_w_hh, *need_bias = self.needs_input_grad
-        steps, batch, h3 = acts.shape
-        h = h3 // 3
+        _, steps, batch, h = acts.shape
+        dtype = acts.dtype
         if reverse:
             d_out = d_out[::-1]
+        w_rec = w_hh.reshape(3, h, h)
+        r_all, z_all, n_all = acts
 
-        # With dh the gradient reaching h_t, the gradients of the pre-activations of r, z and of
-        # W_hn h + b_hn are dh times these factors; da_n = dh * (1 - z) * (1 - n^2).
-        gates = acts.reshape(steps, batch, 3, h)
-        r, z, n = gates[:, :, 0], gates[:, :, 1], gates[:, :, 2]
-        da_n = xp.multiply(n, n)
-        xp.subtract(1.0, da_n, out=da_n)
-        one_minus_z = xp.subtract(1.0, z)
-        da_n *= one_minus_z
-        d_gates = xp.empty_like(gates)
-        xp.subtract(1.0, r, out=d_gates[:, :, 0])
-        d_gates[:, :, 0] *= r
-        d_gates[:, :, 0] *= hg.reshape(steps, batch, 3, h)[:, :, 2]
-        d_gates[:, :, 0] *= da_n
-        xp.subtract(hs[:-1], n, out=d_gates[:, :, 1])
-        d_gates[:, :, 1] *= z
-        d_gates[:, :, 1] *= one_minus_z
-        xp.multiply(da_n, r, out=d_gates[:, :, 2])
+        # With dh the gradient reaching h_t, the gradients of the pre-activations of r and z and
+        # of W_hn h + b_hn are dh times factors that d holds first; da_n holds the factor
+        # (1 - z) * (1 - n^2) of the gradient of n's pre-activation, then that gradient.
+        d = xp.empty_like(acts)
+        dr_all, dz_all, dhn_all = d
+        da_n = xp.empty((steps, batch, h), dtype=dtype)
+        chunk = _chunk_steps(3, batch, h)
+        rec = xp.empty((3, batch, h), dtype=dtype)
+        dh = xp.empty((batch, h), dtype=dtype)
+        carry = xp.array(d_hn, dtype=dtype, order="C")
+        for end in range(steps, 0, -chunk):
+            start = max(0, end - chunk)
+            span = slice(start, end)
+            r, z, n, k = r_all[span], z_all[span], n_all[span], da_n[span]
+            dr, dz, dhn = dr_all[span], dz_all[span], dhn_all[span]
+            xp.multiply(n, n, out=k)
+            xp.subtract(1.0, k, out=k)
+            xp.subtract(1.0, z, out=dz)
+            k *= dz
+            xp.subtract(1.0, r, out=dr)
+            dr *= r
+            dr *= hg_n[span]
+            dr *= k
+            dz *= z
+            xp.subtract(hs[span], n, out=dhn)
+            dz *= dhn
+            xp.multiply(k, r, out=dhn)
+            for t in range(end - 1, start - 1, -1):
+                if t == steps - 1:
+                    xp.add(carry, d_out[t], out=dh)
+                else:
+                    xp.matmul(d[:, t + 1], w_rec, out=rec)
+                    xp.add.reduce(rec, axis=0, out=dh)
+                    dh += carry
+                    dh += d_out[t]
+                step = d[:, t]
+                xp.multiply(step, dh, out=step)
+                da_n[t] *= dh
+                xp.multiply(dh, z_all[t], out=carry)
 
-        # dh_all[t] is the full gradient reaching h_t, kept to form da_n after the loop.
-        dh_all = xp.empty((steps, batch, h), dtype=acts.dtype)
-        carry = d_hn.copy()
-        for t in range(steps - 1, -1, -1):
-            dh = dh_all[t]
-            if t < steps - 1:
-                xp.matmul(d_gates[t + 1].reshape(batch, h3), w_hh, out=dh)
-                dh += carry
-            else:
-                dh[...] = carry
-            dh += d_out[t]
-            d = d_gates[t]
-            xp.multiply(d, dh[:, None, :], out=d)
-            xp.multiply(dh, z[t], out=carry)
-        da_n *= dh_all
-
-        d_hg = d_gates.reshape(steps * batch, h3)
-        d_rz = d_hg[:, : 2 * h]
-        d_n = da_n.reshape(steps * batch, h)
+        flat = d.reshape(3, steps * batch, h)
         d_x = d_h0 = d_w_ih = d_w_hh = d_b_ih = d_b_hh = None
         if need_h0:
-            d_h0 = d_gates[0].reshape(batch, h3) @ w_hh
+            xp.matmul(d[:, 0], w_rec, out=rec)
+            d_h0 = rec.sum(axis=0)
             d_h0 += carry
+        if need_w_hh:
+            h_prev = hs[:-1].reshape(steps * batch, h)
+            d_w_hh = xp.matmul(flat.transpose(0, 2, 1), h_prev).reshape(3 * h, h)
+        if need_bias:
+            d_b_hh = flat.sum(axis=1).reshape(3 * h)
+        # The input projection's gradient differs from W_hh h's only in the n block.
+        flat[2] = da_n.reshape(steps * batch, h)
         if need_x:
-            d_x = d_rz @ w_ih[: 2 * h]
-            d_x += d_n @ w_ih[2 * h :]
-            d_x = d_x.reshape(steps, batch, -1)
+            d_x = xp.matmul(flat, w_ih.reshape(3, h, -1)).sum(axis=0).reshape(steps, batch, -1)
             if reverse:
                 d_x = d_x[::-1]
         if need_w_ih:
-            d_w_ih = xp.concatenate([d_rz.T @ x2, d_n.T @ x2])
-        if need_w_hh:
-            d_w_hh = d_hg.T @ hs[:-1].reshape(steps * batch, h)
+            d_w_ih = xp.matmul(flat.transpose(0, 2, 1), x2).reshape(3 * h, -1)
         if need_bias:
-            d_b_hh = d_hg.sum(axis=0)
-            d_b_ih = xp.concatenate([d_b_hh[: 2 * h], d_n.sum(axis=0)])
+            d_b_ih = flat.sum(axis=1).reshape(3 * h)
             return d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh
         return d_x, d_h0, d_w_ih, d_w_hh
