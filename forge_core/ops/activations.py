@@ -7,10 +7,12 @@ from forge_core.backend import Array, xp
 
 
 def sigmoid_array(x: Array) -> Array:
-    """Logistic sigmoid through tanh: one transcendental, stable for any magnitude."""
-    out = xp.tanh(x * 0.5)
-    out *= 0.5
-    out += 0.5
+    """Logistic sigmoid as ``1 / (1 + exp(-x))``, accurate to a few ulp relative even in the far
+    negative tail (where ``tanh(x/2)/2 + 1/2`` cancels to 0); exp overflowing to inf gives 0."""
+    with xp.errstate(over="ignore"):
+        out = xp.exp(-x)
+    out += 1
+    xp.reciprocal(out, out=out)
     return out
 
 

@@ -107,6 +107,28 @@ def test_gradient_at_zero_follows_torch(forge_fn, torch_fn) -> None:
     compare_with_torch(forge_fn, torch_fn, [np.array([-1.0, 0.0, 1.0])], np.float64)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_keeps_relative_accuracy_in_the_tails(dtype: type) -> None:
+    """log(sigmoid(x)) of a very negative x is about x, not log(0)."""
+    x = np.array([-80.0, -50.0, -20.0, -9.0, 0.0, 9.0, 20.0, 50.0])
+    mine = fc.tensor(x, dtype=dtype).sigmoid()
+    theirs = torch.sigmoid(torch.tensor(x.astype(dtype)))
+    np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=4 * np.finfo(dtype).eps, atol=0)
+    compare_with_torch(lambda a: a.sigmoid().log(), lambda a: a.sigmoid().log(), [x], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("method", ["softmax", "log_softmax"])
+def test_softmax_family_ignores_masked_out_logits(method: str, dtype: type) -> None:
+    x = np.array([[1.0, -np.inf, 2.0, 0.5], [-np.inf, 3.0, -np.inf, -1.0]])
+    compare_with_torch(
+        lambda a: getattr(a, method)(-1).clamp(min=-1e4),
+        lambda a: getattr(a, method)(-1).clamp(min=-1e4),
+        [x],
+        dtype,
+    )
+
+
 def test_softmax_rows_sum_to_one_and_log_softmax_is_its_log() -> None:
     x = fc.randn(4, 7) * 10
     np.testing.assert_allclose(x.softmax(-1).sum(-1).numpy(), np.ones(4), rtol=1e-6)
