@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 from forge_core.backend import Array, xp
 
@@ -54,13 +54,24 @@ class _SetGradEnabled:
         return wrapper  # type: ignore[return-value]
 
 
-def no_grad() -> _SetGradEnabled:
-    """Disable graph recording, as ``with no_grad():`` or ``@no_grad()``."""
-    return _SetGradEnabled(False)
+@overload
+def no_grad() -> _SetGradEnabled: ...
+@overload
+def no_grad(fn: F) -> F: ...
+def no_grad(fn: F | None = None) -> _SetGradEnabled | F:
+    """Disable graph recording: ``with no_grad():``, ``@no_grad()`` or ``@no_grad``."""
+    mode = _SetGradEnabled(False)
+    return mode if fn is None else mode(fn)
 
 
-def enable_grad() -> _SetGradEnabled:
-    return _SetGradEnabled(True)
+@overload
+def enable_grad() -> _SetGradEnabled: ...
+@overload
+def enable_grad(fn: F) -> F: ...
+def enable_grad(fn: F | None = None) -> _SetGradEnabled | F:
+    """Record the graph even inside ``no_grad``; a context manager or a decorator."""
+    mode = _SetGradEnabled(True)
+    return mode if fn is None else mode(fn)
 
 
 @contextmanager

@@ -534,6 +534,8 @@ class Tensor:
     def expand(self, *shape: Any) -> Tensor:
         target = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
         lead = len(target) - self.ndim
+        if -1 in target[: max(lead, 0)]:
+            raise ValueError(f"expand{target}: -1 keeps a dim, so it cannot be a new leading dim")
         full = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(target))
         return _ops.Expand.apply(self, shape=full)
 

@@ -178,6 +178,22 @@ def test_no_grad_as_a_decorator() -> None:
     assert double.__name__ == "double"
 
 
+def test_no_grad_and_enable_grad_as_bare_decorators() -> None:
+    @fc.no_grad
+    def double(t: fc.Tensor) -> fc.Tensor:
+        return t * 2
+
+    @fc.enable_grad
+    def triple(t: fc.Tensor) -> fc.Tensor:
+        return t * 3
+
+    x = leaf(1.0)
+    assert not double(x).requires_grad
+    with fc.no_grad():
+        assert triple(x).requires_grad
+    assert fc.is_grad_enabled()
+
+
 def test_grad_mode_is_restored_after_an_exception() -> None:
     with pytest.raises(KeyError), fc.no_grad():
         raise KeyError("boom")

@@ -217,6 +217,7 @@ def test_negative_step_slices() -> None:
             "Stack((2, 3) float32, (3, 2) float32)",
         ),
         (lambda: fc.randn(3, 1).expand(2, 4), "Expand((3, 1) float32)"),
+        (lambda: fc.randn(3).expand(-1, 3), "cannot be a new leading dim"),
         (lambda: fc.randn(2, 3)[5], "GetItem((2, 3) float32)"),
         (lambda: fc.randn(2, 3).permute(0, 0), "permute dims (0, 0)"),
         (lambda: fc.randn(5).split([2, 2]), "do not add up to 5"),
