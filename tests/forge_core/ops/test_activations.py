@@ -113,7 +113,9 @@ def test_sigmoid_keeps_relative_accuracy_in_the_tails(dtype: type) -> None:
     x = np.array([-80.0, -50.0, -20.0, -9.0, 0.0, 9.0, 20.0, 50.0])
     mine = fc.tensor(x, dtype=dtype).sigmoid()
     theirs = torch.sigmoid(torch.tensor(x.astype(dtype)))
-    np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=4 * np.finfo(dtype).eps, atol=0)
+    np.testing.assert_allclose(
+        mine.numpy(), theirs.numpy(), rtol=4 * float(np.finfo(dtype).eps), atol=0
+    )
     compare_with_torch(lambda a: a.sigmoid().log(), lambda a: a.sigmoid().log(), [x], dtype)
 
 
