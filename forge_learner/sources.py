@@ -13,6 +13,7 @@ ordinary exceptions, because no cached copy can fix them.
 
 from __future__ import annotations
 
+import datetime as dt
 import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,21 @@ def network_errors_as_unavailable(source: str) -> Iterator[None]:
         raise
     except OSError as exc:
         raise SourceUnavailable(f"{source} cannot be reached: {exc}") from exc
+
+
+def as_date(value: dt.date | str, name: str) -> dt.date:
+    """A source's date parameter, given as a date or an ISO string (as configs and CLIs write it).
+
+    `name` is the parameter's, for the error message.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a date like 2010-01-31, got {value!r}") from None
 
 
 @dataclass(frozen=True)
