@@ -201,8 +201,10 @@ class Tensor:
         """Accumulate the gradient of this tensor into every leaf that requires grad."""
         if not self.requires_grad:
             raise RuntimeError(
-                "this tensor does not require grad: no input of the computation had "
-                "requires_grad=True (or it was computed under no_grad())"
+                "backward() of a tensor that does not require grad: no input of the computation "
+                "had requires_grad=True, or it was computed under no_grad(). Give the tensors to "
+                "train requires_grad=True (nn.Parameter does) and compute the loss outside "
+                "no_grad(); the data itself needs no gradient."
             )
         if gradient is None:
             if self.data.size != 1:

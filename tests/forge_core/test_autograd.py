@@ -280,6 +280,7 @@ def test_backward_of_a_tensor_that_does_not_require_grad_says_why() -> None:
         (data * 2).sum().backward()
     message = str(caught.value)
     assert "requires_grad=True" in message and "no_grad" in message
+    assert "nn.Parameter" in message  # what to do, not only what went wrong
 
 
 class _Regressor(nn.Module):
