@@ -124,8 +124,8 @@ class StandardScaler(_Affine):
     """Per feature, subtract the training mean and divide by the training standard deviation.
 
     The standard deviation is the population one (``ddof=0``, as scikit-learn's). A feature that
-    is constant over the training period (exactly: its min equals its max) gets a scale of 1, so
-    it maps to 0 instead of dividing by zero.
+    is constant over the training period (its min equals its max, or its spread is too small for
+    a float64 variance) gets a scale of 1, so it maps to 0 instead of dividing by zero.
     """
 
     @property
@@ -141,7 +141,9 @@ class StandardScaler(_Affine):
     def fit(self, values: ArrayLike) -> Self:
         array = _per_feature(values, type(self).__name__)
         std = array.std(axis=0)
-        constant = array.min(axis=0) == array.max(axis=0)
+        # A constant feature's std may round to a tiny non-zero value, and a tiny spread's
+        # variance may underflow to 0: both would divide by (nearly) zero.
+        constant = (array.min(axis=0) == array.max(axis=0)) | (std == 0)
         self._shift = np.asarray(array.mean(axis=0))
         self._scale = np.asarray(np.where(constant, 1.0, std))
         return self

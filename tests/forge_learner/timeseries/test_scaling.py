@@ -69,6 +69,14 @@ def test_a_constant_feature_is_not_divided_by_zero(scaler: Transform, expected: 
     np.testing.assert_allclose(scaler.inverse_transform(scaled), values)
 
 
+def test_a_spread_too_small_for_a_float64_variance_is_not_divided_by_zero() -> None:
+    values = np.array([[2.8e-209], [0.0]])  # the variance underflows to 0
+    scaler = StandardScaler().fit(values)
+
+    assert scaler.scale is not None and scaler.scale.tolist() == [1.0]
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(values)), values)
+
+
 def test_a_scaler_fitted_on_a_table_applies_to_windows_of_it() -> None:
     values = np.random.default_rng(3).normal(size=(20, 2)) * [1, 100]
     scaler = StandardScaler().fit(values)
