@@ -56,13 +56,19 @@ def _index(index: Any) -> Any:
 
 
 def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """A floating-point operand sets the dtype of an integer one, as in PyTorch (NumPy would
-    make int64 with float32 float64)."""
+    """Operands of different dtypes, promoted where PyTorch's rules differ from NumPy's: a
+    floating-point operand sets the dtype of an integer one (NumPy makes int64 with float32
+    float64), and between two floating-point ones a 0-d tensor gives way to one with dims, as
+    a Python number would."""
     a_float, b_float = a.data.dtype.kind == "f", b.data.dtype.kind == "f"
     if a_float and not b_float:
         return a, b.to(a.data.dtype)
     if b_float and not a_float:
         return a.to(b.data.dtype), b
+    if a_float and b_float and (a.data.ndim == 0) != (b.data.ndim == 0):
+        if a.data.ndim == 0:
+            return a.to(b.data.dtype), b
+        return a, b.to(a.data.dtype)
     return a, b
 
 

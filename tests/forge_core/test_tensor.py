@@ -194,6 +194,26 @@ def test_float32_with_float64_gives_float64_and_each_input_its_own_gradient_dtyp
     assert double.grad is not None and double.grad.dtype == fc.float64
 
 
+@pytest.mark.parametrize(("name", "op"), BINARY)
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ((3,), ()),
+        ((), (3,)),
+        ((), ()),
+    ],
+)
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_a_0d_float_tensor_gives_way_to_one_with_dims_like_torch(
+    name, op, left, right, dtypes
+) -> None:
+    a = np.full(left, 1.5, dtype=dtypes[0])
+    b = np.full(right, 2.5, dtype=dtypes[1])
+    expected = op(torch.tensor(a, requires_grad=True), torch.tensor(b))
+    mine = op(fc.tensor(a, requires_grad=True), fc.tensor(b))
+    assert mine.dtype == expected.detach().numpy().dtype
+
+
 class _RecordGradDtype(Function):
     seen: ClassVar[list[np.dtype]] = []
 
