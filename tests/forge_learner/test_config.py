@@ -1,0 +1,260 @@
+"""Config schemas: defaults, field-named errors, CLI strings and the exported JSON Schema."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from forge_learner.config import (
+    JSON_SCHEMA_DIALECT,
+    ConfigError,
+    Epochs,
+    FieldError,
+    PipelineConfig,
+    config_json_schema,
+    describe_config,
+    parse_assignments,
+    parse_config,
+    parse_config_strings,
+)
+
+SHARED = ["epochs", "batch_size", "learning_rate", "seed"]
+
+
+class Layers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    width: int = Field(default=8, ge=1)
+
+
+class ForecastConfig(PipelineConfig):
+    """Settings of a forecaster used by these tests."""
+
+    epochs: Epochs = 50
+    cell: Literal["lstm", "gru"] = Field(default="lstm", description="Recurrent layer type.")
+    layers: Literal[1, 2, 3] = 1
+    window: int = Field(default=24, ge=2, le=365, description="Past steps the model sees.")
+    sizes: list[int] = Field(default_factory=lambda: [32])
+    ticker: str = "AAPL"
+    limit: int | None = None
+    normalise: bool = True
+    head: Layers = Layers()
+
+
+def errors_of(schema: type[PipelineConfig], raw: dict[str, object]) -> list[FieldError]:
+    with pytest.raises(ConfigError) as error_info:
+        parse_config(schema, raw)
+    return error_info.value.errors
+
+
+def test_the_shared_fields_have_defaults_that_validate() -> None:
+    config = parse_config(PipelineConfig, {})
+
+    assert list(PipelineConfig.model_fields) == SHARED
+    assert (config.epochs, config.batch_size, config.learning_rate, config.seed) == (
+        10,
+        32,
+        1e-3,
+        0,
+    )
+
+
+def test_a_pipeline_changes_a_shared_default_and_keeps_its_bounds_and_help() -> None:
+    config = parse_config(ForecastConfig, {})
+    (error,) = errors_of(ForecastConfig, {"epochs": 0})
+
+    assert config.epochs == 50
+    assert error.rule == "greater_than_equal"
+    assert ForecastConfig.model_fields["epochs"].description == "Passes over the training data."
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "rule", "message"),
+    [
+        ({"epochs": 0}, "epochs", "greater_than_equal", "epochs: must be at least 1, got 0"),
+        ({"window": 400}, "window", "less_than_equal", "window: must be at most 365, got 400"),
+        (
+            {"learning_rate": 0},
+            "learning_rate",
+            "greater_than",
+            "learning_rate: must be greater than 0.0, got 0",
+        ),
+        (
+            {"cell": "rnn"},
+            "cell",
+            "literal_error",
+            "cell: must be 'lstm' or 'gru', got 'rnn'",
+        ),
+        (
+            {"batch_size": "many"},
+            "batch_size",
+            "int_parsing",
+            "batch_size: must be a whole number, got 'many'",
+        ),
+        (
+            {"epochs": 2.5},
+            "epochs",
+            "int_from_float",
+            "epochs: must be a whole number, got 2.5",
+        ),
+        (
+            {"learning_rate": float("nan")},
+            "learning_rate",
+            "finite_number",
+            "learning_rate: must be a finite number, got NaN",
+        ),
+        ({"normalise": "maybe"}, "normalise", "bool_parsing", None),
+        ({"head": {"width": 0}}, "head.width", "greater_than_equal", None),
+    ],
+)
+def test_an_error_names_the_field_and_the_rule(
+    raw: dict[str, object], field: str, rule: str, message: str | None
+) -> None:
+    (error,) = errors_of(ForecastConfig, raw)
+
+    assert (error.field, error.rule) == (field, rule)
+    assert error.message.startswith(f"{field}: ")
+    if message is not None:
+        assert error.message == message
+
+
+def test_an_unknown_key_is_named_with_a_suggestion_and_the_valid_keys() -> None:
+    (error,) = errors_of(ForecastConfig, {"learning_rat": 0.1})
+
+    assert (error.field, error.rule) == ("learning_rat", "extra_forbidden")
+    assert "did you mean 'learning_rate'?" in error.message
+    assert "valid settings are batch_size, cell, epochs, head" in error.message
+
+
+def test_an_unknown_nested_key_lists_the_nested_settings() -> None:
+    (error,) = errors_of(ForecastConfig, {"head": {"widht": 3}})
+
+    assert error.field == "head.widht"
+    assert error.message.endswith("did you mean 'width'? valid settings are width")
+
+
+def test_every_error_is_reported_and_the_message_lists_them() -> None:
+    with pytest.raises(ConfigError) as error_info:
+        parse_config(ForecastConfig, {"epochs": -1, "cell": "x", "extra": 1})
+
+    error = error_info.value
+    assert [e.field for e in error.errors] == ["epochs", "cell", "extra"]
+    assert isinstance(error, ValueError)
+    lines = str(error).splitlines()
+    assert lines[0] == "invalid ForecastConfig (3 error(s)):"
+    assert lines[1:] == [f"  {e.message}" for e in error.errors]
+
+
+def test_a_required_field_without_a_default_is_reported_as_missing() -> None:
+    class NeedsPath(PipelineConfig):
+        path: str
+
+    (error,) = errors_of(NeedsPath, {})
+
+    assert (error.field, error.rule) == ("path", "missing")
+
+
+def test_configs_are_frozen() -> None:
+    config = parse_config(ForecastConfig, {})
+
+    with pytest.raises(ValidationError):
+        config.epochs = 3
+
+
+def test_a_bad_default_fails_at_the_first_parse() -> None:
+    class BadDefault(PipelineConfig):
+        epochs: Epochs = 0
+
+    (error,) = errors_of(BadDefault, {})
+
+    assert error.field == "epochs"
+
+
+# ----- strings from the CLI -----
+
+
+def test_strings_coerce_through_lax_mode() -> None:
+    config = parse_config_strings(
+        ForecastConfig,
+        {"epochs": "5", "learning_rate": "1e-2", "normalise": "false", "ticker": "123"},
+    )
+
+    assert (config.epochs, config.learning_rate, config.normalise) == (5, 0.01, False)
+    assert config.ticker == "123"
+
+
+def test_strings_that_only_fit_as_json_are_read_as_json() -> None:
+    config = parse_config_strings(
+        ForecastConfig, {"layers": "2", "sizes": "[64, 32]", "limit": "null", "head.width": "4"}
+    )
+
+    assert (config.layers, config.sizes, config.limit, config.head.width) == (2, [64, 32], None, 4)
+
+
+def test_bad_strings_name_the_field() -> None:
+    with pytest.raises(ConfigError) as error_info:
+        parse_config_strings(
+            ForecastConfig, {"epochs": "zero", "layers": "4", "sizes": '[1, "x"]', "nope": "1"}
+        )
+
+    assert [(e.field, e.rule) for e in error_info.value.errors] == [
+        ("epochs", "int_parsing"),
+        ("layers", "literal_error"),
+        ("sizes.1", "int_parsing"),
+        ("nope", "extra_forbidden"),
+    ]
+    assert error_info.value.errors[0].message == "epochs: must be a whole number, got 'zero'"
+
+
+def test_assignments_split_at_the_first_equals_sign_and_the_last_one_wins() -> None:
+    assert parse_assignments(["epochs=5", "query=a=b", "epochs=7", "ticker="]) == {
+        "epochs": "7",
+        "query": "a=b",
+        "ticker": "",
+    }
+
+
+@pytest.mark.parametrize("item", ["epochs", "=5"])
+def test_an_assignment_without_a_key_and_value_is_an_error(item: str) -> None:
+    with pytest.raises(ConfigError) as error_info:
+        parse_assignments([item])
+
+    (error,) = error_info.value.errors
+    assert error.rule == "assignment_syntax"
+    assert "KEY=VALUE" in error.message
+
+
+# ----- JSON Schema and the field listing -----
+
+
+def test_json_schema_is_draft_2020_12_with_title_description_defaults_bounds_choices() -> None:
+    schema = config_json_schema(ForecastConfig)
+    props = schema["properties"]
+
+    assert schema["$schema"] == JSON_SCHEMA_DIALECT
+    assert schema["title"] == "ForecastConfig"
+    assert schema["description"] == "Settings of a forecaster used by these tests."
+    assert schema["additionalProperties"] is False
+    assert list(props)[:4] == SHARED
+    epochs = props["epochs"]
+    assert (epochs["type"], epochs["default"], epochs["minimum"]) == ("integer", 50, 1)
+    assert props["learning_rate"]["exclusiveMinimum"] == 0.0
+    assert props["cell"]["enum"] == ["lstm", "gru"]
+    assert props["window"]["description"] == "Past steps the model sees."
+
+
+def test_describe_config_lists_type_default_bounds_choices_and_help() -> None:
+    fields = {field.name: field for field in describe_config(ForecastConfig)}
+
+    assert list(fields)[:4] == SHARED
+    assert (fields["epochs"].type, fields["epochs"].default) == ("int", 50)
+    assert fields["epochs"].bounds == ">= 1, <= 100000"
+    assert fields["learning_rate"].bounds == "> 0.0, <= 10.0"
+    assert fields["cell"].choices == ("lstm", "gru")
+    assert fields["cell"].help == "Recurrent layer type."
+    assert fields["sizes"].type == "list of int"
+    assert fields["limit"].type == "int or null"
+    assert fields["head"].type == "Layers"
+    assert not fields["window"].required
