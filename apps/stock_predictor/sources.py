@@ -1,0 +1,214 @@
+"""Prices for the stock predictor: adjusted closes from Yahoo Finance, or a bundled sample.
+
+``"sample"`` is the monthly stock series ``vega_datasets`` ships (AAPL, AMZN, GOOG, IBM and MSFT,
+2000 to 2010), so the app trains with no network. ``"yfinance"`` downloads any ticker's bars with
+``yfinance`` behind the data cache. The cache keeps a day's bars for a day and an hour's for an
+hour, even for old dates: adjusted closes are rewritten after every dividend and split.
+
+The target is the adjusted close, the price that makes returns comparable across splits and
+dividends. The cache keeps every column Yahoo gives (open, high, low, close, adjusted close,
+volume) as CSV, so other features need no new download.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yfinance
+from vega_datasets import local_data
+from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
+
+from forge_learner.cache import DataCache
+from forge_learner.sources import (
+    Series,
+    SourceUnavailable,
+    as_date,
+    network_errors_as_unavailable,
+)
+
+StockSource = Literal["sample", "yfinance"]
+Interval = Literal["1h", "1d", "1wk", "1mo"]
+
+SAMPLE_TICKERS = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
+YFINANCE_NAMESPACE = "stock_predictor.yfinance"
+
+# Pandas offset aliases for the intervals: Yahoo's weeks start on Monday, months on the 1st.
+_FREQUENCIES: dict[Interval, str] = {"1h": "h", "1d": "D", "1wk": "W-MON", "1mo": "MS"}
+_COLUMNS = {
+    "Open": "open",
+    "High": "high",
+    "Low": "low",
+    "Close": "close",
+    "Adj Close": "adj_close",
+    "Volume": "volume",
+}
+
+
+def load_prices(
+    source: StockSource = "sample",
+    ticker: str = "MSFT",
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    interval: Interval | None = None,
+    *,
+    cache: DataCache | None = None,
+    offline: bool = False,
+    timeout: float = 20.0,
+) -> Series:
+    """The adjusted closing prices of `ticker` from `start` to `end` (both included).
+
+    No `start` means from the first price there is, no `end` up to the last. `interval` defaults
+    to the source's own: monthly for the sample (the only one it has), daily for Yahoo Finance.
+    Yahoo's bars are cached in `cache` (the default cache when None); `offline` serves only what
+    is cached. `timeout` bounds each request to Yahoo, in seconds.
+    """
+    first = None if start is None else as_date(start, "start")
+    last = None if end is None else as_date(end, "end")
+    if first is not None and last is not None and last < first:
+        raise ValueError(f"end ({last}) is before start ({first})")
+    if interval is not None and interval not in _FREQUENCIES:
+        raise ValueError(f"unknown interval {interval!r}; choose one of {', '.join(_FREQUENCIES)}")
+    if source == "sample":
+        return _sample(ticker.upper(), first, last, interval)
+    if source == "yfinance":
+        return _yfinance(
+            ticker.upper(), first, last, interval or "1d", cache or DataCache(), offline, timeout
+        )
+    raise ValueError(f"unknown stock source {source!r}; choose 'sample' or 'yfinance'")
+
+
+def yfinance_request(
+    ticker: str, start: dt.date | None, end: dt.date | None, interval: Interval
+) -> dict[str, Any]:
+    """What identifies a download of Yahoo bars: the cache key's parameters."""
+    return {"ticker": ticker, "start": start, "end": end, "interval": interval}
+
+
+def prices_to_csv(frame: pd.DataFrame, currency: str) -> bytes:
+    """Bars as ``yfinance`` returns them, written as the cache keeps them.
+
+    The first line records the currency (``# currency: USD``); then one row per bar, its time in
+    the exchange's local clock, as the bars' own timezone-aware index has it.
+    """
+    table = frame[list(_COLUMNS)].rename(columns=_COLUMNS)
+    table.index = table.index.tz_localize(None)
+    table.index.name = "time"
+    return f"# currency: {currency}\n{table.to_csv()}".encode()
+
+
+def _sample(
+    ticker: str, first: dt.date | None, last: dt.date | None, interval: Interval | None
+) -> Series:
+    if ticker not in SAMPLE_TICKERS:
+        raise ValueError(
+            f"the stock sample has no {ticker}; it holds {', '.join(SAMPLE_TICKERS)}. "
+            "Use source='yfinance' for other tickers"
+        )
+    if interval not in (None, "1mo"):
+        raise ValueError(
+            f"the stock sample is monthly: use interval='1mo' (or none) instead of {interval!r}, "
+            "or source='yfinance'"
+        )
+    frame = local_data.stocks()
+    rows = frame[frame["symbol"] == ticker]
+    timestamps = rows["date"].to_numpy().astype("datetime64[ns]")
+    prices = rows["price"].to_numpy(dtype=np.float64)
+    keep = np.ones(len(timestamps), dtype=bool)
+    if first is not None:
+        keep &= timestamps >= np.datetime64(first)
+    if last is not None:
+        keep &= timestamps < np.datetime64(last + dt.timedelta(days=1))
+    if not keep.any():
+        raise ValueError(
+            f"the stock sample has no {ticker} prices from {first or 'the start'} to "
+            f"{last or 'the end'}; it has {np.datetime_as_string(timestamps[0], unit='D')} to "
+            f"{np.datetime_as_string(timestamps[-1], unit='D')}"
+        )
+    return Series(
+        timestamps=timestamps[keep],
+        values=prices[keep],
+        name="adj_close",
+        unit="USD",
+        frequency="MS",
+        source="sample",
+        description=(
+            f"Monthly adjusted closing price of {ticker} in USD (the month's last close, "
+            "adjusted for splits and dividends as of 2010, dated the month's first day), "
+            "from vega_datasets' stocks sample."
+        ),
+    )
+
+
+def _yfinance(
+    ticker: str,
+    first: dt.date | None,
+    last: dt.date | None,
+    interval: Interval,
+    cache: DataCache,
+    offline: bool,
+    timeout: float,
+) -> Series:
+    result = cache.fetch(
+        YFINANCE_NAMESPACE,
+        yfinance_request(ticker, first, last, interval),
+        lambda: _download(ticker, first, last, interval, timeout),
+        3600.0 if interval == "1h" else 86400.0,
+        offline=offline,
+        hint=f"use source='sample', which needs no network and holds {', '.join(SAMPLE_TICKERS)}",
+    )
+    currency, table = _read_csv(result.data)
+    span = f"from {first or 'the first bar'} to {last or 'the latest'}"
+    return Series(
+        timestamps=table["time"].to_numpy().astype("datetime64[ns]"),
+        values=table["adj_close"].to_numpy(dtype=np.float64),
+        name="adj_close",
+        unit=currency,
+        frequency=_FREQUENCIES[interval],
+        source="yfinance",
+        description=(
+            f"Adjusted closing price of {ticker} in {currency}, one per {interval} bar {span}, "
+            "adjusted for splits and dividends, from Yahoo Finance through yfinance. "
+            "Times are the exchange's local time."
+        ),
+    )
+
+
+def _download(
+    ticker: str, first: dt.date | None, last: dt.date | None, interval: Interval, timeout: float
+) -> bytes:
+    """Yahoo's bars for the request, as CSV; a network failure is `SourceUnavailable`."""
+    # Yahoo's end is exclusive; ours includes the last day.
+    end = None if last is None else last + dt.timedelta(days=1)
+    # yfinance swallows errors and returns an empty table unless told otherwise, which would
+    # make a lost network look like an unknown ticker. The setting is process-wide.
+    yfinance.config.debug.hide_exceptions = False
+    symbol = yfinance.Ticker(ticker)
+    try:
+        with network_errors_as_unavailable("Yahoo Finance"):
+            frame = symbol.history(
+                period="max" if first is None else None,
+                start=first,
+                end=end,
+                interval=interval,
+                auto_adjust=False,
+                actions=False,
+                timeout=timeout,
+            )
+            currency = symbol.history_metadata.get("currency") or "unknown currency"
+    except YFRateLimitError as exc:
+        raise SourceUnavailable(f"Yahoo Finance is rate-limiting requests: {exc}") from exc
+    except YFTickerMissingError as exc:
+        raise ValueError(f"Yahoo Finance has no {interval} prices for {ticker}: {exc}") from exc
+    if frame.empty:
+        raise ValueError(f"Yahoo Finance has no {interval} prices for {ticker} in that range")
+    return prices_to_csv(frame, str(currency))
+
+
+def _read_csv(data: bytes) -> tuple[str, pd.DataFrame]:
+    header, _, body = data.partition(b"\n")
+    currency = header.decode().removeprefix("# currency: ").strip()
+    return currency, pd.read_csv(io.BytesIO(body), parse_dates=["time"])
