@@ -95,6 +95,10 @@ class _RecurrentLayers(Module):
         names = self._names(layer, "_reverse" if reverse else "")
         return [getattr(self, name) for name in names[: 4 if self.bias else 2]]
 
+    @property
+    def _dtype(self) -> Any:
+        return self._layer_weights(0, reverse=False)[0].dtype
+
     def _time_major(self, input: Tensor) -> tuple[Tensor, bool]:
         """``input`` as ``(T, B, I)``, and whether it came with a batch dimension."""
         name = type(self).__name__
@@ -108,11 +112,10 @@ class _RecurrentLayers(Module):
                 f"{name} was built for input_size={self.input_size}, but the input's last "
                 f"dimension is {input.shape[-1]} (shape {tuple(input.shape)})"
             )
-        dtype = self._layer_weights(0, reverse=False)[0].dtype
-        if input.dtype != dtype:
+        if input.dtype != self._dtype:
             raise TypeError(
-                f"{name} has {dtype} parameters but got a {input.dtype} input; convert one of "
-                f"them (model.to(...) or input.to(...))"
+                f"{name} has {self._dtype} parameters but got a {input.dtype} input; convert "
+                "one of them (model.to(...) or input.to(...))"
             )
         batched = input.ndim == 3
         if not batched:
@@ -128,8 +131,8 @@ class _RecurrentLayers(Module):
         count = self.num_layers * (2 if self.bidirectional else 1)
         expected = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
         if state is None:
-            dtype = self._layer_weights(0, reverse=False)[0].dtype
-            return [Tensor(xp.zeros((batch, self.hidden_size), dtype)) for _ in range(count)]
+            zeros = xp.zeros((batch, self.hidden_size), self._dtype)
+            return [Tensor(zeros) for _ in range(count)]
         if tuple(state.shape) != expected:
             raise ValueError(
                 f"{type(self).__name__} expects initial states of shape {expected}, "

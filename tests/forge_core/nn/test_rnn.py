@@ -144,10 +144,11 @@ def test_fused_op_gradients_match_finite_differences(kind: str, bias: bool, reve
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("features", [1, 4])
 @pytest.mark.usefixtures("chunk_steps")
-def test_fused_op_matches_unrolled_graph(kind: str, bias: bool, reverse: bool):
+def test_fused_op_matches_unrolled_graph(kind: str, bias: bool, reverse: bool, features: int):
     unrolled: Any = _lstm_unrolled if kind == "LSTM" else _gru_unrolled
-    fused_inputs = _tensors(kind, steps=7, batch=3, features=4, hidden=5, bias=bias, seed=1)
+    fused_inputs = _tensors(kind, steps=7, batch=3, features=features, hidden=5, bias=bias, seed=1)
     graph_inputs = [fc.tensor(t.data.copy(), requires_grad=True) for t in fused_inputs]
     fused = _fused(kind, reverse)(*fused_inputs)
     graph = unrolled(*graph_inputs, reverse=reverse)
