@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from forge_cli import version
+from forge_cli import pipelines, run, version
 
 
 class Command(Protocol):
@@ -21,13 +21,30 @@ class Command(Protocol):
         """Add the subcommand's parser, with `run` set as a default."""
 
 
-COMMANDS: tuple[Command, ...] = (version,)
+COMMANDS: tuple[Command, ...] = (pipelines, run, version)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, with the command list's help column wide enough for every name.
+
+    argparse measures command names without the indent it prints them with, so a name of
+    nine letters or more ("pipelines") would push its help onto the next line.
+    """
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            indent = self._current_indent + self._indent_increment
+            for subaction in action._get_subactions():
+                length = len(self._format_action_invocation(subaction)) + indent
+                self._action_max_length = max(self._action_max_length, length)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forge",
         description="AzuraForge: train neural networks and watch them learn, live.",
+        formatter_class=HelpFormatter,
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in COMMANDS:

@@ -1,13 +1,17 @@
-"""A tiny pipeline that the pipeline, registry and CLI tests run: a line fitted in a second."""
+"""A tiny pipeline that the pipeline, registry and CLI tests run (a line fitted in a second),
+and a way to make pipelines look installed without installing anything."""
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint
 from typing import Literal
 
 import numpy as np
+import pytest
 from pydantic import Field
 
 from forge_core import nn
+from forge_learner import registry
 from forge_learner.config import Epochs, PipelineConfig
 from forge_learner.data import TensorDataset
 from forge_learner.learner import Learner
@@ -15,6 +19,9 @@ from forge_learner.metrics import Metric
 from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData, RunContext
 from forge_learner.plots import prediction_vs_actual
 from forge_learner.report import ReportSection
+
+LINE = "tests.forge_learner.toy_pipelines:LinePipeline"
+"""The entry point value of ``LinePipeline``."""
 
 
 class LineConfig(PipelineConfig):
@@ -59,3 +66,21 @@ class LinePipeline(BasePipeline[LineConfig]):
         x, y = context.data.extras["x"], context.data.extras["y"]
         path = prediction_vs_actual(y, context.learner.predict(x), context.run_dir / "fit.png")
         return [ReportSection("Fit", "The line against the test points.", [path])]
+
+
+def install_entry_points(monkeypatch: pytest.MonkeyPatch, **points: str | list[str]) -> None:
+    """Make ``name=value`` the only ``forge.pipelines`` entry points discovery sees.
+
+    A list of values registers one name several times, as two distributions might.
+    """
+    installed = [
+        EntryPoint(name, value, registry.GROUP)
+        for name, values in points.items()
+        for value in ([values] if isinstance(values, str) else values)
+    ]
+
+    def entry_points(*, group: str) -> list[EntryPoint]:
+        assert group == registry.GROUP
+        return installed
+
+    monkeypatch.setattr(registry, "entry_points", entry_points)
