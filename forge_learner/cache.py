@@ -211,9 +211,7 @@ class _Entry:
         )
 
     def _discard(self, why: str) -> None:
-        logger.warning(
-            "Discarding damaged cache entry %s (%s); fetching it again", self.payload, why
-        )
+        logger.warning("Discarding damaged cache entry %s (%s)", self.payload, why)
         self._discarded = why
         for path in (self.record, self.payload):
             path.unlink(missing_ok=True)
