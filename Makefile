@@ -12,11 +12,11 @@ BIN := $(VENV)/bin
 # Installing is slow, so it re-runs only when pyproject.toml is newer than this stamp.
 INSTALLED := $(VENV)/.installed
 # The Python packages mypy checks; one not written yet is skipped.
-PY_PACKAGES := forge_core forge_learner apps scheduler trainer gateway forge_cli
+PY_PACKAGES := forge_core forge_learner apps scheduler trainer gateway forge_cli bench
 PROTO_DIR := protos/azuraforge/v1
 PROTOC = $(BIN)/python -m grpc_tools.protoc -I protos
 
-.PHONY: help install up test lint typecheck protos protos-check test-python format clean
+.PHONY: help install up test lint typecheck protos protos-check test-python bench format clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ protos-check: $(INSTALLED) ## fail if the generated code does not match the .pro
 
 test-python: $(INSTALLED) ## pytest
 	$(BIN)/python -m pytest
+
+bench: $(INSTALLED) ## time training steps of forge against PyTorch (docs/benchmarks.md)
+	$(BIN)/python bench/engine.py
 
 format: $(INSTALLED) ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .
