@@ -5,7 +5,12 @@ step: the first moment is a ``lerp`` towards the gradient, the second moment is
 ``v * beta2 + ((1 - beta2) * g) * g``, the bias corrections are Python floats, ``eps`` is added
 after dividing ``sqrt(v)`` by ``sqrt(1 - beta2**t)``, and the step is ``(-lr / (1 - beta1**t)) *
 m / denom``. Floating-point operations are not associative, so keeping the same order is what
-makes the numbers agree to the last bits rather than approximately.
+makes the numbers agree to rounding: the only differences left are in the last bit, where
+PyTorch's CPU kernels fuse a multiply and an add (in ``lerp`` and ``addcmul``) and NumPy cannot.
+
+The step is single-threaded NumPy. Splitting large tensors over a second thread cut the update
+alone by a quarter to a half, but gave no reliable gain inside a whole training step, where that
+thread competes with BLAS's threads for the same cores.
 
 Every array operation writes into the parameter, a state buffer or a scratch view with ``out=``:
 the step runs once per training step and should cost no allocations. Gradients are only read,
