@@ -42,13 +42,32 @@ def test_every_proto_has_generated_modules(name: str) -> None:
 @pytest.mark.parametrize(
     ("file", "service", "methods"),
     [
-        (auth_pb2.DESCRIPTOR, "AuthService", {"Login": False}),
+        (
+            auth_pb2.DESCRIPTOR,
+            "AuthService",
+            {"Login": False, "WhoAmI": False, "CreateUser": False},
+        ),
         (
             scheduler_pb2.DESCRIPTOR,
             "SchedulerService",
-            {"SubmitExperiment": False, "GetExperiment": False, "WatchExperiment": True},
+            {
+                "ListPipelines": False,
+                "SubmitExperiment": False,
+                "GetExperiment": False,
+                "ListExperiments": False,
+                "CancelExperiment": False,
+                "WatchExperiment": True,
+                "WatchExperiments": True,
+                "GetArtifact": True,
+                "RegisterTrainer": False,
+                "TrainerHeartbeat": False,
+            },
         ),
-        (trainer_pb2.DESCRIPTOR, "TrainerService", {"Train": True}),
+        (
+            trainer_pb2.DESCRIPTOR,
+            "TrainerService",
+            {"Train": True, "Cancel": False, "Describe": False},
+        ),
     ],
 )
 def test_services_have_their_methods(
@@ -97,7 +116,7 @@ class FixedAuth(auth_pb2_grpc.AuthServiceServicer):
     def Login(
         self, request: auth_pb2.LoginRequest, context: grpc.ServicerContext
     ) -> auth_pb2.LoginResponse:
-        return auth_pb2.LoginResponse(token=f"token-for-{request.username}")
+        return auth_pb2.LoginResponse(access_token=f"token-for-{request.username}")
 
 
 class TwoEpochTrainer(trainer_pb2_grpc.TrainerServiceServicer):
@@ -132,7 +151,7 @@ def test_stubs_call_a_server(channel: grpc.Channel) -> None:
     login = auth_pb2_grpc.AuthServiceStub(channel).Login(
         auth_pb2.LoginRequest(username="ada", password="secret"), timeout=10
     )
-    assert login.token == "token-for-ada"
+    assert login.access_token == "token-for-ada"
 
     responses = trainer_pb2_grpc.TrainerServiceStub(channel).Train(
         trainer_pb2.TrainRequest(experiment_id="exp-1", pipeline="digit_classifier"), timeout=10

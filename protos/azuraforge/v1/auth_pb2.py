@@ -25,17 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61zuraforge/v1/auth.proto\x12\razuraforge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"N\n\rLoginResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2Q\n\x0b\x41uthService\x12\x42\n\x05Login\x12\x1b.azuraforge.v1.LoginRequest\x1a\x1c.azuraforge.v1.LoginResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x61zuraforge/v1/auth.proto\x12\razuraforge.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"|\n\x04User\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08username\x18\x02 \x01(\t\x12!\n\x04role\x18\x03 \x01(\x0e\x32\x13.azuraforge.v1.Role\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\x0cLoginRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"\xa0\x01\n\rLoginResponse\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12\x12\n\ntoken_type\x18\x02 \x01(\t\x12\x12\n\nexpires_in\x18\x03 \x01(\r\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12!\n\x04user\x18\x05 \x01(\x0b\x32\x13.azuraforge.v1.User\"\x0f\n\rWhoAmIRequest\"3\n\x0eWhoAmIResponse\x12!\n\x04user\x18\x01 \x01(\x0b\x32\x13.azuraforge.v1.User\"Z\n\x11\x43reateUserRequest\x12\x10\n\x08username\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12!\n\x04role\x18\x03 \x01(\x0e\x32\x13.azuraforge.v1.Role\"7\n\x12\x43reateUserResponse\x12!\n\x04user\x18\x01 \x01(\x0b\x32\x13.azuraforge.v1.User*;\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\r\n\tROLE_USER\x10\x01\x12\x0e\n\nROLE_ADMIN\x10\x02\x32\xeb\x01\n\x0b\x41uthService\x12\x42\n\x05Login\x12\x1b.azuraforge.v1.LoginRequest\x1a\x1c.azuraforge.v1.LoginResponse\x12\x45\n\x06WhoAmI\x12\x1c.azuraforge.v1.WhoAmIRequest\x1a\x1d.azuraforge.v1.WhoAmIResponse\x12Q\n\nCreateUser\x12 .azuraforge.v1.CreateUserRequest\x1a!.azuraforge.v1.CreateUserResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'azuraforge.v1.auth_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LOGINREQUEST']._serialized_start=76
-  _globals['_LOGINREQUEST']._serialized_end=126
-  _globals['_LOGINRESPONSE']._serialized_start=128
-  _globals['_LOGINRESPONSE']._serialized_end=206
-  _globals['_AUTHSERVICE']._serialized_start=208
-  _globals['_AUTHSERVICE']._serialized_end=289
+  _globals['_ROLE']._serialized_start=636
+  _globals['_ROLE']._serialized_end=695
+  _globals['_USER']._serialized_start=76
+  _globals['_USER']._serialized_end=200
+  _globals['_LOGINREQUEST']._serialized_start=202
+  _globals['_LOGINREQUEST']._serialized_end=252
+  _globals['_LOGINRESPONSE']._serialized_start=255
+  _globals['_LOGINRESPONSE']._serialized_end=415
+  _globals['_WHOAMIREQUEST']._serialized_start=417
+  _globals['_WHOAMIREQUEST']._serialized_end=432
+  _globals['_WHOAMIRESPONSE']._serialized_start=434
+  _globals['_WHOAMIRESPONSE']._serialized_end=485
+  _globals['_CREATEUSERREQUEST']._serialized_start=487
+  _globals['_CREATEUSERREQUEST']._serialized_end=577
+  _globals['_CREATEUSERRESPONSE']._serialized_start=579
+  _globals['_CREATEUSERRESPONSE']._serialized_end=634
+  _globals['_AUTHSERVICE']._serialized_start=698
+  _globals['_AUTHSERVICE']._serialized_end=933
 # @@protoc_insertion_point(module_scope)

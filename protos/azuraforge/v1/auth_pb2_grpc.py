@@ -26,9 +26,8 @@ if _version_not_supported:
 
 
 class AuthServiceStub:
-    """AuthService exchanges a username and password for a signed token. Every
-    other RPC expects that token in the `authorization` metadata as
-    "Bearer <token>".
+    """AuthService issues and explains the JSON Web Tokens that every other RPC
+    expects in the `authorization` metadata as `Bearer <token>`.
     """
 
     def __init__(self, channel):
@@ -42,18 +41,40 @@ class AuthServiceStub:
                 request_serializer=azuraforge_dot_v1_dot_auth__pb2.LoginRequest.SerializeToString,
                 response_deserializer=azuraforge_dot_v1_dot_auth__pb2.LoginResponse.FromString,
                 _registered_method=True)
+        self.WhoAmI = channel.unary_unary(
+                '/azuraforge.v1.AuthService/WhoAmI',
+                request_serializer=azuraforge_dot_v1_dot_auth__pb2.WhoAmIRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_auth__pb2.WhoAmIResponse.FromString,
+                _registered_method=True)
+        self.CreateUser = channel.unary_unary(
+                '/azuraforge.v1.AuthService/CreateUser',
+                request_serializer=azuraforge_dot_v1_dot_auth__pb2.CreateUserRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_auth__pb2.CreateUserResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
-    """AuthService exchanges a username and password for a signed token. Every
-    other RPC expects that token in the `authorization` metadata as
-    "Bearer <token>".
+    """AuthService issues and explains the JSON Web Tokens that every other RPC
+    expects in the `authorization` metadata as `Bearer <token>`.
     """
 
     def Login(self, request, context):
-        """Login checks the password against the stored hash and returns a JWT.
-        A wrong username or password is UNAUTHENTICATED, with one message for
-        both so that the answer does not reveal which users exist.
+        """Login exchanges a username and password for a signed token. Repeated
+        failures for one username are throttled (RESOURCE_EXHAUSTED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WhoAmI(self, request, context):
+        """WhoAmI describes the caller of the token it is given.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUser(self, request, context):
+        """CreateUser adds an account; admins only (PERMISSION_DENIED otherwise).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -67,6 +88,16 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     request_deserializer=azuraforge_dot_v1_dot_auth__pb2.LoginRequest.FromString,
                     response_serializer=azuraforge_dot_v1_dot_auth__pb2.LoginResponse.SerializeToString,
             ),
+            'WhoAmI': grpc.unary_unary_rpc_method_handler(
+                    servicer.WhoAmI,
+                    request_deserializer=azuraforge_dot_v1_dot_auth__pb2.WhoAmIRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_auth__pb2.WhoAmIResponse.SerializeToString,
+            ),
+            'CreateUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUser,
+                    request_deserializer=azuraforge_dot_v1_dot_auth__pb2.CreateUserRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_auth__pb2.CreateUserResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'azuraforge.v1.AuthService', rpc_method_handlers)
@@ -76,9 +107,8 @@ def add_AuthServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AuthService:
-    """AuthService exchanges a username and password for a signed token. Every
-    other RPC expects that token in the `authorization` metadata as
-    "Bearer <token>".
+    """AuthService issues and explains the JSON Web Tokens that every other RPC
+    expects in the `authorization` metadata as `Bearer <token>`.
     """
 
     @staticmethod
@@ -98,6 +128,60 @@ class AuthService:
             '/azuraforge.v1.AuthService/Login',
             azuraforge_dot_v1_dot_auth__pb2.LoginRequest.SerializeToString,
             azuraforge_dot_v1_dot_auth__pb2.LoginResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WhoAmI(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.AuthService/WhoAmI',
+            azuraforge_dot_v1_dot_auth__pb2.WhoAmIRequest.SerializeToString,
+            azuraforge_dot_v1_dot_auth__pb2.WhoAmIResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.AuthService/CreateUser',
+            azuraforge_dot_v1_dot_auth__pb2.CreateUserRequest.SerializeToString,
+            azuraforge_dot_v1_dot_auth__pb2.CreateUserResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,31 +11,43 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExperimentEvent(_message.Message):
-    __slots__ = ("experiment_id", "seq", "emitted_at", "experiment_started", "epoch_ended", "experiment_finished")
+    __slots__ = ("experiment_id", "seq", "emitted_at", "experiment_started", "epoch_ended", "experiment_finished", "batch_progress", "log_line", "artifact_stored")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     EMITTED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_STARTED_FIELD_NUMBER: _ClassVar[int]
     EPOCH_ENDED_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    BATCH_PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    LOG_LINE_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_STORED_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     seq: int
     emitted_at: _timestamp_pb2.Timestamp
     experiment_started: ExperimentStarted
     epoch_ended: EpochEnded
     experiment_finished: ExperimentFinished
-    def __init__(self, experiment_id: _Optional[str] = ..., seq: _Optional[int] = ..., emitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., experiment_started: _Optional[_Union[ExperimentStarted, _Mapping]] = ..., epoch_ended: _Optional[_Union[EpochEnded, _Mapping]] = ..., experiment_finished: _Optional[_Union[ExperimentFinished, _Mapping]] = ...) -> None: ...
+    batch_progress: BatchProgress
+    log_line: LogLine
+    artifact_stored: ArtifactStored
+    def __init__(self, experiment_id: _Optional[str] = ..., seq: _Optional[int] = ..., emitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., experiment_started: _Optional[_Union[ExperimentStarted, _Mapping]] = ..., epoch_ended: _Optional[_Union[EpochEnded, _Mapping]] = ..., experiment_finished: _Optional[_Union[ExperimentFinished, _Mapping]] = ..., batch_progress: _Optional[_Union[BatchProgress, _Mapping]] = ..., log_line: _Optional[_Union[LogLine, _Mapping]] = ..., artifact_stored: _Optional[_Union[ArtifactStored, _Mapping]] = ...) -> None: ...
 
 class ExperimentStarted(_message.Message):
-    __slots__ = ("pipeline", "total_epochs")
+    __slots__ = ("pipeline", "total_epochs", "trainer_id", "steps_per_epoch", "initial_epoch")
     PIPELINE_FIELD_NUMBER: _ClassVar[int]
     TOTAL_EPOCHS_FIELD_NUMBER: _ClassVar[int]
+    TRAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    STEPS_PER_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_EPOCH_FIELD_NUMBER: _ClassVar[int]
     pipeline: str
     total_epochs: int
-    def __init__(self, pipeline: _Optional[str] = ..., total_epochs: _Optional[int] = ...) -> None: ...
+    trainer_id: str
+    steps_per_epoch: int
+    initial_epoch: int
+    def __init__(self, pipeline: _Optional[str] = ..., total_epochs: _Optional[int] = ..., trainer_id: _Optional[str] = ..., steps_per_epoch: _Optional[int] = ..., initial_epoch: _Optional[int] = ...) -> None: ...
 
 class EpochEnded(_message.Message):
-    __slots__ = ("epoch", "total_epochs", "metrics")
+    __slots__ = ("epoch", "total_epochs", "metrics", "elapsed_seconds")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -46,10 +58,40 @@ class EpochEnded(_message.Message):
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     TOTAL_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
     epoch: int
     total_epochs: int
     metrics: _containers.ScalarMap[str, float]
-    def __init__(self, epoch: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    elapsed_seconds: float
+    def __init__(self, epoch: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., elapsed_seconds: _Optional[float] = ...) -> None: ...
+
+class BatchProgress(_message.Message):
+    __slots__ = ("epoch", "batch", "total_batches", "loss")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BATCHES_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    batch: int
+    total_batches: int
+    loss: float
+    def __init__(self, epoch: _Optional[int] = ..., batch: _Optional[int] = ..., total_batches: _Optional[int] = ..., loss: _Optional[float] = ...) -> None: ...
+
+class LogLine(_message.Message):
+    __slots__ = ("level", "logger", "message")
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    LOGGER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    level: str
+    logger: str
+    message: str
+    def __init__(self, level: _Optional[str] = ..., logger: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ArtifactStored(_message.Message):
+    __slots__ = ("artifact",)
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
+    artifact: _experiment_pb2.Artifact
+    def __init__(self, artifact: _Optional[_Union[_experiment_pb2.Artifact, _Mapping]] = ...) -> None: ...
 
 class ExperimentFinished(_message.Message):
     __slots__ = ("status", "error_message", "metrics")

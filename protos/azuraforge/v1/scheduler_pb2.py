@@ -27,25 +27,53 @@ from azuraforge.v1 import experiment_pb2 as azuraforge_dot_v1_dot_experiment__pb
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61zuraforge/v1/scheduler.proto\x12\razuraforge.v1\x1a\x1a\x61zuraforge/v1/events.proto\x1a\x1e\x61zuraforge/v1/experiment.proto\x1a\x1cgoogle/protobuf/struct.proto\"T\n\x17SubmitExperimentRequest\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"I\n\x18SubmitExperimentResponse\x12-\n\nexperiment\x18\x01 \x01(\x0b\x32\x19.azuraforge.v1.Experiment\"-\n\x14GetExperimentRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\"F\n\x15GetExperimentResponse\x12-\n\nexperiment\x18\x01 \x01(\x0b\x32\x19.azuraforge.v1.Experiment\"B\n\x16WatchExperimentRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\"H\n\x17WatchExperimentResponse\x12-\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1e.azuraforge.v1.ExperimentEvent2\xb7\x02\n\x10SchedulerService\x12\x63\n\x10SubmitExperiment\x12&.azuraforge.v1.SubmitExperimentRequest\x1a\'.azuraforge.v1.SubmitExperimentResponse\x12Z\n\rGetExperiment\x12#.azuraforge.v1.GetExperimentRequest\x1a$.azuraforge.v1.GetExperimentResponse\x12\x62\n\x0fWatchExperiment\x12%.azuraforge.v1.WatchExperimentRequest\x1a&.azuraforge.v1.WatchExperimentResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61zuraforge/v1/scheduler.proto\x12\razuraforge.v1\x1a\x1a\x61zuraforge/v1/events.proto\x1a\x1e\x61zuraforge/v1/experiment.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x16\n\x14ListPipelinesRequest\"G\n\x15ListPipelinesResponse\x12.\n\tpipelines\x18\x01 \x03(\x0b\x32\x1b.azuraforge.v1.PipelineInfo\"T\n\x17SubmitExperimentRequest\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12\'\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"I\n\x18SubmitExperimentResponse\x12-\n\nexperiment\x18\x01 \x01(\x0b\x32\x19.azuraforge.v1.Experiment\"-\n\x14GetExperimentRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\"F\n\x15GetExperimentResponse\x12-\n\nexperiment\x18\x01 \x01(\x0b\x32\x19.azuraforge.v1.Experiment\"\x84\x01\n\x16ListExperimentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x31\n\x08statuses\x18\x03 \x03(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12\x10\n\x08pipeline\x18\x04 \x01(\t\"v\n\x17ListExperimentsResponse\x12.\n\x0b\x65xperiments\x18\x01 \x03(\x0b\x32\x19.azuraforge.v1.Experiment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\r\"0\n\x17\x43\x61ncelExperimentRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\"I\n\x18\x43\x61ncelExperimentResponse\x12-\n\nexperiment\x18\x01 \x01(\x0b\x32\x19.azuraforge.v1.Experiment\"B\n\x16WatchExperimentRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x11\n\tafter_seq\x18\x02 \x01(\x04\"H\n\x17WatchExperimentResponse\x12-\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1e.azuraforge.v1.ExperimentEvent\"\x19\n\x17WatchExperimentsRequest\"R\n\x18WatchExperimentsResponse\x12\x36\n\x06\x63hange\x18\x01 \x01(\x0b\x32&.azuraforge.v1.ExperimentStatusChanged\"9\n\x12GetArtifactRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"N\n\x13GetArtifactResponse\x12)\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x17.azuraforge.v1.Artifact\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"_\n\x16RegisterTrainerRequest\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\r\n\x05slots\x18\x02 \x01(\r\x12\x11\n\tpipelines\x18\x03 \x03(\t\x12\x12\n\ntrainer_id\x18\x04 \x01(\t\"Q\n\x17RegisterTrainerResponse\x12\x12\n\ntrainer_id\x18\x01 \x01(\t\x12\"\n\x1aheartbeat_interval_seconds\x18\x02 \x01(\r\"M\n\x17TrainerHeartbeatRequest\x12\x12\n\ntrainer_id\x18\x01 \x01(\t\x12\x1e\n\x16running_experiment_ids\x18\x02 \x03(\t\".\n\x18TrainerHeartbeatResponse\x12\x12\n\nregistered\x18\x01 \x01(\x08\x32\xe0\x07\n\x10SchedulerService\x12Z\n\rListPipelines\x12#.azuraforge.v1.ListPipelinesRequest\x1a$.azuraforge.v1.ListPipelinesResponse\x12\x63\n\x10SubmitExperiment\x12&.azuraforge.v1.SubmitExperimentRequest\x1a\'.azuraforge.v1.SubmitExperimentResponse\x12Z\n\rGetExperiment\x12#.azuraforge.v1.GetExperimentRequest\x1a$.azuraforge.v1.GetExperimentResponse\x12`\n\x0fListExperiments\x12%.azuraforge.v1.ListExperimentsRequest\x1a&.azuraforge.v1.ListExperimentsResponse\x12\x63\n\x10\x43\x61ncelExperiment\x12&.azuraforge.v1.CancelExperimentRequest\x1a\'.azuraforge.v1.CancelExperimentResponse\x12\x62\n\x0fWatchExperiment\x12%.azuraforge.v1.WatchExperimentRequest\x1a&.azuraforge.v1.WatchExperimentResponse0\x01\x12\x65\n\x10WatchExperiments\x12&.azuraforge.v1.WatchExperimentsRequest\x1a\'.azuraforge.v1.WatchExperimentsResponse0\x01\x12V\n\x0bGetArtifact\x12!.azuraforge.v1.GetArtifactRequest\x1a\".azuraforge.v1.GetArtifactResponse0\x01\x12`\n\x0fRegisterTrainer\x12%.azuraforge.v1.RegisterTrainerRequest\x1a&.azuraforge.v1.RegisterTrainerResponse\x12\x63\n\x10TrainerHeartbeat\x12&.azuraforge.v1.TrainerHeartbeatRequest\x1a\'.azuraforge.v1.TrainerHeartbeatResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'azuraforge.v1.scheduler_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUBMITEXPERIMENTREQUEST']._serialized_start=138
-  _globals['_SUBMITEXPERIMENTREQUEST']._serialized_end=222
-  _globals['_SUBMITEXPERIMENTRESPONSE']._serialized_start=224
-  _globals['_SUBMITEXPERIMENTRESPONSE']._serialized_end=297
-  _globals['_GETEXPERIMENTREQUEST']._serialized_start=299
-  _globals['_GETEXPERIMENTREQUEST']._serialized_end=344
-  _globals['_GETEXPERIMENTRESPONSE']._serialized_start=346
-  _globals['_GETEXPERIMENTRESPONSE']._serialized_end=416
-  _globals['_WATCHEXPERIMENTREQUEST']._serialized_start=418
-  _globals['_WATCHEXPERIMENTREQUEST']._serialized_end=484
-  _globals['_WATCHEXPERIMENTRESPONSE']._serialized_start=486
-  _globals['_WATCHEXPERIMENTRESPONSE']._serialized_end=558
-  _globals['_SCHEDULERSERVICE']._serialized_start=561
-  _globals['_SCHEDULERSERVICE']._serialized_end=872
+  _globals['_LISTPIPELINESREQUEST']._serialized_start=138
+  _globals['_LISTPIPELINESREQUEST']._serialized_end=160
+  _globals['_LISTPIPELINESRESPONSE']._serialized_start=162
+  _globals['_LISTPIPELINESRESPONSE']._serialized_end=233
+  _globals['_SUBMITEXPERIMENTREQUEST']._serialized_start=235
+  _globals['_SUBMITEXPERIMENTREQUEST']._serialized_end=319
+  _globals['_SUBMITEXPERIMENTRESPONSE']._serialized_start=321
+  _globals['_SUBMITEXPERIMENTRESPONSE']._serialized_end=394
+  _globals['_GETEXPERIMENTREQUEST']._serialized_start=396
+  _globals['_GETEXPERIMENTREQUEST']._serialized_end=441
+  _globals['_GETEXPERIMENTRESPONSE']._serialized_start=443
+  _globals['_GETEXPERIMENTRESPONSE']._serialized_end=513
+  _globals['_LISTEXPERIMENTSREQUEST']._serialized_start=516
+  _globals['_LISTEXPERIMENTSREQUEST']._serialized_end=648
+  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_start=650
+  _globals['_LISTEXPERIMENTSRESPONSE']._serialized_end=768
+  _globals['_CANCELEXPERIMENTREQUEST']._serialized_start=770
+  _globals['_CANCELEXPERIMENTREQUEST']._serialized_end=818
+  _globals['_CANCELEXPERIMENTRESPONSE']._serialized_start=820
+  _globals['_CANCELEXPERIMENTRESPONSE']._serialized_end=893
+  _globals['_WATCHEXPERIMENTREQUEST']._serialized_start=895
+  _globals['_WATCHEXPERIMENTREQUEST']._serialized_end=961
+  _globals['_WATCHEXPERIMENTRESPONSE']._serialized_start=963
+  _globals['_WATCHEXPERIMENTRESPONSE']._serialized_end=1035
+  _globals['_WATCHEXPERIMENTSREQUEST']._serialized_start=1037
+  _globals['_WATCHEXPERIMENTSREQUEST']._serialized_end=1062
+  _globals['_WATCHEXPERIMENTSRESPONSE']._serialized_start=1064
+  _globals['_WATCHEXPERIMENTSRESPONSE']._serialized_end=1146
+  _globals['_GETARTIFACTREQUEST']._serialized_start=1148
+  _globals['_GETARTIFACTREQUEST']._serialized_end=1205
+  _globals['_GETARTIFACTRESPONSE']._serialized_start=1207
+  _globals['_GETARTIFACTRESPONSE']._serialized_end=1285
+  _globals['_REGISTERTRAINERREQUEST']._serialized_start=1287
+  _globals['_REGISTERTRAINERREQUEST']._serialized_end=1382
+  _globals['_REGISTERTRAINERRESPONSE']._serialized_start=1384
+  _globals['_REGISTERTRAINERRESPONSE']._serialized_end=1465
+  _globals['_TRAINERHEARTBEATREQUEST']._serialized_start=1467
+  _globals['_TRAINERHEARTBEATREQUEST']._serialized_end=1544
+  _globals['_TRAINERHEARTBEATRESPONSE']._serialized_start=1546
+  _globals['_TRAINERHEARTBEATRESPONSE']._serialized_end=1592
+  _globals['_SCHEDULERSERVICE']._serialized_start=1595
+  _globals['_SCHEDULERSERVICE']._serialized_end=2587
 # @@protoc_insertion_point(module_scope)

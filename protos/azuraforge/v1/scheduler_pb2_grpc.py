@@ -26,8 +26,10 @@ if _version_not_supported:
 
 
 class SchedulerServiceStub:
-    """SchedulerService accepts experiments, places them on trainers and keeps
-    the record of everything that happens to them.
+    """SchedulerService owns the experiments: it validates and stores
+    submissions, places them on trainers, stores and publishes their events
+    and artifacts. Every RPC needs `authorization: Bearer <JWT>` metadata,
+    except the trainer RPCs, which need the cluster token instead.
     """
 
     def __init__(self, channel):
@@ -36,6 +38,11 @@ class SchedulerServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.ListPipelines = channel.unary_unary(
+                '/azuraforge.v1.SchedulerService/ListPipelines',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.FromString,
+                _registered_method=True)
         self.SubmitExperiment = channel.unary_unary(
                 '/azuraforge.v1.SchedulerService/SubmitExperiment',
                 request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.SubmitExperimentRequest.SerializeToString,
@@ -46,37 +53,121 @@ class SchedulerServiceStub:
                 request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.GetExperimentRequest.SerializeToString,
                 response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.GetExperimentResponse.FromString,
                 _registered_method=True)
+        self.ListExperiments = channel.unary_unary(
+                '/azuraforge.v1.SchedulerService/ListExperiments',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.ListExperimentsRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.ListExperimentsResponse.FromString,
+                _registered_method=True)
+        self.CancelExperiment = channel.unary_unary(
+                '/azuraforge.v1.SchedulerService/CancelExperiment',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.CancelExperimentRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.CancelExperimentResponse.FromString,
+                _registered_method=True)
         self.WatchExperiment = channel.unary_stream(
                 '/azuraforge.v1.SchedulerService/WatchExperiment',
                 request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentRequest.SerializeToString,
                 response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentResponse.FromString,
                 _registered_method=True)
+        self.WatchExperiments = channel.unary_stream(
+                '/azuraforge.v1.SchedulerService/WatchExperiments',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentsRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentsResponse.FromString,
+                _registered_method=True)
+        self.GetArtifact = channel.unary_stream(
+                '/azuraforge.v1.SchedulerService/GetArtifact',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactResponse.FromString,
+                _registered_method=True)
+        self.RegisterTrainer = channel.unary_unary(
+                '/azuraforge.v1.SchedulerService/RegisterTrainer',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.RegisterTrainerRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.RegisterTrainerResponse.FromString,
+                _registered_method=True)
+        self.TrainerHeartbeat = channel.unary_unary(
+                '/azuraforge.v1.SchedulerService/TrainerHeartbeat',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulerServiceServicer:
-    """SchedulerService accepts experiments, places them on trainers and keeps
-    the record of everything that happens to them.
+    """SchedulerService owns the experiments: it validates and stores
+    submissions, places them on trainers, stores and publishes their events
+    and artifacts. Every RPC needs `authorization: Bearer <JWT>` metadata,
+    except the trainer RPCs, which need the cluster token instead.
     """
 
+    def ListPipelines(self, request, context):
+        """ListPipelines lists the installed pipelines with their config schemas.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SubmitExperiment(self, request, context):
-        """SubmitExperiment validates the config against the pipeline's schema and
-        stores the experiment as PENDING. An unknown pipeline or a bad config
-        field is INVALID_ARGUMENT with a message naming the field.
+        """SubmitExperiment validates the config against the pipeline's schema
+        (INVALID_ARGUMENT naming the field) and stores it as PENDING.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExperiment(self, request, context):
-        """GetExperiment returns one experiment; NOT_FOUND if there is none.
+        """GetExperiment returns one of the caller's experiments (NOT_FOUND for
+        someone else's, unless the caller is an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListExperiments(self, request, context):
+        """ListExperiments pages through the caller's experiments, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelExperiment(self, request, context):
+        """CancelExperiment cancels a pending experiment at once and stops a
+        running one within 2 seconds.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchExperiment(self, request, context):
-        """WatchExperiment replays the stored events with seq > after_seq, then
-        follows the live ones until the experiment finishes.
+        """WatchExperiment streams every stored event after `after_seq`, then the
+        live ones, with no gap and no duplicate; it ends after the
+        ExperimentFinished event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchExperiments(self, request, context):
+        """WatchExperiments streams the status changes of the caller's
+        experiments (all experiments for an admin) until the caller hangs up.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetArtifact(self, request, context):
+        """GetArtifact streams one stored artifact in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterTrainer(self, request, context):
+        """RegisterTrainer is called by a trainer when it starts (cluster token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TrainerHeartbeat(self, request, context):
+        """TrainerHeartbeat keeps a registered trainer alive (cluster token).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -85,6 +176,11 @@ class SchedulerServiceServicer:
 
 def add_SchedulerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ListPipelines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPipelines,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.SerializeToString,
+            ),
             'SubmitExperiment': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitExperiment,
                     request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.SubmitExperimentRequest.FromString,
@@ -95,10 +191,40 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.GetExperimentRequest.FromString,
                     response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.GetExperimentResponse.SerializeToString,
             ),
+            'ListExperiments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListExperiments,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.ListExperimentsRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.ListExperimentsResponse.SerializeToString,
+            ),
+            'CancelExperiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelExperiment,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.CancelExperimentRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.CancelExperimentResponse.SerializeToString,
+            ),
             'WatchExperiment': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchExperiment,
                     request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentRequest.FromString,
                     response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentResponse.SerializeToString,
+            ),
+            'WatchExperiments': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchExperiments,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentsRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentsResponse.SerializeToString,
+            ),
+            'GetArtifact': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetArtifact,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactResponse.SerializeToString,
+            ),
+            'RegisterTrainer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterTrainer,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.RegisterTrainerRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.RegisterTrainerResponse.SerializeToString,
+            ),
+            'TrainerHeartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrainerHeartbeat,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -109,9 +235,38 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SchedulerService:
-    """SchedulerService accepts experiments, places them on trainers and keeps
-    the record of everything that happens to them.
+    """SchedulerService owns the experiments: it validates and stores
+    submissions, places them on trainers, stores and publishes their events
+    and artifacts. Every RPC needs `authorization: Bearer <JWT>` metadata,
+    except the trainer RPCs, which need the cluster token instead.
     """
+
+    @staticmethod
+    def ListPipelines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/ListPipelines',
+            azuraforge_dot_v1_dot_scheduler__pb2.ListPipelinesRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.ListPipelinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def SubmitExperiment(request,
@@ -168,6 +323,60 @@ class SchedulerService:
             _registered_method=True)
 
     @staticmethod
+    def ListExperiments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/ListExperiments',
+            azuraforge_dot_v1_dot_scheduler__pb2.ListExperimentsRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.ListExperimentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelExperiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/CancelExperiment',
+            azuraforge_dot_v1_dot_scheduler__pb2.CancelExperimentRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.CancelExperimentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def WatchExperiment(request,
             target,
             options=(),
@@ -184,6 +393,114 @@ class SchedulerService:
             '/azuraforge.v1.SchedulerService/WatchExperiment',
             azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentRequest.SerializeToString,
             azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchExperiments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/WatchExperiments',
+            azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentsRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.WatchExperimentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetArtifact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/GetArtifact',
+            azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterTrainer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/RegisterTrainer',
+            azuraforge_dot_v1_dot_scheduler__pb2.RegisterTrainerRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.RegisterTrainerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TrainerHeartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/TrainerHeartbeat',
+            azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatResponse.FromString,
             options,
             channel_credentials,
             insecure,

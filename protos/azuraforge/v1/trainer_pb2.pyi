@@ -1,8 +1,10 @@
 from azuraforge.v1 import events_pb2 as _events_pb2
+from azuraforge.v1 import experiment_pb2 as _experiment_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -18,7 +20,53 @@ class TrainRequest(_message.Message):
     def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class TrainResponse(_message.Message):
-    __slots__ = ("event",)
+    __slots__ = ("event", "artifact_chunk")
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     event: _events_pb2.ExperimentEvent
-    def __init__(self, event: _Optional[_Union[_events_pb2.ExperimentEvent, _Mapping]] = ...) -> None: ...
+    artifact_chunk: ArtifactChunk
+    def __init__(self, event: _Optional[_Union[_events_pb2.ExperimentEvent, _Mapping]] = ..., artifact_chunk: _Optional[_Union[ArtifactChunk, _Mapping]] = ...) -> None: ...
+
+class ArtifactChunk(_message.Message):
+    __slots__ = ("name", "content_type", "offset", "data", "last")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content_type: str
+    offset: int
+    data: bytes
+    last: bool
+    def __init__(self, name: _Optional[str] = ..., content_type: _Optional[str] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., last: _Optional[bool] = ...) -> None: ...
+
+class CancelRequest(_message.Message):
+    __slots__ = ("experiment_id",)
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    def __init__(self, experiment_id: _Optional[str] = ...) -> None: ...
+
+class CancelResponse(_message.Message):
+    __slots__ = ("cancelled",)
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    cancelled: bool
+    def __init__(self, cancelled: _Optional[bool] = ...) -> None: ...
+
+class DescribeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DescribeResponse(_message.Message):
+    __slots__ = ("trainer_id", "slots", "free_slots", "pipelines", "running_experiment_ids")
+    TRAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    FREE_SLOTS_FIELD_NUMBER: _ClassVar[int]
+    PIPELINES_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_EXPERIMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    trainer_id: str
+    slots: int
+    free_slots: int
+    pipelines: _containers.RepeatedCompositeFieldContainer[_experiment_pb2.PipelineInfo]
+    running_experiment_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, trainer_id: _Optional[str] = ..., slots: _Optional[int] = ..., free_slots: _Optional[int] = ..., pipelines: _Optional[_Iterable[_Union[_experiment_pb2.PipelineInfo, _Mapping]]] = ..., running_experiment_ids: _Optional[_Iterable[str]] = ...) -> None: ...

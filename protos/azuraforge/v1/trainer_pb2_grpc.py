@@ -26,8 +26,9 @@ if _version_not_supported:
 
 
 class TrainerServiceStub:
-    """TrainerService runs pipelines on a trainer machine. The scheduler is its
-    only client.
+    """TrainerService runs pipelines for the scheduler. Each Train call runs one
+    experiment in a child process and streams its events and artifacts back.
+    Every RPC needs `authorization: Bearer <cluster token>` metadata.
     """
 
     def __init__(self, channel):
@@ -41,16 +42,41 @@ class TrainerServiceStub:
                 request_serializer=azuraforge_dot_v1_dot_trainer__pb2.TrainRequest.SerializeToString,
                 response_deserializer=azuraforge_dot_v1_dot_trainer__pb2.TrainResponse.FromString,
                 _registered_method=True)
+        self.Cancel = channel.unary_unary(
+                '/azuraforge.v1.TrainerService/Cancel',
+                request_serializer=azuraforge_dot_v1_dot_trainer__pb2.CancelRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_trainer__pb2.CancelResponse.FromString,
+                _registered_method=True)
+        self.Describe = channel.unary_unary(
+                '/azuraforge.v1.TrainerService/Describe',
+                request_serializer=azuraforge_dot_v1_dot_trainer__pb2.DescribeRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_trainer__pb2.DescribeResponse.FromString,
+                _registered_method=True)
 
 
 class TrainerServiceServicer:
-    """TrainerService runs pipelines on a trainer machine. The scheduler is its
-    only client.
+    """TrainerService runs pipelines for the scheduler. Each Train call runs one
+    experiment in a child process and streams its events and artifacts back.
+    Every RPC needs `authorization: Bearer <cluster token>` metadata.
     """
 
     def Train(self, request, context):
-        """Train runs the pipeline in a child process and streams its events as they
-        happen, ending after the ExperimentFinished event.
+        """Train runs the experiment and streams what happens, ending with an
+        ExperimentFinished event. RESOURCE_EXHAUSTED when no slot is free.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Cancel(self, request, context):
+        """Cancel stops a running experiment at its next batch (or kills it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Describe(self, request, context):
+        """Describe says what the trainer can run and how busy it is.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -64,6 +90,16 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     request_deserializer=azuraforge_dot_v1_dot_trainer__pb2.TrainRequest.FromString,
                     response_serializer=azuraforge_dot_v1_dot_trainer__pb2.TrainResponse.SerializeToString,
             ),
+            'Cancel': grpc.unary_unary_rpc_method_handler(
+                    servicer.Cancel,
+                    request_deserializer=azuraforge_dot_v1_dot_trainer__pb2.CancelRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_trainer__pb2.CancelResponse.SerializeToString,
+            ),
+            'Describe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Describe,
+                    request_deserializer=azuraforge_dot_v1_dot_trainer__pb2.DescribeRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_trainer__pb2.DescribeResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'azuraforge.v1.TrainerService', rpc_method_handlers)
@@ -73,8 +109,9 @@ def add_TrainerServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class TrainerService:
-    """TrainerService runs pipelines on a trainer machine. The scheduler is its
-    only client.
+    """TrainerService runs pipelines for the scheduler. Each Train call runs one
+    experiment in a child process and streams its events and artifacts back.
+    Every RPC needs `authorization: Bearer <cluster token>` metadata.
     """
 
     @staticmethod
@@ -94,6 +131,60 @@ class TrainerService:
             '/azuraforge.v1.TrainerService/Train',
             azuraforge_dot_v1_dot_trainer__pb2.TrainRequest.SerializeToString,
             azuraforge_dot_v1_dot_trainer__pb2.TrainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Cancel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.TrainerService/Cancel',
+            azuraforge_dot_v1_dot_trainer__pb2.CancelRequest.SerializeToString,
+            azuraforge_dot_v1_dot_trainer__pb2.CancelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Describe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.TrainerService/Describe',
+            azuraforge_dot_v1_dot_trainer__pb2.DescribeRequest.SerializeToString,
+            azuraforge_dot_v1_dot_trainer__pb2.DescribeResponse.FromString,
             options,
             channel_credentials,
             insecure,
