@@ -110,12 +110,15 @@ class Evaluation:
     ``metrics`` are the model's (e.g. ``{"rmse": 1.2, "mae": 0.9}``); ``baselines`` maps each
     baseline's name to its scores under the same metric names (e.g. ``{"persistence":
     {"rmse": 1.5}}``): the report's metrics table puts them side by side. ``split`` names the
-    data they were measured on.
+    data they were measured on. ``details`` holds results that are no single number (per-class
+    scores, a confusion matrix) as JSON-ready values: ``metrics.json`` stores them for
+    programs, and the family's report sections show them to people.
     """
 
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
     split: str = "test"
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -288,6 +291,7 @@ class BasePipeline(ABC, Generic[ConfigT]):
                 "split": evaluation.split,
                 "metrics": evaluation.metrics,
                 "baselines": evaluation.baselines,
+                "details": evaluation.details,
                 "final_epoch": history[-1] if history else {},
                 "epochs_run": len(history),
                 "epochs": cfg.epochs,

@@ -101,6 +101,7 @@ def test_metrics_json_holds_the_same_numbers(tmp_path: Path) -> None:
         == {"mean": {"rmse": pytest.approx(1.15, abs=0.1)}}
     )
     assert saved["split"] == "test"
+    assert saved["details"] == {}
     assert saved["final_epoch"] == result.history[-1]
     assert set(saved["final_epoch"]) == {"epoch", "loss", "rmse", "val_loss", "val_rmse"}
     assert (saved["epochs_run"], saved["epochs"], saved["status"]) == (3, 3, "completed")
