@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
-from forge_core.ops.conv import Window, crop, from_chwn, pad_chwn, to_chwn
+from forge_core.ops.conv import Window, buffers, crop, from_chwn, pad_chwn, to_chwn
 
 
 def validate_pool_window(op: str, window: Window) -> None:
@@ -51,8 +51,8 @@ def _gradient_buffer(
     (kh, kw), (sh, sw) = window.kernel, window.stride
     exact = window.dilation == (1, 1) and (sh, sw) == (kh, kw)
     if exact and padded_shape[1:3] == (out_shape[1] * kh, out_shape[2] * kw):
-        return xp.empty(padded_shape, dtype=dtype)
-    return xp.zeros(padded_shape, dtype=dtype)
+        return buffers.empty(padded_shape, dtype)
+    return buffers.zeros(padded_shape, dtype)
 
 
 class MaxPool2d(Function):
@@ -64,7 +64,8 @@ class MaxPool2d(Function):
         padded = pad_chwn(x, window.pads, -xp.inf)
         offsets = window.padded_slices((oh, ow))
         _, _, rows, cols = offsets[0]
-        out = padded[:, rows, cols].copy()
+        out = buffers.empty((x.shape[1], oh, ow, x.shape[0]), x.dtype)
+        out[...] = padded[:, rows, cols]
         for _, _, rows, cols in offsets[1:]:
             xp.maximum(out, padded[:, rows, cols], out=out)
         self.saved = (padded, out, window)
@@ -77,7 +78,7 @@ class MaxPool2d(Function):
         # ``remaining`` is the gradient not yet routed: an offset that holds its window's maximum
         # takes it, and later offsets that tie see zero.
         remaining = to_chwn(g)
-        won = xp.empty(out.shape, dtype=bool)
+        won = buffers.empty(out.shape, bool)
         offsets = window.padded_slices(out.shape[1:3])
         for k, (_, _, rows, cols) in enumerate(offsets):
             xp.equal(padded[:, rows, cols], out, out=won)
@@ -90,7 +91,7 @@ class MaxPool2d(Function):
             if k == len(offsets) - 1:
                 break
             if k == 0:
-                remaining = remaining - taken
+                remaining = xp.subtract(remaining, taken, out=buffers.empty(out.shape, out.dtype))
             else:
                 xp.subtract(remaining, taken, out=remaining)
         return from_chwn(crop(grad, window.pads))
@@ -105,7 +106,8 @@ class AvgPool2d(Function):
         padded = pad_chwn(x, window.pads, 0.0)
         offsets = window.padded_slices((oh, ow))
         _, _, rows, cols = offsets[0]
-        out = padded[:, rows, cols].copy()
+        out = buffers.empty((x.shape[1], oh, ow, x.shape[0]), x.dtype)
+        out[...] = padded[:, rows, cols]
         for _, _, rows, cols in offsets[1:]:
             out += padded[:, rows, cols]
         scale = self._scale(window, x.shape[2:], (oh, ow), count_include_pad, x.dtype)
@@ -135,7 +137,7 @@ class AvgPool2d(Function):
 
     def backward(self, g: Array) -> Array:
         scale, window, padded_shape = self.saved
-        share = to_chwn(g) * scale
+        share = xp.multiply(to_chwn(g), scale, out=buffers.empty(to_chwn(g).shape, scale.dtype))
         tiles = _tiles(window)
         grad = _gradient_buffer(window, padded_shape, share.shape, share.dtype)
         for _, _, rows, cols in window.padded_slices(share.shape[1:3]):

@@ -10,12 +10,13 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import forge_core as fc
 from forge_core.nn.conv import Conv2d, conv2d, conv_window
-from forge_core.ops.conv import STRATEGIES, Window
+from forge_core.nn.pooling import max_pool2d
+from forge_core.ops.conv import STRATEGIES, BufferCache, Window
 from forge_core.ops.conv import Conv2d as Conv2dOp
 from tests.forge_core.gradcheck import assert_gradients_match
 from tests.forge_core.nn.parity import compare_layer
@@ -182,6 +183,8 @@ def test_matches_torch_functional(
     dtype: Any,
     strategy: str | None,
 ) -> None:
+    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=True)]
+    assume(all(n + 2 * p >= span for n, p, span in zip(size, padding, spans, strict=True)))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, channels, *size))
     w = rng.standard_normal((out_channels, channels, *kernel))
@@ -363,3 +366,50 @@ def test_mixed_dtypes_are_refused() -> None:
 def test_unknown_strategy_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown strategy"):
         op("winograd", GEOMETRIES[0])(*tensors(*conv_inputs(GEOMETRIES[0])))
+
+
+# ----- the buffer cache -----
+def test_buffer_cache_reuses_only_arrays_nobody_holds() -> None:
+    cache = BufferCache()
+    first = cache.empty((256, 256), np.float32)
+    view = first.T
+    assert cache.empty((256, 256), np.float32) is not first  # ``first`` is held
+    del first
+    assert cache.empty((256, 256), np.float32) is not view.base  # a view holds its base too
+    base = view.base
+    assert base is not None
+    address = base.ctypes.data
+    del view, base
+    assert cache.empty((256, 256), np.float32).ctypes.data == address
+    assert cache.empty((4,), np.float32) is not cache.empty((4,), np.float32)  # small: no cache
+    cache.clear()
+
+
+def test_outputs_a_caller_holds_survive_later_calls() -> None:
+    """Conv and pooling outputs come from the cache; holding one must keep it intact."""
+    layer = Conv2d(2, 8, 3, padding=1)
+    x = fc.randn(16, 2, 16, 16)
+    with fc.no_grad():
+        first = layer(x)
+        pooled = max_pool2d(first, 2)
+        kept, kept_pooled = first.data.copy(), pooled.data.copy()
+        for _ in range(3):
+            max_pool2d(layer(fc.randn(16, 2, 16, 16)), 2)
+    np.testing.assert_array_equal(first.data, kept)
+    np.testing.assert_array_equal(pooled.data, kept_pooled)
+
+
+def test_repeated_training_steps_give_the_same_gradients() -> None:
+    """A step's buffers are reused by the next step; its results must not change."""
+    layer = Conv2d(3, 8, 3, padding=1)
+    x = fc.randn(16, 3, 16, 16, requires_grad=True)
+    grads: list[tuple[np.ndarray, np.ndarray]] = []
+    for _ in range(3):
+        layer.zero_grad()
+        x.grad = None
+        max_pool2d(layer(x).relu(), 2).sum().backward()
+        assert x.grad is not None and layer.weight.grad is not None
+        grads.append((x.grad.data.copy(), layer.weight.grad.data.copy()))
+    for later in grads[1:]:
+        for a, b in zip(grads[0], later, strict=True):
+            np.testing.assert_array_equal(a, b)
