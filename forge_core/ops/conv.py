@@ -15,14 +15,17 @@ transposed once (one cheap copy).
 Padding is never materialised: each kernel offset copies (or, backward, adds) only the part of
 its slice that falls inside the input, and the columns that fall in the padding are zeroed.
 
-Strategies, chosen per shape by the measurements of ``bench/conv.py``:
+Strategies (``choose_strategy`` picks one by the measurements of ``bench/conv.py``):
 
 * ``"im2col"``: copy the kh*kw shifted views of the input into a column matrix
   ``(C*kh*kw, OH*OW*N)`` by a kh*kw slice loop, then one matrix product. The columns are kept
-  for the weight gradient, which is one more product.
+  for the weight gradient, which is one more product. Fastest forward + backward at every shape
+  measured, so training uses it.
 * ``"tensordot"``: ``tensordot`` of the weight with a ``sliding_window_view`` of the padded
-  input. NumPy gathers the windows itself; only the padded input is kept between forward and
-  backward (kh*kw times less memory), at the price of gathering again for the weight gradient.
+  input. NumPy gathers the windows in one call; only the padded input is kept between forward
+  and backward (kh*kw times less memory), at the price of gathering again for the weight
+  gradient. Without a weight gradient (inference), it is as fast or faster when the kernel has
+  many offsets, where the slice loop's per-offset calls add up.
 
 Both compute the input gradient as ``weight.T @ grad`` summed back onto the input by a kh*kw
 slice-add loop (``col2im``), about ten times faster than ``np.add.at``.
@@ -280,10 +283,14 @@ def im2col(x: Array, window: Window, out_size: Pair, ones_row: bool = False) -> 
         rows, columns = offset.out_rows, offset.out_cols
         assert rows is not None and columns is not None
         # Zero the strips whose windows reach into the padding, then copy the rest.
-        block[:, : rows.start] = 0
-        block[:, rows.stop :] = 0
-        block[:, rows, : columns.start] = 0
-        block[:, rows, columns.stop :] = 0
+        if rows.start > 0:
+            block[:, : rows.start] = 0
+        if rows.stop < oh:
+            block[:, rows.stop :] = 0
+        if columns.start > 0:
+            block[:, rows, : columns.start] = 0
+        if columns.stop < ow:
+            block[:, rows, columns.stop :] = 0
         block[:, rows, columns] = x[:, offset.in_rows, offset.in_cols]
     return matrix
 
@@ -340,8 +347,16 @@ def windows_view(padded: Array, window: Window) -> Array:
     return view[:, ::sh, ::sw, :, ::dh, ::dw]
 
 
-def choose_strategy(channels: int, kernel: Pair, out_size: Pair, batch: int) -> str:
-    """The faster strategy for a shape, by the measurements of ``bench/conv.py``."""
+# From this many kernel offsets on (a 5x5 kernel has 25), one gather by tensordot beats the
+# im2col slice loop when there is no weight gradient to keep the columns for (bench/conv.py).
+MANY_OFFSETS = 16
+
+
+def choose_strategy(kernel: Pair, weight_grad: bool) -> str:
+    """im2col when the weight needs a gradient (the kept columns make it one product, where
+    tensordot would gather again); tensordot for inference with kernels of many offsets."""
+    if not weight_grad and kernel[0] * kernel[1] >= MANY_OFFSETS:
+        return "tensordot"
     return "im2col"
 
 
@@ -357,12 +372,12 @@ class Conv2d(Function):
         window: Window,
         strategy: Strategy = "auto",
     ) -> Array:
-        n, c, h, w = _check_conv_inputs(x, weight, bias)
+        n, _, h, w = _check_conv_inputs(x, weight, bias)
         out_channels = weight.shape[0]
         out_size = window.check("conv2d", h, w)
-        chosen = choose_strategy(c, window.kernel, out_size, n) if strategy == "auto" else strategy
-        flat_weight = weight.reshape(out_channels, -1)
         need_weight = self.needs_input_grad[1]
+        chosen = choose_strategy(window.kernel, need_weight) if strategy == "auto" else strategy
+        flat_weight = weight.reshape(out_channels, -1)
         if chosen == "im2col":
             cols = im2col(contiguous(to_chwn(x)), window, out_size, bias is not None)
             if bias is not None:

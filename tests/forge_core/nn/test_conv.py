@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import forge_core as fc
 from forge_core.nn.conv import Conv2d, conv2d, conv_window
 from forge_core.nn.pooling import max_pool2d
-from forge_core.ops.conv import STRATEGIES, BufferCache, Window
+from forge_core.ops.conv import STRATEGIES, BufferCache, Window, choose_strategy
 from forge_core.ops.conv import Conv2d as Conv2dOp
 from tests.forge_core.gradcheck import assert_gradients_match
 from tests.forge_core.nn.parity import compare_layer
@@ -413,3 +413,16 @@ def test_repeated_training_steps_give_the_same_gradients() -> None:
     for later in grads[1:]:
         for a, b in zip(grads[0], later, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_auto_strategy_trains_with_im2col_and_infers_large_kernels_with_tensordot() -> None:
+    assert choose_strategy((3, 3), weight_grad=True) == "im2col"
+    assert choose_strategy((5, 5), weight_grad=True) == "im2col"
+    assert choose_strategy((3, 3), weight_grad=False) == "im2col"
+    assert choose_strategy((5, 5), weight_grad=False) == "tensordot"
+    x = np.random.default_rng(0).standard_normal((2, 3, 9, 9)).astype(np.float32)
+    w = np.random.default_rng(1).standard_normal((4, 3, 5, 5)).astype(np.float32)
+    with fc.no_grad():
+        out = conv2d(fc.tensor(x), fc.tensor(w), padding=2)
+    expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=2)
+    np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-4, atol=1e-4)
