@@ -5,7 +5,8 @@ optimisation can be judged on its own. Each rep runs the layer on a batch-first 
 the sum of the last step's output (as a regression head would use it) and backpropagates.
 forge and PyTorch alternate rep by rep, on 2 threads each, in float32, so machine noise hits both
 alike; the script prints the median of each and the forge/PyTorch ratio (below 1: forge is
-faster).
+faster), and the same for the fastest rep, which shows the quiet-machine speed when other work
+shares the cores.
 
 Run: ``.venv/bin/python bench/recurrent.py`` (``--help`` for the options).
 """
@@ -78,7 +79,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)
-    print(f"{'shape':<12}{'forge ms':>10}{'torch ms':>10}{'ratio':>8}")
+    print(
+        f"{'shape':<12}{'forge ms':>10}{'torch ms':>10}{'ratio':>8}   fastest: forge, torch, ratio"
+    )
     for name in args.shapes:
         run_forge, run_torch = _runners(*SHAPES[name])
         for _ in range(args.warmup):
@@ -90,8 +93,11 @@ def main(argv: list[str] | None = None) -> None:
             torch_times.append(_seconds(run_torch))
         forge_ms = statistics.median(forge_times) * 1e3
         torch_ms = statistics.median(torch_times) * 1e3
+        forge_best, torch_best = min(forge_times) * 1e3, min(torch_times) * 1e3
         print(
-            f"{name:<12}{forge_ms:>10.2f}{torch_ms:>10.2f}{forge_ms / torch_ms:>8.2f}", flush=True
+            f"{name:<12}{forge_ms:>10.2f}{torch_ms:>10.2f}{forge_ms / torch_ms:>8.2f}   "
+            f"{forge_best:>8.2f}{torch_best:>8.2f}{forge_best / torch_best:>7.2f}",
+            flush=True,
         )
 
 
