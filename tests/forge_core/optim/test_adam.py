@@ -105,3 +105,13 @@ def test_step_leaves_gradients_alone():
 def test_bad_options_raise_naming_the_option(cls, options, name):
     with pytest.raises(ValueError, match=f"^{re.escape(name)} "):
         cls([Parameter(np.zeros(1))], **options)
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+def test_float32_stays_float32_with_numpy_float64_options(cls):
+    p = Parameter(np.ones(3, dtype=np.float32))
+    p.grad = Tensor(np.full(3, 0.5, dtype=np.float32))
+    opt = cls([p], lr=np.float64(0.1), betas=(np.float64(0.9), np.float64(0.99)))
+    opt.step()
+    assert p.data.dtype == np.float32
+    assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, Tensor))
