@@ -1,0 +1,1 @@
+"""Tests for the scheduler's persistence and security layer."""
