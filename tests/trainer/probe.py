@@ -1,0 +1,87 @@
+"""``trainer_probe``: a pipeline the trainer tests steer through its config.
+
+It fits a line to synthetic points in well under a second, and its ``behaviour`` makes it do
+what a trainer must cope with: train at a pace a test can watch, raise, hang where no batch
+boundary comes, or die of a signal. ``conftest.py`` registers it through a real
+``forge.pipelines`` entry point.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from forge_core import nn
+from forge_learner import Callback, Logs
+from forge_learner.config import BatchSize, Epochs, LearningRate, PipelineConfig
+from forge_learner.data import TensorDataset
+from forge_learner.pipeline import BasePipeline, PipelineData
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT = "tests.trainer.probe:TrainerProbe"
+FAILURE = "the probe's data source is down"
+
+
+class ProbeConfig(PipelineConfig):
+    """How the probe trains, and what goes wrong."""
+
+    epochs: Epochs = 3
+    batch_size: BatchSize = 8
+    learning_rate: LearningRate = 0.05
+    behaviour: Literal["train", "raise", "hang", "die"] = Field(
+        default="train",
+        description="train; raise or hang in load_data; SIGKILL itself as epoch 2 begins.",
+    )
+    batch_pause: float = Field(default=0.0, ge=0.0, le=1.0, description="Sleep after each batch.")
+    epoch_pause: float = Field(default=0.0, ge=0.0, le=10.0, description="Sleep after each epoch.")
+
+
+class Pace(Callback):
+    """Slows the fit down to a pace a test can watch, and dies on request."""
+
+    def __init__(self, config: ProbeConfig) -> None:
+        self.config = config
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        time.sleep(self.config.batch_pause)
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        if self.config.behaviour == "die" and epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        time.sleep(self.config.epoch_pause)
+
+
+class TrainerProbe(BasePipeline[ProbeConfig]):
+    name = "trainer_probe"
+    summary = "Fits a line, at a given pace, or fails in a chosen way."
+    Config = ProbeConfig
+
+    def load_data(self, config: ProbeConfig) -> PipelineData:
+        log.info("probe loading with %s BLAS threads", os.environ.get("OPENBLAS_NUM_THREADS"))
+        if config.behaviour == "raise":
+            raise RuntimeError(FAILURE)
+        if config.behaviour == "hang":
+            time.sleep(600)
+        rng = np.random.default_rng(config.seed)
+        x = rng.uniform(-1, 1, size=(48, 1)).astype(np.float32)
+        y = (2 * x + 1 + 0.05 * rng.normal(size=x.shape)).astype(np.float32)
+        train, val, test = (TensorDataset(x[i : i + 16], y[i : i + 16]) for i in (0, 16, 32))
+        return PipelineData(train, val, test, summary={"source": "synthetic"})
+
+    def create_model(self, config: ProbeConfig, data: PipelineData) -> nn.Module:
+        return nn.Linear(1, 1)
+
+    def create_callbacks(
+        self, config: ProbeConfig, data: PipelineData, run_dir: Path
+    ) -> list[Callback]:
+        return [*super().create_callbacks(config, data, run_dir), Pace(config)]

@@ -1,0 +1,241 @@
+"""One experiment's child process, and the messages it sends the trainer while it trains.
+
+Training is NumPy work that keeps a core busy and holds the GIL for long stretches; inside the
+trainer's own process it would stall the event loop that streams events and answers Cancel.
+So each experiment runs in a child process, started with the *spawn* method: a fresh
+interpreter, which inherits none of the parent's gRPC threads, event loop or held locks (a fork
+would copy them in whatever state they were in).
+
+The child talks to its parent over two one-way pipes. On ``events`` it sends one small frozen
+dataclass per thing that happened: plain data that pickles as it is. On ``control`` it listens
+for a cancel, which it turns into ``Learner.stop()``, so the fit ends at the next batch and the
+pipeline still writes its report of the model as it stands. A closed ``control`` pipe means the
+trainer is gone, and a run nobody watches is not worth finishing: the child exits at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Literal
+
+from forge_learner import Callback, Learner, Logs, RunResult
+from forge_learner.registry import PipelineClass
+
+log = logging.getLogger(__name__)
+
+BATCH_INTERVAL_S = 0.25
+"""At most four batch progress messages a second: enough for a progress bar, no more."""
+ORDER = 60
+"""After the built-in callbacks (``ProgressBar`` is 50), so the logs sent are what History keeps."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the child needs: the pipeline (pickled by reference), its validated config, a folder."""
+
+    pipeline: PipelineClass
+    config: dict[str, Any]
+    run_dir: Path
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    """The pipeline loaded its data and built its model; the fit begins (``on_train_begin``)."""
+
+    epochs: int
+    steps: int
+    initial_epoch: int
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class EpochDone:
+    """Epoch ``epoch`` (counted from 1) ended with ``metrics``, ``elapsed_s`` into the fit."""
+
+    epoch: int
+    epochs: int
+    metrics: dict[str, float]
+    elapsed_s: float
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """``batch`` of ``batches`` done in ``epoch`` (both counted from 1), with the running loss."""
+
+    epoch: int
+    batch: int
+    batches: int
+    loss: float
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """A line the pipeline (or anything it uses) logged at INFO or above."""
+
+    level: str
+    logger: str
+    message: str
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class RunEnded:
+    """The run's end as the pipeline saw it; the child sends nothing after it.
+
+    ``error`` says why a run failed, or why a cancelled one stopped. ``metrics`` are the test
+    metrics, with each baseline's as ``baseline_<name>_<metric>``.
+    """
+
+    status: Literal["completed", "cancelled", "failed"]
+    error: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+
+Progress = TrainingStarted | EpochDone | BatchDone | LogRecord
+"""What the child says while the run goes on."""
+ChildMessage = Progress | RunEnded
+
+
+def run_job(spec: JobSpec, events: Connection, control: Connection) -> None:
+    """The child's entry point: run the pipeline, reporting everything on ``events``."""
+    outbox = _Outbox(events)
+    forwarder = ForwardEvents(outbox)
+    threading.Thread(target=_listen, args=(control, forwarder), daemon=True).start()
+    root = logging.getLogger()
+    root.addHandler(ForwardLogs(outbox))
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    try:
+        result = spec.pipeline().run(spec.config, callbacks=[forwarder], run_dir=spec.run_dir)
+    except Exception as error:  # a pipeline may raise anything; the trainer reports it
+        log.error("%s failed", spec.pipeline.name, exc_info=True)
+        outbox.send(RunEnded("failed", error=describe_error(error)))
+    else:
+        outbox.send(ended(result))
+    finally:
+        events.close()
+
+
+def ended(result: RunResult) -> RunEnded:
+    """The message for a run that returned: its status and every final number."""
+    metrics = dict(result.evaluation.metrics)
+    for baseline, scores in result.evaluation.baselines.items():
+        metrics.update({f"baseline_{baseline}_{name}": value for name, value in scores.items()})
+    return RunEnded(result.status, error=result.stop_reason or "", metrics=numbers(metrics))
+
+
+def describe_error(error: BaseException) -> str:
+    """``Type: message``, and where it was raised: what a user needs to find the fault.
+
+    The full traceback goes out as an ERROR log line beside it.
+    """
+    text = f"{type(error).__name__}: {error}"
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames:
+        where = frames[-1]
+        text += f" (in {where.name}, {Path(where.filename).name}:{where.lineno})"
+    return text
+
+
+def numbers(values: dict[str, Any]) -> dict[str, float]:
+    """The numeric entries of ``values`` as floats; texts (a stop reason) and flags left out."""
+    return {
+        key: float(value)
+        for key, value in values.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
+class ForwardEvents(Callback):
+    """Sends the learner's progress to the parent, and stops the fit when the parent cancels."""
+
+    order = ORDER
+
+    def __init__(self, outbox: _Outbox) -> None:
+        self._outbox = outbox
+        self._lock = threading.Lock()
+        self._training: Learner | None = None
+        self._cancel_reason: str | None = None
+        self._started = 0.0
+        self._epochs = 0
+        self._steps = 0
+        self._sent_batch_at = -math.inf
+
+    def cancel(self, reason: str) -> None:
+        """Stop the fit at its next batch, or as it begins if it has not yet (any thread)."""
+        with self._lock:
+            self._cancel_reason = reason
+            if self._training is not None:
+                self._training.stop(reason)
+
+    def on_train_begin(self, logs: Logs) -> None:
+        with self._lock:
+            self._training = self.learner
+            if self._cancel_reason is not None:
+                self.learner.stop(self._cancel_reason)
+        self._started = time.monotonic()
+        self._epochs, self._steps = int(logs["epochs"]), int(logs["steps"])
+        self._outbox.send(TrainingStarted(self._epochs, self._steps, int(logs["initial_epoch"])))
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        self._sent_batch_at = -math.inf
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        now = time.monotonic()
+        if now - self._sent_batch_at < BATCH_INTERVAL_S or "loss" not in logs:
+            return
+        self._sent_batch_at = now
+        epoch = self.learner.epoch + 1
+        self._outbox.send(BatchDone(epoch, batch + 1, self._steps, float(logs["loss"])))
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        elapsed = time.monotonic() - self._started
+        self._outbox.send(EpochDone(epoch + 1, self._epochs, numbers(dict(logs)), elapsed))
+
+
+class ForwardLogs(logging.Handler):
+    """Sends every log record at INFO or above to the parent as a ``LogRecord``."""
+
+    def __init__(self, outbox: _Outbox) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(message)s"))
+        self._outbox = outbox
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = LogRecord(record.levelname, record.name, self.format(record), record.created)
+            self._outbox.send(message)
+        except Exception:  # logging must never break the run it describes
+            self.handleError(record)
+
+
+class _Outbox:
+    """The events pipe, safe to send on from any thread (log records come from any thread)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._lock = threading.Lock()
+
+    def send(self, message: ChildMessage) -> None:
+        with self._lock:
+            self._connection.send(message)
+
+
+def _listen(control: Connection, forwarder: ForwardEvents) -> None:
+    """Wait for the parent's cancel (its reason); exit at once if the parent goes away."""
+    try:
+        reason = control.recv()
+    except (EOFError, OSError):
+        os._exit(1)
+    forwarder.cancel(str(reason))

@@ -1,0 +1,125 @@
+"""Keeping this trainer on the scheduler's list: register once, then heartbeat.
+
+Adding a machine to the cluster is starting `forge trainer --scheduler HOST:PORT` on it
+(DESIGN.md §6). The trainer registers its address, slots and pipelines, then heartbeats at the
+interval the scheduler asks for, naming the experiments it runs. A scheduler that answers
+`registered=False` has forgotten the trainer (it restarted on a fresh database, or timed the
+trainer out), so the trainer registers again under the same id. A scheduler that cannot be
+reached is retried with exponential backoff, forever: trainers may start before the scheduler
+does, and a scheduler restart must not need every trainer restarted too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import grpc
+import grpc.aio
+
+from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc
+from forge_learner.registry import discover_pipelines
+from trainer.service import Trainer
+
+log = logging.getLogger(__name__)
+
+CALL_TIMEOUT_S = 10.0
+"""A scheduler that takes longer than this to answer counts as unreachable for that call."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between attempts while the scheduler is unreachable: doubling, up to ``maximum``."""
+
+    initial: float = 0.5
+    maximum: float = 30.0
+
+    def after(self, delay: float) -> float:
+        return min(delay * 2, self.maximum)
+
+
+async def keep_registered(
+    trainer: Trainer, scheduler_address: str, backoff: Backoff = Backoff()
+) -> None:
+    """Register ``trainer`` and heartbeat until cancelled; never gives up on the scheduler."""
+    metadata = (("authorization", f"Bearer {trainer.settings.cluster_token}"),)
+    delay = backoff.initial
+    async with grpc.aio.insecure_channel(scheduler_address) as channel:
+        stub = scheduler_pb2_grpc.SchedulerServiceStub(channel)
+        while True:
+            try:
+                interval = await register(stub, trainer, metadata)
+                log.info(
+                    "registered with the scheduler at %s as %s (%s)",
+                    scheduler_address,
+                    trainer.trainer_id,
+                    trainer.address,
+                )
+                delay = backoff.initial
+                while await heartbeat(stub, trainer, metadata, interval):
+                    pass
+                log.warning(
+                    "the scheduler no longer knows trainer %s; registering again",
+                    trainer.trainer_id,
+                )
+            except grpc.aio.AioRpcError as error:
+                log.warning(
+                    "cannot reach the scheduler at %s (%s: %s)%s; retrying in %.1f s",
+                    scheduler_address,
+                    error.code().name,
+                    error.details(),
+                    _hint(error.code()),
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = backoff.after(delay)
+
+
+async def register(
+    stub: scheduler_pb2_grpc.SchedulerServiceStub,
+    trainer: Trainer,
+    metadata: tuple[tuple[str, str], ...],
+) -> float:
+    """Register (again) under the trainer's id; return the heartbeat interval in seconds.
+
+    The scheduler may hand out another id: the trainer goes by that one from then on.
+    """
+    response: scheduler_pb2.RegisterTrainerResponse = await stub.RegisterTrainer(
+        scheduler_pb2.RegisterTrainerRequest(
+            address=trainer.address,
+            slots=trainer.settings.slots,
+            pipelines=sorted(discover_pipelines()),
+            trainer_id=trainer.trainer_id,
+        ),
+        metadata=metadata,
+        timeout=CALL_TIMEOUT_S,
+    )
+    if response.trainer_id:
+        trainer.trainer_id = response.trainer_id
+    return float(max(1, response.heartbeat_interval_seconds))
+
+
+async def heartbeat(
+    stub: scheduler_pb2_grpc.SchedulerServiceStub,
+    trainer: Trainer,
+    metadata: tuple[tuple[str, str], ...],
+    interval: float,
+) -> bool:
+    """Wait ``interval``, then heartbeat; whether the scheduler still knows the trainer."""
+    await asyncio.sleep(interval)
+    response: scheduler_pb2.TrainerHeartbeatResponse = await stub.TrainerHeartbeat(
+        scheduler_pb2.TrainerHeartbeatRequest(
+            trainer_id=trainer.trainer_id,
+            running_experiment_ids=trainer.running_experiment_ids,
+        ),
+        metadata=metadata,
+        timeout=CALL_TIMEOUT_S,
+    )
+    return response.registered
+
+
+def _hint(code: grpc.StatusCode) -> str:
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return "; set FORGE_CLUSTER_TOKEN to the scheduler's cluster token"
+    return ""

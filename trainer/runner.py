@@ -1,0 +1,265 @@
+"""The parent's side of a job: start the child, stream what it says, end the run one way or another.
+
+``Job`` owns one child process (see ``trainer.job``). A reader thread blocks on the child's
+events pipe and hands each message to the event loop as it arrives, so the loop never waits on
+the pipe and an event reaches the stream while the child is still training. ``run_experiment``
+turns those messages into the Train stream: the events as they come, then, once the child is
+gone, the run folder's files as ``ArtifactChunk``\\ s, then ``ExperimentFinished``.
+
+How a run ends:
+
+- the child reports its end (succeeded, failed with an error, or stopped by a cancel): that
+  status, and its files, which it finished writing;
+- cancelled: the child gets ``CANCEL_GRACE_S`` to stop at its next batch and write its report;
+  one that does not (stuck in a data download, say) is terminated, then killed, and the run is
+  ``CANCELLED`` without files;
+- the child dies (a segfault, the OOM killer): ``FAILED``, naming the exit code or signal; its
+  folder may hold half-written files, so none are sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from azuraforge.v1 import experiment_pb2, trainer_pb2
+from trainer.artifacts import artifact_chunks
+from trainer.events import Outcome, RunInfo, finished_event, to_event
+from trainer.job import ChildMessage, JobSpec, Progress, RunEnded, describe_error, run_job
+
+log = logging.getLogger(__name__)
+
+CANCEL_GRACE_S = 1.5
+"""How long a cancelled child may take to stop on its own before it is terminated."""
+KILL_GRACE_S = 0.2
+"""How long a terminated child may take to exit before it is killed."""
+EXIT_GRACE_S = 5.0
+"""How long a child that reported its end may take to exit (a thread it left running)."""
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+"""The variables BLAS and OpenMP libraries size their thread pools by, when they load."""
+
+SUCCEEDED = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
+FAILED = experiment_pb2.EXPERIMENT_STATUS_FAILED
+CANCELLED = experiment_pb2.EXPERIMENT_STATUS_CANCELLED
+STATUSES = {"completed": SUCCEEDED, "cancelled": CANCELLED, "failed": FAILED}
+
+_SPAWN = multiprocessing.get_context("spawn")
+_environment_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated Train request: what to run, where, and with how many threads."""
+
+    experiment_id: str
+    spec: JobSpec
+    trainer_id: str
+    threads: int
+
+    @property
+    def run(self) -> RunInfo:
+        return RunInfo(self.experiment_id, self.spec.pipeline.name, self.trainer_id)
+
+
+class Job:
+    """One experiment's child process, as the trainer sees and steers it."""
+
+    def __init__(self, experiment: Experiment) -> None:
+        self.experiment = experiment
+        self.cancel_requested = False
+        self.ended: RunEnded | None = None
+        self._events, events_end = _SPAWN.Pipe(duplex=False)
+        control_end, self._control = _SPAWN.Pipe(duplex=False)
+        self._child_ends = (events_end, control_end)
+        self._process = _SPAWN.Process(
+            target=run_job,
+            args=(experiment.spec, events_end, control_end),
+            name=f"forge-job-{experiment.experiment_id}",
+        )
+        self._inbox: asyncio.Queue[ChildMessage | None] = asyncio.Queue()
+        self._timers: list[asyncio.TimerHandle] = []
+        self._started = False
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._process.exitcode
+
+    def start(self) -> None:
+        """Start the child with the thread limits in its environment, and the pipe's reader."""
+        try:
+            with thread_limits(self.experiment.threads):
+                self._process.start()
+            self._started = True
+        finally:
+            for end in self._child_ends:
+                end.close()  # the child holds them now; the parent's copies would hide its exit
+        loop = asyncio.get_running_loop()
+        threading.Thread(
+            target=_read, args=(self._events, loop, self._inbox), daemon=True, name="job-reader"
+        ).start()
+
+    async def messages(self) -> AsyncIterator[Progress]:
+        """The child's messages as they arrive, until it reports its end or its pipe closes."""
+        while (message := await self._inbox.get()) is not None:
+            if isinstance(message, RunEnded):
+                self.ended = message
+                return
+            yield message
+
+    async def wait(self) -> None:
+        """Wait for the child to exit; kill one that does not after reporting its end."""
+        await asyncio.to_thread(self._process.join, EXIT_GRACE_S)
+        if self._process.is_alive():
+            log.warning("job %s did not exit after its run ended; killing it", self.name)
+            self._process.kill()
+            await asyncio.to_thread(self._process.join)
+
+    def cancel(self, reason: str = "cancelled by request") -> None:
+        """Ask the child to stop at its next batch; terminate it if it has not within the grace."""
+        if self.cancel_requested:
+            return
+        self.cancel_requested = True
+        with suppress(OSError):  # the child is gone already: nothing left to stop
+            self._control.send(reason)
+        loop = asyncio.get_running_loop()
+        self._timers.append(loop.call_later(CANCEL_GRACE_S, self._terminate))
+
+    def close(self) -> None:
+        """Make sure the child is gone: kill it if it still runs. Safe to call more than once."""
+        for timer in self._timers:
+            timer.cancel()
+        if self._started:
+            if self._process.is_alive():
+                self._process.kill()
+            self._process.join()
+        else:  # no reader thread owns the parent's end, and no child took its ends
+            for end in (self._events, *self._child_ends):
+                end.close()
+        self._control.close()
+
+    @property
+    def name(self) -> str:
+        return self.experiment.experiment_id
+
+    def _terminate(self) -> None:
+        if self._process.is_alive():
+            log.warning("job %s did not stop within %.1f s of cancel", self.name, CANCEL_GRACE_S)
+            self._process.terminate()
+            loop = asyncio.get_running_loop()
+            self._timers.append(loop.call_later(KILL_GRACE_S, self._kill))
+
+    def _kill(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+
+
+async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
+    """The Train stream of a job: start it, stream its events, its files, then its end."""
+    run = job.experiment.run
+    try:
+        job.start()
+    except Exception as error:  # e.g. a pipeline class that cannot be pickled by reference
+        log.exception("job %s could not start", job.name)
+        failed = Outcome(FAILED, f"the training process could not start: {describe_error(error)}")
+        yield trainer_pb2.TrainResponse(event=finished_event(failed, run, 1))
+        return
+    seq = 0
+    async for message in job.messages():
+        seq += 1
+        yield trainer_pb2.TrainResponse(event=to_event(message, run, seq))
+    await job.wait()
+    if job.ended is not None:
+        for chunk in artifact_chunks(job.experiment.spec.run_dir):
+            yield trainer_pb2.TrainResponse(artifact_chunk=chunk)
+    result = outcome(job.ended, job.exitcode, job.cancel_requested)
+    yield trainer_pb2.TrainResponse(event=finished_event(result, run, seq + 1))
+
+
+def outcome(ended: RunEnded | None, exitcode: int | None, cancel_requested: bool) -> Outcome:
+    """How the run ended: as the child reported, or, when it could not, by how it exited."""
+    if ended is not None:
+        return Outcome(STATUSES[ended.status], ended.error, ended.metrics, ended.at)
+    if cancel_requested:
+        return Outcome(
+            CANCELLED,
+            f"cancelled; the pipeline did not stop within {CANCEL_GRACE_S} s, so its process "
+            "was killed and its files were not kept",
+        )
+    return Outcome(FAILED, died(exitcode))
+
+
+def died(exitcode: int | None) -> str:
+    """What a child's exit code says about how it died, for a user to act on."""
+    if exitcode is not None and exitcode < 0:
+        name = _signal_name(-exitcode)
+        hint = " (the out-of-memory killer sends SIGKILL)" if -exitcode == signal.SIGKILL else ""
+        return f"the training process was killed by signal {name} (exit code {exitcode}){hint}"
+    return f"the training process exited with exit code {exitcode} before the run ended"
+
+
+@contextmanager
+def thread_limits(threads: int) -> Iterator[None]:
+    """Put the thread limits in this process's environment while a child is started.
+
+    A spawned child inherits the environment as it is at start, and the limits must be there
+    before the child imports NumPy, which happens before any code of ours runs in it.
+    """
+    with _environment_lock:
+        saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    del os.environ[name]
+                else:
+                    os.environ[name] = value
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def _read(
+    events: Connection,
+    loop: asyncio.AbstractEventLoop,
+    inbox: asyncio.Queue[ChildMessage | None],
+) -> None:
+    """Hand each message to the loop until the child's end of the pipe closes (the thread's job).
+
+    The thread owns ``events`` and closes it: closing it from the loop while this thread
+    blocks on it could let a new file take its descriptor under the blocked read.
+    """
+    try:
+        while True:
+            try:
+                message = events.recv()
+            except (EOFError, OSError):
+                break
+            except Exception:  # one message that does not unpickle; the next ones may
+                log.exception("a message from a job could not be read")
+                continue
+            loop.call_soon_threadsafe(inbox.put_nowait, message)
+        loop.call_soon_threadsafe(inbox.put_nowait, None)
+    except RuntimeError:  # the loop closed: nobody is listening any more
+        pass
+    finally:
+        events.close()

@@ -1,0 +1,108 @@
+"""The trainer's gRPC server: ``create_server(settings)`` builds it, ``serve(settings)`` runs it.
+
+Beside ``TrainerService`` it serves the standard health service and server reflection, so
+``grpcurl -plaintext HOST:50052 list`` and health probes work with no ``.proto`` at hand
+(DESIGN.md §3). The registration task lives and dies with the server: ``start`` starts it when
+the settings name a scheduler, ``stop`` ends it, the way aiohttp ties background tasks to its
+app. Tests build the same server from their own settings, on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+
+import grpc.aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from azuraforge.v1 import trainer_pb2, trainer_pb2_grpc
+from trainer.auth import ClusterTokenInterceptor
+from trainer.registration import keep_registered
+from trainer.service import Trainer, TrainerServicer
+from trainer.settings import TrainerSettings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
+STOP_GRACE_S = 1.0
+"""How long in-flight calls get at shutdown; running jobs are killed (the scheduler re-places)."""
+
+
+@dataclass
+class TrainerServer:
+    """A built trainer: the gRPC server, the port it bound, and the trainer it serves."""
+
+    server: grpc.aio.Server
+    port: int
+    trainer: Trainer
+    health: HealthServicer
+    _registration: asyncio.Task[None] | None = field(default=None, init=False)
+
+    @property
+    def settings(self) -> TrainerSettings:
+        return self.trainer.settings
+
+    async def start(self) -> None:
+        """Serve, and register with the scheduler when the settings name one."""
+        await self.server.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        scheduler = self.settings.scheduler_address
+        log.info(
+            "trainer %s serving on port %d (%d slot(s), %d thread(s) per job)",
+            self.trainer.trainer_id,
+            self.port,
+            self.settings.slots,
+            self.settings.threads,
+        )
+        if scheduler is not None:
+            self._registration = asyncio.create_task(keep_registered(self.trainer, scheduler))
+
+    async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
+        """Stop registering and serving; every job's process is killed."""
+        await self.health.enter_graceful_shutdown()
+        if self._registration is not None:
+            self._registration.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._registration
+        await self.server.stop(grace)
+        self.trainer.close()
+
+
+def create_server(settings: TrainerSettings) -> TrainerServer:
+    """A trainer server bound to ``settings.host:settings.port`` (0: a free port), not started."""
+    server = grpc.aio.server(interceptors=[ClusterTokenInterceptor(settings.cluster_token)])
+    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    trainer = Trainer(settings, settings.resolved_id(port), settings.advertised_address(port))
+    trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(trainer), server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        [
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+    return TrainerServer(server, port, trainer, health)
+
+
+async def serve(settings: TrainerSettings) -> None:
+    """Run a trainer until SIGINT or SIGTERM."""
+    trainer = create_server(settings)
+    await trainer.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        await stopping.wait()
+    finally:
+        log.info("trainer %s stopping", trainer.trainer.trainer_id)
+        await trainer.stop()
