@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from forge_cli import pipelines, run, version
+from forge_cli import pipelines, run, trainer, version
 
 
 class Command(Protocol):
@@ -21,7 +21,7 @@ class Command(Protocol):
         """Add the subcommand's parser, with `run` set as a default."""
 
 
-COMMANDS: tuple[Command, ...] = (pipelines, run, version)
+COMMANDS: tuple[Command, ...] = (pipelines, run, trainer, version)
 
 
 class HelpFormatter(argparse.HelpFormatter):

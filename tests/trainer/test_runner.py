@@ -1,0 +1,59 @@
+"""How the parent reads a run's end, and the environment a job's process starts with."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from azuraforge.v1 import experiment_pb2
+from trainer.job import RunEnded
+from trainer.runner import THREAD_VARIABLES, died, outcome, thread_limits
+
+
+def test_the_childs_own_report_of_its_end_wins():
+    ended = RunEnded("cancelled", error="cancelled by request", metrics={"mse": 0.5}, at=1.0)
+
+    result = outcome(ended, exitcode=0, cancel_requested=True)
+
+    assert result.status == experiment_pb2.EXPERIMENT_STATUS_CANCELLED
+    assert (result.error_message, result.metrics, result.at) == (
+        "cancelled by request",
+        {"mse": 0.5},
+        1.0,
+    )
+
+
+def test_a_cancelled_child_that_had_to_be_killed_is_cancelled():
+    result = outcome(None, exitcode=-15, cancel_requested=True)
+
+    assert result.status == experiment_pb2.EXPERIMENT_STATUS_CANCELLED
+    assert "was killed" in result.error_message
+
+
+@pytest.mark.parametrize(
+    ("exitcode", "message"),
+    [
+        (-9, "killed by signal SIGKILL (exit code -9) (the out-of-memory killer sends SIGKILL)"),
+        (-11, "killed by signal SIGSEGV (exit code -11)"),
+        (3, "exited with exit code 3 before the run ended"),
+    ],
+)
+def test_a_child_that_died_fails_the_run_saying_how(exitcode, message):
+    result = outcome(None, exitcode=exitcode, cancel_requested=False)
+
+    assert result.status == experiment_pb2.EXPERIMENT_STATUS_FAILED
+    assert message in result.error_message
+    assert message in died(exitcode)
+
+
+def test_thread_limits_are_set_for_the_start_only(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "16")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+
+    with thread_limits(2):
+        inside = {name: os.environ[name] for name in THREAD_VARIABLES}
+
+    assert inside == dict.fromkeys(THREAD_VARIABLES, "2")
+    assert os.environ["OMP_NUM_THREADS"] == "16"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ
