@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import threading
 import time
 import traceback
@@ -108,7 +109,12 @@ ChildMessage = Progress | RunEnded
 
 
 def run_job(spec: JobSpec, events: Connection, control: Connection) -> None:
-    """The child's entry point: run the pipeline, reporting everything on ``events``."""
+    """The child's entry point: run the pipeline, reporting everything on ``events``.
+
+    Ctrl-C in the trainer's terminal reaches every process in its group; the trainer decides
+    what happens to its jobs, so the child ignores it rather than die mid-write.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     outbox = _Outbox(events)
     forwarder = ForwardEvents(outbox)
     threading.Thread(target=_listen, args=(control, forwarder), daemon=True).start()
@@ -187,9 +193,6 @@ class ForwardEvents(Callback):
         self._started = time.monotonic()
         self._epochs, self._steps = int(logs["epochs"]), int(logs["steps"])
         self._outbox.send(TrainingStarted(self._epochs, self._steps, int(logs["initial_epoch"])))
-
-    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
-        self._sent_batch_at = -math.inf
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         now = time.monotonic()

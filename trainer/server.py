@@ -21,6 +21,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from azuraforge.v1 import trainer_pb2, trainer_pb2_grpc
+from forge_learner.registry import discover_pipelines
 from trainer.auth import ClusterTokenInterceptor
 from trainer.registration import keep_registered
 from trainer.service import Trainer, TrainerServicer
@@ -49,16 +50,19 @@ class TrainerServer:
 
     async def start(self) -> None:
         """Serve, and register with the scheduler when the settings name one."""
+        # Importing every plugin now keeps the first Train from stalling the loop on it.
+        pipelines = ", ".join(sorted(discover_pipelines())) or "none"
         await self.server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         scheduler = self.settings.scheduler_address
         log.info(
-            "trainer %s serving on port %d (%d slot(s), %d thread(s) per job)",
+            "trainer %s serving on port %d (%d slot(s), %d thread(s) per job; pipelines: %s)",
             self.trainer.trainer_id,
             self.port,
             self.settings.slots,
             self.settings.threads,
+            pipelines,
         )
         if scheduler is not None:
             self._registration = asyncio.create_task(keep_registered(self.trainer, scheduler))

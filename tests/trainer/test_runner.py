@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+from pathlib import Path
 
 import pytest
 
 from azuraforge.v1 import experiment_pb2
-from trainer.job import RunEnded
-from trainer.runner import THREAD_VARIABLES, died, outcome, thread_limits
+from tests.trainer.probe import TrainerProbe
+from trainer.job import JobSpec, RunEnded
+from trainer.runner import (
+    THREAD_VARIABLES,
+    Experiment,
+    Job,
+    died,
+    outcome,
+    run_experiment,
+    thread_limits,
+)
 
 
 def test_the_childs_own_report_of_its_end_wins():
@@ -57,3 +68,24 @@ def test_thread_limits_are_set_for_the_start_only(monkeypatch):
     assert inside == dict.fromkeys(THREAD_VARIABLES, "2")
     assert os.environ["OMP_NUM_THREADS"] == "16"
     assert "OPENBLAS_NUM_THREADS" not in os.environ
+
+
+def test_a_job_that_cannot_start_fails_its_run(tmp_path: Path):
+    class Unpicklable(TrainerProbe):
+        """Defined in a function: pickle cannot name it, so no child can import it."""
+
+    experiment = Experiment("exp-1", JobSpec(Unpicklable, {}, tmp_path), "t1", threads=1)
+
+    async def scenario():
+        job = Job(experiment)
+        try:
+            return [response async for response in run_experiment(job)]
+        finally:
+            job.close()
+
+    (response,) = asyncio.run(scenario())
+
+    finished = response.event.experiment_finished
+    assert finished.status == experiment_pb2.EXPERIMENT_STATUS_FAILED
+    assert finished.error_message.startswith("the training process could not start: ")
+    assert "Unpicklable" in finished.error_message
