@@ -3,21 +3,23 @@
 ``bench/engine.py`` times whole training steps; this isolates the recurrent layer so that its
 optimisation can be judged on its own. Each rep runs the layer on a batch-first sequence, takes
 the sum of the last step's output (as a regression head would use it) and backpropagates.
-forge and PyTorch alternate rep by rep, on 2 threads each, in float32, so machine noise hits both
-alike; the script prints the median of each and the forge/PyTorch ratio (below 1: forge is
-faster), and the same for the fastest rep, which shows the quiet-machine speed when other work
-shares the cores.
+forge and PyTorch alternate rep by rep, on 2 threads each (as ``bench/engine.py``), in float32,
+so machine noise hits both alike; the script prints the median of each and the forge/PyTorch
+ratio (below 1: forge is faster), and the same for the fastest rep, which shows the quiet-machine
+speed when other work shares the cores.
 
-Run: ``.venv/bin/python bench/recurrent.py`` (``--help`` for the options).
+Run: ``.venv/bin/python bench/recurrent.py`` (``--help`` for the options). With
+``BENCH_THREADS=1`` both sides run single-threaded: that compares the work each does, and other
+load on the machine disturbs it far less than it disturbs two threads waiting on each other.
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
-os.environ.setdefault("MKL_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
+os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
+os.environ.setdefault("MKL_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
 
 import argparse
 import statistics
@@ -30,7 +32,7 @@ import torch
 import forge_core as fc
 from forge_core import nn
 
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 # name: (layer, batch, steps, features, hidden)
 SHAPES = {
     "lstm_small": ("LSTM", 64, 48, 1, 64),
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
     torch.manual_seed(0)
+    print(f"{THREADS} thread(s), float32; load average {os.getloadavg()[0]:.2f}")
     print(
         f"{'shape':<12}{'forge ms':>10}{'torch ms':>10}{'ratio':>8}   fastest: forge, torch, ratio"
     )
