@@ -1,0 +1,227 @@
+"""The scheduler's tables, as SQLAlchemy 2.0 typed declarative models.
+
+The models describe the schema; `scheduler/migrations/` creates and changes it, and a test
+checks that the two agree. Nothing here has behaviour: the rules (who sees what, which status
+may follow which, how events are numbered) live in `scheduler.store`.
+
+Choices that hold for every table:
+
+- Ids are strings (UUIDs written out, or a trainer's own name), the form the gRPC messages
+  carry, so a malformed id finds nothing instead of failing to parse in the database.
+- Times are stored in UTC and come back timezone-aware on SQLite as on Postgres.
+- Statuses and roles are stored as lowercase words, readable in `psql`, without a database enum
+  type, so adding one is a plain migration on both databases.
+- JSON columns are replaced whole, never changed in place: SQLAlchemy does not see in-place
+  changes to a JSON value.
+- There are no ORM relationships; the store writes its joins explicitly, so no attribute access
+  runs a hidden query after a session has closed.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints, so that a later migration can drop or alter one by the same name on SQLite
+# and on Postgres (https://alembic.sqlalchemy.org/en/latest/naming.html).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+USERNAME_LENGTH = 64
+ID_LENGTH = 36
+TRAINER_ID_LENGTH = 200
+PIPELINE_LENGTH = 200
+ARTIFACT_NAME_LENGTH = 512
+
+
+class Role(enum.StrEnum):
+    """What a user may see: their own experiments, or (admin) everyone's."""
+
+    USER = "user"
+    ADMIN = "admin"
+
+
+class ExperimentStatus(enum.StrEnum):
+    """Where an experiment is in its life (see `scheduler.store.ALLOWED_TRANSITIONS`)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (
+            ExperimentStatus.SUCCEEDED,
+            ExperimentStatus.FAILED,
+            ExperimentStatus.CANCELLED,
+        )
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database.
+
+    SQLite has no time zones: SQLAlchemy stores its datetimes as text and hands them back naive.
+    This type stores UTC there and attaches UTC again when reading, so that comparisons with
+    `datetime.now(UTC)` work the same on both databases.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"{value!r} has no time zone; the scheduler stores aware UTC times.")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _word_enum(enum_class: type[enum.StrEnum]) -> Enum:
+    """A column of the enum's values (`"pending"`), as a plain VARCHAR on every database."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+class User(Base):
+    """An account. The password is kept only as an argon2id hash (`scheduler.auth`)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_word_enum(Role))
+    created_at: Mapped[datetime]
+
+
+class Experiment(Base):
+    """One submitted training run of a pipeline with a config, and its progress so far."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (
+        # Listing: everyone's newest first (admins), one owner's newest first (users).
+        Index(None, "created_at"),
+        Index(None, "owner_id", "created_at"),
+        # Claiming: the oldest pending ones.
+        Index(None, "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    pipeline: Mapped[str] = mapped_column(String(PIPELINE_LENGTH))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[ExperimentStatus] = mapped_column(_word_enum(ExperimentStatus))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # No foreign key: a trainer may be forgotten while its past experiments remain.
+    trainer_id: Mapped[str | None] = mapped_column(String(TRAINER_ID_LENGTH))
+    error_message: Mapped[str] = mapped_column(Text)
+    epochs_done: Mapped[int] = mapped_column(Integer)
+    total_epochs: Mapped[int] = mapped_column(Integer)
+    metrics: Mapped[dict[str, float]] = mapped_column(JSON)
+    # The seq of the newest stored event; the next one gets last_seq + 1.
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class Event(Base):
+    """One `ExperimentEvent`, stored as its protobuf bytes so that replay is byte-exact.
+
+    `kind` and `emitted_at` repeat what the payload says, for reading the table by hand.
+    """
+
+    __tablename__ = "events"
+
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    emitted_at: Mapped[datetime]
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Artifact(Base):
+    """A file a run wrote, content included, so that no machine needs a shared disk."""
+
+    __tablename__ = "artifacts"
+
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(ARTIFACT_NAME_LENGTH), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime]
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Trainer(Base):
+    """A registered trainer; it counts as alive while its heartbeats keep coming."""
+
+    __tablename__ = "trainers"
+
+    id: Mapped[str] = mapped_column(String(TRAINER_ID_LENGTH), primary_key=True)
+    address: Mapped[str] = mapped_column(String(255))
+    slots: Mapped[int] = mapped_column(Integer)
+    pipelines: Mapped[list[str]] = mapped_column(JSON)
+    registered_at: Mapped[datetime]
+    last_heartbeat: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """Recent failed logins for one username, shared by every scheduler on the database.
+
+    See `scheduler.throttle` for what the counts mean; a row is deleted at the next successful
+    login, or once it is old enough to be forgotten.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index(None, "last_failure_at"),)
+
+    username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime]

@@ -1,0 +1,729 @@
+"""The scheduler's repository: every read and write of the database, with the rules they keep.
+
+One `Store` serves the whole scheduler. Its methods are synchronous and each runs one short
+transaction, so the asyncio gRPC servicers call them through `asyncio.to_thread`; what they
+return are frozen records (`scheduler.records`), never live ORM objects.
+
+The rules kept here rather than in the servicers:
+
+- Scoping. A method given a `caller` shows a user only their own experiments, and an experiment
+  of someone else's is `NotFound`, exactly as one that does not exist, so that ids cannot be
+  probed. Admins see everything. `caller=None` is the scheduler itself (placing work, storing a
+  trainer's events) and sees everything too; it must be passed explicitly.
+- Status. An experiment moves PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED, or
+  PENDING -> CANCELLED (`ALLOWED_TRANSITIONS`); anything else raises `IllegalTransition`. The one
+  way back is `requeue`, for a placement that failed or a trainer that died.
+- Event numbering. `append_event` numbers events 1, 2, 3, ... per experiment under a lock on
+  the experiment's row, so concurrent appends never share or skip a number.
+- Claiming. `claim_pending` hands each pending experiment to exactly one caller: with
+  `SELECT ... FOR UPDATE SKIP LOCKED` on Postgres, so several schedulers can share one database,
+  and with SQLite's single writer there.
+
+Writes run in transactions opened with the engine's `WRITE` option (see `scheduler.db.engine`),
+which on SQLite take the write lock up front; on Postgres the row locks are explicit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from azuraforge.v1 import events_pb2
+from scheduler.db.engine import WRITE
+from scheduler.db.models import (
+    ARTIFACT_NAME_LENGTH,
+    TRAINER_ID_LENGTH,
+    Artifact,
+    Event,
+    Experiment,
+    ExperimentStatus,
+    LoginFailure,
+    Role,
+    Trainer,
+    User,
+)
+from scheduler.records import (
+    ArtifactRecord,
+    Caller,
+    Credentials,
+    ExperimentPage,
+    ExperimentRecord,
+    StatusChange,
+    TrainerRecord,
+    UserRecord,
+)
+from scheduler.throttle import ZERO, ThrottlePolicy
+
+ALLOWED_TRANSITIONS: Mapping[ExperimentStatus, frozenset[ExperimentStatus]] = {
+    ExperimentStatus.PENDING: frozenset({ExperimentStatus.RUNNING, ExperimentStatus.CANCELLED}),
+    ExperimentStatus.RUNNING: frozenset(
+        {ExperimentStatus.SUCCEEDED, ExperimentStatus.FAILED, ExperimentStatus.CANCELLED}
+    ),
+    ExperimentStatus.SUCCEEDED: frozenset(),
+    ExperimentStatus.FAILED: frozenset(),
+    ExperimentStatus.CANCELLED: frozenset(),
+}
+# ListExperimentsRequest.page_size: 0 means the default, more than the maximum means it.
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+DEFAULT_EVENT_BATCH = 1000
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+class StoreError(Exception):
+    """Something the caller asked for cannot be done; the message says why."""
+
+
+class NotFound(StoreError):
+    """No such thing, or none the caller may see."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"{kind} {key!r} not found")
+        self.kind = kind
+        self.key = key
+
+
+class AlreadyExists(StoreError):
+    """A user with that name exists already."""
+
+
+class IllegalTransition(StoreError):
+    """The experiment's status may not change to the one asked for."""
+
+    def __init__(self, experiment_id: str, current: ExperimentStatus, target: ExperimentStatus):
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "nothing: it is finished"
+        super().__init__(
+            f"experiment {experiment_id!r} is {current} and cannot become {target} "
+            f"(from {current} it may become {allowed})"
+        )
+        self.experiment_id = experiment_id
+        self.current = current
+        self.target = target
+
+
+class InvalidPageToken(StoreError, ValueError):
+    """The page token was not one this store handed out."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Typed, synchronous access to the scheduler's database; see the module docstring."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The store's clock: every time it writes comes from here (tests set it)."""
+        return self._clock()
+
+    # Users
+
+    def create_user(self, username: str, password_hash: str, role: Role = Role.USER) -> UserRecord:
+        """Add an account; `AlreadyExists` if the name is taken. Hash with `scheduler.auth`."""
+        user = User(
+            id=_new_id(),
+            username=username,
+            password_hash=password_hash,
+            role=role,
+            created_at=self.now(),
+        )
+        try:
+            with self._writing() as session:
+                if session.scalar(select(User.id).where(User.username == username)):
+                    raise AlreadyExists(f"a user named {username!r} exists already")
+                session.add(user)
+        except IntegrityError:
+            # Created by another scheduler between our check and our insert.
+            raise AlreadyExists(f"a user named {username!r} exists already") from None
+        return _user_record(user)
+
+    def get_user(self, user_id: str) -> UserRecord:
+        with self._reading() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise NotFound("user", user_id)
+            return _user_record(user)
+
+    def get_user_by_name(self, username: str) -> UserRecord:
+        with self._reading() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise NotFound("user", username)
+            return _user_record(user)
+
+    def find_credentials(self, username: str) -> Credentials | None:
+        """The user and their password hash, or None if there is no such user."""
+        with self._reading() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                return None
+            return Credentials(_user_record(user), user.password_hash)
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        with self._writing() as session:
+            result = session.execute(
+                update(User).where(User.id == user_id).values(password_hash=password_hash)
+            )
+            if _rowcount(result) == 0:
+                raise NotFound("user", user_id)
+
+    def count_users(self, role: Role | None = None) -> int:
+        with self._reading() as session:
+            query = select(func.count()).select_from(User)
+            if role is not None:
+                query = query.where(User.role == role)
+            return session.scalar(query) or 0
+
+    # Login throttling (the policy is in scheduler.throttle)
+
+    def reserve_login_attempt(self, username: str, policy: ThrottlePolicy) -> timedelta:
+        """Count a login attempt for `username` as failed, unless it must wait.
+
+        Returns how long the attempt must still wait (nothing is recorded then), or zero when
+        it may go ahead: it is then already counted as a failure, which
+        `clear_login_failures` takes back if the password turns out right.
+        """
+        now = self.now()
+        with self._writing() as session:
+            # Make sure the row exists, so that the lock below serialises every attempt.
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            session.execute(
+                insert(LoginFailure)
+                .values(username=username, failures=0, last_failure_at=now)
+                .on_conflict_do_nothing(index_elements=[LoginFailure.username])
+            )
+            row = session.scalars(
+                select(LoginFailure).where(LoginFailure.username == username).with_for_update()
+            ).one()
+            wait = policy.wait(row.failures, row.last_failure_at, now)
+            if wait > ZERO:
+                return wait
+            failures = 0 if policy.is_forgotten(row.last_failure_at, now) else row.failures
+            row.failures = failures + 1
+            row.last_failure_at = now
+            # Forgotten rows of any username go too, so names tried once do not pile up.
+            forgotten = LoginFailure.last_failure_at <= now - policy.forget_after
+            session.execute(delete(LoginFailure).where(forgotten))
+        return ZERO
+
+    def clear_login_failures(self, username: str) -> None:
+        with self._writing() as session:
+            session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+
+    # Experiments
+
+    def create_experiment(
+        self,
+        owner_id: str,
+        pipeline: str,
+        config: Mapping[str, Any],
+        *,
+        total_epochs: int = 0,
+    ) -> ExperimentRecord:
+        """Store a new PENDING experiment; `config` must already be validated."""
+        now = self.now()
+        experiment = Experiment(
+            id=_new_id(),
+            owner_id=owner_id,
+            pipeline=pipeline,
+            config=dict(config),
+            status=ExperimentStatus.PENDING,
+            created_at=now,
+            updated_at=now,
+            started_at=None,
+            finished_at=None,
+            trainer_id=None,
+            error_message="",
+            epochs_done=0,
+            total_epochs=total_epochs,
+            metrics={},
+            last_seq=0,
+        )
+        with self._writing() as session:
+            if session.get(User, owner_id) is None:
+                raise NotFound("user", owner_id)
+            session.add(experiment)
+            session.flush()
+            return _experiment_records(session, [experiment])[0]
+
+    def get_experiment(self, experiment_id: str, *, caller: Caller | None) -> ExperimentRecord:
+        """One experiment; `NotFound` if it does not exist or `caller` may not see it."""
+        with self._reading() as session:
+            experiment = _visible_experiment(session, experiment_id, caller)
+            return _experiment_records(session, [experiment])[0]
+
+    def list_experiments(
+        self,
+        *,
+        caller: Caller | None,
+        statuses: Collection[ExperimentStatus] = (),
+        pipeline: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> ExperimentPage:
+        """A page of the experiments `caller` may see, newest first, and how many match in all.
+
+        Empty `statuses` or `pipeline` match everything. Pages are cut by position in the
+        order (created_at, id), not by offset, so an experiment submitted while someone pages
+        neither shifts nor repeats what they see.
+        """
+        size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
+        filters = []
+        if caller is not None and not caller.is_admin:
+            filters.append(Experiment.owner_id == caller.user_id)
+        if statuses:
+            filters.append(Experiment.status.in_(list(statuses)))
+        if pipeline:
+            filters.append(Experiment.pipeline == pipeline)
+        query = select(Experiment).where(*filters)
+        if page_token:
+            created_at, last_id = _decode_page_token(page_token)
+            query = query.where(
+                or_(
+                    Experiment.created_at < created_at,
+                    and_(Experiment.created_at == created_at, Experiment.id < last_id),
+                )
+            )
+        query = query.order_by(Experiment.created_at.desc(), Experiment.id.desc()).limit(size + 1)
+        with self._reading() as session:
+            total = session.scalar(select(func.count()).select_from(Experiment).where(*filters))
+            rows = list(session.scalars(query))
+            page = rows[:size]
+            next_token = _encode_page_token(page[-1]) if len(rows) > size else ""
+            return ExperimentPage(
+                experiments=tuple(_experiment_records(session, page)),
+                next_page_token=next_token,
+                total_size=total or 0,
+            )
+
+    def transition(
+        self,
+        experiment_id: str,
+        target: ExperimentStatus,
+        *,
+        caller: Caller | None,
+        error_message: str = "",
+        trainer_id: str | None = None,
+    ) -> StatusChange:
+        """Move an experiment to `target`, or raise `IllegalTransition` (see the module doc).
+
+        Becoming RUNNING sets `started_at` (and `trainer_id`, if given), finishing sets
+        `finished_at`; a non-empty `error_message` replaces the stored one.
+        """
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, caller, lock=True)
+            previous = experiment.status
+            if target not in ALLOWED_TRANSITIONS[previous]:
+                raise IllegalTransition(experiment_id, previous, target)
+            now = self.now()
+            experiment.status = target
+            experiment.updated_at = now
+            if target is ExperimentStatus.RUNNING:
+                experiment.started_at = now
+                if trainer_id is not None:
+                    experiment.trainer_id = trainer_id
+            if target.is_terminal:
+                experiment.finished_at = now
+            if error_message:
+                experiment.error_message = error_message
+            session.flush()
+            return StatusChange(_experiment_records(session, [experiment])[0], previous)
+
+    def requeue(self, experiment_id: str) -> StatusChange:
+        """Put a RUNNING experiment back to PENDING, for another trainer to claim.
+
+        For a `TrainerService.Train` call that failed to start and for a trainer that stopped
+        heartbeating; progress (epochs done, events) is kept, so a resumed run continues it.
+        """
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, None, lock=True)
+            if experiment.status is not ExperimentStatus.RUNNING:
+                raise IllegalTransition(experiment_id, experiment.status, ExperimentStatus.PENDING)
+            experiment.status = ExperimentStatus.PENDING
+            experiment.trainer_id = None
+            experiment.updated_at = self.now()
+            session.flush()
+            return StatusChange(
+                _experiment_records(session, [experiment])[0], ExperimentStatus.RUNNING
+            )
+
+    def claim_pending(self, trainer_id: str, limit: int) -> list[StatusChange]:
+        """Mark up to `limit` of the oldest PENDING experiments RUNNING on `trainer_id`.
+
+        Only experiments of pipelines the trainer registered with are claimed. No experiment is
+        ever claimed twice, however many schedulers and threads claim at once.
+        """
+        if limit <= 0:
+            return []
+        with self._writing() as session:
+            trainer = session.get(Trainer, trainer_id)
+            if trainer is None:
+                raise NotFound("trainer", trainer_id)
+            claimed = list(
+                session.scalars(
+                    select(Experiment)
+                    .where(
+                        Experiment.status == ExperimentStatus.PENDING,
+                        Experiment.pipeline.in_(trainer.pipelines),
+                    )
+                    .order_by(Experiment.created_at, Experiment.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            now = self.now()
+            for experiment in claimed:
+                experiment.status = ExperimentStatus.RUNNING
+                experiment.trainer_id = trainer_id
+                experiment.started_at = now
+                experiment.updated_at = now
+            session.flush()
+            return [
+                StatusChange(record, ExperimentStatus.PENDING)
+                for record in _experiment_records(session, claimed)
+            ]
+
+    # Events
+
+    def append_event(
+        self, experiment_id: str, event: events_pb2.ExperimentEvent
+    ) -> events_pb2.ExperimentEvent:
+        """Store `event` as the experiment's next one and return it with its `seq`.
+
+        The stored copy gets the experiment's id, the next seq and, if it has none, the time
+        now as `emitted_at`. The experiment's progress follows the event: ExperimentStarted sets
+        the epoch count, EpochEnded the epochs done and latest metrics, ExperimentFinished the
+        final metrics and error. The status does not change here: call `transition`.
+        """
+        kind = event.WhichOneof("kind")
+        if kind is None:
+            raise ValueError("an ExperimentEvent needs one of its `kind` fields set")
+        stored = events_pb2.ExperimentEvent()
+        stored.CopyFrom(event)
+        stored.experiment_id = experiment_id
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, None, lock=True)
+            stored.seq = experiment.last_seq + 1
+            if not stored.HasField("emitted_at"):
+                stored.emitted_at.FromDatetime(self.now())
+            session.add(
+                Event(
+                    experiment_id=experiment_id,
+                    seq=stored.seq,
+                    kind=kind,
+                    emitted_at=stored.emitted_at.ToDatetime(UTC),
+                    payload=stored.SerializeToString(deterministic=True),
+                )
+            )
+            experiment.last_seq = stored.seq
+            experiment.updated_at = self.now()
+            _follow_progress(experiment, stored)
+        return stored
+
+    def events_after(
+        self, experiment_id: str, after_seq: int, limit: int = DEFAULT_EVENT_BATCH
+    ) -> list[events_pb2.ExperimentEvent]:
+        """Up to `limit` stored events with seq > `after_seq`, in order. Check access first."""
+        with self._reading() as session:
+            payloads = session.scalars(
+                select(Event.payload)
+                .where(Event.experiment_id == experiment_id, Event.seq > after_seq)
+                .order_by(Event.seq)
+                .limit(limit)
+            )
+            return [events_pb2.ExperimentEvent.FromString(payload) for payload in payloads]
+
+    # Artifacts
+
+    def put_artifact(
+        self,
+        experiment_id: str,
+        name: str,
+        content: bytes,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> ArtifactRecord:
+        """Store a file a run wrote, replacing one of the same name."""
+        _check_artifact_name(name)
+        now = self.now()
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, None, lock=True)
+            artifact = session.get(Artifact, (experiment_id, name))
+            if artifact is None:
+                artifact = Artifact(experiment_id=experiment_id, name=name)
+                session.add(artifact)
+            artifact.content_type = content_type or DEFAULT_CONTENT_TYPE
+            artifact.size = len(content)
+            artifact.sha256 = hashlib.sha256(content).hexdigest()
+            artifact.stored_at = now
+            artifact.content = content
+            experiment.updated_at = now
+            return _artifact_record(artifact)
+
+    def get_artifact(self, experiment_id: str, name: str) -> tuple[ArtifactRecord, bytes]:
+        """A stored file's description and content. Check access to the experiment first."""
+        with self._reading() as session:
+            artifact = session.get(Artifact, (experiment_id, name))
+            if artifact is None:
+                raise NotFound("artifact", f"{experiment_id}/{name}")
+            return _artifact_record(artifact), artifact.content
+
+    def list_artifacts(self, experiment_id: str) -> list[ArtifactRecord]:
+        with self._reading() as session:
+            return list(_artifact_records(session, [experiment_id]).get(experiment_id, ()))
+
+    # Trainers
+
+    def register_trainer(
+        self,
+        *,
+        address: str,
+        slots: int,
+        pipelines: Iterable[str],
+        trainer_id: str = "",
+    ) -> TrainerRecord:
+        """Register a trainer, or register it again under the id it chose; returns its record."""
+        if slots < 1:
+            raise ValueError(f"a trainer needs at least one slot, not {slots}")
+        if len(trainer_id) > TRAINER_ID_LENGTH:
+            raise ValueError(f"a trainer id has at most {TRAINER_ID_LENGTH} characters")
+        trainer_id = trainer_id or _new_id()
+        now = self.now()
+        with self._writing() as session:
+            trainer = session.get(Trainer, trainer_id)
+            if trainer is None:
+                trainer = Trainer(id=trainer_id)
+                session.add(trainer)
+            trainer.address = address
+            trainer.slots = slots
+            trainer.pipelines = sorted(set(pipelines))
+            trainer.registered_at = now
+            trainer.last_heartbeat = now
+            session.flush()
+            return _trainer_records(session, [trainer])[0]
+
+    def heartbeat(self, trainer_id: str) -> bool:
+        """Note that the trainer is alive; False if it is not registered (it should register)."""
+        with self._writing() as session:
+            result = session.execute(
+                update(Trainer).where(Trainer.id == trainer_id).values(last_heartbeat=self.now())
+            )
+            return _rowcount(result) > 0
+
+    def list_trainers(self, *, alive_within: timedelta | None = None) -> list[TrainerRecord]:
+        """Registered trainers, by id; with `alive_within`, only those heard from that recently."""
+        query = select(Trainer).order_by(Trainer.id)
+        if alive_within is not None:
+            query = query.where(Trainer.last_heartbeat >= self.now() - alive_within)
+        with self._reading() as session:
+            return _trainer_records(session, list(session.scalars(query)))
+
+    # Sessions
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            # Set before the transaction begins: on SQLite it begins as BEGIN IMMEDIATE.
+            session.connection(execution_options={WRITE: True})
+            yield session
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _rowcount(result: Any) -> int:
+    # update() and delete() return a CursorResult, which the ORM types as a plain Result.
+    count: int = result.rowcount
+    return count
+
+
+def _visible_experiment(
+    session: Session, experiment_id: str, caller: Caller | None, *, lock: bool = False
+) -> Experiment:
+    query = select(Experiment).where(Experiment.id == experiment_id)
+    if lock:
+        query = query.with_for_update()
+    experiment = session.scalar(query)
+    if experiment is None or (
+        caller is not None and not caller.is_admin and experiment.owner_id != caller.user_id
+    ):
+        raise NotFound("experiment", experiment_id)
+    return experiment
+
+
+def _follow_progress(experiment: Experiment, event: events_pb2.ExperimentEvent) -> None:
+    kind = event.WhichOneof("kind")
+    if kind == "experiment_started":
+        started = event.experiment_started
+        if started.total_epochs:
+            experiment.total_epochs = started.total_epochs
+        experiment.epochs_done = started.initial_epoch
+        if started.trainer_id and experiment.trainer_id is None:
+            experiment.trainer_id = started.trainer_id
+    elif kind == "epoch_ended":
+        ended = event.epoch_ended
+        experiment.epochs_done = ended.epoch
+        if ended.total_epochs:
+            experiment.total_epochs = ended.total_epochs
+        experiment.metrics = dict(ended.metrics)
+    elif kind == "experiment_finished":
+        finished = event.experiment_finished
+        if finished.metrics:
+            experiment.metrics = dict(finished.metrics)
+        if finished.error_message:
+            experiment.error_message = finished.error_message
+
+
+def _check_artifact_name(name: str) -> None:
+    parts = name.split("/")
+    if (
+        not name
+        or len(name) > ARTIFACT_NAME_LENGTH
+        or "\\" in name
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise ValueError(
+            f"artifact name {name!r} must be a relative path like 'plots/loss.png' of at most "
+            f"{ARTIFACT_NAME_LENGTH} characters, without '.', '..', '\\\\' or empty parts"
+        )
+
+
+def _encode_page_token(last: Experiment) -> str:
+    data = json.dumps([last.created_at.isoformat(), last.id]).encode()
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _decode_page_token(token: str) -> tuple[datetime, str]:
+    try:
+        data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        created_at, last_id = json.loads(data)
+        return datetime.fromisoformat(created_at), str(last_id)
+    except (binascii.Error, ValueError, TypeError):
+        raise InvalidPageToken(
+            "page_token is not one this server handed out; "
+            "start again from the first page with an empty one"
+        ) from None
+
+
+def _user_record(user: User) -> UserRecord:
+    return UserRecord(user.id, user.username, user.role, user.created_at)
+
+
+def _artifact_record(artifact: Artifact) -> ArtifactRecord:
+    return ArtifactRecord(
+        experiment_id=artifact.experiment_id,
+        name=artifact.name,
+        content_type=artifact.content_type,
+        size=artifact.size,
+        sha256=artifact.sha256,
+        stored_at=artifact.stored_at,
+    )
+
+
+def _artifact_records(
+    session: Session, experiment_ids: Sequence[str]
+) -> dict[str, list[ArtifactRecord]]:
+    """Artifact descriptions by experiment, without loading any content."""
+    rows = session.execute(
+        select(
+            Artifact.experiment_id,
+            Artifact.name,
+            Artifact.content_type,
+            Artifact.size,
+            Artifact.sha256,
+            Artifact.stored_at,
+        )
+        .where(Artifact.experiment_id.in_(experiment_ids))
+        .order_by(Artifact.experiment_id, Artifact.name)
+    )
+    by_experiment: dict[str, list[ArtifactRecord]] = {}
+    for row in rows:
+        by_experiment.setdefault(row.experiment_id, []).append(ArtifactRecord(*row))
+    return by_experiment
+
+
+def _experiment_records(
+    session: Session, experiments: Sequence[Experiment]
+) -> list[ExperimentRecord]:
+    if not experiments:
+        return []
+    owner_ids = {experiment.owner_id for experiment in experiments}
+    usernames = {
+        user_id: username
+        for user_id, username in session.execute(
+            select(User.id, User.username).where(User.id.in_(owner_ids))
+        )
+    }
+    artifacts = _artifact_records(session, [experiment.id for experiment in experiments])
+    return [
+        ExperimentRecord(
+            id=experiment.id,
+            owner_id=experiment.owner_id,
+            owner=usernames[experiment.owner_id],
+            pipeline=experiment.pipeline,
+            config=dict(experiment.config),
+            status=experiment.status,
+            created_at=experiment.created_at,
+            updated_at=experiment.updated_at,
+            started_at=experiment.started_at,
+            finished_at=experiment.finished_at,
+            trainer_id=experiment.trainer_id,
+            error_message=experiment.error_message,
+            epochs_done=experiment.epochs_done,
+            total_epochs=experiment.total_epochs,
+            metrics=dict(experiment.metrics),
+            last_seq=experiment.last_seq,
+            artifacts=tuple(artifacts.get(experiment.id, ())),
+        )
+        for experiment in experiments
+    ]
+
+
+def _trainer_records(session: Session, trainers: Sequence[Trainer]) -> list[TrainerRecord]:
+    running = {
+        trainer_id: count
+        for trainer_id, count in session.execute(
+            select(Experiment.trainer_id, func.count())
+            .where(
+                Experiment.status == ExperimentStatus.RUNNING,
+                Experiment.trainer_id.in_([trainer.id for trainer in trainers]),
+            )
+            .group_by(Experiment.trainer_id)
+        )
+    }
+    return [
+        TrainerRecord(
+            id=trainer.id,
+            address=trainer.address,
+            slots=trainer.slots,
+            pipelines=tuple(trainer.pipelines),
+            registered_at=trainer.registered_at,
+            last_heartbeat=trainer.last_heartbeat,
+            running=running.get(trainer.id, 0),
+        )
+        for trainer in trainers
+    ]
