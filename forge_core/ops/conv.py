@@ -36,6 +36,7 @@ go of (see ``BufferCache``).
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from collections import OrderedDict
@@ -65,7 +66,7 @@ class BufferCache:
     CPython only (it reads reference counts); a CuPy backend would use CuPy's memory pool.
     """
 
-    # References to a cached array while ``_take`` looks at it: the shape's list, the loop
+    # References to a cached array while ``empty`` looks at it: the shape's list, the loop
     # variable and ``sys.getrefcount``'s argument. Any more means someone else holds it.
     _UNUSED = 3
 
@@ -79,7 +80,7 @@ class BufferCache:
     def empty(self, shape: tuple[int, ...], dtype: Any) -> Array:
         """An uninitialised C-contiguous array, like ``xp.empty``."""
         dtype = xp.dtype(dtype)
-        if dtype.itemsize * _size(shape) < self.min_bytes:
+        if dtype.itemsize * math.prod(shape) < self.min_bytes:
             return xp.empty(shape, dtype=dtype)
         key = (tuple(shape), dtype)
         with self._lock:
@@ -106,13 +107,6 @@ class BufferCache:
     def clear(self) -> None:
         with self._lock:
             self._arrays.clear()
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    size = 1
-    for n in shape:
-        size *= n
-    return size
 
 
 buffers = BufferCache()
