@@ -10,9 +10,10 @@ up-to-date database:
 
     from alembic import command
     from scheduler.migrations import alembic_config
-    command.revision(alembic_config("sqlite:///var/forge.db"), "what changed", autogenerate=True)
+    config = alembic_config("sqlite:///var/forge.db")
+    command.revision(config, "what changed", autogenerate=True, rev_id="0002")
 
-then read and edit the new file in `scheduler/migrations/versions/`. The test in
+then read and edit the new file in `scheduler/migrations/versions/` and run `make format`.
 `tests/scheduler/test_migrations.py` fails while the models and the migrations disagree.
 """
 
