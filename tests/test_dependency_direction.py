@@ -1,7 +1,8 @@
 """Nothing imports upward (DESIGN.md §1).
 
-The engine knows nothing of the learner, the learner knows nothing of transports, and the gateway
-never touches the database or the engine. The check reads every .py file of a package with `ast`,
+The engine knows nothing of the learner, the learner knows nothing of transports, the gateway
+never touches the database or the engine, and the scheduler talks to trainers and gateways only
+over gRPC. The check reads every .py file of a package with `ast`,
 so it runs without importing anything, and a package that does not exist yet passes trivially.
 """
 
@@ -32,6 +33,9 @@ FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
     "forge_core": ("forge_learner", "apps", *SERVICES, *TRANSPORTS),
     "forge_learner": ("apps", *SERVICES, *TRANSPORTS),
     "gateway": ("sqlalchemy", "forge_core", "forge_learner", "apps", "trainer", "scheduler"),
+    # The scheduler validates configs with forge_learner's registry and schemas, so the learner
+    # is allowed; the trainer and the gateway it reaches only over gRPC.
+    "scheduler": ("gateway", "trainer", "aiohttp"),
 }
 
 
