@@ -2,4 +2,5 @@
 
 Its data comes from ``apps.stock_predictor.sources``: monthly prices of five tickers that ship
 with ``vega_datasets`` (the offline default), or any ticker's bars from Yahoo Finance.
+``pipeline.StockPredictor`` is the pipeline, registered as ``stock_predictor``.
 """

@@ -521,7 +521,9 @@ def _residuals_section(
 ) -> ReportSection:
     residuals = result.actual - result.predicted
     unit = prepared.series.unit
-    plot = residual_histogram(residuals, context.run_dir / "residuals.png")
+    # Rice's rule, 2 n^(1/3) bins: some 24 for a year of hours, 6 for two years of months.
+    bins = max(5, round(2 * len(residuals) ** (1 / 3)))
+    plot = residual_histogram(residuals, context.run_dir / "residuals.png", bins=bins)
     bias = float(residuals.mean())
     text = (
         f"Actual minus forecast over all {len(residuals)} test targets, in {unit}. Their mean, "
