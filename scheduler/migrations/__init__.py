@@ -14,6 +14,8 @@ up-to-date database:
     command.revision(config, "what changed", autogenerate=True, rev_id="0002")
 
 then read and edit the new file in `scheduler/migrations/versions/` and run `make format`.
+A DBA who wants the SQL instead of an upgrade gets it from
+`command.upgrade(alembic_config(url), "head", sql=True)`.
 `tests/scheduler/test_migrations.py` fails while the models and the migrations disagree.
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from typing import Any
 
@@ -113,3 +114,16 @@ def test_there_is_one_line_of_migrations():
     assert len(script.get_heads()) == 1
     revisions = list(script.walk_revisions())
     assert revisions[-1].down_revision is None
+
+
+def test_the_upgrade_can_be_written_out_as_sql_for_a_dba():
+    buffer = io.StringIO()
+    config = alembic_config("postgresql+psycopg2://forge@db.invalid/forge")
+    config.output_buffer = buffer
+
+    command.upgrade(config, "head", sql=True)
+
+    sql = buffer.getvalue()
+    for table in Base.metadata.tables:
+        assert f"CREATE TABLE {table} (" in sql
+    assert "TIMESTAMP WITH TIME ZONE" in sql
