@@ -36,6 +36,8 @@ FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
     # The scheduler validates configs with forge_learner's registry and schemas, so the learner
     # is allowed; the trainer and the gateway it reaches only over gRPC.
     "scheduler": ("gateway", "trainer", "aiohttp"),
+    # The trainer runs pipelines and answers the scheduler over gRPC; it owns no storage.
+    "trainer": ("sqlalchemy", "nats", "aiohttp", "gateway", "scheduler"),
 }
 
 
