@@ -18,7 +18,6 @@ import logging
 import re
 import shutil
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 import grpc.aio
@@ -26,7 +25,12 @@ from google.protobuf import json_format, struct_pb2
 
 from azuraforge.v1 import experiment_pb2, trainer_pb2, trainer_pb2_grpc
 from forge_learner.config import ConfigError, config_json_schema
-from forge_learner.registry import UnknownPipelineError, discover_pipelines, get_pipeline
+from forge_learner.registry import (
+    PipelineClass,
+    UnknownPipelineError,
+    discover_pipelines,
+    get_pipeline,
+)
 from trainer.job import JobSpec
 from trainer.runner import Experiment, Job, run_experiment
 from trainer.settings import TrainerSettings
@@ -144,7 +148,7 @@ def describe(trainer: Trainer) -> trainer_pb2.DescribeResponse:
     )
 
 
-def pipeline_info(name: str, cls: Any) -> experiment_pb2.PipelineInfo:
+def pipeline_info(name: str, cls: PipelineClass) -> experiment_pb2.PipelineInfo:
     """A pipeline's name, summary and config JSON Schema, as the contract describes one."""
     schema = struct_pb2.Struct()
     schema.update(config_json_schema(cls.Config))
