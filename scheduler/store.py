@@ -332,21 +332,64 @@ class Store:
         with self._writing() as session:
             experiment = _visible_experiment(session, experiment_id, caller, lock=True)
             previous = experiment.status
-            if target not in ALLOWED_TRANSITIONS[previous]:
-                raise IllegalTransition(experiment_id, previous, target)
-            now = self.now()
-            experiment.status = target
-            experiment.updated_at = now
-            if target is ExperimentStatus.RUNNING:
-                experiment.started_at = now
-                if trainer_id is not None:
-                    experiment.trainer_id = trainer_id
-            if target.is_terminal:
-                experiment.finished_at = now
-            if error_message:
-                experiment.error_message = error_message
+            self._move(experiment, target, error_message=error_message, trainer_id=trainer_id)
             session.flush()
             return StatusChange(_experiment_records(session, [experiment])[0], previous)
+
+    def finish(
+        self,
+        experiment_id: str,
+        target: ExperimentStatus,
+        event: events_pb2.ExperimentEvent,
+        *,
+        caller: Caller | None,
+        expected: ExperimentStatus | None = None,
+    ) -> tuple[StatusChange, events_pb2.ExperimentEvent]:
+        """End an experiment: move it to the terminal `target` and store its last event.
+
+        Both happen in one transaction, so no reader ever sees a finished experiment without
+        its `ExperimentFinished` event, or that event while the experiment still runs: a
+        watcher that ends on the event and then reads the experiment sees its final state.
+        With `expected`, the experiment must be in that status (`IllegalTransition` if not),
+        so that cancelling a pending experiment cannot end one a trainer has just claimed.
+        Returns the change and the stored event, numbered as `append_event` numbers them.
+        """
+        if not target.is_terminal:
+            raise ValueError(f"finish needs a terminal status, not {target}")
+        if event.WhichOneof("kind") != "experiment_finished":
+            raise ValueError("an experiment finishes with an ExperimentFinished event")
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, caller, lock=True)
+            previous = experiment.status
+            if expected is not None and previous is not expected:
+                raise IllegalTransition(experiment_id, previous, target)
+            self._move(experiment, target, error_message=event.experiment_finished.error_message)
+            stored = self._append(session, experiment, event)
+            session.flush()
+            return StatusChange(_experiment_records(session, [experiment])[0], previous), stored
+
+    def _move(
+        self,
+        experiment: Experiment,
+        target: ExperimentStatus,
+        *,
+        error_message: str = "",
+        trainer_id: str | None = None,
+    ) -> None:
+        previous = experiment.status
+        if target not in ALLOWED_TRANSITIONS[previous]:
+            raise IllegalTransition(experiment.id, previous, target)
+        now = self.now()
+        experiment.status = target
+        experiment.updated_at = now
+        if target is ExperimentStatus.RUNNING:
+            experiment.started_at = now
+            if trainer_id is not None:
+                experiment.trainer_id = trainer_id
+        if target.is_terminal:
+            experiment.finished_at = now
+        if error_message:
+            experiment.error_message = error_message
 
     def requeue(self, experiment_id: str) -> StatusChange:
         """Put a RUNNING experiment back to PENDING, for another trainer to claim.
@@ -414,29 +457,34 @@ class Store:
         the epoch count, EpochEnded the epochs done and latest metrics, ExperimentFinished the
         final metrics and error. The status does not change here: call `transition`.
         """
-        kind = event.WhichOneof("kind")
-        if kind is None:
+        if event.WhichOneof("kind") is None:
             raise ValueError("an ExperimentEvent needs one of its `kind` fields set")
-        stored = events_pb2.ExperimentEvent()
-        stored.CopyFrom(event)
-        stored.experiment_id = experiment_id
         with self._writing() as session:
             experiment = _visible_experiment(session, experiment_id, None, lock=True)
-            stored.seq = experiment.last_seq + 1
-            if not stored.HasField("emitted_at"):
-                stored.emitted_at.FromDatetime(self.now())
-            session.add(
-                Event(
-                    experiment_id=experiment_id,
-                    seq=stored.seq,
-                    kind=kind,
-                    emitted_at=stored.emitted_at.ToDatetime(UTC),
-                    payload=stored.SerializeToString(deterministic=True),
-                )
+            return self._append(session, experiment, event)
+
+    def _append(
+        self, session: Session, experiment: Experiment, event: events_pb2.ExperimentEvent
+    ) -> events_pb2.ExperimentEvent:
+        """Store `event` as the next of `experiment`, whose row the caller has locked."""
+        stored = events_pb2.ExperimentEvent()
+        stored.CopyFrom(event)
+        stored.experiment_id = experiment.id
+        stored.seq = experiment.last_seq + 1
+        if not stored.HasField("emitted_at"):
+            stored.emitted_at.FromDatetime(self.now())
+        session.add(
+            Event(
+                experiment_id=experiment.id,
+                seq=stored.seq,
+                kind=stored.WhichOneof("kind") or "",
+                emitted_at=stored.emitted_at.ToDatetime(UTC),
+                payload=stored.SerializeToString(deterministic=True),
             )
-            experiment.last_seq = stored.seq
-            experiment.updated_at = self.now()
-            _follow_progress(experiment, stored)
+        )
+        experiment.last_seq = stored.seq
+        experiment.updated_at = self.now()
+        _follow_progress(experiment, stored)
         return stored
 
     def events_after(

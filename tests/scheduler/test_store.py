@@ -452,6 +452,58 @@ def test_events_follow_progress(store: Store, alice: UserRecord):
     assert after_finish.status is RUNNING
 
 
+def finished_event(status: int, error: str = "") -> events_pb2.ExperimentEvent:
+    return events_pb2.ExperimentEvent(
+        experiment_finished=events_pb2.ExperimentFinished(
+            status=status, error_message=error, metrics={"loss": 0.25}
+        )
+    )
+
+
+def test_finish_ends_the_experiment_and_stores_its_last_event_together(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    experiment = store.create_experiment(alice.id, "digits", {})
+    store.transition(experiment.id, RUNNING, caller=None, trainer_id="t1")
+    store.append_event(experiment.id, log_line("training"))
+    clock.advance(5)
+
+    change, stored = store.finish(
+        experiment.id,
+        FAILED,
+        finished_event(experiment_pb2.EXPERIMENT_STATUS_FAILED, "boom"),
+        caller=None,
+    )
+
+    assert (change.previous, change.experiment.status) == (RUNNING, FAILED)
+    assert change.experiment.finished_at == clock()
+    assert (change.experiment.error_message, change.experiment.metrics) == ("boom", {"loss": 0.25})
+    assert change.experiment.last_seq == stored.seq == 2
+    assert store.events_after(experiment.id, 1) == [stored]
+
+
+def test_finish_refuses_what_is_not_an_ending_and_an_unexpected_status(
+    store: Store, alice: UserRecord, bob: UserRecord
+):
+    experiment = store.create_experiment(alice.id, "digits", {})
+    cancelled = finished_event(experiment_pb2.EXPERIMENT_STATUS_CANCELLED)
+
+    with pytest.raises(ValueError, match="terminal"):
+        store.finish(experiment.id, RUNNING, cancelled, caller=None)
+    with pytest.raises(ValueError, match="ExperimentFinished"):
+        store.finish(experiment.id, CANCELLED, log_line("no"), caller=None)
+    with pytest.raises(NotFound):
+        store.finish(experiment.id, CANCELLED, cancelled, caller=caller(bob))
+    store.transition(experiment.id, RUNNING, caller=None)
+    # A cancel meant for a pending experiment must not end one that a trainer just claimed.
+    with pytest.raises(IllegalTransition):
+        store.finish(experiment.id, CANCELLED, cancelled, caller=None, expected=PENDING)
+    assert store.get_experiment(experiment.id, caller=None).last_seq == 0
+    store.finish(experiment.id, CANCELLED, cancelled, caller=caller(alice), expected=RUNNING)
+    with pytest.raises(IllegalTransition):
+        store.finish(experiment.id, FAILED, cancelled, caller=None)
+
+
 def test_an_event_needs_a_kind_and_an_experiment(store: Store, alice: UserRecord):
     experiment = store.create_experiment(alice.id, "digits", {})
 
