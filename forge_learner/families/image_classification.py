@@ -308,7 +308,7 @@ def _scores(report: ClassificationReport) -> dict[str, float]:
 
 
 def _majority_class(train_labels: Array, count: int) -> Array:
-    """The most common training class for every test image: what accuracy alone rewards."""
+    """The most common training class for every test image: what knowing the class balance buys."""
     return np.full(count, np.bincount(train_labels).argmax(), dtype=np.int64)
 
 
