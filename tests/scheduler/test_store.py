@@ -452,7 +452,9 @@ def test_events_follow_progress(store: Store, alice: UserRecord):
     assert after_finish.status is RUNNING
 
 
-def finished_event(status: int, error: str = "") -> events_pb2.ExperimentEvent:
+def finished_event(
+    status: experiment_pb2.ExperimentStatus, error: str = ""
+) -> events_pb2.ExperimentEvent:
     return events_pb2.ExperimentEvent(
         experiment_finished=events_pb2.ExperimentFinished(
             status=status, error_message=error, metrics={"loss": 0.25}
