@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
-from forge_core.ops.conv import Window, buffers, crop, from_chwn, pad_chwn, to_chwn
+from forge_core.ops.conv import (
+    Window,
+    buffers,
+    channel_threads,
+    crop,
+    from_chwn,
+    pad_chwn,
+    to_chwn,
+)
 
 
 def validate_pool_window(op: str, window: Window) -> None:
@@ -63,11 +71,16 @@ class MaxPool2d(Function):
         oh, ow = _check_pool_input("max_pool2d", x, window)
         padded = pad_chwn(x, window.pads, -xp.inf)
         offsets = window.padded_slices((oh, ow))
-        _, _, rows, cols = offsets[0]
         out = buffers.empty((x.shape[1], oh, ow, x.shape[0]), x.dtype)
-        out[...] = padded[:, rows, cols]
-        for _, _, rows, cols in offsets[1:]:
-            xp.maximum(out, padded[:, rows, cols], out=out)
+
+        def maximum(channels: slice) -> None:
+            part, source = out[channels], padded[channels]
+            _, _, rows, cols = offsets[0]
+            part[...] = source[:, rows, cols]
+            for _, _, rows, cols in offsets[1:]:
+                xp.maximum(part, source[:, rows, cols], out=part)
+
+        channel_threads.run(maximum, out.shape[0], padded.size)
         self.saved = (padded, out, window)
         return from_chwn(out)
 
@@ -75,25 +88,32 @@ class MaxPool2d(Function):
         padded, out, window = self.saved
         tiles = _tiles(window)
         grad = _gradient_buffer(window, padded.shape, out.shape, out.dtype)
-        # ``remaining`` is the gradient not yet routed: an offset that holds its window's maximum
-        # takes it, and later offsets that tie see zero.
-        remaining = to_chwn(g)
-        won = buffers.empty(out.shape, bool)
         offsets = window.padded_slices(out.shape[1:3])
-        for k, (_, _, rows, cols) in enumerate(offsets):
-            xp.equal(padded[:, rows, cols], out, out=won)
-            if tiles:
-                taken = grad[:, rows, cols]
-                xp.multiply(remaining, won, out=taken)
-            else:
-                taken = remaining * won
-                grad[:, rows, cols] += taken
-            if k == len(offsets) - 1:
-                break
-            if k == 0:
-                remaining = xp.subtract(remaining, taken, out=buffers.empty(out.shape, out.dtype))
-            else:
-                xp.subtract(remaining, taken, out=remaining)
+        incoming = to_chwn(g)
+        won = buffers.empty(out.shape, bool)
+        left = buffers.empty(out.shape, out.dtype)
+
+        def route(channels: slice) -> None:
+            # ``remaining`` is the gradient not yet routed: an offset that holds its window's
+            # maximum takes it, and later offsets that tie see zero.
+            remaining, source, maxima = incoming[channels], padded[channels], out[channels]
+            part, hit = grad[channels], won[channels]
+            for k, (_, _, rows, cols) in enumerate(offsets):
+                xp.equal(source[:, rows, cols], maxima, out=hit)
+                if tiles:
+                    taken = part[:, rows, cols]
+                    xp.multiply(remaining, hit, out=taken)
+                else:
+                    taken = remaining * hit
+                    part[:, rows, cols] += taken
+                if k == len(offsets) - 1:
+                    break
+                if k == 0:  # never write into the incoming gradient
+                    remaining = xp.subtract(remaining, taken, out=left[channels])
+                else:
+                    xp.subtract(remaining, taken, out=remaining)
+
+        channel_threads.run(route, out.shape[0], padded.size)
         return from_chwn(crop(grad, window.pads))
 
 
@@ -105,11 +125,16 @@ class AvgPool2d(Function):
         oh, ow = _check_pool_input("avg_pool2d", x, window)
         padded = pad_chwn(x, window.pads, 0.0)
         offsets = window.padded_slices((oh, ow))
-        _, _, rows, cols = offsets[0]
         out = buffers.empty((x.shape[1], oh, ow, x.shape[0]), x.dtype)
-        out[...] = padded[:, rows, cols]
-        for _, _, rows, cols in offsets[1:]:
-            out += padded[:, rows, cols]
+
+        def total(channels: slice) -> None:
+            part, source = out[channels], padded[channels]
+            _, _, rows, cols = offsets[0]
+            part[...] = source[:, rows, cols]
+            for _, _, rows, cols in offsets[1:]:
+                part += source[:, rows, cols]
+
+        channel_threads.run(total, out.shape[0], padded.size)
         scale = self._scale(window, x.shape[2:], (oh, ow), count_include_pad, x.dtype)
         out *= scale
         self.saved = (scale, window, padded.shape)
@@ -140,9 +165,15 @@ class AvgPool2d(Function):
         share = xp.multiply(to_chwn(g), scale, out=buffers.empty(to_chwn(g).shape, scale.dtype))
         tiles = _tiles(window)
         grad = _gradient_buffer(window, padded_shape, share.shape, share.dtype)
-        for _, _, rows, cols in window.padded_slices(share.shape[1:3]):
-            if tiles:
-                grad[:, rows, cols] = share
-            else:
-                grad[:, rows, cols] += share
+        offsets = window.padded_slices(share.shape[1:3])
+
+        def spread(channels: slice) -> None:
+            part, source = grad[channels], share[channels]
+            for _, _, rows, cols in offsets:
+                if tiles:
+                    part[:, rows, cols] = source
+                else:
+                    part[:, rows, cols] += source
+
+        channel_threads.run(spread, share.shape[0], grad.size)
         return from_chwn(crop(grad, window.pads))
