@@ -1,11 +1,12 @@
 """Timings of forge's convolution strategies per shape: the measurements behind
-``forge_core.ops.conv.choose_strategy`` and ``THIN_COLUMNS``.
+``forge_core.ops.conv.choose_strategy`` (and its ``MANY_OFFSETS``) and ``THIN_COLUMNS``.
 
 For each shape it times ``Conv2d`` forward alone and forward + backward (input, weight and bias
 gradients) with each strategy, and PyTorch's ``conv2d`` as a reference, in interleaved rounds so
-that machine noise hits all alike; it prints the median and the minimum in milliseconds. A second
-table times the weight-gradient product ``grad @ cols.T`` in one piece and as one product per
-output row, which is what ``THIN_COLUMNS`` chooses between.
+that machine noise hits all alike; it prints the median and the minimum in milliseconds. Forward
+alone is what inference runs (no weight gradient to keep columns for); forward + backward is
+what training runs. A second table times the weight-gradient product ``grad @ cols.T`` in one
+piece and as one product per output row, which is what ``THIN_COLUMNS`` chooses between.
 
     .venv/bin/python bench/conv.py                # 2 threads, as bench/engine.py
     .venv/bin/python bench/conv.py --threads 1 --reps 50
@@ -45,7 +46,7 @@ import numpy as np  # noqa: E402
 
 import forge_core as fc  # noqa: E402
 from forge_core.nn.conv import conv_window  # noqa: E402
-from forge_core.ops.conv import STRATEGIES, Window, weight_product  # noqa: E402
+from forge_core.ops.conv import STRATEGIES, Window, channel_threads, weight_product  # noqa: E402
 from forge_core.ops.conv import Conv2d as Conv2dOp  # noqa: E402
 
 
@@ -213,7 +214,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shapes", nargs="*", help="only shapes whose name contains one of these")
     args = parser.parse_args(argv)
     shapes = [s for s in SHAPES if not args.shapes or any(k in s.name for k in args.shapes)]
-    print(f"threads: {os.environ['OPENBLAS_NUM_THREADS']}, float32, {args.reps} rounds\n")
+    print(
+        f"threads: {os.environ['OPENBLAS_NUM_THREADS']} (slice loops: {channel_threads.threads}), "
+        f"float32, {args.reps} rounds\n"
+    )
     bench_strategies(shapes, args.reps)
     print()
     bench_weight_product(args.reps)
