@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from forge_cli import pipelines, run, trainer, version
+from forge_cli import experiments, login, pipelines, run, submit, trainer, up, version
 
 
 class Command(Protocol):
@@ -21,7 +21,16 @@ class Command(Protocol):
         """Add the subcommand's parser, with `run` set as a default."""
 
 
-COMMANDS: tuple[Command, ...] = (pipelines, run, trainer, version)
+COMMANDS: tuple[Command, ...] = (
+    up,
+    login,
+    submit,
+    experiments,
+    pipelines,
+    run,
+    trainer,
+    version,
+)
 
 
 class HelpFormatter(argparse.HelpFormatter):

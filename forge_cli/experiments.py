@@ -1,0 +1,238 @@
+"""`forge experiments`: list your experiments, and show, cancel or fetch the report of one.
+
+- `forge experiments [--status S] [--pipeline P] [--limit N]`: a table, newest first (an admin
+  sees everyone's);
+- `forge experiments show ID`: everything about one, its config, metrics and files;
+- `forge experiments cancel ID`: cancel it, pending or running;
+- `forge experiments report ID [-o FILE] [--artifact NAME]`: download its `report.md` (or
+  another file it wrote, such as `plots/loss.png`) to stdout or FILE.
+
+Exit status as for every client command (`forge_cli.client`): 4 for an experiment that does not
+exist or is someone else's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+from google.protobuf import json_format
+
+from azuraforge.v1 import experiment_pb2, scheduler_pb2
+from forge_cli.client import (
+    CALL_TIMEOUT_S,
+    EXIT_USAGE,
+    CommandError,
+    Connection,
+    add_scheduler_flag,
+    connect,
+    rpc_error,
+    run_command,
+    scheduler_address,
+)
+from forge_cli.columns import align
+from forge_cli.render import STATUSES, metrics_table, status_name, status_value, timestamp
+
+# ListExperiments answers at most this many per page.
+MAX_PAGE = 500
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "experiments",
+        help="list experiments; show, cancel or fetch the report of one",
+        description="List your experiments, newest first, or act on one of them.",
+    )
+    add_scheduler_flag(parser)
+    parser.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        choices=STATUSES,
+        help="only experiments in this status (repeatable)",
+    )
+    parser.add_argument("--pipeline", help="only experiments of this pipeline")
+    parser.add_argument("--limit", type=int, default=20, help="show at most this many (default 20)")
+    parser.set_defaults(run=lambda args: run_command("experiments", list_experiments, args))
+    actions = parser.add_subparsers(title="actions", metavar="ACTION")
+
+    show = actions.add_parser("show", help="everything about one experiment")
+    show.add_argument("experiment_id", metavar="ID")
+    add_scheduler_flag(show, inherited=True)
+    show.set_defaults(run=lambda args: run_command("experiments show", show_experiment, args))
+
+    cancel = actions.add_parser("cancel", help="cancel a pending or running experiment")
+    cancel.add_argument("experiment_id", metavar="ID")
+    add_scheduler_flag(cancel, inherited=True)
+    cancel.set_defaults(run=lambda args: run_command("experiments cancel", cancel_experiment, args))
+
+    report = actions.add_parser("report", help="download the report (or another file) it wrote")
+    report.add_argument("experiment_id", metavar="ID")
+    add_scheduler_flag(report, inherited=True)
+    report.add_argument(
+        "-o", "--output", type=Path, help="write to this file (default: standard output)"
+    )
+    report.add_argument(
+        "--artifact",
+        default="report.md",
+        metavar="NAME",
+        help="which file, e.g. plots/loss.png (default report.md; `show` lists them)",
+    )
+    report.set_defaults(run=lambda args: run_command("experiments report", fetch_report, args))
+
+
+def list_experiments(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        raise CommandError(f"--limit {args.limit}: give 1 or more", EXIT_USAGE)
+    address = scheduler_address(args.scheduler)
+    statuses = [status_value(name) for name in args.status]
+    with connect(address) as connection:
+        experiments, total = _page_through(connection, statuses, args.pipeline or "", args.limit)
+    if not experiments:
+        print("No experiments yet: submit one with `forge submit PIPELINE`.")
+        return 0
+    rows = [["ID", "PIPELINE", "STATUS", "EPOCHS", "CREATED (UTC)", "OWNER"]]
+    for experiment in experiments:
+        epochs = f"{experiment.epochs_done}/{experiment.total_epochs or '?'}"
+        rows.append(
+            [
+                experiment.experiment_id,
+                experiment.pipeline,
+                status_name(experiment.status),
+                epochs,
+                timestamp(experiment.created_at),
+                experiment.owner,
+            ]
+        )
+    print("\n".join(align(rows)))
+    if total > len(experiments):
+        print(f"({len(experiments)} of {total}; --limit shows more)")
+    return 0
+
+
+def _page_through(
+    connection: Connection,
+    statuses: list[experiment_pb2.ExperimentStatus],
+    pipeline: str,
+    limit: int,
+) -> tuple[list[experiment_pb2.Experiment], int]:
+    experiments: list[experiment_pb2.Experiment] = []
+    token = ""
+    total = 0
+    while len(experiments) < limit:
+        request = scheduler_pb2.ListExperimentsRequest(
+            page_size=min(MAX_PAGE, limit - len(experiments)),
+            page_token=token,
+            statuses=statuses,
+            pipeline=pipeline,
+        )
+        try:
+            page: scheduler_pb2.ListExperimentsResponse = connection.scheduler.ListExperiments(
+                request, metadata=connection.metadata, timeout=CALL_TIMEOUT_S
+            )
+        except grpc.RpcError as error:
+            raise rpc_error(error, connection.address) from None
+        experiments += page.experiments
+        total = page.total_size
+        token = page.next_page_token
+        if not token:
+            break
+    return experiments, total
+
+
+def show_experiment(args: argparse.Namespace) -> int:
+    address = scheduler_address(args.scheduler)
+    with connect(address) as connection:
+        try:
+            answer: scheduler_pb2.GetExperimentResponse = connection.scheduler.GetExperiment(
+                scheduler_pb2.GetExperimentRequest(experiment_id=args.experiment_id),
+                metadata=connection.metadata,
+                timeout=CALL_TIMEOUT_S,
+            )
+        except grpc.RpcError as error:
+            raise rpc_error(error, address) from None
+    print("\n".join(describe(answer.experiment)))
+    return 0
+
+
+def describe(experiment: experiment_pb2.Experiment) -> list[str]:
+    """One experiment as lines: facts, config, metrics, files."""
+    facts = [
+        ["id", experiment.experiment_id],
+        ["pipeline", experiment.pipeline],
+        ["status", status_name(experiment.status)],
+        ["owner", experiment.owner],
+        ["trainer", experiment.trainer_id or "-"],
+        ["epochs", f"{experiment.epochs_done}/{experiment.total_epochs or '?'}"],
+        ["created", timestamp(experiment.created_at)],
+        ["started", timestamp(experiment.started_at)],
+        ["finished", timestamp(experiment.finished_at)],
+    ]
+    if experiment.error_message:
+        facts.append(["error", experiment.error_message])
+    lines = align(facts)
+    config = json_format.MessageToDict(experiment.config)
+    lines += ["", "config:", *(f"  {line}" for line in json.dumps(config, indent=2).splitlines())]
+    table = metrics_table(experiment.metrics)
+    if table:
+        lines += ["", "metrics:", *(f"  {row}" for row in table)]
+    if experiment.artifacts:
+        files = [[a.name, f"{a.size_bytes} bytes", a.content_type] for a in experiment.artifacts]
+        lines += ["", "files (forge experiments report ID --artifact NAME):"]
+        lines += [f"  {row}" for row in align(files)]
+    return lines
+
+
+def cancel_experiment(args: argparse.Namespace) -> int:
+    address = scheduler_address(args.scheduler)
+    with connect(address) as connection:
+        try:
+            answer: scheduler_pb2.CancelExperimentResponse = connection.scheduler.CancelExperiment(
+                scheduler_pb2.CancelExperimentRequest(experiment_id=args.experiment_id),
+                metadata=connection.metadata,
+                timeout=CALL_TIMEOUT_S,
+            )
+        except grpc.RpcError as error:
+            raise rpc_error(error, address) from None
+    experiment = answer.experiment
+    print(f"Experiment {experiment.experiment_id} is {status_name(experiment.status)}")
+    return 0
+
+
+def fetch_report(args: argparse.Namespace) -> int:
+    address = scheduler_address(args.scheduler)
+    with connect(address) as connection:
+        chunks = _artifact_chunks(connection, args.experiment_id, args.artifact)
+        if args.output is None:
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            return 0
+        size = 0
+        temporary = args.output.with_name(f".{args.output.name}.part")
+        try:
+            with temporary.open("wb") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+                    size += len(chunk)
+            temporary.replace(args.output)
+        finally:
+            temporary.unlink(missing_ok=True)
+    print(f"Wrote {args.artifact} of {args.experiment_id} to {args.output} ({size} bytes)")
+    return 0
+
+
+def _artifact_chunks(connection: Connection, experiment_id: str, name: str) -> Iterator[bytes]:
+    stream = connection.scheduler.GetArtifact(
+        scheduler_pb2.GetArtifactRequest(experiment_id=experiment_id, name=name),
+        metadata=connection.metadata,
+    )
+    try:
+        for response in stream:
+            yield response.data
+    except grpc.RpcError as error:
+        raise rpc_error(error, connection.address) from None

@@ -1,0 +1,180 @@
+"""`forge submit PIPELINE --set KEY=VALUE … [--watch]`: run a pipeline on the cluster.
+
+Settings are written as for `forge run`. When the pipeline is installed here too they are
+checked against its schema before anything is sent, so a typo fails at once with every bad
+field named, and they travel as the typed JSON the schema made of them (`epochs=5` as the
+number 5). A pipeline installed only on the cluster is sent what each value reads as in JSON
+(`5` a number, `true` a boolean, `[1,2]` a list, anything else a string); the scheduler checks
+every submission against the schema anyway, and a field it refuses is named the same way.
+
+`--watch` follows the experiment until it ends (see `forge_cli.watch`). Ctrl-C then stops the
+watching, not the experiment, which keeps running on its trainer; the message says how to
+watch again or cancel it.
+
+Exit status: 0 when submitted (with `--watch`: when it succeeded), 1 when a watched experiment
+failed or was cancelled, 2 for a bad setting or an unknown pipeline, 3 when not logged in,
+5 when the scheduler cannot be reached, 130 after Ctrl-C (see `forge_cli.client`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import grpc
+from google.protobuf import struct_pb2
+
+from azuraforge.v1 import experiment_pb2, scheduler_pb2
+from forge_cli.client import (
+    CALL_TIMEOUT_S,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    CommandError,
+    Connection,
+    add_scheduler_flag,
+    connect,
+    rpc_error,
+    run_command,
+    scheduler_address,
+)
+from forge_cli.watch import EventPrinter
+from forge_learner.config import ConfigError, parse_assignments, parse_config_strings
+from forge_learner.registry import discover
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "submit",
+        help="submit an experiment to the scheduler, and watch it with --watch",
+        description=(
+            "Submit PIPELINE with its settings to the scheduler, which runs it on a trainer. "
+            "`forge pipelines PIPELINE` lists the settings. Log in first with `forge login`."
+        ),
+    )
+    add_scheduler_flag(parser)
+    parser.add_argument("pipeline", help="the pipeline's name (see `forge pipelines`)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set one config value, e.g. --set epochs=5 (repeatable)",
+    )
+    parser.add_argument(
+        "--watch",
+        "-w",
+        action="store_true",
+        help="follow the experiment's progress until it ends",
+    )
+    parser.set_defaults(run=lambda args: run_command("submit", submit, args))
+
+
+def submit(args: argparse.Namespace) -> int:
+    address = scheduler_address(args.scheduler)
+    config, installed = config_for(args.pipeline, args.settings)
+    with connect(address) as connection:
+        try:
+            answer: scheduler_pb2.SubmitExperimentResponse = connection.scheduler.SubmitExperiment(
+                scheduler_pb2.SubmitExperimentRequest(pipeline=args.pipeline, config=config),
+                metadata=connection.metadata,
+                timeout=CALL_TIMEOUT_S,
+            )
+        except grpc.RpcError as error:
+            refusal = rpc_error(error, address)
+            if refusal.status == EXIT_USAGE and installed:
+                refusal = CommandError(f"{refusal}\n{_settings_hint(args.pipeline)}", EXIT_USAGE)
+            raise refusal from None
+        experiment = answer.experiment
+        print(f"Submitted experiment {experiment.experiment_id} ({experiment.pipeline})")
+        if not args.watch:
+            print(f"Follow it with `forge experiments show {experiment.experiment_id}`.")
+            return 0
+        return watch(connection, experiment)
+
+
+def watch(connection: Connection, experiment: experiment_pb2.Experiment) -> int:
+    """Follow `experiment` to its end: 0 when it succeeded, 1 otherwise, 130 after Ctrl-C."""
+    printer = EventPrinter(sys.stdout)
+    stream = connection.scheduler.WatchExperiment(
+        scheduler_pb2.WatchExperimentRequest(experiment_id=experiment.experiment_id),
+        metadata=connection.metadata,
+    )
+    try:
+        printer.follow(stream)
+    except KeyboardInterrupt:
+        stream.cancel()
+        printer.close()
+        identifier = experiment.experiment_id
+        print(
+            f"Stopped watching; experiment {identifier} goes on. "
+            f"`forge experiments show {identifier}` shows where it is, "
+            f"`forge experiments cancel {identifier}` cancels it.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except grpc.RpcError as error:
+        printer.close()
+        raise rpc_error(error, connection.address) from None
+    printer.close()
+    if printer.finished is None:
+        raise CommandError("the scheduler ended the watch before the experiment finished")
+    if printer.artifacts:
+        print(f"\nReport: forge experiments report {experiment.experiment_id} -o report.md")
+    return 0 if printer.succeeded else EXIT_FAILED
+
+
+def config_for(pipeline: str, settings: list[str]) -> tuple[struct_pb2.Struct, bool]:
+    """The `--set` values as the config to send, and whether the pipeline is installed here.
+
+    See the module docstring for how values are typed.
+    """
+    try:
+        values = parse_assignments(settings)
+    except ConfigError as error:
+        raise CommandError(_listed(error), EXIT_USAGE) from None
+    found = discover().pipelines.get(pipeline)
+    if found is None:
+        typed = _nested({key: _as_json(value) for key, value in values.items()})
+    else:
+        try:
+            parsed = parse_config_strings(found.Config, values)
+        except ConfigError as error:
+            message = f"invalid settings for {pipeline}:\n{_listed(error)}"
+            raise CommandError(f"{message}\n{_settings_hint(pipeline)}", EXIT_USAGE) from None
+        typed = parsed.model_dump(mode="json", exclude_unset=True)
+    config = struct_pb2.Struct()
+    config.update(typed)
+    return config, found is not None
+
+
+def _settings_hint(pipeline: str) -> str:
+    return f"`forge pipelines {pipeline}` lists its settings."
+
+
+def _listed(error: ConfigError) -> str:
+    return "\n".join(f"  {field_error.message}" for field_error in error.errors)
+
+
+def _as_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _nested(values: dict[str, Any]) -> dict[str, Any]:
+    """`{"model.width": 64}` as `{"model": {"width": 64}}`."""
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        *parents, last = key.split(".")
+        node = nested
+        for parent in parents:
+            node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                raise CommandError(f"{key}: {parent} is set to a value and cannot have fields", 2)
+        node[last] = value
+    return nested

