@@ -28,6 +28,7 @@ from forge_learner.events import Logs
 from forge_learner.pipeline import RunResult
 from forge_learner.registry import UnknownPipelineError, get_pipeline
 from forge_learner.report import format_number
+from forge_learner.sources import DataRequestError, DataUnavailable
 
 INTERRUPTED = "interrupted (Ctrl-C)"
 
@@ -81,7 +82,13 @@ def run(args: argparse.Namespace) -> int:
         format="forge: %(levelname)s: %(message)s",
     )
     run_dir = args.out if args.out is not None else new_run_dir(args.pipeline)
-    result = pipeline().run(config, callbacks=[ProgressBar(), StopOnInterrupt()], run_dir=run_dir)
+    try:
+        result = pipeline().run(
+            config, callbacks=[ProgressBar(), StopOnInterrupt()], run_dir=run_dir
+        )
+    except (DataRequestError, DataUnavailable) as error:
+        print(f"forge run: {error}", file=sys.stderr)
+        return 2
     print(summary(result))
     if result.status == "completed":
         return 0

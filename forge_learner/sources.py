@@ -34,6 +34,18 @@ class DataUnavailable(Exception):
     """Data was asked for that neither the source nor the cache can provide; says what to do."""
 
 
+class DataRequestError(ValueError):
+    """The data a user's settings ask for does not exist or cannot be read as asked.
+
+    Sources raise it for a date range, ticker, place or file that the settings name wrongly, so
+    that a command can print the message as a user's mistake instead of a crash.
+    """
+
+
+class MissingDataFile(DataRequestError, FileNotFoundError):
+    """A data file the settings point at is not there; the message says what to fetch."""
+
+
 @contextmanager
 def network_errors_as_unavailable(source: str) -> Iterator[None]:
     """Turn the errors of an unreachable `source` into `SourceUnavailable`.

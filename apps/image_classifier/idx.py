@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from forge_learner.sources import DataRequestError
+
 _TYPES: dict[int, np.dtype[Any]] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
@@ -33,26 +35,30 @@ def read_idx(path: Path) -> npt.NDArray[Any]:
     try:
         data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path} is not a whole gzip file ({exc}); download it again") from exc
+        raise DataRequestError(
+            f"{path} is not a whole gzip file ({exc}); download it again"
+        ) from exc
     if len(data) < 4 or data[:2] != b"\0\0":
-        raise ValueError(
+        raise DataRequestError(
             f"{path} is not an IDX file: it starts with {data[:4].hex() or 'nothing'}, "
             "where IDX has 0000, a type code and a rank"
         )
     code, rank = data[2], data[3]
     if code not in _TYPES:
-        raise ValueError(
+        raise DataRequestError(
             f"{path} has IDX type code {code:#04x}; known codes are "
             + ", ".join(f"{known:#04x}" for known in _TYPES)
         )
     header = 4 + 4 * rank
     if len(data) < header:
-        raise ValueError(f"{path} ends inside its IDX header ({len(data)} bytes); it is truncated")
+        raise DataRequestError(
+            f"{path} ends inside its IDX header ({len(data)} bytes); it is truncated"
+        )
     shape = struct.unpack(f">{rank}I", data[4:header])
     dtype = _TYPES[code]
     expected = math.prod(shape) * dtype.itemsize
     if len(data) - header != expected:
-        raise ValueError(
+        raise DataRequestError(
             f"{path}: its header says {'x'.join(map(str, shape))} {dtype.name} values "
             f"({expected} bytes) but {len(data) - header} bytes follow; "
             + ("it is truncated" if len(data) - header < expected else "it has extra data")

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn import datasets
 
 from apps.image_classifier.idx import read_idx
-from forge_learner.sources import LabelledImages
+from forge_learner.sources import DataRequestError, LabelledImages, MissingDataFile
 
 MnistSplit = Literal["train", "test"]
 
@@ -51,26 +51,26 @@ def load_mnist(directory: Path | str, split: MnistSplit = "train") -> LabelledIm
     name them.
     """
     if split not in MNIST_FILES:
-        raise ValueError(f"unknown MNIST split {split!r}; choose 'train' or 'test'")
+        raise DataRequestError(f"unknown MNIST split {split!r}; choose 'train' or 'test'")
     directory = Path(directory)
     image_path, label_path = (_find(directory, name) for name in MNIST_FILES[split])
     images, labels = read_idx(image_path), read_idx(label_path)
     if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(
+        raise DataRequestError(
             f"{image_path} holds {images.dtype} values of shape {images.shape}; "
             "MNIST images are unsigned bytes of shape (count, rows, columns)"
         )
     if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise ValueError(
+        raise DataRequestError(
             f"{label_path} holds {labels.dtype} values of shape {labels.shape}; "
             "MNIST labels are unsigned bytes, one per image"
         )
     if len(images) != len(labels):
-        raise ValueError(
+        raise DataRequestError(
             f"{image_path} holds {len(images)} images but {label_path} {len(labels)} labels"
         )
     if len(labels) and labels.max() >= len(DIGITS):
-        raise ValueError(f"{label_path} has label {labels.max()}; MNIST labels are 0 to 9")
+        raise DataRequestError(f"{label_path} has label {labels.max()}; MNIST labels are 0 to 9")
     return LabelledImages(
         images=(images / np.float32(255.0)).astype(np.float32)[:, np.newaxis],
         labels=labels.astype(np.int64),
@@ -92,7 +92,7 @@ def _find(directory: Path, name: str) -> Path:
     for path in candidates:
         if path.is_file():
             return path
-    raise FileNotFoundError(
+    raise MissingDataFile(
         f"{directory} has no {name} (looked for {', '.join(p.name for p in candidates)}). "
         "Download MNIST's four IDX files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
         "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte) into it, or use the bundled digits."

@@ -24,6 +24,7 @@ from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
 
 from forge_learner.cache import DataCache
 from forge_learner.sources import (
+    DataRequestError,
     Series,
     SourceUnavailable,
     as_date,
@@ -69,16 +70,18 @@ def load_prices(
     first = None if start is None else as_date(start, "start")
     last = None if end is None else as_date(end, "end")
     if first is not None and last is not None and last < first:
-        raise ValueError(f"end ({last}) is before start ({first})")
+        raise DataRequestError(f"end ({last}) is before start ({first})")
     if interval is not None and interval not in _FREQUENCIES:
-        raise ValueError(f"unknown interval {interval!r}; choose one of {', '.join(_FREQUENCIES)}")
+        raise DataRequestError(
+            f"unknown interval {interval!r}; choose one of {', '.join(_FREQUENCIES)}"
+        )
     if source == "sample":
         return _sample(ticker.upper(), first, last, interval)
     if source == "yfinance":
         return _yfinance(
             ticker.upper(), first, last, interval or "1d", cache or DataCache(), offline, timeout
         )
-    raise ValueError(f"unknown stock source {source!r}; choose 'sample' or 'yfinance'")
+    raise DataRequestError(f"unknown stock source {source!r}; choose 'sample' or 'yfinance'")
 
 
 def yfinance_request(
@@ -104,12 +107,12 @@ def _sample(
     ticker: str, first: dt.date | None, last: dt.date | None, interval: Interval | None
 ) -> Series:
     if ticker not in SAMPLE_TICKERS:
-        raise ValueError(
+        raise DataRequestError(
             f"the stock sample has no {ticker}; it holds {', '.join(SAMPLE_TICKERS)}. "
             "Use source='yfinance' for other tickers"
         )
     if interval not in (None, "1mo"):
-        raise ValueError(
+        raise DataRequestError(
             f"the stock sample is monthly: use interval='1mo' (or none) instead of {interval!r}, "
             "or source='yfinance'"
         )
@@ -123,7 +126,7 @@ def _sample(
     if last is not None:
         keep &= timestamps < np.datetime64(last + dt.timedelta(days=1))
     if not keep.any():
-        raise ValueError(
+        raise DataRequestError(
             f"the stock sample has no {ticker} prices from {first or 'the start'} to "
             f"{last or 'the end'}; it has {np.datetime_as_string(timestamps[0], unit='D')} to "
             f"{np.datetime_as_string(timestamps[-1], unit='D')}"
@@ -202,9 +205,11 @@ def _download(
     except YFRateLimitError as exc:
         raise SourceUnavailable(f"Yahoo Finance is rate-limiting requests: {exc}") from exc
     except YFTickerMissingError as exc:
-        raise ValueError(f"Yahoo Finance has no {interval} prices for {ticker}: {exc}") from exc
+        raise DataRequestError(
+            f"Yahoo Finance has no {interval} prices for {ticker}: {exc}"
+        ) from exc
     if frame.empty:
-        raise ValueError(f"Yahoo Finance has no {interval} prices for {ticker} in that range")
+        raise DataRequestError(f"Yahoo Finance has no {interval} prices for {ticker} in that range")
     return prices_to_csv(frame, str(currency))
 
 

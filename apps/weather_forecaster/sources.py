@@ -19,7 +19,7 @@ import numpy as np
 from vega_datasets import local_data
 
 from forge_learner.cache import DataCache
-from forge_learner.sources import Series, as_date, network_errors_as_unavailable
+from forge_learner.sources import DataRequestError, Series, as_date, network_errors_as_unavailable
 
 WeatherSource = Literal["sample", "open-meteo"]
 TemperatureUnit = Literal["celsius", "fahrenheit"]
@@ -59,14 +59,14 @@ def load_weather(
     """
     first, last = as_date(start, "start"), as_date(end, "end")
     if last < first:
-        raise ValueError(f"end ({last}) is before start ({first})")
+        raise DataRequestError(f"end ({last}) is before start ({first})")
     if source == "sample":
         return _sample(latitude, longitude, first, last, unit)
     if source == "open-meteo":
         return _open_meteo(
             latitude, longitude, first, last, unit, cache or DataCache(), offline, base_url, timeout
         )
-    raise ValueError(f"unknown weather source {source!r}; choose 'sample' or 'open-meteo'")
+    raise DataRequestError(f"unknown weather source {source!r}; choose 'sample' or 'open-meteo'")
 
 
 def _sample(
@@ -76,12 +76,12 @@ def _sample(
         abs(latitude - SEATTLE_LATITUDE) > _SAMPLE_TOLERANCE_DEGREES
         or abs(longitude - SEATTLE_LONGITUDE) > _SAMPLE_TOLERANCE_DEGREES
     ):
-        raise ValueError(
+        raise DataRequestError(
             f"the weather sample is Seattle's ({SEATTLE_LATITUDE}, {SEATTLE_LONGITUDE}); "
             f"for ({latitude}, {longitude}) use source='open-meteo'"
         )
     if first < SAMPLE_START or last > SAMPLE_END:
-        raise ValueError(
+        raise DataRequestError(
             f"the weather sample covers {SAMPLE_START} to {SAMPLE_END}; "
             f"for {first} to {last} use source='open-meteo'"
         )
@@ -169,7 +169,7 @@ def _fetch(url: str, timeout: float) -> bytes:
         ):
             body: bytes = response.read()
     except urllib.error.HTTPError as exc:
-        raise ValueError(f"Open-Meteo refused the request: {_reason(exc)}") from exc
+        raise DataRequestError(f"Open-Meteo refused the request: {_reason(exc)}") from exc
     _parse(body)
     return body
 
@@ -181,9 +181,11 @@ def _parse(body: bytes) -> dict[str, Any]:
         if answer["hourly_units"]["temperature_2m"] != "°C" or len(hourly["time"]) != len(
             hourly["temperature_2m"]
         ):
-            raise ValueError("units or lengths differ from what was asked")
+            raise DataRequestError("units or lengths differ from what was asked")
     except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"Open-Meteo answered with data this app cannot read: {exc}") from exc
+        raise DataRequestError(
+            f"Open-Meteo answered with data this app cannot read: {exc}"
+        ) from exc
     return answer
 
 

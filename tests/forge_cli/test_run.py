@@ -12,6 +12,7 @@ from forge_cli.main import main
 from forge_learner import Callback
 from forge_learner.events import Logs
 from forge_learner.pipeline import PipelineData
+from forge_learner.sources import DataRequestError
 from tests.forge_learner.toy_pipelines import LINE, LineConfig, LinePipeline, install_entry_points
 
 
@@ -36,10 +37,22 @@ class InterruptedLine(LinePipeline):
         return [*super().create_callbacks(config, data, run_dir), CtrlC(config.seed + 1)]
 
 
+class MissingRangeLine(LinePipeline):
+    """Asks its source for a range the source does not have, as a user's setting can."""
+
+    name = "missing_range_line"
+
+    def load_data(self, config: LineConfig) -> PipelineData:
+        raise DataRequestError("the sample has no prices from 2011-01-01; it ends 2010-03-01")
+
+
 @pytest.fixture(autouse=True)
 def installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     install_entry_points(
-        monkeypatch, line=LINE, interrupted_line="tests.forge_cli.test_run:InterruptedLine"
+        monkeypatch,
+        line=LINE,
+        interrupted_line="tests.forge_cli.test_run:InterruptedLine",
+        missing_range_line="tests.forge_cli.test_run:MissingRangeLine",
     )
     monkeypatch.setenv("FORGE_DATA_DIR", str(tmp_path / "data"))
 
@@ -109,7 +122,18 @@ def test_an_unknown_pipeline_exits_2_listing_the_available_ones(
 
     err = capsys.readouterr().err
     assert err == (
-        "forge run: unknown pipeline 'lines'; available pipelines: interrupted_line, line\n"
+        "forge run: unknown pipeline 'lines'; available pipelines: "
+        "interrupted_line, line, missing_range_line\n"
+    )
+
+
+def test_data_the_settings_ask_for_but_no_source_has_exits_2_with_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "missing_range_line", "--out", str(tmp_path / "run")]) == 2
+
+    assert capsys.readouterr().err == (
+        "forge run: the sample has no prices from 2011-01-01; it ends 2010-03-01\n"
     )
 
 
