@@ -33,6 +33,9 @@ from typing import IO, TextIO
 # Foreground colours in the order docker compose hands them out; red is kept for errors.
 COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 RESET = "\x1b[0m"
+# The supervisor's own lines: `up | stopping scheduler`, in bold.
+OWN_NAME = "up"
+OWN_COLOUR = "1"
 POLL_S = 0.1
 
 LineWatcher = Callable[[str], None]
@@ -96,17 +99,22 @@ class Supervisor:
 
     # Output
 
-    def say(self, name: str, line: str, *, colour: str | None = None) -> None:
+    def say(self, name: str, line: str) -> None:
         """Write one prefixed line; safe from any thread."""
         prefix = f"{name:<{self.name_width}} |"
         if self.colour:
-            code = colour or self._colour_of(name)
-            prefix = f"\x1b[{code}m{prefix}{RESET}"
+            prefix = f"\x1b[{self._colour_of(name)}m{prefix}{RESET}"
         with self._lock:
             self.out.write(f"{prefix} {line}\n")
             self.out.flush()
 
+    def note(self, line: str) -> None:
+        """A line of the supervisor's own, as ``up | line``."""
+        self.say(OWN_NAME, line)
+
     def _colour_of(self, name: str) -> str:
+        if name == OWN_NAME:
+            return OWN_COLOUR
         names = [child.name for child in self.children]
         index = names.index(name) if name in names else len(names)
         return COLOURS[index % len(COLOURS)]
@@ -207,7 +215,7 @@ class Supervisor:
     def _stop_child(self, child: Child) -> bool:
         process = child.process
         if process.poll() is None:
-            self.say("up", f"stopping {child.name}")
+            self.note(f"stopping {child.name}")
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + self.grace_s

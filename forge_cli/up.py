@@ -129,19 +129,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         for service in plan.services():
             child = supervisor.start(service.name, service.argv, service.env, service.watchers)
-            supervisor.say("up", f"started {service.name} (pid {child.pid})")
+            supervisor.note(f"started {service.name} (pid {child.pid})")
             supervisor.wait_until(service.ready, READY_TIMEOUT_S, service.ready_what)
         for line in plan.banner(admin):
-            supervisor.say("up", line)
+            supervisor.note(line)
         supervisor.run_until_stopped()
     except StopRequested:
         pass
     except (ServiceExited, TimeoutError) as error:
-        supervisor.say("up", f"{error}; stopping everything")
+        supervisor.note(f"{error}; stopping everything")
         supervisor.stop()
         return 1
     clean = supervisor.stop()
-    supervisor.say("up", "stopped" if clean else "stopped, some services only by a kill")
+    supervisor.note("stopped" if clean else "stopped, some services only by a kill")
     return 0 if clean else 1
 
 
