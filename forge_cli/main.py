@@ -11,7 +11,17 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from forge_cli import experiments, login, pipelines, run, submit, trainer, up, version
+from forge_cli import (
+    experiments,
+    login,
+    pipelines,
+    run,
+    scheduler,
+    submit,
+    trainer,
+    up,
+    version,
+)
 
 
 class Command(Protocol):
@@ -28,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     experiments,
     pipelines,
     run,
+    scheduler,
     trainer,
     version,
 )

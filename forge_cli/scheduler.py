@@ -1,0 +1,102 @@
+"""`forge scheduler`: run the scheduler, which owns the experiments and places them on trainers.
+
+It serves `AuthService` and `SchedulerService` over gRPC, keeps experiments in the database
+(`FORGE_DATABASE_URL`, default a SQLite file in `FORGE_DATA_DIR`) and publishes their events on
+NATS (`FORGE_NATS_URL`). Flags override those variables (see `scheduler.settings`). `forge up`
+starts it together with NATS, a trainer and the gateway; this command runs it alone, for a
+cluster whose NATS and trainers run elsewhere.
+
+Exit status: 0 after Ctrl-C or SIGTERM, 1 when NATS or the database cannot be reached, 2 for a
+setting it cannot use or a port it cannot listen on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from scheduler.settings import SettingsError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "scheduler",
+        help="run the scheduler: experiments, users, placement on trainers",
+        description=(
+            "Serve the gRPC AuthService and SchedulerService: validate and store submitted "
+            "experiments, place them on registered trainers, store and publish every event. "
+            "Creates the 'admin' account on first start (password: FORGE_ADMIN_PASSWORD, or "
+            "generated and printed once)."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, help="the port to listen on (default: $FORGE_SCHEDULER_PORT or 50051)"
+    )
+    parser.add_argument("--host", default="[::]", help="the interface to listen on (default: all)")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="sqlite:///path or postgresql+psycopg2://... (default: $FORGE_DATABASE_URL, "
+        "else SQLite in $FORGE_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--nats-url", metavar="URL", help="the NATS server (default: $FORGE_NATS_URL)"
+    )
+    parser.set_defaults(run=run)
+
+
+def environment(args: argparse.Namespace) -> dict[str, str]:
+    """The process environment with the flags given written over their variables."""
+    environ = dict(os.environ)
+    for variable, value in (
+        ("FORGE_SCHEDULER_PORT", args.port),
+        ("FORGE_DATABASE_URL", args.database_url),
+        ("FORGE_NATS_URL", args.nats_url),
+    ):
+        if value is not None:
+            environ[variable] = str(value)
+    return environ
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: the other commands have no use for gRPC, SQLAlchemy or NATS.
+    from sqlalchemy.exc import OperationalError
+
+    from scheduler.bus import BusUnavailable
+    from scheduler.server import NoMessageBus, serve
+    from scheduler.settings import Settings
+
+    try:
+        settings = Settings.from_env(environment(args))
+    except SettingsError as error:
+        print(f"forge scheduler: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="forge scheduler: %(levelname)s: %(message)s")
+    try:
+        asyncio.run(serve(settings, host=args.host))
+    except NoMessageBus as error:
+        print(f"forge scheduler: {error}", file=sys.stderr)
+        return 2
+    except BusUnavailable as error:
+        print(f"forge scheduler: {error}", file=sys.stderr)
+        return 1
+    except OperationalError as error:
+        print(
+            f"forge scheduler: cannot use the database ({error.orig}); check FORGE_DATABASE_URL "
+            "or --database-url",
+            file=sys.stderr,
+        )
+        return 1
+    except RuntimeError as error:
+        if "bind" not in str(error).lower():
+            raise
+        print(
+            f"forge scheduler: cannot listen on {args.host}:{settings.scheduler_port} ({error}); "
+            "pick another --port",
+            file=sys.stderr,
+        )
+        return 2
+    return 0

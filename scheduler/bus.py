@@ -1,0 +1,171 @@
+"""The live fan-out: experiment events and status changes on NATS (DESIGN.md §3).
+
+Two public subjects, protobuf-encoded, so anyone may follow along with the `nats` CLI:
+
+- `forge.experiments.<id>.events`: every `ExperimentEvent` of one experiment, with its `seq`;
+- `forge.experiments.status`: one `ExperimentStatusChanged` per status change of any experiment.
+
+They carry core NATS messages, not a JetStream stream: the database is the record, and a
+watcher that missed a message (it joined late, fell behind, or NATS reconnected) fills the gap
+from there by `seq` (`scheduler.watch`). So publishing is best effort: while NATS is away the
+client buffers what it publishes and sends it on reconnect, and the scheduler never stops
+storing events because NATS is down.
+
+The client reconnects forever. Only the first connection must succeed within
+`CONNECT_TIMEOUT_S`, so that a wrong `FORGE_NATS_URL` fails the start with a message instead of
+a scheduler that silently publishes into nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Generic, TypeVar
+
+import nats.errors
+from google.protobuf.message import DecodeError, Message
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from azuraforge.v1 import events_pb2, experiment_pb2
+
+log = logging.getLogger(__name__)
+
+STATUS_SUBJECT = "forge.experiments.status"
+CONNECT_TIMEOUT_S = 10.0
+RECONNECT_WAIT_S = 1
+# A subscriber this far behind loses the oldest messages; watchers refill them from the database.
+SUBSCRIPTION_BUFFER = 10_000
+
+M = TypeVar("M", bound=Message)
+
+
+class BusUnavailable(ConnectionError):
+    """NATS cannot be reached; the message says where it was looked for."""
+
+
+def events_subject(experiment_id: str) -> str:
+    """The subject of one experiment's events."""
+    return f"forge.experiments.{experiment_id}.events"
+
+
+class Subscription(Generic[M]):
+    """Messages of one subject, decoded, buffered from the moment of subscribing."""
+
+    def __init__(self, message_type: type[M]) -> None:
+        self._type = message_type
+        self._queue: asyncio.Queue[M] = asyncio.Queue(maxsize=SUBSCRIPTION_BUFFER)
+        self.dropped = 0
+
+    async def get(self, timeout: float | None = None) -> M | None:
+        """The next message, or None when none came within `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
+        except TimeoutError:
+            return None
+
+    async def _receive(self, msg: Msg) -> None:
+        try:
+            message = self._type.FromString(msg.data)
+        except DecodeError:
+            log.warning("ignoring a message on %s that is no %s", msg.subject, self._type.__name__)
+            return
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+
+class Bus:
+    """One NATS connection for the scheduler: publish events and changes, subscribe to them."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client: Client | None = None
+        self._closing = False
+
+    async def connect(self) -> None:
+        """Connect, or raise `BusUnavailable` after `CONNECT_TIMEOUT_S` of trying."""
+        client = Client()
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                await client.connect(
+                    self.url,
+                    name="forge-scheduler",
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=RECONNECT_WAIT_S,
+                    error_cb=_log_error,
+                    disconnected_cb=self._disconnected,
+                    reconnected_cb=self._reconnected,
+                )
+        except (TimeoutError, OSError, nats.errors.Error) as error:
+            with contextlib.suppress(Exception):
+                await client.close()
+            raise BusUnavailable(
+                f"cannot reach NATS at {self.url} ({type(error).__name__}: {error}); start "
+                "nats-server (`nats-server -js`) or point FORGE_NATS_URL / --nats-url at one"
+            ) from None
+        self._client = client
+
+    async def close(self) -> None:
+        """Send what is buffered and disconnect."""
+        self._closing = True
+        if self._client is not None and not self._client.is_closed:
+            with contextlib.suppress(Exception):
+                await self._client.drain()
+        self._client = None
+
+    async def publish_event(self, event: events_pb2.ExperimentEvent) -> None:
+        """Publish a stored event (with its `seq`) on its experiment's subject."""
+        await self._publish(events_subject(event.experiment_id), event)
+
+    async def publish_status(self, change: experiment_pb2.ExperimentStatusChanged) -> None:
+        await self._publish(STATUS_SUBJECT, change)
+
+    @asynccontextmanager
+    async def subscribe(
+        self, subject: str, message_type: type[M]
+    ) -> AsyncIterator[Subscription[M]]:
+        """Receive `subject`'s messages while the block runs.
+
+        The subscription is known to the server when the block starts (a round trip confirms
+        it), so everything published after that, by this scheduler or another, arrives.
+        """
+        client = self._connected()
+        subscription = Subscription(message_type)
+        nats_subscription = await client.subscribe(subject, cb=subscription._receive)
+        try:
+            await client.flush()
+            yield subscription
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await nats_subscription.unsubscribe()
+            if subscription.dropped:
+                log.warning("a subscriber to %s missed %d messages", subject, subscription.dropped)
+
+    async def _publish(self, subject: str, message: Message) -> None:
+        try:
+            await self._connected().publish(subject, message.SerializeToString())
+        except (BusUnavailable, nats.errors.Error) as error:
+            # Stored already; watchers will read it from the database.
+            log.warning("could not publish on %s: %s", subject, error)
+
+    def _connected(self) -> Client:
+        if self._client is None or self._client.is_closed:
+            raise BusUnavailable(f"not connected to NATS at {self.url}")
+        return self._client
+
+    async def _disconnected(self) -> None:
+        if not self._closing:
+            log.warning("lost NATS at %s; reconnecting", self.url)
+
+    async def _reconnected(self) -> None:
+        log.info("reconnected to NATS at %s", self.url)
+
+
+async def _log_error(error: Exception) -> None:
+    log.warning("NATS: %s", error)

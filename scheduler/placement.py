@@ -1,0 +1,491 @@
+"""Placing experiments on trainers and following each run to its end.
+
+`Placement` is the scheduler's background worker. It wakes when something may have freed or
+needed a slot (a submission, a trainer registering or heartbeating, a run ending) and every
+`POLL_S` anyway, claims the oldest pending experiments (`Store.claim_pending`: each goes to
+exactly one scheduler) and hands each to the live trainer with the most free slots that runs
+its pipeline, so that work spreads over the cluster.
+
+Each placed experiment is a `Run`: a task that calls `TrainerService.Train` with the cluster
+token and consumes the stream. Every event is stored and published (`scheduler.recorder`);
+artifact chunks are put together and each whole file is stored, then announced with an
+`ArtifactStored` event; `ExperimentFinished` ends the experiment with the trainer's verdict.
+
+How a run can go wrong, and what becomes of the experiment:
+
+- the trainer refuses or cannot be reached before the run starts (UNAVAILABLE,
+  RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED): it goes back to PENDING and that trainer is left
+  alone for `REFUSAL_COOLDOWN_S`, so the next placement tries elsewhere;
+- the stream breaks mid-run, or the trainer stops heartbeating: FAILED, naming the trainer and
+  the error. Re-placing it on another trainer, resuming from its last checkpoint
+  (DESIGN.md §6), is left for later: the trainer has no resume request yet;
+- cancelled: the trainer is asked to stop (it stops at the next batch and sends its report);
+  if it has not ended the run within `CANCEL_DEADLINE_S`, the scheduler hangs up, which makes
+  the trainer kill the job, and records it CANCELLED itself: cancel takes at most ~2 s.
+
+All writes about one run are made by its task, one after another, so its events keep their
+order and nothing is written after its `ExperimentFinished`.
+
+When the scheduler starts, experiments still RUNNING in the database lost their Train stream
+with the previous scheduler process (a trainer kills a job whose stream goes away), so
+`requeue_orphans` puts them back to PENDING with a log line saying so; they run again from
+their first epoch. This assumes one scheduler per database; several schedulers sharing one
+would need to know which runs are another live scheduler's, which is left for later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import grpc
+import grpc.aio
+from google.protobuf import struct_pb2
+
+from azuraforge.v1 import events_pb2, trainer_pb2, trainer_pb2_grpc
+from scheduler.convert import artifact_to_proto
+from scheduler.db.models import ExperimentStatus
+from scheduler.recorder import Recorder, finished_event, log_event
+from scheduler.records import Caller, ExperimentRecord, TrainerRecord
+from scheduler.store import MAX_PAGE_SIZE, IllegalTransition, Store
+
+log = logging.getLogger(__name__)
+
+POLL_S = 2.0
+"""Placement runs at least this often, even when nothing woke it."""
+CANCEL_DEADLINE_S = 1.5
+"""How long a trainer has to end a cancelled run before the scheduler hangs up on it."""
+REFUSAL_COOLDOWN_S = 5.0
+"""How long a trainer that refused or could not be reached gets no new work."""
+TRAINER_CALL_TIMEOUT_S = 5.0
+RETRY_ELSEWHERE = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    }
+)
+"""Train refusals that say nothing about the experiment, only about the trainer's state."""
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the scheduler itself ends a run it hung up on."""
+
+    status: ExperimentStatus
+    message: str
+
+
+@dataclass
+class Run:
+    """One experiment's Train stream on one trainer, followed by one task."""
+
+    experiment: ExperimentRecord
+    trainer: TrainerRecord
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    call: grpc.aio.UnaryStreamCall[trainer_pb2.TrainRequest, trainer_pb2.TrainResponse] | None = (
+        None
+    )
+    # Set when the scheduler hangs up; the task then records the experiment ended this way.
+    ending: Ending | None = None
+
+    @property
+    def experiment_id(self) -> str:
+        return self.experiment.id
+
+    def hang_up(self, ending: Ending) -> None:
+        """Stop following the trainer's stream and end the experiment as `ending` says."""
+        if self.ending is not None or self.done.is_set():
+            return
+        self.ending = ending
+        if self.call is not None:
+            self.call.cancel()
+
+
+class ArtifactAssembler:
+    """Puts each artifact back together from its chunks, which arrive in order."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, bytearray] = {}
+
+    def add(self, chunk: trainer_pb2.ArtifactChunk) -> bytes | None:
+        """The whole file once `chunk` completes it; None before. ValueError if out of order."""
+        data = self._parts.setdefault(chunk.name, bytearray())
+        if chunk.offset != len(data):
+            del self._parts[chunk.name]
+            raise ValueError(
+                f"artifact {chunk.name!r}: a chunk at offset {chunk.offset} arrived after "
+                f"{len(data)} bytes; the file was not stored"
+            )
+        data += chunk.data
+        if not chunk.last:
+            return None
+        del self._parts[chunk.name]
+        return bytes(data)
+
+
+class Placement:
+    """Places pending experiments on trainers and follows their runs (see the module doc)."""
+
+    def __init__(
+        self, store: Store, recorder: Recorder, *, cluster_token: str, trainer_timeout: timedelta
+    ) -> None:
+        self.store = store
+        self.recorder = recorder
+        self._metadata = (("authorization", f"Bearer {cluster_token}"),)
+        self._trainer_timeout = trainer_timeout
+        self._wake = asyncio.Event()
+        self._runs: dict[str, Run] = {}
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self._cooldown: dict[str, float] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    # Life cycle
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._loop(), name="forge-placement")
+
+    async def stop(self) -> None:
+        """Stop placing and following runs; running experiments stay RUNNING for the next start."""
+        tasks = [run.task for run in self._runs.values() if run.task is not None]
+        if self._loop_task is not None:
+            tasks.append(self._loop_task)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for channel in self._channels.values():
+            await channel.close(None)
+        self._channels.clear()
+
+    def wake(self) -> None:
+        """Look for work to place now rather than at the next poll."""
+        self._wake.set()
+
+    @property
+    def running_ids(self) -> list[str]:
+        """The experiments whose runs this scheduler follows."""
+        return sorted(self._runs)
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.place_pending()
+                await self._drop_silent_trainers()
+            except Exception:
+                # The database may be down for a moment; placement must outlive that.
+                log.exception("placing experiments failed; trying again in %.0f s", POLL_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_S):
+                    await self._wake.wait()
+
+    # Placing
+
+    async def place_pending(self) -> None:
+        """Claim pending experiments for live trainers with free slots and start their runs."""
+        trainers = await asyncio.to_thread(
+            self.store.list_trainers, alive_within=self._trainer_timeout
+        )
+        now = asyncio.get_running_loop().time()
+        free = {
+            trainer.id: trainer.free_slots
+            for trainer in trainers
+            if trainer.free_slots > 0 and self._cooldown.get(trainer.id, 0.0) <= now
+        }
+        candidates = {trainer.id: trainer for trainer in trainers if trainer.id in free}
+        while candidates:
+            # The trainer with the most free slots first, so that work spreads out.
+            trainer = max(candidates.values(), key=lambda t: (free[t.id], -t.running, t.id))
+            claimed = await asyncio.to_thread(self.store.claim_pending, trainer.id, 1)
+            if not claimed:
+                del candidates[trainer.id]
+                continue
+            free[trainer.id] -= len(claimed)
+            if free[trainer.id] <= 0:
+                del candidates[trainer.id]
+            for change in claimed:
+                experiment = await self.recorder.changed(change)
+                self._start(Run(experiment, trainer))
+
+    def _start(self, run: Run) -> None:
+        self._runs[run.experiment_id] = run
+        run.task = asyncio.create_task(self._follow(run), name=f"forge-run-{run.experiment_id}")
+        log.info(
+            "experiment %s (%s) placed on trainer %s at %s",
+            run.experiment_id,
+            run.experiment.pipeline,
+            run.trainer.id,
+            run.trainer.address,
+        )
+
+    async def _drop_silent_trainers(self) -> None:
+        """Hang up on runs whose trainer stopped heartbeating: its machine may be gone."""
+        if not self._runs:
+            return
+        alive = {
+            trainer.id
+            for trainer in await asyncio.to_thread(
+                self.store.list_trainers, alive_within=self._trainer_timeout
+            )
+        }
+        silence = self._trainer_timeout.total_seconds()
+        for run in list(self._runs.values()):
+            if run.trainer.id not in alive:
+                run.hang_up(
+                    Ending(
+                        ExperimentStatus.FAILED,
+                        f"trainer {run.trainer.id} at {run.trainer.address} sent no heartbeat "
+                        f"for {silence:.0f} s during the run, so the run is lost: submit the "
+                        "experiment again",
+                    )
+                )
+
+    # Following a run
+
+    async def _follow(self, run: Run) -> None:
+        try:
+            await self._consume(run)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if run.ending is None or (current is not None and current.cancelling()):
+                raise  # the scheduler is stopping: the next start re-queues the experiment
+            await self._end(run, run.ending)
+        except grpc.aio.AioRpcError as error:
+            await self._stream_failed(run, error)
+        except Exception as error:
+            log.exception("following experiment %s failed", run.experiment_id)
+            await self._end(
+                run,
+                Ending(
+                    ExperimentStatus.FAILED,
+                    f"the scheduler lost track of the run ({type(error).__name__}: {error})",
+                ),
+            )
+        finally:
+            run.done.set()
+            self._runs.pop(run.experiment_id, None)
+            self.wake()
+
+    async def _consume(self, run: Run) -> None:
+        experiment = run.experiment
+        config = struct_pb2.Struct()
+        config.update(experiment.config)
+        stub = trainer_pb2_grpc.TrainerServiceStub(self._channel(run.trainer.address))
+        run.call = stub.Train(
+            trainer_pb2.TrainRequest(
+                experiment_id=experiment.id, pipeline=experiment.pipeline, config=config
+            ),
+            metadata=self._metadata,
+        )
+        if run.ending is not None:  # cancelled before the call existed
+            run.call.cancel()
+        assembler = ArtifactAssembler()
+        async for response in run.call:
+            if response.HasField("artifact_chunk"):
+                await self._artifact_chunk(run, assembler, response.artifact_chunk)
+            elif response.event.HasField("experiment_finished"):
+                await self._finish(run, response.event)
+                return
+            else:
+                await self.recorder.event(run.experiment_id, response.event)
+        await self._end(
+            run,
+            Ending(
+                ExperimentStatus.FAILED,
+                f"trainer {run.trainer.id} ended the run's stream without saying how it ended",
+            ),
+        )
+
+    async def _artifact_chunk(
+        self, run: Run, assembler: ArtifactAssembler, chunk: trainer_pb2.ArtifactChunk
+    ) -> None:
+        try:
+            content = assembler.add(chunk)
+            if content is None:
+                return
+            record = await asyncio.to_thread(
+                self.store.put_artifact, run.experiment_id, chunk.name, content, chunk.content_type
+            )
+        except ValueError as error:  # out of order, or a name that is no relative path
+            await self.recorder.event(run.experiment_id, log_event(str(error)))
+            return
+        stored = events_pb2.ExperimentEvent(
+            artifact_stored=events_pb2.ArtifactStored(artifact=artifact_to_proto(record))
+        )
+        await self.recorder.event(run.experiment_id, stored)
+
+    async def _finish(self, run: Run, event: events_pb2.ExperimentEvent) -> None:
+        try:
+            await self.recorder.finish(run.experiment_id, event, expected=ExperimentStatus.RUNNING)
+        except IllegalTransition as error:
+            # Ended meanwhile by someone else (another scheduler's cancel): theirs stands.
+            log.warning("experiment %s: the trainer's ending came too late: %s", run, error)
+
+    async def _end(self, run: Run, ending: Ending) -> None:
+        with contextlib.suppress(IllegalTransition):
+            await self.recorder.finish(
+                run.experiment_id,
+                finished_event(ending.status, ending.message),
+                expected=ExperimentStatus.RUNNING,
+            )
+
+    async def _stream_failed(self, run: Run, error: grpc.aio.AioRpcError) -> None:
+        trainer = f"trainer {run.trainer.id} at {run.trainer.address}"
+        experiment_id = run.experiment_id
+        started = await asyncio.to_thread(self.store.events_after, experiment_id, 0, 1)
+        if not started and error.code() in RETRY_ELSEWHERE and run.ending is None:
+            log.warning("%s did not take experiment %s: %s", trainer, experiment_id, error)
+            self._cooldown[run.trainer.id] = asyncio.get_running_loop().time() + (
+                REFUSAL_COOLDOWN_S
+            )
+            with contextlib.suppress(IllegalTransition):
+                await self.recorder.changed(
+                    await asyncio.to_thread(self.store.requeue, experiment_id)
+                )
+            return
+        await self._end(
+            run,
+            Ending(
+                ExperimentStatus.FAILED,
+                f"lost the run on {trainer}: {error.code().name}: {error.details()}",
+            ),
+        )
+
+    # Cancelling
+
+    async def cancel(self, experiment_id: str, caller: Caller) -> ExperimentRecord:
+        """Cancel an experiment `caller` may see: a pending one at once, a running one within ~2 s.
+
+        Returns the experiment as it ended: possibly SUCCEEDED or FAILED, when the run ended
+        on its own before the cancel reached it. Cancelling a cancelled experiment changes
+        nothing; one that succeeded or failed cannot be cancelled (`IllegalTransition`).
+        """
+        # Twice at most: a pending experiment may be claimed while we cancel it, and a run the
+        # trainer refused goes back to pending while we stop it.
+        for _ in range(3):
+            experiment = await asyncio.to_thread(
+                self.store.get_experiment, experiment_id, caller=caller
+            )
+            if experiment.status is ExperimentStatus.PENDING:
+                with contextlib.suppress(IllegalTransition):
+                    return await self.recorder.finish(
+                        experiment_id,
+                        finished_event(ExperimentStatus.CANCELLED, "cancelled before it started"),
+                        caller=caller,
+                        expected=ExperimentStatus.PENDING,
+                    )
+            elif experiment.status is ExperimentStatus.RUNNING:
+                await self._stop_running(experiment)
+                experiment = await asyncio.to_thread(
+                    self.store.get_experiment, experiment_id, caller=caller
+                )
+                if experiment.status.is_terminal:
+                    return experiment
+            elif experiment.status is ExperimentStatus.CANCELLED:
+                return experiment
+            else:
+                raise IllegalTransition(
+                    experiment_id, experiment.status, ExperimentStatus.CANCELLED
+                )
+        raise IllegalTransition(experiment_id, experiment.status, ExperimentStatus.CANCELLED)
+
+    async def _stop_running(self, experiment: ExperimentRecord) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CANCEL_DEADLINE_S
+        ending = Ending(
+            ExperimentStatus.CANCELLED,
+            f"cancelled; the trainer did not stop the run within {CANCEL_DEADLINE_S} s, so the "
+            "scheduler hung up and the trainer killed it (its files were not kept)",
+        )
+        run = self._runs.get(experiment.id)
+        if run is None:
+            await self._stop_elsewhere(experiment, deadline, ending)
+            return
+        await self._ask_trainer_to_cancel(run.trainer.address, experiment.id, deadline)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await run.done.wait()
+        except TimeoutError:
+            run.hang_up(ending)
+            await run.done.wait()
+
+    async def _stop_elsewhere(
+        self, experiment: ExperimentRecord, deadline: float, ending: Ending
+    ) -> None:
+        """Cancel a run this scheduler does not follow, ending it here if its trainer is silent."""
+        trainers = {t.id: t for t in await asyncio.to_thread(self.store.list_trainers)}
+        trainer = trainers.get(experiment.trainer_id or "")
+        if trainer is not None:
+            await self._ask_trainer_to_cancel(trainer.address, experiment.id, deadline)
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            current = await asyncio.to_thread(self.store.get_experiment, experiment.id, caller=None)
+            if current.status.is_terminal:
+                return
+            await asyncio.sleep(0.1)
+        with contextlib.suppress(IllegalTransition):
+            await self.recorder.finish(
+                experiment.id,
+                finished_event(ending.status, ending.message),
+                expected=ExperimentStatus.RUNNING,
+            )
+
+    async def _ask_trainer_to_cancel(
+        self, address: str, experiment_id: str, deadline: float
+    ) -> None:
+        stub = trainer_pb2_grpc.TrainerServiceStub(self._channel(address))
+        remaining = max(0.1, deadline - asyncio.get_running_loop().time())
+        try:
+            await stub.Cancel(
+                trainer_pb2.CancelRequest(experiment_id=experiment_id),
+                metadata=self._metadata,
+                timeout=remaining,
+            )
+        except grpc.aio.AioRpcError as error:
+            log.warning("asking %s to cancel %s failed: %s", address, experiment_id, error)
+
+    def _channel(self, address: str) -> grpc.aio.Channel:
+        channel = self._channels.get(address)
+        if channel is None:
+            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+        return channel
+
+
+async def requeue_orphans(store: Store, recorder: Recorder) -> list[str]:
+    """Put back to PENDING every experiment left RUNNING by a previous scheduler process.
+
+    Its Train stream ended with that process, and a trainer kills a job whose stream goes
+    away, so nothing is running it any more. Each gets a log line saying what happened.
+    Returns their ids.
+    """
+    orphans: list[ExperimentRecord] = []
+    page_token = ""
+    while True:
+        page = await asyncio.to_thread(
+            store.list_experiments,
+            caller=None,
+            statuses=[ExperimentStatus.RUNNING],
+            page_size=MAX_PAGE_SIZE,
+            page_token=page_token,
+        )
+        orphans.extend(page.experiments)
+        page_token = page.next_page_token
+        if not page_token:
+            break
+    for experiment in orphans:
+        await recorder.event(
+            experiment.id,
+            log_event(
+                f"the scheduler restarted while trainer {experiment.trainer_id or '?'} ran this "
+                "experiment; it is queued again and starts over from its first epoch"
+            ),
+        )
+        with contextlib.suppress(IllegalTransition):
+            await recorder.changed(await asyncio.to_thread(store.requeue, experiment.id))
+    return [experiment.id for experiment in orphans]

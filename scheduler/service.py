@@ -1,0 +1,215 @@
+"""`SchedulerService`: a few lines per RPC; the decisions live in the modules it calls.
+
+Credentials are checked and errors turned into statuses before and after these methods run
+(`scheduler.interceptors`), so each method reads its caller with `current_caller()` and raises
+domain errors freely. The store is synchronous, so every call to it goes through
+`asyncio.to_thread`; scoping (a user sees only their own experiments, another's is NOT_FOUND,
+an admin sees all) is the store's rule, applied by passing the caller along.
+
+The two watch streams send their response headers as soon as their NATS subscription is live:
+a client that awaits `call.initial_metadata()` before acting misses nothing that follows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import grpc.aio
+
+from azuraforge.v1 import experiment_pb2, scheduler_pb2, scheduler_pb2_grpc
+from scheduler.bus import STATUS_SUBJECT, Bus
+from scheduler.caller import current_caller
+from scheduler.convert import artifact_to_proto, experiment_to_proto, status_from_proto
+from scheduler.db.models import ExperimentStatus
+from scheduler.errors import BadRequest
+from scheduler.placement import Placement
+from scheduler.recorder import Recorder
+from scheduler.records import Caller, StatusChange
+from scheduler.store import Store
+from scheduler.submissions import check_submission, pipeline_infos
+from scheduler.watch import watch_events
+
+ARTIFACT_CHUNK_SIZE = 256 * 1024
+"""Far below gRPC's 4 MiB message limit, and large enough to keep the message count low."""
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def statuses_from_request(
+    statuses: Iterable[experiment_pb2.ExperimentStatus],
+) -> list[ExperimentStatus]:
+    """ListExperimentsRequest.statuses as the store's; `BadRequest` naming an unknown one."""
+    try:
+        return [status_from_proto(status) for status in statuses]
+    except ValueError as error:
+        raise BadRequest.field(
+            "statuses", "enum", f"statuses: {error}; use PENDING, RUNNING, SUCCEEDED, ..."
+        ) from None
+
+
+def sees_change(
+    caller: Caller, username: str, change: experiment_pb2.ExperimentStatusChanged
+) -> bool:
+    """Whether WatchExperiments shows `change` to `caller`: their own, or any to an admin."""
+    return caller.is_admin or change.owner == username
+
+
+def artifact_responses(
+    artifact: experiment_pb2.Artifact, content: bytes
+) -> list[scheduler_pb2.GetArtifactResponse]:
+    """The GetArtifact stream of one file: its description with the first chunk, then the rest."""
+    chunks = [
+        content[i : i + ARTIFACT_CHUNK_SIZE] for i in range(0, len(content), ARTIFACT_CHUNK_SIZE)
+    ]
+    responses = [scheduler_pb2.GetArtifactResponse(data=chunk) for chunk in chunks or [b""]]
+    responses[0].artifact.CopyFrom(artifact)
+    return responses
+
+
+class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
+    """The RPCs of `azuraforge.v1.SchedulerService`."""
+
+    def __init__(
+        self,
+        store: Store,
+        bus: Bus,
+        recorder: Recorder,
+        placement: Placement,
+        *,
+        heartbeat_interval_s: int,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.recorder = recorder
+        self.placement = placement
+        self.heartbeat_interval_s = heartbeat_interval_s
+
+    async def ListPipelines(
+        self, request: scheduler_pb2.ListPipelinesRequest, context: Context
+    ) -> scheduler_pb2.ListPipelinesResponse:
+        return scheduler_pb2.ListPipelinesResponse(
+            pipelines=await asyncio.to_thread(pipeline_infos)
+        )
+
+    async def SubmitExperiment(
+        self, request: scheduler_pb2.SubmitExperimentRequest, context: Context
+    ) -> scheduler_pb2.SubmitExperimentResponse:
+        caller = current_caller()
+        submission = await asyncio.to_thread(check_submission, request.pipeline, request.config)
+        experiment = await asyncio.to_thread(
+            self.store.create_experiment,
+            caller.user_id,
+            submission.pipeline,
+            submission.config,
+            total_epochs=submission.total_epochs,
+        )
+        await self.recorder.changed(StatusChange(experiment, None))
+        self.placement.wake()
+        return scheduler_pb2.SubmitExperimentResponse(experiment=experiment_to_proto(experiment))
+
+    async def GetExperiment(
+        self, request: scheduler_pb2.GetExperimentRequest, context: Context
+    ) -> scheduler_pb2.GetExperimentResponse:
+        experiment = await asyncio.to_thread(
+            self.store.get_experiment, request.experiment_id, caller=current_caller()
+        )
+        return scheduler_pb2.GetExperimentResponse(experiment=experiment_to_proto(experiment))
+
+    async def ListExperiments(
+        self, request: scheduler_pb2.ListExperimentsRequest, context: Context
+    ) -> scheduler_pb2.ListExperimentsResponse:
+        page = await asyncio.to_thread(
+            self.store.list_experiments,
+            caller=current_caller(),
+            statuses=statuses_from_request(request.statuses),
+            pipeline=request.pipeline,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return scheduler_pb2.ListExperimentsResponse(
+            experiments=[experiment_to_proto(experiment) for experiment in page.experiments],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def CancelExperiment(
+        self, request: scheduler_pb2.CancelExperimentRequest, context: Context
+    ) -> scheduler_pb2.CancelExperimentResponse:
+        experiment = await self.placement.cancel(request.experiment_id, current_caller())
+        return scheduler_pb2.CancelExperimentResponse(experiment=experiment_to_proto(experiment))
+
+    async def WatchExperiment(
+        self, request: scheduler_pb2.WatchExperimentRequest, context: Context
+    ) -> AsyncIterator[scheduler_pb2.WatchExperimentResponse]:
+        # Access first: someone else's experiment is NOT_FOUND before anything streams.
+        await asyncio.to_thread(
+            self.store.get_experiment, request.experiment_id, caller=current_caller()
+        )
+        events = watch_events(
+            self.store,
+            self.bus,
+            request.experiment_id,
+            request.after_seq,
+            subscribed=lambda: context.send_initial_metadata(()),
+        )
+        async for event in events:
+            yield scheduler_pb2.WatchExperimentResponse(event=event)
+
+    async def WatchExperiments(
+        self, request: scheduler_pb2.WatchExperimentsRequest, context: Context
+    ) -> AsyncIterator[scheduler_pb2.WatchExperimentsResponse]:
+        caller = current_caller()
+        user = await asyncio.to_thread(self.store.get_user, caller.user_id)
+        async with self.bus.subscribe(
+            STATUS_SUBJECT, experiment_pb2.ExperimentStatusChanged
+        ) as changes:
+            await context.send_initial_metadata(())
+            while True:
+                change = await changes.get()
+                if change is not None and sees_change(caller, user.username, change):
+                    yield scheduler_pb2.WatchExperimentsResponse(change=change)
+
+    async def GetArtifact(
+        self, request: scheduler_pb2.GetArtifactRequest, context: Context
+    ) -> AsyncIterator[scheduler_pb2.GetArtifactResponse]:
+        await asyncio.to_thread(
+            self.store.get_experiment, request.experiment_id, caller=current_caller()
+        )
+        record, content = await asyncio.to_thread(
+            self.store.get_artifact, request.experiment_id, request.name
+        )
+        for response in artifact_responses(artifact_to_proto(record), content):
+            yield response
+
+    async def RegisterTrainer(
+        self, request: scheduler_pb2.RegisterTrainerRequest, context: Context
+    ) -> scheduler_pb2.RegisterTrainerResponse:
+        if not request.address:
+            raise BadRequest.field(
+                "address", "missing", "address is empty: give host:port where the trainer listens"
+            )
+        try:
+            trainer = await asyncio.to_thread(
+                self.store.register_trainer,
+                address=request.address,
+                slots=request.slots,
+                pipelines=request.pipelines,
+                trainer_id=request.trainer_id,
+            )
+        except ValueError as error:  # no slots, or an id too long to store
+            field = "slots" if "slot" in str(error) else "trainer_id"
+            raise BadRequest.field(field, "invalid", str(error)) from None
+        self.placement.wake()
+        return scheduler_pb2.RegisterTrainerResponse(
+            trainer_id=trainer.id, heartbeat_interval_seconds=self.heartbeat_interval_s
+        )
+
+    async def TrainerHeartbeat(
+        self, request: scheduler_pb2.TrainerHeartbeatRequest, context: Context
+    ) -> scheduler_pb2.TrainerHeartbeatResponse:
+        registered = await asyncio.to_thread(self.store.heartbeat, request.trainer_id)
+        if registered:
+            self.placement.wake()
+        return scheduler_pb2.TrainerHeartbeatResponse(registered=registered)

