@@ -37,6 +37,8 @@ RESET = "\x1b[0m"
 OWN_NAME = "up"
 OWN_COLOUR = "1"
 POLL_S = 0.1
+# How long the processes a stopped child left behind get to vanish after their kill.
+GROUP_EXIT_S = 10.0
 
 LineWatcher = Callable[[str], None]
 
@@ -227,7 +229,23 @@ class Supervisor:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        # What the child left in its group was killed above; wait until the kernel has let
+        # go of it too, so that when `forge up` exits nothing of the service is left.
+        deadline = time.monotonic() + GROUP_EXIT_S
+        while group_exists(process.pid) and time.monotonic() < deadline:
+            time.sleep(POLL_S / 2)
         return clean
+
+
+def group_exists(pgid: int) -> bool:
+    """Whether any process is still in the process group `pgid` (zombies included)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def use_colour(stream: TextIO) -> bool:

@@ -1,0 +1,187 @@
+"""`forge up` for real: the README's run command, as a subprocess, used as a new user would.
+
+It starts NATS, the scheduler and a trainer in a fresh data folder on free ports, prints a
+generated admin password; the `forge` CLI logs in with it, submits a small weather forecast
+and watches it succeed; then Ctrl-C (SIGINT) stops everything with status 0, and no process
+of any service, nor any process one of them started, is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from forge_cli.supervisor import group_exists
+from forge_cli.up import free_port
+
+FORGE = Path(sys.executable).parent / "forge"
+# Starting imports the engine, migrates a database and registers a trainer: on a loaded
+# two-core machine that is tens of seconds, so waits are long and end as soon as they can.
+READY_S = 240.0
+STARTED = re.compile(r"^up +\| started (\S+) \(pid (\d+)\)$")
+PASSWORD = re.compile(r"^up +\| Created the admin account 'admin' with the password: (\S+)$")
+TINY_FORECAST = ["epochs=2", "end=2010-01-20", "hidden_size=8"]
+
+
+class Output:
+    """The lines a process writes, collected by a thread, waited on by the test."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    def wait_for(self, pattern: re.Pattern[str], timeout: float = READY_S) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    if match := pattern.search(line):
+                        return match
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    text = "\n".join(self.lines[-60:])
+                    pytest.fail(f"no line matching {pattern.pattern!r}; output:\n{text}")
+                self._changed.wait(min(left, 1.0))
+
+    def close(self, timeout: float = 30) -> None:
+        self._thread.join(timeout)
+
+    def children(self) -> dict[str, int]:
+        return {m[1]: int(m[2]) for line in self.lines if (m := STARTED.match(line))}
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A new user's environment: an empty data folder, no login saved, no NATS configured."""
+    environ = {
+        **os.environ,
+        "FORGE_DATA_DIR": str(tmp_path / "var"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "NO_COLOR": "1",
+    }
+    for variable in (
+        "FORGE_NATS_URL",
+        "FORGE_ADMIN_PASSWORD",
+        "FORGE_TOKEN",
+        "FORGE_TOKEN_FILE",
+        "FORGE_SCHEDULER_ADDR",
+        "FORGE_DATABASE_URL",
+        "FORGE_CLUSTER_TOKEN",
+        "FORGE_JWT_SECRET",
+    ):
+        environ.pop(variable, None)
+    return environ
+
+
+@pytest.fixture
+def forge_up(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Output, str]]:
+    """`forge up` on free ports; whatever a failing test leaves is killed, group by group."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(FORGE), "up", "--scheduler-port", str(port), "--grace", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        process_group=0,
+    )
+    output = Output(process)
+    try:
+        yield process, output, f"127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in output.children().values():
+            kill_group(pid)
+        output.close()
+
+
+def test_forge_up_runs_an_experiment_and_stops_cleanly_on_ctrl_c(forge_up, env) -> None:
+    process, output, address = forge_up
+    output.wait_for(re.compile(r"^up +\| AzuraForge is up: scheduler "))
+    password = output.wait_for(PASSWORD, timeout=5)[1]
+    children = output.children()
+    assert set(children) == {"nats", "scheduler", "trainer-1"}
+    assert any(line.startswith("trainer-1 | ") for line in output.lines)
+
+    login = forge(
+        env,
+        "login",
+        "--scheduler",
+        address,
+        "--username",
+        "admin",
+        "--password-stdin",
+        input=f"{password}\n",
+    )
+    assert login.returncode == 0, login.stderr
+    assert "Logged in to" in login.stdout
+
+    sets = [arg for value in TINY_FORECAST for arg in ("--set", value)]
+    submit = forge(env, "submit", "weather_forecaster", *sets, "--watch", "--scheduler", address)
+    assert submit.returncode == 0, submit.stdout + submit.stderr
+    assert "Epoch 2/2" in submit.stdout
+    assert "Experiment SUCCEEDED" in submit.stdout
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 0, "\n".join(output.lines[-40:])
+    output.close()
+    lines = output.lines
+    stops = [
+        lines.index(f"up        | stopping {name}") for name in ("trainer-1", "scheduler", "nats")
+    ]
+    assert stops == sorted(stops), "trainers stop before the scheduler, the scheduler before NATS"
+    assert lines[-1] == "up        | stopped"
+    for name, pid in children.items():
+        assert not group_exists(pid), f"a process of {name}'s group outlived forge up"
+
+
+def test_a_second_forge_up_on_a_taken_port_says_which_flag_to_change(env) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [str(FORGE), "up", "--scheduler-port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+    assert result.returncode == 2
+    assert f"port {port} is in use" in result.stderr
+    assert "--scheduler-port" in result.stderr
+
+
+def forge(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(FORGE), *args], input=input, capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
