@@ -193,8 +193,11 @@ def connect(address: str, *, logged_in: bool = True) -> Iterator[Connection]:
         yield Connection(address, channel, metadata)
 
 
-def rpc_error(error: grpc.RpcError, address: str) -> CommandError:
-    """A failed call as one line saying what to do, with the exit status for its kind."""
+def rpc_error(error: grpc.RpcError, address: str, *, logging_in: bool = False) -> CommandError:
+    """A failed call as one line saying what to do, with the exit status for its kind.
+
+    `logging_in`: the call was the login itself, so "log in again" would be no help.
+    """
     code: grpc.StatusCode = error.code()
     details: str = error.details() or code.name
     flag = _scheduler_flag(address)
@@ -209,7 +212,8 @@ def rpc_error(error: grpc.RpcError, address: str) -> CommandError:
             f"the scheduler at {address} is unavailable: {details}", EXIT_UNAVAILABLE
         )
     if code is grpc.StatusCode.UNAUTHENTICATED:
-        return CommandError(f"{details} (run `forge login{flag}`)", EXIT_AUTH)
+        hint = "" if logging_in else f" (run `forge login{flag}`)"
+        return CommandError(f"{details}{hint}", EXIT_AUTH)
     if code is grpc.StatusCode.PERMISSION_DENIED:
         return CommandError(details, EXIT_AUTH)
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED:

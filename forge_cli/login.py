@@ -62,7 +62,7 @@ def login(args: argparse.Namespace) -> int:
                 timeout=CALL_TIMEOUT_S,
             )
         except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+            raise rpc_error(error, address, logging_in=True) from None
     expires_at = answer.expires_at.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")
     path = save_login(address, SavedLogin(answer.access_token, answer.user.username, expires_at))
     role = "admin" if answer.user.role == auth_pb2.ROLE_ADMIN else "user"

@@ -1,0 +1,302 @@
+"""`forge login`, `forge submit --watch` and `forge experiments` against the real stack.
+
+The stack (`tests/stack.py`: NATS, a scheduler on SQLite, one trainer running the quick
+`trainer_probe` pipeline) runs on its own event loop in a thread, and the commands run here
+through `forge_cli.main.main`, as the console script would run them, each with a fresh
+config folder for its saved login.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+import stat
+import sys
+import threading
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from forge_cli import submit as submit_module
+from forge_cli.client import (
+    EXIT_AUTH,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
+from forge_cli.main import main
+from forge_cli.render import status_name
+from forge_cli.up import free_port
+from forge_learner.registry import Discovery
+from tests.stack import ADMIN_PASSWORD, TERMINAL, WAIT_S, Stack, running_stack
+
+T = TypeVar("T")
+ID = re.compile(r"Submitted experiment (\S+) \(trainer_probe\)")
+
+
+@dataclass
+class Live:
+    """The running stack and the event loop it runs on, for calls from this thread."""
+
+    stack: Stack
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def address(self) -> str:
+        return self.stack.address
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(WAIT_S * 2)
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, nats_url: str, probe_pipeline: str
+) -> Iterator[Live]:
+    """The running stack, served from a thread so that these synchronous commands can call it."""
+    tmp = tmp_path_factory.mktemp("stack")
+    started = threading.Event()
+    state: dict[str, object] = {}
+
+    async def serve() -> None:
+        async with running_stack(tmp, f"sqlite:///{tmp}/forge.db", nats_url) as running:
+            stop = asyncio.Event()
+            state.update(stack=running, loop=asyncio.get_running_loop(), stop=stop)
+            started.set()
+            await stop.wait()
+
+    def thread_main() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as error:  # reported to the test below
+            state["error"] = error
+            started.set()
+
+    thread = threading.Thread(target=thread_main, name="stack", daemon=True)
+    thread.start()
+    assert started.wait(WAIT_S * 2), "the stack did not start"
+    if "error" in state:
+        raise AssertionError("the stack failed to start") from state["error"]  # type: ignore[misc]
+    running, loop, stop = state["stack"], state["loop"], state["stop"]
+    assert isinstance(running, Stack) and isinstance(loop, asyncio.AbstractEventLoop)
+    assert isinstance(stop, asyncio.Event)
+    try:
+        yield Live(running, loop)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(WAIT_S)
+        if "error" in state:
+            raise AssertionError("the stack failed while stopping") from state["error"]  # type: ignore[misc]
+
+
+@pytest.fixture
+def cli(stack: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user of this stack with no saved login yet; the path their login will be saved at."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("FORGE_SCHEDULER_ADDR", stack.address)
+    for variable in ("FORGE_TOKEN", "FORGE_TOKEN_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    return tmp_path / "config" / "azuraforge" / "tokens.json"
+
+
+@pytest.fixture
+def logged_in(cli: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> Path:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{ADMIN_PASSWORD}\n"))
+    assert main(["login", "--username", "admin", "--password-stdin"]) == 0
+    capsys.readouterr()
+    return cli
+
+
+def forge(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def submitted_id(out: str) -> str:
+    match = ID.search(out)
+    assert match, out
+    return match[1]
+
+
+# forge login
+
+
+def test_login_saves_the_token_for_this_scheduler_only_readable_by_its_owner(
+    stack, cli, monkeypatch, capsys
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{ADMIN_PASSWORD}\n"))
+
+    status, out, err = forge(capsys, "login", "-u", "admin", "--password-stdin")
+
+    assert status == 0, err
+    assert out.startswith(f"Logged in to {stack.address} as admin (admin) until ")
+    assert stat.S_IMODE(cli.stat().st_mode) == 0o600
+    saved = json.loads(cli.read_text())
+    assert set(saved) == {stack.address}
+    assert saved[stack.address]["username"] == "admin"
+    assert saved[stack.address]["token"].count(".") == 2  # a JWT
+
+
+def test_a_wrong_password_is_one_line_and_status_3(cli, monkeypatch, capsys) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("not-the-password\n"))
+
+    status, _, err = forge(capsys, "login", "-u", "admin", "--password-stdin")
+
+    assert status == EXIT_AUTH
+    assert err == "forge login: wrong username or password\n"
+    assert not cli.exists()
+
+
+def test_commands_say_to_log_in_first(cli, capsys) -> None:
+    status, _, err = forge(capsys, "experiments")
+
+    assert status == EXIT_AUTH
+    assert err.startswith("forge experiments: not logged in to the scheduler at 127.0.0.1:")
+    assert err.endswith(": run `forge login` first\n")
+
+
+def test_a_scheduler_that_is_not_there_is_named(cli, monkeypatch, capsys) -> None:
+    nowhere = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("FORGE_TOKEN", "any")  # a token from the environment, for scripts
+
+    status, _, err = forge(capsys, "experiments", "--scheduler", nowhere)
+
+    assert status == EXIT_UNAVAILABLE
+    assert err.startswith(
+        f"forge experiments: cannot reach the scheduler at {nowhere}: is it running?"
+    )
+    assert err.count("\n") == 1
+
+
+# forge submit
+
+
+def test_submit_watch_shows_epochs_then_the_final_status_and_metrics(logged_in, capsys) -> None:
+    status, out, err = forge(capsys, "submit", "trainer_probe", "--set", "epochs=2", "--watch")
+
+    assert status == 0, out + err
+    lines = out.splitlines()
+    assert ID.match(lines[0])
+    assert re.search(r"^Running trainer_probe on trainer-0: 2 epochs of \d+ batches$", out, re.M)
+    epochs = [line for line in lines if line.startswith("Epoch ")]
+    assert [line.split(" - ")[0] for line in epochs] == ["Epoch 1/2", "Epoch 2/2"]
+    assert all("loss: " in line and "val_loss: " in line for line in epochs)
+    assert "Experiment SUCCEEDED" in lines
+    assert re.search(r"^  metric +model", out, re.M), out
+    assert "\r" not in out, "no bar redrawing when the output is not a terminal"
+
+
+def test_submit_without_watch_returns_at_once_with_the_id(logged_in, stack, capsys) -> None:
+    status, out, _ = forge(capsys, "submit", "trainer_probe", "--set", "epochs=1")
+
+    assert status == 0
+    experiment_id = submitted_id(out)
+    assert f"forge experiments show {experiment_id}" in out
+
+
+def test_a_bad_setting_is_refused_before_sending_naming_the_field(logged_in, capsys) -> None:
+    status, out, err = forge(capsys, "submit", "trainer_probe", "--set", "epochs=0")
+
+    assert status == EXIT_USAGE
+    assert out == ""
+    assert "invalid settings for trainer_probe" in err
+    assert "epochs" in err
+    assert "`forge pipelines trainer_probe` lists its settings." in err
+
+
+def test_the_schedulers_refusal_names_the_field_too(logged_in, monkeypatch, capsys) -> None:
+    # A client without the pipeline installed sends the values as JSON; the scheduler checks.
+    monkeypatch.setattr(submit_module, "discover", lambda: Discovery({}, {}))
+
+    status, out, err = forge(capsys, "submit", "trainer_probe", "--set", "epochs=0")
+
+    assert status == EXIT_USAGE
+    assert out == ""
+    assert err.startswith("forge submit: ")
+    assert "epochs" in err
+
+
+def test_an_unknown_pipeline_is_a_usage_error(logged_in, capsys) -> None:
+    status, _, err = forge(capsys, "submit", "no_such_pipeline")
+
+    assert status == EXIT_USAGE
+    assert "no_such_pipeline" in err
+
+
+def test_a_failed_experiment_ends_the_watch_with_status_1(logged_in, capsys) -> None:
+    status, out, _ = forge(capsys, "submit", "trainer_probe", "--set", "behaviour=raise", "--watch")
+
+    assert status == EXIT_FAILED
+    assert re.search(r"^Experiment FAILED: .*the probe's data source is down", out, re.M), out
+
+
+def test_ctrl_c_stops_watching_not_the_experiment(logged_in, stack, monkeypatch, capsys) -> None:
+    def interrupt(self: object, event: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(submit_module.EventPrinter, "show", interrupt)
+
+    status, out, err = forge(capsys, "submit", "trainer_probe", "--set", "epochs=1", "--watch")
+
+    assert status == EXIT_INTERRUPTED
+    experiment_id = submitted_id(out)
+    assert f"Stopped watching; experiment {experiment_id} goes on." in err
+    assert f"`forge experiments cancel {experiment_id}` cancels it" in err
+    finished = stack.run(stack.stack.wait_for(stack.stack.admin_token, experiment_id, TERMINAL))
+    assert status_name(finished.status) == "SUCCEEDED"
+
+
+# forge experiments
+
+
+def test_experiments_lists_show_report_and_cancel(logged_in, stack, tmp_path, capsys) -> None:
+    status, out, _ = forge(capsys, "submit", "trainer_probe", "--set", "epochs=1", "--watch")
+    assert status == 0
+    done = submitted_id(out)
+
+    status, out, _ = forge(capsys, "experiments", "--status", "succeeded", "--limit", "500")
+    assert status == 0
+    header, *rows = out.splitlines()
+    assert header.split() == ["ID", "PIPELINE", "STATUS", "EPOCHS", "CREATED", "(UTC)", "OWNER"]
+    row = next(row for row in rows if row.startswith(done))
+    assert row.split()[1:4] == ["trainer_probe", "SUCCEEDED", "1/1"]
+
+    status, out, _ = forge(capsys, "experiments", "show", done)
+    assert status == 0
+    assert re.search(rf"^id +{done}$", out, re.M)
+    assert re.search(r"^status +SUCCEEDED$", out, re.M)
+    assert '"epochs": 1' in out
+    assert "report.md" in out
+
+    status, out, _ = forge(capsys, "experiments", "report", done)
+    assert status == 0
+    assert out.startswith("#")
+    report = tmp_path / "report.md"
+    status, out, _ = forge(capsys, "experiments", "report", done, "-o", str(report))
+    assert status == 0
+    assert out.startswith(f"Wrote report.md of {done} to {report}")
+    assert report.read_text().startswith("#")
+
+    status, out, _ = forge(
+        capsys, "submit", "trainer_probe", "--set", "epochs=50", "--set", "batch_pause=0.2"
+    )
+    slow = submitted_id(out)
+    status, out, err = forge(capsys, "experiments", "cancel", slow)
+    assert status == 0, err
+    assert out == f"Experiment {slow} is CANCELLED\n"
+
+
+def test_an_experiment_that_is_not_there_is_status_4(logged_in, capsys) -> None:
+    for action in ("show", "cancel", "report"):
+        status, _, err = forge(capsys, "experiments", action, "no-such-experiment")
+        assert status == EXIT_NOT_FOUND, err
+        assert "not found" in err
+        assert err.count("\n") == 1
