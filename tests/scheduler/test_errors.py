@@ -1,0 +1,102 @@
+"""The one table of errors and the gRPC statuses they become."""
+
+from __future__ import annotations
+
+import json
+
+import grpc
+import pytest
+
+from forge_learner.config import FieldError
+from scheduler.auth import (
+    InvalidAccount,
+    InvalidCredentials,
+    PermissionDenied,
+    Throttled,
+    TokenExpired,
+)
+from scheduler.bus import BusUnavailable
+from scheduler.db.models import ExperimentStatus
+from scheduler.errors import (
+    FIELD_ERRORS_KEY,
+    RETRY_AFTER_KEY,
+    BadRequest,
+    field_errors,
+    status_for,
+)
+from scheduler.store import AlreadyExists, IllegalTransition, InvalidPageToken, NotFound
+
+Code = grpc.StatusCode
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (NotFound("experiment", "x"), Code.NOT_FOUND),
+        (AlreadyExists("a user named 'a' exists already"), Code.ALREADY_EXISTS),
+        (
+            IllegalTransition("x", ExperimentStatus.SUCCEEDED, ExperimentStatus.CANCELLED),
+            Code.FAILED_PRECONDITION,
+        ),
+        (InvalidCredentials(), Code.UNAUTHENTICATED),
+        (TokenExpired("the access token has expired; log in again"), Code.UNAUTHENTICATED),
+        (PermissionDenied("only an admin may do this"), Code.PERMISSION_DENIED),
+        (BusUnavailable("no NATS"), Code.UNAVAILABLE),
+    ],
+)
+def test_each_domain_error_has_its_status_and_keeps_its_message(error: Exception, code):
+    status = status_for(error)
+
+    assert status is not None
+    assert status.code == code
+    assert str(error) in status.message
+
+
+def test_bad_requests_carry_their_field_errors_as_json():
+    error = BadRequest(
+        [
+            FieldError("config.epochs", "greater_than_equal", "epochs: must be at least 1"),
+            FieldError("config.mode", "literal_error", "mode: must be 'a' or 'b', got 'ü'"),
+        ],
+        "invalid config for pipeline 'probe'",
+    )
+
+    status = status_for(error)
+
+    assert status is not None and status.code == Code.INVALID_ARGUMENT
+    assert status.message.startswith("invalid config for pipeline 'probe': epochs: must be")
+    ((key, value),) = status.trailing_metadata
+    assert key == FIELD_ERRORS_KEY and value.isascii()
+    assert json.loads(value)[0] == {
+        "field": "config.epochs",
+        "rule": "greater_than_equal",
+        "message": "epochs: must be at least 1",
+    }
+    assert field_errors(status.trailing_metadata) == error.errors
+
+
+@pytest.mark.parametrize(
+    ("error", "field"),
+    [
+        (InvalidAccount("username", "username 'a b' must be ..."), "username"),
+        (InvalidPageToken("page_token is not one this server handed out"), "page_token"),
+    ],
+)
+def test_invalid_values_name_their_field(error: Exception, field: str):
+    status = status_for(error)
+
+    assert status is not None and status.code == Code.INVALID_ARGUMENT
+    assert [e.field for e in field_errors(status.trailing_metadata)] == [field]
+
+
+def test_throttled_logins_say_when_to_retry_in_whole_seconds():
+    status = status_for(Throttled("alice", 1.2))
+
+    assert status is not None and status.code == Code.RESOURCE_EXHAUSTED
+    assert dict(status.trailing_metadata) == {RETRY_AFTER_KEY: "2"}
+    assert "try again in 2 seconds" in status.message
+
+
+def test_a_bug_is_no_caller_error():
+    assert status_for(RuntimeError("boom")) is None
+    assert status_for(KeyError("x")) is None
