@@ -13,6 +13,7 @@ from typing import Protocol
 
 from forge_cli import (
     experiments,
+    gateway,
     login,
     pipelines,
     run,
@@ -40,6 +41,7 @@ COMMANDS: tuple[Command, ...] = (
     run,
     scheduler,
     trainer,
+    gateway,
     version,
 )
 

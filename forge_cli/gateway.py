@@ -1,0 +1,71 @@
+"""`forge gateway`: serve the REST API, the WebSockets and the web UI in front of the scheduler.
+
+The gateway is stateless: run as many as you like behind a load balancer, each pointed at the
+scheduler with `--scheduler` or `FORGE_SCHEDULER_ADDR`. Flags override the `FORGE_GATEWAY_*`
+variables (see `gateway.settings`). It runs until Ctrl-C or SIGTERM.
+
+Exit status: 0 after a stop, 2 for a setting it cannot use or a port it cannot listen on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gateway.settings import SettingsError, load_settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "gateway",
+        help="serve the REST API, WebSockets and web UI",
+        description=(
+            "Serve the HTTP and WebSocket API under /api/v1 and the built web UI at /, turning "
+            "each request into scheduler calls made with the caller's token."
+        ),
+    )
+    parser.add_argument(
+        "--port", type=int, help="the port to listen on (default $FORGE_GATEWAY_PORT, else 8080)"
+    )
+    parser.add_argument("--host", help="the interface to listen on (default: all)")
+    parser.add_argument(
+        "--scheduler",
+        metavar="HOST:PORT",
+        help="the scheduler (default $FORGE_SCHEDULER_ADDR, else 127.0.0.1:50051)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(host=args.host, port=args.port, scheduler_addr=args.scheduler)
+    except SettingsError as error:
+        print(f"forge gateway: {error}", file=sys.stderr)
+        return 2
+    # Imported here: the other commands have no use for aiohttp.
+    import logging
+
+    from aiohttp import web
+
+    from gateway.app import AccessLogger, configure_logging, create_app
+
+    configure_logging()
+    log = logging.getLogger("gateway")
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log_class=AccessLogger,
+            print=lambda _text: log.info(
+                "serving on port %s, scheduler at %s", settings.port, settings.scheduler_addr
+            ),
+        )
+    except OSError as error:
+        print(
+            f"forge gateway: cannot listen on port {settings.port} ({error}); pick another "
+            "--port or FORGE_GATEWAY_PORT",
+            file=sys.stderr,
+        )
+        return 2
+    return 0

@@ -1,0 +1,475 @@
+"""The OpenAPI 3.1 document of the REST API and its WebSockets, served at `/api/v1/openapi.json`.
+
+The paths are written here by hand, next to nothing else, so that each route says in one place
+what it takes and answers; `tests/gateway/test_openapi.py` checks them against the app's real
+router, so a route cannot be added or removed without its description. The bodies' schemas are
+not written by hand: they are derived from the `.proto` messages the routes answer with, in the
+protobuf JSON form the gateway writes (`gateway.rpc`), so they cannot drift from the contract.
+WebSocket routes appear as the `GET` that upgrades, with their messages described in words.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aiohttp import web
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from azuraforge.v1 import auth_pb2, events_pb2, experiment_pb2, scheduler_pb2
+from gateway.routes import API
+
+openapi_routes = web.RouteTableDef()
+
+# The protobuf stubs type a descriptor as either the pure-Python class or upb's, which share
+# what is read here but no base class; these names say which kind of descriptor is meant.
+MessageDescriptor = Any
+FieldDescriptorT = Any
+EnumDescriptor = Any
+
+OPENAPI_VERSION = "3.1.0"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# The messages the routes answer with; the schemas of the messages they hold come along.
+ROOT_MESSAGES: tuple[type[Message], ...] = (
+    auth_pb2.LoginResponse,
+    auth_pb2.User,
+    scheduler_pb2.ListPipelinesResponse,
+    scheduler_pb2.ListExperimentsResponse,
+    experiment_pb2.Experiment,
+    events_pb2.ExperimentEvent,
+    experiment_pb2.ExperimentStatusChanged,
+)
+WELL_KNOWN: dict[str, dict[str, Any]] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Struct": {"type": "object"},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array"},
+}
+_FD = FieldDescriptor
+SCALARS: dict[int, dict[str, Any]] = {
+    _FD.TYPE_DOUBLE: {"type": "number"},
+    _FD.TYPE_FLOAT: {"type": "number"},
+    _FD.TYPE_INT32: {"type": "integer", "format": "int32"},
+    _FD.TYPE_SINT32: {"type": "integer", "format": "int32"},
+    _FD.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
+    _FD.TYPE_UINT32: {"type": "integer", "format": "uint32", "minimum": 0},
+    _FD.TYPE_FIXED32: {"type": "integer", "format": "uint32", "minimum": 0},
+    # 64-bit integers are numbers where JavaScript reads them exactly, else strings.
+    _FD.TYPE_INT64: {"type": ["integer", "string"], "format": "int64"},
+    _FD.TYPE_SINT64: {"type": ["integer", "string"], "format": "int64"},
+    _FD.TYPE_SFIXED64: {"type": ["integer", "string"], "format": "int64"},
+    _FD.TYPE_UINT64: {"type": ["integer", "string"], "format": "uint64"},
+    _FD.TYPE_FIXED64: {"type": ["integer", "string"], "format": "uint64"},
+    _FD.TYPE_BOOL: {"type": "boolean"},
+    _FD.TYPE_STRING: {"type": "string"},
+    _FD.TYPE_BYTES: {"type": "string", "contentEncoding": "base64"},
+}
+
+
+@openapi_routes.get(f"{API}/openapi.json")
+async def openapi_json(request: web.Request) -> web.Response:
+    return web.json_response(document())
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The whole document; built once, it depends on nothing but this code and the protos."""
+    return {
+        "openapi": OPENAPI_VERSION,
+        "jsonSchemaDialect": JSON_SCHEMA_DIALECT,
+        "info": {
+            "title": "AzuraForge API",
+            "version": "v1",
+            "description": (
+                "Train neural networks and watch them learn, live. Log in with "
+                f"`POST {API}/auth/token` and send the token as `Authorization: Bearer <token>`. "
+                'Errors are `{"error": {"code", "message", "details"}}`; a 422\'s `details` '
+                "name each bad field. Messages are the protobuf JSON form of the "
+                "`azuraforge.v1` messages with their `.proto` field names."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": {**message_schemas(ROOT_MESSAGES), **_request_schemas()},
+            "responses": _error_responses(),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "password": {
+                    "type": "oauth2",
+                    "flows": {"password": {"tokenUrl": f"{API}/auth/token", "scopes": {}}},
+                },
+            },
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    experiment_id = _path_parameter("experiment_id", "The experiment's id.")
+    return {
+        f"{API}/auth/token": {
+            "post": {
+                "operationId": "issueToken",
+                "summary": "Log in: exchange a username and password for an access token",
+                "description": "An OAuth2 password grant; the form fields or the same as JSON.",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {"schema": _ref("LoginForm")},
+                        "application/json": {"schema": _ref("LoginForm")},
+                    },
+                },
+                "responses": {
+                    "200": _json("The token; send it as `Authorization: Bearer`.", "LoginResponse"),
+                    **_errors("400", "401", "422", "429", "503"),
+                },
+            }
+        },
+        f"{API}/auth/me": {
+            "get": {
+                "operationId": "whoAmI",
+                "summary": "The user the token stands for",
+                "responses": {"200": _json("The caller.", "User"), **_errors("401", "503")},
+            }
+        },
+        f"{API}/users": {
+            "post": {
+                "operationId": "createUser",
+                "summary": "Add an account (admins only)",
+                "requestBody": _json_body("NewUser"),
+                "responses": {
+                    "201": _json("The new account.", "User"),
+                    **_errors("400", "401", "403", "409", "413", "422", "503"),
+                },
+            }
+        },
+        f"{API}/pipelines": {
+            "get": {
+                "operationId": "listPipelines",
+                "summary": "The installed pipelines, each with its config's JSON Schema",
+                "responses": {
+                    "200": _json("The pipelines.", "ListPipelinesResponse"),
+                    **_errors("401", "503"),
+                },
+            }
+        },
+        f"{API}/experiments": {
+            "post": {
+                "operationId": "submitExperiment",
+                "summary": "Submit an experiment: a pipeline and its config",
+                "requestBody": _json_body("Submission"),
+                "responses": {
+                    "201": _json("The experiment, pending.", "Experiment"),
+                    **_errors("400", "401", "413", "422", "503"),
+                },
+            },
+            "get": {
+                "operationId": "listExperiments",
+                "summary": "Your experiments (everyone's for an admin), newest first",
+                "parameters": [
+                    _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    _query("page_token", {"type": "string"}, "`next_page_token` of a page."),
+                    {
+                        **_query(
+                            "status",
+                            {"type": "array", "items": {"type": "string"}},
+                            "Only these statuses (`running`, ...); repeat or comma-separate.",
+                        ),
+                        "explode": True,
+                    },
+                    _query("pipeline", {"type": "string"}, "Only this pipeline's."),
+                ],
+                "responses": {
+                    "200": _json("A page of experiments.", "ListExperimentsResponse"),
+                    **_errors("401", "422", "503"),
+                },
+            },
+        },
+        f"{API}/experiments/{{experiment_id}}": {
+            "get": {
+                "operationId": "getExperiment",
+                "summary": "One experiment",
+                "parameters": [experiment_id],
+                "responses": {
+                    "200": _json("The experiment.", "Experiment"),
+                    **_errors("401", "404", "503"),
+                },
+            }
+        },
+        f"{API}/experiments/{{experiment_id}}/cancel": {
+            "post": {
+                "operationId": "cancelExperiment",
+                "summary": "Cancel a pending experiment, or stop a running one within seconds",
+                "parameters": [experiment_id],
+                "responses": {
+                    "200": _json("The experiment.", "Experiment"),
+                    **_errors("401", "404", "409", "503"),
+                },
+            }
+        },
+        f"{API}/experiments/{{experiment_id}}/report": {
+            "get": {
+                "operationId": "getReport",
+                "summary": "The run's report, as markdown",
+                "parameters": [experiment_id],
+                "responses": {
+                    "200": {
+                        "description": "`report.md`.",
+                        "content": {"text/markdown": {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "Unchanged since the `ETag` sent."},
+                    **_errors("401", "404", "503"),
+                },
+            }
+        },
+        f"{API}/experiments/{{experiment_id}}/artifacts/{{name}}": {
+            "get": {
+                "operationId": "getArtifact",
+                "summary": "A file the run wrote (`plots/loss.png`, `model.npz`, ...)",
+                "parameters": [
+                    experiment_id,
+                    _path_parameter("name", "The artifact's path in the run, `/`s included."),
+                    _query("download", {"type": "string"}, "Any value: save, do not show."),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file, with its type, size and SHA-256 `ETag`.",
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    "304": {"description": "Unchanged since the `ETag` sent."},
+                    **_errors("401", "404", "503"),
+                },
+            }
+        },
+        f"{API}/experiments/{{experiment_id}}/events": {
+            "get": {
+                "operationId": "watchExperiment",
+                "summary": "WebSocket: the experiment's events, history then live",
+                "description": (
+                    "Upgrade to a WebSocket. Each text message is one `ExperimentEvent`. "
+                    "Send the token as the subprotocols `azuraforge.v1` and `bearer.<token>`, "
+                    'the `Authorization` header, or a first message `{"token": "..."}`. '
+                    "Closes with 1000 after the last event, 4401 for a bad or expired token, "
+                    "4404, 4429 when too slow, 4503 without the scheduler: resume with `after`."
+                ),
+                "parameters": [
+                    experiment_id,
+                    _query(
+                        "after",
+                        {"type": "integer", "minimum": 0},
+                        "Send only the events after this `seq` (resuming).",
+                    ),
+                ],
+                "responses": {
+                    "101": _websocket("ExperimentEvent"),
+                    **_errors("400", "422"),
+                },
+            }
+        },
+        f"{API}/events": {
+            "get": {
+                "operationId": "watchExperiments",
+                "summary": "WebSocket: status changes of your experiments, for list pages",
+                "description": (
+                    "Upgrade to a WebSocket. Each text message is one `ExperimentStatusChanged`; "
+                    "authentication and close codes as for an experiment's events."
+                ),
+                "responses": {"101": _websocket("ExperimentStatusChanged"), **_errors("400")},
+            }
+        },
+        f"{API}/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1.",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def message_schemas(roots: tuple[type[Message], ...]) -> dict[str, dict[str, Any]]:
+    """JSON Schemas of the messages `roots` and every message they hold, by short name."""
+    schemas: dict[str, dict[str, Any]] = {}
+    pending = [root.DESCRIPTOR for root in roots]
+    while pending:
+        message = pending.pop()
+        if message.name in schemas or message.full_name in WELL_KNOWN:
+            continue
+        properties = {}
+        for field in message.fields:
+            properties[field.name] = _field_schema(field)
+            nested = _held_message(field)
+            if nested is not None:
+                pending.append(nested)
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        choices = [
+            "At most one of " + ", ".join(f"`{field.name}`" for field in oneof.fields) + " is set."
+            for oneof in message.oneofs
+        ]
+        if choices:
+            schema["description"] = " ".join(choices)
+        schemas[message.name] = schema
+    return dict(sorted(schemas.items()))
+
+
+def _field_schema(field: FieldDescriptorT) -> dict[str, Any]:
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        value = field.message_type.fields_by_name["value"]
+        return {"type": "object", "additionalProperties": _single_schema(value)}
+    schema = _single_schema(field)
+    return {"type": "array", "items": schema} if field.is_repeated else schema
+
+
+def _single_schema(field: FieldDescriptorT) -> dict[str, Any]:
+    if field.enum_type is not None:
+        return _enum_schema(field.enum_type)
+    if field.message_type is not None:
+        known = WELL_KNOWN.get(field.message_type.full_name)
+        return dict(known) if known is not None else _ref(field.message_type.name)
+    return dict(SCALARS[field.type])
+
+
+def _held_message(field: FieldDescriptorT) -> MessageDescriptor | None:
+    message = field.message_type
+    if message is None:
+        return None
+    if message.GetOptions().map_entry:
+        return message.fields_by_name["value"].message_type
+    return message
+
+
+def _enum_schema(enum: EnumDescriptor) -> dict[str, Any]:
+    return {"type": "string", "enum": [value.name for value in enum.values]}
+
+
+def _request_schemas() -> dict[str, dict[str, Any]]:
+    return {
+        "LoginForm": {
+            "type": "object",
+            "required": ["username", "password"],
+            "properties": {
+                "username": {"type": "string"},
+                "password": {"type": "string", "format": "password"},
+                "grant_type": {"type": "string", "enum": ["password"]},
+            },
+        },
+        "NewUser": {
+            "type": "object",
+            "required": ["username", "password"],
+            "additionalProperties": False,
+            "properties": {
+                "username": {"type": "string"},
+                "password": {"type": "string", "format": "password", "minLength": 8},
+                "role": {"type": "string", "enum": ["user", "admin"], "default": "user"},
+            },
+        },
+        "Submission": {
+            "type": "object",
+            "required": ["pipeline"],
+            "additionalProperties": False,
+            "properties": {
+                "pipeline": {"type": "string", "description": "An installed pipeline's name."},
+                "config": {
+                    "type": "object",
+                    "description": "Settings, checked against the pipeline's `config_schema`.",
+                },
+            },
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message", "details"],
+                    "properties": {
+                        "code": {"type": "string", "examples": ["invalid_argument"]},
+                        "message": {"type": "string"},
+                        "details": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "field": {"type": "string", "examples": ["config.epochs"]},
+                                    "rule": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
+    }
+
+
+ERRORS = {
+    "400": "The request is malformed (not JSON, not a WebSocket upgrade, ...).",
+    "401": "No token, or a bad or expired one: log in.",
+    "403": "The token's user may not do this.",
+    "404": "No such thing, or it is another user's.",
+    "409": "It conflicts with the current state (a name taken, an experiment already over).",
+    "413": "The body is larger than the gateway accepts.",
+    "422": "A field is wrong; `details` names each one.",
+    "429": "Too many failed logins; `Retry-After` says when to try again.",
+    "503": "The scheduler cannot be reached.",
+}
+
+
+def _error_responses() -> dict[str, Any]:
+    return {
+        f"E{status}": {
+            "description": text,
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        for status, text in ERRORS.items()
+    }
+
+
+def _errors(*statuses: str) -> dict[str, Any]:
+    return {status: {"$ref": f"#/components/responses/E{status}"} for status in statuses}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _json_body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _websocket(schema: str) -> dict[str, Any]:
+    return {
+        "description": f"Switching to the WebSocket protocol; each message is one `{schema}`.",
+        "content": {"application/json": {"schema": _ref(schema)}},
+    }
+
+
+def _path_parameter(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    parameter: dict[str, Any] = {"name": name, "in": "query", "schema": schema}
+    if description:
+        parameter["description"] = description
+    return parameter

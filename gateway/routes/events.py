@@ -1,0 +1,335 @@
+"""WebSockets: one experiment's events as they happen, and the status changes of your experiments.
+
+- `experiments/{id}/events` sends the experiment's whole history, then each live event, one
+  text frame per event in the protobuf JSON form of `ExperimentEvent` (`seq` counts from 1).
+  `?after=SEQ` starts after that event, so a dropped connection resumes with exactly the events
+  it missed. The socket closes with 1000 after the experiment's last event
+  (`experiment_finished`). Live events come from the process's shared stream
+  (`gateway.fanout`).
+- `events` sends one `ExperimentStatusChanged` per status change of the caller's experiments
+  (everyone's for an admin), for list pages. It has no history; re-read the list on connect.
+
+**The token.** Query strings end up in access logs, so the token never travels in one. A client
+sends it in one of three ways:
+
+1. as a WebSocket subprotocol: offer the two protocols `azuraforge.v1` and `bearer.<token>`
+   (a JWT is made of characters a protocol name may hold); the gateway selects
+   `azuraforge.v1`, so the token is never echoed back. A browser's only way to set a header:
+   `new WebSocket(url, ["azuraforge.v1", "bearer." + token])`;
+2. in the `Authorization: Bearer <token>` header of the upgrade request (scripts);
+3. as the first message after the socket opens, `{"token": "<token>"}`, within 10 seconds.
+
+**Close codes.** An error the scheduler answers closes the socket with 4000 + the HTTP status the
+same error gets from a REST route: 4401 for a missing, invalid or expired token (also sent when a
+token expires while the socket is open), 4403, 4404 for an experiment that does not exist or is
+someone else's, 4503 when the scheduler cannot be reached. 4429 means the client fell too far
+behind the live events and was cut off so as not to hold anything up. After any of these the
+reason says where to resume: reconnect with `?after=<last seq received>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import grpc
+from aiohttp import WSMsgType, web
+
+from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
+from gateway.fanout import SlowViewer, WatchOpener, scheduler_watch
+from gateway.keys import FANOUT, REQUEST_ID, SOCKETS, scheduler, settings
+from gateway.routes import API
+from gateway.routes.request import integer_query
+from gateway.rpc import HTTP_STATUS, bearer_metadata, json_text
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+SUBPROTOCOL = "azuraforge.v1"
+BEARER_PROTOCOL_PREFIX = "bearer."
+# Close codes besides the standard ones: 4000 + an HTTP status, as the module docstring says.
+CLOSE_FINISHED = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_INTERNAL = 1011
+CLOSE_UNAUTHENTICATED = 4000 + HTTPStatus.UNAUTHORIZED
+CLOSE_TOO_SLOW = 4000 + HTTPStatus.TOO_MANY_REQUESTS
+CLOSE_SCHEDULER_GONE = 4000 + HTTPStatus.SERVICE_UNAVAILABLE
+# A close frame's reason holds at most 123 bytes.
+MAX_REASON_BYTES = 123
+# How long closing may wait on a client that does not read before the connection is dropped.
+CLOSE_TIMEOUT_S = 5.0
+# Clients send nothing but the token, so their messages may be small.
+MAX_CLIENT_MESSAGE = 64 * 1024
+HEARTBEAT_S = 30.0
+FINISHED_STATUSES = frozenset(
+    {
+        experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED,
+        experiment_pb2.EXPERIMENT_STATUS_FAILED,
+        experiment_pb2.EXPERIMENT_STATUS_CANCELLED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Closing:
+    """How a socket ends: its close code and reason."""
+
+    code: int
+    reason: str
+
+
+class MissedEvents(Exception):
+    """An event arrived out of order; never expected, since both sources are gap-free."""
+
+
+@routes.get(f"{API}/experiments/{{experiment_id}}/events", allow_head=False)
+async def experiment_events(request: web.Request) -> web.StreamResponse:
+    experiment_id = request.match_info["experiment_id"]
+    after = integer_query(request, "after", 0, 2**63 - 1) or 0
+    ws, session = await Session.open(request)
+    if session is not None:
+        await session.run(lambda: _send_experiment_events(session, experiment_id, after))
+    return ws
+
+
+@routes.get(f"{API}/events", allow_head=False)
+async def status_changes(request: web.Request) -> web.StreamResponse:
+    ws, session = await Session.open(request)
+    if session is not None:
+        await session.run(lambda: _send_status_changes(session))
+    return ws
+
+
+class Session:
+    """One open, authenticated WebSocket and what may end it."""
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, token: str) -> None:
+        self.request = request
+        self.ws = ws
+        self.metadata = bearer_metadata(token, request.get(REQUEST_ID))
+        self.expires_at = token_expiry(token)
+        # The seq of the last event sent, for the reason of a close ("resume with after=N").
+        self.last_seq = 0
+        self._ending: asyncio.Future[Closing] = asyncio.get_running_loop().create_future()
+        self._reason: Callable[[], str] | None = None
+
+    @classmethod
+    async def open(cls, request: web.Request) -> tuple[web.WebSocketResponse, Session | None]:
+        """Upgrade the request and find its token; no session when it has none (then closed)."""
+        ws = web.WebSocketResponse(
+            protocols=(SUBPROTOCOL,), heartbeat=HEARTBEAT_S, max_msg_size=MAX_CLIENT_MESSAGE
+        )
+        await ws.prepare(request)
+        request.app[SOCKETS].add(ws)
+        token = _header_token(request) or await _first_message_token(
+            ws, settings(request).websocket_auth_seconds
+        )
+        if token is None:
+            await close(
+                request,
+                ws,
+                Closing(
+                    CLOSE_UNAUTHENTICATED,
+                    'no token: offer subprotocol "bearer.<token>" or send {"token": ...} first',
+                ),
+            )
+            return ws, None
+        return ws, cls(request, ws, token)
+
+    def end(self, code: int, reason: Callable[[], str]) -> None:
+        """Close the socket with `code` as soon as possible, whatever it is doing."""
+        if not self._ending.done():
+            self._reason = reason
+            self._ending.set_result(Closing(code, ""))
+
+    async def send(self, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def run(self, produce: Callable[[], Coroutine[Any, Any, Closing]]) -> None:
+        """Send what `produce` sends until it ends, the client leaves, or `end` is called."""
+        expiry = None
+        if self.expires_at is not None:
+            delay = max(0.0, self.expires_at - time.time())
+            expiry = asyncio.get_running_loop().call_later(
+                delay,
+                self.end,
+                CLOSE_UNAUTHENTICATED,
+                lambda: f"token expired: log in again and reconnect with after={self.last_seq}",
+            )
+        producer = asyncio.create_task(produce())
+        reader = asyncio.create_task(self._read_until_closed())
+        try:
+            waiting: set[asyncio.Future[Any]] = {producer, reader, self._ending}
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if expiry is not None:
+                expiry.cancel()
+            for task in (producer, reader):
+                task.cancel()
+            await asyncio.gather(producer, reader, return_exceptions=True)
+        if self._ending.done():
+            ending = self._ending.result()
+            assert self._reason is not None
+            closing = Closing(ending.code, self._reason())
+        elif producer in done:
+            closing = self._outcome(producer)
+        else:
+            return  # The client closed the socket.
+        await close(self.request, self.ws, closing)
+
+    def _outcome(self, producer: asyncio.Task[Closing]) -> Closing:
+        error = producer.exception()
+        if error is None:
+            return producer.result()
+        resume = f"reconnect with after={self.last_seq}"
+        if isinstance(error, grpc.RpcError):
+            return rpc_closing(error, resume)
+        if isinstance(error, SlowViewer):
+            return Closing(CLOSE_TOO_SLOW, f"too slow: {resume}")
+        if isinstance(error, ConnectionError):
+            return Closing(CLOSE_GOING_AWAY, "connection lost")
+        log.error("a WebSocket failed", exc_info=error)
+        return Closing(CLOSE_INTERNAL, f"gateway error: {resume}")
+
+    async def _read_until_closed(self) -> None:
+        # The client has nothing more to say; reading is how its close frame is noticed.
+        async for _message in self.ws:
+            pass
+
+
+async def _send_experiment_events(session: Session, experiment_id: str, after: int) -> Closing:
+    stubs = scheduler(session.request)
+    open_watch = scheduler_watch(stubs.scheduler)
+    response = await stubs.scheduler.GetExperiment(
+        scheduler_pb2.GetExperimentRequest(experiment_id=experiment_id),
+        metadata=session.metadata,
+        timeout=stubs.timeout,
+    )
+    experiment = response.experiment
+    session.last_seq = after
+    finished = Closing(CLOSE_FINISHED, "experiment_finished")
+    if experiment.status in FINISHED_STATUSES:
+        await _replay(session, open_watch, experiment_id, experiment.last_seq)
+        return finished
+    fanout = session.request.app[FANOUT]
+    with fanout.watch(experiment_id, experiment.last_seq, session.metadata) as viewer:
+        viewer.on_cut_off(
+            lambda: session.end(
+                CLOSE_TOO_SLOW, lambda: f"too slow: reconnect with after={session.last_seq}"
+            )
+        )
+        await _replay(session, open_watch, experiment_id, viewer.boundary)
+        while (event := await viewer.next()) is not None:
+            await _send_event(session, event)
+    return finished
+
+
+async def _replay(
+    session: Session, open_watch: WatchOpener, experiment_id: str, until: int
+) -> None:
+    """Send the stored events after what was sent, up to seq `until`, with the caller's token."""
+    if session.last_seq >= until:
+        return
+    events = open_watch(experiment_id, session.last_seq, session.metadata)
+    async with contextlib.aclosing(events):
+        async for event in events:
+            await _send_event(session, event)
+            if event.seq >= until:
+                break
+
+
+async def _send_event(session: Session, event: events_pb2.ExperimentEvent) -> None:
+    """Send `event` unless it was sent already (the replay and the live feed may overlap)."""
+    if event.seq <= session.last_seq:
+        return
+    if event.seq != session.last_seq + 1:
+        raise MissedEvents(f"event {event.seq} came after {session.last_seq}")
+    await session.send(json_text(event))
+    session.last_seq = event.seq
+
+
+async def _send_status_changes(session: Session) -> Closing:
+    call = scheduler(session.request).scheduler.WatchExperiments(
+        scheduler_pb2.WatchExperimentsRequest(), metadata=session.metadata
+    )
+    try:
+        async for response in call:
+            await session.send(json_text(response.change))
+    finally:
+        call.cancel()
+    return Closing(CLOSE_SCHEDULER_GONE, "the scheduler ended the stream: reconnect")
+
+
+def rpc_closing(error: grpc.RpcError, resume: str) -> Closing:
+    """The close for a failed scheduler call: 4000 + the status a REST route would answer."""
+    code: grpc.StatusCode = error.code()
+    status = HTTP_STATUS.get(code, HTTPStatus.BAD_GATEWAY)
+    message: str = error.details() or code.name.lower()
+    if code is grpc.StatusCode.UNAVAILABLE:
+        message = "the scheduler cannot be reached"
+    return Closing(4000 + status, f"{message}; {resume}")
+
+
+async def close(request: web.Request, ws: web.WebSocketResponse, closing: Closing) -> None:
+    """Close `ws`; a client that does not read its close frame in time is disconnected."""
+    reason = closing.reason.encode()[:MAX_REASON_BYTES].decode(errors="ignore").encode()
+    try:
+        await asyncio.wait_for(ws.close(code=closing.code, message=reason), CLOSE_TIMEOUT_S)
+    except (TimeoutError, ConnectionError):
+        if request.transport is not None:
+            request.transport.abort()
+
+
+def token_expiry(token: str) -> float | None:
+    """When the token expires (its `exp` claim, unverified), to close the socket then.
+
+    The gateway cannot verify a token (the scheduler holds the key) and does not need to: the
+    scheduler checked it when the socket's first call was made; this only reads the time the
+    token itself says it stops being good.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    expiry = payload.get("exp") if isinstance(payload, dict) else None
+    return float(expiry) if isinstance(expiry, int | float) else None
+
+
+def _header_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    for protocol in request.headers.get("Sec-WebSocket-Protocol", "").split(","):
+        protocol = protocol.strip()
+        if protocol.startswith(BEARER_PROTOCOL_PREFIX) and len(protocol) > len(
+            BEARER_PROTOCOL_PREFIX
+        ):
+            return protocol.removeprefix(BEARER_PROTOCOL_PREFIX)
+    return None
+
+
+async def _first_message_token(ws: web.WebSocketResponse, timeout: float) -> str | None:
+    try:
+        message = await ws.receive(timeout=timeout)
+    except TimeoutError:
+        return None
+    if message.type is not WSMsgType.TEXT:
+        return None
+    try:
+        data = json.loads(message.data)
+    except ValueError:
+        return None
+    token = data.get("token") if isinstance(data, dict) else None
+    return token.strip() or None if isinstance(token, str) else None

@@ -1,0 +1,78 @@
+"""Reading what a client sent: its credentials, its JSON body and its query parameters.
+
+Each reader answers a malformed request with a 4xx `ApiError` naming what to fix, so that no
+handler has a path where something a client sent becomes a 500.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+
+from gateway.routes import API
+from gateway.rpc import ApiError, call_metadata, invalid
+
+MISSING_CREDENTIALS = (
+    "missing credentials: send `Authorization: Bearer <token>` with a token from "
+    f"POST {API}/auth/token"
+)
+
+
+def credentials(request: web.Request) -> tuple[tuple[str, str], ...]:
+    """The scheduler call metadata of a request that must carry a token.
+
+    Only the header's presence is checked here, to answer with HTTP words; whether the token is
+    any good is the scheduler's to say.
+    """
+    if not request.headers.get("Authorization", "").strip():
+        raise ApiError(
+            HTTPStatus.UNAUTHORIZED,
+            "unauthenticated",
+            MISSING_CREDENTIALS,
+            headers={"WWW-Authenticate": 'Bearer realm="azuraforge"'},
+        )
+    return call_metadata(request)
+
+
+async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
+    """The request's JSON object body, refusing keys outside `allowed` (a typo is an error)."""
+    if not request.body_exists:
+        raise invalid("body", "send a JSON object")
+    try:
+        data = await request.json()
+    except ValueError as error:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST, "bad_request", f"the body is not valid JSON ({error})"
+        ) from None
+    if not isinstance(data, dict):
+        raise invalid("body", "must be a JSON object")
+    for key in data:
+        if key not in allowed:
+            raise invalid(key, f"unknown field; use {', '.join(sorted(allowed))}")
+    return data
+
+
+def optional_string(data: dict[str, Any], key: str) -> str:
+    """`data[key]` when it is a string, '' when absent or null; 422 for anything else."""
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise invalid(key, "must be a string")
+    return value
+
+
+def integer_query(request: web.Request, name: str, low: int, high: int) -> int | None:
+    """The query parameter `name` as a whole number in `[low, high]`; None when absent."""
+    text = request.query.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise invalid(name, f"must be a whole number, got {text!r}") from None
+    if not low <= value <= high:
+        raise invalid(name, f"must be {low} to {high}, got {value}")
+    return value

@@ -1,0 +1,82 @@
+"""`/`: the built web UI (`webapp/dist`), with the single-page app's fallback to `index.html`.
+
+The UI routes in the browser (`/experiments/42`), so any path that is not a file of the build
+and does not look like one answers `index.html`, and the app draws the page. A missing file
+with an extension (`/assets/app-1234.js`) is a 404 instead: answering HTML for a script only
+trades a clear error for a confusing one. Vite names the files under `assets/` by their
+content's hash, so those are cached for good; everything else is revalidated.
+
+The folder is looked up on every request, so building the UI needs no gateway restart, and a
+gateway without one explains how to build it instead of failing. Paths under `/api/` never
+fall back to the UI: an unknown API route is a JSON 404.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from pathlib import Path
+
+from aiohttp import web
+
+from gateway.keys import settings
+from gateway.routes import API
+from gateway.rpc import ApiError
+
+routes = web.RouteTableDef()
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+NOT_BUILT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>AzuraForge</title></head>
+<body>
+<h1>The AzuraForge web UI is not built</h1>
+<p>The gateway serves the UI from <code>{folder}</code>, which has no <code>index.html</code>.
+Build it with <code>cd webapp &amp;&amp; npm ci &amp;&amp; npm run build</code>, or point
+<code>FORGE_WEBAPP_DIR</code> at a built copy; no restart is needed.</p>
+<p>The REST API works without it: see <a href="{api}/openapi.json">{api}/openapi.json</a>.</p>
+</body></html>
+"""
+
+
+@routes.route("*", "/api/{path:.*}")
+async def unknown_api_route(request: web.Request) -> web.StreamResponse:
+    raise ApiError(
+        HTTPStatus.NOT_FOUND,
+        "not_found",
+        f"no API route {request.method} {request.path}; the routes are listed in "
+        f"{API}/openapi.json",
+    )
+
+
+@routes.get("/{path:.*}")
+async def serve_webapp(request: web.Request) -> web.StreamResponse:
+    root = settings(request).webapp_dir.resolve()
+    index = root / "index.html"
+    if not index.is_file():
+        return web.Response(
+            status=HTTPStatus.SERVICE_UNAVAILABLE,
+            text=NOT_BUILT.format(folder=root, api=API),
+            content_type="text/html",
+            headers={"Cache-Control": REVALIDATE},
+        )
+    path = request.match_info["path"]
+    file = _file_in(root, path)
+    if file is not None:
+        cache = IMMUTABLE if path.startswith("assets/") else REVALIDATE
+        return web.FileResponse(file, headers={"Cache-Control": cache})
+    if "." in path.rsplit("/", 1)[-1]:
+        raise web.HTTPNotFound(text=f"{request.path} is not part of the web UI")
+    return web.FileResponse(index, headers={"Cache-Control": REVALIDATE})
+
+
+def _file_in(root: Path, path: str) -> Path | None:
+    """The file `path` names inside `root`, or None (also for one that escapes `root`)."""
+    if not path:
+        return None
+    try:
+        file = (root / path).resolve()
+    except (OSError, ValueError):
+        return None
+    if not file.is_relative_to(root) or not file.is_file():
+        return None
+    return file

@@ -1,0 +1,117 @@
+"""The gateway's settings, from `FORGE_*` environment variables overridden by `forge gateway` flags.
+
+The gateway keeps no state, so its settings are only where to listen, where the scheduler is,
+and how much it accepts from a client. An empty variable counts as unset, as in the scheduler's
+and the trainer's settings.
+
+| variable | flag | default |
+|---|---|---|
+| `FORGE_GATEWAY_HOST` | `--host` | every interface |
+| `FORGE_GATEWAY_PORT` | `--port` | `8080` |
+| `FORGE_SCHEDULER_ADDR` | `--scheduler` | `127.0.0.1:$FORGE_SCHEDULER_PORT` (`50051`) |
+| `FORGE_GATEWAY_MAX_BODY_BYTES` | | `1048576`: a config is a few kilobytes |
+| `FORGE_GATEWAY_CORS_ORIGINS` | | unset: no cross-origin access (comma-separated origins) |
+| `FORGE_WEBAPP_DIR` | | `webapp/dist`, the built web UI |
+| `FORGE_GATEWAY_VIEWER_QUEUE` | | `1000` events a live viewer may fall behind |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_PORT = 8080
+DEFAULT_SCHEDULER_PORT = 50051
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_VIEWER_QUEUE = 1000
+DEFAULT_WEBAPP_DIR = Path("webapp/dist")
+
+
+class SettingsError(ValueError):
+    """A setting holds a value the gateway cannot use; the message names it and what to do."""
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """Resolved settings; build them with `load_settings`, or directly in tests."""
+
+    scheduler_addr: str = f"127.0.0.1:{DEFAULT_SCHEDULER_PORT}"
+    host: str | None = None
+    port: int = DEFAULT_PORT
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # Origins allowed to call the API from another site's pages; empty turns CORS off.
+    cors_origins: frozenset[str] = field(default_factory=frozenset)
+    webapp_dir: Path = DEFAULT_WEBAPP_DIR
+    # How many events a WebSocket viewer may have waiting before it is cut off (see fanout).
+    viewer_queue_size: int = DEFAULT_VIEWER_QUEUE
+    # How long a WebSocket may take to send its token as a first message.
+    websocket_auth_seconds: float = 10.0
+    # Deadline of each unary scheduler call; the streaming ones run as long as the client stays.
+    rpc_timeout_seconds: float = 30.0
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    scheduler_addr: str | None = None,
+) -> GatewaySettings:
+    """Settings from `environ` (default: the process environment), with flags taking precedence."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name, "")
+        return value.strip() or None
+
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        text = get(name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise SettingsError(f"{name}={text!r} is not a whole number.") from None
+        return _in_range(name, value, low, high)
+
+    scheduler_port = integer("FORGE_SCHEDULER_PORT", DEFAULT_SCHEDULER_PORT, 1, 65535)
+    settings = GatewaySettings(
+        scheduler_addr=get("FORGE_SCHEDULER_ADDR") or f"127.0.0.1:{scheduler_port}",
+        host=get("FORGE_GATEWAY_HOST"),
+        port=integer("FORGE_GATEWAY_PORT", DEFAULT_PORT, 0, 65535),
+        max_body_bytes=integer(
+            "FORGE_GATEWAY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 1024**3
+        ),
+        cors_origins=_origins(get("FORGE_GATEWAY_CORS_ORIGINS")),
+        webapp_dir=Path(get("FORGE_WEBAPP_DIR") or DEFAULT_WEBAPP_DIR).expanduser(),
+        viewer_queue_size=integer("FORGE_GATEWAY_VIEWER_QUEUE", DEFAULT_VIEWER_QUEUE, 1, 10**6),
+    )
+    if port is not None:
+        settings = replace(settings, port=_in_range("--port", port, 0, 65535))
+    if host is not None:
+        settings = replace(settings, host=host)
+    if scheduler_addr is not None:
+        settings = replace(settings, scheduler_addr=scheduler_addr)
+    return settings
+
+
+def _in_range(name: str, value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} is out of range: use {low} to {high}.")
+    return value
+
+
+def _origins(text: str | None) -> frozenset[str]:
+    """Comma-separated origins, each `scheme://host[:port]` as a browser sends it."""
+    if text is None:
+        return frozenset()
+    origins = {origin.strip().rstrip("/") for origin in text.split(",") if origin.strip()}
+    for origin in origins:
+        if origin != "*" and "://" not in origin:
+            raise SettingsError(
+                f"FORGE_GATEWAY_CORS_ORIGINS: {origin!r} is not an origin; write it as a "
+                "browser sends it, e.g. https://forge.example.com or http://localhost:5173."
+            )
+    return frozenset(origins)

@@ -1,0 +1,1 @@
+"""Tests of the gateway, against a real gateway on a loopback port (and the real stack)."""
