@@ -1,24 +1,20 @@
 """`forge login`, `forge submit --watch` and `forge experiments` against the real stack.
 
 The stack (`tests/stack.py`: NATS, a scheduler on SQLite, one trainer running the quick
-`trainer_probe` pipeline) runs on its own event loop in a thread, and the commands run here
-through `forge_cli.main.main`, as the console script would run them, each with a fresh
-config folder for its saved login.
+`trainer_probe` pipeline) runs on its own event loop in a thread (`tests/stack_thread.py`), and
+the commands run here through `forge_cli.main.main`, as the console script would run them, each
+with a fresh config folder for its saved login.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import re
 import stat
 import sys
-import threading
-from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
@@ -35,69 +31,22 @@ from forge_cli.main import main
 from forge_cli.render import status_name
 from forge_cli.up import free_port
 from forge_learner.registry import Discovery
-from tests.stack import ADMIN_PASSWORD, TERMINAL, WAIT_S, Stack, running_stack
+from tests.stack import ADMIN_PASSWORD, TERMINAL
+from tests.stack_thread import LiveStack, stack_in_thread
 
-T = TypeVar("T")
 ID = re.compile(r"Submitted experiment (\S+) \(trainer_probe\)")
-
-
-@dataclass
-class Live:
-    """The running stack and the event loop it runs on, for calls from this thread."""
-
-    stack: Stack
-    loop: asyncio.AbstractEventLoop
-
-    @property
-    def address(self) -> str:
-        return self.stack.address
-
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(WAIT_S * 2)
 
 
 @pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, nats_url: str, probe_pipeline: str
-) -> Iterator[Live]:
-    """The running stack, served from a thread so that these synchronous commands can call it."""
-    tmp = tmp_path_factory.mktemp("stack")
-    started = threading.Event()
-    state: dict[str, object] = {}
-
-    async def serve() -> None:
-        async with running_stack(tmp, f"sqlite:///{tmp}/forge.db", nats_url) as running:
-            stop = asyncio.Event()
-            state.update(stack=running, loop=asyncio.get_running_loop(), stop=stop)
-            started.set()
-            await stop.wait()
-
-    def thread_main() -> None:
-        try:
-            asyncio.run(serve())
-        except BaseException as error:  # reported to the test below
-            state["error"] = error
-            started.set()
-
-    thread = threading.Thread(target=thread_main, name="stack", daemon=True)
-    thread.start()
-    assert started.wait(WAIT_S * 2), "the stack did not start"
-    if "error" in state:
-        raise AssertionError("the stack failed to start") from state["error"]  # type: ignore[misc]
-    running, loop, stop = state["stack"], state["loop"], state["stop"]
-    assert isinstance(running, Stack) and isinstance(loop, asyncio.AbstractEventLoop)
-    assert isinstance(stop, asyncio.Event)
-    try:
-        yield Live(running, loop)
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(WAIT_S)
-        if "error" in state:
-            raise AssertionError("the stack failed while stopping") from state["error"]  # type: ignore[misc]
+) -> Iterator[LiveStack]:
+    with stack_in_thread(tmp_path_factory.mktemp("stack"), nats_url) as live:
+        yield live
 
 
 @pytest.fixture
-def cli(stack: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def cli(stack: LiveStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A user of this stack with no saved login yet; the path their login will be saved at."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("FORGE_SCHEDULER_ADDR", stack.address)
