@@ -97,8 +97,9 @@ def env(tmp_path: Path) -> dict[str, str]:
 def forge_up(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Output, str]]:
     """`forge up` on free ports; whatever a failing test leaves is killed, group by group."""
     port = free_port()
+    ports = ["--scheduler-port", str(port), "--gateway-port", str(free_port())]
     process = subprocess.Popen(
-        [str(FORGE), "up", "--scheduler-port", str(port), "--grace", "20"],
+        [str(FORGE), "up", *ports, "--grace", "20"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -122,7 +123,7 @@ def test_forge_up_runs_an_experiment_and_stops_cleanly_on_ctrl_c(forge_up, env) 
     output.wait_for(re.compile(r"^up +\| AzuraForge is up: scheduler "))
     password = output.wait_for(PASSWORD, timeout=5)[1]
     children = output.children()
-    assert set(children) == {"nats", "scheduler", "trainer-1"}
+    assert set(children) == {"nats", "scheduler", "trainer-1", "gateway"}
     assert any(line.startswith("trainer-1 | ") for line in output.lines)
 
     login = forge(
@@ -149,9 +150,10 @@ def test_forge_up_runs_an_experiment_and_stops_cleanly_on_ctrl_c(forge_up, env) 
     output.close()
     lines = output.lines
     stops = [
-        lines.index(f"up        | stopping {name}") for name in ("trainer-1", "scheduler", "nats")
+        lines.index(f"up        | stopping {name}")
+        for name in ("gateway", "trainer-1", "scheduler", "nats")
     ]
-    assert stops == sorted(stops), "trainers stop before the scheduler, the scheduler before NATS"
+    assert stops == sorted(stops), "the clients of a service stop before it"
     assert lines[-1] == "up        | stopped"
     for name, pid in children.items():
         assert not group_exists(pid), f"a process of {name}'s group outlived forge up"
