@@ -90,6 +90,8 @@ class Run:
     call: grpc.aio.UnaryStreamCall[trainer_pb2.TrainRequest, trainer_pb2.TrainResponse] | None = (
         None
     )
+    # Whether the trainer has sent anything: a refusal before that is no failed run.
+    answered: bool = False
     # Set when the scheduler hangs up; the task then records the experiment ended this way.
     ending: Ending | None = None
 
@@ -268,6 +270,8 @@ class Placement:
                 ),
             )
         finally:
+            if run.call is not None:
+                run.call.cancel()  # a no-op once the stream has ended; else frees it now
             run.done.set()
             self._runs.pop(run.experiment_id, None)
             self.wake()
@@ -287,6 +291,7 @@ class Placement:
             run.call.cancel()
         assembler = ArtifactAssembler()
         async for response in run.call:
+            run.answered = True
             if response.HasField("artifact_chunk"):
                 await self._artifact_chunk(run, assembler, response.artifact_chunk)
             elif response.event.HasField("experiment_finished"):
@@ -338,8 +343,7 @@ class Placement:
     async def _stream_failed(self, run: Run, error: grpc.aio.AioRpcError) -> None:
         trainer = f"trainer {run.trainer.id} at {run.trainer.address}"
         experiment_id = run.experiment_id
-        started = await asyncio.to_thread(self.store.events_after, experiment_id, 0, 1)
-        if not started and error.code() in RETRY_ELSEWHERE and run.ending is None:
+        if not run.answered and error.code() in RETRY_ELSEWHERE and run.ending is None:
             log.warning("%s did not take experiment %s: %s", trainer, experiment_id, error)
             self._cooldown[run.trainer.id] = asyncio.get_running_loop().time() + (
                 REFUSAL_COOLDOWN_S

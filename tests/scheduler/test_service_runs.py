@@ -18,7 +18,7 @@ from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
-from tests.stack import Stack, auth, running_stack, sha256
+from tests.stack import CLUSTER_TOKEN, Stack, auth, free_port, running_stack, sha256
 from tests.trainer.probe import FAILURE
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("probe_pipeline")]
@@ -279,3 +279,48 @@ def test_cancelling_a_finished_experiment_is_refused(
 
     assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "succeeded" in (refused.details() or "")
+
+
+def test_an_unreachable_trainer_hands_its_experiment_to_another(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            # Registered with more free slots than the real trainer, so it is tried first.
+            await stack.stub.RegisterTrainer(
+                scheduler_pb2.RegisterTrainerRequest(
+                    address=f"127.0.0.1:{free_port()}",
+                    slots=4,
+                    pipelines=["trainer_probe"],
+                    trainer_id="gone",
+                ),
+                metadata=auth(CLUSTER_TOKEN),
+            )
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 1})
+            final = await stack.finished(token, experiment.experiment_id)
+            return final, await stack.watch(token, experiment.experiment_id)
+
+    final, events = asyncio.run(scenario())
+
+    assert final.status == SUCCEEDED, final.error_message
+    assert final.trainer_id == "trainer-0"
+    assert kinds(events).count("experiment_started") == 1
+
+
+def test_a_trainer_that_goes_away_mid_run_fails_the_run_naming_it(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 100, "epoch_pause": 0.2})
+            await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
+            await stack.trainers[0].stop(None)
+            return await stack.finished(token, experiment.experiment_id)
+
+    final = asyncio.run(scenario())
+
+    assert final.status == FAILED
+    assert "trainer-0" in final.error_message
+    assert final.error_message.startswith("lost the run on trainer trainer-0 at 127.0.0.1:")
