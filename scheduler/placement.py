@@ -56,8 +56,11 @@ log = logging.getLogger(__name__)
 
 POLL_S = 2.0
 """Placement runs at least this often, even when nothing woke it."""
-CANCEL_DEADLINE_S = 1.5
-"""How long a trainer has to end a cancelled run before the scheduler hangs up on it."""
+CANCEL_DEADLINE_S = 1.3
+"""How long a trainer has to end a cancelled run before the scheduler hangs up on it.
+
+CancelExperiment promises an end within 2 s; this leaves the rest for recording the end on a
+busy machine. A run stops at its next batch and sends its report well within it as a rule."""
 REFUSAL_COOLDOWN_S = 5.0
 """How long a trainer that refused or could not be reached gets no new work."""
 TRAINER_CALL_TIMEOUT_S = 5.0
