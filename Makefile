@@ -39,8 +39,8 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED) ## create .venv and install the project with its test and bench extras
 
-up: $(INSTALLED) ## train a small CNN on scikit-learn's digits with the forge engine
-	$(BIN)/forge demo
+up: $(INSTALLED) ## run NATS, the scheduler and a trainer here until Ctrl-C (docs/running.md)
+	$(BIN)/forge up
 
 test: lint typecheck protos-check test-python ## everything CI runs: lint, types, protos, tests
 
