@@ -49,9 +49,9 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNKNOWN: HTTPStatus.BAD_GATEWAY,
     grpc.StatusCode.DATA_LOSS: HTTPStatus.BAD_GATEWAY,
 }
-UNAVAILABLE_MESSAGE = (
-    "the scheduler cannot be reached; check that it is running (forge up) and that "
-    "FORGE_SCHEDULER_ADDR points at it"
+UNAVAILABLE_HINT = (
+    "try again shortly; if it lasts, check that the scheduler is running (forge up) and that "
+    "the gateway's FORGE_SCHEDULER_ADDR points at it"
 )
 # Trailing metadata of the scheduler's errors (see scheduler/errors.py, read here, not imported):
 # INVALID_ARGUMENT carries a JSON array of `{"field", "rule", "message"}`, one per broken rule;
@@ -99,7 +99,8 @@ def api_error(error: grpc.RpcError) -> ApiError:
     headers: dict[str, str] = {}
     trailing = _trailing_metadata(error)
     if code is grpc.StatusCode.UNAVAILABLE:
-        message = UNAVAILABLE_MESSAGE
+        # The scheduler's own reason (its NATS is down) or gRPC's (nothing listens there).
+        message = f"the scheduler is unavailable ({message}); {UNAVAILABLE_HINT}"
     elif code is grpc.StatusCode.INVALID_ARGUMENT:
         details = field_details(trailing)
     elif code is grpc.StatusCode.UNAUTHENTICATED:

@@ -40,6 +40,18 @@ Build it with <code>cd webapp &amp;&amp; npm ci &amp;&amp; npm run build</code>,
 
 @routes.route("*", "/api/{path:.*}")
 async def unknown_api_route(request: web.Request) -> web.StreamResponse:
+    """404 for a path no API route has; 405 naming the methods for one that has other methods.
+
+    aiohttp would answer 405 itself, but this catch-all, which takes every method, matches first.
+    """
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.canonical.startswith(f"{API}/"):
+            match, methods = await resource.resolve(request)
+            if match is None:
+                allowed |= methods
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, sorted(allowed))
     raise ApiError(
         HTTPStatus.NOT_FOUND,
         "not_found",
