@@ -28,7 +28,8 @@ class Refuser(scheduler_pb2_grpc.SchedulerServiceServicer, auth_pb2_grpc.AuthSer
         self.calls: list[tuple[str, dict[str, str]]] = []
 
     async def _refuse(self, name: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        self.calls.append((name, {key: str(value) for key, value in context.invocation_metadata()}))
+        metadata = context.invocation_metadata() or ()
+        self.calls.append((name, {key: str(value) for key, value in metadata}))
         context.set_trailing_metadata(self.trailing)
         await context.abort(self.code, self.details)
 

@@ -19,7 +19,7 @@ import grpc
 import pytest
 
 from azuraforge.v1 import events_pb2
-from gateway.fanout import Fanout, Metadata, SlowViewer
+from gateway.fanout import Fanout, Metadata, SlowViewer, Viewer
 from gateway.keys import FANOUT
 from gateway.settings import GatewaySettings
 from tests.gateway.harness import Gateway, gateway_on_stack, protocols, read_all
@@ -83,7 +83,13 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def drain(viewer: Any) -> list[int]:
+async def next_seq(viewer: Viewer) -> int:
+    event = await viewer.next()
+    assert event is not None
+    return event.seq
+
+
+async def drain(viewer: Viewer) -> list[int]:
     seqs = []
     while (event := await viewer.next()) is not None:
         seqs.append(event.seq)
@@ -92,7 +98,7 @@ async def drain(viewer: Any) -> list[int]:
 
 def unavailable() -> grpc.aio.AioRpcError:
     return grpc.aio.AioRpcError(
-        grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), "gone"
+        grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata(), "gone", None
     )
 
 
@@ -108,7 +114,7 @@ def test_viewers_of_an_experiment_share_one_stream_which_stops_with_the_last():
                 await settle()
                 feed = fanout.feed(EXPERIMENT)
                 assert feed is not None and feed.viewers == 2
-                seen = [(await first.next()).seq, (await second.next()).seq]
+                seen = [await next_seq(first), await next_seq(second)]
             await settle()
             assert log.open == 1
         await settle()
@@ -155,7 +161,7 @@ def test_a_viewer_that_falls_behind_is_cut_off_without_holding_up_the_others():
             for _ in range(10):
                 await log.append()
                 await settle()
-                received.append((await reader.next()).seq)
+                received.append(await next_seq(reader))
             feed = fanout.feed(EXPERIMENT)
             assert feed is not None
             viewers = feed.viewers
@@ -199,7 +205,7 @@ def test_a_failed_stream_reaches_every_viewer_as_its_error():
             await settle()
             outcomes = []
             for viewer in (one, two):
-                assert (await viewer.next()).seq == 1
+                assert await next_seq(viewer) == 1
                 with pytest.raises(grpc.aio.AioRpcError) as raised:
                     await viewer.next()
                 outcomes.append(raised.value.code())
