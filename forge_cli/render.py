@@ -63,7 +63,7 @@ def metrics_table(metrics: Mapping[str, float]) -> list[str]:
         baselines.setdefault(baseline, {})[metric] = value
     if not model:
         return []
-    columns = {"model": model, **baselines}
+    columns = {"model": model, **dict(sorted(baselines.items()))}
     rows = [["metric", *columns]]
     for name in sorted(model):
         rows.append([name, *(_cell(scores.get(name)) for scores in columns.values())])

@@ -70,6 +70,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="follow the experiment's progress until it ends",
     )
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="with --watch, also show the pipeline's info log lines",
+    )
     parser.set_defaults(run=lambda args: run_command("submit", submit, args))
 
 
@@ -93,12 +99,14 @@ def submit(args: argparse.Namespace) -> int:
         if not args.watch:
             print(f"Follow it with `forge experiments show {experiment.experiment_id}`.")
             return 0
-        return watch(connection, experiment)
+        return watch(connection, experiment, verbose=args.verbose)
 
 
-def watch(connection: Connection, experiment: experiment_pb2.Experiment) -> int:
+def watch(
+    connection: Connection, experiment: experiment_pb2.Experiment, *, verbose: bool = False
+) -> int:
     """Follow `experiment` to its end: 0 when it succeeded, 1 otherwise, 130 after Ctrl-C."""
-    printer = EventPrinter(sys.stdout)
+    printer = EventPrinter(sys.stdout, verbose=verbose)
     stream = connection.scheduler.WatchExperiment(
         scheduler_pb2.WatchExperimentRequest(experiment_id=experiment.experiment_id),
         metadata=connection.metadata,
@@ -110,9 +118,9 @@ def watch(connection: Connection, experiment: experiment_pb2.Experiment) -> int:
         printer.close()
         identifier = experiment.experiment_id
         print(
-            f"Stopped watching; experiment {identifier} goes on. "
-            f"`forge experiments show {identifier}` shows where it is, "
-            f"`forge experiments cancel {identifier}` cancels it.",
+            f"Stopped watching; experiment {identifier} goes on.\n"
+            f"  forge experiments show {identifier}     where it is\n"
+            f"  forge experiments cancel {identifier}   to cancel it",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED

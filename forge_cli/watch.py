@@ -1,10 +1,11 @@
 """Following an experiment in the terminal, from the events `WatchExperiment` streams.
 
 It looks like `forge run`'s progress on purpose: on a terminal a bar is redrawn in place as
-batches finish, and each epoch ends with one line of its metrics; anywhere else (a pipe, CI, a
-log file) only the finished lines are written, since redrawing would fill them with
-fragments. The stream ends with `ExperimentFinished`, printed as the final status and the
-model's test metrics beside its baselines.
+batches finish, and each epoch ends with one line of its time and metrics; anywhere else (a
+pipe, CI, a log file) only the finished lines are written, since redrawing would fill them with
+fragments. The pipeline's warnings and errors are shown as they come, its info lines only when
+asked (`verbose`). The stream ends with `ExperimentFinished`, printed as the final status and
+the model's test metrics beside its baselines.
 """
 
 from __future__ import annotations
@@ -18,20 +19,35 @@ from forge_cli.render import metrics_table, status_name
 from forge_learner.callbacks.progress import format_duration, format_logs
 
 BAR_WIDTH = 24
+# A pipeline's own log lines at these levels are shown only with --verbose: they describe the
+# run from the trainer's side (its folders, its config dump), which the events already say.
+QUIET_LEVELS = frozenset({"DEBUG", "INFO"})
+
+
+def seconds(value: float) -> str:
+    """`0.8 s` below a minute, `m:ss` from there on."""
+    return f"{value:.1f} s" if value < 60 else format_duration(value)
 
 
 class EventPrinter:
     """Writes one experiment's events to `out`; `finished` is its last event once seen."""
 
     def __init__(
-        self, out: TextIO, *, tty: bool | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        out: TextIO,
+        *,
+        tty: bool | None = None,
+        verbose: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.out = out
         self.tty = out.isatty() if tty is None else tty
+        self.verbose = verbose
         self.clock = clock
         self.finished: events_pb2.ExperimentFinished | None = None
         self.artifacts: list[str] = []
         self._total_epochs = 0
+        self._fit_elapsed = 0.0
         self._epoch_started = clock()
         self._line_open = False
 
@@ -50,7 +66,8 @@ class EventPrinter:
             self._epoch(event.epoch_ended)
         elif kind == "log_line":
             line = event.log_line
-            self._write(f"{line.level.lower()}: {line.message}")
+            if self.verbose or line.level.upper() not in QUIET_LEVELS:
+                self._write(f"{line.level.lower()}: {line.message}")
         elif kind == "artifact_stored":
             self.artifacts.append(event.artifact_stored.artifact.name)
         elif kind == "experiment_finished":
@@ -76,13 +93,16 @@ class EventPrinter:
         fraction = min(1.0, progress.batch / total) if total else 1.0
         filled = int(fraction * BAR_WIDTH)
         bar = "=" * filled + (">" if filled < BAR_WIDTH else "") + "." * (BAR_WIDTH - filled - 1)
-        elapsed = format_duration(self.clock() - self._epoch_started)
+        elapsed = seconds(self.clock() - self._epoch_started)
         position = f"Epoch {progress.epoch}/{self._total_epochs} {progress.batch}/{total}"
         self._draw(f"{position} [{bar}] {elapsed} - loss: {progress.loss:.4g}")
 
     def _epoch(self, ended: events_pb2.EpochEnded) -> None:
         total = ended.total_epochs or self._total_epochs
-        line = f"Epoch {ended.epoch}/{total} - {format_duration(ended.elapsed_seconds)}"
+        # The event counts time from the start of the fit; an epoch's own time reads better.
+        took = max(0.0, ended.elapsed_seconds - self._fit_elapsed)
+        self._fit_elapsed = ended.elapsed_seconds
+        line = f"Epoch {ended.epoch}/{total} - {seconds(took)}"
         if ended.metrics:
             line += f" - {format_logs(dict(sorted(ended.metrics.items())))}"
         self._write(line)

@@ -198,7 +198,7 @@ def test_ctrl_c_stops_watching_not_the_experiment(logged_in, stack, monkeypatch,
     assert status == EXIT_INTERRUPTED
     experiment_id = submitted_id(out)
     assert f"Stopped watching; experiment {experiment_id} goes on." in err
-    assert f"`forge experiments cancel {experiment_id}` cancels it" in err
+    assert f"forge experiments cancel {experiment_id}   to cancel it" in err
     finished = stack.run(stack.stack.wait_for(stack.stack.admin_token, experiment_id, TERMINAL))
     assert status_name(finished.status) == "SUCCEEDED"
 
