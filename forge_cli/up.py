@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     supervisor = Supervisor(grace_s=args.grace)
     supervisor.install_signal_handlers()
+    supervisor.note(f"data folder {plan.data_dir} (FORGE_DATA_DIR)")
     try:
         for service in plan.services():
             child = supervisor.start(service.name, service.argv, service.env, service.watchers)

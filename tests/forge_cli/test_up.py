@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from forge_cli import up
+from forge_cli.main import build_parser
 from forge_cli.supervisor import group_exists
-from forge_cli.up import free_port
+from forge_cli.up import Plan, free_port
 
 FORGE = Path(sys.executable).parent / "forge"
 # Starting imports the engine, migrates a database and registers a trainer: on a loaded
@@ -187,3 +189,55 @@ def forge(
 def kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def plan(environ: dict[str, str], *argv: str) -> Plan:
+    args = build_parser().parse_args(["up", *argv])
+    return Plan.from_args(args, environ)
+
+
+def test_the_plan_starts_nats_unless_a_nats_url_is_set(tmp_path: Path) -> None:
+    bundled = plan({"FORGE_DATA_DIR": str(tmp_path)})
+    external = plan({"FORGE_DATA_DIR": str(tmp_path), "FORGE_NATS_URL": "nats://elsewhere:4222"})
+
+    assert [s.name for s in bundled.services()][:2] == ["nats", "scheduler"]
+    nats = bundled.services()[0]
+    assert "--jetstream" in nats.argv
+    assert nats.argv[nats.argv.index("--store_dir") + 1] == str(tmp_path / "nats")
+    assert bundled.env()["FORGE_NATS_URL"] == f"nats://127.0.0.1:{bundled.nats_port}"
+    assert "nats" not in [s.name for s in external.services()]
+    assert external.env()["FORGE_NATS_URL"] == "nats://elsewhere:4222"
+
+
+def test_trainers_get_stable_names_and_share_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    the_plan = plan(
+        {"FORGE_DATA_DIR": str(tmp_path)}, "--trainers", "3", "--scheduler-port", "6000"
+    )
+
+    trainers = [s for s in the_plan.services() if s.name.startswith("trainer")]
+
+    assert [t.name for t in trainers] == ["trainer-1", "trainer-2", "trainer-3"]
+    for trainer in trainers:
+        argv = trainer.argv
+        assert argv[argv.index("--id") + 1] == trainer.name
+        assert argv[argv.index("--scheduler") + 1] == "127.0.0.1:6000"
+        assert argv[argv.index("--threads") + 1] == "2"
+        assert argv[argv.index("--port") + 1] == "0"
+
+
+def test_the_gateway_starts_only_where_forge_has_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(up, "command_exists", lambda name: False)
+
+    assert "gateway" not in [s.name for s in plan({"FORGE_DATA_DIR": str(tmp_path)}).services()]
+
+
+def test_a_port_setting_it_cannot_use_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(up.UsageError, match="FORGE_SCHEDULER_PORT='fifty' is not a port"):
+        plan({"FORGE_DATA_DIR": str(tmp_path), "FORGE_SCHEDULER_PORT": "fifty"})
+    with pytest.raises(up.UsageError, match="--gateway-port 70000 is out of range"):
+        plan({"FORGE_DATA_DIR": str(tmp_path)}, "--gateway-port", "70000")
