@@ -169,6 +169,11 @@ class ExperimentFeed:
         except grpc.RpcError as failure:
             error = failure
             log.warning("the stream of experiment %s failed: %s", self.experiment_id, failure)
+        except Exception as failure:
+            # A bug, not the scheduler: the viewers still end (with an internal error) rather
+            # than wait for events that will never come.
+            error = failure
+            log.exception("the stream of experiment %s broke", self.experiment_id)
         # Stopped first, so that a viewer joining from here on gets a new feed, not this one.
         self._stop()
         for viewer in list(self._viewers):

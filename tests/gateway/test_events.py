@@ -256,3 +256,18 @@ def test_an_after_that_is_no_seq_is_refused_before_the_upgrade(tmp_path: Path):
             return refused.value.status
 
     assert asyncio.run(scenario()) == 422
+
+
+def test_a_plain_request_to_a_socket_route_is_400(tmp_path: Path):
+    async def scenario():
+        settings = GatewaySettings(scheduler_addr="127.0.0.1:9")
+        async with (
+            lone_gateway(settings) as gateway,
+            gateway.http.get(f"{API}/experiments/x/events") as response,
+        ):
+            return response.status, await response.json()
+
+    status, body = asyncio.run(scenario())
+
+    assert status == 400
+    assert body["error"]["code"] == "bad_request"
