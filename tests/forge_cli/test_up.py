@@ -161,6 +161,39 @@ def test_forge_up_runs_an_experiment_and_stops_cleanly_on_ctrl_c(forge_up, env) 
         assert not group_exists(pid), f"a process of {name}'s group outlived forge up"
 
 
+def test_a_service_that_dies_stops_the_others_and_fails_forge_up(env) -> None:
+    ports = ["--scheduler-port", str(free_port()), "--gateway-port", str(free_port())]
+    process = subprocess.Popen(
+        [str(FORGE), "up", "--trainers", "0", *ports],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        process_group=0,
+    )
+    output = Output(process)
+    try:
+        output.wait_for(re.compile(r"^up +\| AzuraForge is up: scheduler .*, 0 trainers, "))
+        children = output.children()
+
+        os.kill(children["scheduler"], signal.SIGKILL)
+
+        assert process.wait(timeout=120) == 1
+        output.close()
+        assert (
+            "up        | scheduler exited unexpectedly with signal SIGKILL; stopping everything"
+            in (output.lines)
+        )
+        for name, pid in children.items():
+            assert not group_exists(pid), f"a process of {name}'s group outlived forge up"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in output.children().values():
+            kill_group(pid)
+
+
 def test_a_second_forge_up_on_a_taken_port_says_which_flag_to_change(env) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
