@@ -137,10 +137,13 @@ def run(args: argparse.Namespace) -> int:
         supervisor.run_until_stopped()
     except StopRequested:
         pass
-    except (ServiceExited, TimeoutError) as error:
+    except (ServiceExited, TimeoutError, OSError) as error:  # OSError: a command cannot start
         supervisor.note(f"{error}; stopping everything")
         supervisor.stop()
         return 1
+    except BaseException:
+        supervisor.stop()  # a bug here must not leave the services running without us
+        raise
     clean = supervisor.stop()
     supervisor.note("stopped" if clean else "stopped, some services only by a kill")
     return 0 if clean else 1
