@@ -119,14 +119,22 @@ class Session:
         self.expires_at = token_expiry(token)
         # The seq of the last event sent, for the reason of a close ("resume with after=N").
         self.last_seq = 0
-        self._ending: asyncio.Future[Closing] = asyncio.get_running_loop().create_future()
-        self._reason: Callable[[], str] | None = None
+        # Set by `end`: the close code, and a reason made when the socket closes.
+        self._ending: asyncio.Future[tuple[int, Callable[[], str]]] = (
+            asyncio.get_running_loop().create_future()
+        )
 
     @classmethod
     async def open(cls, request: web.Request) -> tuple[web.WebSocketResponse, Session | None]:
         """Upgrade the request and find its token; no session when it has none (then closed)."""
+        # Uncompressed, each frame is written whole the moment it is sent, so `last_seq` is
+        # exactly what the client will have received even when a send is cut short (see
+        # `_send_event`); events are small JSON that gains little from deflate anyway.
         ws = web.WebSocketResponse(
-            protocols=(SUBPROTOCOL,), heartbeat=HEARTBEAT_S, max_msg_size=MAX_CLIENT_MESSAGE
+            protocols=(SUBPROTOCOL,),
+            heartbeat=HEARTBEAT_S,
+            max_msg_size=MAX_CLIENT_MESSAGE,
+            compress=False,
         )
         await ws.prepare(request)
         request.app[SOCKETS].add(ws)
@@ -146,10 +154,12 @@ class Session:
         return ws, cls(request, ws, token)
 
     def end(self, code: int, reason: Callable[[], str]) -> None:
-        """Close the socket with `code` as soon as possible, whatever it is doing."""
+        """Close the socket with `code` as soon as possible, whatever it is doing.
+
+        `reason` is called at the close, so that it names the last event really sent.
+        """
         if not self._ending.done():
-            self._reason = reason
-            self._ending.set_result(Closing(code, ""))
+            self._ending.set_result((code, reason))
 
     async def send(self, text: str) -> None:
         await self.ws.send_str(text)
@@ -177,9 +187,8 @@ class Session:
                 task.cancel()
             await asyncio.gather(producer, reader, return_exceptions=True)
         if self._ending.done():
-            ending = self._ending.result()
-            assert self._reason is not None
-            closing = Closing(ending.code, self._reason())
+            code, reason = self._ending.result()
+            closing = Closing(code, reason())
         elif producer in done:
             closing = self._outcome(producer)
         else:
@@ -209,13 +218,13 @@ class Session:
 async def _send_experiment_events(session: Session, experiment_id: str, after: int) -> Closing:
     stubs = scheduler(session.request)
     open_watch = scheduler_watch(stubs.scheduler)
+    session.last_seq = after
     response = await stubs.scheduler.GetExperiment(
         scheduler_pb2.GetExperimentRequest(experiment_id=experiment_id),
         metadata=session.metadata,
         timeout=stubs.timeout,
     )
     experiment = response.experiment
-    session.last_seq = after
     finished = Closing(CLOSE_FINISHED, "experiment_finished")
     if experiment.status in FINISHED_STATUSES:
         await _replay(session, open_watch, experiment_id, experiment.last_seq)
@@ -253,8 +262,10 @@ async def _send_event(session: Session, event: events_pb2.ExperimentEvent) -> No
         return
     if event.seq != session.last_seq + 1:
         raise MissedEvents(f"event {event.seq} came after {session.last_seq}")
-    await session.send(json_text(event))
+    # Counted before the await: the frame is in the socket's buffer before `send` waits for
+    # the client to make room, so a send interrupted there (a cut-off) still delivers it.
     session.last_seq = event.seq
+    await session.send(json_text(event))
 
 
 async def _send_status_changes(session: Session) -> Closing:

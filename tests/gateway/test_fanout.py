@@ -22,7 +22,9 @@ from azuraforge.v1 import events_pb2
 from gateway.fanout import Fanout, Metadata, SlowViewer, Viewer
 from gateway.keys import FANOUT
 from gateway.settings import GatewaySettings
-from tests.gateway.harness import Gateway, gateway_on_stack, protocols, read_all
+from tests.gateway.harness import API, Gateway, gateway_on_stack, lone_gateway, protocols, read_all
+from tests.gateway.scripted import EXPERIMENT as SCRIPTED
+from tests.gateway.scripted import running_script
 from tests.stack import WAIT_S
 
 pytestmark = pytest.mark.timeout(180)
@@ -272,3 +274,57 @@ def test_an_idle_slow_viewer_does_not_delay_a_fast_one(tmp_path: Path, nats_url:
     assert fast_done - finished_at < 5.0
     assert idle.code in (1000, 4429)
     assert idle.events + resumed == full
+
+
+def test_a_socket_that_stops_reading_is_cut_off_and_the_others_get_everything(tmp_path: Path):
+    count, size = 800, 16 * 1024  # 13 MB: more than every buffer between gateway and client.
+
+    async def scenario():
+        async with running_script(count, size) as (script, address):
+            settings = GatewaySettings(
+                scheduler_addr=address, webapp_dir=tmp_path, viewer_queue_size=8
+            )
+            async with lone_gateway(settings) as gateway:
+                url = f"{API}/experiments/{SCRIPTED}/events"
+                async with (
+                    gateway.http.ws_connect(url, protocols=protocols("t")) as stuck,
+                    gateway.http.ws_connect(url, protocols=protocols("t")) as reader,
+                ):
+                    async with asyncio.timeout(WAIT_S):
+                        while (feed := gateway.app[FANOUT].feed(SCRIPTED)) is None or (
+                            feed.viewers < 2
+                        ):
+                            await asyncio.sleep(0.01)
+                    script.go.set()
+                    reading = asyncio.create_task(read_all(reader))
+                    # Until the gateway cuts the stuck client off, which leaves the feed at once.
+                    async with asyncio.timeout(WAIT_S):
+                        while (feed := gateway.app[FANOUT].feed(SCRIPTED)) is not None and (
+                            feed.viewers == 2
+                        ):
+                            await asyncio.sleep(0.01)
+                    # Only now does it read what reached it before the cut, and its close.
+                    stuck_received = await read_all(stuck)
+                    received = await reading
+                calls = list(script.watch_calls)
+                resume_url = f"{url}?after={len(stuck_received.events)}"
+                async with gateway.http.ws_connect(resume_url, protocols=protocols("t")) as again:
+                    resumed = await read_all(again)
+                return received, stuck_received, resumed, calls
+
+    received, stuck, resumed, watch_calls = asyncio.run(scenario())
+
+    assert [event["seq"] for event in received.events] == list(range(1, count + 1))
+    assert received.code == 1000
+    # One shared stream from the start; neither viewer needed a replay of its own.
+    assert watch_calls == [0]
+    # The stuck one was cut off part way: what it got is a gap-free start of the log.
+    assert 0 < len(stuck.events) < count
+    resume = f"too slow: reconnect with after={len(stuck.events)}"
+    assert (stuck.code, stuck.reason) == (4429, resume)
+    assert [event["seq"] for event in stuck.events] == list(range(1, len(stuck.events) + 1))
+    # Resuming where the reason said gets exactly the rest.
+    assert [event["seq"] for event in resumed.events] == list(
+        range(len(stuck.events) + 1, count + 1)
+    )
+    assert resumed.code == 1000
