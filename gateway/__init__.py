@@ -1,4 +1,6 @@
 """The gateway: stateless aiohttp HTTP and WebSocket front for the scheduler and the web app.
 
-It arrives with the services work.
+`gateway.app.create_app` builds it; `forge gateway` runs it. It holds no database and no state
+of its own: each request becomes scheduler RPCs made with the caller's token (DESIGN.md §1), so
+any number of gateways can run behind a load balancer. docs/api.md describes the API.
 """
