@@ -61,7 +61,7 @@ def run(tmp_path: Path, nats_url: str, scenario: Any, **stack_settings: Any) -> 
 def test_each_epoch_arrives_while_the_run_is_going(tmp_path: Path, nats_url: str):
     async def scenario(gateway: Gateway):
         token = await gateway.admin()
-        experiment = await gateway.submit(token, {"epochs": 3, "epoch_pause": 0.5})
+        experiment = await gateway.submit(token, {"epochs": 3, "epoch_pause": 0.8})
         experiment_id = experiment["experiment_id"]
         epochs_seen_running = []
         events = []
@@ -194,8 +194,8 @@ def test_a_token_that_expires_closes_the_socket_with_where_to_resume(tmp_path: P
             assert response.status == 200
         return received
 
-    # Tokens last 3 s; the run takes 10 s or more.
-    received = run(tmp_path, nats_url, scenario, token_lifetime=timedelta(seconds=3))
+    # Tokens last 5 s; the run takes 10 s or more.
+    received = run(tmp_path, nats_url, scenario, token_lifetime=timedelta(seconds=5))
 
     assert received.code == 4401
     assert "expired" in received.reason
