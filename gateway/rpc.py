@@ -156,11 +156,22 @@ def call_metadata(request: web.Request) -> tuple[tuple[str, str], ...]:
     metadata: list[tuple[str, str]] = []
     authorization = request.headers.get("Authorization")
     if authorization:
+        if not is_metadata_text(authorization):
+            raise ApiError(
+                HTTPStatus.UNAUTHORIZED,
+                "unauthenticated",
+                "the Authorization header must be `Bearer <token>`, in printable ASCII",
+            )
         metadata.append(("authorization", authorization))
     request_id = request.get(REQUEST_ID)
     if request_id is not None:
         metadata.append(("x-request-id", request_id))
     return tuple(metadata)
+
+
+def is_metadata_text(value: str) -> bool:
+    """Whether `value` may travel as gRPC metadata: printable ASCII, as HTTP/2 headers allow."""
+    return all(" " <= character <= "~" for character in value)
 
 
 def bearer_metadata(token: str, request_id: str | None) -> tuple[tuple[str, str], ...]:

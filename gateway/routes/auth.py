@@ -16,7 +16,7 @@ from aiohttp import web
 from azuraforge.v1 import auth_pb2
 from gateway.keys import scheduler
 from gateway.routes import API
-from gateway.routes.request import credentials, json_object, optional_string
+from gateway.routes.request import credentials, form_fields, json_object, optional_string
 from gateway.rpc import ApiError, call_metadata, invalid, to_json
 
 routes = web.RouteTableDef()
@@ -82,8 +82,7 @@ async def create_user(request: web.Request) -> web.Response:
 async def _login_fields(request: web.Request) -> dict[str, Any]:
     if request.content_type == "application/json":
         return await json_object(request, LOGIN_FIELDS)
-    form = await request.post()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    return await form_fields(request)
 
 
 def _required_string(fields: dict[str, Any], key: str) -> str:

@@ -49,7 +49,7 @@ from gateway.fanout import SlowViewer, WatchOpener, scheduler_watch
 from gateway.keys import FANOUT, REQUEST_ID, SOCKETS, scheduler, settings
 from gateway.routes import API
 from gateway.routes.request import integer_query
-from gateway.rpc import HTTP_STATUS, bearer_metadata, json_text
+from gateway.rpc import HTTP_STATUS, bearer_metadata, is_metadata_text, json_text
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -141,6 +141,8 @@ class Session:
         token = _header_token(request) or await _first_message_token(
             ws, settings(request).websocket_auth_seconds
         )
+        if token is not None and not is_metadata_text(token):
+            token = None
         if token is None:
             await close(
                 request,

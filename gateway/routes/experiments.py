@@ -25,6 +25,9 @@ routes = web.RouteTableDef()
 
 SUBMISSION_FIELDS = frozenset({"pipeline", "config"})
 MAX_PAGE_SIZE = 500
+# Each JSON level is two levels of `google.protobuf.Struct`, and protobuf refuses to parse a
+# message nested past 100; real configs are two or three levels deep.
+MAX_CONFIG_DEPTH = 16
 STATUS_PREFIX = "EXPERIMENT_STATUS_"
 # Short names (`running`) to the enum's names, which the request message takes as they are.
 STATUSES = {
@@ -44,6 +47,8 @@ async def submit_experiment(request: web.Request) -> web.Response:
     config = data.get("config") or {}
     if not isinstance(config, dict):
         raise invalid("config", "must be a JSON object of the pipeline's settings")
+    if _depth(config, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
+        raise invalid("config", f"is nested more than {MAX_CONFIG_DEPTH} levels deep")
     config_struct = struct_pb2.Struct()
     try:
         config_struct.update(config)
@@ -99,6 +104,14 @@ async def cancel_experiment(request: web.Request) -> web.Response:
         timeout=stubs.timeout,
     )
     return web.json_response(to_json(response.experiment))
+
+
+def _depth(value: object, limit: int) -> int:
+    """How deeply `value` nests objects and arrays, counting no further than `limit + 1`."""
+    if limit < 0 or not isinstance(value, dict | list):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
 
 
 def _statuses(values: list[str]) -> list[str]:

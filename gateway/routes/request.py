@@ -10,6 +10,7 @@ from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.routes import API
 from gateway.rpc import ApiError, call_metadata, invalid
@@ -42,7 +43,8 @@ async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str
         raise invalid("body", "send a JSON object")
     try:
         data = await request.json()
-    except ValueError as error:
+    except (ValueError, LookupError, RecursionError) as error:
+        # Not JSON, not in its declared charset (or an unknown one), or nested past reason.
         raise ApiError(
             HTTPStatus.BAD_REQUEST, "bad_request", f"the body is not valid JSON ({error})"
         ) from None
@@ -52,6 +54,17 @@ async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str
         if key not in allowed:
             raise invalid(key, f"unknown field; use {', '.join(sorted(allowed))}")
     return data
+
+
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """The text fields of a form body (urlencoded or multipart); 400 for a malformed one."""
+    try:
+        form = await request.post()
+    except (ValueError, LookupError, HttpProcessingError) as error:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST, "bad_request", f"the body is not a valid form ({error})"
+        ) from None
+    return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
 def optional_string(data: dict[str, Any], key: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import grpc
 import pytest
+from yarl import URL
 
 from gateway.app import configure_logging
 from gateway.settings import GatewaySettings
@@ -309,3 +310,78 @@ def test_cors_is_off_unless_origins_are_configured(tmp_path: Path):
     assert "Authorization" in asked["Access-Control-Allow-Headers"]
     assert simple["Access-Control-Allow-Origin"] == site
     assert "Access-Control-Allow-Origin" not in other
+
+
+JSON = {"Content-Type": "application/json"}
+MALFORMED: list[tuple[str, str, str, bytes | None, dict[str, str], int]] = [
+    (
+        "form without boundary",
+        "POST",
+        "/auth/token",
+        b"x",
+        {"Content-Type": "multipart/form-data"},
+        400,
+    ),
+    (
+        "broken multipart",
+        "POST",
+        "/auth/token",
+        b"--x\r\nnot a header\r\n",
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        400,
+    ),
+    (
+        "unknown form charset",
+        "POST",
+        "/auth/token",
+        b"username=a",
+        {"Content-Type": "application/x-www-form-urlencoded; charset=bogus"},
+        400,
+    ),
+    ("not utf-8", "POST", "/experiments", b'{"pipeline": "\xff"}', JSON, 400),
+    (
+        "unknown charset",
+        "POST",
+        "/experiments",
+        b"{}",
+        {"Content-Type": "application/json; charset=x"},
+        400,
+    ),
+    ("nested past the parser", "POST", "/experiments", b"[" * 100_000 + b"]" * 100_000, JSON, 400),
+    (
+        "config nested too deep",
+        "POST",
+        "/experiments",
+        b'{"pipeline": "p", "config": {"a": ' + b"[" * 20 + b"]" * 20 + b"}}",
+        JSON,
+        422,
+    ),
+    ("non-ASCII token", "GET", "/auth/me", None, {"Authorization": "Bearer \u00e9t\u00e9"}, 401),
+    ("after out of range", "GET", "/experiments/x/events?after=1" + "0" * 30, None, {}, 422),
+    ("page size not a number", "GET", "/experiments?page_size=ten", None, {}, 422),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status"),
+    [case[1:] for case in MALFORMED],
+    ids=[case[0] for case in MALFORMED],
+)
+def test_nothing_a_client_sends_is_a_500(
+    tmp_path: Path, method: str, path: str, body: bytes | None, headers: dict[str, str], status: int
+):
+    async def scenario():
+        async with refused(tmp_path) as (refuser, gateway):
+            refuser.code = grpc.StatusCode.NOT_FOUND
+            url = URL(f"{API}{path}", encoded=True)
+            all_headers = {**TOKEN, **headers}
+            async with gateway.http.request(
+                method, url, data=body, headers=all_headers
+            ) as response:
+                return response.status, await response.json(), refuser.calls
+
+    answered, body_json, calls = asyncio.run(scenario())
+
+    assert answered == status
+    assert set(body_json["error"]) == {"code", "message", "details"}
+    assert calls == []
