@@ -194,6 +194,15 @@ class Placement:
 
     async def place_pending(self) -> None:
         """Claim pending experiments for live trainers with free slots and start their runs."""
+        # A read first: claiming takes a write lock, which SQLite has only one of.
+        waiting = await asyncio.to_thread(
+            self.store.list_experiments,
+            caller=None,
+            statuses=[ExperimentStatus.PENDING],
+            page_size=1,
+        )
+        if not waiting.experiments:
+            return
         trainers = await asyncio.to_thread(
             self.store.list_trainers, alive_within=self._trainer_timeout
         )
