@@ -51,15 +51,22 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging()
     log = logging.getLogger("gateway")
+
+    def started(_text: str) -> None:
+        log.info("serving on port %s, scheduler at %s", settings.port, settings.scheduler_addr)
+        ui = settings.webapp_dir.resolve()
+        if (ui / "index.html").is_file():
+            log.info("serving the web UI from %s", ui)
+        else:
+            log.warning("no web UI built in %s: / explains how to build it", ui)
+
     try:
         web.run_app(
             create_app(settings),
             host=settings.host,
             port=settings.port,
             access_log_class=AccessLogger,
-            print=lambda _text: log.info(
-                "serving on port %s, scheduler at %s", settings.port, settings.scheduler_addr
-            ),
+            print=started,
         )
     except OSError as error:
         print(

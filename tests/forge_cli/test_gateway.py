@@ -72,6 +72,7 @@ def test_forge_gateway_serves_until_sigterm(tmp_path: Path):
     assert process.returncode == 0
     text = output.decode()
     assert f"serving on port {port}" in text
+    assert "no web UI built in" in text
     assert "GET /api/v1/openapi.json" in text
 
 
