@@ -1,5 +1,5 @@
 """Timings of forge's convolution strategies per shape: the measurements behind
-``forge_core.ops.conv.choose_strategy`` (and its ``MANY_OFFSETS``) and ``THIN_COLUMNS``.
+``forge_core.ops.conv.choose_strategy`` and ``THIN_COLUMNS``.
 
 For each shape it times ``Conv2d`` forward alone and forward + backward (input, weight and bias
 gradients) with each strategy, and PyTorch's ``conv2d`` as a reference, in interleaved rounds so

@@ -24,8 +24,7 @@ Strategies (``choose_strategy`` picks one by the measurements of ``bench/conv.py
 * ``"tensordot"``: ``tensordot`` of the weight with a ``sliding_window_view`` of the padded
   input. NumPy gathers the windows in one call; only the padded input is kept between forward
   and backward (kh*kw times less memory), at the price of gathering again for the weight
-  gradient. Without a weight gradient (inference), it is as fast or faster when the kernel has
-  many offsets, where the slice loop's per-offset calls add up.
+  gradient. Without a weight gradient (inference) it is as fast or faster, so inference uses it.
 
 Both compute the input gradient as ``weight.T @ grad`` summed back onto the input by a kh*kw
 slice-add loop (``col2im``), about ten times faster than ``np.add.at``.
@@ -417,17 +416,12 @@ def windows_view(padded: Array, window: Window) -> Array:
     return view[:, ::sh, ::sw, :, ::dh, ::dw]
 
 
-# From this many kernel offsets on (a 5x5 kernel has 25), one gather by tensordot beats the
-# im2col slice loop when there is no weight gradient to keep the columns for (bench/conv.py).
-MANY_OFFSETS = 16
-
-
-def choose_strategy(kernel: Pair, weight_grad: bool) -> str:
-    """im2col when the weight needs a gradient (the kept columns make it one product, where
-    tensordot would gather again); tensordot for inference with kernels of many offsets."""
-    if not weight_grad and kernel[0] * kernel[1] >= MANY_OFFSETS:
-        return "tensordot"
-    return "im2col"
+def choose_strategy(weight_grad: bool) -> str:
+    """im2col when the weight needs a gradient: its kept columns make that gradient one product,
+    where tensordot gathers the windows again, and it is the faster forward + backward at every
+    shape of ``bench/conv.py``. Without one (inference), tensordot's single gather is as fast
+    at one thread and faster at two, and keeps nothing."""
+    return "im2col" if weight_grad else "tensordot"
 
 
 class Conv2d(Function):
@@ -446,7 +440,7 @@ class Conv2d(Function):
         out_channels = weight.shape[0]
         out_size = window.check("conv2d", h, w)
         need_weight = self.needs_input_grad[1]
-        chosen = choose_strategy(window.kernel, need_weight) if strategy == "auto" else strategy
+        chosen = choose_strategy(need_weight) if strategy == "auto" else strategy
         flat_weight = weight.reshape(out_channels, -1)
         if chosen == "im2col":
             cols = im2col(contiguous(to_chwn(x)), window, out_size, bias is not None)
