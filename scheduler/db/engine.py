@@ -20,6 +20,7 @@ Postgres needs none of this: the store takes row locks where it matters.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,13 +83,36 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _use_write_ahead_log(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         # In WAL mode NORMAL loses at most the last commits on power loss, never consistency,
         # and saves an fsync per commit: one per stored event.
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _use_write_ahead_log(cursor: sqlite3.Cursor) -> None:
+    """Switch the file to WAL, the first time any connection opens it.
+
+    The switch needs the file to itself, and SQLite answers "database is locked" at once when
+    another connection is opening it at the same moment (as schedulers starting together do):
+    the busy timeout does not cover this pragma. So a file already in WAL is left alone, and
+    the switch is retried for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    delay = 0.005
+    while True:
+        try:
+            (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def _on_sqlite_begin(connection: Connection) -> None:
