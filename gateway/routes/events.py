@@ -8,6 +8,8 @@
   (`gateway.fanout`).
 - `events` sends one `ExperimentStatusChanged` per status change of the caller's experiments
   (everyone's for an admin), for list pages. It has no history; re-read the list on connect.
+  Each such socket has its own `WatchExperiments` call: what a caller may see depends on who
+  they are, so unlike an experiment's events there is nothing to share between viewers.
 
 **The token.** Query strings end up in access logs, so the token never travels in one. A client
 sends it in one of three ways:

@@ -92,7 +92,7 @@ def test_a_submitted_experiment_is_pending_at_its_location(tmp_path: Path, nats_
 
 
 @on_stack
-def test_a_bad_submission_is_422_naming_the_field(tmp_path: Path, nats_url: str):
+def test_a_bad_submission_is_422_naming_the_field_and_a_huge_one_413(tmp_path: Path, nats_url: str):
     async def scenario(gateway: Gateway):
         token = await gateway.admin()
 
@@ -103,6 +103,7 @@ def test_a_bad_submission_is_422_naming_the_field(tmp_path: Path, nats_url: str)
             "epochs": await submit({"pipeline": "trainer_probe", "config": {"epochs": 0}}),
             "unknown key": await submit({"pipeline": "trainer_probe", "config": {"epoks": 2}}),
             "pipeline": await submit({"pipeline": "no_such_pipeline"}),
+            "huge": await submit({"pipeline": "trainer_probe", "config": {"x": "y" * 2**21}}),
         }
 
     answers = run(tmp_path, nats_url, scenario)
@@ -111,6 +112,8 @@ def test_a_bad_submission_is_422_naming_the_field(tmp_path: Path, nats_url: str)
     assert "epochs" in answers["epochs"][1]["error"]["message"]
     assert field_of(answers["unknown key"]) == "config.epoks"
     assert field_of(answers["pipeline"]) == "pipeline"
+    assert answers["huge"][0] == 413
+    assert answers["huge"][1]["error"]["code"] == "payload_too_large"
 
 
 @on_stack
