@@ -47,7 +47,7 @@ def check_submission(pipeline: str, config: struct_pb2.Struct) -> Submission:
     except UnknownPipelineError as error:
         raise BadRequest.field("pipeline", "unknown_pipeline", str(error)) from None
     try:
-        parsed = cls.parse_config(json_format.MessageToDict(config))
+        parsed = cls.parse_config(config_values(config))
     except ConfigError as error:
         raise BadRequest(
             [FieldError(f"config.{e.field}", e.rule, e.message) for e in error.errors],
@@ -56,6 +56,27 @@ def check_submission(pipeline: str, config: struct_pb2.Struct) -> Submission:
     values = parsed.model_dump(mode="json")
     epochs = values.get("epochs")
     return Submission(pipeline, values, epochs if isinstance(epochs, int) else 0)
+
+
+def config_values(config: struct_pb2.Struct) -> dict[str, Any]:
+    """The config as the JSON its sender wrote.
+
+    A Struct carries every number as a double, so `{"epochs": 3}` arrives as 3.0; whole numbers
+    go back to ints, so that an error quotes what the user typed ("got 0", not "got 0.0").
+    Float settings accept ints, so nothing is lost.
+    """
+    values: dict[str, Any] = _whole_numbers_as_ints(json_format.MessageToDict(config))
+    return values
+
+
+def _whole_numbers_as_ints(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers_as_ints(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_ints(item) for item in value]
+    return value
 
 
 def pipeline_infos() -> list[experiment_pb2.PipelineInfo]:
