@@ -15,8 +15,17 @@ INSTALLED := $(VENV)/.installed
 PY_PACKAGES := forge_core forge_learner apps scheduler trainer gateway forge_cli bench
 PROTO_DIR := protos/azuraforge/v1
 PROTOC = $(BIN)/python -m grpc_tools.protoc -I protos
+# The web UI (docs/webapp.md): npm ci re-runs only when package-lock.json changes, the build
+# only when a source does; the gateway serves webapp/dist.
+WEBAPP_MODULES := webapp/node_modules/.installed
+WEBAPP_SOURCES := $(shell find webapp/src webapp/public -type f 2>/dev/null) \
+	webapp/index.html webapp/vite.config.ts webapp/tsconfig.json webapp/package.json
+WEBAPP_BUILT := webapp/dist/index.html
+# The browser the end-to-end test drives; Debian's chromium package installs it here.
+CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: help install up test lint typecheck protos protos-check test-python bench format clean
+.PHONY: webapp webapp-check e2e
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -39,10 +48,10 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED) ## create .venv and install the project with its test and bench extras
 
-up: $(INSTALLED) ## run NATS, the scheduler and a trainer here until Ctrl-C (docs/running.md)
+up: $(INSTALLED) $(WEBAPP_BUILT) ## run NATS, the scheduler and a trainer here until Ctrl-C (docs/running.md)
 	$(BIN)/forge up
 
-test: lint typecheck protos-check test-python ## everything CI runs: lint, types, protos, tests
+test: lint typecheck protos-check test-python webapp-check webapp e2e ## everything CI runs: lint, types, protos, tests
 
 lint: $(INSTALLED) ## ruff check, ruff format --check and buf lint
 	$(BIN)/ruff check .
@@ -70,6 +79,35 @@ protos-check: $(INSTALLED) ## fail if the generated code does not match the .pro
 test-python: $(INSTALLED) ## pytest
 	$(BIN)/python -m pytest
 
+$(WEBAPP_MODULES): webapp/package-lock.json webapp/package.json
+	@command -v npm >/dev/null || { \
+		echo "make: npm is not on PATH; the web UI needs Node 20.19 or newer with npm (https://nodejs.org)." >&2; exit 1; }
+	cd webapp && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+	touch $@
+
+$(WEBAPP_BUILT): $(WEBAPP_MODULES) $(WEBAPP_SOURCES)
+	cd webapp && npm run build
+
+webapp: $(WEBAPP_BUILT) ## install the web UI's packages (npm ci) and build it into webapp/dist
+
+webapp-check: $(WEBAPP_MODULES) ## the web UI's type check (tsc --noEmit) and component tests (vitest)
+	cd webapp && npm run typecheck
+	cd webapp && npm test
+
+$(CHROMIUM):
+	@if [[ $$(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then \
+		echo "Installing Chromium for the end-to-end test (apt-get install chromium)"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "make: the end-to-end test needs Chromium at $(CHROMIUM). Install it as root" \
+			"(Debian: apt-get install chromium) or run make with CHROMIUM=/path/to/chromium." >&2; \
+		exit 1; \
+	fi
+	@test -x $(CHROMIUM) || { echo "make: installing Chromium left no $(CHROMIUM)." >&2; exit 1; }
+
+e2e: $(INSTALLED) $(WEBAPP_BUILT) | $(CHROMIUM) ## the web UI in headless Chromium against a real forge up; screenshots in artifacts/
+	cd webapp && CHROMIUM=$(CHROMIUM) node e2e/run.mjs
+
 bench: $(INSTALLED) ## time training steps of forge against PyTorch (docs/benchmarks.md)
 	$(BIN)/python bench/engine.py
 
@@ -79,4 +117,5 @@ format: $(INSTALLED) ## fix what ruff can fix and format the code
 
 clean: ## remove .venv, caches and build outputs
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf webapp/node_modules webapp/dist artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

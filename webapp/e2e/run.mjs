@@ -1,0 +1,344 @@
+// End-to-end test of the web UI against a real stack (`forge up`), in headless Chromium driven
+// by playwright-core. It runs as `make e2e` (and as part of `make test`); docs/webapp.md says how.
+//
+// The steps depend on each other, so they run in order and the first failure stops the run,
+// leaving a screenshot and the page's HTML named after the failed step beside the others.
+// Every wait is for a condition, with a generous limit: CI machines are small and shared.
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), E2E_SCREENSHOTS (default
+// ../artifacts/screenshots from webapp/), FORGE (default ../.venv/bin/forge).
+
+import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startStack } from "./stack.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const webapp = resolve(here, "..");
+const root = resolve(webapp, "..");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = resolve(process.env.E2E_SCREENSHOTS ?? join(root, "artifacts", "screenshots"));
+const FORGE = process.env.FORGE ?? join(root, ".venv", "bin", "forge");
+const DIST = join(webapp, "dist");
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const ADMIN = { username: "admin", password: "e2e-admin-password" };
+// A run whose epochs take a second or more even on a fast machine, so the chart is seen growing.
+const LIVE_RUN = { epochs: 8, batch_size: 16, hidden_size: 48 };
+const SECOND_RUN = { epochs: 3, learning_rate: 0.005, batch_size: 64 };
+const TIMEOUT = { ui: 30_000, run: 150_000 };
+
+const started = Date.now();
+
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** In the page: whether its first chart shows `epochs` epochs. */
+function chartHasPoints(epochs) {
+  return document.querySelector("figure.chart")?.getAttribute("data-points") === String(epochs);
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function main() {
+  check(existsSync(join(DIST, "index.html")), `${DIST} has no build: run \`make webapp-build\` first`);
+  check(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Chromium (apt-get install chromium) or set CHROMIUM`);
+  check(existsSync(FORGE), `${FORGE} is missing: run \`make install\` first`);
+  mkdirSync(SHOTS, { recursive: true });
+
+  /** @type {Awaited<ReturnType<typeof startStack>> | null} */
+  let stack = null;
+  /** @type {import("playwright-core").Browser | null} */
+  let browser = null;
+  /** @type {import("playwright-core").Page | null} */
+  let current = null;
+  const problems = [];
+  const step = async (name, body) => {
+    const begin = Date.now();
+    process.stdout.write(`e2e: ${name} … `);
+    try {
+      await body();
+    } catch (error) {
+      console.log("FAILED");
+      if (current && !current.isClosed()) {
+        const slug = name.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+        await current.screenshot({ path: join(SHOTS, `failed-${slug}.png`), fullPage: true }).catch(() => {});
+        writeFileSync(join(SHOTS, `failed-${slug}.html`), await current.content().catch(() => ""));
+      }
+      throw error;
+    }
+    const took = Date.now() - begin;
+    console.log(`ok (${seconds(took)})`);
+  };
+  const watch = (page) => {
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    page.on("console", (message) => {
+      // A refused request is the browser's note about an answer the page expected (a 401 after
+      // the token is made bad on purpose); the page's own errors are what count.
+      if (message.type() === "error" && !/Failed to load resource/.test(message.text())) {
+        problems.push(`console error: ${message.text()}`);
+      }
+    });
+    current = page;
+    return page;
+  };
+  const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+  try {
+    await step("start the stack (forge up)", async () => {
+      mkdirSync(join(root, "artifacts", "e2e"), { recursive: true });
+      stack = await startStack({
+        forge: FORGE,
+        webappDir: DIST,
+        logFile: join(root, "artifacts", "e2e", "stack.log"),
+        adminPassword: ADMIN.password,
+        cwd: root,
+      });
+    });
+    const url = (path) => `${stack.url}${path}`;
+
+    await step("start Chromium", async () => {
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    });
+    const desktop = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+    desktop.setDefaultTimeout(TIMEOUT.ui);
+    const page = watch(await desktop.newPage());
+
+    await step("a wrong password is refused on the log-in page", async () => {
+      await page.goto(url("/experiments"));
+      await page.getByRole("heading", { name: "Log in to AzuraForge" }).waitFor();
+      await shot(page, "desktop-login");
+      await page.getByLabel("Username").fill(ADMIN.username);
+      await page.getByLabel("Password").fill("not-the-password");
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("alert").filter({ hasText: "username or password is not right" }).waitFor();
+    });
+
+    await step("log in", async () => {
+      await page.getByLabel("Password").fill(ADMIN.password);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("heading", { name: "Experiments", level: 1 }).waitFor();
+      await page.getByText("No experiments yet").waitFor();
+    });
+
+    await step("a bad value in the form shows the server's error next to it", async () => {
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New experiment" }).click();
+      await page.getByRole("heading", { name: "New experiment" }).waitFor();
+      await page.getByRole("radio", { name: /weather_forecaster/ }).check();
+      const epochs = page.getByLabel("Epochs", { exact: true });
+      check((await epochs.inputValue()) === "10", "the epochs field does not start at its default, 10");
+      await page.getByText("Allowed: 1 to 100000.").first().waitFor();
+      await epochs.fill("0");
+      await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
+      const error = page.locator('[data-field="epochs"] .field-error');
+      await error.waitFor();
+      const text = await error.innerText();
+      check(/at least 1/.test(text), `the error next to epochs does not carry the server's message: ${text}`);
+      check((await epochs.getAttribute("aria-invalid")) === "true", "the epochs field is not marked invalid");
+      await page.locator(".error-summary").waitFor();
+      await shot(page, "desktop-new-experiment-error");
+    });
+
+    let liveRunId = "";
+    await step("launch the weather forecaster and see its chart gain points while it runs", async () => {
+      for (const [name, value] of Object.entries(LIVE_RUN)) {
+        await page.locator(`[data-field="${name}"] input`).fill(String(value));
+      }
+      await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
+      await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+      liveRunId = page.url().split("/").pop();
+      await page.evaluate(() => {
+        document.documentElement.dataset.e2eLoadedOnce = "yes";
+      });
+      const growth = await page.waitForFunction(
+        () => {
+          const status = document.querySelector('[data-testid="experiment-status"] [data-status]')?.getAttribute("data-status");
+          const points = Number(document.querySelector("figure.chart")?.getAttribute("data-points") ?? 0);
+          if (status !== "running" || points < 1) return false;
+          const marks = document.documentElement.dataset;
+          marks.e2eFirstPoints ??= String(points);
+          const first = Number(marks.e2eFirstPoints);
+          return points > first ? { first, later: points } : false;
+        },
+        null,
+        { timeout: TIMEOUT.run, polling: 100 },
+      );
+      const { first, later } = await growth.jsonValue();
+      await shot(page, "desktop-experiment-running");
+      const bar = page.getByRole("progressbar", { name: "Training progress" });
+      const text = (await bar.getAttribute("aria-valuetext")) ?? "";
+      check(new RegExp(`Epoch \\d of ${LIVE_RUN.epochs}`).test(text), `the progress bar does not say the epoch: ${text}`);
+      console.log(`(chart went from ${first} to ${later} points while running; progress "${text}") `);
+    });
+
+    await step("the run finishes with its final status, metrics and log, without a reload", async () => {
+      await page.locator('[data-testid="experiment-status"] [data-status="succeeded"]').waitFor({ timeout: TIMEOUT.run });
+      await page.waitForFunction(chartHasPoints, LIVE_RUN.epochs);
+      check(await page.evaluate(() => document.documentElement.dataset.e2eLoadedOnce === "yes"), "the page was reloaded");
+      await page.getByRole("table", { name: /Test metrics/ }).getByRole("rowheader", { name: "rmse" }).waitFor();
+      await page.getByRole("log", { name: "Training log" }).getByText("weather_forecaster").first().waitFor();
+      await shot(page, "desktop-experiment-finished");
+    });
+
+    await step("the report tab shows report.md with its plots", async () => {
+      await page.getByRole("tab", { name: "Report" }).click();
+      await page.locator(".report h1").waitFor();
+      await page.waitForFunction(() => {
+        const images = [...document.querySelectorAll("img")].filter((image) => image.closest(".report"));
+        return images.length > 0 && images.every((image) => image.complete && image.naturalWidth > 0);
+      });
+      const plots = await page.locator(".report img").count();
+      check(plots >= 2, `the report shows ${plots} plot(s)`);
+      await shot(page, "desktop-report");
+    });
+
+    await step("the files tab downloads an artifact", async () => {
+      await page.getByRole("tab", { name: "Files" }).click();
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByRole("button", { name: "Download metrics.json" }).click(),
+      ]);
+      check(download.suggestedFilename() === "metrics.json", `downloaded ${download.suggestedFilename()}`);
+      const path = await download.path();
+      const { readFileSync } = await import("node:fs");
+      const metrics = JSON.parse(readFileSync(path, "utf8"));
+      check(metrics.pipeline === "weather_forecaster", "metrics.json is not the run's");
+    });
+
+    let secondRunId = "";
+    await step("the experiments table shows a new run's statuses change live", async () => {
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Experiments" }).click();
+      await page.locator(`tr[data-experiment="${liveRunId}"]`).waitFor();
+      await page.evaluate(() => {
+        document.documentElement.dataset.e2eLoadedOnce = "yes";
+      });
+      const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem("azuraforge.session")).token);
+      const response = await fetch(url("/api/v1/experiments"), {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ pipeline: "weather_forecaster", config: SECOND_RUN }),
+      });
+      check(response.status === 201, `submitting the second run answered ${response.status}`);
+      secondRunId = (await response.json()).experiment_id;
+      const row = page.locator(`tr[data-experiment="${secondRunId}"]`);
+      await row.waitFor({ timeout: TIMEOUT.run });
+      await page.locator(`tr[data-experiment="${secondRunId}"][data-status="succeeded"]`).waitFor({ timeout: TIMEOUT.run });
+      check(await page.evaluate(() => document.documentElement.dataset.e2eLoadedOnce === "yes"), "the list page was reloaded");
+      await page.getByLabel("Status").selectOption("succeeded");
+      await page.getByLabel("Search").fill("epochs=3");
+      await page.waitForFunction(() => document.querySelectorAll("tbody tr[data-experiment]").length === 1);
+      await page.getByLabel("Search").fill("");
+      await page.getByLabel("Status").selectOption("");
+      await page.waitForFunction(() => document.querySelectorAll("tbody tr[data-experiment]").length === 2);
+      await shot(page, "desktop-experiments");
+    });
+
+    await step("compare two runs: overlaid curves, config differences, metrics", async () => {
+      await page.getByRole("checkbox", { name: new RegExp(`Select weather_forecaster ${liveRunId.slice(0, 8)}`) }).check();
+      await page.getByRole("checkbox", { name: new RegExp(`Select weather_forecaster ${secondRunId.slice(0, 8)}`) }).check();
+      await page.getByRole("button", { name: "Compare selected (2)" }).click();
+      await page.getByRole("heading", { name: "Compare runs" }).waitFor();
+      await page.waitForFunction(
+        (epochs) => {
+          const charts = [...document.querySelectorAll("figure.chart")];
+          return charts.length >= 2 && charts[0].getAttribute("data-points") === String(epochs);
+        },
+        LIVE_RUN.epochs,
+      );
+      const differing = await page.locator(".config-compare tr[data-differs] th").allInnerTexts();
+      const names = differing.map((text) => text.replace(/[≠\s]|\(differs\)/g, ""));
+      for (const name of ["epochs", "learning_rate", "batch_size", "hidden_size"]) {
+        check(names.includes(name), `the config table does not mark ${name} as differing: ${names}`);
+      }
+      check(!names.includes("lookback"), "the config table marks lookback, which is the same, as differing");
+      await page.locator(".metrics-compare").getByRole("rowheader", { name: "rmse", exact: true }).waitFor();
+      await shot(page, "desktop-compare");
+    });
+
+    await step("an expired token returns to the log-in page with a message", async () => {
+      await page.evaluate(() => {
+        const session = JSON.parse(sessionStorage.getItem("azuraforge.session"));
+        // A token the scheduler no longer accepts, as after it expired or the secret changed.
+        session.token = `${session.token.slice(0, -4)}AAAA`;
+        sessionStorage.setItem("azuraforge.session", JSON.stringify(session));
+      });
+      await page.goto(url("/experiments"));
+      await page.getByRole("heading", { name: "Log in to AzuraForge" }).waitFor();
+      await page.getByText("Your session has expired").waitFor();
+      await shot(page, "desktop-login-expired");
+      await page.getByLabel("Username").fill(ADMIN.username);
+      await page.getByLabel("Password").fill(ADMIN.password);
+      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("heading", { name: "Experiments", level: 1 }).waitFor();
+    });
+
+    await step("log out", async () => {
+      await page.getByRole("button", { name: "Log out" }).click();
+      await page.getByText("You have logged out.").waitFor();
+    });
+
+    await step("every page at 390×844", async () => {
+      const phone = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+      phone.setDefaultTimeout(TIMEOUT.ui);
+      const mobile = watch(await phone.newPage());
+      await mobile.goto(url("/login"));
+      await mobile.getByRole("heading", { name: "Log in to AzuraForge" }).waitFor();
+      await shot(mobile, "phone-login");
+      await mobile.getByLabel("Username").fill(ADMIN.username);
+      await mobile.getByLabel("Password").fill(ADMIN.password);
+      await mobile.getByRole("button", { name: "Log in" }).click();
+      await mobile.locator(`tr[data-experiment="${secondRunId}"]`).waitFor();
+      await shot(mobile, "phone-experiments");
+      await mobile.goto(url("/experiments/new?pipeline=weather_forecaster"));
+      await mobile.getByLabel("Learning rate").fill("-1");
+      await mobile.getByRole("button", { name: "Launch weather_forecaster" }).click();
+      await mobile.locator('[data-field="learning_rate"] .field-error').waitFor();
+      await shot(mobile, "phone-new-experiment-error");
+      await mobile.goto(url(`/experiments/${liveRunId}`));
+      await mobile.waitForFunction(chartHasPoints, LIVE_RUN.epochs);
+      await shot(mobile, "phone-experiment");
+      await mobile.getByRole("tab", { name: "Report" }).click();
+      await mobile.waitForFunction(() => {
+        const images = [...document.querySelectorAll("img")].filter((image) => image.closest(".report"));
+        return images.length > 0 && images.every((image) => image.complete && image.naturalWidth > 0);
+      });
+      await shot(mobile, "phone-report");
+      await mobile.goto(url(`/compare?ids=${liveRunId},${secondRunId}`));
+      await mobile.waitForFunction(chartHasPoints, LIVE_RUN.epochs);
+      await shot(mobile, "phone-compare");
+      const overflow = await mobile.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(overflow <= 0, `the compare page is ${overflow} px wider than the phone's screen`);
+      await phone.close();
+    });
+
+    check(problems.length === 0, `the pages reported errors:\n${problems.join("\n")}`);
+  } finally {
+    await browser?.close().catch(() => {});
+    if (stack) await stack.stop();
+  }
+  console.log(`e2e: passed in ${seconds(Date.now() - started)}; screenshots in ${SHOTS}`);
+}
+
+main().then(
+  // Node would otherwise wait for idle keep-alive connections to time out.
+  () => process.exit(0),
+  (error) => {
+    console.error(`\ne2e: ${error.stack ?? error}`);
+    console.error(`e2e: failed after ${seconds(Date.now() - started)}; screenshots and the failed page in ${SHOTS}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { parseEvent, parseExperiment, parseStatus, parseStatusChange } from "./types";
+
+describe("parseExperiment", () => {
+  it("reads the .proto field names the gateway sends", () => {
+    const experiment = parseExperiment({
+      experiment_id: "e1",
+      pipeline: "weather_forecaster",
+      config: { epochs: 5.0, val_fraction: 0.1 },
+      status: "EXPERIMENT_STATUS_RUNNING",
+      created_at: "2026-01-02T10:00:00Z",
+      started_at: "1970-01-01T00:00:00Z",
+      epochs_done: 2,
+      total_epochs: 5,
+      metrics: { val_loss: 0.5, loss: "NaN" },
+      artifacts: [{ name: "loss.png", size_bytes: "1234", content_type: "image/png" }],
+      last_seq: "42",
+    });
+    expect(experiment).toMatchObject({
+      id: "e1",
+      status: "running",
+      epochsDone: 2,
+      totalEpochs: 5,
+      lastSeq: 42,
+      config: { epochs: 5, val_fraction: 0.1 },
+      artifacts: [{ name: "loss.png", sizeBytes: 1234, contentType: "image/png" }],
+    });
+    expect(experiment.createdAt?.toISOString()).toBe("2026-01-02T10:00:00.000Z");
+    // The zero Timestamp means "not set".
+    expect(experiment.startedAt).toBeNull();
+    expect(experiment.metrics.val_loss).toBe(0.5);
+    expect(experiment.metrics.loss).toBeNaN();
+  });
+
+  it("reads protobuf's camelCase JSON names too, and keeps map keys as sent", () => {
+    const experiment = parseExperiment({
+      experimentId: "e2",
+      epochsDone: 3,
+      totalEpochs: "7",
+      errorMessage: "boom",
+      status: 4,
+      metrics: { val_loss: 1 },
+    });
+    expect(experiment).toMatchObject({ id: "e2", epochsDone: 3, totalEpochs: 7, errorMessage: "boom", status: "failed" });
+    expect(Object.keys(experiment.metrics)).toEqual(["val_loss"]);
+  });
+
+  it("survives missing and malformed fields", () => {
+    const experiment = parseExperiment({ config: "nope", artifacts: 3, created_at: "garbage" });
+    expect(experiment).toMatchObject({ id: "", config: {}, artifacts: [], createdAt: null, status: "unspecified" });
+  });
+});
+
+describe("parseStatus", () => {
+  it.each([
+    ["EXPERIMENT_STATUS_PENDING", "pending"],
+    ["EXPERIMENT_STATUS_CANCELLED", "cancelled"],
+    ["succeeded", "succeeded"],
+    [2, "running"],
+    ["EXPERIMENT_STATUS_UNSPECIFIED", "unspecified"],
+    [undefined, "unspecified"],
+  ])("%s is %s", (wire, status) => {
+    expect(parseStatus(wire)).toBe(status);
+  });
+});
+
+describe("parseEvent", () => {
+  it("reads each kind of event", () => {
+    const base = { experiment_id: "e1", emitted_at: "2026-01-02T10:00:00Z" };
+    expect(parseEvent({ ...base, seq: 1, experiment_started: { pipeline: "p", total_epochs: 5, steps_per_epoch: 100 } })).toMatchObject({
+      type: "started",
+      seq: 1,
+      totalEpochs: 5,
+      stepsPerEpoch: 100,
+    });
+    expect(
+      parseEvent({ ...base, seq: "2", epochEnded: { epoch: 1, totalEpochs: 5, metrics: { loss: 0.3 }, elapsedSeconds: 1.5 } }),
+    ).toMatchObject({ type: "epochEnded", seq: 2, epoch: 1, metrics: { loss: 0.3 }, elapsedSeconds: 1.5 });
+    expect(parseEvent({ ...base, seq: 3, batch_progress: { epoch: 2, batch: 10, total_batches: 100, loss: 0.2 } })).toMatchObject({
+      type: "batchProgress",
+      batch: 10,
+      totalBatches: 100,
+    });
+    expect(parseEvent({ ...base, seq: 4, log_line: { level: "INFO", logger: "x", message: "hello" } })).toMatchObject({
+      type: "log",
+      message: "hello",
+    });
+    expect(parseEvent({ ...base, seq: 5, artifact_stored: { artifact: { name: "report.md", size_bytes: 10 } } })).toMatchObject({
+      type: "artifactStored",
+      artifact: { name: "report.md", sizeBytes: 10 },
+    });
+    expect(
+      parseEvent({ ...base, seq: 6, experiment_finished: { status: "EXPERIMENT_STATUS_FAILED", error_message: "oops", metrics: {} } }),
+    ).toMatchObject({ type: "finished", status: "failed", errorMessage: "oops" });
+    expect(parseEvent({ ...base, seq: 7, something_new: {} })).toMatchObject({ type: "unknown", seq: 7 });
+  });
+});
+
+describe("parseStatusChange", () => {
+  it("reads a status change", () => {
+    expect(
+      parseStatusChange({
+        experiment_id: "e1",
+        pipeline: "p",
+        owner: "ada",
+        status: "EXPERIMENT_STATUS_RUNNING",
+        previous_status: "EXPERIMENT_STATUS_PENDING",
+      }),
+    ).toMatchObject({ experimentId: "e1", status: "running", previousStatus: "pending", owner: "ada" });
+  });
+});

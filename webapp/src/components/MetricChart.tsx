@@ -1,0 +1,161 @@
+/**
+ * A line chart of metrics per epoch, drawn with uPlot (made for time series: canvas, small,
+ * fast to update). New points are added with `setData`, so a live chart grows without being
+ * rebuilt; it is rebuilt only when its set of lines changes.
+ *
+ * The canvas is hidden from screen readers; the same numbers are in a table under
+ * "Show the numbers", and the figure's `data-points` says how many epochs it shows.
+ */
+
+import { useEffect, useId, useMemo, useRef, useState } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { formatMetric } from "../format";
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  dashed?: boolean;
+  /** [epoch, value] pairs. */
+  points: Array<[number, number]>;
+}
+
+interface Props {
+  title: string;
+  series: ChartSeries[];
+  xLabel?: string;
+  height?: number;
+  /** The last epoch there will be: a live curve then grows across a chart of its final width. */
+  xMax?: number;
+}
+
+export type ChartData = [number[], ...Array<Array<number | null>>];
+
+/** The series on one shared, sorted x axis, with null where a series has no point. */
+export function alignSeries(series: ChartSeries[]): ChartData {
+  const xs = [...new Set(series.flatMap((s) => s.points.map(([x]) => x)))].sort((a, b) => a - b);
+  const columns = series.map((s) => {
+    const byX = new Map(s.points.map(([x, y]) => [x, Number.isFinite(y) ? y : null]));
+    return xs.map((x) => byX.get(x) ?? null);
+  });
+  return [xs, ...columns];
+}
+
+const DEFAULT_HEIGHT = 240;
+
+export function MetricChart({ title, series, xLabel = "epoch", height = DEFAULT_HEIGHT, xMax }: Props) {
+  const captionId = useId();
+  const holder = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const data = useMemo(() => alignSeries(series), [series]);
+  const shape = series.map((s) => `${s.label}|${s.color}|${s.dashed ? 1 : 0}`).join(";");
+  // A log scale shows a loss that falls by orders of magnitude; it needs every value positive.
+  const canLog = series.some((s) => s.points.length > 0) && series.every((s) => s.points.every(([, y]) => y > 0));
+  const [logScale, setLogScale] = useState(false);
+  const log = logScale && canLog;
+
+  useEffect(() => {
+    const element = holder.current;
+    if (!element) return;
+    const options: uPlot.Options = {
+      width: Math.max(200, element.clientWidth || 600),
+      height,
+      legend: { show: true, live: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: {
+        x: {
+          time: false,
+          range: xMax ? (_self, min, max) => [Math.min(min ?? 1, 1), Math.max(max ?? xMax, xMax)] : undefined,
+        },
+        y: log ? { distr: 3 } : {},
+      },
+      axes: [
+        {
+          label: xLabel,
+          incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+          values: (_self, ticks) => ticks.map((tick) => String(tick)),
+        },
+        { values: (_self, ticks) => ticks.map((tick) => formatMetric(tick)), size: 64 },
+      ],
+      series: [
+        { label: xLabel },
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: 2,
+          dash: s.dashed ? [6, 4] : undefined,
+          spanGaps: true,
+          points: { show: true, size: 6, fill: s.color },
+          value: (_self: uPlot, value: number | null) => (value === null ? "–" : formatMetric(value)),
+        })),
+      ],
+    };
+    const chart = new uPlot(options, data as uPlot.AlignedData, element);
+    plot.current = chart;
+    let observer: ResizeObserver | null = null;
+    if (typeof ResizeObserver !== "undefined") {
+      observer = new ResizeObserver(() => {
+        const width = element.clientWidth;
+        if (width > 0) chart.setSize({ width, height });
+      });
+      observer.observe(element);
+    }
+    return () => {
+      observer?.disconnect();
+      chart.destroy();
+      plot.current = null;
+    };
+    // Rebuilt only when the lines change; new points arrive through setData below.
+  }, [shape, height, xLabel, log, xMax]);
+
+  useEffect(() => {
+    plot.current?.setData(data as uPlot.AlignedData);
+  }, [data]);
+
+  const xs = data[0];
+  return (
+    <figure className="chart" data-points={xs.length} aria-labelledby={captionId}>
+      <div className="chart-head">
+        <figcaption id={captionId} className="chart-title">
+          {title}
+        </figcaption>
+        {canLog ? (
+          <label className="checkbox-row small">
+            <input type="checkbox" checked={logScale} onChange={(event) => setLogScale(event.target.checked)} />
+            Log scale
+          </label>
+        ) : null}
+      </div>
+      <div ref={holder} className="chart-canvas" aria-hidden="true" />
+      {xs.length === 0 ? <p className="muted chart-empty">No epoch has finished yet.</p> : null}
+      <details className="chart-data">
+        <summary>Show the numbers</summary>
+        <div className="table-scroll">
+          <table>
+            <caption className="visually-hidden">{title} by {xLabel}</caption>
+            <thead>
+              <tr>
+                <th scope="col">{xLabel}</th>
+                {series.map((s) => (
+                  <th scope="col" key={s.label}>
+                    {s.label}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {xs.map((x, row) => (
+                <tr key={x}>
+                  <th scope="row">{x}</th>
+                  {series.map((s, column) => (
+                    <td key={s.label}>{formatMetric(data[column + 1]?.[row] ?? undefined)}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </details>
+    </figure>
+  );
+}

@@ -1,0 +1,45 @@
+/** How far a run is: epoch, batch and an estimate of the time left, as an ARIA progress bar. */
+
+import { formatDuration } from "../format";
+import type { ProgressSummary } from "../hooks/runHistory";
+
+export function progressText(progress: ProgressSummary, running: boolean): string {
+  const parts = [`Epoch ${progress.epoch} of ${progress.totalEpochs}`];
+  if (running && progress.totalBatches > 0 && progress.batch > 0) {
+    parts.push(`batch ${progress.batch} of ${progress.totalBatches}`);
+  }
+  if (running) {
+    parts.push(progress.secondsLeft === null ? "estimating time left" : `about ${formatDuration(progress.secondsLeft)} left`);
+  }
+  return parts.join(" · ");
+}
+
+export function ProgressBar({ progress, running }: { progress: ProgressSummary | null; running: boolean }) {
+  if (!progress) {
+    return (
+      <div className="progress-block">
+        <p className="muted">{running ? "Starting…" : "Waiting for a trainer…"}</p>
+      </div>
+    );
+  }
+  const percent = Math.round(progress.fraction * 100);
+  const text = progressText(progress, running);
+  return (
+    <div className="progress-block">
+      <div
+        className="progress-track"
+        role="progressbar"
+        aria-label="Training progress"
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+        aria-valuetext={`${percent}%: ${text}`}
+      >
+        <div className="progress-fill" style={{ width: `${percent}%` }} />
+      </div>
+      <p className="progress-text">
+        <strong>{percent}%</strong> <span>{text}</span>
+      </p>
+    </div>
+  );
+}

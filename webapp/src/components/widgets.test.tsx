@@ -1,0 +1,83 @@
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+import { FakeUplot } from "../test/fakeUplot";
+import { LiveLog } from "./LiveLog";
+import { alignSeries, MetricChart } from "./MetricChart";
+import { ProgressBar } from "./ProgressBar";
+import { StatusBadge } from "./StatusBadge";
+
+describe("StatusBadge", () => {
+  it("says the status in words", () => {
+    render(<StatusBadge status="cancelled" />);
+    expect(screen.getByText("Cancelled")).toHaveAttribute("data-status", "cancelled");
+  });
+});
+
+describe("ProgressBar", () => {
+  it("is an ARIA progress bar with the epoch, batch and time left", () => {
+    render(
+      <ProgressBar
+        running
+        progress={{ fraction: 0.25, epoch: 2, totalEpochs: 4, batch: 10, totalBatches: 100, secondsLeft: 95 }}
+      />,
+    );
+    const bar = screen.getByRole("progressbar", { name: "Training progress" });
+    expect(bar).toHaveAttribute("aria-valuenow", "25");
+    expect(bar).toHaveAttribute("aria-valuetext", "25%: Epoch 2 of 4 · batch 10 of 100 · about 1 min 35 s left");
+  });
+
+  it("waits for a trainer before the run starts", () => {
+    render(<ProgressBar running={false} progress={null} />);
+    expect(screen.getByText("Waiting for a trainer…")).toBeInTheDocument();
+  });
+});
+
+describe("LiveLog", () => {
+  it("is a log region with one line per log line", () => {
+    render(
+      <LiveLog
+        lines={[
+          { seq: 1, time: null, level: "INFO", logger: "p", message: "fitting" },
+          { seq: 2, time: null, level: "WARNING", logger: "p", message: "slow" },
+        ]}
+      />,
+    );
+    const log = screen.getByRole("log", { name: "Training log" });
+    expect(log).toHaveTextContent("INFO fitting");
+    expect(log.querySelector(".log-warning")).toHaveTextContent("slow");
+  });
+});
+
+describe("MetricChart", () => {
+  it("puts the series on one x axis, with gaps where a series has no point", () => {
+    expect(
+      alignSeries([
+        { label: "a", color: "red", points: [[1, 0.5], [2, 0.4]] },
+        { label: "b", color: "blue", points: [[2, 0.7], [3, Number.NaN]] },
+      ]),
+    ).toEqual([
+      [1, 2, 3],
+      [0.5, 0.4, null],
+      [null, 0.7, null],
+    ]);
+  });
+
+  it("hands uPlot new points without rebuilding, and lists the numbers for screen readers", () => {
+    FakeUplot.instances = [];
+    const series = (points: Array<[number, number]>) => [{ label: "loss", color: "#000", points }];
+    const { rerender } = render(<MetricChart title="loss" series={series([[1, 0.5]])} />);
+    rerender(<MetricChart title="loss" series={series([[1, 0.5], [2, 0.25]])} />);
+    expect(FakeUplot.instances).toHaveLength(1);
+    expect(FakeUplot.instances[0]?.data).toEqual([[1, 2], [0.5, 0.25]]);
+    expect(screen.getByRole("figure", { name: "loss" })).toHaveAttribute("data-points", "2");
+    expect(screen.getByRole("table", { name: "loss by epoch" })).toHaveTextContent("20.25");
+  });
+
+  it("switches to a log scale on request when every value is positive", async () => {
+    const { default: userEvent } = await import("@testing-library/user-event");
+    FakeUplot.instances = [];
+    render(<MetricChart title="loss" series={[{ label: "loss", color: "#000", points: [[1, 0.5], [2, 0.01]] }]} />);
+    await userEvent.click(screen.getByRole("checkbox", { name: "Log scale" }));
+    expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBe(3);
+  });
+});

@@ -1,0 +1,112 @@
+/** How numbers, times and names are written on screen, in one place. */
+
+import type { Experiment, ExperimentStatus } from "./api/types";
+
+export const STATUS_LABELS: Record<ExperimentStatus, string> = {
+  pending: "Pending",
+  running: "Running",
+  succeeded: "Succeeded",
+  failed: "Failed",
+  cancelled: "Cancelled",
+  unspecified: "Unknown",
+};
+
+/** `1 h 02 min`, `3 min 05 s`, `42 s`, `0.8 s`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "–";
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  const whole = Math.round(seconds);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const secs = whole % 60;
+  if (hours > 0) return `${hours} h ${String(minutes).padStart(2, "0")} min`;
+  if (minutes > 0) return `${minutes} min ${String(secs).padStart(2, "0")} s`;
+  return `${secs} s`;
+}
+
+/** How long a run took, or has been running for by `now`; null before it started. */
+export function runSeconds(experiment: Experiment, now: number): number | null {
+  if (!experiment.startedAt) return null;
+  const end = experiment.finishedAt?.getTime() ?? (experiment.status === "running" ? now : null);
+  if (end === null) return null;
+  return Math.max(0, (end - experiment.startedAt.getTime()) / 1000);
+}
+
+const DATE_TIME = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+export function formatDateTime(time: Date | null): string {
+  return time ? DATE_TIME.format(time) : "–";
+}
+
+export function formatTime(time: Date | null): string {
+  return time ? TIME.format(time) : "";
+}
+
+/** Four significant digits, or an exponent for very small or large values. */
+export function formatMetric(value: number | undefined): string {
+  if (value === undefined) return "–";
+  if (!Number.isFinite(value)) return String(value);
+  if (value === 0) return "0";
+  const size = Math.abs(value);
+  if (size >= 1e6 || size < 1e-4) return value.toExponential(3);
+  return Number(value.toPrecision(4)).toString();
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB"];
+  let size = bytes / 1024;
+  let unit = 0;
+  while (size >= 1024 && unit < units.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  return `${size.toFixed(size < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function shortId(id: string): string {
+  return id.length > 8 ? id.slice(0, 8) : id;
+}
+
+/** `weather_forecaster · 1a2b3c4d`: a run's name wherever runs sit side by side. */
+export function runLabel(experiment: Pick<Experiment, "id" | "pipeline">): string {
+  return `${experiment.pipeline} · ${shortId(experiment.id)}`;
+}
+
+// Metrics where more is better; everything else (losses, errors) is better lower.
+const HIGHER_IS_BETTER = /(^|_)(accuracy|acc|precision|recall|f1|auc|r2|improvement)$/;
+
+export function higherIsBetter(metric: string): boolean {
+  return HIGHER_IS_BETTER.test(metric);
+}
+
+// The metric a list shows for a run, first found wins: the test scores a finished run reports,
+// then the validation and training losses a running one has.
+const HEADLINE_METRICS = ["accuracy", "rmse", "mae", "val_accuracy", "val_loss", "loss"];
+
+/** The one metric that sums a run up in a list, e.g. `["rmse", 0.2]`; null when it has none. */
+export function headlineMetric(metrics: Record<string, number>): [string, number] | null {
+  for (const name of HEADLINE_METRICS) {
+    const value = metrics[name];
+    if (value !== undefined) return [name, value];
+  }
+  const own = Object.keys(metrics)
+    .filter((name) => !name.startsWith("baseline_"))
+    .sort();
+  const first = own[0];
+  return first === undefined ? null : [first, metrics[first] as number];
+}
+
+/** A config value as a short string: `[8, 16]`, `true`, `none`. */
+export function formatValue(value: unknown): string {
+  if (value === null || value === undefined) return "none";
+  if (typeof value === "string") return value;
+  return JSON.stringify(value).replace(/,/g, ", ");
+}

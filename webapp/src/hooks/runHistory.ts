@@ -1,0 +1,185 @@
+/**
+ * What an experiment's events add up to: its curves, progress, log, artifacts and ending.
+ *
+ * `applyEvent` is a pure reducer, so the live page, the compare page and the tests all fold
+ * the same events the same way.
+ */
+
+import type { Artifact, ExperimentEvent, ExperimentStatus } from "../api/types";
+
+export interface EpochPoint {
+  epoch: number;
+  metrics: Record<string, number>;
+  elapsedSeconds: number;
+}
+
+export interface LogEntry {
+  seq: number;
+  time: Date | null;
+  level: string;
+  logger: string;
+  message: string;
+}
+
+export interface Progress {
+  epoch: number;
+  batch: number;
+  totalBatches: number;
+  loss: number;
+}
+
+export interface RunHistory {
+  lastSeq: number;
+  totalEpochs: number;
+  stepsPerEpoch: number;
+  initialEpoch: number;
+  startedAt: Date | null;
+  epochs: EpochPoint[];
+  progress: Progress | null;
+  /** When the latest event was emitted (server clock), for the time-left estimate. */
+  latestAt: Date | null;
+  logs: LogEntry[];
+  artifacts: Artifact[];
+  finished: { status: ExperimentStatus; errorMessage: string; metrics: Record<string, number> } | null;
+}
+
+/** Lines kept in memory; older ones are dropped so a chatty run cannot slow the page down. */
+export const MAX_LOG_LINES = 2000;
+
+export const EMPTY_HISTORY: RunHistory = {
+  lastSeq: 0,
+  totalEpochs: 0,
+  stepsPerEpoch: 0,
+  initialEpoch: 0,
+  startedAt: null,
+  epochs: [],
+  progress: null,
+  latestAt: null,
+  logs: [],
+  artifacts: [],
+  finished: null,
+};
+
+export function applyEvent(history: RunHistory, event: ExperimentEvent): RunHistory {
+  if (event.seq !== 0 && event.seq <= history.lastSeq) return history;
+  const next: RunHistory = {
+    ...history,
+    lastSeq: event.seq || history.lastSeq,
+    latestAt: event.emittedAt ?? history.latestAt,
+  };
+  switch (event.type) {
+    case "started":
+      return {
+        ...next,
+        totalEpochs: event.totalEpochs,
+        stepsPerEpoch: event.stepsPerEpoch,
+        initialEpoch: event.initialEpoch,
+        startedAt: history.startedAt ?? event.emittedAt,
+      };
+    case "epochEnded": {
+      // A run resumed from a checkpoint repeats no epoch, but be safe: the latest wins.
+      const epochs = history.epochs.filter((point) => point.epoch !== event.epoch);
+      epochs.push({ epoch: event.epoch, metrics: event.metrics, elapsedSeconds: event.elapsedSeconds });
+      epochs.sort((a, b) => a.epoch - b.epoch);
+      return { ...next, epochs, totalEpochs: event.totalEpochs || history.totalEpochs };
+    }
+    case "batchProgress":
+      return {
+        ...next,
+        progress: {
+          epoch: event.epoch,
+          batch: event.batch,
+          totalBatches: event.totalBatches,
+          loss: event.loss,
+        },
+      };
+    case "log": {
+      const entry = {
+        seq: event.seq,
+        time: event.emittedAt,
+        level: event.level,
+        logger: event.logger,
+        message: event.message,
+      };
+      const logs = [...history.logs, entry];
+      return { ...next, logs: logs.length > MAX_LOG_LINES ? logs.slice(-MAX_LOG_LINES) : logs };
+    }
+    case "artifactStored":
+      return {
+        ...next,
+        artifacts: [...history.artifacts.filter((a) => a.name !== event.artifact.name), event.artifact],
+      };
+    case "finished":
+      return {
+        ...next,
+        finished: { status: event.status, errorMessage: event.errorMessage, metrics: event.metrics },
+      };
+    default:
+      return next;
+  }
+}
+
+/** Metric names that appear in any epoch, `loss` and `val_loss` first. */
+export function metricNames(epochs: EpochPoint[]): string[] {
+  const names = new Set<string>();
+  for (const point of epochs) for (const name of Object.keys(point.metrics)) names.add(name);
+  const rank = (name: string): number =>
+    name === "loss" ? 0 : name === "val_loss" ? 1 : name.includes("learning_rate") ? 3 : 2;
+  return [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/**
+ * The metrics grouped for charts: each training metric with its `val_` twin (`loss` with
+ * `val_loss`, `mae` with `val_mae`), a lone `val_` metric on its own, `learning_rate` last.
+ */
+export function metricGroups(epochs: EpochPoint[]): { title: string; names: string[] }[] {
+  const names = metricNames(epochs);
+  const groups = new Map<string, string[]>();
+  for (const name of names) {
+    const base = name.startsWith("val_") ? name.slice(4) : name;
+    groups.set(base, [...(groups.get(base) ?? []), name]);
+  }
+  return [...groups.entries()].map(([base, members]) => ({
+    title: base,
+    names: members.sort((a, b) => Number(a.startsWith("val_")) - Number(b.startsWith("val_"))),
+  }));
+}
+
+export interface ProgressSummary {
+  /** 0 to 1 over the whole run. */
+  fraction: number;
+  epoch: number;
+  totalEpochs: number;
+  batch: number;
+  totalBatches: number;
+  /** Seconds left, estimated from the pace so far; null until there is a pace. */
+  secondsLeft: number | null;
+}
+
+/** Where the run is and how long it has left, from its events' own (server) times. */
+export function summarizeProgress(history: RunHistory): ProgressSummary | null {
+  const { totalEpochs } = history;
+  if (totalEpochs <= 0) return null;
+  const done = history.epochs.length ? Math.max(...history.epochs.map((p) => p.epoch)) : history.initialEpoch;
+  const progress = history.progress;
+  const inEpoch =
+    progress && progress.epoch === done + 1 && progress.totalBatches > 0
+      ? Math.min(1, progress.batch / progress.totalBatches)
+      : 0;
+  const finished = history.finished?.status === "succeeded";
+  const fraction = finished ? 1 : Math.min(1, (done + inEpoch) / totalEpochs);
+  const runFraction = (done - history.initialEpoch + inEpoch) / Math.max(1, totalEpochs - history.initialEpoch);
+  let secondsLeft: number | null = null;
+  if (!history.finished && history.startedAt && history.latestAt && runFraction > 0) {
+    const elapsed = (history.latestAt.getTime() - history.startedAt.getTime()) / 1000;
+    if (elapsed > 0) secondsLeft = Math.max(0, (elapsed / runFraction) * (1 - runFraction));
+  }
+  return {
+    fraction,
+    epoch: history.finished || done >= totalEpochs ? done : done + 1,
+    totalEpochs,
+    batch: progress && progress.epoch === done + 1 ? progress.batch : 0,
+    totalBatches: progress?.totalBatches || history.stepsPerEpoch,
+    secondsLeft,
+  };
+}

@@ -1,0 +1,89 @@
+import { act, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { parseExperiment } from "../api/types";
+import { fakeApi, startSession, wireExperiment } from "../test/fakeApi";
+import { FakeWebSocket } from "../test/fakeSocket";
+import { renderApp } from "../test/render";
+import { compareConfigs, compareMetrics } from "./ComparePage";
+
+const A = wireExperiment({ experiment_id: "aaaaaaaa-1", config: { epochs: 5, lr: 0.01, source: "sample" }, metrics: { rmse: 0.2 } });
+const B = wireExperiment({ experiment_id: "bbbbbbbb-2", config: { epochs: 3, lr: 0.01, source: "sample" }, metrics: { rmse: 0.3 } });
+
+describe("compareConfigs", () => {
+  it("marks the settings whose values differ, a missing one included", () => {
+    const rows = compareConfigs([{ epochs: 5, channels: [8, 16], a: 1 }, { epochs: 3, channels: [8, 16] }]);
+    expect(rows.map((row) => [row.key, row.differs])).toEqual([
+      ["a", true],
+      ["channels", false],
+      ["epochs", true],
+    ]);
+  });
+});
+
+describe("compareMetrics", () => {
+  it("marks the best of each metric: lowest error, highest accuracy", () => {
+    const rows = compareMetrics(
+      [
+        parseExperiment({ metrics: { rmse: 0.2, accuracy: 0.8 } }),
+        parseExperiment({ metrics: { rmse: 0.3, accuracy: 0.9 } }),
+      ],
+      [undefined, undefined],
+    );
+    expect(rows.find((row) => row.name === "rmse")?.best).toBe(0.2);
+    expect(rows.find((row) => row.name === "accuracy")?.best).toBe(0.9);
+  });
+});
+
+describe("the compare page", () => {
+  it("overlays the runs' curves and lays their configs and metrics side by side", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({
+      "GET experiments": () => ({ json: { experiments: [A, B] } }),
+      "GET experiments/aaaaaaaa-1": () => ({ json: A }),
+      "GET experiments/bbbbbbbb-2": () => ({ json: B }),
+    });
+    renderApp("/compare?ids=aaaaaaaa-1,bbbbbbbb-2");
+    await screen.findByRole("heading", { name: "Config" });
+    for (const [id, losses] of [
+      ["aaaaaaaa-1", [0.5, 0.3, 0.2]],
+      ["bbbbbbbb-2", [0.6, 0.5]],
+    ] as const) {
+      const socket = FakeWebSocket.find(`/experiments/${id}/events`);
+      act(() => {
+        socket.open();
+        losses.forEach((loss, index) =>
+          socket.receive({ experiment_id: id, seq: index + 1, epoch_ended: { epoch: index + 1, metrics: { loss, val_loss: loss + 0.1 } } }),
+        );
+      });
+    }
+    await act(() => new Promise((resolve) => setTimeout(resolve, 60)));
+    const charts = document.querySelectorAll("figure.chart");
+    expect([...charts].map((chart) => chart.getAttribute("data-points"))).toEqual(["3", "3"]);
+    expect(screen.getByRole("figure", { name: "loss" })).toBeInTheDocument();
+
+    const configs = screen.getByRole("table", { name: /Settings of each run/ });
+    const epochs = within(configs).getByRole("rowheader", { name: /^epochs/ }).closest("tr") as HTMLElement;
+    expect(epochs).toHaveAttribute("data-differs", "true");
+    expect(epochs).toHaveTextContent("(differs)");
+    expect(screen.getByRole("rowheader", { name: "lr" }).closest("tr")).not.toHaveAttribute("data-differs");
+    await userEvent.click(screen.getByRole("checkbox", { name: "Only show settings that differ" }));
+    expect(screen.queryByRole("rowheader", { name: "lr" })).not.toBeInTheDocument();
+
+    const rmse = screen.getByRole("rowheader", { name: "rmse" }).closest("tr") as HTMLElement;
+    expect(within(rmse).getByText("0.2")).toHaveTextContent("(best)");
+    const bestLoss = screen.getByRole("rowheader", { name: "best loss" }).closest("tr") as HTMLElement;
+    expect(bestLoss).toHaveTextContent("0.2 (best)0.5");
+  });
+
+  it("asks for two runs before comparing", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({ "GET experiments": () => ({ json: { experiments: [A, B] } }), "GET experiments/aaaaaaaa-1": () => ({ json: A }) });
+    renderApp("/compare");
+    expect(await screen.findByText("Choose two or more runs above to compare them.")).toBeInTheDocument();
+    await userEvent.click(await screen.findByRole("checkbox", { name: /aaaaaaaa/ }));
+    expect(screen.getByText("Choose two or more runs above to compare them.")).toBeInTheDocument();
+  });
+});

@@ -1,0 +1,118 @@
+import { act, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { describe, expect, it } from "vitest";
+import { FakeUplot } from "../test/fakeUplot";
+import { fakeApi, startSession, wireExperiment } from "../test/fakeApi";
+import { FakeWebSocket } from "../test/fakeSocket";
+import { renderApp } from "../test/render";
+
+const ID = "cccccccc-0003";
+const T0 = Date.parse("2026-01-02T10:00:00Z");
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+const PENDING = wireExperiment({
+  experiment_id: ID,
+  status: "EXPERIMENT_STATUS_PENDING",
+  started_at: null,
+  finished_at: null,
+  epochs_done: 0,
+  metrics: {},
+});
+
+function send(seq: number, body: Record<string, unknown>) {
+  act(() => FakeWebSocket.find(`/experiments/${ID}/events`).receive({ experiment_id: ID, seq, emitted_at: at(seq), ...body }));
+}
+
+async function settle() {
+  // Events are applied in small batches; let the batch land.
+  await act(() => new Promise((resolve) => setTimeout(resolve, 60)));
+}
+
+function points(): number {
+  return Number(document.querySelector("figure.chart")?.getAttribute("data-points"));
+}
+
+describe("the experiment page", () => {
+  it("grows its curves, progress and log as events arrive, then shows the ending", async () => {
+    FakeWebSocket.install();
+    FakeUplot.instances = [];
+    await startSession();
+    let current: Record<string, unknown> = PENDING;
+    fakeApi({ [`GET experiments/${ID}`]: () => ({ json: current }) });
+    renderApp(`/experiments/${ID}`);
+    expect(await screen.findByRole("heading", { name: /weather_forecaster cccccccc/ })).toBeInTheDocument();
+    act(() => FakeWebSocket.find(`/experiments/${ID}/events`).open());
+    expect(screen.getByText("Waiting for a trainer…")).toBeInTheDocument();
+
+    send(1, { experiment_started: { pipeline: "weather_forecaster", total_epochs: 3, steps_per_epoch: 100 } });
+    send(2, { log_line: { level: "INFO", logger: "p", message: "fitting 3 epochs" } });
+    send(3, { epoch_ended: { epoch: 1, total_epochs: 3, metrics: { loss: 0.5, val_loss: 0.6 } } });
+    await settle();
+    expect(points()).toBe(1);
+    expect(within(screen.getByTestId("experiment-status")).getByText("Running")).toBeInTheDocument();
+    expect(screen.getByRole("log", { name: "Training log" })).toHaveTextContent("fitting 3 epochs");
+
+    send(4, { batch_progress: { epoch: 2, batch: 50, total_batches: 100, loss: 0.4 } });
+    await settle();
+    const bar = screen.getByRole("progressbar", { name: "Training progress" });
+    expect(bar).toHaveAttribute("aria-valuenow", "50");
+    expect(bar.getAttribute("aria-valuetext")).toMatch(/^50%: Epoch 2 of 3 · batch 50 of 100 · about 3\.0 s left$/);
+
+    const chart = FakeUplot.instances.at(-1) as FakeUplot;
+    send(5, { epoch_ended: { epoch: 2, total_epochs: 3, metrics: { loss: 0.3, val_loss: 0.4 } } });
+    await settle();
+    expect(points()).toBe(2);
+    // The same chart got the new point; it was not rebuilt.
+    expect(FakeUplot.instances.at(-1)).toBe(chart);
+    expect(chart.data).toEqual([
+      [1, 2],
+      [0.5, 0.3],
+      [0.6, 0.4],
+    ]);
+
+    current = { ...PENDING, status: "EXPERIMENT_STATUS_FAILED", error_message: "the trainer ran out of memory" };
+    send(6, { experiment_finished: { status: "EXPERIMENT_STATUS_FAILED", error_message: "the trainer ran out of memory" } });
+    act(() => FakeWebSocket.find(`/experiments/${ID}/events`).serverClose(1000, "experiment_finished"));
+    await settle();
+    expect(await screen.findByRole("alert")).toHaveTextContent("The run failed: the trainer ran out of memory");
+    expect(within(screen.getByTestId("experiment-status")).getByText("Failed")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Cancel run" })).not.toBeInTheDocument();
+  });
+
+  it("cancels a run after asking", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    const api = fakeApi({
+      [`GET experiments/${ID}`]: () => ({ json: PENDING }),
+      [`POST experiments/${ID}/cancel`]: () => ({ json: { ...PENDING, status: "EXPERIMENT_STATUS_CANCELLED" } }),
+    });
+    renderApp(`/experiments/${ID}`);
+    await userEvent.click(await screen.findByRole("button", { name: "Cancel run" }));
+    await userEvent.click(screen.getByRole("button", { name: "Yes, cancel it" }));
+    expect(api.calls.some((call) => call.method === "POST" && call.url.pathname.endsWith("/cancel"))).toBe(true);
+  });
+
+  it("moves between tabs with the arrow keys and shows the config", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({ [`GET experiments/${ID}`]: () => ({ json: wireExperiment({ experiment_id: ID }) }) });
+    renderApp(`/experiments/${ID}`);
+    const progress = await screen.findByRole("tab", { name: "Progress" });
+    expect(progress).toHaveAttribute("aria-selected", "true");
+    progress.focus();
+    await userEvent.keyboard("{End}");
+    const config = screen.getByRole("tab", { name: "Config" });
+    expect(config).toHaveFocus();
+    expect(config).toHaveAttribute("aria-selected", "true");
+    expect(screen.getByRole("tabpanel")).toHaveTextContent("batch_size16");
+    await userEvent.keyboard("{ArrowRight}");
+    expect(screen.getByRole("tab", { name: "Progress" })).toHaveFocus();
+  });
+
+  it("says when there is no such experiment", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({});
+    renderApp(`/experiments/nope`);
+    expect(await screen.findByRole("alert")).toHaveTextContent("There is no experiment with this id");
+  });
+});

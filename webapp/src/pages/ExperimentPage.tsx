@@ -1,0 +1,287 @@
+/**
+ * One experiment, live: its curves gain a point per epoch, the progress bar follows the
+ * batches, the log scrolls, all from the experiment's event socket (history, then live, resumed
+ * after a drop). The report, the files and the config are tabs; the tab is in the URL.
+ */
+
+import { useEffect, useMemo, useState } from "react";
+import { Link, useParams, useSearchParams } from "react-router";
+import { cancelExperiment, getExperiment, getReport } from "../api/experiments";
+import { ApiError } from "../api/http";
+import { isFinished, type Experiment, type ExperimentStatus } from "../api/types";
+import { Alert, errorText } from "../components/Alert";
+import { ArtifactList } from "../components/ArtifactList";
+import { FinalMetrics } from "../components/FinalMetrics";
+import { LiveLog } from "../components/LiveLog";
+import { MetricChart, type ChartSeries } from "../components/MetricChart";
+import { ProgressBar } from "../components/ProgressBar";
+import { ReportView } from "../components/ReportView";
+import { StatusBadge } from "../components/StatusBadge";
+import { Tabs } from "../components/Tabs";
+import { formatDateTime, formatDuration, formatValue, runSeconds, shortId } from "../format";
+import { useExperimentEvents } from "../hooks/useExperimentEvents";
+import { useNow } from "../hooks/useNow";
+import { usePageTitle } from "../hooks/usePageTitle";
+import { useResource } from "../hooks/useResource";
+import { metricGroups, summarizeProgress, type EpochPoint, type RunHistory } from "../hooks/runHistory";
+
+export const TRAIN_COLOR = "#1f5fbf";
+export const VALIDATION_COLOR = "#c2410c";
+
+const TABS = [
+  { id: "progress", label: "Progress" },
+  { id: "report", label: "Report" },
+  { id: "files", label: "Files" },
+  { id: "config", label: "Config" },
+];
+
+/** The status the page shows: the events are fresher than the experiment read at load. */
+export function liveStatus(experiment: Experiment | undefined, history: RunHistory): ExperimentStatus {
+  if (history.finished) return history.finished.status;
+  const status = experiment?.status ?? "unspecified";
+  if (history.startedAt && (status === "pending" || status === "unspecified")) return "running";
+  return status;
+}
+
+export function chartSeries(epochs: EpochPoint[], names: string[]): ChartSeries[] {
+  return names.map((name) => ({
+    label: name,
+    color: name.startsWith("val_") ? VALIDATION_COLOR : TRAIN_COLOR,
+    dashed: name.startsWith("val_"),
+    points: epochs.filter((point) => name in point.metrics).map((point) => [point.epoch, point.metrics[name] as number]),
+  }));
+}
+
+export function ExperimentPage() {
+  const { id = "" } = useParams();
+  const [params, setParams] = useSearchParams();
+  const tab = TABS.some((item) => item.id === params.get("tab")) ? (params.get("tab") as string) : "progress";
+  const experiment = useResource((signal) => getExperiment(id, signal), [id]);
+  const stream = useExperimentEvents(id);
+  const { history } = stream;
+  const data = experiment.data;
+  const status = liveStatus(data, history);
+  const finished = isFinished(status);
+  usePageTitle(data ? `${data.pipeline} ${shortId(data.id)}` : "Experiment");
+
+  // Re-read the experiment when it starts and when it ends, for its times, metrics and files.
+  const { reload } = experiment;
+  const started = history.startedAt !== null;
+  useEffect(() => {
+    if (started || finished) reload();
+  }, [started, finished, reload]);
+
+  const groups = useMemo(() => metricGroups(history.epochs), [history.epochs]);
+  const progress = summarizeProgress(history);
+  const now = useNow(1000, status === "running");
+
+  const selectTab = (next: string) => {
+    const updated = new URLSearchParams(params);
+    if (next === "progress") updated.delete("tab");
+    else updated.set("tab", next);
+    setParams(updated, { replace: true });
+  };
+
+  if (experiment.error && !data) {
+    const missing = experiment.error instanceof ApiError && experiment.error.status === 404;
+    return (
+      <>
+        <h1 tabIndex={-1}>Experiment {shortId(id)}</h1>
+        <Alert kind="error">
+          {missing ? "There is no experiment with this id, or it is someone else's." : errorText(experiment.error)}
+        </Alert>
+        <p>
+          <Link to="/experiments">Back to the experiments</Link>
+        </p>
+      </>
+    );
+  }
+  if (!data) {
+    return (
+      <p className="muted" role="status">
+        Loading the experiment…
+      </p>
+    );
+  }
+
+  const seconds = runSeconds({ ...data, status }, now);
+  const errorMessage = history.finished?.errorMessage || data.errorMessage;
+  const finalMetrics = finished ? { ...data.metrics, ...(history.finished?.metrics ?? {}) } : {};
+  const artifacts = data.artifacts.length >= history.artifacts.length ? data.artifacts : history.artifacts;
+
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <p className="breadcrumb">
+            <Link to="/experiments">Experiments</Link> <span aria-hidden="true">/</span>
+          </p>
+          <h1 tabIndex={-1}>
+            {data.pipeline} <span className="mono muted id-tag">{shortId(data.id)}</span>
+          </h1>
+        </div>
+        <div className="page-actions">
+          <span aria-live="polite" data-testid="experiment-status">
+            <StatusBadge status={status} />
+          </span>
+          {!finished ? <CancelButton id={data.id} onCancelled={reload} /> : null}
+        </div>
+      </div>
+
+      <dl className="facts">
+        <div>
+          <dt>Created</dt>
+          <dd>{formatDateTime(data.createdAt)}</dd>
+        </div>
+        <div>
+          <dt>Duration</dt>
+          <dd>{seconds === null ? "–" : formatDuration(seconds)}</dd>
+        </div>
+        <div>
+          <dt>Owner</dt>
+          <dd>{data.owner || "–"}</dd>
+        </div>
+        <div>
+          <dt>Trainer</dt>
+          <dd className="mono">{data.trainerId || "–"}</dd>
+        </div>
+        <div>
+          <dt>Id</dt>
+          <dd className="mono small">{data.id}</dd>
+        </div>
+      </dl>
+
+      {status === "failed" || (status === "cancelled" && errorMessage) ? (
+        <Alert kind="error">
+          <strong>{status === "failed" ? "The run failed" : "The run was cancelled"}:</strong> {errorMessage || "no reason given"}
+        </Alert>
+      ) : null}
+      {status === "cancelled" && !errorMessage ? <Alert kind="info">The run was cancelled.</Alert> : null}
+      {status === "succeeded" ? <Alert kind="success">The run succeeded. Its report is in the Report tab.</Alert> : null}
+      {stream.connection === "reconnecting" ? (
+        <p className="muted small" role="status">
+          Connection lost; reconnecting and resuming after event {history.lastSeq}…
+        </p>
+      ) : null}
+      {stream.connection === "failed" && stream.reason ? (
+        <Alert kind="error">Live events stopped: {stream.reason}</Alert>
+      ) : null}
+
+      <Tabs label="Experiment views" tabs={TABS} selected={tab} onSelect={selectTab} idPrefix="experiment">
+        {tab === "progress" ? (
+          <div className="progress-view">
+            <ProgressBar progress={progress} running={status === "running"} />
+            <div className="charts">
+              {groups.length === 0 ? (
+                <MetricChart title="loss" series={chartSeries([], ["loss", "val_loss"])} xMax={history.totalEpochs} />
+              ) : (
+                groups.map((group) => (
+                  <MetricChart
+                    key={group.title}
+                    title={group.title}
+                    series={chartSeries(history.epochs, group.names)}
+                    xMax={history.totalEpochs || data.totalEpochs}
+                  />
+                ))
+              )}
+            </div>
+            {finished ? <FinalMetrics metrics={finalMetrics} /> : null}
+            <h2 className="section-title">Log</h2>
+            <LiveLog lines={history.logs} />
+          </div>
+        ) : null}
+        {tab === "report" ? <ReportTab id={data.id} finished={finished} /> : null}
+        {tab === "files" ? <ArtifactList experimentId={data.id} artifacts={artifacts} /> : null}
+        {tab === "config" ? <ConfigTable config={data.config} /> : null}
+      </Tabs>
+    </>
+  );
+}
+
+function CancelButton({ id, onCancelled }: { id: string; onCancelled: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState("");
+  const cancel = async () => {
+    setBusy(true);
+    setProblem("");
+    try {
+      await cancelExperiment(id);
+      onCancelled();
+    } catch (error) {
+      setProblem(errorText(error));
+    } finally {
+      setBusy(false);
+      setConfirming(false);
+    }
+  };
+  if (!confirming) {
+    return (
+      <>
+        <button type="button" className="button button-danger" onClick={() => setConfirming(true)}>
+          Cancel run
+        </button>
+        {problem ? <Alert kind="error">Cancelling failed: {problem}</Alert> : null}
+      </>
+    );
+  }
+  return (
+    <div className="confirm" role="group" aria-label="Confirm cancelling">
+      <span>Stop this run?</span>
+      <button type="button" className="button button-danger" onClick={cancel} disabled={busy} autoFocus>
+        {busy ? "Cancelling…" : "Yes, cancel it"}
+      </button>
+      <button type="button" className="button button-quiet" onClick={() => setConfirming(false)} disabled={busy}>
+        Keep running
+      </button>
+    </div>
+  );
+}
+
+function ReportTab({ id, finished }: { id: string; finished: boolean }) {
+  const report = useResource((signal) => getReport(id, signal), [id, finished]);
+  if (report.error) return <Alert kind="error">The report could not be loaded: {errorText(report.error)}</Alert>;
+  if (report.loading && report.data === undefined) {
+    return (
+      <p className="muted" role="status">
+        Loading the report…
+      </p>
+    );
+  }
+  if (!report.data) {
+    return (
+      <p className="muted">
+        {finished ? "This run wrote no report." : "The report appears here when the run finishes."}
+      </p>
+    );
+  }
+  return <ReportView experimentId={id} markdown={report.data} />;
+}
+
+function ConfigTable({ config }: { config: Record<string, unknown> }) {
+  const entries = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
+  if (entries.length === 0) return <p className="muted">This run has no settings.</p>;
+  return (
+    <div className="table-scroll">
+      <table className="config-table">
+        <caption className="visually-hidden">The run's settings, defaults filled in</caption>
+        <thead>
+          <tr>
+            <th scope="col">setting</th>
+            <th scope="col">value</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map(([key, value]) => (
+            <tr key={key}>
+              <th scope="row" className="mono">
+                {key}
+              </th>
+              <td className="mono">{formatValue(value)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

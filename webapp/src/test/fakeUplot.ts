@@ -1,0 +1,27 @@
+// A stand-in for uPlot that records what the chart asked it to draw.
+export class FakeUplot {
+  static instances: FakeUplot[] = [];
+  data: unknown[];
+  destroyed = false;
+
+  constructor(
+    readonly options: { series: { label?: string }[]; scales?: Record<string, { distr?: number }> },
+    data: unknown[],
+    readonly target: HTMLElement,
+  ) {
+    this.data = data;
+    FakeUplot.instances.push(this);
+  }
+
+  setData(data: unknown[]): void {
+    this.data = data;
+  }
+
+  setSize(): void {}
+
+  destroy(): void {
+    this.destroyed = true;
+  }
+}
+
+export const uplotModule = { default: FakeUplot };
