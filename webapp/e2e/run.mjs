@@ -223,6 +223,8 @@ async function main() {
     await step("the experiments table shows a new run's statuses change live", async () => {
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Experiments" }).click();
       await page.locator(`tr[data-experiment="${liveRunId}"]`).waitFor();
+      // The status changes come over a socket with no history: it must be open before the run.
+      await page.locator('[data-live="open"]').waitFor();
       await page.evaluate(() => {
         document.documentElement.dataset.e2eLoadedOnce = "yes";
       });

@@ -158,7 +158,7 @@ export function ExperimentsPage() {
 
   return (
     <>
-      <div className="page-head">
+      <div className="page-head" data-live={connection}>
         <h1 tabIndex={-1}>Experiments</h1>
         <div className="page-actions">
           <button
