@@ -483,7 +483,7 @@ class Tensor:
         if unbiased is not None:
             correction = int(unbiased)
         axes = _dims(dim, self.ndim)
-        count = self.numel() if axes is None else int(xp.prod([self.shape[a] for a in axes]))
+        count = reduced_count(self.shape, axes)
         centred = self - self.mean(dim=axes, keepdim=True)
         return (centred * centred).sum(dim=axes, keepdim=keepdim) / max(count - correction, 0)
 
@@ -574,3 +574,4 @@ class Tensor:
 
 from forge_core import ops as _ops_package  # noqa: E402,F401
 from forge_core.ops import registry as _ops  # noqa: E402
+from forge_core.ops.reductions import reduced_count  # noqa: E402

@@ -6,6 +6,13 @@ from forge_core.backend import Array, xp
 Axes = tuple[int, ...] | None
 
 
+def reduced_count(shape: tuple[int, ...], axes: Axes) -> int:
+    """How many elements a reduction over ``axes`` (all when None) of ``shape`` combines."""
+    if axes is None:
+        return int(xp.prod(shape, dtype=xp.int64))
+    return int(xp.prod([shape[i] for i in axes], dtype=xp.int64))
+
+
 def _expand(g: Array, shape: tuple[int, ...], axes: Axes, keepdim: bool) -> Array:
     """Broadcast a reduced gradient back over the reduced axes of ``shape``."""
     if axes is None:
@@ -27,7 +34,7 @@ class Sum(Function):
 
 class Mean(Function):
     def forward(self, a: Array, axes: Axes, keepdim: bool) -> Array:
-        count = a.size if axes is None else int(xp.prod([a.shape[i] for i in axes]))
+        count = reduced_count(a.shape, axes)
         self.saved = (a.shape, axes, keepdim, count)
         return xp.asarray(a.mean(axis=axes, keepdims=keepdim))
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
+from forge_core.ops._broadcast import unbroadcast
 
 
 class Reshape(Function):
@@ -30,8 +31,6 @@ class Expand(Function):
         return xp.broadcast_to(a, shape)
 
     def backward(self, g: Array) -> Array:
-        from forge_core.ops._broadcast import unbroadcast
-
         return unbroadcast(g, self.saved[0])
 
 
