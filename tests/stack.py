@@ -299,6 +299,9 @@ class Stack:
         await self.scheduler.stop(None)
         self.scheduler = build_scheduler(settings)
         await self.scheduler.start()
+        # The channel lost its server and is backing off; until it reconnects, calls fail at
+        # once with UNAVAILABLE. Wait for it, as a client of a restarted scheduler would.
+        await asyncio.wait_for(self.channel.channel_ready(), timeout=30)
 
 
 def sha256(data: bytes) -> str:
