@@ -26,7 +26,7 @@ from azuraforge.v1 import experiment_pb2 as azuraforge_dot_v1_dot_experiment__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61zuraforge/v1/events.proto\x12\razuraforge.v1\x1a\x1e\x61zuraforge/v1/experiment.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x03\n\x0f\x45xperimentEvent\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12.\n\nemitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x12\x65xperiment_started\x18\n \x01(\x0b\x32 .azuraforge.v1.ExperimentStartedH\x00\x12\x30\n\x0b\x65poch_ended\x18\x0b \x01(\x0b\x32\x19.azuraforge.v1.EpochEndedH\x00\x12@\n\x13\x65xperiment_finished\x18\x0c \x01(\x0b\x32!.azuraforge.v1.ExperimentFinishedH\x00\x12\x36\n\x0e\x62\x61tch_progress\x18\r \x01(\x0b\x32\x1c.azuraforge.v1.BatchProgressH\x00\x12*\n\x08log_line\x18\x0e \x01(\x0b\x32\x16.azuraforge.v1.LogLineH\x00\x12\x38\n\x0f\x61rtifact_stored\x18\x0f \x01(\x0b\x32\x1d.azuraforge.v1.ArtifactStoredH\x00\x42\x06\n\x04kind\"\x7f\n\x11\x45xperimentStarted\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12\x14\n\x0ctotal_epochs\x18\x02 \x01(\r\x12\x12\n\ntrainer_id\x18\x03 \x01(\t\x12\x17\n\x0fsteps_per_epoch\x18\x04 \x01(\r\x12\x15\n\rinitial_epoch\x18\x05 \x01(\r\"\xb3\x01\n\nEpochEnded\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x14\n\x0ctotal_epochs\x18\x02 \x01(\r\x12\x37\n\x07metrics\x18\x03 \x03(\x0b\x32&.azuraforge.v1.EpochEnded.MetricsEntry\x12\x17\n\x0f\x65lapsed_seconds\x18\x04 \x01(\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"R\n\rBatchProgress\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\r\n\x05\x62\x61tch\x18\x02 \x01(\r\x12\x15\n\rtotal_batches\x18\x03 \x01(\r\x12\x0c\n\x04loss\x18\x04 \x01(\x01\"9\n\x07LogLine\x12\r\n\x05level\x18\x01 \x01(\t\x12\x0e\n\x06logger\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\";\n\x0e\x41rtifactStored\x12)\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x17.azuraforge.v1.Artifact\"\xcd\x01\n\x12\x45xperimentFinished\x12/\n\x06status\x18\x01 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12\x15\n\rerror_message\x18\x02 \x01(\t\x12?\n\x07metrics\x18\x03 \x03(\x0b\x32..azuraforge.v1.ExperimentFinished.MetricsEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61zuraforge/v1/events.proto\x12\razuraforge.v1\x1a\x1e\x61zuraforge/v1/experiment.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xff\x03\n\x0f\x45xperimentEvent\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12.\n\nemitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x12\x65xperiment_started\x18\n \x01(\x0b\x32 .azuraforge.v1.ExperimentStartedH\x00\x12\x30\n\x0b\x65poch_ended\x18\x0b \x01(\x0b\x32\x19.azuraforge.v1.EpochEndedH\x00\x12@\n\x13\x65xperiment_finished\x18\x0c \x01(\x0b\x32!.azuraforge.v1.ExperimentFinishedH\x00\x12\x36\n\x0e\x62\x61tch_progress\x18\r \x01(\x0b\x32\x1c.azuraforge.v1.BatchProgressH\x00\x12*\n\x08log_line\x18\x0e \x01(\x0b\x32\x16.azuraforge.v1.LogLineH\x00\x12\x38\n\x0f\x61rtifact_stored\x18\x0f \x01(\x0b\x32\x1d.azuraforge.v1.ArtifactStoredH\x00\x12>\n\x12\x65xperiment_resumed\x18\x10 \x01(\x0b\x32 .azuraforge.v1.ExperimentResumedH\x00\x42\x06\n\x04kind\"\x7f\n\x11\x45xperimentStarted\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12\x14\n\x0ctotal_epochs\x18\x02 \x01(\r\x12\x12\n\ntrainer_id\x18\x03 \x01(\t\x12\x17\n\x0fsteps_per_epoch\x18\x04 \x01(\r\x12\x15\n\rinitial_epoch\x18\x05 \x01(\r\"\xb3\x01\n\nEpochEnded\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x14\n\x0ctotal_epochs\x18\x02 \x01(\r\x12\x37\n\x07metrics\x18\x03 \x03(\x0b\x32&.azuraforge.v1.EpochEnded.MetricsEntry\x12\x17\n\x0f\x65lapsed_seconds\x18\x04 \x01(\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"R\n\rBatchProgress\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\r\n\x05\x62\x61tch\x18\x02 \x01(\r\x12\x15\n\rtotal_batches\x18\x03 \x01(\r\x12\x0c\n\x04loss\x18\x04 \x01(\x01\"9\n\x07LogLine\x12\r\n\x05level\x18\x01 \x01(\t\x12\x0e\n\x06logger\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\";\n\x0e\x41rtifactStored\x12)\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x17.azuraforge.v1.Artifact\"\xe0\x01\n\x12\x45xperimentFinished\x12/\n\x06status\x18\x01 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12\x15\n\rerror_message\x18\x02 \x01(\t\x12?\n\x07metrics\x18\x03 \x03(\x0b\x32..azuraforge.v1.ExperimentFinished.MetricsEntry\x12\x11\n\tretryable\x18\x04 \x01(\x08\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"y\n\x11\x45xperimentResumed\x12\x12\n\ntrainer_id\x18\x01 \x01(\t\x12\x12\n\nfrom_epoch\x18\x02 \x01(\r\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\r\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x1b\n\x13previous_trainer_id\x18\x05 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,21 +38,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPERIMENTFINISHED_METRICSENTRY']._loaded_options = None
   _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_options = b'8\001'
   _globals['_EXPERIMENTEVENT']._serialized_start=111
-  _globals['_EXPERIMENTEVENT']._serialized_end=558
-  _globals['_EXPERIMENTSTARTED']._serialized_start=560
-  _globals['_EXPERIMENTSTARTED']._serialized_end=687
-  _globals['_EPOCHENDED']._serialized_start=690
-  _globals['_EPOCHENDED']._serialized_end=869
-  _globals['_EPOCHENDED_METRICSENTRY']._serialized_start=823
-  _globals['_EPOCHENDED_METRICSENTRY']._serialized_end=869
-  _globals['_BATCHPROGRESS']._serialized_start=871
-  _globals['_BATCHPROGRESS']._serialized_end=953
-  _globals['_LOGLINE']._serialized_start=955
-  _globals['_LOGLINE']._serialized_end=1012
-  _globals['_ARTIFACTSTORED']._serialized_start=1014
-  _globals['_ARTIFACTSTORED']._serialized_end=1073
-  _globals['_EXPERIMENTFINISHED']._serialized_start=1076
-  _globals['_EXPERIMENTFINISHED']._serialized_end=1281
-  _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_start=823
-  _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_end=869
+  _globals['_EXPERIMENTEVENT']._serialized_end=622
+  _globals['_EXPERIMENTSTARTED']._serialized_start=624
+  _globals['_EXPERIMENTSTARTED']._serialized_end=751
+  _globals['_EPOCHENDED']._serialized_start=754
+  _globals['_EPOCHENDED']._serialized_end=933
+  _globals['_EPOCHENDED_METRICSENTRY']._serialized_start=887
+  _globals['_EPOCHENDED_METRICSENTRY']._serialized_end=933
+  _globals['_BATCHPROGRESS']._serialized_start=935
+  _globals['_BATCHPROGRESS']._serialized_end=1017
+  _globals['_LOGLINE']._serialized_start=1019
+  _globals['_LOGLINE']._serialized_end=1076
+  _globals['_ARTIFACTSTORED']._serialized_start=1078
+  _globals['_ARTIFACTSTORED']._serialized_end=1137
+  _globals['_EXPERIMENTFINISHED']._serialized_start=1140
+  _globals['_EXPERIMENTFINISHED']._serialized_end=1364
+  _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_start=887
+  _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_end=933
+  _globals['_EXPERIMENTRESUMED']._serialized_start=1366
+  _globals['_EXPERIMENTRESUMED']._serialized_end=1487
 # @@protoc_insertion_point(module_scope)

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExperimentEvent(_message.Message):
-    __slots__ = ("experiment_id", "seq", "emitted_at", "experiment_started", "epoch_ended", "experiment_finished", "batch_progress", "log_line", "artifact_stored")
+    __slots__ = ("experiment_id", "seq", "emitted_at", "experiment_started", "epoch_ended", "experiment_finished", "batch_progress", "log_line", "artifact_stored", "experiment_resumed")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     EMITTED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class ExperimentEvent(_message.Message):
     BATCH_PROGRESS_FIELD_NUMBER: _ClassVar[int]
     LOG_LINE_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_STORED_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_RESUMED_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     seq: int
     emitted_at: _timestamp_pb2.Timestamp
@@ -30,7 +31,8 @@ class ExperimentEvent(_message.Message):
     batch_progress: BatchProgress
     log_line: LogLine
     artifact_stored: ArtifactStored
-    def __init__(self, experiment_id: _Optional[str] = ..., seq: _Optional[int] = ..., emitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., experiment_started: _Optional[_Union[ExperimentStarted, _Mapping]] = ..., epoch_ended: _Optional[_Union[EpochEnded, _Mapping]] = ..., experiment_finished: _Optional[_Union[ExperimentFinished, _Mapping]] = ..., batch_progress: _Optional[_Union[BatchProgress, _Mapping]] = ..., log_line: _Optional[_Union[LogLine, _Mapping]] = ..., artifact_stored: _Optional[_Union[ArtifactStored, _Mapping]] = ...) -> None: ...
+    experiment_resumed: ExperimentResumed
+    def __init__(self, experiment_id: _Optional[str] = ..., seq: _Optional[int] = ..., emitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., experiment_started: _Optional[_Union[ExperimentStarted, _Mapping]] = ..., epoch_ended: _Optional[_Union[EpochEnded, _Mapping]] = ..., experiment_finished: _Optional[_Union[ExperimentFinished, _Mapping]] = ..., batch_progress: _Optional[_Union[BatchProgress, _Mapping]] = ..., log_line: _Optional[_Union[LogLine, _Mapping]] = ..., artifact_stored: _Optional[_Union[ArtifactStored, _Mapping]] = ..., experiment_resumed: _Optional[_Union[ExperimentResumed, _Mapping]] = ...) -> None: ...
 
 class ExperimentStarted(_message.Message):
     __slots__ = ("pipeline", "total_epochs", "trainer_id", "steps_per_epoch", "initial_epoch")
@@ -94,7 +96,7 @@ class ArtifactStored(_message.Message):
     def __init__(self, artifact: _Optional[_Union[_experiment_pb2.Artifact, _Mapping]] = ...) -> None: ...
 
 class ExperimentFinished(_message.Message):
-    __slots__ = ("status", "error_message", "metrics")
+    __slots__ = ("status", "error_message", "metrics", "retryable")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -105,7 +107,23 @@ class ExperimentFinished(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
+    RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     status: _experiment_pb2.ExperimentStatus
     error_message: str
     metrics: _containers.ScalarMap[str, float]
-    def __init__(self, status: _Optional[_Union[_experiment_pb2.ExperimentStatus, str]] = ..., error_message: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    retryable: bool
+    def __init__(self, status: _Optional[_Union[_experiment_pb2.ExperimentStatus, str]] = ..., error_message: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., retryable: _Optional[bool] = ...) -> None: ...
+
+class ExperimentResumed(_message.Message):
+    __slots__ = ("trainer_id", "from_epoch", "attempt", "reason", "previous_trainer_id")
+    TRAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_TRAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    trainer_id: str
+    from_epoch: int
+    attempt: int
+    reason: str
+    previous_trainer_id: str
+    def __init__(self, trainer_id: _Optional[str] = ..., from_epoch: _Optional[int] = ..., attempt: _Optional[int] = ..., reason: _Optional[str] = ..., previous_trainer_id: _Optional[str] = ...) -> None: ...

@@ -27,7 +27,7 @@ EXPERIMENT_STATUS_FAILED: ExperimentStatus
 EXPERIMENT_STATUS_CANCELLED: ExperimentStatus
 
 class Experiment(_message.Message):
-    __slots__ = ("experiment_id", "pipeline", "config", "status", "created_at", "updated_at", "owner", "started_at", "finished_at", "trainer_id", "error_message", "epochs_done", "total_epochs", "metrics", "artifacts", "last_seq")
+    __slots__ = ("experiment_id", "pipeline", "config", "status", "created_at", "updated_at", "owner", "started_at", "finished_at", "trainer_id", "error_message", "epochs_done", "total_epochs", "metrics", "artifacts", "last_seq", "max_restarts", "attempts", "checkpoint_epoch")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -51,6 +51,9 @@ class Experiment(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     LAST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    MAX_RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_EPOCH_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     pipeline: str
     config: _struct_pb2.Struct
@@ -67,7 +70,26 @@ class Experiment(_message.Message):
     metrics: _containers.ScalarMap[str, float]
     artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
     last_seq: int
-    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trainer_id: _Optional[str] = ..., error_message: _Optional[str] = ..., epochs_done: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., last_seq: _Optional[int] = ...) -> None: ...
+    max_restarts: int
+    attempts: _containers.RepeatedCompositeFieldContainer[Attempt]
+    checkpoint_epoch: int
+    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trainer_id: _Optional[str] = ..., error_message: _Optional[str] = ..., epochs_done: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., last_seq: _Optional[int] = ..., max_restarts: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., checkpoint_epoch: _Optional[int] = ...) -> None: ...
+
+class Attempt(_message.Message):
+    __slots__ = ("number", "trainer_id", "from_epoch", "started_at", "ended_at", "lost_reason")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TRAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENDED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOST_REASON_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    trainer_id: str
+    from_epoch: int
+    started_at: _timestamp_pb2.Timestamp
+    ended_at: _timestamp_pb2.Timestamp
+    lost_reason: str
+    def __init__(self, number: _Optional[int] = ..., trainer_id: _Optional[str] = ..., from_epoch: _Optional[int] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lost_reason: _Optional[str] = ...) -> None: ...
 
 class Artifact(_message.Message):
     __slots__ = ("name", "size_bytes", "content_type", "sha256")

@@ -20,12 +20,14 @@ class ListPipelinesResponse(_message.Message):
     def __init__(self, pipelines: _Optional[_Iterable[_Union[_experiment_pb2.PipelineInfo, _Mapping]]] = ...) -> None: ...
 
 class SubmitExperimentRequest(_message.Message):
-    __slots__ = ("pipeline", "config")
+    __slots__ = ("pipeline", "config", "max_restarts")
     PIPELINE_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
+    MAX_RESTARTS_FIELD_NUMBER: _ClassVar[int]
     pipeline: str
     config: _struct_pb2.Struct
-    def __init__(self, pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    max_restarts: int
+    def __init__(self, pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., max_restarts: _Optional[int] = ...) -> None: ...
 
 class SubmitExperimentResponse(_message.Message):
     __slots__ = ("experiment",)

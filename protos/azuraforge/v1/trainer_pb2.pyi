@@ -10,22 +10,42 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class TrainRequest(_message.Message):
-    __slots__ = ("experiment_id", "pipeline", "config")
+    __slots__ = ("experiment_id", "pipeline", "config", "checkpoint", "attempt")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     PIPELINE_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     pipeline: str
     config: _struct_pb2.Struct
-    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    checkpoint: bytes
+    attempt: int
+    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., checkpoint: _Optional[bytes] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class TrainResponse(_message.Message):
-    __slots__ = ("event", "artifact_chunk")
+    __slots__ = ("event", "artifact_chunk", "checkpoint_chunk")
     EVENT_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     event: _events_pb2.ExperimentEvent
     artifact_chunk: ArtifactChunk
-    def __init__(self, event: _Optional[_Union[_events_pb2.ExperimentEvent, _Mapping]] = ..., artifact_chunk: _Optional[_Union[ArtifactChunk, _Mapping]] = ...) -> None: ...
+    checkpoint_chunk: CheckpointChunk
+    def __init__(self, event: _Optional[_Union[_events_pb2.ExperimentEvent, _Mapping]] = ..., artifact_chunk: _Optional[_Union[ArtifactChunk, _Mapping]] = ..., checkpoint_chunk: _Optional[_Union[CheckpointChunk, _Mapping]] = ...) -> None: ...
+
+class CheckpointChunk(_message.Message):
+    __slots__ = ("epoch", "offset", "data", "last", "sha256")
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LAST_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    epoch: int
+    offset: int
+    data: bytes
+    last: bool
+    sha256: str
+    def __init__(self, epoch: _Optional[int] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., last: _Optional[bool] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class ArtifactChunk(_message.Message):
     __slots__ = ("name", "content_type", "offset", "data", "last")
