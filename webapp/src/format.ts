@@ -1,6 +1,6 @@
 /** How numbers, times and names are written on screen, in one place. */
 
-import type { Experiment, ExperimentStatus } from "./api/types";
+import type { Experiment, ExperimentStatus, ResumedEvent } from "./api/types";
 
 export const STATUS_LABELS: Record<ExperimentStatus, string> = {
   pending: "Pending",
@@ -102,6 +102,24 @@ export function headlineMetric(metrics: Record<string, number>): [string, number
     .sort();
   const first = own[0];
   return first === undefined ? null : [first, metrics[first] as number];
+}
+
+/**
+ * What a resume did, in a sentence: "Resumed on trainer-2 from the checkpoint after epoch 3
+ * (attempt 2 of 4): trainer trainer-1 at 127.0.0.1:4567 was lost (...)". `attemptsAllowed` is
+ * the experiment's `maxRestarts + 1`, or null when not known.
+ */
+export function resumeText(
+  resume: Pick<ResumedEvent, "trainerId" | "fromEpoch" | "attempt" | "reason">,
+  attemptsAllowed: number | null,
+): string {
+  const trainer = resume.trainerId || "another trainer";
+  const where =
+    resume.fromEpoch > 0
+      ? `Resumed on ${trainer} from the checkpoint after epoch ${resume.fromEpoch}`
+      : `Started over on ${trainer}, with no checkpoint to resume from`;
+  const attempt = resume.attempt > 0 ? ` (attempt ${resume.attempt}${attemptsAllowed ? ` of ${attemptsAllowed}` : ""})` : "";
+  return `${where}${attempt}${resume.reason ? `: ${resume.reason}` : ""}`;
 }
 
 /** A config value as a short string: `[8, 16]`, `true`, `none`. */

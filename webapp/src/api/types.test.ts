@@ -46,8 +46,45 @@ describe("parseExperiment", () => {
   });
 
   it("survives missing and malformed fields", () => {
-    const experiment = parseExperiment({ config: "nope", artifacts: 3, created_at: "garbage" });
+    const experiment = parseExperiment({ config: "nope", artifacts: 3, created_at: "garbage", attempts: {} });
     expect(experiment).toMatchObject({ id: "", config: {}, artifacts: [], createdAt: null, status: "unspecified" });
+    expect(experiment).toMatchObject({ maxRestarts: 0, attempts: [], checkpointEpoch: 0 });
+  });
+
+  it("reads the attempts of a resumed run, the running one without an end", () => {
+    const experiment = parseExperiment({
+      max_restarts: 3,
+      checkpoint_epoch: 4,
+      attempts: [
+        {
+          number: 1,
+          trainer_id: "trainer-1",
+          started_at: "2026-01-02T10:00:00Z",
+          ended_at: "2026-01-02T10:05:00Z",
+          lost_reason: "trainer trainer-1 was lost (UNAVAILABLE: Socket closed)",
+        },
+        { number: 2, trainerId: "trainer-2", fromEpoch: 3, startedAt: "2026-01-02T10:05:02Z", endedAt: "1970-01-01T00:00:00Z" },
+      ],
+    });
+    expect(experiment).toMatchObject({ maxRestarts: 3, checkpointEpoch: 4 });
+    expect(experiment.attempts).toEqual([
+      {
+        number: 1,
+        trainerId: "trainer-1",
+        fromEpoch: 0,
+        startedAt: new Date("2026-01-02T10:00:00Z"),
+        endedAt: new Date("2026-01-02T10:05:00Z"),
+        lostReason: "trainer trainer-1 was lost (UNAVAILABLE: Socket closed)",
+      },
+      {
+        number: 2,
+        trainerId: "trainer-2",
+        fromEpoch: 3,
+        startedAt: new Date("2026-01-02T10:05:02Z"),
+        endedAt: null,
+        lostReason: "",
+      },
+    ]);
   });
 });
 
@@ -92,6 +129,33 @@ describe("parseEvent", () => {
     expect(
       parseEvent({ ...base, seq: 6, experiment_finished: { status: "EXPERIMENT_STATUS_FAILED", error_message: "oops", metrics: {} } }),
     ).toMatchObject({ type: "finished", status: "failed", errorMessage: "oops" });
+    expect(
+      parseEvent({
+        ...base,
+        seq: "8",
+        experiment_resumed: {
+          trainer_id: "trainer-2",
+          from_epoch: 3,
+          attempt: 2,
+          reason: "trainer trainer-1 was lost",
+          previous_trainer_id: "trainer-1",
+        },
+      }),
+    ).toMatchObject({
+      type: "resumed",
+      seq: 8,
+      trainerId: "trainer-2",
+      fromEpoch: 3,
+      attempt: 2,
+      reason: "trainer trainer-1 was lost",
+      previousTrainerId: "trainer-1",
+    });
+    // A resume from no checkpoint: protobuf's JSON leaves the zero out.
+    expect(parseEvent({ ...base, seq: 9, experimentResumed: { trainerId: "trainer-2", attempt: 2 } })).toMatchObject({
+      type: "resumed",
+      fromEpoch: 0,
+      reason: "",
+    });
     expect(parseEvent({ ...base, seq: 7, something_new: {} })).toMatchObject({ type: "unknown", seq: 7 });
   });
 });

@@ -65,6 +65,32 @@ export function parseArtifact(raw: unknown): Artifact {
   };
 }
 
+/** One run of an experiment on one trainer; an experiment resumed after a loss has several. */
+export interface Attempt {
+  /** Counting from 1. */
+  number: number;
+  trainerId: string;
+  /** Epochs the checkpoint it started from held; 0 for a start from scratch. */
+  fromEpoch: number;
+  startedAt: Date | null;
+  /** Null while it runs. */
+  endedAt: Date | null;
+  /** Why it ended when the run was lost; empty while it runs and for the attempt that ended the experiment. */
+  lostReason: string;
+}
+
+export function parseAttempt(raw: unknown): Attempt {
+  const data = asObject(raw);
+  return {
+    number: asNumber(field(data, "number")),
+    trainerId: asString(field(data, "trainer_id")),
+    fromEpoch: asNumber(field(data, "from_epoch")),
+    startedAt: asTime(field(data, "started_at")),
+    endedAt: asTime(field(data, "ended_at")),
+    lostReason: asString(field(data, "lost_reason")),
+  };
+}
+
 export interface Experiment {
   id: string;
   pipeline: string;
@@ -83,6 +109,11 @@ export interface Experiment {
   metrics: Record<string, number>;
   artifacts: Artifact[];
   lastSeq: number;
+  /** How many times a lost run is placed again before the experiment fails; 0 when not known. */
+  maxRestarts: number;
+  attempts: Attempt[];
+  /** Epochs held by the latest stored checkpoint; 0 for none. */
+  checkpointEpoch: number;
 }
 
 export function parseExperiment(raw: unknown): Experiment {
@@ -104,6 +135,9 @@ export function parseExperiment(raw: unknown): Experiment {
     metrics: asNumberMap(field(data, "metrics")),
     artifacts: asArray(field(data, "artifacts")).map(parseArtifact),
     lastSeq: asNumber(field(data, "last_seq")),
+    maxRestarts: asNumber(field(data, "max_restarts")),
+    attempts: asArray(field(data, "attempts")).map(parseAttempt),
+    checkpointEpoch: asNumber(field(data, "checkpoint_epoch")),
   };
 }
 
@@ -184,6 +218,18 @@ export type EventKind =
   | { type: "log"; level: string; logger: string; message: string }
   | { type: "artifactStored"; artifact: Artifact }
   | { type: "finished"; status: ExperimentStatus; errorMessage: string; metrics: Record<string, number> }
+  | {
+      /** The run was lost and placed again; epochs past `fromEpoch` will be trained again. */
+      type: "resumed";
+      trainerId: string;
+      /** Epochs the checkpoint holds; 0 when training starts over. */
+      fromEpoch: number;
+      /** Counting the first run as 1. */
+      attempt: number;
+      /** Why the previous attempt ended. */
+      reason: string;
+      previousTrainerId: string;
+    }
   | { type: "unknown" };
 
 export type ExperimentEvent = {
@@ -191,6 +237,8 @@ export type ExperimentEvent = {
   seq: number;
   emittedAt: Date | null;
 } & EventKind;
+
+export type ResumedEvent = Extract<ExperimentEvent, { type: "resumed" }>;
 
 function parseKind(data: Json): EventKind {
   const started = field(data, "experiment_started");
@@ -249,6 +297,18 @@ function parseKind(data: Json): EventKind {
       status: parseStatus(field(body, "status")),
       errorMessage: asString(field(body, "error_message")),
       metrics: asNumberMap(field(body, "metrics")),
+    };
+  }
+  const resumed = field(data, "experiment_resumed");
+  if (resumed !== undefined) {
+    const body = asObject(resumed);
+    return {
+      type: "resumed",
+      trainerId: asString(field(body, "trainer_id")),
+      fromEpoch: asNumber(field(body, "from_epoch")),
+      attempt: asNumber(field(body, "attempt")),
+      reason: asString(field(body, "reason")),
+      previousTrainerId: asString(field(body, "previous_trainer_id")),
     };
   }
   return { type: "unknown" };

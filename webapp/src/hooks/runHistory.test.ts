@@ -40,6 +40,87 @@ describe("applyEvent", () => {
   });
 });
 
+describe("applyEvent on a resumed run", () => {
+  const epoch = (seq: number, number: number, loss: number) => ({
+    seq,
+    emitted_at: at(seq),
+    epoch_ended: { epoch: number, total_epochs: 4, metrics: { loss } },
+  });
+  const resumed = (seq: number, fromEpoch: number) => ({
+    seq,
+    emitted_at: at(seq),
+    experiment_resumed: {
+      trainer_id: "trainer-2",
+      from_epoch: fromEpoch,
+      attempt: 2,
+      reason: "trainer trainer-1 at 127.0.0.1:4567 was lost (UNAVAILABLE: Socket closed)",
+      previous_trainer_id: "trainer-1",
+    },
+  });
+  const lossByEpoch = (history: RunHistory) => history.epochs.map((point) => [point.epoch, point.metrics.loss]);
+
+  it("keeps one point per epoch, the one trained last", () => {
+    const history = fold([
+      started,
+      epoch(2, 1, 0.9),
+      epoch(3, 2, 0.8),
+      epoch(4, 3, 0.7),
+      resumed(5, 2),
+      epoch(6, 3, 0.65),
+      epoch(7, 4, 0.6),
+    ]);
+    expect(lossByEpoch(history)).toEqual([
+      [1, 0.9],
+      [2, 0.8],
+      [3, 0.65],
+      [4, 0.6],
+    ]);
+  });
+
+  it("drops the points past the checkpoint at once, even those never trained again", () => {
+    const history = fold([started, epoch(2, 1, 0.9), epoch(3, 2, 0.8), epoch(4, 3, 0.7), resumed(5, 1)]);
+    expect(lossByEpoch(history)).toEqual([[1, 0.9]]);
+    const over = fold([started, epoch(2, 1, 0.9), resumed(3, 0)]);
+    expect(over.epochs).toEqual([]);
+  });
+
+  it("ignores a replayed resume, so the epochs trained after it stay", () => {
+    const history = fold([started, epoch(2, 1, 0.9), epoch(3, 2, 0.8), resumed(4, 1), epoch(5, 2, 0.75)]);
+    const again = applyEvent(history, parseEvent({ experiment_id: "e1", ...resumed(4, 1) }));
+    expect(again).toBe(history);
+  });
+
+  it("says so in the log and starts the progress over from the checkpoint", () => {
+    const history = fold([
+      started,
+      epoch(2, 1, 0.9),
+      { seq: 3, emitted_at: at(3), batch_progress: { epoch: 2, batch: 80, total_batches: 100 } },
+      resumed(4, 1),
+    ]);
+    expect(history.resumes).toMatchObject([{ seq: 4, trainerId: "trainer-2", fromEpoch: 1, attempt: 2 }]);
+    expect(history.logs.at(-1)).toMatchObject({
+      seq: 4,
+      level: "WARNING",
+      message:
+        "Resumed on trainer-2 from the checkpoint after epoch 1 (attempt 2): trainer trainer-1 at 127.0.0.1:4567 was lost (UNAVAILABLE: Socket closed)",
+    });
+    expect(history.progress).toBeNull();
+    expect(summarizeProgress(history)).toMatchObject({ epoch: 2, batch: 0, secondsLeft: null });
+  });
+
+  it("estimates the time left from the new attempt's own pace", () => {
+    // 1 of the 3 epochs left after the checkpoint in 10 s: 20 s to go.
+    const history = fold([
+      started,
+      epoch(2, 1, 0.9),
+      resumed(4, 1),
+      { seq: 5, emitted_at: at(100), experiment_started: { total_epochs: 4, steps_per_epoch: 100, initial_epoch: 1 } },
+      { seq: 6, emitted_at: at(110), epoch_ended: { epoch: 2, total_epochs: 4, metrics: { loss: 0.8 } } },
+    ]);
+    expect(summarizeProgress(history)).toMatchObject({ epoch: 3, secondsLeft: expect.closeTo(20) });
+  });
+});
+
 describe("metricGroups", () => {
   it("pairs each metric with its validation twin, loss first", () => {
     const history = fold([

@@ -3,9 +3,16 @@
  *
  * `applyEvent` is a pure reducer, so the live page, the compare page and the tests all fold
  * the same events the same way.
+ *
+ * A run that was lost and resumed (ExperimentResumed) trains the epochs past its checkpoint
+ * again. Its curves keep one point per epoch, the latest: the resume drops the points past
+ * `fromEpoch` at once (those epochs are void, whether or not they are trained again), and an
+ * EpochEnded replaces any point with its epoch. Events are applied once each, by `seq`, so a
+ * replayed resume cannot drop the epochs trained after it.
  */
 
-import type { Artifact, ExperimentEvent, ExperimentStatus } from "../api/types";
+import type { Artifact, ExperimentEvent, ExperimentStatus, ResumedEvent } from "../api/types";
+import { resumeText } from "../format";
 
 export interface EpochPoint {
   epoch: number;
@@ -32,14 +39,19 @@ export interface RunHistory {
   lastSeq: number;
   totalEpochs: number;
   stepsPerEpoch: number;
+  /** Epochs done when the latest attempt started: 0, or its checkpoint's after a resume. */
   initialEpoch: number;
+  /** When the latest attempt started (server clock), for the time-left estimate. */
   startedAt: Date | null;
+  /** One point per epoch, the latest, in epoch order. */
   epochs: EpochPoint[];
   progress: Progress | null;
   /** When the latest event was emitted (server clock), for the time-left estimate. */
   latestAt: Date | null;
   logs: LogEntry[];
   artifacts: Artifact[];
+  /** Each time the run was lost and placed again, the first first. */
+  resumes: ResumedEvent[];
   finished: { status: ExperimentStatus; errorMessage: string; metrics: Record<string, number> } | null;
 }
 
@@ -57,8 +69,14 @@ export const EMPTY_HISTORY: RunHistory = {
   latestAt: null,
   logs: [],
   artifacts: [],
+  resumes: [],
   finished: null,
 };
+
+function appendLog(logs: LogEntry[], entry: LogEntry): LogEntry[] {
+  const next = [...logs, entry];
+  return next.length > MAX_LOG_LINES ? next.slice(-MAX_LOG_LINES) : next;
+}
 
 export function applyEvent(history: RunHistory, event: ExperimentEvent): RunHistory {
   if (event.seq !== 0 && event.seq <= history.lastSeq) return history;
@@ -74,10 +92,9 @@ export function applyEvent(history: RunHistory, event: ExperimentEvent): RunHist
         totalEpochs: event.totalEpochs,
         stepsPerEpoch: event.stepsPerEpoch,
         initialEpoch: event.initialEpoch,
-        startedAt: history.startedAt ?? event.emittedAt,
+        startedAt: event.emittedAt ?? history.startedAt,
       };
     case "epochEnded": {
-      // A run resumed from a checkpoint repeats no epoch, but be safe: the latest wins.
       const epochs = history.epochs.filter((point) => point.epoch !== event.epoch);
       epochs.push({ epoch: event.epoch, metrics: event.metrics, elapsedSeconds: event.elapsedSeconds });
       epochs.sort((a, b) => a.epoch - b.epoch);
@@ -101,8 +118,26 @@ export function applyEvent(history: RunHistory, event: ExperimentEvent): RunHist
         logger: event.logger,
         message: event.message,
       };
-      const logs = [...history.logs, entry];
-      return { ...next, logs: logs.length > MAX_LOG_LINES ? logs.slice(-MAX_LOG_LINES) : logs };
+      return { ...next, logs: appendLog(history.logs, entry) };
+    }
+    case "resumed": {
+      const entry = {
+        seq: event.seq,
+        time: event.emittedAt,
+        level: "WARNING",
+        logger: "azuraforge.scheduler",
+        message: resumeText(event, null),
+      };
+      return {
+        ...next,
+        epochs: history.epochs.filter((point) => point.epoch <= event.fromEpoch),
+        // The batch progress was of an epoch that will be trained again; the pace starts over
+        // with the new attempt's ExperimentStarted.
+        progress: null,
+        initialEpoch: event.fromEpoch,
+        logs: appendLog(history.logs, entry),
+        resumes: [...history.resumes, event],
+      };
     }
     case "artifactStored":
       return {
@@ -160,7 +195,7 @@ export interface ProgressSummary {
 export function summarizeProgress(history: RunHistory): ProgressSummary | null {
   const { totalEpochs } = history;
   if (totalEpochs <= 0) return null;
-  const done = history.epochs.length ? Math.max(...history.epochs.map((p) => p.epoch)) : history.initialEpoch;
+  const done = Math.max(history.initialEpoch, ...history.epochs.map((p) => p.epoch));
   const progress = history.progress;
   const inEpoch =
     progress && progress.epoch === done + 1 && progress.totalBatches > 0
