@@ -159,7 +159,7 @@ def _paths() -> dict[str, Any]:
         f"{API}/experiments": {
             "post": {
                 "operationId": "submitExperiment",
-                "summary": "Submit an experiment: a pipeline and its config",
+                "summary": "Submit an experiment: a pipeline, its config, how often to restart it",
                 "requestBody": _json_body("Submission"),
                 "responses": {
                     "201": _json("The experiment, pending.", "Experiment"),
@@ -253,7 +253,11 @@ def _paths() -> dict[str, Any]:
                     "Send the token as the subprotocols `azuraforge.v1` and `bearer.<token>`, "
                     'the `Authorization` header, or a first message `{"token": "..."}`. '
                     "Closes with 1000 after the last event, 4401 for a bad or expired token, "
-                    "4404, 4429 when too slow, 4503 without the scheduler: resume with `after`."
+                    "4404, 4429 when too slow, 4503 without the scheduler: resume with `after`. "
+                    "After an `experiment_resumed` event (the run was lost and placed again), "
+                    "an `epoch_ended` supersedes an earlier one with the same `epoch`, and "
+                    "earlier ones past its `from_epoch` are void: keep one point per epoch, "
+                    "the latest."
                 ),
                 "parameters": [
                     experiment_id,
@@ -381,6 +385,16 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
                 "config": {
                     "type": "object",
                     "description": "Settings, checked against the pipeline's `config_schema`.",
+                },
+                "max_restarts": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": 100,
+                    "description": (
+                        "How many times a lost run (its trainer died, say) is placed again "
+                        "from its latest checkpoint before the experiment fails; leave it out "
+                        "for the scheduler's default (`FORGE_MAX_RESTARTS`, 3)."
+                    ),
                 },
             },
         },

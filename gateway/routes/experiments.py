@@ -1,8 +1,9 @@
 """Experiments: submit one, list them, look at one, cancel one.
 
-`POST experiments` takes `{"pipeline": NAME, "config": {...}}`; the scheduler validates the
-config against the pipeline's schema and a bad field comes back as 422 naming it
-(`details[].field`, e.g. `config.epochs`). `GET experiments` pages newest first with
+`POST experiments` takes `{"pipeline": NAME, "config": {...}, "max_restarts": N}` (`N` optional,
+0 to 100: how often a lost run is placed again); the scheduler validates the config against the
+pipeline's schema and a bad field comes back as 422 naming it (`details[].field`, e.g.
+`config.epochs`). `GET experiments` pages newest first with
 `page_size` and `page_token` (from the previous page's `next_page_token`) and filters by
 `status` (repeatable, or comma-separated: `running`, `RUNNING` or `EXPERIMENT_STATUS_RUNNING`)
 and `pipeline`. Another user's experiment answers 404, as one that does not exist.
@@ -18,12 +19,21 @@ from google.protobuf import struct_pb2
 from azuraforge.v1 import experiment_pb2, scheduler_pb2
 from gateway.keys import scheduler
 from gateway.routes import API
-from gateway.routes.request import credentials, integer_query, json_object, optional_string
+from gateway.routes.request import (
+    credentials,
+    integer_query,
+    json_object,
+    optional_string,
+    optional_whole_number,
+)
 from gateway.rpc import invalid, to_json
 
 routes = web.RouteTableDef()
 
-SUBMISSION_FIELDS = frozenset({"pipeline", "config"})
+SUBMISSION_FIELDS = frozenset({"pipeline", "config", "max_restarts"})
+# The scheduler's bound on `SubmitExperimentRequest.max_restarts`, checked here too so that a
+# bad value is a 422 before any call.
+MAX_RESTARTS = 100
 MAX_PAGE_SIZE = 500
 # Each JSON level is two levels of `google.protobuf.Struct`, and protobuf refuses to parse a
 # message nested past 100; real configs are two or three levels deep.
@@ -54,9 +64,13 @@ async def submit_experiment(request: web.Request) -> web.Response:
         config_struct.update(config)
     except (ValueError, OverflowError) as error:
         raise invalid("config", f"has a value protobuf cannot carry ({error})") from None
+    max_restarts = optional_whole_number(data, "max_restarts", 0, MAX_RESTARTS)
     stubs = scheduler(request)
     response = await stubs.scheduler.SubmitExperiment(
-        scheduler_pb2.SubmitExperimentRequest(pipeline=pipeline, config=config_struct),
+        # None leaves the field unset: the scheduler's default.
+        scheduler_pb2.SubmitExperimentRequest(
+            pipeline=pipeline, config=config_struct, max_restarts=max_restarts
+        ),
         metadata=metadata,
         timeout=stubs.timeout,
     )

@@ -77,6 +77,33 @@ def optional_string(data: dict[str, Any], key: str) -> str:
     return value
 
 
+def optional_whole_number(data: dict[str, Any], key: str, low: int, high: int) -> int | None:
+    """`data[key]` as a whole number in `[low, high]`, None when absent or null; 422 otherwise.
+
+    JSON has one kind of number, so `2.0` is the whole number 2 (as JSON Schema's `integer`
+    says); `1.5`, `true` and `"2"` are refused.
+    """
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        got = value if isinstance(value, float) else _json_kind(value)
+        raise invalid(key, f"must be a whole number from {low} to {high}, got {got}")
+    if not low <= value <= high:
+        raise invalid(key, f"must be {low} to {high}, got {value}")
+    return value
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in JSON's words, to name it without echoing it back."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    kinds = ((str, "a string"), (list, "an array"), (dict, "an object"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
+
+
 def integer_query(request: web.Request, name: str, low: int, high: int) -> int | None:
     """The query parameter `name` as a whole number in `[low, high]`; None when absent."""
     text = request.query.get(name)

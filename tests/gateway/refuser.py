@@ -2,8 +2,8 @@
 
 The gateway's error mapping is about what it does with each gRPC status, including ones the
 real scheduler seldom or never sends (DATA_LOSS, UNIMPLEMENTED, ...). This server speaks the
-real `azuraforge.v1` services over a real channel, records each call's metadata, and ends each
-call with `code`, `details` and `trailing` as set by the test.
+real `azuraforge.v1` services over a real channel, records each call's metadata and request
+message, and ends each call with `code`, `details` and `trailing` as set by the test.
 """
 
 from __future__ import annotations
@@ -26,10 +26,14 @@ class Refuser(scheduler_pb2_grpc.SchedulerServiceServicer, auth_pb2_grpc.AuthSer
         self.details = "refused"
         self.trailing: tuple[tuple[str, str], ...] = ()
         self.calls: list[tuple[str, dict[str, str]]] = []
+        self.requests: list[Any] = []
 
-    async def _refuse(self, name: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    async def _refuse(
+        self, name: str, request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
         metadata = context.invocation_metadata() or ()
         self.calls.append((name, {key: str(value) for key, value in metadata}))
+        self.requests.append(request)
         context.set_trailing_metadata(self.trailing)
         await context.abort(self.code, self.details)
 
@@ -38,7 +42,7 @@ class Refuser(scheduler_pb2_grpc.SchedulerServiceServicer, auth_pb2_grpc.AuthSer
         if name[:1].isupper() and name not in ("Refuser",):
 
             async def refuse(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-                await object.__getattribute__(self, "_refuse")(name, context)
+                await object.__getattribute__(self, "_refuse")(name, request, context)
 
             return refuse
         return object.__getattribute__(self, name)

@@ -1,7 +1,8 @@
 """Submitting, listing, reading and cancelling experiments through the gateway.
 
 On the real scheduler with no trainer, so experiments stay PENDING while a test looks at them.
-The requests the gateway refuses itself (not JSON, a misspelt field) need no stack at all.
+The requests the gateway refuses itself (not JSON, a misspelt field) need no stack at all, and
+what it sends the scheduler is read off `Refuser`, which records each request.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from typing import Any
 import aiohttp
 import pytest
 
+from azuraforge.v1 import scheduler_pb2
 from gateway.settings import GatewaySettings
 from tests.gateway.harness import API, Gateway, bearer, gateway_on_stack, lone_gateway
+from tests.gateway.refuser import running_refuser
 
 pytestmark = [pytest.mark.timeout(180)]
 on_stack = pytest.mark.usefixtures("probe_pipeline")
 
 Answer = tuple[int, Any]
+# Not whole numbers from 0 to 100; JSON's 2.0 is the whole number 2, so it is not here.
+BAD_MAX_RESTARTS = (-1, 101, 1.5, True, False, "2", [1], {"n": 1})
 
 
 def run(tmp_path: Path, nats_url: str, scenario: Any) -> Any:
@@ -114,6 +119,28 @@ def test_a_bad_submission_is_422_naming_the_field_and_a_huge_one_413(tmp_path: P
     assert field_of(answers["pipeline"]) == "pipeline"
     assert answers["huge"][0] == 413
     assert answers["huge"][1]["error"]["code"] == "payload_too_large"
+
+
+@on_stack
+def test_max_restarts_is_kept_with_the_experiment(tmp_path: Path, nats_url: str):
+    async def scenario(gateway: Gateway):
+        token = await gateway.admin()
+        kept = {}
+        for given in (0, 7, None):
+            body: dict[str, Any] = {"pipeline": "trainer_probe"}
+            if given is not None:
+                body["max_restarts"] = given
+            status, submitted = await call(gateway.http, "POST", "/experiments", token, json=body)
+            assert status == 201, submitted
+            fetched = await gateway.get(token, submitted["experiment_id"])
+            kept[given] = submitted["max_restarts"], fetched["max_restarts"]
+        return kept
+
+    kept = run(tmp_path, nats_url, scenario)
+
+    assert kept[0] == (0, 0)
+    assert kept[7] == (7, 7)
+    assert kept[None] == (3, 3)  # The scheduler's default, FORGE_MAX_RESTARTS.
 
 
 @on_stack
@@ -226,6 +253,12 @@ def test_requests_the_gateway_can_tell_are_wrong_never_reach_the_scheduler(tmp_p
                 "no pipeline": await submit(json={"config": {}}),
                 "number pipeline": await submit(json={"pipeline": 3}),
                 "config list": await submit(json={"pipeline": "p", "config": [1]}),
+                **{
+                    f"max_restarts {value!r}": await submit(
+                        json={"pipeline": "p", "max_restarts": value}
+                    )
+                    for value in BAD_MAX_RESTARTS
+                },
                 "huge number": await submit(
                     data=b'{"pipeline": "p", "config": {"x": 1' + b"0" * 400 + b"}}",
                     headers={"Content-Type": "application/json"},
@@ -243,3 +276,30 @@ def test_requests_the_gateway_can_tell_are_wrong_never_reach_the_scheduler(tmp_p
     assert field_of(answers["number pipeline"]) == "pipeline"
     assert field_of(answers["config list"]) == "config"
     assert field_of(answers["huge number"]) == "config"
+    for value in BAD_MAX_RESTARTS:
+        assert field_of(answers[f"max_restarts {value!r}"]) == "max_restarts"
+    message = answers["max_restarts 1.5"][1]["error"]["message"]
+    assert message == "max_restarts: must be a whole number from 0 to 100, got 1.5"
+    assert answers["max_restarts 101"][1]["error"]["message"].endswith("got 101")
+
+
+def test_max_restarts_travels_to_the_scheduler_only_when_given(tmp_path: Path):
+    async def scenario():
+        async with running_refuser() as (refuser, address):
+            settings = GatewaySettings(scheduler_addr=address, webapp_dir=tmp_path)
+            async with lone_gateway(settings) as gateway:
+                for extra in (
+                    {},
+                    {"max_restarts": 0},
+                    {"max_restarts": 100},
+                    {"max_restarts": 2.0},
+                ):
+                    body = {"pipeline": "p", "config": {"epochs": 2}, **extra}
+                    await call(gateway.http, "POST", "/experiments", "t", json=body)
+            return refuser.requests
+
+    requests: list[scheduler_pb2.SubmitExperimentRequest] = asyncio.run(scenario())
+
+    assert [r.HasField("max_restarts") for r in requests] == [False, True, True, True]
+    assert [r.max_restarts for r in requests[1:]] == [0, 100, 2]
+    assert all(r.pipeline == "p" and r.config["epochs"] == 2 for r in requests)

@@ -10,6 +10,7 @@ from typing import Any
 from azuraforge.v1 import events_pb2, experiment_pb2
 from gateway.app import create_app
 from gateway.openapi import document
+from gateway.routes.experiments import MAX_RESTARTS, SUBMISSION_FIELDS
 from gateway.settings import GatewaySettings
 from tests.gateway.harness import API, lone_gateway
 
@@ -82,6 +83,22 @@ def test_message_schemas_follow_the_protos():
     assert set(event["properties"]) == set(events_pb2.ExperimentEvent.DESCRIPTOR.fields_by_name)
     assert "`epoch_ended`" in event["description"]
     assert event["properties"]["seq"]["format"] == "uint64"
+    assert "`experiment_resumed`" in event["description"]
+    assert experiment["attempts"]["items"] == {"$ref": "#/components/schemas/Attempt"}
+    assert set(schemas["Attempt"]["properties"]) == set(
+        experiment_pb2.Attempt.DESCRIPTOR.fields_by_name
+    )
+    assert set(schemas["ExperimentResumed"]["properties"]) == set(
+        events_pb2.ExperimentResumed.DESCRIPTOR.fields_by_name
+    )
+
+
+def test_the_submission_schema_takes_what_the_gateway_takes():
+    submission = document()["components"]["schemas"]["Submission"]
+
+    assert set(submission["properties"]) == SUBMISSION_FIELDS
+    max_restarts = submission["properties"]["max_restarts"]
+    assert (max_restarts["minimum"], max_restarts["maximum"]) == (0, MAX_RESTARTS)
 
 
 def test_the_gateway_serves_the_document(tmp_path: Path):
