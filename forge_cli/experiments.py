@@ -2,7 +2,8 @@
 
 - `forge experiments [--status S] [--pipeline P] [--limit N]`: a table, newest first (an admin
   sees everyone's);
-- `forge experiments show ID`: everything about one, its config, metrics and files;
+- `forge experiments show ID`: everything about one: its config, its attempts when a lost run
+  was placed again, its epochs one row each (read from its stored events), metrics and files;
 - `forge experiments cancel ID`: cancel it, pending or running;
 - `forge experiments report ID [-o FILE] [--artifact NAME]`: download its `report.md` (or
   another file it wrote, such as `plots/loss.png`) to stdout or FILE.
@@ -16,13 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import grpc
 from google.protobuf import json_format
 
-from azuraforge.v1 import experiment_pb2, scheduler_pb2
+from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
 from forge_cli.client import (
     CALL_TIMEOUT_S,
     EXIT_USAGE,
@@ -35,6 +36,7 @@ from forge_cli.client import (
     scheduler_address,
 )
 from forge_cli.columns import align
+from forge_cli.epochs import CURVE_KINDS, epoch_table, one_per_epoch
 from forge_cli.render import STATUSES, metrics_table, status_name, status_value, timestamp
 
 # ListExperiments answers at most this many per page.
@@ -155,12 +157,49 @@ def show_experiment(args: argparse.Namespace) -> int:
             )
         except grpc.RpcError as error:
             raise rpc_error(error, address) from None
-    print("\n".join(describe(answer.experiment)))
+        experiment = answer.experiment
+        epochs = one_per_epoch(_stored_events(connection, experiment))
+    print("\n".join(describe(experiment, epochs)))
     return 0
 
 
-def describe(experiment: experiment_pb2.Experiment) -> list[str]:
-    """One experiment as lines: facts, config, metrics, files."""
+def _stored_events(
+    connection: Connection, experiment: experiment_pb2.Experiment
+) -> list[events_pb2.ExperimentEvent]:
+    """The events that make the experiment's epochs, up to the last one it had stored.
+
+    `WatchExperiment` replays the stored events and then follows the live ones; `show` wants
+    what there is now, so it hangs up at `last_seq`.
+    """
+    if not experiment.last_seq:
+        return []
+    stream = connection.scheduler.WatchExperiment(
+        scheduler_pb2.WatchExperimentRequest(experiment_id=experiment.experiment_id),
+        metadata=connection.metadata,
+        timeout=CALL_TIMEOUT_S,
+    )
+    kept = []
+    try:
+        for response in stream:
+            if response.event.WhichOneof("kind") in CURVE_KINDS:
+                kept.append(response.event)
+            if response.event.seq >= experiment.last_seq:
+                break
+    except grpc.RpcError as error:
+        raise rpc_error(error, connection.address) from None
+    finally:
+        stream.cancel()
+    return kept
+
+
+def describe(
+    experiment: experiment_pb2.Experiment, epochs: list[events_pb2.EpochEnded] | None = None
+) -> list[str]:
+    """One experiment as lines: facts, config, attempts, epochs, metrics, files.
+
+    `epochs` are its epochs one per epoch (`forge_cli.epochs.one_per_epoch`), if known.
+    """
+    attempts = experiment.attempts
     facts = [
         ["id", experiment.experiment_id],
         ["pipeline", experiment.pipeline],
@@ -168,6 +207,11 @@ def describe(experiment: experiment_pb2.Experiment) -> list[str]:
         ["owner", experiment.owner],
         ["trainer", experiment.trainer_id or "-"],
         ["epochs", f"{experiment.epochs_done}/{experiment.total_epochs or '?'}"],
+        [
+            "checkpoint",
+            f"epoch {experiment.checkpoint_epoch}" if experiment.checkpoint_epoch else "-",
+        ],
+        ["restarts", f"{max(0, len(attempts) - 1)} of at most {experiment.max_restarts}"],
         ["created", timestamp(experiment.created_at)],
         ["started", timestamp(experiment.started_at)],
         ["finished", timestamp(experiment.finished_at)],
@@ -177,6 +221,11 @@ def describe(experiment: experiment_pb2.Experiment) -> list[str]:
     lines = align(facts)
     config = json_format.MessageToDict(experiment.config)
     lines += ["", "config:", *(f"  {line}" for line in json.dumps(config, indent=2).splitlines())]
+    if len(attempts) > 1:
+        lines += ["", "attempts:", *(f"  {row}" for row in _attempts_table(attempts))]
+    table = epoch_table(epochs or [])
+    if table:
+        lines += ["", "epochs:", *(f"  {row}" for row in table)]
     table = metrics_table(experiment.metrics)
     if table:
         lines += ["", "metrics:", *(f"  {row}" for row in table)]
@@ -185,6 +234,23 @@ def describe(experiment: experiment_pb2.Experiment) -> list[str]:
         lines += ["", "files (forge experiments report ID --artifact NAME):"]
         lines += [f"  {row}" for row in align(files)]
     return lines
+
+
+def _attempts_table(attempts: Sequence[experiment_pb2.Attempt]) -> list[str]:
+    rows = [["#", "TRAINER", "FROM", "STARTED (UTC)", "ENDED (UTC)", "LOST BECAUSE"]]
+    for attempt in attempts:
+        start = f"epoch {attempt.from_epoch}" if attempt.from_epoch else "scratch"
+        rows.append(
+            [
+                str(attempt.number),
+                attempt.trainer_id or "-",
+                start,
+                timestamp(attempt.started_at),
+                timestamp(attempt.ended_at),
+                attempt.lost_reason,
+            ]
+        )
+    return align(rows)
 
 
 def cancel_experiment(args: argparse.Namespace) -> int:

@@ -7,6 +7,10 @@ number 5). A pipeline installed only on the cluster is sent what each value read
 (`5` a number, `true` a boolean, `[1,2]` a list, anything else a string); the scheduler checks
 every submission against the schema anyway, and a field it refuses is named the same way.
 
+`--max-restarts N` (0 to 100) bounds how many times a lost run (its trainer died, say) is placed
+again from its latest checkpoint before the experiment fails; without it the scheduler's
+default applies (`FORGE_MAX_RESTARTS`, 3).
+
 `--watch` follows the experiment until it ends (see `forge_cli.watch`). Ctrl-C then stops the
 watching, not the experiment, which keeps running on its trainer; the message says how to
 watch again or cancel it.
@@ -44,6 +48,9 @@ from forge_cli.watch import EventPrinter
 from forge_learner.config import ConfigError, parse_assignments, parse_config_strings
 from forge_learner.registry import discover
 
+# The most `--max-restarts` the scheduler takes.
+MAX_RESTARTS = 100
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
@@ -65,6 +72,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="set one config value, e.g. --set epochs=5 (repeatable)",
     )
     parser.add_argument(
+        "--max-restarts",
+        type=int,
+        metavar="N",
+        help=(
+            "place a lost run (its trainer died, say) again from its latest checkpoint at most "
+            f"N times, 0 to {MAX_RESTARTS} (default: the scheduler's, 3)"
+        ),
+    )
+    parser.add_argument(
         "--watch",
         "-w",
         action="store_true",
@@ -80,12 +96,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def submit(args: argparse.Namespace) -> int:
+    if args.max_restarts is not None and not 0 <= args.max_restarts <= MAX_RESTARTS:
+        raise CommandError(
+            f"--max-restarts {args.max_restarts}: give 0 to {MAX_RESTARTS}", EXIT_USAGE
+        )
     address = scheduler_address(args.scheduler)
     config, installed = config_for(args.pipeline, args.settings)
+    request = scheduler_pb2.SubmitExperimentRequest(
+        # None leaves it unset: the scheduler's default.
+        pipeline=args.pipeline,
+        config=config,
+        max_restarts=args.max_restarts,
+    )
     with connect(address) as connection:
         try:
             answer: scheduler_pb2.SubmitExperimentResponse = connection.scheduler.SubmitExperiment(
-                scheduler_pb2.SubmitExperimentRequest(pipeline=args.pipeline, config=config),
+                request,
                 metadata=connection.metadata,
                 timeout=CALL_TIMEOUT_S,
             )
@@ -106,7 +132,7 @@ def watch(
     connection: Connection, experiment: experiment_pb2.Experiment, *, verbose: bool = False
 ) -> int:
     """Follow `experiment` to its end: 0 when it succeeded, 1 otherwise, 130 after Ctrl-C."""
-    printer = EventPrinter(sys.stdout, verbose=verbose)
+    printer = EventPrinter(sys.stdout, verbose=verbose, max_restarts=experiment.max_restarts)
     stream = connection.scheduler.WatchExperiment(
         scheduler_pb2.WatchExperimentRequest(experiment_id=experiment.experiment_id),
         metadata=connection.metadata,

@@ -6,6 +6,11 @@ pipe, CI, a log file) only the finished lines are written, since redrawing would
 fragments. The pipeline's warnings and errors are shown as they come, its info lines only when
 asked (`verbose`). The stream ends with `ExperimentFinished`, printed as the final status and
 the model's test metrics beside its baselines.
+
+A run that was lost and placed again (`ExperimentResumed`) gets a line saying where it goes on,
+from which epoch and why; the epochs it trains again are printed again as they come, and the
+printer keeps one point per epoch (`forge_cli.epochs`). When a run was resumed its epochs are
+printed once more at the end, one row each, since the log above shows some of them twice.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
+from forge_cli.epochs import CURVE_KINDS, epoch_table, one_per_epoch
 from forge_cli.render import metrics_table, status_name
 from forge_learner.callbacks.progress import format_duration, format_logs
 
@@ -29,6 +35,25 @@ def seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 60 else format_duration(value)
 
 
+def resumed_line(resumed: events_pb2.ExperimentResumed, max_restarts: int | None = None) -> str:
+    """`Resumed on trainer-2 from the checkpoint of epoch 3 (attempt 2 of 4): trainer ... lost`.
+
+    `max_restarts` is the experiment's, for the number of attempts it may have in all.
+    """
+    trainer = resumed.trainer_id or "a trainer"
+    if resumed.from_epoch:
+        where = f"Resumed on {trainer} from the checkpoint of epoch {resumed.from_epoch}"
+    else:
+        where = f"Restarted on {trainer} from scratch, with no checkpoint yet"
+    attempt = f"attempt {resumed.attempt}"
+    if max_restarts is not None and resumed.attempt <= max_restarts + 1:
+        attempt += f" of {max_restarts + 1}"
+    reason = resumed.reason
+    if not reason and resumed.previous_trainer_id:
+        reason = f"the run on {resumed.previous_trainer_id} ended"
+    return f"{where} ({attempt})" + (f": {reason}" if reason else "")
+
+
 class EventPrinter:
     """Writes one experiment's events to `out`; `finished` is its last event once seen."""
 
@@ -38,14 +63,18 @@ class EventPrinter:
         *,
         tty: bool | None = None,
         verbose: bool = False,
+        max_restarts: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.out = out
         self.tty = out.isatty() if tty is None else tty
         self.verbose = verbose
+        self.max_restarts = max_restarts
         self.clock = clock
         self.finished: events_pb2.ExperimentFinished | None = None
         self.artifacts: list[str] = []
+        self.resumes = 0
+        self._curve: list[events_pb2.ExperimentEvent] = []
         self._total_epochs = 0
         self._fit_elapsed = 0.0
         self._epoch_started = clock()
@@ -56,8 +85,15 @@ class EventPrinter:
         for response in responses:
             self.show(response.event)
 
+    @property
+    def epochs(self) -> list[events_pb2.EpochEnded]:
+        """The epochs seen so far, one per epoch, each its latest (see `forge_cli.epochs`)."""
+        return one_per_epoch(self._curve)
+
     def show(self, event: events_pb2.ExperimentEvent) -> None:
         kind = event.WhichOneof("kind")
+        if kind in CURVE_KINDS:
+            self._curve.append(event)
         if kind == "experiment_started":
             self._started(event.experiment_started)
         elif kind == "batch_progress":
@@ -70,11 +106,15 @@ class EventPrinter:
                 self._write(f"{line.level.lower()}: {line.message}")
         elif kind == "artifact_stored":
             self.artifacts.append(event.artifact_stored.artifact.name)
+        elif kind == "experiment_resumed":
+            self._resumed(event.experiment_resumed)
         elif kind == "experiment_finished":
             self._finished(event.experiment_finished)
 
     def _started(self, started: events_pb2.ExperimentStarted) -> None:
         self._total_epochs = started.total_epochs
+        # Each run counts its epochs' `elapsed_seconds` from its own start.
+        self._fit_elapsed = 0.0
         self._epoch_started = self.clock()
         resumed = (
             f", resuming at epoch {started.initial_epoch + 1}" if started.initial_epoch else ""
@@ -108,8 +148,19 @@ class EventPrinter:
         self._write(line)
         self._epoch_started = self.clock()
 
+    def _resumed(self, resumed: events_pb2.ExperimentResumed) -> None:
+        self.resumes += 1
+        self._fit_elapsed = 0.0
+        self._write(resumed_line(resumed, self.max_restarts))
+
     def _finished(self, finished: events_pb2.ExperimentFinished) -> None:
         self.finished = finished
+        if self.resumes:
+            table = epoch_table(self.epochs)
+            if table:
+                self._write("Epochs, the latest run of each:")
+                for row in table:
+                    self._write(f"  {row}")
         status = status_name(finished.status)
         reason = f": {finished.error_message}" if finished.error_message else ""
         self._write(f"Experiment {status}{reason}")

@@ -173,6 +173,15 @@ def test_the_schedulers_refusal_names_the_field_too(logged_in, monkeypatch, caps
     assert "epochs" in err
 
 
+def test_max_restarts_out_of_range_is_refused_before_sending(logged_in, capsys) -> None:
+    for value in ("101", "-1"):
+        status, out, err = forge(capsys, "submit", "trainer_probe", "--max-restarts", value)
+
+        assert status == EXIT_USAGE
+        assert out == ""
+        assert err == f"forge submit: --max-restarts {value}: give 0 to 100\n"
+
+
 def test_an_unknown_pipeline_is_a_usage_error(logged_in, capsys) -> None:
     status, _, err = forge(capsys, "submit", "no_such_pipeline")
 
@@ -241,6 +250,58 @@ def test_experiments_lists_show_report_and_cancel(logged_in, stack, tmp_path, ca
     status, out, err = forge(capsys, "experiments", "cancel", slow)
     assert status == 0, err
     assert out == f"Experiment {slow} is CANCELLED\n"
+
+
+def test_max_restarts_is_kept_and_show_prints_it_with_one_row_per_epoch(logged_in, capsys) -> None:
+    status, out, err = forge(
+        capsys, "submit", "trainer_probe", "--set", "epochs=2", "--max-restarts", "5", "--watch"
+    )
+    assert status == 0, out + err
+    done = submitted_id(out)
+    assert "Resumed on" not in out
+    assert "Epochs, the latest run of each:" not in out  # Never resumed: no second table.
+
+    status, out, _ = forge(capsys, "experiments", "show", done)
+
+    assert status == 0
+    assert re.search(r"^restarts +0 of at most 5$", out, re.M), out
+    assert "attempts:" not in out  # One attempt only.
+    lines = out.splitlines()
+    at = lines.index("epochs:")
+    header = lines[at + 1].split()
+    assert header[0] == "epoch" and {"loss", "val_loss"} <= set(header), out
+    assert [line.split()[0] for line in lines[at + 2 : at + 4]] == ["1", "2"]
+    assert lines[at + 4] == ""
+
+
+def test_a_lost_run_is_resumed_and_show_lists_its_attempts(logged_in, capsys) -> None:
+    # The probe's training process SIGKILLs itself as epoch 2 begins, on every attempt.
+    status, out, err = forge(
+        capsys, "submit", "trainer_probe", "--set", "behaviour=die", "--max-restarts", "1", "-w"
+    )
+
+    assert status == EXIT_FAILED, out + err
+    experiment_id = submitted_id(out)
+    resumed = re.findall(
+        r"^(?:Resumed|Restarted) on trainer-0 .*\(attempt (\d) of 2\): .+$", out, re.M
+    )
+    assert resumed == ["2"], out
+    assert re.search(r"^Experiment FAILED: ", out, re.M), out
+
+    status, out, _ = forge(capsys, "experiments", "show", experiment_id)
+
+    assert status == 0
+    assert re.search(r"^restarts +1 of at most 1$", out, re.M), out
+    lines = out.splitlines()
+    at = lines.index("attempts:")
+    assert [line.split()[:2] for line in lines[at + 2 : at + 4]] == [
+        ["1", "trainer-0"],
+        ["2", "trainer-0"],
+    ]
+    if "epochs:" in lines:
+        at = lines.index("epochs:") + 2
+        shown = [line.split()[0] for line in lines[at : lines.index("", at)]]
+        assert shown == sorted(set(shown), key=int), "one row per epoch"
 
 
 def test_an_experiment_that_is_not_there_is_status_4(logged_in, capsys) -> None:
