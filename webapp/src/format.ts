@@ -39,10 +39,20 @@ const DATE_TIME = new Intl.DateTimeFormat(undefined, {
   hour: "2-digit",
   minute: "2-digit",
 });
+const DATE_TIME_SECONDS = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
 const TIME = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 
-export function formatDateTime(time: Date | null): string {
-  return time ? DATE_TIME.format(time) : "–";
+/** With `seconds` for moments a few seconds apart, such as a run's attempts. */
+export function formatDateTime(time: Date | null, { seconds = false } = {}): string {
+  if (!time) return "–";
+  return (seconds ? DATE_TIME_SECONDS : DATE_TIME).format(time);
 }
 
 export function formatTime(time: Date | null): string {

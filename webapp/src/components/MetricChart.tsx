@@ -1,7 +1,8 @@
 /**
  * A line chart of metrics per epoch, drawn with uPlot (made for time series: canvas, small,
  * fast to update). New points are added with `setData`, so a live chart grows without being
- * rebuilt; it is rebuilt only when its set of lines changes.
+ * rebuilt; it is rebuilt only when its set of lines or its markers change. A marker is a dashed
+ * vertical line with a label, e.g. where a resumed run's new attempt begins.
  *
  * The canvas is hidden from screen readers; the same numbers are in a table under
  * "Show the numbers", and the figure's `data-points` says how many epochs it shows.
@@ -20,9 +21,15 @@ export interface ChartSeries {
   points: Array<[number, number]>;
 }
 
+export interface ChartMarker {
+  x: number;
+  label: string;
+}
+
 interface Props {
   title: string;
   series: ChartSeries[];
+  markers?: ChartMarker[];
   xLabel?: string;
   height?: number;
   /** The last epoch there will be: a live curve then grows across a chart of its final width. */
@@ -42,13 +49,53 @@ export function alignSeries(series: ChartSeries[]): ChartData {
 }
 
 const DEFAULT_HEIGHT = 240;
+const MARKER_COLOR = "#556173";
 
-export function MetricChart({ title, series, xLabel = "epoch", height = DEFAULT_HEIGHT, xMax }: Props) {
+/** Draws each marker over the plot: a dashed vertical line, its label beside it. */
+function markersPlugin(markers: ChartMarker[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (chart: uPlot) => {
+        const { ctx, bbox } = chart;
+        const ratio = uPlot.pxRatio;
+        ctx.save();
+        ctx.strokeStyle = MARKER_COLOR;
+        ctx.fillStyle = MARKER_COLOR;
+        ctx.lineWidth = ratio;
+        ctx.setLineDash([4 * ratio, 4 * ratio]);
+        ctx.font = `${12 * ratio}px system-ui, sans-serif`;
+        for (const marker of markers) {
+          const x = Math.round(chart.valToPos(marker.x, "x", true));
+          if (x < bbox.left || x > bbox.left + bbox.width) continue;
+          ctx.beginPath();
+          ctx.moveTo(x, bbox.top);
+          ctx.lineTo(x, bbox.top + bbox.height);
+          ctx.stroke();
+          // Near the right edge the label goes on the line's left, so it stays inside.
+          const onLeft = x > bbox.left + bbox.width * 0.75;
+          ctx.textAlign = onLeft ? "right" : "left";
+          ctx.fillText(marker.label, x + (onLeft ? -4 : 4) * ratio, bbox.top + 14 * ratio);
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
+export function MetricChart({
+  title,
+  series,
+  markers = [],
+  xLabel = "epoch",
+  height = DEFAULT_HEIGHT,
+  xMax,
+}: Props) {
   const captionId = useId();
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const data = useMemo(() => alignSeries(series), [series]);
   const shape = series.map((s) => `${s.label}|${s.color}|${s.dashed ? 1 : 0}`).join(";");
+  const marked = markers.map((marker) => `${marker.x}|${marker.label}`).join(";");
   // A log scale shows a loss that falls by orders of magnitude; it needs every value positive.
   const canLog = series.some((s) => s.points.length > 0) && series.every((s) => s.points.every(([, y]) => y > 0));
   const [logScale, setLogScale] = useState(false);
@@ -89,6 +136,7 @@ export function MetricChart({ title, series, xLabel = "epoch", height = DEFAULT_
           value: (_self: uPlot, value: number | null) => (value === null ? "–" : formatMetric(value)),
         })),
       ],
+      plugins: [markersPlugin(markers)],
     };
     const chart = new uPlot(options, data as uPlot.AlignedData, element);
     plot.current = chart;
@@ -105,8 +153,8 @@ export function MetricChart({ title, series, xLabel = "epoch", height = DEFAULT_
       chart.destroy();
       plot.current = null;
     };
-    // Rebuilt only when the lines change; new points arrive through setData below.
-  }, [shape, height, xLabel, log, xMax]);
+    // Rebuilt only when the lines or markers change; new points arrive through setData below.
+  }, [shape, marked, height, xLabel, log, xMax]);
 
   useEffect(() => {
     plot.current?.setData(data as uPlot.AlignedData);

@@ -80,4 +80,25 @@ describe("MetricChart", () => {
     await userEvent.click(screen.getByRole("checkbox", { name: "Log scale" }));
     expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBe(3);
   });
+
+  it("draws each marker as a labelled vertical line, and is rebuilt when the markers change", () => {
+    FakeUplot.instances = [];
+    const series = [{ label: "loss", color: "#000", points: [[1, 0.5], [2, 0.4], [3, 0.3]] as Array<[number, number]> }];
+    const { rerender } = render(<MetricChart title="loss" series={series} />);
+    rerender(<MetricChart title="loss" series={series} markers={[{ x: 2, label: "attempt 2" }]} />);
+    expect(FakeUplot.instances).toHaveLength(2);
+
+    const drawn: string[] = [];
+    const ctx = new Proxy(
+      {},
+      {
+        get: (_target, name: string) => (...args: unknown[]) => drawn.push(`${name}(${args.join(",")})`),
+        set: () => true,
+      },
+    );
+    // x = 100 px per epoch; the plot spans 0 to 400 px across and 10 to 210 down.
+    const chart = { ctx, bbox: { left: 0, top: 10, width: 400, height: 200 }, valToPos: (x: number) => x * 100 };
+    FakeUplot.instances[1]?.options.plugins?.[0]?.hooks.draw?.(chart);
+    expect(drawn).toEqual(expect.arrayContaining(["moveTo(200,10)", "lineTo(200,210)", "fillText(attempt 2,204,24)"]));
+  });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseEvent } from "../api/types";
-import { applyEvent, EMPTY_HISTORY, metricGroups, summarizeProgress, type RunHistory } from "./runHistory";
+import {
+  applyEvent,
+  EMPTY_HISTORY,
+  metricGroups,
+  resumesOnCurve,
+  summarizeProgress,
+  type RunHistory,
+} from "./runHistory";
 
 const T0 = Date.parse("2026-01-02T10:00:00Z");
 
@@ -118,6 +125,26 @@ describe("applyEvent on a resumed run", () => {
       { seq: 6, emitted_at: at(110), epoch_ended: { epoch: 2, total_epochs: 4, metrics: { loss: 0.8 } } },
     ]);
     expect(summarizeProgress(history)).toMatchObject({ epoch: 3, secondsLeft: expect.closeTo(20) });
+  });
+});
+
+describe("resumesOnCurve", () => {
+  const resumedFrom = (...fromEpochs: number[]) =>
+    fold(
+      fromEpochs.map((fromEpoch, index) => ({
+        seq: index + 1,
+        experiment_resumed: { trainer_id: `trainer-${index + 2}`, from_epoch: fromEpoch, attempt: index + 2 },
+      })),
+    ).resumes;
+  const fromEpochs = (resumes: RunHistory["resumes"]) => resumes.map((resume) => resume.fromEpoch);
+
+  it("keeps the resumes whose attempt still has points on the curve", () => {
+    // 5 was gone back before by 2, the first 4 redone by the second.
+    expect(fromEpochs(resumesOnCurve(resumedFrom(5, 2, 4, 4, 6)))).toEqual([2, 4, 6]);
+  });
+
+  it("keeps none from before a start over", () => {
+    expect(fromEpochs(resumesOnCurve(resumedFrom(3, 0, 2)))).toEqual([2]);
   });
 });
 

@@ -154,6 +154,17 @@ export function applyEvent(history: RunHistory, event: ExperimentEvent): RunHist
   }
 }
 
+/**
+ * The resumes where the curves pass from one attempt to the next: each attempt's points start
+ * after its `fromEpoch`. A resume that a later one went back before (or to the same epoch) left
+ * no point of its own, and a start over (`fromEpoch` 0) has no earlier attempt on the curve.
+ */
+export function resumesOnCurve(resumes: ResumedEvent[]): ResumedEvent[] {
+  return resumes.filter(
+    (resume, index) => resume.fromEpoch > 0 && resumes.slice(index + 1).every((later) => later.fromEpoch > resume.fromEpoch),
+  );
+}
+
 /** Metric names that appear in any epoch, `loss` and `val_loss` first. */
 export function metricNames(epochs: EpochPoint[]): string[] {
   const names = new Set<string>();

@@ -1,7 +1,8 @@
 import { act, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { parseExperiment } from "../api/types";
+import { parseEvent, parseExperiment } from "../api/types";
+import { applyEvent, EMPTY_HISTORY } from "../hooks/runHistory";
 import { fakeApi, startSession, wireExperiment } from "../test/fakeApi";
 import { FakeWebSocket } from "../test/fakeSocket";
 import { renderApp } from "../test/render";
@@ -32,6 +33,20 @@ describe("compareMetrics", () => {
     );
     expect(rows.find((row) => row.name === "rmse")?.best).toBe(0.2);
     expect(rows.find((row) => row.name === "accuracy")?.best).toBe(0.9);
+  });
+
+  it("takes a resumed run's best loss from its curve, not from epochs it lost", () => {
+    const history = [
+      { seq: 1, epoch_ended: { epoch: 1, metrics: { loss: 0.9 } } },
+      { seq: 2, epoch_ended: { epoch: 2, metrics: { loss: 0.5 } } },
+      { seq: 3, epoch_ended: { epoch: 3, metrics: { loss: 0.1 } } },
+      { seq: 4, experiment_resumed: { trainer_id: "trainer-2", from_epoch: 2, attempt: 2 } },
+      { seq: 5, epoch_ended: { epoch: 3, metrics: { loss: 0.4 } } },
+    ]
+      .map(parseEvent)
+      .reduce(applyEvent, EMPTY_HISTORY);
+    const rows = compareMetrics([parseExperiment({})], [{ history, connection: "finished", reason: "" }]);
+    expect(rows.find((row) => row.name === "best loss")?.values).toEqual([0.4]);
   });
 });
 

@@ -78,6 +78,70 @@ describe("the experiment page", () => {
     expect(screen.queryByRole("button", { name: "Cancel run" })).not.toBeInTheDocument();
   });
 
+  it("marks a resume: a notice, a log line, one point per epoch and the attempts", async () => {
+    FakeWebSocket.install();
+    FakeUplot.instances = [];
+    await startSession();
+    const reason = "trainer trainer-1 at 127.0.0.1:4567 was lost (UNAVAILABLE: Socket closed)";
+    const running = { ...PENDING, status: "EXPERIMENT_STATUS_RUNNING", started_at: at(1), max_restarts: 3 };
+    let current: Record<string, unknown> = running;
+    fakeApi({ [`GET experiments/${ID}`]: () => ({ json: current }) });
+    renderApp(`/experiments/${ID}`);
+    await screen.findByRole("heading", { name: /weather_forecaster cccccccc/ });
+    act(() => FakeWebSocket.find(`/experiments/${ID}/events`).open());
+
+    send(1, { experiment_started: { pipeline: "weather_forecaster", total_epochs: 4, steps_per_epoch: 100, trainer_id: "trainer-1" } });
+    [0.9, 0.8, 0.7].forEach((loss, index) =>
+      send(index + 2, { epoch_ended: { epoch: index + 1, total_epochs: 4, metrics: { loss } } }),
+    );
+    await settle();
+    expect(points()).toBe(3);
+    expect(screen.queryByText(/Resumed on/)).not.toBeInTheDocument();
+    expect(screen.queryByRole("heading", { name: "Attempts" })).not.toBeInTheDocument();
+
+    current = {
+      ...running,
+      trainer_id: "trainer-2",
+      checkpoint_epoch: 2,
+      attempts: [
+        { number: 1, trainer_id: "trainer-1", started_at: at(1), ended_at: at(5), lost_reason: reason },
+        { number: 2, trainer_id: "trainer-2", from_epoch: 2, started_at: at(5) },
+      ],
+    };
+    send(5, {
+      experiment_resumed: { trainer_id: "trainer-2", from_epoch: 2, attempt: 2, reason, previous_trainer_id: "trainer-1" },
+    });
+    await settle();
+    // Epoch 3 of the lost attempt is void at once.
+    expect(points()).toBe(2);
+    const notice = `Resumed on trainer-2 from the checkpoint after epoch 2 (attempt 2 of 4): ${reason}`;
+    expect(screen.getByText(notice)).toHaveAttribute("role", "status");
+    expect(screen.getByRole("log", { name: "Training log" })).toHaveTextContent(
+      `WARNING Resumed on trainer-2 from the checkpoint after epoch 2 (attempt 2): ${reason}`,
+    );
+    const attempts = await screen.findByRole("table", { name: "Each run of this experiment on a trainer, the first first" });
+    const cells = within(attempts)
+      .getAllByRole("row")
+      .slice(1)
+      .map((row) => within(row).getAllByRole("cell").map((cell) => cell.textContent));
+    expect(cells).toEqual([
+      ["trainer-1", "the beginning", expect.any(String), expect.any(String), reason],
+      ["trainer-2", "checkpoint after epoch 2", expect.any(String), "–", "Still running"],
+    ]);
+    expect(screen.getByText("Checkpoint").nextSibling).toHaveTextContent("after epoch 2");
+    expect(screen.getByText("Trainer").nextSibling).toHaveTextContent("trainer-2");
+    const chart = FakeUplot.instances.at(-1) as FakeUplot;
+
+    send(6, { experiment_started: { pipeline: "weather_forecaster", total_epochs: 4, steps_per_epoch: 100, initial_epoch: 2 } });
+    send(7, { epoch_ended: { epoch: 3, total_epochs: 4, metrics: { loss: 0.65 } } });
+    send(8, { epoch_ended: { epoch: 4, total_epochs: 4, metrics: { loss: 0.6 } } });
+    await settle();
+    expect(chart.data).toEqual([
+      [1, 2, 3, 4],
+      [0.9, 0.8, 0.65, 0.6],
+    ]);
+  });
+
   it("cancels a run after asking", async () => {
     FakeWebSocket.install();
     await startSession();

@@ -1,29 +1,38 @@
 /**
  * One experiment, live: its curves gain a point per epoch, the progress bar follows the
  * batches, the log scrolls, all from the experiment's event socket (history, then live, resumed
- * after a drop). The report, the files and the config are tabs; the tab is in the URL.
+ * after a drop). A run that was lost and placed again says so: a notice, a line in the log, a
+ * marker on the curves where the new attempt begins, and the list of its attempts. The report,
+ * the files and the config are tabs; the tab is in the URL.
  */
 
 import { useEffect, useMemo, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router";
 import { cancelExperiment, getExperiment, getReport } from "../api/experiments";
 import { ApiError } from "../api/http";
-import { isFinished, type Experiment, type ExperimentStatus } from "../api/types";
+import { isFinished, type Experiment, type ExperimentStatus, type ResumedEvent } from "../api/types";
 import { Alert, errorText } from "../components/Alert";
 import { ArtifactList } from "../components/ArtifactList";
+import { AttemptList } from "../components/AttemptList";
 import { FinalMetrics } from "../components/FinalMetrics";
 import { LiveLog } from "../components/LiveLog";
-import { MetricChart, type ChartSeries } from "../components/MetricChart";
+import { MetricChart, type ChartMarker, type ChartSeries } from "../components/MetricChart";
 import { ProgressBar } from "../components/ProgressBar";
 import { ReportView } from "../components/ReportView";
 import { StatusBadge } from "../components/StatusBadge";
 import { Tabs } from "../components/Tabs";
-import { formatDateTime, formatDuration, formatValue, runSeconds, shortId } from "../format";
+import { formatDateTime, formatDuration, formatValue, resumeText, runSeconds, shortId } from "../format";
 import { useExperimentEvents } from "../hooks/useExperimentEvents";
 import { useNow } from "../hooks/useNow";
 import { usePageTitle } from "../hooks/usePageTitle";
 import { useResource } from "../hooks/useResource";
-import { metricGroups, summarizeProgress, type EpochPoint, type RunHistory } from "../hooks/runHistory";
+import {
+  metricGroups,
+  resumesOnCurve,
+  summarizeProgress,
+  type EpochPoint,
+  type RunHistory,
+} from "../hooks/runHistory";
 
 export const TRAIN_COLOR = "#1f5fbf";
 export const VALIDATION_COLOR = "#c2410c";
@@ -52,6 +61,14 @@ export function chartSeries(epochs: EpochPoint[], names: string[]): ChartSeries[
   }));
 }
 
+/** Where each attempt still on the curves begins: after the epochs its checkpoint held. */
+export function resumeMarkers(resumes: ResumedEvent[]): ChartMarker[] {
+  return resumesOnCurve(resumes).map((resume) => ({
+    x: resume.fromEpoch,
+    label: resume.attempt > 0 ? `attempt ${resume.attempt}` : "resumed",
+  }));
+}
+
 export function ExperimentPage() {
   const { id = "" } = useParams();
   const [params, setParams] = useSearchParams();
@@ -64,14 +81,17 @@ export function ExperimentPage() {
   const finished = isFinished(status);
   usePageTitle(data ? `${data.pipeline} ${shortId(data.id)}` : "Experiment");
 
-  // Re-read the experiment when it starts and when it ends, for its times, metrics and files.
+  // Re-read the experiment when it starts, each time it resumes and when it ends, for its times,
+  // trainer, attempts, checkpoint, metrics and files.
   const { reload } = experiment;
   const started = history.startedAt !== null;
+  const resumes = history.resumes.length;
   useEffect(() => {
-    if (started || finished) reload();
-  }, [started, finished, reload]);
+    if (started || finished || resumes > 0) reload();
+  }, [started, finished, resumes, reload]);
 
   const groups = useMemo(() => metricGroups(history.epochs), [history.epochs]);
+  const markers = useMemo(() => resumeMarkers(history.resumes), [history.resumes]);
   const progress = summarizeProgress(history);
   const now = useNow(1000, status === "running");
 
@@ -108,6 +128,7 @@ export function ExperimentPage() {
   const errorMessage = history.finished?.errorMessage || data.errorMessage;
   const finalMetrics = finished ? { ...data.metrics, ...(history.finished?.metrics ?? {}) } : {};
   const artifacts = data.artifacts.length >= history.artifacts.length ? data.artifacts : history.artifacts;
+  const latestResume = history.resumes.at(-1);
 
   return (
     <>
@@ -146,6 +167,10 @@ export function ExperimentPage() {
           <dd className="mono">{data.trainerId || "–"}</dd>
         </div>
         <div>
+          <dt>Checkpoint</dt>
+          <dd>{data.checkpointEpoch > 0 ? `after epoch ${data.checkpointEpoch}` : "none"}</dd>
+        </div>
+        <div>
           <dt>Id</dt>
           <dd className="mono small">{data.id}</dd>
         </div>
@@ -158,6 +183,9 @@ export function ExperimentPage() {
       ) : null}
       {status === "cancelled" && !errorMessage ? <Alert kind="info">The run was cancelled.</Alert> : null}
       {status === "succeeded" ? <Alert kind="success">The run succeeded. Its report is in the Report tab.</Alert> : null}
+      {latestResume ? (
+        <Alert kind="info">{resumeText(latestResume, data.maxRestarts > 0 ? data.maxRestarts + 1 : null)}</Alert>
+      ) : null}
       {stream.connection === "reconnecting" ? (
         <p className="muted small" role="status">
           Connection lost; reconnecting and resuming after event {history.lastSeq}…
@@ -180,12 +208,14 @@ export function ExperimentPage() {
                     key={group.title}
                     title={group.title}
                     series={chartSeries(history.epochs, group.names)}
+                    markers={markers}
                     xMax={history.totalEpochs || data.totalEpochs}
                   />
                 ))
               )}
             </div>
             {finished ? <FinalMetrics metrics={finalMetrics} /> : null}
+            {data.attempts.length > 1 ? <AttemptList attempts={data.attempts} status={status} /> : null}
             <h2 className="section-title">Log</h2>
             <LiveLog lines={history.logs} />
           </div>

@@ -1,11 +1,16 @@
 // A stand-in for uPlot that records what the chart asked it to draw.
 export class FakeUplot {
   static instances: FakeUplot[] = [];
+  static pxRatio = 1;
   data: unknown[];
   destroyed = false;
 
   constructor(
-    readonly options: { series: { label?: string }[]; scales?: Record<string, { distr?: number }> },
+    readonly options: {
+      series: { label?: string }[];
+      scales?: Record<string, { distr?: number }>;
+      plugins?: { hooks: { draw?: (chart: unknown) => void } }[];
+    },
     data: unknown[],
     readonly target: HTMLElement,
   ) {

@@ -1,0 +1,49 @@
+/**
+ * The runs of an experiment that was lost and resumed, one row each: the trainer, the
+ * checkpoint it started from, when it started and ended, and why it ended.
+ */
+
+import type { Attempt, ExperimentStatus } from "../api/types";
+import { formatDateTime, STATUS_LABELS } from "../format";
+
+/** Why an attempt ended: the loss that ended it, or, for the last one, how the run ended. */
+export function attemptEnding(attempt: Attempt, status: ExperimentStatus): string {
+  if (attempt.lostReason) return attempt.lostReason;
+  if (!attempt.endedAt) return "Still running";
+  return STATUS_LABELS[status];
+}
+
+export function AttemptList({ attempts, status }: { attempts: Attempt[]; status: ExperimentStatus }) {
+  return (
+    <>
+      <h2 className="section-title">Attempts</h2>
+      <div className="table-scroll">
+        <table className="attempts-table">
+          <caption className="visually-hidden">Each run of this experiment on a trainer, the first first</caption>
+          <thead>
+            <tr>
+              <th scope="col">attempt</th>
+              <th scope="col">trainer</th>
+              <th scope="col">started from</th>
+              <th scope="col">started</th>
+              <th scope="col">ended</th>
+              <th scope="col">why it ended</th>
+            </tr>
+          </thead>
+          <tbody>
+            {attempts.map((attempt) => (
+              <tr key={attempt.number}>
+                <th scope="row">{attempt.number}</th>
+                <td className="mono">{attempt.trainerId || "–"}</td>
+                <td>{attempt.fromEpoch > 0 ? `checkpoint after epoch ${attempt.fromEpoch}` : "the beginning"}</td>
+                <td>{formatDateTime(attempt.startedAt, { seconds: true })}</td>
+                <td>{formatDateTime(attempt.endedAt, { seconds: true })}</td>
+                <td>{attemptEnding(attempt, status)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
