@@ -27,7 +27,15 @@ def test_lists_each_pipeline_with_its_summary_and_settings(
     assert out[0] == "line  Fits a straight line to noisy synthetic points."
     assert out[1].split() == ["setting", "type", "default", "allowed", "help"]
     rows = {line.split()[0]: line for line in out[2:]}
-    assert list(rows) == ["epochs", "batch_size", "learning_rate", "seed", "noise", "splits"]
+    assert list(rows) == [
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "seed",
+        "checkpoint_every",
+        "noise",
+        "splits",
+    ]
     assert rows["epochs"].split()[:6] == ["epochs", "int", "3", ">=", "1,", "<="]
     assert rows["epochs"].endswith("Passes over the training data.")
     assert rows["noise"].split()[:3] == ["noise", "float", "0.1"]
