@@ -125,7 +125,7 @@ export function applyEvent(history: RunHistory, event: ExperimentEvent): RunHist
         seq: event.seq,
         time: event.emittedAt,
         level: "WARNING",
-        logger: "azuraforge.scheduler",
+        logger: "scheduler",
         message: resumeText(event, null),
       };
       return {
