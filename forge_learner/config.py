@@ -47,6 +47,17 @@ Seed = Annotated[
         description="Seeds weights, shuffling and every other random draw; same seed, same run.",
     ),
 ]
+CheckpointEvery = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=100_000,
+        description=(
+            "Send a resume checkpoint to the scheduler every this many epochs: a run whose "
+            "trainer dies loses at most the epochs since the last one."
+        ),
+    ),
+]
 
 
 class PipelineConfig(BaseModel):
@@ -60,6 +71,7 @@ class PipelineConfig(BaseModel):
     batch_size: BatchSize = 32
     learning_rate: LearningRate = 1e-3
     seed: Seed = 0
+    checkpoint_every: CheckpointEvery = 1
 
 
 ConfigT = TypeVar("ConfigT", bound=PipelineConfig)

@@ -58,6 +58,7 @@ from forge_learner.artifacts import (
     write_metrics,
 )
 from forge_learner.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from forge_learner.checkpoint import Checkpoint
 from forge_learner.config import PipelineConfig, parse_config
 from forge_learner.data import DataLoader, Dataset
 from forge_learner.events import Logs
@@ -243,11 +244,15 @@ class BasePipeline(ABC, Generic[ConfigT]):
         config: Mapping[str, Any] | PipelineConfig,
         callbacks: Sequence[Callback] = (),
         run_dir: Path | None = None,
+        resume_from: str | Path | Checkpoint | None = None,
     ) -> RunResult:
         """Train, evaluate and report; write everything into ``run_dir`` and say where.
 
         ``run_dir`` defaults to a new folder under ``$FORGE_DATA_DIR/runs``; an existing
         folder is written into. ``callbacks`` watch or steer the fit beside the pipeline's own.
+        With ``resume_from`` (a checkpoint of an earlier run of the same config, or its file)
+        the fit goes on exactly where that run stopped: data, model and optimizer are built as
+        always, then take the checkpoint's state (see ``Learner.fit``).
         """
         cfg = self.parse_config(config)
         run_dir = new_run_dir(self.name) if run_dir is None else Path(run_dir)
@@ -269,7 +274,7 @@ class BasePipeline(ABC, Generic[ConfigT]):
         train = DataLoader(data.train, batch_size=cfg.batch_size, shuffle=True, seed=cfg.seed)
         val = None if data.val is None else DataLoader(data.val, batch_size=cfg.batch_size)
         log.info("%s: fitting %d epochs on %d samples", self.name, cfg.epochs, len(data.train))
-        learner.fit(train, cfg.epochs, val)
+        learner.fit(train, cfg.epochs, val, resume_from=resume_from)
         status = _status(learner, watcher.reason)
 
         evaluation = self.evaluate(cfg, learner, data)

@@ -10,6 +10,7 @@ files (the engine saves atomically through ``.name.partial``).
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,3 +79,21 @@ def artifact_chunks(
                     break
                 offset += len(data)
                 data = following
+
+
+def checkpoint_chunks(
+    path: Path, epoch: int, chunk_size: int = CHUNK_SIZE
+) -> Iterator[trainer_pb2.CheckpointChunk]:
+    """A resume checkpoint as chunks; the last one carries the SHA-256 of the whole file."""
+    content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    offsets = range(0, len(content), chunk_size) if content else range(1)
+    for offset in offsets:
+        last = offset + chunk_size >= len(content)
+        yield trainer_pb2.CheckpointChunk(
+            epoch=epoch,
+            offset=offset,
+            data=content[offset : offset + chunk_size],
+            last=last,
+            sha256=digest if last else "",
+        )

@@ -6,7 +6,7 @@
 | ``EpochDone`` (``on_epoch_end``) | ``EpochEnded`` | epoch (from 1), total_epochs, metrics (Keras's names), elapsed_seconds since the fit began |
 | ``BatchDone`` (``on_batch_end``, at most 4/s) | ``BatchProgress`` | epoch and batch (from 1), total_batches, running loss |
 | ``LogRecord`` (a logging record) | ``LogLine`` | level, logger, message |
-| the run's ``Outcome`` | ``ExperimentFinished`` | status, error_message, metrics (test and ``baseline_<name>_<metric>``) |
+| the run's ``Outcome`` | ``ExperimentFinished`` | status, error_message, metrics (test and ``baseline_<name>_<metric>``), retryable |
 
 ``emitted_at`` is when the child saw the event happen, not when it reached the stream. ``seq``
 counts the events of one Train stream from 1; the scheduler renumbers them in its log.
@@ -39,6 +39,8 @@ class Outcome:
     error_message: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
+    # The run was lost through no fault of the pipeline (its process died): worth a retry.
+    retryable: bool = False
 
 
 def to_event(message: Progress, run: RunInfo, seq: int) -> events_pb2.ExperimentEvent:
@@ -87,7 +89,10 @@ def finished_event(outcome: Outcome, run: RunInfo, seq: int) -> events_pb2.Exper
     event = _event(run, seq, outcome.at)
     event.experiment_finished.CopyFrom(
         events_pb2.ExperimentFinished(
-            status=outcome.status, error_message=outcome.error_message, metrics=outcome.metrics
+            status=outcome.status,
+            error_message=outcome.error_message,
+            metrics=outcome.metrics,
+            retryable=outcome.retryable,
         )
     )
     return event

@@ -6,6 +6,12 @@ So each experiment runs in a child process, started with the *spawn* method: a f
 interpreter, which inherits none of the parent's gRPC threads, event loop or held locks (a fork
 would copy them in whatever state they were in).
 
+A run that resumes gets the checkpoint of an earlier attempt in ``JobSpec.resume_checkpoint``;
+the child writes it into the run folder and the pipeline goes on from it. While it trains, the
+child saves its own resume checkpoint every ``checkpoint_every`` epochs (the config's) and no
+more often than ``JobSpec.checkpoint_interval_s``, each into a file of its own, and says so with
+``CheckpointSaved``; the parent sends the file to the scheduler and deletes it.
+
 The child talks to its parent over two one-way pipes. On ``events`` it sends one small frozen
 dataclass per thing that happened: plain data that pickles as it is. On ``control`` it listens
 for a cancel, which it turns into ``Learner.stop()``, so the fit ends at the next batch and the
@@ -27,7 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
 
-from forge_learner import Callback, Learner, Logs, RunResult
+from forge_learner import Callback, Learner, Logs, RunResult, save_checkpoint
 from forge_learner.registry import PipelineClass
 
 log = logging.getLogger(__name__)
@@ -38,13 +44,27 @@ ORDER = 60
 """After the built-in callbacks (``ProgressBar`` is 50), so the logs sent are what History keeps."""
 
 
+RESUME_DIR = ".resume"
+"""Inside the run folder: hidden, so these files never travel as artifacts."""
+
+
 @dataclass(frozen=True)
 class JobSpec:
-    """What the child needs: the pipeline (pickled by reference), its validated config, a folder."""
+    """What the child needs: the pipeline (pickled by reference), its validated config, a folder.
+
+    ``resume_checkpoint`` is the checkpoint to go on from (its bytes), if any;
+    ``checkpoint_interval_s`` the least time between two checkpoints sent to the scheduler.
+    """
 
     pipeline: PipelineClass
     config: dict[str, Any]
     run_dir: Path
+    resume_checkpoint: bytes | None = field(default=None, repr=False)
+    checkpoint_interval_s: float = 10.0
+
+    @property
+    def checkpoint_every(self) -> int:
+        return max(1, int(self.config.get("checkpoint_every", 1)))
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,15 @@ class BatchDone:
 
 
 @dataclass(frozen=True)
+class CheckpointSaved:
+    """The resume checkpoint after epoch ``epoch`` (counted from 1) is whole at ``path``."""
+
+    epoch: int
+    path: Path
+    at: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
 class LogRecord:
     """A line the pipeline (or anything it uses) logged at INFO or above."""
 
@@ -104,8 +133,8 @@ class RunEnded:
 
 
 Progress = TrainingStarted | EpochDone | BatchDone | LogRecord
-"""What the child says while the run goes on."""
-ChildMessage = Progress | RunEnded
+"""What the child says while the run goes on that becomes an event."""
+ChildMessage = Progress | CheckpointSaved | RunEnded
 
 
 def run_job(spec: JobSpec, events: Connection, control: Connection) -> None:
@@ -116,14 +145,19 @@ def run_job(spec: JobSpec, events: Connection, control: Connection) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     outbox = _Outbox(events)
-    forwarder = ForwardEvents(outbox)
+    forwarder = ForwardEvents(outbox, spec)
     threading.Thread(target=_listen, args=(control, forwarder), daemon=True).start()
     root = logging.getLogger()
     root.addHandler(ForwardLogs(outbox))
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)
     try:
-        result = spec.pipeline().run(spec.config, callbacks=[forwarder], run_dir=spec.run_dir)
+        result = spec.pipeline().run(
+            spec.config,
+            callbacks=[forwarder],
+            run_dir=spec.run_dir,
+            resume_from=_resume_file(spec),
+        )
     except Exception as error:  # a pipeline may raise anything; the trainer reports it
         log.error("%s failed", spec.pipeline.name, exc_info=True)
         outbox.send(RunEnded("failed", error=describe_error(error)))
@@ -131,6 +165,16 @@ def run_job(spec: JobSpec, events: Connection, control: Connection) -> None:
         outbox.send(ended(result))
     finally:
         events.close()
+
+
+def _resume_file(spec: JobSpec) -> Path | None:
+    """The checkpoint to resume from, written where the pipeline can read it; None for none."""
+    if spec.resume_checkpoint is None:
+        return None
+    path = spec.run_dir / RESUME_DIR / "resume-from.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(spec.resume_checkpoint)
+    return path
 
 
 def ended(result: RunResult) -> RunEnded:
@@ -168,8 +212,10 @@ class ForwardEvents(Callback):
 
     order = ORDER
 
-    def __init__(self, outbox: _Outbox) -> None:
+    def __init__(self, outbox: _Outbox, spec: JobSpec) -> None:
         self._outbox = outbox
+        self._spec = spec
+        self._checkpointed_at = -math.inf
         self._lock = threading.Lock()
         self._training: Learner | None = None
         self._cancel_reason: str | None = None
@@ -205,6 +251,21 @@ class ForwardEvents(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         elapsed = time.monotonic() - self._started
         self._outbox.send(EpochDone(epoch + 1, self._epochs, numbers(dict(logs)), elapsed))
+        self._checkpoint(epoch + 1)
+
+    def _checkpoint(self, epoch: int) -> None:
+        """Save and announce the resume checkpoint when the cadence and the interval allow."""
+        now = time.monotonic()
+        if (
+            epoch % self._spec.checkpoint_every
+            or now - self._checkpointed_at < self._spec.checkpoint_interval_s
+        ):
+            return
+        self._checkpointed_at = now
+        path = self._spec.run_dir / RESUME_DIR / f"epoch-{epoch}.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(self.learner.checkpoint(), path)
+        self._outbox.send(CheckpointSaved(epoch, path))
 
 
 class ForwardLogs(logging.Handler):

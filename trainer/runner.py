@@ -13,8 +13,12 @@ How a run ends:
 - cancelled: the child gets ``CANCEL_GRACE_S`` to stop at its next batch and write its report;
   one that does not (stuck in a data download, say) is terminated, then killed, and the run is
   ``CANCELLED`` without files;
-- the child dies (a segfault, the OOM killer): ``FAILED``, naming the exit code or signal; its
-  folder may hold half-written files, so none are sent.
+- the child dies (a segfault, the OOM killer): ``FAILED``, naming the exit code or signal, and
+  ``retryable``: no fault of the pipeline, so the scheduler places the run again from its last
+  checkpoint. Its folder may hold half-written files, so none are sent.
+
+While the child trains, each resume checkpoint it saves goes out as ``CheckpointChunk``\\ s
+between the events (see ``trainer.job``), so a run can resume on any trainer.
 """
 
 from __future__ import annotations
@@ -31,9 +35,17 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from azuraforge.v1 import experiment_pb2, trainer_pb2
-from trainer.artifacts import artifact_chunks
+from trainer.artifacts import artifact_chunks, checkpoint_chunks
 from trainer.events import Outcome, RunInfo, finished_event, to_event
-from trainer.job import ChildMessage, JobSpec, Progress, RunEnded, describe_error, run_job
+from trainer.job import (
+    CheckpointSaved,
+    ChildMessage,
+    JobSpec,
+    Progress,
+    RunEnded,
+    describe_error,
+    run_job,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +124,7 @@ class Job:
             target=_read, args=(self._events, loop, self._inbox), daemon=True, name="job-reader"
         ).start()
 
-    async def messages(self) -> AsyncIterator[Progress]:
+    async def messages(self) -> AsyncIterator[Progress | CheckpointSaved]:
         """The child's messages as they arrive, until it reports its end or its pipe closes."""
         while (message := await self._inbox.get()) is not None:
             if isinstance(message, RunEnded):
@@ -179,6 +191,11 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
         return
     seq = 0
     async for message in job.messages():
+        if isinstance(message, CheckpointSaved):
+            for piece in checkpoint_chunks(message.path, message.epoch):
+                yield trainer_pb2.TrainResponse(checkpoint_chunk=piece)
+            message.path.unlink(missing_ok=True)
+            continue
         seq += 1
         yield trainer_pb2.TrainResponse(event=to_event(message, run, seq))
     await job.wait()
@@ -199,7 +216,7 @@ def outcome(ended: RunEnded | None, exitcode: int | None, cancel_requested: bool
             f"cancelled; the pipeline did not stop within {CANCEL_GRACE_S} s, so its process "
             "was killed and its files were not kept",
         )
-    return Outcome(FAILED, died(exitcode))
+    return Outcome(FAILED, died(exitcode), retryable=True)
 
 
 def died(exitcode: int | None) -> str:

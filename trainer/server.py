@@ -30,6 +30,8 @@ from trainer.settings import TrainerSettings
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = trainer_pb2.DESCRIPTOR.services_by_name["TrainerService"].full_name
+MAX_REQUEST_BYTES = 512 * 1024 * 1024
+"""A Train request carries the checkpoint to resume from: room for big models, not 4 MiB."""
 STOP_GRACE_S = 1.0
 """How long in-flight calls get at shutdown; running jobs are killed (the scheduler re-places)."""
 
@@ -80,7 +82,10 @@ class TrainerServer:
 
 def create_server(settings: TrainerSettings) -> TrainerServer:
     """A trainer server bound to ``settings.host:settings.port`` (0: a free port), not started."""
-    server = grpc.aio.server(interceptors=[ClusterTokenInterceptor(settings.cluster_token)])
+    server = grpc.aio.server(
+        interceptors=[ClusterTokenInterceptor(settings.cluster_token)],
+        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
+    )
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     trainer = Trainer(settings, settings.resolved_id(port), settings.advertised_address(port))
     trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(trainer), server)

@@ -9,7 +9,7 @@ any process starts, so no input a caller sends can take the trainer down.
 A Train stream ends with ``ExperimentFinished`` however the run ends. If the stream itself
 goes away first (the scheduler hung up, the trainer is shutting down), the job's process is
 killed: nobody would hear its events, and the scheduler treats a broken stream as a lost
-trainer and places the experiment again.
+trainer and places the experiment again, with the last checkpoint the run sent it.
 """
 
 from __future__ import annotations
@@ -131,7 +131,13 @@ def experiment_from_request(request: trainer_pb2.TrainRequest, trainer: Trainer)
     run_dir = trainer.settings.work_dir(trainer.trainer_id) / request.experiment_id
     return Experiment(
         experiment_id=request.experiment_id,
-        spec=JobSpec(pipeline, config.model_dump(mode="json"), run_dir),
+        spec=JobSpec(
+            pipeline,
+            config.model_dump(mode="json"),
+            run_dir,
+            resume_checkpoint=request.checkpoint or None,
+            checkpoint_interval_s=trainer.settings.checkpoint_interval_s,
+        ),
         trainer_id=trainer.trainer_id,
         threads=trainer.settings.threads,
     )

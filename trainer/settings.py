@@ -15,6 +15,11 @@ folder. An empty variable counts as unset, as in the scheduler's settings.
 | `FORGE_TRAINER_THREADS` | `--threads` | the CPU count divided among the slots |
 | `FORGE_SCHEDULER_ADDR` | `--scheduler` | unset: serve without registering anywhere |
 | `FORGE_CLUSTER_TOKEN` | | read from `$FORGE_DATA_DIR/cluster-token` |
+| `FORGE_CHECKPOINT_INTERVAL_SECONDS` | | `10`, the least time between two checkpoints sent |
+
+A run sends the scheduler a resume checkpoint every `checkpoint_every` epochs (its config's),
+but never sooner than `FORGE_CHECKPOINT_INTERVAL_SECONDS` after the one before, so that tiny
+epochs do not flood the scheduler's store; `0` sends one at every `checkpoint_every` epochs.
 
 Threads per job bound the BLAS and OpenMP pools of each experiment's process, so that several
 slots on one machine share its cores instead of each one assuming it has all of them.
@@ -31,6 +36,7 @@ from pathlib import Path
 
 DEFAULT_PORT = 50052
 DEFAULT_HOST = "[::]"
+DEFAULT_CHECKPOINT_INTERVAL_S = 10
 # The file the scheduler generates the token into when FORGE_CLUSTER_TOKEN is unset.
 CLUSTER_TOKEN_FILE = "cluster-token"
 
@@ -52,6 +58,7 @@ class TrainerSettings:
     slots: int = 1
     threads: int = 1
     scheduler_address: str | None = None
+    checkpoint_interval_s: float = DEFAULT_CHECKPOINT_INTERVAL_S
 
     def advertised_address(self, bound_port: int) -> str:
         """Where the scheduler reaches this trainer, `host:port`.
@@ -109,6 +116,9 @@ def load_settings(
         slots=slots,
         threads=threads,
         scheduler_address=scheduler_address or env.get("FORGE_SCHEDULER_ADDR"),
+        checkpoint_interval_s=env.integer(
+            "FORGE_CHECKPOINT_INTERVAL_SECONDS", DEFAULT_CHECKPOINT_INTERVAL_S, 0, 24 * 3600
+        ),
     )
 
 

@@ -56,11 +56,16 @@ async def running_trainer(data_dir: Path, **changes: Any) -> AsyncIterator[Clien
 
 
 def train_request(
-    experiment_id: str, config: Mapping[str, Any] | None = None, pipeline: str = "trainer_probe"
+    experiment_id: str,
+    config: Mapping[str, Any] | None = None,
+    pipeline: str = "trainer_probe",
+    **fields: Any,
 ) -> trainer_pb2.TrainRequest:
     struct = struct_pb2.Struct()
     struct.update(dict(config or {}))
-    return trainer_pb2.TrainRequest(experiment_id=experiment_id, pipeline=pipeline, config=struct)
+    return trainer_pb2.TrainRequest(
+        experiment_id=experiment_id, pipeline=pipeline, config=struct, **fields
+    )
 
 
 @dataclass
@@ -75,7 +80,7 @@ class Received:
 
     def kinds(self) -> list[str]:
         return [
-            r.event.WhichOneof("kind") if r.HasField("event") else "artifact_chunk"
+            r.event.WhichOneof("kind") if r.HasField("event") else r.WhichOneof("item")
             for _, r in self.items
         ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import itertools
 import json
@@ -14,7 +15,14 @@ import numpy as np
 import pytest
 
 from azuraforge.v1 import experiment_pb2, trainer_pb2
-from tests.trainer.harness import AUTH, receive, running_trainer, status_of
+from tests.trainer.harness import (
+    AUTH,
+    Received,
+    receive,
+    running_trainer,
+    status_of,
+    train_request,
+)
 from tests.trainer.probe import FAILURE
 
 pytestmark = pytest.mark.timeout(120)
@@ -39,6 +47,7 @@ def test_a_run_streams_its_events_as_they_happen_then_its_files_then_its_end(tmp
     first_chunk = kinds.index("artifact_chunk")
     assert "epoch_ended" not in kinds[first_chunk:]
     assert set(kinds[first_chunk:-1]) == {"artifact_chunk"}
+    assert "checkpoint_chunk" in kinds[:first_chunk]
     events = received.events
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert {e.experiment_id for e in events} == {"exp-1"}
@@ -86,6 +95,7 @@ def test_a_pipeline_that_raises_fails_with_its_error_and_the_trainer_serves_on(t
     failed, after = asyncio.run(scenario())
 
     assert failed.finished.status == FAILED
+    assert not failed.finished.retryable  # a bug in the pipeline: a restart would not help
     message = failed.finished.error_message
     assert message.startswith(f"RuntimeError: {FAILURE} (in load_data, probe.py:")
     errors = [e.log_line for e in failed.events if e.HasField("log_line")]
@@ -145,9 +155,72 @@ def test_a_child_killed_by_a_signal_fails_the_run_naming_it(tmp_path: Path):
     received = asyncio.run(scenario())
 
     assert received.finished.status == FAILED
+    assert received.finished.retryable  # no fault of the pipeline: worth placing again
     assert "killed by signal SIGKILL (exit code -9)" in received.finished.error_message
     assert len(received.times("epoch_ended")) == 1
     assert "artifact_chunk" not in received.kinds()
+
+
+def checkpoints(received: Received) -> list[tuple[int, bytes]]:
+    """The whole checkpoints a Train stream carried, each with its epoch; checksums checked."""
+    whole: list[tuple[int, bytes]] = []
+    data = b""
+    for _, response in received.items:
+        if response.HasField("checkpoint_chunk"):
+            chunk = response.checkpoint_chunk
+            if chunk.offset == 0:
+                data = b""
+            assert chunk.offset == len(data)
+            data += chunk.data
+            if chunk.last:
+                assert hashlib.sha256(data).hexdigest() == chunk.sha256
+                whole.append((chunk.epoch, data))
+    return whole
+
+
+def test_a_run_sends_a_checkpoint_every_checkpoint_every_epochs_that_resumes_it_exactly(
+    tmp_path: Path,
+):
+    async def scenario():
+        async with running_trainer(tmp_path, checkpoint_interval_s=0) as client:
+            whole = await receive(client.train("exp-1", {"epochs": 4, "checkpoint_every": 2}))
+            (_, second), _ = checkpoints(whole)
+            resumed = await receive(
+                client.stub.Train(
+                    train_request("exp-2", {"epochs": 4}, checkpoint=second, attempt=2),
+                    metadata=AUTH,
+                )
+            )
+            return whole, resumed
+
+    whole, resumed = asyncio.run(scenario())
+
+    assert [epoch for epoch, _ in checkpoints(whole)] == [2, 4]
+    # Each checkpoint left the trainer right after its epoch, while the run went on.
+    kinds = whole.kinds()
+    after_second = kinds.index("checkpoint_chunk")
+    assert kinds[:after_second].count("epoch_ended") == 2
+    assert kinds[after_second:].count("epoch_ended") == 2
+    assert not [name for name in whole.artifacts() if name.startswith(".")]
+
+    assert resumed.finished.status == SUCCEEDED, resumed.finished.error_message
+    (started,) = [e.experiment_started for e in resumed.events if e.HasField("experiment_started")]
+    assert started.initial_epoch == 2
+    epochs = [e.epoch_ended for e in resumed.events if e.HasField("epoch_ended")]
+    assert [e.epoch for e in epochs] == [3, 4]
+    # Exactly where the whole run was: the same loss at epoch 4, to the last bit.
+    last = [e.epoch_ended for e in whole.events if e.HasField("epoch_ended")][-1]
+    assert epochs[-1].metrics["loss"] == last.metrics["loss"]
+
+
+def test_checkpoints_come_no_more_often_than_the_interval(tmp_path: Path):
+    async def scenario():
+        async with running_trainer(tmp_path, checkpoint_interval_s=3600) as client:
+            return await receive(client.train("exp-1", {"epochs": 3}))
+
+    received = asyncio.run(scenario())
+
+    assert [epoch for epoch, _ in checkpoints(received)] == [1]
 
 
 @pytest.mark.parametrize("metadata", [(), (("authorization", "Bearer wrong"),)])
