@@ -12,7 +12,13 @@ from google.protobuf import struct_pb2, timestamp_pb2
 
 from azuraforge.v1 import auth_pb2, experiment_pb2
 from scheduler.db.models import ExperimentStatus, Role
-from scheduler.records import ArtifactRecord, ExperimentRecord, StatusChange, UserRecord
+from scheduler.records import (
+    ArtifactRecord,
+    AttemptRecord,
+    ExperimentRecord,
+    StatusChange,
+    UserRecord,
+)
 
 _STATUS_TO_PROTO: dict[ExperimentStatus, experiment_pb2.ExperimentStatus] = {
     ExperimentStatus.PENDING: experiment_pb2.EXPERIMENT_STATUS_PENDING,
@@ -100,12 +106,28 @@ def experiment_to_proto(experiment: ExperimentRecord) -> experiment_pb2.Experime
         metrics=experiment.metrics,
         artifacts=[artifact_to_proto(artifact) for artifact in experiment.artifacts],
         last_seq=experiment.last_seq,
+        max_restarts=experiment.max_restarts,
+        attempts=[attempt_to_proto(attempt) for attempt in experiment.attempts],
+        checkpoint_epoch=experiment.checkpoint_epoch,
     )
     # Unset, not the epoch, while the experiment has not started or finished.
     if experiment.started_at is not None:
         message.started_at.CopyFrom(timestamp(experiment.started_at))
     if experiment.finished_at is not None:
         message.finished_at.CopyFrom(timestamp(experiment.finished_at))
+    return message
+
+
+def attempt_to_proto(attempt: AttemptRecord) -> experiment_pb2.Attempt:
+    message = experiment_pb2.Attempt(
+        number=attempt.number,
+        trainer_id=attempt.trainer_id,
+        from_epoch=attempt.from_epoch,
+        started_at=timestamp(attempt.started_at),
+        lost_reason=attempt.lost_reason,
+    )
+    if attempt.ended_at is not None:
+        message.ended_at.CopyFrom(timestamp(attempt.ended_at))
     return message
 
 

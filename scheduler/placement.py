@@ -7,30 +7,40 @@ exactly one scheduler) and hands each to the live trainer with the most free slo
 its pipeline, so that work spreads over the cluster.
 
 Each placed experiment is a `Run`: a task that calls `TrainerService.Train` with the cluster
-token and consumes the stream. Every event is stored and published (`scheduler.recorder`);
-artifact chunks are put together and each whole file is stored, then announced with an
-`ArtifactStored` event; `ExperimentFinished` ends the experiment with the trainer's verdict.
+token, and with the experiment's latest checkpoint when it has one, and consumes the stream.
+Every event is stored and published (`scheduler.recorder`); artifact chunks are put together
+and each whole file is stored, then announced with an `ArtifactStored` event; checkpoint chunks
+are put together and a whole, verified checkpoint replaces the experiment's previous one;
+`ExperimentFinished` ends the experiment with the trainer's verdict.
 
 How a run can go wrong, and what becomes of the experiment:
 
 - the trainer refuses or cannot be reached before the run starts (UNAVAILABLE,
   RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED): it goes back to PENDING and that trainer is left
-  alone for `REFUSAL_COOLDOWN_S`, so the next placement tries elsewhere;
-- the stream breaks mid-run, or the trainer stops heartbeating: FAILED, naming the trainer and
-  the error. Re-placing it on another trainer, resuming from its last checkpoint
-  (DESIGN.md §6), is left for later: the trainer has no resume request yet;
+  alone for `REFUSAL_COOLDOWN_S`, so the next placement tries elsewhere; the attempt does not
+  count. Any other refusal (a config the trainer rejects) is FAILED;
+- the run is lost: the stream breaks mid-run (the trainer died), the trainer stops
+  heartbeating, or the trainer reports that the training process died (`retryable`). The
+  experiment goes back to PENDING with a log line, and the next placement (on any live trainer
+  that runs the pipeline, the same one once it is back) sends the latest checkpoint, so
+  training goes on after the checkpoint's epoch. The first event of that run is
+  `ExperimentResumed`: where, from which epoch, which attempt, and why. Each loss spends one
+  of the experiment's `max_restarts`; one loss more is FAILED, listing every loss;
+- the pipeline raised: FAILED at once, as the trainer says. A bug is not worth a retry;
 - cancelled: the trainer is asked to stop (it stops at the next batch and sends its report);
   if it has not ended the run within `CANCEL_DEADLINE_S`, the scheduler hangs up, which makes
-  the trainer kill the job, and records it CANCELLED itself: cancel takes at most ~2 s.
+  the trainer kill the job, and records it CANCELLED itself: cancel takes at most ~2 s. An
+  experiment waiting to be placed again is PENDING, and cancelled at once.
 
 All writes about one run are made by its task, one after another, so its events keep their
 order and nothing is written after its `ExperimentFinished`.
 
-When the scheduler starts, experiments still RUNNING in the database lost their Train stream
-with the previous scheduler process (a trainer kills a job whose stream goes away), so
-`requeue_orphans` puts them back to PENDING with a log line saying so; they run again from
-their first epoch. This assumes one scheduler per database; several schedulers sharing one
-would need to know which runs are another live scheduler's, which is left for later.
+A scheduler that stops leaves its running experiments RUNNING. When a scheduler starts,
+experiments still RUNNING in the database lost their Train stream with the previous scheduler
+process (a trainer kills a job whose stream goes away), so `requeue_orphans` puts them back to
+PENDING with a log line saying so, without spending a restart; they resume from their latest
+checkpoint. This assumes one scheduler per database; several schedulers sharing one would need
+to know which runs are another live scheduler's, which is left for later.
 """
 
 from __future__ import annotations
@@ -45,7 +55,7 @@ import grpc
 import grpc.aio
 from google.protobuf import struct_pb2
 
-from azuraforge.v1 import events_pb2, trainer_pb2, trainer_pb2_grpc
+from azuraforge.v1 import events_pb2, experiment_pb2, trainer_pb2, trainer_pb2_grpc
 from scheduler.convert import artifact_to_proto
 from scheduler.db.models import ExperimentStatus
 from scheduler.recorder import Recorder, finished_event, log_event
@@ -76,10 +86,15 @@ RETRY_ELSEWHERE = frozenset(
 
 @dataclass(frozen=True)
 class Ending:
-    """How the scheduler itself ends a run it hung up on."""
+    """How the scheduler itself ends a run it hung up on.
+
+    A `lost` run is placed again while the experiment has restarts left; `status` is what the
+    experiment becomes when it has none.
+    """
 
     status: ExperimentStatus
     message: str
+    lost: bool = False
 
 
 @dataclass
@@ -109,6 +124,29 @@ class Run:
         self.ending = ending
         if self.call is not None:
             self.call.cancel()
+
+
+class CheckpointAssembler:
+    """Puts the run's latest checkpoint back together from its chunks."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def add(self, chunk: trainer_pb2.CheckpointChunk) -> bytes | None:
+        """The whole checkpoint once `chunk` completes it; None before. ValueError if torn."""
+        if chunk.offset == 0:
+            self._data = bytearray()
+        if chunk.offset != len(self._data):
+            self._data = bytearray()
+            raise ValueError(
+                f"the checkpoint of epoch {chunk.epoch}: a chunk at offset {chunk.offset} "
+                "arrived out of order; the previous checkpoint is kept"
+            )
+        self._data += chunk.data
+        if not chunk.last:
+            return None
+        content, self._data = bytes(self._data), bytearray()
+        return content
 
 
 class ArtifactAssembler:
@@ -171,6 +209,11 @@ class Placement:
     def wake(self) -> None:
         """Look for work to place now rather than at the next poll."""
         self._wake.set()
+
+    def trainer_registered(self, trainer_id: str) -> None:
+        """A trainer (re)registered: whatever kept it out of placement is over."""
+        self._cooldown.pop(trainer_id, None)
+        self.wake()
 
     @property
     def running_ids(self) -> list[str]:
@@ -255,8 +298,8 @@ class Placement:
                     Ending(
                         ExperimentStatus.FAILED,
                         f"trainer {run.trainer.id} at {run.trainer.address} sent no heartbeat "
-                        f"for {silence:.0f} s during the run, so the run is lost: submit the "
-                        "experiment again",
+                        f"for {silence:.0f} s during the run",
+                        lost=True,
                     )
                 )
 
@@ -269,7 +312,10 @@ class Placement:
             current = asyncio.current_task()
             if run.ending is None or (current is not None and current.cancelling()):
                 raise  # the scheduler is stopping: the next start re-queues the experiment
-            await self._end(run, run.ending)
+            if run.ending.lost:
+                await self._lost(run, run.ending.message, trainer_at_fault=True)
+            else:
+                await self._end(run, run.ending)
         except grpc.aio.AioRpcError as error:
             await self._stream_failed(run, error)
         except Exception as error:
@@ -292,20 +338,31 @@ class Placement:
         experiment = run.experiment
         config = struct_pb2.Struct()
         config.update(experiment.config)
+        attempt = experiment.current_attempt
+        checkpoint = await asyncio.to_thread(self.store.get_checkpoint, experiment.id)
         stub = trainer_pb2_grpc.TrainerServiceStub(self._channel(run.trainer.address))
         run.call = stub.Train(
             trainer_pb2.TrainRequest(
-                experiment_id=experiment.id, pipeline=experiment.pipeline, config=config
+                experiment_id=experiment.id,
+                pipeline=experiment.pipeline,
+                config=config,
+                checkpoint=b"" if checkpoint is None else checkpoint[1],
+                attempt=1 if attempt is None else attempt.number,
             ),
             metadata=self._metadata,
         )
         if run.ending is not None:  # cancelled before the call existed
             run.call.cancel()
         assembler = ArtifactAssembler()
+        checkpoints = CheckpointAssembler()
         async for response in run.call:
-            run.answered = True
+            if not run.answered:
+                run.answered = True
+                await self._resumed(run)
             if response.HasField("artifact_chunk"):
                 await self._artifact_chunk(run, assembler, response.artifact_chunk)
+            elif response.HasField("checkpoint_chunk"):
+                await self._checkpoint_chunk(run, checkpoints, response.checkpoint_chunk)
             elif response.event.HasField("experiment_finished"):
                 await self._finish(run, response.event)
                 return
@@ -318,6 +375,45 @@ class Placement:
                 f"trainer {run.trainer.id} ended the run's stream without saying how it ended",
             ),
         )
+
+    async def _resumed(self, run: Run) -> None:
+        """Say where, from which epoch and why a run that is not the first goes on."""
+        attempts = run.experiment.attempts
+        if len(attempts) < 2:
+            return
+        current, previous = attempts[-1], attempts[-2]
+        await self.recorder.event(
+            run.experiment_id,
+            events_pb2.ExperimentEvent(
+                experiment_resumed=events_pb2.ExperimentResumed(
+                    trainer_id=run.trainer.id,
+                    from_epoch=current.from_epoch,
+                    attempt=current.number,
+                    reason=previous.lost_reason,
+                    previous_trainer_id=previous.trainer_id,
+                )
+            ),
+        )
+        log.info(
+            "experiment %s resumed on trainer %s from epoch %d (attempt %d)",
+            run.experiment_id,
+            run.trainer.id,
+            current.from_epoch,
+            current.number,
+        )
+
+    async def _checkpoint_chunk(
+        self, run: Run, assembler: CheckpointAssembler, chunk: trainer_pb2.CheckpointChunk
+    ) -> None:
+        try:
+            content = assembler.add(chunk)
+            if content is None:
+                return
+            await asyncio.to_thread(
+                self.store.put_checkpoint, run.experiment_id, chunk.epoch, content, chunk.sha256
+            )
+        except ValueError as error:  # torn or damaged: the previous checkpoint stands
+            await self.recorder.event(run.experiment_id, log_event(str(error)))
 
     async def _artifact_chunk(
         self, run: Run, assembler: ArtifactAssembler, chunk: trainer_pb2.ArtifactChunk
@@ -338,6 +434,14 @@ class Placement:
         await self.recorder.event(run.experiment_id, stored)
 
     async def _finish(self, run: Run, event: events_pb2.ExperimentEvent) -> None:
+        finished = event.experiment_finished
+        if finished.retryable and finished.status == experiment_pb2.EXPERIMENT_STATUS_FAILED:
+            await self._lost(
+                run,
+                f"on trainer {run.trainer.id}, {finished.error_message}",
+                trainer_at_fault=False,
+            )
+            return
         try:
             await self.recorder.finish(run.experiment_id, event, expected=ExperimentStatus.RUNNING)
         except IllegalTransition as error:
@@ -355,23 +459,78 @@ class Placement:
     async def _stream_failed(self, run: Run, error: grpc.aio.AioRpcError) -> None:
         trainer = f"trainer {run.trainer.id} at {run.trainer.address}"
         experiment_id = run.experiment_id
-        if not run.answered and error.code() in RETRY_ELSEWHERE and run.ending is None:
+        if not run.answered and run.ending is None:
+            if error.code() not in RETRY_ELSEWHERE:
+                await self._end(
+                    run,
+                    Ending(
+                        ExperimentStatus.FAILED,
+                        f"{trainer} refused the experiment: {error.code().name}: {error.details()}",
+                    ),
+                )
+                return
             log.warning("%s did not take experiment %s: %s", trainer, experiment_id, error)
-            self._cooldown[run.trainer.id] = asyncio.get_running_loop().time() + (
-                REFUSAL_COOLDOWN_S
-            )
+            self._rest(run.trainer.id)
             with contextlib.suppress(IllegalTransition):
                 await self.recorder.changed(
                     await asyncio.to_thread(self.store.requeue, experiment_id)
                 )
             return
-        await self._end(
+        await self._lost(
             run,
-            Ending(
-                ExperimentStatus.FAILED,
-                f"lost the run on {trainer}: {error.code().name}: {error.details()}",
+            f"{trainer} was lost ({error.code().name}: {error.details()})",
+            trainer_at_fault=True,
+        )
+
+    async def _lost(self, run: Run, reason: str, *, trainer_at_fault: bool) -> None:
+        """Place a lost run again from its latest checkpoint, or fail it past `max_restarts`."""
+        if trainer_at_fault:
+            self._rest(run.trainer.id)
+        experiment = await asyncio.to_thread(
+            self.store.get_experiment, run.experiment_id, caller=None
+        )
+        if experiment.status is not ExperimentStatus.RUNNING:
+            return  # ended meanwhile (a cancel on another scheduler): that ending stands
+        used = experiment.restarts_used + 1
+        if used > experiment.max_restarts:
+            losses = [a for a in experiment.attempts if a.lost_reason and a.counted]
+            listed = "; ".join(
+                [f"attempt {a.number}: {a.lost_reason}" for a in losses]
+                + [f"attempt {len(experiment.attempts)}: {reason}"]
+            )
+            with contextlib.suppress(IllegalTransition):
+                await self.recorder.finish(
+                    run.experiment_id,
+                    finished_event(
+                        ExperimentStatus.FAILED,
+                        f"the run was lost {used} times, more than max_restarts "
+                        f"({experiment.max_restarts}) allows: {listed}",
+                    ),
+                    expected=ExperimentStatus.RUNNING,
+                    lost_reason=reason,
+                )
+            return
+        start = (
+            f"the checkpoint of epoch {experiment.checkpoint_epoch}"
+            if experiment.checkpoint_epoch
+            else "its first epoch (no checkpoint yet)"
+        )
+        log.warning("experiment %s: %s; placing it again", run.experiment_id, reason)
+        await self.recorder.event(
+            run.experiment_id,
+            log_event(
+                f"the run was lost: {reason}. It is placed again and resumes from {start} "
+                f"(restart {used} of {experiment.max_restarts})"
             ),
         )
+        with contextlib.suppress(IllegalTransition):
+            await self.recorder.changed(
+                await asyncio.to_thread(self.store.requeue, run.experiment_id, lost_reason=reason)
+            )
+
+    def _rest(self, trainer_id: str) -> None:
+        """Give a trainer that refused or was lost no new work for a while."""
+        self._cooldown[trainer_id] = asyncio.get_running_loop().time() + REFUSAL_COOLDOWN_S
 
     # Cancelling
 
@@ -495,13 +654,17 @@ async def requeue_orphans(store: Store, recorder: Recorder) -> list[str]:
         if not page_token:
             break
     for experiment in orphans:
-        await recorder.event(
-            experiment.id,
-            log_event(
-                f"the scheduler restarted while trainer {experiment.trainer_id or '?'} ran this "
-                "experiment; it is queued again and starts over from its first epoch"
-            ),
+        start = (
+            f"resumes from the checkpoint of epoch {experiment.checkpoint_epoch}"
+            if experiment.checkpoint_epoch
+            else "starts over from its first epoch (it had no checkpoint yet)"
         )
+        reason = f"the scheduler stopped while trainer {experiment.trainer_id or '?'} ran it"
+        await recorder.event(experiment.id, log_event(f"{reason}; it is queued again and {start}"))
         with contextlib.suppress(IllegalTransition):
-            await recorder.changed(await asyncio.to_thread(store.requeue, experiment.id))
+            await recorder.changed(
+                await asyncio.to_thread(
+                    store.requeue, experiment.id, lost_reason=reason, counted=False
+                )
+            )
     return [experiment.id for experiment in orphans]

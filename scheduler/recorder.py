@@ -65,12 +65,19 @@ class Recorder:
         *,
         caller: Caller | None = None,
         expected: ExperimentStatus | None = None,
+        lost_reason: str = "",
     ) -> ExperimentRecord:
         """End the experiment as its `ExperimentFinished` event says (see `Store.finish`)."""
         finished = event.experiment_finished
         status = _terminal_status(finished.status)
         change, stored = await asyncio.to_thread(
-            self.store.finish, experiment_id, status, event, caller=caller, expected=expected
+            self.store.finish,
+            experiment_id,
+            status,
+            event,
+            caller=caller,
+            expected=expected,
+            lost_reason=lost_reason,
         )
         await self.changed(change)
         await self.bus.publish_event(stored)

@@ -55,6 +55,52 @@ class ArtifactRecord:
 
 
 @dataclass(frozen=True)
+class AttemptRecord:
+    """One run of an experiment on one trainer; the experiment keeps them in order.
+
+    `lost_reason` says why a run was lost (its trainer or training process died, or the
+    scheduler stopped) when it did not end the experiment; `counted` whether that loss spends
+    one of the experiment's restarts (a scheduler that stopped does not).
+    """
+
+    number: int
+    trainer_id: str
+    from_epoch: int
+    started_at: datetime
+    ended_at: datetime | None = None
+    lost_reason: str = ""
+    counted: bool = True
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "trainer_id": self.trainer_id,
+            "from_epoch": self.from_epoch,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": None if self.ended_at is None else self.ended_at.isoformat(),
+            "lost_reason": self.lost_reason,
+            "counted": self.counted,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AttemptRecord:
+        ended_at = data.get("ended_at")
+        return cls(
+            number=int(data["number"]),
+            trainer_id=str(data["trainer_id"]),
+            from_epoch=int(data["from_epoch"]),
+            started_at=datetime.fromisoformat(data["started_at"]),
+            ended_at=None if ended_at is None else datetime.fromisoformat(ended_at),
+            lost_reason=str(data.get("lost_reason", "")),
+            counted=bool(data.get("counted", True)),
+        )
+
+
+@dataclass(frozen=True)
 class ExperimentRecord:
     id: str
     owner_id: str
@@ -74,6 +120,19 @@ class ExperimentRecord:
     metrics: dict[str, float]
     last_seq: int
     artifacts: tuple[ArtifactRecord, ...]
+    max_restarts: int = 3
+    attempts: tuple[AttemptRecord, ...] = ()
+    # Epochs held by the latest stored checkpoint; 0 for none.
+    checkpoint_epoch: int = 0
+
+    @property
+    def restarts_used(self) -> int:
+        """Lost runs that spent a restart: a scheduler that stopped spends none."""
+        return sum(1 for attempt in self.attempts if attempt.lost_reason and attempt.counted)
+
+    @property
+    def current_attempt(self) -> AttemptRecord | None:
+        return self.attempts[-1] if self.attempts else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ outside world, in an order that never serves a request half-ready:
 1. bring the database to the newest schema (`upgrade_database`);
 2. create the `admin` account if there is no admin, printing a generated password once;
 3. connect to NATS (a wrong URL fails here, with a message);
-4. re-queue experiments a previous scheduler process left RUNNING (`requeue_orphans`);
+4. re-queue experiments a previous scheduler process left RUNNING (`requeue_orphans`), to
+   resume from their last checkpoints;
 5. start placing experiments, start serving, report SERVING.
 
 Tests build the same server from their own settings on a free port (`tests/stack.py`).
@@ -112,7 +113,15 @@ class SchedulerServer:
         )
 
     async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
-        """Stop serving and placing; running experiments are re-queued at the next start."""
+        """Stop serving and placing; running experiments resume at the next start."""
+        running = self.placement.running_ids
+        if running:
+            log.warning(
+                "scheduler stopping with %d experiment(s) running: they stay RUNNING and resume "
+                "from their last checkpoint when a scheduler starts on this database again: %s",
+                len(running),
+                ", ".join(running),
+            )
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
         await self.placement.stop()
@@ -163,6 +172,7 @@ def create_server(
             recorder,
             placement,
             heartbeat_interval_s=int(settings.trainer_heartbeat_interval.total_seconds()),
+            max_restarts=settings.max_restarts,
         ),
         server,
     )

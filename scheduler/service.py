@@ -27,6 +27,7 @@ from scheduler.errors import BadRequest
 from scheduler.placement import Placement
 from scheduler.recorder import Recorder
 from scheduler.records import Caller, StatusChange
+from scheduler.settings import DEFAULT_MAX_RESTARTS, MAX_RESTARTS_LIMIT
 from scheduler.store import Store
 from scheduler.submissions import check_submission, pipeline_infos
 from scheduler.watch import watch_events
@@ -47,6 +48,19 @@ def statuses_from_request(
         raise BadRequest.field(
             "statuses", "enum", f"statuses: {error}; use PENDING, RUNNING, SUCCEEDED, ..."
         ) from None
+
+
+def max_restarts_from_request(request: scheduler_pb2.SubmitExperimentRequest, default: int) -> int:
+    """The submission's restart budget, `default` when unset; `BadRequest` past the limit."""
+    if not request.HasField("max_restarts"):
+        return default
+    if request.max_restarts > MAX_RESTARTS_LIMIT:
+        raise BadRequest.field(
+            "max_restarts",
+            "less_than_equal",
+            f"max_restarts: must be at most {MAX_RESTARTS_LIMIT}, got {request.max_restarts}",
+        )
+    return request.max_restarts
 
 
 def sees_change(
@@ -79,12 +93,14 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         placement: Placement,
         *,
         heartbeat_interval_s: int,
+        max_restarts: int = DEFAULT_MAX_RESTARTS,
     ) -> None:
         self.store = store
         self.bus = bus
         self.recorder = recorder
         self.placement = placement
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.max_restarts = max_restarts
 
     async def ListPipelines(
         self, request: scheduler_pb2.ListPipelinesRequest, context: Context
@@ -104,6 +120,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             submission.pipeline,
             submission.config,
             total_epochs=submission.total_epochs,
+            max_restarts=max_restarts_from_request(request, self.max_restarts),
         )
         await self.recorder.changed(StatusChange(experiment, None))
         self.placement.wake()
@@ -201,7 +218,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         except ValueError as error:  # no slots, or an id too long to store
             field = "slots" if "slot" in str(error) else "trainer_id"
             raise BadRequest.field(field, "invalid", str(error)) from None
-        self.placement.wake()
+        self.placement.trainer_registered(trainer.id)
         return scheduler_pb2.RegisterTrainerResponse(
             trainer_id=trainer.id, heartbeat_interval_seconds=self.heartbeat_interval_s
         )

@@ -17,6 +17,7 @@ list a variable without a value.
 | `FORGE_CLUSTER_TOKEN` | unset: generated once into `$FORGE_DATA_DIR/cluster-token`, mode 0600 |
 | `FORGE_TOKEN_LIFETIME_SECONDS` | `43200`: a login lasts a working day |
 | `FORGE_TRAINER_HEARTBEAT_SECONDS` | `5`; a trainer silent for 3 intervals counts as gone |
+| `FORGE_MAX_RESTARTS` | `3`: a lost run is placed again this often before its experiment fails |
 
 Trainers on the scheduler's machine read the cluster token from `$FORGE_DATA_DIR/cluster-token`;
 trainers elsewhere need `FORGE_CLUSTER_TOKEN` set to the same value on both sides.
@@ -37,6 +38,8 @@ CLUSTER_TOKEN_FILE = "cluster-token"
 DEFAULT_PORT = 50051
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=12)
 DEFAULT_HEARTBEAT_INTERVAL = timedelta(seconds=5)
+DEFAULT_MAX_RESTARTS = 3
+MAX_RESTARTS_LIMIT = 100
 # Missing this many heartbeats in a row makes a trainer count as gone.
 MISSED_HEARTBEATS = 3
 # HS256 keys shorter than the hash (32 bytes) weaken it (RFC 7518 §3.2).
@@ -62,6 +65,7 @@ class Settings:
     admin_password: str | None = field(repr=False)
     jwt_secret: str = field(repr=False)
     cluster_token: str = field(repr=False)
+    max_restarts: int = DEFAULT_MAX_RESTARTS
 
     @property
     def trainer_timeout(self) -> timedelta:
@@ -102,6 +106,9 @@ class Settings:
                     low=1,
                     high=3600,
                 )
+            ),
+            max_restarts=env.integer(
+                "FORGE_MAX_RESTARTS", DEFAULT_MAX_RESTARTS, low=0, high=MAX_RESTARTS_LIMIT
             ),
             admin_password=env.get("FORGE_ADMIN_PASSWORD"),
             jwt_secret=jwt_secret or read_or_create_secret(data_dir / JWT_SECRET_FILE),

@@ -12,7 +12,10 @@ The rules kept here rather than in the servicers:
   trainer's events) and sees everything too; it must be passed explicitly.
 - Status. An experiment moves PENDING -> RUNNING -> SUCCEEDED | FAILED | CANCELLED, or
   PENDING -> CANCELLED (`ALLOWED_TRANSITIONS`); anything else raises `IllegalTransition`. The one
-  way back is `requeue`, for a placement that failed or a trainer that died.
+  way back is `requeue`, for a placement that failed or a run that was lost.
+- Attempts. Each claim opens an attempt (the trainer, the checkpoint's epoch it starts from);
+  a requeue of a lost run closes it with the reason, a refused placement forgets it, and the
+  experiment's end closes the last one. Only the latest checkpoint of an experiment is kept.
 - Event numbering. `append_event` numbers events 1, 2, 3, ... per experiment under a lock on
   the experiment's row, so concurrent appends never share or skip a number.
 - Claiming. `claim_pending` hands each pending experiment to exactly one caller: with
@@ -32,6 +35,7 @@ import json
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +50,7 @@ from scheduler.db.models import (
     ARTIFACT_NAME_LENGTH,
     TRAINER_ID_LENGTH,
     Artifact,
+    Checkpoint,
     Event,
     Experiment,
     ExperimentStatus,
@@ -56,6 +61,7 @@ from scheduler.db.models import (
 )
 from scheduler.records import (
     ArtifactRecord,
+    AttemptRecord,
     Caller,
     Credentials,
     ExperimentPage,
@@ -238,6 +244,7 @@ class Store:
         config: Mapping[str, Any],
         *,
         total_epochs: int = 0,
+        max_restarts: int = 3,
     ) -> ExperimentRecord:
         """Store a new PENDING experiment; `config` must already be validated."""
         now = self.now()
@@ -257,6 +264,8 @@ class Store:
             total_epochs=total_epochs,
             metrics={},
             last_seq=0,
+            max_restarts=max_restarts,
+            attempts=[],
         )
         with self._writing() as session:
             if session.get(User, owner_id) is None:
@@ -344,6 +353,7 @@ class Store:
         *,
         caller: Caller | None,
         expected: ExperimentStatus | None = None,
+        lost_reason: str = "",
     ) -> tuple[StatusChange, events_pb2.ExperimentEvent]:
         """End an experiment: move it to the terminal `target` and store its last event.
 
@@ -352,6 +362,7 @@ class Store:
         watcher that ends on the event and then reads the experiment sees its final state.
         With `expected`, the experiment must be in that status (`IllegalTransition` if not),
         so that cancelling a pending experiment cannot end one a trainer has just claimed.
+        The open attempt, if any, ends here, with `lost_reason` when a lost run ends it.
         Returns the change and the stored event, numbered as `append_event` numbers them.
         """
         if not target.is_terminal:
@@ -364,9 +375,22 @@ class Store:
             if expected is not None and previous is not expected:
                 raise IllegalTransition(experiment_id, previous, target)
             self._move(experiment, target, error_message=event.experiment_finished.error_message)
+            self._end_attempt(experiment, lost_reason)
             stored = self._append(session, experiment, event)
             session.flush()
             return StatusChange(_experiment_records(session, [experiment])[0], previous), stored
+
+    def _end_attempt(
+        self, experiment: Experiment, lost_reason: str = "", *, counted: bool = True
+    ) -> None:
+        """End the experiment's open attempt, if it has one; the caller holds its row lock."""
+        attempts = _attempts(experiment)
+        if not attempts or not attempts[-1].is_open:
+            return
+        attempts[-1] = replace(
+            attempts[-1], ended_at=self.now(), lost_reason=lost_reason, counted=counted
+        )
+        experiment.attempts = [attempt.to_json() for attempt in attempts]
 
     def _move(
         self,
@@ -391,16 +415,26 @@ class Store:
         if error_message:
             experiment.error_message = error_message
 
-    def requeue(self, experiment_id: str) -> StatusChange:
-        """Put a RUNNING experiment back to PENDING, for another trainer to claim.
+    def requeue(
+        self, experiment_id: str, *, lost_reason: str = "", counted: bool = True
+    ) -> StatusChange:
+        """Put a RUNNING experiment back to PENDING, for a trainer to claim again.
 
-        For a `TrainerService.Train` call that failed to start and for a trainer that stopped
-        heartbeating; progress (epochs done, events) is kept, so a resumed run continues it.
+        Without `lost_reason` the trainer never ran it (a `TrainerService.Train` call that
+        failed to start), so its attempt is forgotten. With one the run was lost (its trainer
+        or process died, the scheduler stopped): the attempt ends with that reason, spending a
+        restart if `counted`. Progress (epochs done, events, the checkpoint) is kept, so the
+        next run resumes it.
         """
         with self._writing() as session:
             experiment = _visible_experiment(session, experiment_id, None, lock=True)
             if experiment.status is not ExperimentStatus.RUNNING:
                 raise IllegalTransition(experiment_id, experiment.status, ExperimentStatus.PENDING)
+            attempts = _attempts(experiment)
+            if lost_reason:
+                self._end_attempt(experiment, lost_reason, counted=counted)
+            elif attempts and attempts[-1].is_open:
+                experiment.attempts = [attempt.to_json() for attempt in attempts[:-1]]
             experiment.status = ExperimentStatus.PENDING
             experiment.trainer_id = None
             experiment.updated_at = self.now()
@@ -434,11 +468,22 @@ class Store:
                 )
             )
             now = self.now()
+            checkpoint_epochs = _checkpoint_epochs(session, [e.id for e in claimed])
             for experiment in claimed:
                 experiment.status = ExperimentStatus.RUNNING
                 experiment.trainer_id = trainer_id
                 experiment.started_at = now
                 experiment.updated_at = now
+                attempts = _attempts(experiment)
+                attempts.append(
+                    AttemptRecord(
+                        number=len(attempts) + 1,
+                        trainer_id=trainer_id,
+                        from_epoch=checkpoint_epochs.get(experiment.id, 0),
+                        started_at=now,
+                    )
+                )
+                experiment.attempts = [attempt.to_json() for attempt in attempts]
             session.flush()
             return [
                 StatusChange(record, ExperimentStatus.PENDING)
@@ -537,6 +582,39 @@ class Store:
     def list_artifacts(self, experiment_id: str) -> list[ArtifactRecord]:
         with self._reading() as session:
             return list(_artifact_records(session, [experiment_id]).get(experiment_id, ()))
+
+    # Checkpoints
+
+    def put_checkpoint(self, experiment_id: str, epoch: int, content: bytes, sha256: str) -> None:
+        """Keep `content` as the experiment's checkpoint after `epoch`, replacing the one before.
+
+        `ValueError` when its SHA-256 is not `sha256`: a checkpoint that arrived damaged
+        replaces nothing.
+        """
+        if hashlib.sha256(content).hexdigest() != sha256:
+            raise ValueError(
+                f"the checkpoint of epoch {epoch} arrived damaged (its SHA-256 does not match); "
+                "the previous checkpoint is kept"
+            )
+        with self._writing() as session:
+            _visible_experiment(session, experiment_id, None, lock=True)
+            checkpoint = session.get(Checkpoint, experiment_id)
+            if checkpoint is None:
+                checkpoint = Checkpoint(experiment_id=experiment_id)
+                session.add(checkpoint)
+            checkpoint.epoch = epoch
+            checkpoint.size = len(content)
+            checkpoint.sha256 = sha256
+            checkpoint.stored_at = self.now()
+            checkpoint.content = content
+
+    def get_checkpoint(self, experiment_id: str) -> tuple[int, bytes] | None:
+        """The latest checkpoint of an experiment: the epochs it holds and its content."""
+        with self._reading() as session:
+            checkpoint = session.get(Checkpoint, experiment_id)
+            if checkpoint is None:
+                return None
+            return checkpoint.epoch, checkpoint.content
 
     # Trainers
 
@@ -638,6 +716,8 @@ def _follow_progress(experiment: Experiment, event: events_pb2.ExperimentEvent) 
         if ended.total_epochs:
             experiment.total_epochs = ended.total_epochs
         experiment.metrics = dict(ended.metrics)
+    elif kind == "experiment_resumed":
+        experiment.epochs_done = event.experiment_resumed.from_epoch
     elif kind == "experiment_finished":
         finished = event.experiment_finished
         if finished.metrics:
@@ -726,7 +806,9 @@ def _experiment_records(
             select(User.id, User.username).where(User.id.in_(owner_ids))
         )
     }
-    artifacts = _artifact_records(session, [experiment.id for experiment in experiments])
+    ids = [experiment.id for experiment in experiments]
+    artifacts = _artifact_records(session, ids)
+    checkpoint_epochs = _checkpoint_epochs(session, ids)
     return [
         ExperimentRecord(
             id=experiment.id,
@@ -746,9 +828,28 @@ def _experiment_records(
             metrics=dict(experiment.metrics),
             last_seq=experiment.last_seq,
             artifacts=tuple(artifacts.get(experiment.id, ())),
+            max_restarts=experiment.max_restarts,
+            attempts=tuple(_attempts(experiment)),
+            checkpoint_epoch=checkpoint_epochs.get(experiment.id, 0),
         )
         for experiment in experiments
     ]
+
+
+def _attempts(experiment: Experiment) -> list[AttemptRecord]:
+    return [AttemptRecord.from_json(item) for item in experiment.attempts or []]
+
+
+def _checkpoint_epochs(session: Session, experiment_ids: Sequence[str]) -> dict[str, int]:
+    """The epoch of each experiment's stored checkpoint, without loading any content."""
+    if not experiment_ids:
+        return {}
+    rows = session.execute(
+        select(Checkpoint.experiment_id, Checkpoint.epoch).where(
+            Checkpoint.experiment_id.in_(experiment_ids)
+        )
+    )
+    return {experiment_id: epoch for experiment_id, epoch in rows}
 
 
 def _trainer_records(session: Session, trainers: Sequence[Trainer]) -> list[TrainerRecord]:

@@ -126,9 +126,11 @@ def free_port() -> int:
 # The probe pipeline
 
 
-@contextmanager
-def installed_probe(site: Path) -> Iterator[str]:
-    """`trainer_probe` registered under `forge.pipelines`, as a plugin distribution would be."""
+def write_probe_distribution(site: Path) -> Path:
+    """Make `site` a folder that, on a Python path, registers `trainer_probe` as a plugin would.
+
+    Put it and the repository on PYTHONPATH for a process of its own (`forge up`, say).
+    """
     dist_info = site / "forge_stack_probe-0.1.dist-info"
     dist_info.mkdir(parents=True)
     (dist_info / "METADATA").write_text(
@@ -137,6 +139,13 @@ def installed_probe(site: Path) -> Iterator[str]:
     (dist_info / "entry_points.txt").write_text(
         f"[forge.pipelines]\n{PROBE} = {PROBE_ENTRY_POINT}\n"
     )
+    return site
+
+
+@contextmanager
+def installed_probe(site: Path) -> Iterator[str]:
+    """`trainer_probe` registered under `forge.pipelines`, as a plugin distribution would be."""
+    write_probe_distribution(site)
     sys.path.insert(0, str(site))
     importlib.invalidate_caches()
     try:
@@ -227,12 +236,16 @@ class Stack:
         return self.tokens[username]
 
     async def submit(
-        self, token: str, config: Mapping[str, Any] | None = None, pipeline: str = PROBE
+        self,
+        token: str,
+        config: Mapping[str, Any] | None = None,
+        pipeline: str = PROBE,
+        max_restarts: int | None = None,
     ) -> Experiment:
-        response = await self.stub.SubmitExperiment(
-            scheduler_pb2.SubmitExperimentRequest(pipeline=pipeline, config=struct(config)),
-            metadata=auth(token),
-        )
+        request = scheduler_pb2.SubmitExperimentRequest(pipeline=pipeline, config=struct(config))
+        if max_restarts is not None:
+            request.max_restarts = max_restarts
+        response = await self.stub.SubmitExperiment(request, metadata=auth(token))
         return response.experiment
 
     async def get(self, token: str, experiment_id: str) -> Experiment:
@@ -304,6 +317,24 @@ class Stack:
         await asyncio.wait_for(self.channel.channel_ready(), timeout=30)
 
 
+def epoch_points(events: list[Event]) -> dict[int, dict[str, float]]:
+    """Each epoch's metrics as a client keeps them: one point per epoch, the latest.
+
+    A resume voids the points past the epoch it resumes from; an epoch trained again replaces
+    the earlier point. Fails if the log has a point that neither rule explains.
+    """
+    points: dict[int, dict[str, float]] = {}
+    for event in events:
+        if event.HasField("experiment_resumed"):
+            resumed = event.experiment_resumed.from_epoch
+            points = {epoch: metrics for epoch, metrics in points.items() if epoch <= resumed}
+        elif event.HasField("epoch_ended"):
+            ended = event.epoch_ended
+            assert ended.epoch not in points, f"epoch {ended.epoch} twice without a resume"
+            points[ended.epoch] = dict(ended.metrics)
+    return points
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -336,6 +367,8 @@ async def running_stack(
                     slots=slots,
                     threads=1,
                     scheduler_address=scheduler.address,
+                    # Every epoch: tests resume from a checkpoint they can predict.
+                    checkpoint_interval_s=0,
                 )
             )
             await trainer.start()

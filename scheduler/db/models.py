@@ -164,6 +164,10 @@ class Experiment(Base):
     metrics: Mapped[dict[str, float]] = mapped_column(JSON)
     # The seq of the newest stored event; the next one gets last_seq + 1.
     last_seq: Mapped[int] = mapped_column(BigInteger)
+    # How many times a lost run is placed again before the experiment fails.
+    max_restarts: Mapped[int] = mapped_column(Integer)
+    # One dict per run of the experiment, oldest first (`scheduler.records.AttemptRecord`).
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
 class Event(Base):
@@ -193,6 +197,26 @@ class Artifact(Base):
     )
     name: Mapped[str] = mapped_column(String(ARTIFACT_NAME_LENGTH), primary_key=True)
     content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime]
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Checkpoint(Base):
+    """The latest resume checkpoint of an experiment, kept whole and verified, one per experiment.
+
+    A run sends one every few epochs; a new one replaces the row only once it has arrived whole
+    and its SHA-256 matches, so a resume always finds a checkpoint it can load.
+    """
+
+    __tablename__ = "checkpoints"
+
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Epochs the checkpoint holds (counted from 1): training resumes at the one after.
+    epoch: Mapped[int] = mapped_column(Integer)
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     stored_at: Mapped[datetime]

@@ -18,7 +18,15 @@ from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
-from tests.stack import CLUSTER_TOKEN, Stack, auth, free_port, running_stack, sha256
+from tests.stack import (
+    CLUSTER_TOKEN,
+    Stack,
+    auth,
+    epoch_points,
+    free_port,
+    running_stack,
+    sha256,
+)
 from tests.trainer.probe import FAILURE
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("probe_pipeline")]
@@ -238,13 +246,13 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
     assert events["hung"][-1].experiment_finished.status == CANCELLED
 
 
-def test_a_restarted_scheduler_queues_the_experiments_it_was_running_again(
+def test_a_restarted_scheduler_resumes_the_experiments_it_was_running_from_their_checkpoint(
     tmp_path: Path, database_url: str, nats_url: str
 ):
     async def scenario():
         async with running_stack(tmp_path, database_url, nats_url) as stack:
             token = await stack.add_user("alice")
-            experiment = await stack.submit(token, {"epochs": 3, "epoch_pause": 0.5})
+            experiment = await stack.submit(token, {"epochs": 4, "epoch_pause": 0.5})
             await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
             await stack.restart_scheduler()
             final = await stack.finished(token, experiment.experiment_id)
@@ -255,9 +263,18 @@ def test_a_restarted_scheduler_queues_the_experiments_it_was_running_again(
     assert final.status == SUCCEEDED, final.error_message
     assert seqs(events) == list(range(1, len(events) + 1))
     assert kinds(events).count("experiment_started") == 2
-    restarted = [e.log_line.message for e in events if "scheduler restarted" in e.log_line.message]
-    assert len(restarted) == 1 and "starts over" in restarted[0]
-    assert final.epochs_done == 3
+    stopped = [e.log_line.message for e in events if "scheduler stopped" in e.log_line.message]
+    assert len(stopped) == 1 and "resumes from the checkpoint of epoch" in stopped[0]
+    (resumed,) = [e.experiment_resumed for e in events if e.HasField("experiment_resumed")]
+    assert resumed.attempt == 2 and resumed.from_epoch >= 1
+    assert "scheduler stopped" in resumed.reason
+    after = kinds(events).index("experiment_resumed")
+    first_epoch = next(e.epoch_ended.epoch for e in events[after:] if e.HasField("epoch_ended"))
+    assert first_epoch == resumed.from_epoch + 1
+    assert sorted(epoch_points(events)) == [1, 2, 3, 4]
+    assert final.epochs_done == 4
+    # A scheduler that stops is no fault of the run: it spends no restart.
+    assert [a.lost_reason != "" for a in final.attempts] == [True, False]
 
 
 def test_cancelling_a_finished_experiment_is_refused(
@@ -308,7 +325,94 @@ def test_an_unreachable_trainer_hands_its_experiment_to_another(
     assert kinds(events).count("experiment_started") == 1
 
 
-def test_a_trainer_that_goes_away_mid_run_fails_the_run_naming_it(
+def test_a_trainer_that_goes_away_mid_run_hands_the_run_to_another_from_its_checkpoint(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url, trainers=2) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 5, "epoch_pause": 0.3})
+            seen = await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
+            running_on = next(e for e in seen if e.HasField("experiment_started"))
+            lost = next(
+                t
+                for t in stack.trainers
+                if t.trainer.trainer_id == running_on.experiment_started.trainer_id
+            )
+            await lost.stop(None)
+            final = await stack.finished(token, experiment.experiment_id)
+            return (
+                lost.trainer.trainer_id,
+                final,
+                await stack.watch(token, experiment.experiment_id),
+            )
+
+    lost_id, final, events = asyncio.run(scenario())
+
+    assert final.status == SUCCEEDED, final.error_message
+    (resumed,) = [e.experiment_resumed for e in events if e.HasField("experiment_resumed")]
+    assert resumed.previous_trainer_id == lost_id != resumed.trainer_id == final.trainer_id
+    assert resumed.attempt == 2 and resumed.from_epoch >= 1
+    assert f"trainer {lost_id} at 127.0.0.1:" in resumed.reason and "was lost" in resumed.reason
+    after = kinds(events).index("experiment_resumed")
+    started = next(e.experiment_started for e in events[after:] if e.HasField("experiment_started"))
+    assert started.initial_epoch == resumed.from_epoch
+    first_epoch = next(e.epoch_ended.epoch for e in events[after:] if e.HasField("epoch_ended"))
+    assert first_epoch == resumed.from_epoch + 1
+    assert sorted(epoch_points(events)) == [1, 2, 3, 4, 5]
+    assert [(a.number, a.trainer_id) for a in final.attempts] == [
+        (1, lost_id),
+        (2, final.trainer_id),
+    ]
+    assert final.attempts[0].lost_reason == resumed.reason
+    assert final.attempts[1].lost_reason == "" and final.attempts[1].HasField("ended_at")
+    assert final.max_restarts == 3
+
+
+def test_a_training_process_that_keeps_dying_fails_after_max_restarts_listing_each_loss(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"behaviour": "die"}, max_restarts=2)
+            final = await stack.finished(token, experiment.experiment_id)
+            return final, await stack.watch(token, experiment.experiment_id)
+
+    final, events = asyncio.run(scenario())
+
+    assert final.status == FAILED
+    assert final.error_message.startswith(
+        "the run was lost 3 times, more than max_restarts (2) allows: attempt 1: on trainer "
+        "trainer-0, the training process was killed by signal SIGKILL"
+    )
+    assert "attempt 2: " in final.error_message and "attempt 3: " in final.error_message
+    assert len(final.attempts) == 3
+    assert all("SIGKILL" in attempt.lost_reason for attempt in final.attempts)
+    resumed = [e.experiment_resumed for e in events if e.HasField("experiment_resumed")]
+    # The probe dies as epoch 2 begins, after the checkpoint of epoch 1.
+    assert [(r.attempt, r.from_epoch) for r in resumed] == [(2, 1), (3, 1)]
+    assert kinds(events)[-1] == "experiment_finished"
+
+
+def test_a_pipeline_that_raises_fails_at_once_without_a_restart(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"behaviour": "raise"})
+            final = await stack.finished(token, experiment.experiment_id)
+            return final, await stack.watch(token, experiment.experiment_id)
+
+    final, events = asyncio.run(scenario())
+
+    assert final.status == FAILED and FAILURE in final.error_message
+    assert len(final.attempts) == 1 and final.attempts[0].lost_reason == ""
+    assert "experiment_resumed" not in kinds(events)
+
+
+def test_an_experiment_waiting_to_be_placed_again_is_cancelled_at_once(
     tmp_path: Path, database_url: str, nats_url: str
 ):
     async def scenario():
@@ -316,11 +420,36 @@ def test_a_trainer_that_goes_away_mid_run_fails_the_run_naming_it(
             token = await stack.add_user("alice")
             experiment = await stack.submit(token, {"epochs": 100, "epoch_pause": 0.2})
             await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
-            await stack.trainers[0].stop(None)
-            return await stack.finished(token, experiment.experiment_id)
+            await stack.trainers[0].stop(None)  # the only trainer: nowhere to go on
+            await stack.wait_for(token, experiment.experiment_id, frozenset({PENDING}))
+            response = await stack.stub.CancelExperiment(
+                scheduler_pb2.CancelExperimentRequest(experiment_id=experiment.experiment_id),
+                metadata=auth(token),
+            )
+            return response.experiment, await stack.watch(token, experiment.experiment_id)
 
-    final = asyncio.run(scenario())
+    cancelled, events = asyncio.run(scenario())
 
-    assert final.status == FAILED
-    assert "trainer-0" in final.error_message
-    assert final.error_message.startswith("lost the run on trainer trainer-0 at 127.0.0.1:")
+    assert cancelled.status == CANCELLED
+    assert cancelled.error_message == "cancelled before it started"
+    assert len(cancelled.attempts) == 1 and "was lost" in cancelled.attempts[0].lost_reason
+    assert kinds(events)[-1] == "experiment_finished"
+
+
+def test_a_restart_budget_past_the_limit_is_refused_naming_the_field(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await stack.submit(token, {"epochs": 1}, max_restarts=101)
+            chosen = await stack.submit(token, {"epochs": 1}, max_restarts=0)
+            default = await stack.submit(token, {"epochs": 1})
+            return refused.value, chosen, default
+
+    refused, chosen, default = asyncio.run(scenario())
+
+    assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (refused.details() or "").startswith("max_restarts: must be at most 100, got 101")
+    assert (chosen.max_restarts, default.max_restarts) == (0, 3)
