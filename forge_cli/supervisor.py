@@ -13,8 +13,14 @@ foreman do, and this module is the part that knows about processes and nothing a
   registered from its log.
 - Readiness is a condition polled until it holds, so a slow machine only makes it take longer;
   a child that exits while anything waits ends the wait with `ServiceExited`.
-- `stop` asks each child to stop with SIGTERM, waits a grace period, then kills its group.
-  A second stop request (a second Ctrl-C) skips the grace period.
+- Once everything is up, `run_until_stopped` supervises: a child that exits is started again
+  with the same command, after a backoff that doubles from `RestartPolicy.first_delay_s`, and
+  what is left of its group is killed first. A child that dies `RestartPolicy.deaths` times
+  within `RestartPolicy.window_s` keeps dying for a reason a restart will not fix, so
+  `ServiceExited` ends the supervision and `forge up` stops everything.
+- `stop` asks each child to stop with SIGTERM, waits a grace period, then kills its group;
+  the last started first, or in the order given. A second stop request (a second Ctrl-C)
+  skips the grace period.
 """
 
 from __future__ import annotations
@@ -64,14 +70,33 @@ def describe_exit(returncode: int) -> str:
     return f"status {returncode}"
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When a child that died is started again, and when its deaths mean giving up."""
+
+    deaths: int = 5
+    window_s: float = 60.0
+    first_delay_s: float = 0.5
+    max_delay_s: float = 10.0
+
+    def delay_s(self, recent_deaths: int) -> float:
+        """The wait before the restart that follows the `recent_deaths`-th death (from 1)."""
+        return min(self.max_delay_s, self.first_delay_s * 2 ** (recent_deaths - 1))
+
+
 @dataclass
 class Child:
-    """One started service: its process and who wants to see its lines."""
+    """One started service: its process, how to start it again, who wants to see its lines."""
 
     name: str
     process: subprocess.Popen[bytes]
+    argv: list[str]
+    env: dict[str, str]
     watchers: list[LineWatcher] = field(default_factory=list)
     reader: threading.Thread | None = None
+    # Monotonic times of its recent deaths, and when it is due to start again after one.
+    deaths: list[float] = field(default_factory=list)
+    restart_at: float | None = None
 
     @property
     def pid(self) -> int:
@@ -88,11 +113,13 @@ class Supervisor:
         colour: bool | None = None,
         grace_s: float = 10.0,
         name_width: int = 9,
+        restarts: RestartPolicy = RestartPolicy(),
     ) -> None:
         self.out = out if out is not None else sys.stdout
         self.colour = use_colour(self.out) if colour is None else colour
         self.grace_s = grace_s
         self.name_width = name_width
+        self.restarts = restarts
         self.children: list[Child] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -131,22 +158,18 @@ class Supervisor:
         watchers: Sequence[LineWatcher] = (),
     ) -> Child:
         """Start `argv` in a new process group, its output shown as ``name | line``."""
-        process = subprocess.Popen(
-            list(argv),
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-        child = Child(name, process, list(watchers))
+        child = Child(name, _spawn(argv, env), list(argv), dict(env), list(watchers))
         self.children.append(child)
-        assert process.stdout is not None
+        self._read(child)
+        return child
+
+    def _read(self, child: Child) -> None:
+        stream = child.process.stdout
+        assert stream is not None
         child.reader = threading.Thread(
-            target=self._relay, args=(child, process.stdout), name=f"relay-{name}", daemon=True
+            target=self._relay, args=(child, stream), name=f"relay-{child.name}", daemon=True
         )
         child.reader.start()
-        return child
 
     def _relay(self, child: Child, stream: IO[bytes]) -> None:
         for raw in iter(stream.readline, b""):
@@ -181,10 +204,47 @@ class Supervisor:
                 raise ServiceExited(child.name, returncode)
 
     def run_until_stopped(self) -> None:
-        """Block until a stop is requested (returns) or a child exits (`ServiceExited`)."""
+        """Supervise until a stop is requested (returns) or a child keeps dying (`ServiceExited`).
+
+        A child that exits is started again after a backoff (see the module docstring).
+        """
         while not self._stop.is_set():
-            self.check_children()
+            now = time.monotonic()
+            for child in self.children:
+                if child.restart_at is None:
+                    returncode = child.process.poll()
+                    if returncode is not None:
+                        self._died(child, returncode, now)
+                elif now >= child.restart_at:
+                    self._restart(child)
             self._stop.wait(POLL_S * 2)
+
+    def _died(self, child: Child, returncode: int, now: float) -> None:
+        """Plan the restart of a child that exited, or give up on one that keeps exiting."""
+        policy = self.restarts
+        child.deaths = [at for at in child.deaths if now - at < policy.window_s] + [now]
+        if len(child.deaths) >= policy.deaths:
+            error = ServiceExited(child.name, returncode)
+            error.add_note(f"it died {len(child.deaths)} times within {policy.window_s:.0f} s")
+            raise error
+        delay = policy.delay_s(len(child.deaths))
+        self.note(
+            f"{child.name} exited unexpectedly with {describe_exit(returncode)}; restarting it "
+            f"in {delay:.1f} s ({len(child.deaths)} of {policy.deaths} deaths allowed within "
+            f"{policy.window_s:.0f} s)"
+        )
+        child.restart_at = now + delay
+
+    def _restart(self, child: Child) -> None:
+        # What the dead child started (a trainer's training processes) goes with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(child.process.pid, signal.SIGKILL)
+        if child.reader is not None:
+            child.reader.join(timeout=5)
+        child.process = _spawn(child.argv, child.env)
+        child.restart_at = None
+        self._read(child)
+        self.note(f"restarted {child.name} (pid {child.pid})")
 
     # Stopping
 
@@ -199,15 +259,19 @@ class Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda _signum, _frame: self.request_stop())
 
-    def stop(self) -> bool:
-        """Stop every child, the last started first; whether each stopped within its grace.
+    def stop(self, order: Sequence[str] = ()) -> bool:
+        """Stop every child; whether each stopped within its grace.
 
-        The group of each child is killed afterwards either way, which takes any process the
-        child left behind.
+        The children named in `order` stop first, in that order, then the rest, the last
+        started first. The group of each child is killed afterwards either way, which takes
+        any process the child left behind.
         """
         self._stop.set()
         clean = True
-        for child in reversed(self.children):
+        named = {child.name: child for child in self.children}
+        first = [named[name] for name in order if name in named]
+        rest = [child for child in reversed(self.children) if child not in first]
+        for child in first + rest:
             clean = self._stop_child(child) and clean
         for child in self.children:
             if child.reader is not None:
@@ -235,6 +299,18 @@ class Supervisor:
         while group_exists(process.pid) and time.monotonic() < deadline:
             time.sleep(POLL_S / 2)
         return clean
+
+
+def _spawn(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start `argv` in a new process group, with its stdout and stderr on one pipe."""
+    return subprocess.Popen(
+        list(argv),
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        process_group=0,
+    )
 
 
 def group_exists(pgid: int) -> bool:

@@ -12,11 +12,20 @@ It starts, in order, each one ready before the next:
 Before any of that it brings the database up to date and creates the first admin account, so
 that the password, when it is generated, can be printed once at the end where it is seen
 rather than scrolled away in the scheduler's log. Every child's lines are shown prefixed with
-its name. Ctrl-C (or SIGTERM) stops the trainers, then the scheduler, then NATS, each with a
-grace period; a second Ctrl-C kills at once.
+its name.
 
-Exit status: 0 after a stop on request, 1 when a service exits unexpectedly or never becomes
-ready (the others are stopped), 2 for a setting it cannot use or a port already in use.
+Once everything is up, `forge up` supervises: a service that exits unexpectedly is started
+again with a backoff (`forge_cli.supervisor`); a restarted trainer registers again under its
+name, and the scheduler places a run it lost there or on another trainer, from the run's last
+checkpoint. Only a service that keeps dying (5 times in a minute) stops everything.
+
+Ctrl-C (or SIGTERM) stops the gateway, then the scheduler, so that nothing new is placed and
+every running experiment stays RUNNING in the database, then the trainers, then NATS, each with
+a grace period; a second Ctrl-C kills at once. The next `forge up` on the same data folder
+resumes those experiments from their last checkpoints.
+
+Exit status: 0 after a stop on request, 1 when a service keeps dying or never becomes ready
+(the others are stopped), 2 for a setting it cannot use or a port already in use.
 """
 
 from __future__ import annotations
@@ -42,6 +51,9 @@ from forge_cli.supervisor import LineWatcher, ServiceExited, StopRequested, Supe
 READY_TIMEOUT_S = 180.0
 DEFAULT_SCHEDULER_PORT = 50051
 DEFAULT_GATEWAY_PORT = 8080
+# The gateway's clients go first, then the scheduler stops placing, leaving its running
+# experiments to resume at the next start; the trainers and NATS follow, the last started first.
+STOP_FIRST = ("gateway", "scheduler")
 # What `trainer.registration` logs once the scheduler has accepted a trainer.
 REGISTERED = re.compile(r"registered with the scheduler at ")
 
@@ -138,13 +150,14 @@ def run(args: argparse.Namespace) -> int:
     except StopRequested:
         pass
     except (ServiceExited, TimeoutError, OSError) as error:  # OSError: a command cannot start
-        supervisor.note(f"{error}; stopping everything")
-        supervisor.stop()
+        notes = "".join(f" ({note})" for note in getattr(error, "__notes__", ()))
+        supervisor.note(f"{error}{notes}; stopping everything")
+        supervisor.stop(STOP_FIRST)
         return 1
     except BaseException:
-        supervisor.stop()  # a bug here must not leave the services running without us
+        supervisor.stop(STOP_FIRST)  # a bug here must not leave the services running without us
         raise
-    clean = supervisor.stop()
+    clean = supervisor.stop(STOP_FIRST)
     supervisor.note("stopped" if clean else "stopped, some services only by a kill")
     return 0 if clean else 1
 
@@ -369,7 +382,13 @@ def free_port() -> int:
 
 
 def port_free(port: int) -> bool:
+    """Whether a server could listen on the local `port` now.
+
+    With SO_REUSEADDR, as the servers themselves bind: a port whose last connections linger in
+    TIME_WAIT after a stop is free to them, so `forge up` right after Ctrl-C works.
+    """
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

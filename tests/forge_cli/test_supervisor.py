@@ -7,13 +7,20 @@ import os
 import signal
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from forge_cli.supervisor import ServiceExited, StopRequested, Supervisor, describe_exit
+from forge_cli.supervisor import (
+    RestartPolicy,
+    ServiceExited,
+    StopRequested,
+    Supervisor,
+    describe_exit,
+)
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -131,8 +138,74 @@ def test_a_child_that_exits_ends_any_wait(supervisor) -> None:
 
     with pytest.raises(ServiceExited, match="short exited unexpectedly with status 3"):
         supervisor.wait_until(lambda: False, 60, "nothing")
-    with pytest.raises(ServiceExited):
+
+
+def test_a_child_that_dies_is_started_again_and_its_watchers_follow(
+    supervisor, tmp_path: Path
+) -> None:
+    supervisor, out = supervisor
+    supervisor.restarts = RestartPolicy(first_delay_s=0.05)
+    runs = tmp_path / "runs"
+    # The first run dies at once; the second one stays, and says which run it is.
+    flaky = python(
+        f"""
+        import pathlib, sys, time
+        runs = pathlib.Path({str(runs)!r})
+        runs.write_text(runs.read_text() + "x" if runs.exists() else "x")
+        print(f"run {{len(runs.read_text())}}", flush=True)
+        if len(runs.read_text()) == 1:
+            sys.exit(3)
+        while True:
+            time.sleep(0.05)
+        """
+    )
+    seen: list[str] = []
+    second_run = threading.Event()
+
+    def watch(line: str) -> None:
+        seen.append(line)
+        if line == "run 2":
+            second_run.set()
+
+    supervisor.start("flaky", flaky, ENV, watchers=[watch])
+    supervising = threading.Thread(target=supervisor.run_until_stopped, daemon=True)
+    supervising.start()
+
+    assert second_run.wait(timeout=60)
+    supervisor.request_stop()
+    supervising.join(timeout=60)
+
+    lines = lines_of(out)
+    assert (
+        "up        | flaky exited unexpectedly with status 3; restarting it in 0.1 s "
+        "(1 of 5 deaths allowed within 60 s)" in lines
+    )
+    assert any(line.startswith("up        | restarted flaky (pid ") for line in lines)
+    assert seen == ["run 1", "run 2"]
+
+
+def test_a_child_that_keeps_dying_ends_the_supervision(supervisor) -> None:
+    supervisor, out = supervisor
+    supervisor.restarts = RestartPolicy(deaths=3, first_delay_s=0.01)
+    supervisor.start("short", python("import sys; sys.exit(3)"), ENV)
+
+    with pytest.raises(ServiceExited, match="short exited unexpectedly with status 3") as ended:
         supervisor.run_until_stopped()
+
+    assert ended.value.__notes__ == ["it died 3 times within 60 s"]
+    assert sum("restarted short (pid " in line for line in lines_of(out)) == 2
+
+
+def test_stop_takes_the_named_children_first(supervisor) -> None:
+    supervisor, out = supervisor
+    for name in ("nats", "scheduler", "trainer", "gateway"):
+        supervisor.start(name, POLITE, ENV)
+    supervisor.wait_until(lambda: out.getvalue().count("hello") == 4, 60, "every greeting")
+
+    assert supervisor.stop(["gateway", "scheduler"]) is True
+
+    stops = [line.split()[-1] for line in lines_of(out) if line.startswith("up        | stopping")]
+    assert stops == ["gateway", "scheduler", "trainer", "nats"]
 
 
 def test_a_stop_request_ends_a_wait_and_a_timeout_names_what_was_awaited(supervisor) -> None:
