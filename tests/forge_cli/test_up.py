@@ -22,7 +22,7 @@ from forge_cli import up
 from forge_cli.main import build_parser
 from forge_cli.supervisor import group_exists
 from forge_cli.up import Plan, free_port
-from tests.forge_cli.processes import FORGE, PASSWORD, Output, kill_group
+from tests.processes import FORGE, PASSWORD, Output, kill_group
 
 TINY_FORECAST = ["epochs=2", "end=2010-01-20", "hidden_size=8"]
 

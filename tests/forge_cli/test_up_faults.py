@@ -14,37 +14,30 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import grpc
 import pytest
 
-from azuraforge.v1 import (
-    auth_pb2,
-    auth_pb2_grpc,
-    events_pb2,
-    experiment_pb2,
-    scheduler_pb2,
-    scheduler_pb2_grpc,
-)
 from forge_cli.supervisor import group_exists
 from forge_cli.up import free_port
-from tests.forge_cli.processes import FORGE, READY_S, Output, kill_group
-from tests.stack import PROBE, epoch_points, struct, write_probe_distribution
+from tests.faults import (
+    PACED_RUN,
+    PASSWORD,
+    Client,
+    assert_resumed_once_from_a_checkpoint,
+    epoch,
+    trainer_of,
+)
+from tests.processes import FORGE, Output, kill_group
+from tests.stack import write_probe_distribution
 
 pytestmark = pytest.mark.timeout(900)
 
 REPO = Path(__file__).resolve().parents[2]
-PASSWORD = "faults-admin-password"
 UP = re.compile(r"^up +\| AzuraForge is up: scheduler ")
 RESTARTED_SCHEDULER = re.compile(r"^up +\| restarted scheduler \(pid \d+\)$")
-SUCCEEDED = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
-Event = events_pb2.ExperimentEvent
-# Slow enough to kill mid-run, quick enough for the suite: about 0.6 s an epoch.
-EPOCHS = 8
-PACED_RUN = {"epochs": EPOCHS, "epoch_pause": 0.6}
 
 
 @pytest.fixture
@@ -135,93 +128,6 @@ def forge_up(env: dict[str, str], trainers: int) -> Iterator[ForgeUp]:
         yield up
     finally:
         up.close()
-
-
-class Client:
-    """The admin's gRPC client of a scheduler that may restart under it."""
-
-    def __init__(self, address: str) -> None:
-        self.channel = grpc.insecure_channel(address)
-        self.stub = scheduler_pb2_grpc.SchedulerServiceStub(self.channel)
-        login = auth_pb2_grpc.AuthServiceStub(self.channel).Login(
-            auth_pb2.LoginRequest(username="admin", password=PASSWORD), timeout=60
-        )
-        self.metadata = (("authorization", f"Bearer {login.access_token}"),)
-        self.events: list[Event] = []
-
-    def submit(self, config: dict[str, float]) -> str:
-        response = self.stub.SubmitExperiment(
-            scheduler_pb2.SubmitExperimentRequest(pipeline=PROBE, config=struct(config)),
-            metadata=self.metadata,
-            timeout=60,
-        )
-        return response.experiment.experiment_id
-
-    def get(self, experiment_id: str) -> experiment_pb2.Experiment:
-        self.channel_ready()
-        response = self.stub.GetExperiment(
-            scheduler_pb2.GetExperimentRequest(experiment_id=experiment_id),
-            metadata=self.metadata,
-            timeout=60,
-        )
-        return response.experiment
-
-    def channel_ready(self) -> None:
-        grpc.channel_ready_future(self.channel).result(timeout=READY_S)
-
-    def follow(self, experiment_id: str, until: Callable[[Event], bool]) -> Event:
-        """Watch from the last event seen until one matches `until`; resumes after a restart.
-
-        A watcher that loses its stream comes back with `after_seq`, as the web UI does.
-        """
-        while True:
-            after = self.events[-1].seq if self.events else 0
-            call = self.stub.WatchExperiment(
-                scheduler_pb2.WatchExperimentRequest(experiment_id=experiment_id, after_seq=after),
-                metadata=self.metadata,
-                timeout=READY_S,
-            )
-            try:
-                for response in call:
-                    self.events.append(response.event)
-                    if until(response.event):
-                        call.cancel()
-                        return response.event
-            except grpc.RpcError as error:
-                if error.code() != grpc.StatusCode.UNAVAILABLE:
-                    raise
-                self.channel_ready()
-                continue
-            raise AssertionError("the watch ended before the awaited event")
-
-    def finished(self, experiment_id: str) -> experiment_pb2.Experiment:
-        self.follow(experiment_id, lambda event: event.HasField("experiment_finished"))
-        return self.get(experiment_id)
-
-
-def epoch(number: int) -> Callable[[Event], bool]:
-    """The end of epoch `number`; once it is stored, so is the checkpoint before it."""
-    return lambda event: event.HasField("epoch_ended") and event.epoch_ended.epoch == number
-
-
-def trainer_of(events: list[Event]) -> str:
-    started = [e.experiment_started for e in events if e.HasField("experiment_started")]
-    return started[-1].trainer_id
-
-
-def assert_resumed_once_from_a_checkpoint(
-    final: experiment_pb2.Experiment, events: list[Event]
-) -> events_pb2.ExperimentResumed:
-    """SUCCEEDED, resumed once after the checkpoint's epoch, one point per epoch."""
-    assert final.status == SUCCEEDED, final.error_message
-    assert [e.seq for e in events] == list(range(1, len(events) + 1))
-    (resumed,) = [e.experiment_resumed for e in events if e.HasField("experiment_resumed")]
-    assert resumed.attempt == 2 and resumed.from_epoch >= 1
-    after = [e.WhichOneof("kind") for e in events].index("experiment_resumed")
-    first = next(e.epoch_ended.epoch for e in events[after:] if e.HasField("epoch_ended"))
-    assert first == resumed.from_epoch + 1
-    assert sorted(epoch_points(events)) == list(range(1, EPOCHS + 1))
-    return resumed
 
 
 def test_killing_the_trainer_running_a_run_hands_it_to_another(env: dict[str, str]) -> None:
