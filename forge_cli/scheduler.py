@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from scheduler.bus import BusUnavailable
     from scheduler.server import NoMessageBus, serve
     from scheduler.settings import Settings
+    from scheduler.store import SchedulerConflict
 
     try:
         settings = Settings.from_env(environment(args))
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="forge scheduler: %(levelname)s: %(message)s")
     try:
         asyncio.run(serve(settings, host=args.host))
-    except NoMessageBus as error:
+    except (NoMessageBus, SchedulerConflict) as error:
         print(f"forge scheduler: {error}", file=sys.stderr)
         return 2
     except BusUnavailable as error:

@@ -214,6 +214,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
                 slots=request.slots,
                 pipelines=request.pipelines,
                 trainer_id=request.trainer_id,
+                held=request.running_experiment_ids,
             )
         except ValueError as error:  # no slots, or an id too long to store
             field = "slots" if "slot" in str(error) else "trainer_id"
@@ -226,7 +227,13 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     async def TrainerHeartbeat(
         self, request: scheduler_pb2.TrainerHeartbeatRequest, context: Context
     ) -> scheduler_pb2.TrainerHeartbeatResponse:
-        registered = await asyncio.to_thread(self.store.heartbeat, request.trainer_id)
-        if registered:
+        answer = await asyncio.to_thread(
+            self.store.heartbeat, request.trainer_id, request.running_experiment_ids
+        )
+        if answer.registered:
             self.placement.wake()
-        return scheduler_pb2.TrainerHeartbeatResponse(registered=registered)
+        return scheduler_pb2.TrainerHeartbeatResponse(
+            registered=answer.registered,
+            acknowledged=answer.acknowledged,
+            forget_experiment_ids=answer.forget,
+        )

@@ -18,6 +18,8 @@ list a variable without a value.
 | `FORGE_TOKEN_LIFETIME_SECONDS` | `43200`: a login lasts a working day |
 | `FORGE_TRAINER_HEARTBEAT_SECONDS` | `5`; a trainer silent for 3 intervals counts as gone |
 | `FORGE_MAX_RESTARTS` | `3`: a lost run is placed again this often before its experiment fails |
+| `FORGE_SCHEDULER_ID` | `<host name>-<port>`: stable, so a restart follows its runs at once |
+| `FORGE_SCHEDULER_LEASE_SECONDS` | `15`: when another scheduler adopts a silent one's runs |
 
 Trainers on the scheduler's machine read the cluster token from `$FORGE_DATA_DIR/cluster-token`;
 trainers elsewhere need `FORGE_CLUSTER_TOKEN` set to the same value on both sides.
@@ -39,6 +41,7 @@ DEFAULT_PORT = 50051
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=12)
 DEFAULT_HEARTBEAT_INTERVAL = timedelta(seconds=5)
 DEFAULT_MAX_RESTARTS = 3
+DEFAULT_SCHEDULER_LEASE = timedelta(seconds=15)
 MAX_RESTARTS_LIMIT = 100
 # Missing this many heartbeats in a row makes a trainer count as gone.
 MISSED_HEARTBEATS = 3
@@ -66,6 +69,9 @@ class Settings:
     jwt_secret: str = field(repr=False)
     cluster_token: str = field(repr=False)
     max_restarts: int = DEFAULT_MAX_RESTARTS
+    # Empty: `<host name>-<port>`, worked out once the port is bound.
+    scheduler_id: str = ""
+    scheduler_lease: timedelta = DEFAULT_SCHEDULER_LEASE
 
     @property
     def trainer_timeout(self) -> timedelta:
@@ -109,6 +115,15 @@ class Settings:
             ),
             max_restarts=env.integer(
                 "FORGE_MAX_RESTARTS", DEFAULT_MAX_RESTARTS, low=0, high=MAX_RESTARTS_LIMIT
+            ),
+            scheduler_id=env.get("FORGE_SCHEDULER_ID") or "",
+            scheduler_lease=timedelta(
+                seconds=env.integer(
+                    "FORGE_SCHEDULER_LEASE_SECONDS",
+                    int(DEFAULT_SCHEDULER_LEASE.total_seconds()),
+                    low=5,
+                    high=3600,
+                )
             ),
             admin_password=env.get("FORGE_ADMIN_PASSWORD"),
             jwt_secret=jwt_secret or read_or_create_secret(data_dir / JWT_SECRET_FILE),

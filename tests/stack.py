@@ -308,8 +308,12 @@ class Stack:
 
     async def restart_scheduler(self) -> None:
         """Stop the scheduler and start a new one on the same port and database."""
-        settings = replace(self.scheduler.settings, scheduler_port=self.scheduler.port)
         await self.scheduler.stop(None)
+        await self.start_scheduler_again()
+
+    async def start_scheduler_again(self) -> None:
+        """Start a new scheduler on the port and database of the one that stopped."""
+        settings = replace(self.scheduler.settings, scheduler_port=self.scheduler.port)
         self.scheduler = build_scheduler(settings)
         await self.scheduler.start()
         # The channel lost its server and is backing off; until it reconnects, calls fail at
@@ -347,9 +351,13 @@ async def running_stack(
     *,
     trainers: int = 1,
     slots: int = 1,
+    trainer_settings: Mapping[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Stack]:
-    """A started scheduler with `trainers` registered trainers; everything stops after."""
+    """A started scheduler with `trainers` registered trainers; everything stops after.
+
+    `settings` change the scheduler's settings, `trainer_settings` every trainer's.
+    """
     scheduler = build_scheduler(
         scheduler_settings(tmp / "scheduler", database_url, nats_url, **settings)
     )
@@ -358,17 +366,20 @@ async def running_stack(
     try:
         for number in range(trainers):
             trainer = create_trainer(
-                TrainerSettings(
-                    cluster_token=CLUSTER_TOKEN,
-                    data_dir=tmp / f"trainer-{number}",
-                    host="127.0.0.1",
-                    port=0,
-                    trainer_id=f"trainer-{number}",
-                    slots=slots,
-                    threads=1,
-                    scheduler_address=scheduler.address,
-                    # Every epoch: tests resume from a checkpoint they can predict.
-                    checkpoint_interval_s=0,
+                replace(
+                    TrainerSettings(
+                        cluster_token=CLUSTER_TOKEN,
+                        data_dir=tmp / f"trainer-{number}",
+                        host="127.0.0.1",
+                        port=0,
+                        trainer_id=f"trainer-{number}",
+                        slots=slots,
+                        threads=1,
+                        scheduler_address=scheduler.address,
+                        # Every epoch: tests resume from a checkpoint they can predict.
+                        checkpoint_interval_s=0,
+                    ),
+                    **(trainer_settings or {}),
                 )
             )
             await trainer.start()

@@ -13,6 +13,8 @@ How a run ends:
 - cancelled: the child gets ``CANCEL_GRACE_S`` to stop at its next batch and write its report;
   one that does not (stuck in a data download, say) is terminated, then killed, and the run is
   ``CANCELLED`` without files;
+- abandoned (nobody followed the run for the trainer's grace period): the child is killed, and
+  the run is ``FAILED`` and ``retryable``, saying so;
 - the child dies (a segfault, the OOM killer): ``FAILED``, naming the exit code or signal, and
   ``retryable``: no fault of the pipeline, so the scheduler places the run again from its last
   checkpoint. Its folder may hold half-written files, so none are sent.
@@ -93,6 +95,7 @@ class Job:
     def __init__(self, experiment: Experiment) -> None:
         self.experiment = experiment
         self.cancel_requested = False
+        self.abandoned: str | None = None
         self.ended: RunEnded | None = None
         self._events, events_end = _SPAWN.Pipe(duplex=False)
         control_end, self._control = _SPAWN.Pipe(duplex=False)
@@ -150,6 +153,13 @@ class Job:
         loop = asyncio.get_running_loop()
         self._timers.append(loop.call_later(CANCEL_GRACE_S, self._terminate))
 
+    def abandon(self, reason: str) -> None:
+        """Kill the child because nobody follows the run; ``reason`` becomes its ending."""
+        self.abandoned = reason
+        if self._started and self._process.is_alive():
+            log.warning("job %s: %s", self.name, reason)
+            self._process.kill()
+
     def close(self) -> None:
         """Make sure the child is gone: kill it if it still runs. Safe to call more than once."""
         for timer in self._timers:
@@ -202,14 +212,21 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
     if job.ended is not None:
         for chunk in artifact_chunks(job.experiment.spec.run_dir):
             yield trainer_pb2.TrainResponse(artifact_chunk=chunk)
-    result = outcome(job.ended, job.exitcode, job.cancel_requested)
+    result = outcome(job.ended, job.exitcode, job.cancel_requested, job.abandoned)
     yield trainer_pb2.TrainResponse(event=finished_event(result, run, seq + 1))
 
 
-def outcome(ended: RunEnded | None, exitcode: int | None, cancel_requested: bool) -> Outcome:
+def outcome(
+    ended: RunEnded | None,
+    exitcode: int | None,
+    cancel_requested: bool,
+    abandoned: str | None = None,
+) -> Outcome:
     """How the run ended: as the child reported, or, when it could not, by how it exited."""
     if ended is not None:
         return Outcome(STATUSES[ended.status], ended.error, ended.metrics, ended.at)
+    if abandoned is not None:
+        return Outcome(FAILED, abandoned, retryable=True)
     if cancel_requested:
         return Outcome(
             CANCELLED,

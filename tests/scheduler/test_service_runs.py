@@ -246,15 +246,50 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
     assert events["hung"][-1].experiment_finished.status == CANCELLED
 
 
-def test_a_restarted_scheduler_resumes_the_experiments_it_was_running_from_their_checkpoint(
+def test_a_restarted_scheduler_follows_its_runs_again_and_nothing_is_trained_twice(
     tmp_path: Path, database_url: str, nats_url: str
 ):
     async def scenario():
         async with running_stack(tmp_path, database_url, nats_url) as stack:
             token = await stack.add_user("alice")
             experiment = await stack.submit(token, {"epochs": 4, "epoch_pause": 0.5})
-            await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
+            seen = await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
             await stack.restart_scheduler()
+            # A watcher that lost its stream comes back after the last seq it saw.
+            rest = await stack.watch(token, experiment.experiment_id, after_seq=seen[-1].seq)
+            final = await stack.get(token, experiment.experiment_id)
+            return final, seen, rest
+
+    final, seen, rest = asyncio.run(scenario())
+
+    assert final.status == SUCCEEDED, final.error_message
+    events = seen + rest
+    assert seqs(events) == list(range(1, len(events) + 1))
+    assert kinds(events).count("experiment_started") == 1
+    assert "experiment_resumed" not in kinds(events)
+    assert sorted(epoch_points(events)) == [1, 2, 3, 4]  # each epoch trained once
+    again = [e.log_line.message for e in events if "again, from item" in e.log_line.message]
+    assert len(again) == 1 and "on trainer trainer-0" in again[0]
+    assert again[0].endswith("nothing was lost")
+    assert len(final.attempts) == 1
+
+
+def test_a_scheduler_away_past_the_grace_finds_its_run_stopped_and_resumes_it(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(
+            tmp_path, database_url, nats_url, trainer_settings={"grace_s": 1}
+        ) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 6, "epoch_pause": 0.4})
+            await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
+            await stack.scheduler.stop(None)
+            trainer = stack.trainers[0].trainer
+            async with asyncio.timeout(60):  # the trainer stops the run nobody follows
+                while trainer.running_experiment_ids:
+                    await asyncio.sleep(0.05)
+            await stack.start_scheduler_again()
             final = await stack.finished(token, experiment.experiment_id)
             return final, await stack.watch(token, experiment.experiment_id)
 
@@ -262,19 +297,10 @@ def test_a_restarted_scheduler_resumes_the_experiments_it_was_running_from_their
 
     assert final.status == SUCCEEDED, final.error_message
     assert seqs(events) == list(range(1, len(events) + 1))
-    assert kinds(events).count("experiment_started") == 2
-    stopped = [e.log_line.message for e in events if "scheduler stopped" in e.log_line.message]
-    assert len(stopped) == 1 and "resumes from the checkpoint of epoch" in stopped[0]
     (resumed,) = [e.experiment_resumed for e in events if e.HasField("experiment_resumed")]
-    assert resumed.attempt == 2 and resumed.from_epoch >= 1
-    assert "scheduler stopped" in resumed.reason
-    after = kinds(events).index("experiment_resumed")
-    first_epoch = next(e.epoch_ended.epoch for e in events[after:] if e.HasField("epoch_ended"))
-    assert first_epoch == resumed.from_epoch + 1
-    assert sorted(epoch_points(events)) == [1, 2, 3, 4]
-    assert final.epochs_done == 4
-    # A scheduler that stops is no fault of the run: it spends no restart.
-    assert [a.lost_reason != "" for a in final.attempts] == [True, False]
+    assert resumed.from_epoch >= 1
+    assert "no scheduler followed the run for 1 s" in resumed.reason
+    assert sorted(epoch_points(events)) == [1, 2, 3, 4, 5, 6]
 
 
 def test_cancelling_a_finished_experiment_is_refused(
