@@ -161,6 +161,32 @@ def test_a_killed_scheduler_comes_back_and_follows_the_run_again(services: Servi
     print(f"scheduler kill to the next epoch at a watcher: {gap:.1f} s")
 
 
+def test_a_scheduler_away_past_the_trainers_grace_resumes_the_run_from_its_checkpoint(
+    services: Services,
+) -> None:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    services.scheduler("scheduler", port)
+    trainer = services.start(
+        "trainer-a",
+        *("trainer", "--scheduler", address, "--port", "0", "--host", "127.0.0.1"),
+        *("--id", "trainer-a", "--advertise", "127.0.0.1"),
+        env={"FORGE_TRAINER_GRACE_SECONDS": "2"},
+    )
+    trainer.wait_for(REGISTERED)
+    client = Client(address)
+    experiment_id = client.submit(PACED_RUN)
+    client.follow(experiment_id, epoch(2))
+
+    services.kill("scheduler")
+    trainer.wait_for(re.compile(r"no scheduler followed the run for 2 s, so trainer trainer-a"))
+    services.scheduler("scheduler", port)
+    final = client.finished(experiment_id)
+
+    resumed = assert_resumed_once_from_a_checkpoint(final, client.events)
+    assert "no scheduler followed the run for 2 s" in resumed.reason
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_the_other_scheduler_takes_over_a_run_when_its_scheduler_dies(
     services: Services, database_url: str
