@@ -88,6 +88,8 @@ RETRY_ELSEWHERE = frozenset(
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         grpc.StatusCode.DEADLINE_EXCEEDED,
+        # The trainer still holds an earlier run of it, which its next heartbeat clears.
+        grpc.StatusCode.ALREADY_EXISTS,
     }
 )
 """Train refusals that say nothing about the experiment, only about the trainer's state."""
@@ -421,7 +423,9 @@ class Placement:
             if run.call is not None:
                 run.call.cancel()  # a no-op once the stream has ended; else frees it now
             run.done.set()
-            self._runs.pop(run.experiment_id, None)
+            # A lost run may be placed again before this task ends: leave the new one be.
+            if self._runs.get(run.experiment_id) is run:
+                del self._runs[run.experiment_id]
             self.wake()
 
     async def _consume(self, run: Run) -> None:
