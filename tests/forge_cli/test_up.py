@@ -155,9 +155,28 @@ def test_the_plan_starts_nats_unless_a_nats_url_is_set(tmp_path: Path) -> None:
     nats = bundled.services()[0]
     assert "--jetstream" in nats.argv
     assert nats.argv[nats.argv.index("--store_dir") + 1] == str(tmp_path / "nats")
+    assert nats.argv[nats.argv.index("--config") + 1] == str(tmp_path / "nats.conf")
     assert bundled.env()["FORGE_NATS_URL"] == f"nats://127.0.0.1:{bundled.nats_port}"
     assert "nats" not in [s.name for s in external.services()]
     assert external.env()["FORGE_NATS_URL"] == "nats://elsewhere:4222"
+
+
+def test_only_the_scheduler_gets_the_bundled_nats_password(tmp_path: Path) -> None:
+    the_plan = plan({"FORGE_DATA_DIR": str(tmp_path), "FORGE_NATS_TOKEN": "a-token"})
+
+    services = {service.name: service for service in the_plan.services()}
+
+    password = (tmp_path / "nats-password").read_text().strip()
+    scheduler = services["scheduler"].env
+    assert (scheduler["FORGE_NATS_USER"], scheduler["FORGE_NATS_PASSWORD"]) == (
+        "forge-scheduler",
+        password,
+    )
+    assert scheduler["FORGE_NATS_TOKEN"] == ""  # the bundled server knows no token
+    for name, service in services.items():
+        if name != "scheduler":
+            assert password not in service.env.values(), name
+    assert f'password: "{password}"' in (tmp_path / "nats.conf").read_text()
 
 
 def test_trainers_get_stable_names_and_share_the_cores(
