@@ -10,10 +10,10 @@ It starts, in order, each one ready before the next:
 3. `--trainers N` trainers (`forge trainer`), ready when each has registered with the scheduler;
 4. the gateway (`forge gateway`), once a release has one, ready when its port accepts.
 
-Before any of that it brings the database up to date and creates the first admin account, so
-that the password, when it is generated, can be printed once at the end where it is seen
-rather than scrolled away in the scheduler's log. Every child's lines are shown prefixed with
-its name.
+Before any of that it makes the data folder private to the user (`forge_cli.private`), brings
+the database up to date and creates the first admin account, so that the password, when it is
+generated, can be printed once at the end where it is seen rather than scrolled away in the
+scheduler's log. Every child's lines are shown prefixed with its name.
 
 Once everything is up, `forge up` supervises: a service that exits unexpectedly is started
 again with a backoff (`forge_cli.supervisor`); a restarted trainer registers again under its
@@ -46,6 +46,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from forge_cli.nats_server import READER_USER, NatsConfigError, NatsIdentities, prepare_server
+from forge_cli.private import close_data_dir, make_process_private
 from forge_cli.supervisor import LineWatcher, ServiceExited, StopRequested, Supervisor
 
 # A slow, busy machine imports the engine, migrates and starts gRPC in seconds, not minutes;
@@ -131,9 +132,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    make_process_private()
     try:
         plan = Plan.from_args(args, os.environ)
         plan.check_ports()
+        closed = close_data_dir(plan.data_dir)
         admin = plan.prepare_admin()
         plan.nats_identities()  # a password the config cannot hold is a usage error
     except (UsageError, NatsConfigError) as error:
@@ -142,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
     supervisor = Supervisor(grace_s=args.grace)
     supervisor.install_signal_handlers()
     supervisor.note(f"data folder {plan.data_dir} (FORGE_DATA_DIR)")
+    for line in closed:
+        supervisor.note(line)
     try:
         for service in plan.services():
             child = supervisor.start(service.name, service.argv, service.env, service.watchers)
