@@ -94,7 +94,9 @@ class Bus:
         self.credentials = credentials or BusCredentials()
         self._client: Client | None = None
         self._closing = False
-        self._last_error: Exception | None = None
+        # Whether NATS ever turned the scheduler's credentials away: the reason to give when
+        # connecting fails, even when the last thing nats-py saw was the dropped connection.
+        self._refused = False
 
     async def connect(self) -> None:
         """Connect, or raise `BusUnavailable` after `CONNECT_TIMEOUT_S` of trying."""
@@ -115,7 +117,7 @@ class Bus:
             with contextlib.suppress(Exception):
                 await client.close()
             # nats-py retries a refused login until the timeout; what it met says why.
-            if _refused(error) or _refused(self._last_error):
+            if self._refused or _refusal(error):
                 raise BusUnavailable(
                     f"NATS at {self.url} refused the scheduler, which connected "
                     f"{self.credentials.describe()}: set FORGE_NATS_USER and FORGE_NATS_PASSWORD "
@@ -183,10 +185,10 @@ class Bus:
         log.info("reconnected to NATS at %s", self.url)
 
     async def _error(self, error: Exception) -> None:
-        self._last_error = error
+        self._refused = self._refused or _refusal(error)
         log.warning("NATS: %s", error)
 
 
-def _refused(error: Exception | None) -> bool:
-    """Whether NATS turned the connection away for its credentials."""
-    return error is not None and "authorization violation" in str(error).lower()
+def _refusal(error: Exception) -> bool:
+    """Whether `error` is NATS turning the connection away for its credentials."""
+    return "authorization violation" in str(error).lower()
