@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -21,17 +20,6 @@ from tests.stack import ForgeNats, free_port
 FORGE = Path(sys.executable).parent / "forge"
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(autouse=True)
-def umask_restored() -> Iterator[None]:
-    """`forge scheduler` run in this process makes the process's umask private; undo it."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    try:
-        yield
-    finally:
-        os.umask(umask)
 
 
 def clean_environment(tmp_path: Path) -> dict[str, str]:
