@@ -109,10 +109,11 @@ class SchedulerServer:
         for service in ("", AUTH_SERVICE, SCHEDULER_SERVICE):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         log.info(
-            "scheduler serving on port %d (database %s, NATS %s; pipelines: %s)",
+            "scheduler serving on port %d (database %s, NATS %s %s; pipelines: %s)",
             self.port,
             self.engine.dialect.name,
             self.bus.url,
+            self.bus.credentials.describe(),
             ", ".join(sorted(pipelines)) or "none",
         )
 
@@ -154,7 +155,7 @@ def create_server(
     security = security or Security(settings.jwt_secret, settings.token_lifetime)
     engine = create_engine_for(settings.database_url)
     store = Store(create_session_factory(engine))
-    bus = Bus(settings.nats_url)
+    bus = Bus(settings.nats_url, settings.bus_credentials)
     recorder = Recorder(store, bus)
     placement = Placement(
         store,

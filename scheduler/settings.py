@@ -12,6 +12,8 @@ list a variable without a value.
 | `FORGE_SCHEDULER_PORT` | `50051` (the port the scheduler listens on) |
 | `FORGE_SCHEDULER_ADDR` | `127.0.0.1:$FORGE_SCHEDULER_PORT` (where clients reach it) |
 | `FORGE_NATS_URL` | unset: `forge up` starts the bundled nats-server |
+| `FORGE_NATS_USER`, `FORGE_NATS_PASSWORD` | unset; `forge up` sets its bundled NATS's |
+| `FORGE_NATS_TOKEN` | unset: a token for NATS instead of a user and password |
 | `FORGE_ADMIN_PASSWORD` | unset: generated, printed once when the admin account is created |
 | `FORGE_JWT_SECRET` | unset: generated once into `$FORGE_DATA_DIR/jwt-secret`, mode 0600 |
 | `FORGE_CLUSTER_TOKEN` | unset: generated once into `$FORGE_DATA_DIR/cluster-token`, mode 0600 |
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from scheduler.bus_credentials import BusCredentials
 from scheduler.secrets import read_or_create_secret
 
 JWT_SECRET_FILE = "jwt-secret"
@@ -72,6 +75,7 @@ class Settings:
     # Empty: `<host name>-<port>`, worked out once the port is bound.
     scheduler_id: str = ""
     scheduler_lease: timedelta = DEFAULT_SCHEDULER_LEASE
+    bus_credentials: BusCredentials = field(default_factory=BusCredentials)
 
     @property
     def trainer_timeout(self) -> timedelta:
@@ -97,6 +101,7 @@ class Settings:
             scheduler_port=port,
             scheduler_addr=env.get("FORGE_SCHEDULER_ADDR") or f"127.0.0.1:{port}",
             nats_url=env.get("FORGE_NATS_URL"),
+            bus_credentials=_bus_credentials(env),
             token_lifetime=timedelta(
                 seconds=env.integer(
                     "FORGE_TOKEN_LIFETIME_SECONDS",
@@ -132,6 +137,21 @@ class Settings:
                 or read_or_create_secret(data_dir / CLUSTER_TOKEN_FILE)
             ),
         )
+
+
+def _bus_credentials(env: _Environment) -> BusCredentials:
+    user, password = env.get("FORGE_NATS_USER"), env.get("FORGE_NATS_PASSWORD")
+    token = env.get("FORGE_NATS_TOKEN")
+    if (user is None) != (password is None):
+        raise SettingsError(
+            "FORGE_NATS_USER and FORGE_NATS_PASSWORD go together: set both to the scheduler's "
+            "identity in the NATS server's config, or neither."
+        )
+    if user is not None and token is not None:
+        raise SettingsError(
+            "Set FORGE_NATS_TOKEN or FORGE_NATS_USER and FORGE_NATS_PASSWORD, not both."
+        )
+    return BusCredentials(user=user, password=password, token=token)
 
 
 @dataclass(frozen=True)
