@@ -27,10 +27,14 @@ How a run can go wrong, and what becomes of the experiment:
   `ExperimentResumed`: where, from which epoch, which attempt, and why. Each loss spends one
   of the experiment's `max_restarts`; one loss more is FAILED, listing every loss;
 - the pipeline raised: FAILED at once, as the trainer says. A bug is not worth a retry;
-- cancelled: the trainer is asked to stop (it stops at the next batch and sends its report);
-  if it has not ended the run within `CANCEL_DEADLINE_S`, the scheduler hangs up, which makes
-  the trainer kill the job, and records it CANCELLED itself: cancel takes at most ~2 s. An
-  experiment waiting to be placed again is PENDING, and cancelled at once.
+- cancelled: the trainer is asked to stop (it stops at the next batch and writes its report).
+  A run that ends within `CANCEL_STATUS_S` ends as it says; else the experiment is CANCELLED
+  then (`Store.mark_cancelled`: cancel takes at most ~2 s), and the scheduler goes on storing
+  what the trainer still sends — the report, plots and checkpoint, as `ArtifactStored` — until
+  the run's last event (`Store.complete_cancel`), which the trainer sends within its own cancel
+  grace (it kills a job that does not stop, and says so). A trainer that sends nothing more
+  within `CANCEL_FILES_S` is hung up on. An experiment waiting to be placed again is PENDING,
+  and cancelled at once.
 
 All writes about one run are made by its task, one after another, so its events keep their
 order and nothing is written after its `ExperimentFinished`.
@@ -75,11 +79,14 @@ HEARTBEAT_S = 2.0
 """How often the scheduler says it is alive and renews the leases on the runs it follows."""
 TRAINER_RETRY_S = 5.0
 """The longest a trainer waits between two tries to reach an absent scheduler (its backoff)."""
-CANCEL_DEADLINE_S = 1.3
-"""How long a trainer has to end a cancelled run before the scheduler hangs up on it.
+CANCEL_STATUS_S = 1.3
+"""How long a cancelled run may take to end on its own before the experiment is CANCELLED.
 
-CancelExperiment promises an end within 2 s; this leaves the rest for recording the end on a
-busy machine. A run stops at its next batch and sends its report well within it as a rule."""
+CancelExperiment promises the status within 2 s; this leaves the rest for recording it on a
+busy machine. The run's files and last event may follow later."""
+CANCEL_FILES_S = 120.0
+"""How long a cancelled run's trainer has to send its files and last event before the
+scheduler hangs up: beyond the trainer's own cancel grace (30 s by default) and the sending."""
 REFUSAL_COOLDOWN_S = 5.0
 """How long a trainer that refused or could not be reached gets no new work."""
 TRAINER_CALL_TIMEOUT_S = 5.0
@@ -346,6 +353,13 @@ class Placement:
                 continue
             if not self._heard_trainers_long_enough():
                 continue  # its silence may be this scheduler's own absence: wait for it
+            if experiment.status is ExperimentStatus.CANCELLED:
+                message = "cancelled; its trainer went away before all the run's files arrived"
+                with contextlib.suppress(IllegalTransition):
+                    await self.recorder.complete_cancel(
+                        experiment.id, finished_event(ExperimentStatus.CANCELLED, message)
+                    )
+                continue
 
             reason = (
                 f"its trainer {experiment.trainer_id or '?'} sent no heartbeat for "
@@ -577,15 +591,25 @@ class Placement:
                 position=run.position or None,
             )
         except IllegalTransition as error:
-            # Ended meanwhile by someone else (another scheduler's cancel): theirs stands.
+            if error.current is ExperimentStatus.CANCELLED:  # cancelled meanwhile: files done
+                await self._complete_cancel(run, event)
+                return
+            # Ended meanwhile by someone else: theirs stands.
             log.warning("experiment %s: the trainer's ending came too late: %s", run, error)
 
     async def _end(self, run: Run, ending: Ending) -> None:
-        with contextlib.suppress(IllegalTransition):
-            await self.recorder.finish(
-                run.experiment_id,
-                finished_event(ending.status, ending.message),
-                expected=ExperimentStatus.RUNNING,
+        event = finished_event(ending.status, ending.message)
+        try:
+            await self.recorder.finish(run.experiment_id, event, expected=ExperimentStatus.RUNNING)
+        except IllegalTransition as error:
+            if error.current is ExperimentStatus.CANCELLED:
+                await self._complete_cancel(run, event)
+
+    async def _complete_cancel(self, run: Run, event: events_pb2.ExperimentEvent) -> None:
+        """End the log of a run whose experiment was CANCELLED while its files were coming."""
+        with contextlib.suppress(IllegalTransition):  # completed by someone else already
+            await self.recorder.complete_cancel(
+                run.experiment_id, event, position=run.position or None
             )
 
     async def _stream_failed(self, run: Run, error: grpc.aio.AioRpcError) -> None:
@@ -632,8 +656,12 @@ class Placement:
         experiment = await asyncio.to_thread(
             self.store.get_experiment, run.experiment_id, caller=None
         )
+        if experiment.status is ExperimentStatus.CANCELLED:
+            message = f"cancelled; the run was lost before all its files arrived: {reason}"
+            await self._complete_cancel(run, finished_event(ExperimentStatus.CANCELLED, message))
+            return
         if experiment.status is not ExperimentStatus.RUNNING:
-            return  # ended meanwhile (a cancel on another scheduler): that ending stands
+            return  # ended meanwhile: that ending stands
         if not counted:
             await self._requeue_lost(experiment, reason, counted=False)
             return
@@ -729,29 +757,40 @@ class Placement:
         raise IllegalTransition(experiment_id, experiment.status, ExperimentStatus.CANCELLED)
 
     async def _stop_running(self, experiment: ExperimentRecord) -> None:
+        """Ask the trainer to stop the run; CANCELLED within ~2 s, its files following."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + CANCEL_DEADLINE_S
-        ending = Ending(
-            ExperimentStatus.CANCELLED,
-            f"cancelled; the trainer did not stop the run within {CANCEL_DEADLINE_S} s, so the "
-            "scheduler hung up and the trainer killed it (its files were not kept)",
-        )
+        deadline = loop.time() + CANCEL_STATUS_S
         run = self._runs.get(experiment.id)
-        if run is None:
-            await self._stop_elsewhere(experiment, deadline, ending)
+        if run is not None:
+            await self._ask_trainer_to_cancel(run.trainer.address, experiment.id, deadline)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await run.done.wait()
+                return  # it ended on its own, files and all
+        elif await self._stopped_elsewhere(experiment, deadline):
             return
-        await self._ask_trainer_to_cancel(run.trainer.address, experiment.id, deadline)
-        try:
-            async with asyncio.timeout_at(deadline):
-                await run.done.wait()
-        except TimeoutError:
-            run.hang_up(ending)
-            await run.done.wait()
+        with contextlib.suppress(IllegalTransition):  # it ended meanwhile: that stands
+            await self.recorder.changed(
+                await asyncio.to_thread(
+                    self.store.mark_cancelled,
+                    experiment.id,
+                    "cancelled by request; the run's report and files follow",
+                    caller=None,
+                )
+            )
+            if run is not None:
+                loop.call_later(
+                    CANCEL_FILES_S,
+                    run.hang_up,
+                    Ending(
+                        ExperimentStatus.CANCELLED,
+                        f"cancelled; the trainer sent nothing more within {CANCEL_FILES_S:.0f} s, "
+                        "so the scheduler hung up (the run's files were not kept)",
+                    ),
+                )
 
-    async def _stop_elsewhere(
-        self, experiment: ExperimentRecord, deadline: float, ending: Ending
-    ) -> None:
-        """Cancel a run this scheduler does not follow, ending it here if its trainer is silent."""
+    async def _stopped_elsewhere(self, experiment: ExperimentRecord, deadline: float) -> bool:
+        """Cancel a run another scheduler follows; whether it ended before `deadline`."""
         trainers = {t.id: t for t in await asyncio.to_thread(self.store.list_trainers)}
         trainer = trainers.get(experiment.trainer_id or "")
         if trainer is not None:
@@ -760,14 +799,9 @@ class Placement:
         while loop.time() < deadline:
             current = await asyncio.to_thread(self.store.get_experiment, experiment.id, caller=None)
             if current.status.is_terminal:
-                return
+                return True
             await asyncio.sleep(0.1)
-        with contextlib.suppress(IllegalTransition):
-            await self.recorder.finish(
-                experiment.id,
-                finished_event(ending.status, ending.message),
-                expected=ExperimentStatus.RUNNING,
-            )
+        return False
 
     async def _ask_trainer_to_cancel(
         self, address: str, experiment_id: str, deadline: float

@@ -94,6 +94,20 @@ class Recorder:
         await self.bus.publish_event(stored)
         return change.experiment
 
+    async def complete_cancel(
+        self,
+        experiment_id: str,
+        event: events_pb2.ExperimentEvent,
+        *,
+        position: int | None = None,
+    ) -> events_pb2.ExperimentEvent:
+        """Store and publish the last event of a run whose experiment is CANCELLED already."""
+        stored = await asyncio.to_thread(
+            self.store.complete_cancel, experiment_id, event, position=position
+        )
+        await self.bus.publish_event(stored)
+        return stored
+
 
 def _terminal_status(status: experiment_pb2.ExperimentStatus) -> ExperimentStatus:
     """The store's status for a finished event's; one that names no ending is a failed run."""

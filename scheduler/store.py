@@ -50,7 +50,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from azuraforge.v1 import events_pb2
+from azuraforge.v1 import events_pb2, experiment_pb2
 from scheduler.db.engine import WRITE
 from scheduler.db.models import (
     ARTIFACT_NAME_LENGTH,
@@ -405,6 +405,68 @@ class Store:
             session.flush()
             return StatusChange(_experiment_records(session, [experiment])[0], previous), stored
 
+    def mark_cancelled(
+        self, experiment_id: str, message: str, *, caller: Caller | None
+    ) -> StatusChange:
+        """A RUNNING experiment is CANCELLED now; its run's last files and event still follow.
+
+        The scheduler that follows the run keeps its lease, stores what the trainer still
+        sends (the report, plots and checkpoint of a cancelled run), and ends the log with
+        `complete_cancel`. Until then `has_ended` is False, so watchers wait for those files.
+        """
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, caller, lock=True)
+            previous = experiment.status
+            self._move(experiment, ExperimentStatus.CANCELLED, error_message=message)
+            session.flush()
+            return StatusChange(_experiment_records(session, [experiment])[0], previous)
+
+    def complete_cancel(
+        self, experiment_id: str, event: events_pb2.ExperimentEvent, *, position: int | None = None
+    ) -> events_pb2.ExperimentEvent:
+        """Store the last event of a run cancelled by `mark_cancelled`, as CANCELLED.
+
+        `IllegalTransition` unless the experiment is CANCELLED with its run still followed.
+        """
+        if event.WhichOneof("kind") != "experiment_finished":
+            raise ValueError("a run ends with an ExperimentFinished event")
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, None, lock=True)
+            if (
+                experiment.status is not ExperimentStatus.CANCELLED
+                or experiment.scheduler_id is None
+            ):
+                raise IllegalTransition(
+                    experiment_id, experiment.status, ExperimentStatus.CANCELLED
+                )
+            ending = events_pb2.ExperimentEvent()
+            ending.CopyFrom(event)
+            ending.experiment_finished.status = experiment_pb2.EXPERIMENT_STATUS_CANCELLED
+            ending.experiment_finished.retryable = False
+            self._end_attempt(experiment)
+            _note_position(experiment, position)
+            experiment.scheduler_id = None
+            experiment.lease_expires_at = None
+            return self._append(session, experiment, ending)
+
+    def has_ended(self, experiment_id: str) -> bool:
+        """Whether the experiment's log is complete: it ended, and nothing more will be stored.
+
+        A cancelled run's files may still arrive after its status changed (`mark_cancelled`).
+        """
+        with self._reading() as session:
+            row = session.execute(
+                select(Experiment.status, Experiment.scheduler_id).where(
+                    Experiment.id == experiment_id
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound("experiment", experiment_id)
+            status, scheduler_id = row
+            return bool(status.is_terminal) and not (
+                status is ExperimentStatus.CANCELLED and scheduler_id is not None
+            )
+
     def _end_attempt(
         self, experiment: Experiment, lost_reason: str = "", *, counted: bool = True
     ) -> None:
@@ -707,8 +769,9 @@ class Store:
         """Note that the trainer is alive and holds `held`; what to tell it about those runs.
 
         `registered` is False when the trainer is unknown (it should register). Each held run
-        that is RUNNING on this trainer is acknowledged up to its stored `stream_position`;
-        every other one (ended, pending again, placed elsewhere, unknown) is to be forgotten.
+        that is RUNNING on this trainer (or cancelled, its last files still expected) is
+        acknowledged up to its stored `stream_position`; every other one (ended, pending again,
+        placed elsewhere, unknown) is to be forgotten.
         """
         held = sorted(set(held))
         with self._writing() as session:
@@ -722,8 +785,15 @@ class Store:
             rows = session.execute(
                 select(Experiment.id, Experiment.stream_position).where(
                     Experiment.id.in_(held),
-                    Experiment.status == ExperimentStatus.RUNNING,
                     Experiment.trainer_id == trainer_id,
+                    or_(
+                        Experiment.status == ExperimentStatus.RUNNING,
+                        # Cancelled, and its last files still expected.
+                        and_(
+                            Experiment.status == ExperimentStatus.CANCELLED,
+                            Experiment.scheduler_id.is_not(None),
+                        ),
+                    ),
                 )
             )
             ours = {experiment_id: position for experiment_id, position in rows}
@@ -808,7 +878,14 @@ class Store:
                 session.scalars(
                     select(Experiment)
                     .where(
-                        Experiment.status == ExperimentStatus.RUNNING,
+                        # A cancelled run whose last files its scheduler did not see either.
+                        or_(
+                            Experiment.status == ExperimentStatus.RUNNING,
+                            and_(
+                                Experiment.status == ExperimentStatus.CANCELLED,
+                                Experiment.scheduler_id.is_not(None),
+                            ),
+                        ),
                         Experiment.id.not_in(list(following)),
                         or_(
                             Experiment.scheduler_id.is_(None),

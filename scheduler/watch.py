@@ -118,5 +118,5 @@ def _same(stored: Event, received: Event) -> bool:
 
 
 async def _has_ended(store: Store, experiment_id: str) -> bool:
-    experiment = await asyncio.to_thread(store.get_experiment, experiment_id, caller=None)
-    return experiment.status.is_terminal
+    """Whether nothing more will be stored (a cancelled run's files may still be coming)."""
+    return await asyncio.to_thread(store.has_ended, experiment_id)

@@ -269,6 +269,7 @@ def experiment_from_request(request: trainer_pb2.TrainRequest, trainer: Trainer)
         ),
         trainer_id=trainer.trainer_id,
         threads=trainer.settings.threads,
+        cancel_grace_s=trainer.settings.cancel_grace_s,
     )
 
 

@@ -17,6 +17,7 @@ folder. An empty variable counts as unset, as in the scheduler's settings.
 | `FORGE_CLUSTER_TOKEN` | | read from `$FORGE_DATA_DIR/cluster-token` |
 | `FORGE_CHECKPOINT_INTERVAL_SECONDS` | | `10`, the least time between two checkpoints sent |
 | `FORGE_TRAINER_GRACE_SECONDS` | | `600`: how long a run nobody follows goes on |
+| `FORGE_TRAINER_CANCEL_GRACE_SECONDS` | | `30`: how long a cancelled run may take to stop |
 | `FORGE_TRAINER_STREAM_MEMORY_MIB` | | `64` MiB of unacknowledged items per run in memory |
 
 A run sends the scheduler a resume checkpoint every `checkpoint_every` epochs (its config's),
@@ -44,6 +45,7 @@ DEFAULT_PORT = 50052
 DEFAULT_HOST = "[::]"
 DEFAULT_CHECKPOINT_INTERVAL_S = 10
 DEFAULT_GRACE_S = 600
+DEFAULT_CANCEL_GRACE_S = 30
 DEFAULT_STREAM_MEMORY_MIB = 64
 # The file the scheduler generates the token into when FORGE_CLUSTER_TOKEN is unset.
 CLUSTER_TOKEN_FILE = "cluster-token"
@@ -68,6 +70,7 @@ class TrainerSettings:
     scheduler_address: str | None = None
     checkpoint_interval_s: float = DEFAULT_CHECKPOINT_INTERVAL_S
     grace_s: float = DEFAULT_GRACE_S
+    cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S
     stream_memory_bytes: int = DEFAULT_STREAM_MEMORY_MIB * 1024 * 1024
 
     def advertised_address(self, bound_port: int) -> str:
@@ -130,6 +133,9 @@ def load_settings(
             "FORGE_CHECKPOINT_INTERVAL_SECONDS", DEFAULT_CHECKPOINT_INTERVAL_S, 0, 24 * 3600
         ),
         grace_s=env.integer("FORGE_TRAINER_GRACE_SECONDS", DEFAULT_GRACE_S, 0, 7 * 24 * 3600),
+        cancel_grace_s=env.integer(
+            "FORGE_TRAINER_CANCEL_GRACE_SECONDS", DEFAULT_CANCEL_GRACE_S, 1, 24 * 3600
+        ),
         stream_memory_bytes=env.integer(
             "FORGE_TRAINER_STREAM_MEMORY_MIB", DEFAULT_STREAM_MEMORY_MIB, 1, 1024 * 1024
         )

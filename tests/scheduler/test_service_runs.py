@@ -212,7 +212,9 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
         return response.experiment, time.monotonic() - started
 
     async def scenario():
-        async with running_stack(tmp_path, database_url, nats_url) as stack:
+        async with running_stack(
+            tmp_path, database_url, nats_url, trainer_settings={"cancel_grace_s": 2}
+        ) as stack:
             token = await stack.add_user("alice")
             # Trains slowly, one batch at a time: the trainer stops it at its next batch.
             training = await stack.submit(token, {"epochs": 10_000, "batch_pause": 0.05})
@@ -228,11 +230,16 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
             again = await cancel(stack, token, hanging.experiment_id)
             events = {
                 name: await stack.watch(token, experiment.experiment_id)
-                for name, experiment in (("pending", waiting), ("hung", hanging))
+                for name, experiment in (
+                    ("pending", waiting),
+                    ("running", training),
+                    ("hung", hanging),
+                )
             }
-            return pending, running, hung, again, events
+            files = (await stack.get(token, training.experiment_id)).artifacts
+            return pending, running, hung, again, events, files
 
-    pending, running, hung, again, events = asyncio.run(scenario())
+    pending, running, hung, again, events, files = asyncio.run(scenario())
 
     (experiment, took) = pending
     assert experiment.status == CANCELLED and took < 1.0
@@ -243,7 +250,18 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
         assert took < 2.0
         assert experiment.finished_at.seconds > 0
     assert again[0] == hung[0]
-    assert events["hung"][-1].experiment_finished.status == CANCELLED
+    # The cancelled run's report and files follow its status, and then its last event.
+    assert kinds(events["running"])[-1] == "experiment_finished", [
+        e.log_line.message or e.WhichOneof("kind") for e in events["running"][-8:]
+    ]
+    assert "artifact_stored" in kinds(events["running"])
+    assert {"report.md", "metrics.json", "checkpoints/last.npz"} <= {f.name for f in files}
+    ended = events["running"][-1].experiment_finished
+    assert ended.status == CANCELLED and "not kept" not in ended.error_message
+    # One that does not stop is killed after the trainer's cancel grace, and says so.
+    last = events["hung"][-1].experiment_finished
+    assert last.status == CANCELLED
+    assert "did not stop within 2 s, so its process was killed" in last.error_message
 
 
 def test_a_restarted_scheduler_follows_its_runs_again_and_nothing_is_trained_twice(

@@ -790,3 +790,28 @@ def finished() -> events_pb2.ExperimentEvent:
             status=experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
         )
     )
+
+
+def test_a_cancelled_run_ends_its_log_when_its_files_have_come(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    store.register_trainer(address="a:1", slots=1, pipelines=["digits"], trainer_id="t1")
+    experiment = created(store, alice, clock)
+    store.claim_pending("t1", 1, scheduler_id="s1", lease=LEASE)
+
+    change = store.mark_cancelled(experiment.id, "cancelled by request", caller=caller(alice))
+    waiting = store.has_ended(experiment.id)
+    held = store.heartbeat("t1", [experiment.id])  # the trainer still sends its files
+    store.put_artifact(experiment.id, "report.md", b"# cancelled", position=3)
+    ending = finished()
+    ending.experiment_finished.status = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
+    stored = store.complete_cancel(experiment.id, ending, position=4)
+
+    assert (change.previous, change.experiment.status) == (RUNNING, CANCELLED)
+    assert change.experiment.finished_at is not None
+    assert not waiting and store.has_ended(experiment.id)
+    assert held.acknowledged == {experiment.id: 0} and held.forget == ()
+    assert stored.experiment_finished.status == experiment_pb2.EXPERIMENT_STATUS_CANCELLED
+    assert store.get_experiment(experiment.id, caller=None).stream_position == 4
+    with pytest.raises(IllegalTransition):
+        store.complete_cancel(experiment.id, finished())  # once only
