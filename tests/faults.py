@@ -7,7 +7,9 @@ run with these.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 
@@ -20,7 +22,7 @@ from azuraforge.v1 import (
     scheduler_pb2_grpc,
 )
 from tests.processes import READY_S
-from tests.stack import PROBE, epoch_points, struct
+from tests.stack import PROBE, epoch_points, struct, write_probe_distribution
 
 PASSWORD = "faults-admin-password"
 EPOCHS = 8
@@ -28,6 +30,28 @@ EPOCHS = 8
 PACED_RUN = {"epochs": EPOCHS, "epoch_pause": 0.6}
 SUCCEEDED = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
 Event = events_pb2.ExperimentEvent
+REPO = Path(__file__).resolve().parents[1]
+
+
+def fault_environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The services' environment: a fresh data folder, the known admin password, the probe
+    plugin on the Python path, a checkpoint every epoch; `settings` added, none inherited."""
+    site = write_probe_distribution(tmp_path / "site")
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("FORGE_NATS_URL", "FORGE_SCHEDULER_ADDR", "FORGE_DATABASE_URL")
+    }
+    return {
+        **environ,
+        "FORGE_DATA_DIR": str(tmp_path / "var"),
+        "FORGE_ADMIN_PASSWORD": PASSWORD,
+        "FORGE_CHECKPOINT_INTERVAL_SECONDS": "0",
+        "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]),
+        "PYTHONUNBUFFERED": "1",
+        "NO_COLOR": "1",
+        **settings,
+    }
 
 
 class Client:

@@ -24,38 +24,24 @@ from forge_cli.supervisor import group_exists
 from forge_cli.up import free_port
 from tests.faults import (
     PACED_RUN,
-    PASSWORD,
     Client,
     assert_resumed_once_from_a_checkpoint,
     assert_went_on_untouched,
     epoch,
+    fault_environment,
     trainer_of,
 )
 from tests.processes import FORGE, Output, kill_group
-from tests.stack import write_probe_distribution
 
 pytestmark = pytest.mark.timeout(900)
 
-REPO = Path(__file__).resolve().parents[2]
 UP = re.compile(r"^up +\| AzuraForge is up: scheduler ")
 RESTARTED_SCHEDULER = re.compile(r"^up +\| restarted scheduler \(pid \d+\)$")
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A fresh data folder, a known admin password, the probe plugin, a checkpoint every epoch."""
-    site = write_probe_distribution(tmp_path / "site")
-    environ = {
-        **os.environ,
-        "FORGE_DATA_DIR": str(tmp_path / "var"),
-        "FORGE_ADMIN_PASSWORD": PASSWORD,
-        "FORGE_CHECKPOINT_INTERVAL_SECONDS": "0",
-        "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]),
-        "NO_COLOR": "1",
-    }
-    for variable in ("FORGE_NATS_URL", "FORGE_SCHEDULER_ADDR", "FORGE_DATABASE_URL"):
-        environ.pop(variable, None)
-    return environ
+    return fault_environment(tmp_path)
 
 
 class ForgeUp:

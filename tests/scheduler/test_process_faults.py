@@ -29,20 +29,18 @@ from sqlalchemy import create_engine, text
 from forge_cli.up import free_port
 from tests.faults import (
     PACED_RUN,
-    PASSWORD,
     SUCCEEDED,
     Client,
     assert_resumed_once_from_a_checkpoint,
     assert_went_on_untouched,
     epoch,
+    fault_environment,
     trainer_of,
 )
 from tests.processes import FORGE, Output
-from tests.stack import write_probe_distribution
 
 pytestmark = pytest.mark.timeout(600)
 
-REPO = Path(__file__).resolve().parents[2]
 LEASE_S = 5
 REGISTERED = re.compile(r"registered with the scheduler at ")
 SERVING = re.compile(r"scheduler serving on port ")
@@ -74,7 +72,7 @@ class Services:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
 
-    def scheduler(self, name: str, port: int, *env: tuple[str, str]) -> Output:
+    def scheduler(self, name: str, port: int) -> Output:
         """`forge scheduler` on `port`, serving once it says so."""
         process = self.start(name, "scheduler", "--port", str(port), "--host", "127.0.0.1")
         process.wait_for(SERVING)
@@ -97,21 +95,15 @@ class Services:
 
 @pytest.fixture
 def services(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Services]:
-    site = write_probe_distribution(tmp_path / "site")
-    env = {
-        **os.environ,
-        "FORGE_DATA_DIR": str(tmp_path / "var"),
-        "FORGE_DATABASE_URL": database_url,
-        "FORGE_NATS_URL": nats_url,
-        "FORGE_ADMIN_PASSWORD": PASSWORD,
+    env = fault_environment(
+        tmp_path,
+        FORGE_DATABASE_URL=database_url,
+        FORGE_NATS_URL=nats_url,
         # As on machines that share no data folder: the token is given to every service.
-        "FORGE_CLUSTER_TOKEN": "faults-cluster-token",
-        "FORGE_CHECKPOINT_INTERVAL_SECONDS": "0",
-        "FORGE_TRAINER_HEARTBEAT_SECONDS": "1",
-        "FORGE_SCHEDULER_LEASE_SECONDS": str(LEASE_S),
-        "PYTHONPATH": os.pathsep.join([str(site), str(REPO)]),
-        "PYTHONUNBUFFERED": "1",
-    }
+        FORGE_CLUSTER_TOKEN="faults-cluster-token",
+        FORGE_TRAINER_HEARTBEAT_SECONDS="1",
+        FORGE_SCHEDULER_LEASE_SECONDS=str(LEASE_S),
+    )
     running = Services(env)
     try:
         yield running
