@@ -33,6 +33,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from forge_learner.quoting import quote
 from scheduler.db.models import USERNAME_LENGTH, Role
 from scheduler.records import Caller, UserRecord
 from scheduler.store import AlreadyExists, Store
@@ -139,8 +140,8 @@ def check_username(username: str) -> None:
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidAccount(
             "username",
-            f"username {username!r} must be 1 to {USERNAME_LENGTH} letters, digits or . _ @ -, "
-            "starting with a letter or digit",
+            f"username {quote(username)} must be 1 to {USERNAME_LENGTH} letters, digits or "
+            ". _ @ -, starting with a letter or digit",
         )
 
 

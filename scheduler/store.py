@@ -45,6 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from azuraforge.v1 import events_pb2
+from forge_learner.quoting import quote
 from scheduler.db.engine import WRITE
 from scheduler.db.models import (
     ARTIFACT_NAME_LENGTH,
@@ -85,6 +86,8 @@ ALLOWED_TRANSITIONS: Mapping[ExperimentStatus, frozenset[ExperimentStatus]] = {
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 DEFAULT_EVENT_BATCH = 1000
+# The tokens handed out are about 110 characters (a time and an id, as base64 JSON).
+MAX_PAGE_TOKEN_LENGTH = 512
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 
@@ -96,7 +99,7 @@ class NotFound(StoreError):
     """No such thing, or none the caller may see."""
 
     def __init__(self, kind: str, key: str) -> None:
-        super().__init__(f"{kind} {key!r} not found")
+        super().__init__(f"{kind} {quote(key)} not found")
         self.kind = kind
         self.key = key
 
@@ -735,7 +738,7 @@ def _check_artifact_name(name: str) -> None:
         or any(part in ("", ".", "..") for part in parts)
     ):
         raise ValueError(
-            f"artifact name {name!r} must be a relative path like 'plots/loss.png' of at most "
+            f"artifact name {quote(name)} must be a relative path like 'plots/loss.png' of at most "
             f"{ARTIFACT_NAME_LENGTH} characters, without '.', '..', '\\\\' or empty parts"
         )
 
@@ -746,11 +749,22 @@ def _encode_page_token(last: Experiment) -> str:
 
 
 def _decode_page_token(token: str) -> tuple[datetime, str]:
+    """The position a token from `_encode_page_token` stands for; `InvalidPageToken` otherwise.
+
+    Anything a client sends is refused here rather than in the database: a token longer than
+    any handed out, one that decodes to JSON nested past the parser's recursion limit, and a
+    time without a zone or beyond the calendar in UTC.
+    """
     try:
+        if len(token) > MAX_PAGE_TOKEN_LENGTH:
+            raise ValueError("too long")
         data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         created_at, last_id = json.loads(data)
-        return datetime.fromisoformat(created_at), str(last_id)
-    except (binascii.Error, ValueError, TypeError):
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        return moment.astimezone(UTC), str(last_id)
+    except (binascii.Error, ValueError, TypeError, OverflowError, RecursionError):
         raise InvalidPageToken(
             "page_token is not one this server handed out; "
             "start again from the first page with an empty one"
