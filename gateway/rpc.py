@@ -58,6 +58,9 @@ UNAVAILABLE_HINT = (
 # RESOURCE_EXHAUSTED the whole seconds to wait.
 FIELD_ERRORS_KEY = "forge-field-errors"
 RETRY_AFTER_KEY = "retry-after"
+# An error quotes at most this much of what a client sent (the scheduler's limit too), so that
+# a 10,000-character name does not come back whole.
+QUOTE_LIMIT = 100
 
 
 @dataclass
@@ -80,8 +83,19 @@ class ApiError(Exception):
         return web.json_response(self.body(), status=self.status, headers=self.headers)
 
 
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text`, cut to `limit` characters and "…" when longer: what an error echoes of input."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` shortened and quoted as Python writes a string (`'alice'`), for messages."""
+    return repr(shorten(text, limit))
+
+
 def invalid(field_name: str, message: str) -> ApiError:
     """A 422 for a request the gateway can tell is wrong before asking the scheduler."""
+    field_name = shorten(field_name)
     return ApiError(
         HTTPStatus.UNPROCESSABLE_ENTITY,
         "invalid_argument",

@@ -17,7 +17,7 @@ from azuraforge.v1 import auth_pb2
 from gateway.keys import scheduler
 from gateway.routes import API
 from gateway.routes.request import credentials, form_fields, json_object, optional_string
-from gateway.rpc import ApiError, call_metadata, invalid, to_json
+from gateway.rpc import ApiError, call_metadata, invalid, quote, to_json
 
 routes = web.RouteTableDef()
 
@@ -36,7 +36,7 @@ async def issue_token(request: web.Request) -> web.Response:
         raise ApiError(
             HTTPStatus.BAD_REQUEST,
             "unsupported_grant_type",
-            f"grant_type {grant_type!r} is not supported; use grant_type=password",
+            f"grant_type {quote(grant_type)} is not supported; use grant_type=password",
         )
     username = _required_string(fields, "username")
     password = _required_string(fields, "password")
@@ -65,7 +65,7 @@ async def create_user(request: web.Request) -> web.Response:
     data = await json_object(request, USER_FIELDS)
     role_name = optional_string(data, "role") or "user"
     if role_name not in ROLES:
-        raise invalid("role", f"must be one of {', '.join(ROLES)}, got {role_name!r}")
+        raise invalid("role", f"must be one of {', '.join(ROLES)}, got {quote(role_name)}")
     stubs = scheduler(request)
     response = await stubs.auth.CreateUser(
         auth_pb2.CreateUserRequest(
