@@ -4,6 +4,8 @@
 the OpenAPI UI's "Authorize" button work unchanged: it takes the form fields `username`,
 `password` and optionally `grant_type=password`, or the same as a JSON object, and answers
 `{access_token, token_type, expires_in, ...}`. The token then goes in `Authorization: Bearer`.
+Failed logins are throttled per client address, which the gateway tells the scheduler
+(`gateway.forwarding`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from azuraforge.v1 import auth_pb2
+from gateway.forwarding import vouched_address
 from gateway.keys import scheduler
 from gateway.routes import API
 from gateway.routes.request import credentials, form_fields, json_object, optional_string
@@ -43,7 +46,7 @@ async def issue_token(request: web.Request) -> web.Response:
     stubs = scheduler(request)
     response = await stubs.auth.Login(
         auth_pb2.LoginRequest(username=username, password=password),
-        metadata=call_metadata(request),
+        metadata=call_metadata(request) + vouched_address(request),
         timeout=stubs.timeout,
     )
     return web.json_response(to_json(response), headers=NO_STORE)
