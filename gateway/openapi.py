@@ -263,13 +263,13 @@ def _paths() -> dict[str, Any]:
                     experiment_id,
                     _query(
                         "after",
-                        {"type": "integer", "minimum": 0},
+                        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
                         "Send only the events after this `seq` (resuming).",
                     ),
                 ],
                 "responses": {
                     "101": _websocket("ExperimentEvent"),
-                    **_errors("400", "422"),
+                    **_errors("400", "403", "422"),
                 },
             }
         },
@@ -281,7 +281,26 @@ def _paths() -> dict[str, Any]:
                     "Upgrade to a WebSocket. Each text message is one `ExperimentStatusChanged`; "
                     "authentication and close codes as for an experiment's events."
                 ),
-                "responses": {"101": _websocket("ExperimentStatusChanged"), **_errors("400")},
+                "responses": {
+                    "101": _websocket("ExperimentStatusChanged"),
+                    **_errors("400", "403"),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "health",
+                "summary": "Whether this gateway can serve: up, and its scheduler answering",
+                "description": "For load balancers and probes; asks the scheduler's health check.",
+                "security": [],
+                "responses": {
+                    "200": _json("The scheduler is serving.", "Health"),
+                    "503": _json(
+                        "The scheduler is not serving (`not_serving`) or not answering "
+                        "(`unreachable`).",
+                        "Health",
+                    ),
+                },
             }
         },
         f"{API}/openapi.json": {
@@ -398,6 +417,17 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
                 },
             },
         },
+        "Health": {
+            "type": "object",
+            "required": ["status", "scheduler"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "scheduler": {
+                    "type": "string",
+                    "enum": ["serving", "not_serving", "unreachable"],
+                },
+            },
+        },
         "Error": {
             "type": "object",
             "required": ["error"],
@@ -429,7 +459,7 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
 ERRORS = {
     "400": "The request is malformed (not JSON, not a WebSocket upgrade, ...).",
     "401": "No token, or a bad or expired one: log in.",
-    "403": "The token's user may not do this.",
+    "403": "The token's user may not do this, or a WebSocket's page is of an origin not let in.",
     "404": "No such thing, or it is another user's.",
     "409": "It conflicts with the current state (a name taken, an experiment already over).",
     "413": "The body is larger than the gateway accepts.",

@@ -25,6 +25,7 @@ import grpc
 from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2_grpc
 
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
 from gateway.keys import REQUEST_ID
@@ -218,6 +219,7 @@ class Scheduler:
     channel: grpc.aio.Channel
     auth: auth_pb2_grpc.AuthServiceStub
     scheduler: scheduler_pb2_grpc.SchedulerServiceStub
+    health: health_pb2_grpc.HealthStub
     timeout: float
 
     @classmethod
@@ -227,5 +229,6 @@ class Scheduler:
             channel=channel,
             auth=auth_pb2_grpc.AuthServiceStub(channel),
             scheduler=scheduler_pb2_grpc.SchedulerServiceStub(channel),
+            health=health_pb2_grpc.HealthStub(channel),
             timeout=timeout,
         )
