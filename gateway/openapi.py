@@ -162,7 +162,10 @@ def _paths() -> dict[str, Any]:
                 "summary": "Submit an experiment: a pipeline, its config, how often to restart it",
                 "requestBody": _json_body("Submission"),
                 "responses": {
-                    "201": _json("The experiment, pending.", "Experiment"),
+                    "201": {
+                        **_json("The experiment, pending.", "Experiment"),
+                        "links": _experiment_links(),
+                    },
                     **_errors("400", "401", "413", "422", "503"),
                 },
             },
@@ -400,10 +403,15 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
             "required": ["pipeline"],
             "additionalProperties": False,
             "properties": {
-                "pipeline": {"type": "string", "description": "An installed pipeline's name."},
+                "pipeline": {
+                    "type": "string",
+                    "description": "An installed pipeline's name.",
+                    "examples": ["weather_forecaster"],
+                },
                 "config": {
                     "type": "object",
                     "description": "Settings, checked against the pipeline's `config_schema`.",
+                    "examples": [{"epochs": 20, "learning_rate": 0.001}],
                 },
                 "max_restarts": {
                     "type": "integer",
@@ -467,6 +475,18 @@ ERRORS = {
     "429": "Too many failed logins; `Retry-After` says when to try again.",
     "503": "The scheduler cannot be reached.",
 }
+
+
+def _experiment_links() -> dict[str, Any]:
+    """Where a new experiment's id leads: the operations that take it (OpenAPI links)."""
+    operations = ("getExperiment", "cancelExperiment", "getReport", "watchExperiment")
+    return {
+        operation[0].upper() + operation[1:]: {
+            "operationId": operation,
+            "parameters": {"experiment_id": "$response.body#/experiment_id"},
+        }
+        for operation in operations
+    }
 
 
 def _error_responses() -> dict[str, Any]:

@@ -171,14 +171,15 @@ async def gateway_on_stack(
     tmp_path: Path,
     nats_url: str,
     settings: GatewaySettings | None = None,
+    database_url: str | None = None,
     **stack_settings: Any,
 ) -> AsyncIterator[Gateway]:
-    """The real stack (SQLite, one trainer) with a gateway in front of it.
+    """The real stack (SQLite unless `database_url` names another, one trainer) and a gateway.
 
     Unless `settings` say otherwise, the gateway holds the cluster token, as under `forge up`,
     so that it vouches for its clients' addresses at login.
     """
-    database = f"sqlite:///{tmp_path / 'forge.db'}"
+    database = database_url or f"sqlite:///{tmp_path / 'forge.db'}"
     async with running_stack(tmp_path, database, nats_url, **stack_settings) as stack:
         base = settings or GatewaySettings(
             webapp_dir=tmp_path / "no-webapp", cluster_token=CLUSTER_TOKEN

@@ -116,3 +116,17 @@ def test_the_gateway_serves_the_document(tmp_path: Path):
     assert (status, content_type) == (200, "application/json")
     assert served == document()
     assert served["openapi"].startswith("3.1")
+
+
+def test_links_name_operations_that_exist():
+    operations = {
+        operation["operationId"]
+        for item in document()["paths"].values()
+        for method, operation in item.items()
+        if method in METHODS
+    }
+    for item in document()["paths"].values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                for link in response.get("links", {}).values():
+                    assert link["operationId"] in operations
