@@ -37,7 +37,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -90,6 +90,8 @@ DEFAULT_EVENT_BATCH = 1000
 # The tokens handed out are about 110 characters (a time and an id, as base64 JSON).
 MAX_PAGE_TOKEN_LENGTH = 512
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# The two tables of failed logins, which share their columns but for the key.
+Failures = TypeVar("Failures", LoginFailure, AddressLoginFailure)
 
 
 class StoreError(Exception):
@@ -253,10 +255,10 @@ class Store:
     def _locked_failures(
         self,
         session: Session,
-        table: type[LoginFailure] | type[AddressLoginFailure],
+        table: type[Failures],
         key: dict[str, str],
         now: datetime,
-    ) -> Any:
+    ) -> Failures:
         """The row of `table` with `key`, created with no failures if missing, locked."""
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
