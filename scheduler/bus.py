@@ -13,7 +13,10 @@ storing events because NATS is down.
 
 The client reconnects forever. Only the first connection must succeed within
 `CONNECT_TIMEOUT_S`, so that a wrong `FORGE_NATS_URL` fails the start with a message instead of
-a scheduler that silently publishes into nothing.
+a scheduler that silently publishes into nothing. It connects with the scheduler's credentials
+(`scheduler.bus_credentials`): on a NATS server set up as `forge up` sets it up, only the
+scheduler may publish on `forge.>`. Watchers still trust nothing they receive here more than
+the database (`scheduler.watch`, `scheduler.status_watch`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from azuraforge.v1 import events_pb2, experiment_pb2
+from scheduler.bus_credentials import BusCredentials, redacted_url
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +87,16 @@ class Subscription(Generic[M]):
 class Bus:
     """One NATS connection for the scheduler: publish events and changes, subscribe to them."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, credentials: BusCredentials | None = None) -> None:
+        self._url = url
+        # What logs and messages show: the URL may carry a password.
+        self.url = redacted_url(url)
+        self.credentials = credentials or BusCredentials()
         self._client: Client | None = None
         self._closing = False
+        # Whether NATS ever turned the scheduler's credentials away: the reason to give when
+        # connecting fails, even when the last thing nats-py saw was the dropped connection.
+        self._refused = False
 
     async def connect(self) -> None:
         """Connect, or raise `BusUnavailable` after `CONNECT_TIMEOUT_S` of trying."""
@@ -94,17 +104,25 @@ class Bus:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 await client.connect(
-                    self.url,
+                    self._url,
                     name="forge-scheduler",
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=RECONNECT_WAIT_S,
-                    error_cb=_log_error,
+                    error_cb=self._error,
                     disconnected_cb=self._disconnected,
                     reconnected_cb=self._reconnected,
+                    **self.credentials.connect_options(),
                 )
         except (TimeoutError, OSError, nats.errors.Error) as error:
             with contextlib.suppress(Exception):
                 await client.close()
+            # nats-py retries a refused login until the timeout; what it met says why.
+            if self._refused or _refusal(error):
+                raise BusUnavailable(
+                    f"NATS at {self.url} refused the scheduler, which connected "
+                    f"{self.credentials.describe()}: set FORGE_NATS_USER and FORGE_NATS_PASSWORD "
+                    "(or FORGE_NATS_TOKEN) to the scheduler's identity in the NATS server's config"
+                ) from None
             raise BusUnavailable(
                 f"cannot reach NATS at {self.url} ({type(error).__name__}: {error}); start "
                 "nats-server (`nats-server -js`) or point FORGE_NATS_URL / --nats-url at one"
@@ -166,6 +184,11 @@ class Bus:
     async def _reconnected(self) -> None:
         log.info("reconnected to NATS at %s", self.url)
 
+    async def _error(self, error: Exception) -> None:
+        self._refused = self._refused or _refusal(error)
+        log.warning("NATS: %s", error)
 
-async def _log_error(error: Exception) -> None:
-    log.warning("NATS: %s", error)
+
+def _refusal(error: Exception) -> bool:
+    """Whether `error` is NATS turning the connection away for its credentials."""
+    return "authorization violation" in str(error).lower()

@@ -27,20 +27,29 @@ How a run can go wrong, and what becomes of the experiment:
   `ExperimentResumed`: where, from which epoch, which attempt, and why. Each loss spends one
   of the experiment's `max_restarts`; one loss more is FAILED, listing every loss;
 - the pipeline raised: FAILED at once, as the trainer says. A bug is not worth a retry;
-- cancelled: the trainer is asked to stop (it stops at the next batch and sends its report);
-  if it has not ended the run within `CANCEL_DEADLINE_S`, the scheduler hangs up, which makes
-  the trainer kill the job, and records it CANCELLED itself: cancel takes at most ~2 s. An
-  experiment waiting to be placed again is PENDING, and cancelled at once.
+- cancelled: the trainer is asked to stop (it stops at the next batch and writes its report).
+  A run that ends within `CANCEL_STATUS_S` ends as it says; else the experiment is CANCELLED
+  then (`Store.mark_cancelled`: cancel takes at most ~2 s), and the scheduler goes on storing
+  what the trainer still sends — the report, plots and checkpoint, as `ArtifactStored` — until
+  the run's last event (`Store.complete_cancel`), which the trainer sends within its own cancel
+  grace (it kills a job that does not stop, and says so). A trainer that sends nothing more
+  within `CANCEL_FILES_S` is hung up on. An experiment waiting to be placed again is PENDING,
+  and cancelled at once.
 
 All writes about one run are made by its task, one after another, so its events keep their
 order and nothing is written after its `ExperimentFinished`.
 
-A scheduler that stops leaves its running experiments RUNNING. When a scheduler starts,
-experiments still RUNNING in the database lost their Train stream with the previous scheduler
-process (a trainer kills a job whose stream goes away), so `requeue_orphans` puts them back to
-PENDING with a log line saying so, without spending a restart; they resume from their latest
-checkpoint. This assumes one scheduler per database; several schedulers sharing one would need
-to know which runs are another live scheduler's, which is left for later.
+A scheduler that stops or dies leaves its running experiments RUNNING, and their runs go on:
+a trainer keeps training for a grace period when its stream goes away, and keeps what the run
+sends until a scheduler stored it. Each running experiment is leased to the scheduler that
+follows it, and the lease is renewed with the scheduler's heartbeat (`HEARTBEAT_S`). A
+scheduler adopts the runs nobody follows (`Store.adopt_runs`: its own after a restart, at once;
+another's once that lease expires) and attaches to each with `TrainerService.Attach`, after the
+last stream position it stored: nothing is lost, nothing stored twice, and a log line says so.
+A run whose trainer is gone, or no longer has it, is placed again from its latest checkpoint,
+without spending a restart (the scheduler cannot tell a trainer stopped on purpose from one that
+died while it was away). Several schedulers may share one Postgres database this way; SQLite
+serves one scheduler, and a second one on the same file refuses to start.
 """
 
 from __future__ import annotations
@@ -60,17 +69,24 @@ from scheduler.convert import artifact_to_proto
 from scheduler.db.models import ExperimentStatus
 from scheduler.recorder import Recorder, finished_event, log_event
 from scheduler.records import Caller, ExperimentRecord, TrainerRecord
-from scheduler.store import MAX_PAGE_SIZE, IllegalTransition, Store
+from scheduler.store import IllegalTransition, Store
 
 log = logging.getLogger(__name__)
 
 POLL_S = 2.0
 """Placement runs at least this often, even when nothing woke it."""
-CANCEL_DEADLINE_S = 1.3
-"""How long a trainer has to end a cancelled run before the scheduler hangs up on it.
+HEARTBEAT_S = 2.0
+"""How often the scheduler says it is alive and renews the leases on the runs it follows."""
+TRAINER_RETRY_S = 5.0
+"""The longest a trainer waits between two tries to reach an absent scheduler (its backoff)."""
+CANCEL_STATUS_S = 1.3
+"""How long a cancelled run may take to end on its own before the experiment is CANCELLED.
 
-CancelExperiment promises an end within 2 s; this leaves the rest for recording the end on a
-busy machine. A run stops at its next batch and sends its report well within it as a rule."""
+CancelExperiment promises the status within 2 s; this leaves the rest for recording it on a
+busy machine. The run's files and last event may follow later."""
+CANCEL_FILES_S = 120.0
+"""How long a cancelled run's trainer has to send its files and last event before the
+scheduler hangs up: beyond the trainer's own cancel grace (30 s by default) and the sending."""
 REFUSAL_COOLDOWN_S = 5.0
 """How long a trainer that refused or could not be reached gets no new work."""
 TRAINER_CALL_TIMEOUT_S = 5.0
@@ -79,6 +95,8 @@ RETRY_ELSEWHERE = frozenset(
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         grpc.StatusCode.DEADLINE_EXCEEDED,
+        # The trainer still holds an earlier run of it, which its next heartbeat clears.
+        grpc.StatusCode.ALREADY_EXISTS,
     }
 )
 """Train refusals that say nothing about the experiment, only about the trainer's state."""
@@ -112,6 +130,10 @@ class Run:
     answered: bool = False
     # Set when the scheduler hangs up; the task then records the experiment ended this way.
     ending: Ending | None = None
+    # Attached to a run a trainer already has (after a scheduler restart), not started anew.
+    attach: bool = False
+    # The position of the last item of the trainer's stream stored; replays up to it are moot.
+    position: int = 0
 
     @property
     def experiment_id(self) -> str:
@@ -175,10 +197,21 @@ class Placement:
     """Places pending experiments on trainers and follows their runs (see the module doc)."""
 
     def __init__(
-        self, store: Store, recorder: Recorder, *, cluster_token: str, trainer_timeout: timedelta
+        self,
+        store: Store,
+        recorder: Recorder,
+        *,
+        cluster_token: str,
+        trainer_timeout: timedelta,
+        scheduler_id: str = "scheduler",
+        lease: timedelta = timedelta(seconds=15),
     ) -> None:
         self.store = store
         self.recorder = recorder
+        self.scheduler_id = scheduler_id
+        self.lease = lease
+        self._heartbeat_at = 0.0
+        self._started_at: float | None = None
         self._metadata = (("authorization", f"Bearer {cluster_token}"),)
         self._trainer_timeout = trainer_timeout
         self._wake = asyncio.Event()
@@ -190,10 +223,14 @@ class Placement:
     # Life cycle
 
     def start(self) -> None:
+        self._started_at = asyncio.get_running_loop().time()
         self._loop_task = asyncio.create_task(self._loop(), name="forge-placement")
 
     async def stop(self) -> None:
-        """Stop placing and following runs; running experiments stay RUNNING for the next start."""
+        """Stop placing and following runs; running experiments stay RUNNING, their leases free.
+
+        Their runs go on on their trainers, for whichever scheduler adopts them next.
+        """
         tasks = [run.task for run in self._runs.values() if run.task is not None]
         if self._loop_task is not None:
             tasks.append(self._loop_task)
@@ -205,6 +242,10 @@ class Placement:
         for channel in self._channels.values():
             await channel.close(None)
         self._channels.clear()
+        try:
+            await asyncio.to_thread(self.store.scheduler_stopped, self.scheduler_id)
+        except Exception:  # the database may be gone too: then the leases simply expire
+            log.exception("could not release this scheduler's leases; they expire instead")
 
     def wake(self) -> None:
         """Look for work to place now rather than at the next poll."""
@@ -224,7 +265,9 @@ class Placement:
         while True:
             self._wake.clear()
             try:
+                await self._heartbeat()
                 await self.place_pending()
+                await self.adopt()
                 await self._drop_silent_trainers()
             except Exception:
                 # The database may be down for a moment; placement must outlive that.
@@ -259,7 +302,13 @@ class Placement:
         while candidates:
             # The trainer with the most free slots first, so that work spreads out.
             trainer = max(candidates.values(), key=lambda t: (free[t.id], -t.running, t.id))
-            claimed = await asyncio.to_thread(self.store.claim_pending, trainer.id, 1)
+            claimed = await asyncio.to_thread(
+                self.store.claim_pending,
+                trainer.id,
+                1,
+                scheduler_id=self.scheduler_id,
+                lease=self.lease,
+            )
             if not claimed:
                 del candidates[trainer.id]
                 continue
@@ -274,11 +323,68 @@ class Placement:
         self._runs[run.experiment_id] = run
         run.task = asyncio.create_task(self._follow(run), name=f"forge-run-{run.experiment_id}")
         log.info(
-            "experiment %s (%s) placed on trainer %s at %s",
+            "experiment %s (%s) %s trainer %s at %s",
             run.experiment_id,
             run.experiment.pipeline,
+            "followed again on" if run.attach else "placed on",
             run.trainer.id,
             run.trainer.address,
+        )
+
+    async def adopt(self) -> None:
+        """Attach to the running experiments nobody follows, or place again those it cannot."""
+        adopted = await asyncio.to_thread(
+            self.store.adopt_runs, self.scheduler_id, self.lease, following=list(self._runs)
+        )
+        if not adopted:
+            return
+        trainers = {
+            trainer.id: trainer
+            for trainer in await asyncio.to_thread(
+                self.store.list_trainers, alive_within=self._trainer_timeout
+            )
+        }
+        for experiment in adopted:
+            trainer = trainers.get(experiment.trainer_id or "")
+            if trainer is not None:
+                self._start(
+                    Run(experiment, trainer, attach=True, position=experiment.stream_position)
+                )
+                continue
+            if not self._heard_trainers_long_enough():
+                continue  # its silence may be this scheduler's own absence: wait for it
+            if experiment.status is ExperimentStatus.CANCELLED:
+                message = "cancelled; its trainer went away before all the run's files arrived"
+                with contextlib.suppress(IllegalTransition):
+                    await self.recorder.complete_cancel(
+                        experiment.id, finished_event(ExperimentStatus.CANCELLED, message)
+                    )
+                continue
+
+            reason = (
+                f"its trainer {experiment.trainer_id or '?'} sent no heartbeat for "
+                f"{self._trainer_timeout.total_seconds():.0f} s while no scheduler followed the run"
+            )
+            await self._requeue_lost(experiment, reason, counted=False)
+
+    def _heard_trainers_long_enough(self) -> bool:
+        """Whether a trainer silent now has had time to reach this scheduler since it started.
+
+        Trainers retry an absent scheduler every `TRAINER_RETRY_S` at most, then heartbeat.
+        """
+        if self._started_at is None:
+            return False
+        patience = self._trainer_timeout.total_seconds() + TRAINER_RETRY_S
+        return asyncio.get_running_loop().time() - self._started_at >= patience
+
+    async def _heartbeat(self) -> None:
+        """Say this scheduler is alive and keep the leases of the runs it follows."""
+        now = asyncio.get_running_loop().time()
+        if now - self._heartbeat_at < HEARTBEAT_S:
+            return
+        self._heartbeat_at = now
+        await asyncio.to_thread(
+            self.store.scheduler_heartbeat, self.scheduler_id, list(self._runs), self.lease
         )
 
     async def _drop_silent_trainers(self) -> None:
@@ -331,34 +437,46 @@ class Placement:
             if run.call is not None:
                 run.call.cancel()  # a no-op once the stream has ended; else frees it now
             run.done.set()
-            self._runs.pop(run.experiment_id, None)
+            # A lost run may be placed again before this task ends: leave the new one be.
+            if self._runs.get(run.experiment_id) is run:
+                del self._runs[run.experiment_id]
             self.wake()
 
     async def _consume(self, run: Run) -> None:
         experiment = run.experiment
         config = struct_pb2.Struct()
         config.update(experiment.config)
-        attempt = experiment.current_attempt
-        checkpoint = await asyncio.to_thread(self.store.get_checkpoint, experiment.id)
         stub = trainer_pb2_grpc.TrainerServiceStub(self._channel(run.trainer.address))
-        run.call = stub.Train(
-            trainer_pb2.TrainRequest(
-                experiment_id=experiment.id,
-                pipeline=experiment.pipeline,
-                config=config,
-                checkpoint=b"" if checkpoint is None else checkpoint[1],
-                attempt=1 if attempt is None else attempt.number,
-            ),
-            metadata=self._metadata,
-        )
+        if run.attach:
+            run.call = stub.Attach(
+                trainer_pb2.AttachRequest(experiment_id=experiment.id, after_position=run.position),
+                metadata=self._metadata,
+            )
+        else:
+            attempt = experiment.current_attempt
+            checkpoint = await asyncio.to_thread(self.store.get_checkpoint, experiment.id)
+            run.call = stub.Train(
+                trainer_pb2.TrainRequest(
+                    experiment_id=experiment.id,
+                    pipeline=experiment.pipeline,
+                    config=config,
+                    checkpoint=b"" if checkpoint is None else checkpoint[1],
+                    attempt=1 if attempt is None else attempt.number,
+                ),
+                metadata=self._metadata,
+            )
         if run.ending is not None:  # cancelled before the call existed
             run.call.cancel()
         assembler = ArtifactAssembler()
         checkpoints = CheckpointAssembler()
-        async for response in run.call:
+        async for item in run.call:
+            response = item.response if isinstance(item, trainer_pb2.AttachResponse) else item
             if not run.answered:
                 run.answered = True
-                await self._resumed(run)
+                await (self._attached(run) if run.attach else self._resumed(run))
+            if response.position and response.position <= run.position:
+                continue  # stored already: a replay overlaps what was stored
+            run.position = response.position or run.position
             if response.HasField("artifact_chunk"):
                 await self._artifact_chunk(run, assembler, response.artifact_chunk)
             elif response.HasField("checkpoint_chunk"):
@@ -367,12 +485,25 @@ class Placement:
                 await self._finish(run, response.event)
                 return
             else:
-                await self.recorder.event(run.experiment_id, response.event)
+                await self.recorder.event(
+                    run.experiment_id, response.event, position=response.position or None
+                )
         await self._end(
             run,
             Ending(
                 ExperimentStatus.FAILED,
                 f"trainer {run.trainer.id} ended the run's stream without saying how it ended",
+            ),
+        )
+
+    async def _attached(self, run: Run) -> None:
+        """Say that this scheduler follows a run that went on without one."""
+        await self.recorder.event(
+            run.experiment_id,
+            log_event(
+                f"scheduler {self.scheduler_id} follows the run on trainer {run.trainer.id} "
+                f"again, from item {run.position + 1} of its stream: nothing was lost",
+                level="INFO",
             ),
         )
 
@@ -410,7 +541,12 @@ class Placement:
             if content is None:
                 return
             await asyncio.to_thread(
-                self.store.put_checkpoint, run.experiment_id, chunk.epoch, content, chunk.sha256
+                self.store.put_checkpoint,
+                run.experiment_id,
+                chunk.epoch,
+                content,
+                chunk.sha256,
+                position=run.position,
             )
         except ValueError as error:  # torn or damaged: the previous checkpoint stands
             await self.recorder.event(run.experiment_id, log_event(str(error)))
@@ -423,7 +559,12 @@ class Placement:
             if content is None:
                 return
             record = await asyncio.to_thread(
-                self.store.put_artifact, run.experiment_id, chunk.name, content, chunk.content_type
+                self.store.put_artifact,
+                run.experiment_id,
+                chunk.name,
+                content,
+                chunk.content_type,
+                position=run.position,
             )
         except ValueError as error:  # out of order, or a name that is no relative path
             await self.recorder.event(run.experiment_id, log_event(str(error)))
@@ -443,22 +584,46 @@ class Placement:
             )
             return
         try:
-            await self.recorder.finish(run.experiment_id, event, expected=ExperimentStatus.RUNNING)
+            await self.recorder.finish(
+                run.experiment_id,
+                event,
+                expected=ExperimentStatus.RUNNING,
+                position=run.position or None,
+            )
         except IllegalTransition as error:
-            # Ended meanwhile by someone else (another scheduler's cancel): theirs stands.
+            if error.current is ExperimentStatus.CANCELLED:  # cancelled meanwhile: files done
+                await self._complete_cancel(run, event)
+                return
+            # Ended meanwhile by someone else: theirs stands.
             log.warning("experiment %s: the trainer's ending came too late: %s", run, error)
 
     async def _end(self, run: Run, ending: Ending) -> None:
-        with contextlib.suppress(IllegalTransition):
-            await self.recorder.finish(
-                run.experiment_id,
-                finished_event(ending.status, ending.message),
-                expected=ExperimentStatus.RUNNING,
+        event = finished_event(ending.status, ending.message)
+        try:
+            await self.recorder.finish(run.experiment_id, event, expected=ExperimentStatus.RUNNING)
+        except IllegalTransition as error:
+            if error.current is ExperimentStatus.CANCELLED:
+                await self._complete_cancel(run, event)
+
+    async def _complete_cancel(self, run: Run, event: events_pb2.ExperimentEvent) -> None:
+        """End the log of a run whose experiment was CANCELLED while its files were coming."""
+        with contextlib.suppress(IllegalTransition):  # completed by someone else already
+            await self.recorder.complete_cancel(
+                run.experiment_id, event, position=run.position or None
             )
 
     async def _stream_failed(self, run: Run, error: grpc.aio.AioRpcError) -> None:
         trainer = f"trainer {run.trainer.id} at {run.trainer.address}"
         experiment_id = run.experiment_id
+        if run.attach and not run.answered and run.ending is None:
+            await self._lost(
+                run,
+                f"a scheduler restarted and {trainer} no longer had the run "
+                f"({error.code().name}: {error.details()})",
+                trainer_at_fault=True,
+                counted=False,
+            )
+            return
         if not run.answered and run.ending is None:
             if error.code() not in RETRY_ELSEWHERE:
                 await self._end(
@@ -482,15 +647,24 @@ class Placement:
             trainer_at_fault=True,
         )
 
-    async def _lost(self, run: Run, reason: str, *, trainer_at_fault: bool) -> None:
+    async def _lost(
+        self, run: Run, reason: str, *, trainer_at_fault: bool, counted: bool = True
+    ) -> None:
         """Place a lost run again from its latest checkpoint, or fail it past `max_restarts`."""
         if trainer_at_fault:
             self._rest(run.trainer.id)
         experiment = await asyncio.to_thread(
             self.store.get_experiment, run.experiment_id, caller=None
         )
+        if experiment.status is ExperimentStatus.CANCELLED:
+            message = f"cancelled; the run was lost before all its files arrived: {reason}"
+            await self._complete_cancel(run, finished_event(ExperimentStatus.CANCELLED, message))
+            return
         if experiment.status is not ExperimentStatus.RUNNING:
-            return  # ended meanwhile (a cancel on another scheduler): that ending stands
+            return  # ended meanwhile: that ending stands
+        if not counted:
+            await self._requeue_lost(experiment, reason, counted=False)
+            return
         used = experiment.restarts_used + 1
         if used > experiment.max_restarts:
             losses = [a for a in experiment.attempts if a.lost_reason and a.counted]
@@ -510,22 +684,34 @@ class Placement:
                     lost_reason=reason,
                 )
             return
+        await self._requeue_lost(
+            experiment,
+            reason,
+            counted=True,
+            budget=f" (restart {used} of {experiment.max_restarts})",
+        )
+
+    async def _requeue_lost(
+        self, experiment: ExperimentRecord, reason: str, *, counted: bool, budget: str = ""
+    ) -> None:
+        """Put a lost run back in the queue, saying why and where it will resume from."""
         start = (
             f"the checkpoint of epoch {experiment.checkpoint_epoch}"
             if experiment.checkpoint_epoch
             else "its first epoch (no checkpoint yet)"
         )
-        log.warning("experiment %s: %s; placing it again", run.experiment_id, reason)
+        log.warning("experiment %s: %s; placing it again", experiment.id, reason)
         await self.recorder.event(
-            run.experiment_id,
+            experiment.id,
             log_event(
-                f"the run was lost: {reason}. It is placed again and resumes from {start} "
-                f"(restart {used} of {experiment.max_restarts})"
+                f"the run was lost: {reason}. It is placed again and resumes from {start}{budget}"
             ),
         )
         with contextlib.suppress(IllegalTransition):
             await self.recorder.changed(
-                await asyncio.to_thread(self.store.requeue, run.experiment_id, lost_reason=reason)
+                await asyncio.to_thread(
+                    self.store.requeue, experiment.id, lost_reason=reason, counted=counted
+                )
             )
 
     def _rest(self, trainer_id: str) -> None:
@@ -571,29 +757,40 @@ class Placement:
         raise IllegalTransition(experiment_id, experiment.status, ExperimentStatus.CANCELLED)
 
     async def _stop_running(self, experiment: ExperimentRecord) -> None:
+        """Ask the trainer to stop the run; CANCELLED within ~2 s, its files following."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + CANCEL_DEADLINE_S
-        ending = Ending(
-            ExperimentStatus.CANCELLED,
-            f"cancelled; the trainer did not stop the run within {CANCEL_DEADLINE_S} s, so the "
-            "scheduler hung up and the trainer killed it (its files were not kept)",
-        )
+        deadline = loop.time() + CANCEL_STATUS_S
         run = self._runs.get(experiment.id)
-        if run is None:
-            await self._stop_elsewhere(experiment, deadline, ending)
+        if run is not None:
+            await self._ask_trainer_to_cancel(run.trainer.address, experiment.id, deadline)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout_at(deadline):
+                    await run.done.wait()
+                return  # it ended on its own, files and all
+        elif await self._stopped_elsewhere(experiment, deadline):
             return
-        await self._ask_trainer_to_cancel(run.trainer.address, experiment.id, deadline)
-        try:
-            async with asyncio.timeout_at(deadline):
-                await run.done.wait()
-        except TimeoutError:
-            run.hang_up(ending)
-            await run.done.wait()
+        with contextlib.suppress(IllegalTransition):  # it ended meanwhile: that stands
+            await self.recorder.changed(
+                await asyncio.to_thread(
+                    self.store.mark_cancelled,
+                    experiment.id,
+                    "cancelled by request; the run's report and files follow",
+                    caller=None,
+                )
+            )
+            if run is not None:
+                loop.call_later(
+                    CANCEL_FILES_S,
+                    run.hang_up,
+                    Ending(
+                        ExperimentStatus.CANCELLED,
+                        f"cancelled; the trainer sent nothing more within {CANCEL_FILES_S:.0f} s, "
+                        "so the scheduler hung up (the run's files were not kept)",
+                    ),
+                )
 
-    async def _stop_elsewhere(
-        self, experiment: ExperimentRecord, deadline: float, ending: Ending
-    ) -> None:
-        """Cancel a run this scheduler does not follow, ending it here if its trainer is silent."""
+    async def _stopped_elsewhere(self, experiment: ExperimentRecord, deadline: float) -> bool:
+        """Cancel a run another scheduler follows; whether it ended before `deadline`."""
         trainers = {t.id: t for t in await asyncio.to_thread(self.store.list_trainers)}
         trainer = trainers.get(experiment.trainer_id or "")
         if trainer is not None:
@@ -602,14 +799,9 @@ class Placement:
         while loop.time() < deadline:
             current = await asyncio.to_thread(self.store.get_experiment, experiment.id, caller=None)
             if current.status.is_terminal:
-                return
+                return True
             await asyncio.sleep(0.1)
-        with contextlib.suppress(IllegalTransition):
-            await self.recorder.finish(
-                experiment.id,
-                finished_event(ending.status, ending.message),
-                expected=ExperimentStatus.RUNNING,
-            )
+        return False
 
     async def _ask_trainer_to_cancel(
         self, address: str, experiment_id: str, deadline: float
@@ -630,41 +822,3 @@ class Placement:
         if channel is None:
             channel = self._channels[address] = grpc.aio.insecure_channel(address)
         return channel
-
-
-async def requeue_orphans(store: Store, recorder: Recorder) -> list[str]:
-    """Put back to PENDING every experiment left RUNNING by a previous scheduler process.
-
-    Its Train stream ended with that process, and a trainer kills a job whose stream goes
-    away, so nothing is running it any more. Each gets a log line saying what happened.
-    Returns their ids.
-    """
-    orphans: list[ExperimentRecord] = []
-    page_token = ""
-    while True:
-        page = await asyncio.to_thread(
-            store.list_experiments,
-            caller=None,
-            statuses=[ExperimentStatus.RUNNING],
-            page_size=MAX_PAGE_SIZE,
-            page_token=page_token,
-        )
-        orphans.extend(page.experiments)
-        page_token = page.next_page_token
-        if not page_token:
-            break
-    for experiment in orphans:
-        start = (
-            f"resumes from the checkpoint of epoch {experiment.checkpoint_epoch}"
-            if experiment.checkpoint_epoch
-            else "starts over from its first epoch (it had no checkpoint yet)"
-        )
-        reason = f"the scheduler stopped while trainer {experiment.trainer_id or '?'} ran it"
-        await recorder.event(experiment.id, log_event(f"{reason}; it is queued again and {start}"))
-        with contextlib.suppress(IllegalTransition):
-            await recorder.changed(
-                await asyncio.to_thread(
-                    store.requeue, experiment.id, lost_reason=reason, counted=False
-                )
-            )
-    return [experiment.id for experiment in orphans]

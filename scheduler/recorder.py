@@ -51,10 +51,19 @@ class Recorder:
         return change.experiment
 
     async def event(
-        self, experiment_id: str, event: events_pb2.ExperimentEvent
+        self,
+        experiment_id: str,
+        event: events_pb2.ExperimentEvent,
+        *,
+        position: int | None = None,
     ) -> events_pb2.ExperimentEvent:
-        """Store `event` as the experiment's next one and publish it; returns it numbered."""
-        stored = await asyncio.to_thread(self.store.append_event, experiment_id, event)
+        """Store `event` as the experiment's next one and publish it; returns it numbered.
+
+        `position` is the event's place in the trainer's stream, stored with it.
+        """
+        stored = await asyncio.to_thread(
+            self.store.append_event, experiment_id, event, position=position
+        )
         await self.bus.publish_event(stored)
         return stored
 
@@ -66,6 +75,7 @@ class Recorder:
         caller: Caller | None = None,
         expected: ExperimentStatus | None = None,
         lost_reason: str = "",
+        position: int | None = None,
     ) -> ExperimentRecord:
         """End the experiment as its `ExperimentFinished` event says (see `Store.finish`)."""
         finished = event.experiment_finished
@@ -78,10 +88,25 @@ class Recorder:
             caller=caller,
             expected=expected,
             lost_reason=lost_reason,
+            position=position,
         )
         await self.changed(change)
         await self.bus.publish_event(stored)
         return change.experiment
+
+    async def complete_cancel(
+        self,
+        experiment_id: str,
+        event: events_pb2.ExperimentEvent,
+        *,
+        position: int | None = None,
+    ) -> events_pb2.ExperimentEvent:
+        """Store and publish the last event of a run whose experiment is CANCELLED already."""
+        stored = await asyncio.to_thread(
+            self.store.complete_cancel, experiment_id, event, position=position
+        )
+        await self.bus.publish_event(stored)
+        return stored
 
 
 def _terminal_status(status: experiment_pb2.ExperimentStatus) -> ExperimentStatus:

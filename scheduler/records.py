@@ -124,6 +124,10 @@ class ExperimentRecord:
     attempts: tuple[AttemptRecord, ...] = ()
     # Epochs held by the latest stored checkpoint; 0 for none.
     checkpoint_epoch: int = 0
+    # The current run's trainer stream is stored up to this position.
+    stream_position: int = 0
+    # The scheduler that follows the run while it is RUNNING.
+    scheduler_id: str | None = None
 
     @property
     def restarts_used(self) -> int:
@@ -163,6 +167,8 @@ class TrainerRecord:
     last_heartbeat: datetime
     # Experiments the database has RUNNING on this trainer.
     running: int
+    # The runs it held at its last heartbeat.
+    held: tuple[str, ...] = ()
 
     @property
     def free_slots(self) -> int:

@@ -8,9 +8,9 @@ outside world, in an order that never serves a request half-ready:
 1. bring the database to the newest schema (`upgrade_database`);
 2. create the `admin` account if there is no admin, printing a generated password once;
 3. connect to NATS (a wrong URL fails here, with a message);
-4. re-queue experiments a previous scheduler process left RUNNING (`requeue_orphans`), to
-   resume from their last checkpoints;
-5. start placing experiments, start serving, report SERVING.
+4. note itself in the `schedulers` table (on SQLite, refuse to start beside a live one);
+5. start placing experiments (which adopts the runs no scheduler follows, attaching to them
+   on their trainers), start serving, report SERVING.
 
 Tests build the same server from their own settings on a free port (`tests/stack.py`).
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,11 +38,11 @@ from scheduler.caller import AUTH_SERVICE, SCHEDULER_SERVICE
 from scheduler.db.engine import create_engine_for, create_session_factory
 from scheduler.interceptors import SchedulerInterceptor
 from scheduler.migrations import upgrade_database
-from scheduler.placement import Placement, requeue_orphans
+from scheduler.placement import Placement
 from scheduler.recorder import Recorder
 from scheduler.service import SchedulerServicer
 from scheduler.settings import Settings
-from scheduler.store import Store
+from scheduler.store import SchedulerConflict, Store
 from scheduler.submissions import discover_pipelines
 
 log = logging.getLogger(__name__)
@@ -99,18 +100,22 @@ class SchedulerServer:
         # Importing every plugin now keeps the first submission from stalling on it.
         pipelines = await asyncio.to_thread(discover_pipelines)
         await self.bus.connect()
-        orphans = await requeue_orphans(self.store, self.placement.recorder)
-        if orphans:
-            log.warning("re-queued %d experiment(s) left running: %s", len(orphans), orphans)
+        await asyncio.to_thread(
+            self.store.scheduler_started,
+            self.placement.scheduler_id,
+            self.settings.scheduler_addr or self.address,
+            alive_within=self.settings.scheduler_lease,
+        )
         self.placement.start()
         await self.server.start()
         for service in ("", AUTH_SERVICE, SCHEDULER_SERVICE):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         log.info(
-            "scheduler serving on port %d (database %s, NATS %s; pipelines: %s)",
+            "scheduler serving on port %d (database %s, NATS %s %s; pipelines: %s)",
             self.port,
             self.engine.dialect.name,
             self.bus.url,
+            self.bus.credentials.describe(),
             ", ".join(sorted(pipelines)) or "none",
         )
 
@@ -119,8 +124,9 @@ class SchedulerServer:
         running = self.placement.running_ids
         if running:
             log.warning(
-                "scheduler stopping with %d experiment(s) running: they stay RUNNING and resume "
-                "from their last checkpoint when a scheduler starts on this database again: %s",
+                "scheduler stopping with %d experiment(s) running: their runs go on on their "
+                "trainers for the trainers' grace period, and the next scheduler on this "
+                "database follows them again (else they resume from their last checkpoint): %s",
                 len(running),
                 ", ".join(running),
             )
@@ -151,13 +157,14 @@ def create_server(
     security = security or Security(settings.jwt_secret, settings.token_lifetime)
     engine = create_engine_for(settings.database_url)
     store = Store(create_session_factory(engine))
-    bus = Bus(settings.nats_url)
+    bus = Bus(settings.nats_url, settings.bus_credentials)
     recorder = Recorder(store, bus)
     placement = Placement(
         store,
         recorder,
         cluster_token=settings.cluster_token,
         trainer_timeout=settings.trainer_timeout,
+        lease=settings.scheduler_lease,
     )
     server = grpc.aio.server(
         interceptors=[
@@ -167,6 +174,7 @@ def create_server(
         ]
     )
     port = server.add_insecure_port(f"{host}:{settings.scheduler_port}")
+    placement.scheduler_id = settings.scheduler_id or f"{socket.gethostname()}-{port}"
     scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(
         SchedulerServicer(
             store,
@@ -196,7 +204,7 @@ async def serve(settings: Settings, *, host: str = "[::]") -> None:
     scheduler = create_server(settings, host=host)
     try:
         await scheduler.start()
-    except BusUnavailable:
+    except (BusUnavailable, SchedulerConflict):
         await scheduler.stop(None)
         raise
     stopping = asyncio.Event()

@@ -7,7 +7,9 @@ domain errors freely. The store is synchronous, so every call to it goes through
 an admin sees all) is the store's rule, applied by passing the caller along.
 
 The two watch streams send their response headers as soon as their NATS subscription is live:
-a client that awaits `call.initial_metadata()` before acting misses nothing that follows.
+a client that awaits `call.initial_metadata()` before acting misses nothing that follows. What
+they send is what the database says, never what the bus alone says (`scheduler.watch`,
+`scheduler.status_watch`).
 """
 
 from __future__ import annotations
@@ -19,15 +21,16 @@ from typing import Any
 import grpc.aio
 
 from azuraforge.v1 import experiment_pb2, scheduler_pb2, scheduler_pb2_grpc
-from scheduler.bus import STATUS_SUBJECT, Bus
+from scheduler.bus import Bus
 from scheduler.caller import current_caller
 from scheduler.convert import artifact_to_proto, experiment_to_proto, status_from_proto
 from scheduler.db.models import ExperimentStatus
 from scheduler.errors import BadRequest
 from scheduler.placement import Placement
 from scheduler.recorder import Recorder
-from scheduler.records import Caller, StatusChange
+from scheduler.records import StatusChange
 from scheduler.settings import DEFAULT_MAX_RESTARTS, MAX_RESTARTS_LIMIT
+from scheduler.status_watch import Experiments, watch_changes
 from scheduler.store import Store
 from scheduler.submissions import check_submission, pipeline_infos
 from scheduler.watch import watch_events
@@ -81,13 +84,6 @@ def after_seq_from_request(request: scheduler_pb2.WatchExperimentRequest) -> int
     return request.after_seq
 
 
-def sees_change(
-    caller: Caller, username: str, change: experiment_pb2.ExperimentStatusChanged
-) -> bool:
-    """Whether WatchExperiments shows `change` to `caller`: their own, or any to an admin."""
-    return caller.is_admin or change.owner == username
-
-
 def artifact_responses(
     artifact: experiment_pb2.Artifact, content: bytes
 ) -> list[scheduler_pb2.GetArtifactResponse]:
@@ -119,6 +115,8 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         self.placement = placement
         self.heartbeat_interval_s = heartbeat_interval_s
         self.max_restarts = max_restarts
+        # Who owns what, for every WatchExperiments call at once.
+        self.experiments = Experiments(store)
 
     async def ListPipelines(
         self, request: scheduler_pb2.ListPipelinesRequest, context: Context
@@ -196,16 +194,14 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     async def WatchExperiments(
         self, request: scheduler_pb2.WatchExperimentsRequest, context: Context
     ) -> AsyncIterator[scheduler_pb2.WatchExperimentsResponse]:
-        caller = current_caller()
-        user = await asyncio.to_thread(self.store.get_user, caller.user_id)
-        async with self.bus.subscribe(
-            STATUS_SUBJECT, experiment_pb2.ExperimentStatusChanged
-        ) as changes:
-            await context.send_initial_metadata(())
-            while True:
-                change = await changes.get()
-                if change is not None and sees_change(caller, user.username, change):
-                    yield scheduler_pb2.WatchExperimentsResponse(change=change)
+        changes = watch_changes(
+            self.experiments,
+            self.bus,
+            current_caller(),
+            subscribed=lambda: context.send_initial_metadata(()),
+        )
+        async for change in changes:
+            yield scheduler_pb2.WatchExperimentsResponse(change=change)
 
     async def GetArtifact(
         self, request: scheduler_pb2.GetArtifactRequest, context: Context
@@ -233,6 +229,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
                 slots=request.slots,
                 pipelines=request.pipelines,
                 trainer_id=request.trainer_id,
+                held=request.running_experiment_ids,
             )
         except ValueError as error:  # no slots, or an id too long to store
             field = "slots" if "slot" in str(error) else "trainer_id"
@@ -245,7 +242,13 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     async def TrainerHeartbeat(
         self, request: scheduler_pb2.TrainerHeartbeatRequest, context: Context
     ) -> scheduler_pb2.TrainerHeartbeatResponse:
-        registered = await asyncio.to_thread(self.store.heartbeat, request.trainer_id)
-        if registered:
+        answer = await asyncio.to_thread(
+            self.store.heartbeat, request.trainer_id, request.running_experiment_ids
+        )
+        if answer.registered:
             self.placement.wake()
-        return scheduler_pb2.TrainerHeartbeatResponse(registered=registered)
+        return scheduler_pb2.TrainerHeartbeatResponse(
+            registered=answer.registered,
+            acknowledged=answer.acknowledged,
+            forget_experiment_ids=answer.forget,
+        )

@@ -12,12 +12,16 @@ list a variable without a value.
 | `FORGE_SCHEDULER_PORT` | `50051` (the port the scheduler listens on) |
 | `FORGE_SCHEDULER_ADDR` | `127.0.0.1:$FORGE_SCHEDULER_PORT` (where clients reach it) |
 | `FORGE_NATS_URL` | unset: `forge up` starts the bundled nats-server |
+| `FORGE_NATS_USER`, `FORGE_NATS_PASSWORD` | unset; `forge up` sets its bundled NATS's |
+| `FORGE_NATS_TOKEN` | unset: a token for NATS instead of a user and password |
 | `FORGE_ADMIN_PASSWORD` | unset: generated, printed once when the admin account is created |
 | `FORGE_JWT_SECRET` | unset: generated once into `$FORGE_DATA_DIR/jwt-secret`, mode 0600 |
 | `FORGE_CLUSTER_TOKEN` | unset: generated once into `$FORGE_DATA_DIR/cluster-token`, mode 0600 |
 | `FORGE_TOKEN_LIFETIME_SECONDS` | `43200`: a login lasts a working day |
 | `FORGE_TRAINER_HEARTBEAT_SECONDS` | `5`; a trainer silent for 3 intervals counts as gone |
 | `FORGE_MAX_RESTARTS` | `3`: a lost run is placed again this often before its experiment fails |
+| `FORGE_SCHEDULER_ID` | `<host name>-<port>`: stable, so a restart follows its runs at once |
+| `FORGE_SCHEDULER_LEASE_SECONDS` | `15`: when another scheduler adopts a silent one's runs |
 
 Trainers on the scheduler's machine read the cluster token from `$FORGE_DATA_DIR/cluster-token`;
 trainers elsewhere need `FORGE_CLUSTER_TOKEN` set to the same value on both sides.
@@ -31,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from scheduler.bus_credentials import BusCredentials
 from scheduler.secrets import read_or_create_secret
 
 JWT_SECRET_FILE = "jwt-secret"
@@ -39,6 +44,7 @@ DEFAULT_PORT = 50051
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=12)
 DEFAULT_HEARTBEAT_INTERVAL = timedelta(seconds=5)
 DEFAULT_MAX_RESTARTS = 3
+DEFAULT_SCHEDULER_LEASE = timedelta(seconds=15)
 MAX_RESTARTS_LIMIT = 100
 # Missing this many heartbeats in a row makes a trainer count as gone.
 MISSED_HEARTBEATS = 3
@@ -66,6 +72,10 @@ class Settings:
     jwt_secret: str = field(repr=False)
     cluster_token: str = field(repr=False)
     max_restarts: int = DEFAULT_MAX_RESTARTS
+    # Empty: `<host name>-<port>`, worked out once the port is bound.
+    scheduler_id: str = ""
+    scheduler_lease: timedelta = DEFAULT_SCHEDULER_LEASE
+    bus_credentials: BusCredentials = field(default_factory=BusCredentials)
 
     @property
     def trainer_timeout(self) -> timedelta:
@@ -91,6 +101,7 @@ class Settings:
             scheduler_port=port,
             scheduler_addr=env.get("FORGE_SCHEDULER_ADDR") or f"127.0.0.1:{port}",
             nats_url=env.get("FORGE_NATS_URL"),
+            bus_credentials=_bus_credentials(env),
             token_lifetime=timedelta(
                 seconds=env.integer(
                     "FORGE_TOKEN_LIFETIME_SECONDS",
@@ -110,6 +121,15 @@ class Settings:
             max_restarts=env.integer(
                 "FORGE_MAX_RESTARTS", DEFAULT_MAX_RESTARTS, low=0, high=MAX_RESTARTS_LIMIT
             ),
+            scheduler_id=env.get("FORGE_SCHEDULER_ID") or "",
+            scheduler_lease=timedelta(
+                seconds=env.integer(
+                    "FORGE_SCHEDULER_LEASE_SECONDS",
+                    int(DEFAULT_SCHEDULER_LEASE.total_seconds()),
+                    low=5,
+                    high=3600,
+                )
+            ),
             admin_password=env.get("FORGE_ADMIN_PASSWORD"),
             jwt_secret=jwt_secret or read_or_create_secret(data_dir / JWT_SECRET_FILE),
             cluster_token=(
@@ -117,6 +137,21 @@ class Settings:
                 or read_or_create_secret(data_dir / CLUSTER_TOKEN_FILE)
             ),
         )
+
+
+def _bus_credentials(env: _Environment) -> BusCredentials:
+    user, password = env.get("FORGE_NATS_USER"), env.get("FORGE_NATS_PASSWORD")
+    token = env.get("FORGE_NATS_TOKEN")
+    if (user is None) != (password is None):
+        raise SettingsError(
+            "FORGE_NATS_USER and FORGE_NATS_PASSWORD go together: set both to the scheduler's "
+            "identity in the NATS server's config, or neither."
+        )
+    if user is not None and token is not None:
+        raise SettingsError(
+            "Set FORGE_NATS_TOKEN or FORGE_NATS_USER and FORGE_NATS_PASSWORD, not both."
+        )
+    return BusCredentials(user=user, password=password, token=token)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,13 @@ The rules kept here rather than in the servicers:
   the experiment's row, so concurrent appends never share or skip a number.
 - Claiming. `claim_pending` hands each pending experiment to exactly one caller: with
   `SELECT ... FOR UPDATE SKIP LOCKED` on Postgres, so several schedulers can share one database,
-  and with SQLite's single writer there.
+  and with SQLite's single writer there. The claiming scheduler holds a lease on the running
+  experiment, renewed while it follows the run (`renew_leases`); once a lease expires, or its
+  holder released it, another scheduler adopts the run (`adopt_runs`), the same way.
+- Stream positions. Each item of a trainer's stream that is stored (an event, a whole file, a
+  whole checkpoint) records its position in the same transaction, so `stream_position` is
+  exactly what a scheduler that re-attaches asks to resume after, and what heartbeats
+  acknowledge to the trainer.
 
 Writes run in transactions opened with the engine's `WRITE` option (see `scheduler.db.engine`),
 which on SQLite take the write lock up front; on Postgres the row locks are explicit.
@@ -35,7 +41,7 @@ import json
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -44,7 +50,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from azuraforge.v1 import events_pb2
+from azuraforge.v1 import events_pb2, experiment_pb2
 from forge_learner.quoting import quote
 from scheduler.db.engine import WRITE
 from scheduler.db.models import (
@@ -58,6 +64,7 @@ from scheduler.db.models import (
     ExperimentStatus,
     LoginFailure,
     Role,
+    Scheduler,
     Trainer,
     User,
 )
@@ -123,6 +130,19 @@ class IllegalTransition(StoreError):
         self.experiment_id = experiment_id
         self.current = current
         self.target = target
+
+
+class SchedulerConflict(StoreError):
+    """A second scheduler on a SQLite database, which serves one at a time."""
+
+
+@dataclass(frozen=True)
+class HeartbeatAnswer:
+    """What a trainer's heartbeat learns: whether it is known, and what to do with its runs."""
+
+    registered: bool
+    acknowledged: dict[str, int] = field(default_factory=dict)
+    forget: tuple[str, ...] = ()
 
 
 class InvalidPageToken(StoreError, ValueError):
@@ -330,6 +350,7 @@ class Store:
             last_seq=0,
             max_restarts=max_restarts,
             attempts=[],
+            stream_position=0,
         )
         with self._writing() as session:
             if session.get(User, owner_id) is None:
@@ -418,6 +439,7 @@ class Store:
         caller: Caller | None,
         expected: ExperimentStatus | None = None,
         lost_reason: str = "",
+        position: int | None = None,
     ) -> tuple[StatusChange, events_pb2.ExperimentEvent]:
         """End an experiment: move it to the terminal `target` and store its last event.
 
@@ -440,9 +462,74 @@ class Store:
                 raise IllegalTransition(experiment_id, previous, target)
             self._move(experiment, target, error_message=event.experiment_finished.error_message)
             self._end_attempt(experiment, lost_reason)
+            _note_position(experiment, position)
+            experiment.scheduler_id = None
+            experiment.lease_expires_at = None
             stored = self._append(session, experiment, event)
             session.flush()
             return StatusChange(_experiment_records(session, [experiment])[0], previous), stored
+
+    def mark_cancelled(
+        self, experiment_id: str, message: str, *, caller: Caller | None
+    ) -> StatusChange:
+        """A RUNNING experiment is CANCELLED now; its run's last files and event still follow.
+
+        The scheduler that follows the run keeps its lease, stores what the trainer still
+        sends (the report, plots and checkpoint of a cancelled run), and ends the log with
+        `complete_cancel`. Until then `has_ended` is False, so watchers wait for those files.
+        """
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, caller, lock=True)
+            previous = experiment.status
+            self._move(experiment, ExperimentStatus.CANCELLED, error_message=message)
+            session.flush()
+            return StatusChange(_experiment_records(session, [experiment])[0], previous)
+
+    def complete_cancel(
+        self, experiment_id: str, event: events_pb2.ExperimentEvent, *, position: int | None = None
+    ) -> events_pb2.ExperimentEvent:
+        """Store the last event of a run cancelled by `mark_cancelled`, as CANCELLED.
+
+        `IllegalTransition` unless the experiment is CANCELLED with its run still followed.
+        """
+        if event.WhichOneof("kind") != "experiment_finished":
+            raise ValueError("a run ends with an ExperimentFinished event")
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, None, lock=True)
+            if (
+                experiment.status is not ExperimentStatus.CANCELLED
+                or experiment.scheduler_id is None
+            ):
+                raise IllegalTransition(
+                    experiment_id, experiment.status, ExperimentStatus.CANCELLED
+                )
+            ending = events_pb2.ExperimentEvent()
+            ending.CopyFrom(event)
+            ending.experiment_finished.status = experiment_pb2.EXPERIMENT_STATUS_CANCELLED
+            ending.experiment_finished.retryable = False
+            self._end_attempt(experiment)
+            _note_position(experiment, position)
+            experiment.scheduler_id = None
+            experiment.lease_expires_at = None
+            return self._append(session, experiment, ending)
+
+    def has_ended(self, experiment_id: str) -> bool:
+        """Whether the experiment's log is complete: it ended, and nothing more will be stored.
+
+        A cancelled run's files may still arrive after its status changed (`mark_cancelled`).
+        """
+        with self._reading() as session:
+            row = session.execute(
+                select(Experiment.status, Experiment.scheduler_id).where(
+                    Experiment.id == experiment_id
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound("experiment", experiment_id)
+            status, scheduler_id = row
+            return bool(status.is_terminal) and not (
+                status is ExperimentStatus.CANCELLED and scheduler_id is not None
+            )
 
     def _end_attempt(
         self, experiment: Experiment, lost_reason: str = "", *, counted: bool = True
@@ -471,7 +558,7 @@ class Store:
         experiment.status = target
         experiment.updated_at = now
         if target is ExperimentStatus.RUNNING:
-            experiment.started_at = now
+            experiment.started_at = experiment.started_at or now
             if trainer_id is not None:
                 experiment.trainer_id = trainer_id
         if target.is_terminal:
@@ -501,17 +588,27 @@ class Store:
                 experiment.attempts = [attempt.to_json() for attempt in attempts[:-1]]
             experiment.status = ExperimentStatus.PENDING
             experiment.trainer_id = None
+            experiment.scheduler_id = None
+            experiment.lease_expires_at = None
             experiment.updated_at = self.now()
             session.flush()
             return StatusChange(
                 _experiment_records(session, [experiment])[0], ExperimentStatus.RUNNING
             )
 
-    def claim_pending(self, trainer_id: str, limit: int) -> list[StatusChange]:
+    def claim_pending(
+        self,
+        trainer_id: str,
+        limit: int,
+        *,
+        scheduler_id: str | None = None,
+        lease: timedelta = timedelta(seconds=15),
+    ) -> list[StatusChange]:
         """Mark up to `limit` of the oldest PENDING experiments RUNNING on `trainer_id`.
 
         Only experiments of pipelines the trainer registered with are claimed. No experiment is
-        ever claimed twice, however many schedulers and threads claim at once.
+        ever claimed twice, however many schedulers and threads claim at once. `scheduler_id`
+        holds each one's lease for `lease`.
         """
         if limit <= 0:
             return []
@@ -536,8 +633,11 @@ class Store:
             for experiment in claimed:
                 experiment.status = ExperimentStatus.RUNNING
                 experiment.trainer_id = trainer_id
-                experiment.started_at = now
+                experiment.started_at = experiment.started_at or now  # its first run's start
                 experiment.updated_at = now
+                experiment.stream_position = 0  # a new run: its stream starts from 1
+                experiment.scheduler_id = scheduler_id
+                experiment.lease_expires_at = None if scheduler_id is None else now + lease
                 attempts = _attempts(experiment)
                 attempts.append(
                     AttemptRecord(
@@ -557,7 +657,11 @@ class Store:
     # Events
 
     def append_event(
-        self, experiment_id: str, event: events_pb2.ExperimentEvent
+        self,
+        experiment_id: str,
+        event: events_pb2.ExperimentEvent,
+        *,
+        position: int | None = None,
     ) -> events_pb2.ExperimentEvent:
         """Store `event` as the experiment's next one and return it with its `seq`.
 
@@ -570,6 +674,7 @@ class Store:
             raise ValueError("an ExperimentEvent needs one of its `kind` fields set")
         with self._writing() as session:
             experiment = _visible_experiment(session, experiment_id, None, lock=True)
+            _note_position(experiment, position)
             return self._append(session, experiment, event)
 
     def _append(
@@ -617,12 +722,15 @@ class Store:
         name: str,
         content: bytes,
         content_type: str = DEFAULT_CONTENT_TYPE,
+        *,
+        position: int | None = None,
     ) -> ArtifactRecord:
         """Store a file a run wrote, replacing one of the same name."""
         _check_artifact_name(name)
         now = self.now()
         with self._writing() as session:
             experiment = _visible_experiment(session, experiment_id, None, lock=True)
+            _note_position(experiment, position)
             artifact = session.get(Artifact, (experiment_id, name))
             if artifact is None:
                 artifact = Artifact(experiment_id=experiment_id, name=name)
@@ -649,7 +757,15 @@ class Store:
 
     # Checkpoints
 
-    def put_checkpoint(self, experiment_id: str, epoch: int, content: bytes, sha256: str) -> None:
+    def put_checkpoint(
+        self,
+        experiment_id: str,
+        epoch: int,
+        content: bytes,
+        sha256: str,
+        *,
+        position: int | None = None,
+    ) -> None:
         """Keep `content` as the experiment's checkpoint after `epoch`, replacing the one before.
 
         `ValueError` when its SHA-256 is not `sha256`: a checkpoint that arrived damaged
@@ -661,7 +777,8 @@ class Store:
                 "the previous checkpoint is kept"
             )
         with self._writing() as session:
-            _visible_experiment(session, experiment_id, None, lock=True)
+            experiment = _visible_experiment(session, experiment_id, None, lock=True)
+            _note_position(experiment, position)
             checkpoint = session.get(Checkpoint, experiment_id)
             if checkpoint is None:
                 checkpoint = Checkpoint(experiment_id=experiment_id)
@@ -689,6 +806,7 @@ class Store:
         slots: int,
         pipelines: Iterable[str],
         trainer_id: str = "",
+        held: Iterable[str] = (),
     ) -> TrainerRecord:
         """Register a trainer, or register it again under the id it chose; returns its record."""
         if slots < 1:
@@ -707,16 +825,148 @@ class Store:
             trainer.pipelines = sorted(set(pipelines))
             trainer.registered_at = now
             trainer.last_heartbeat = now
+            trainer.held_experiments = sorted(set(held))
             session.flush()
             return _trainer_records(session, [trainer])[0]
 
-    def heartbeat(self, trainer_id: str) -> bool:
-        """Note that the trainer is alive; False if it is not registered (it should register)."""
+    def heartbeat(self, trainer_id: str, held: Collection[str] = ()) -> HeartbeatAnswer:
+        """Note that the trainer is alive and holds `held`; what to tell it about those runs.
+
+        `registered` is False when the trainer is unknown (it should register). Each held run
+        that is RUNNING on this trainer (or cancelled, its last files still expected) is
+        acknowledged up to its stored `stream_position`; every other one (ended, pending again,
+        placed elsewhere, unknown) is to be forgotten.
+        """
+        held = sorted(set(held))
         with self._writing() as session:
             result = session.execute(
-                update(Trainer).where(Trainer.id == trainer_id).values(last_heartbeat=self.now())
+                update(Trainer)
+                .where(Trainer.id == trainer_id)
+                .values(last_heartbeat=self.now(), held_experiments=held)
             )
-            return _rowcount(result) > 0
+            if _rowcount(result) == 0:
+                return HeartbeatAnswer(registered=False)
+            rows = session.execute(
+                select(Experiment.id, Experiment.stream_position).where(
+                    Experiment.id.in_(held),
+                    Experiment.trainer_id == trainer_id,
+                    or_(
+                        Experiment.status == ExperimentStatus.RUNNING,
+                        # Cancelled, and its last files still expected.
+                        and_(
+                            Experiment.status == ExperimentStatus.CANCELLED,
+                            Experiment.scheduler_id.is_not(None),
+                        ),
+                    ),
+                )
+            )
+            ours = {experiment_id: position for experiment_id, position in rows}
+        return HeartbeatAnswer(
+            registered=True,
+            acknowledged=ours,
+            forget=tuple(experiment_id for experiment_id in held if experiment_id not in ours),
+        )
+
+    # Schedulers and leases
+
+    def scheduler_started(
+        self, scheduler_id: str, address: str, *, alive_within: timedelta
+    ) -> None:
+        """Note a scheduler that starts; `SchedulerConflict` if SQLite has another live one."""
+        now = self.now()
+        with self._writing() as session:
+            if session.get_bind().dialect.name == "sqlite":
+                other = session.scalar(
+                    select(Scheduler).where(
+                        Scheduler.id != scheduler_id,
+                        Scheduler.last_heartbeat >= now - alive_within,
+                    )
+                )
+                if other is not None:
+                    raise SchedulerConflict(
+                        f"another scheduler ({other.id} at {other.address}) uses this SQLite "
+                        f"database: it was alive {(now - other.last_heartbeat).seconds} s ago. "
+                        "SQLite serves one scheduler at a time: stop that one, or run several "
+                        "schedulers on Postgres (FORGE_DATABASE_URL=postgresql+psycopg2://...)"
+                    )
+            scheduler = session.get(Scheduler, scheduler_id)
+            if scheduler is None:
+                scheduler = Scheduler(id=scheduler_id)
+                session.add(scheduler)
+            scheduler.address = address
+            scheduler.started_at = now
+            scheduler.last_heartbeat = now
+
+    def scheduler_heartbeat(
+        self, scheduler_id: str, experiment_ids: Collection[str], lease: timedelta
+    ) -> None:
+        """Note the scheduler alive, and renew its lease on the runs it follows."""
+        now = self.now()
+        with self._writing() as session:
+            session.execute(
+                update(Scheduler).where(Scheduler.id == scheduler_id).values(last_heartbeat=now)
+            )
+            if experiment_ids:
+                session.execute(
+                    update(Experiment)
+                    .where(
+                        Experiment.id.in_(list(experiment_ids)),
+                        Experiment.scheduler_id == scheduler_id,
+                        Experiment.status == ExperimentStatus.RUNNING,
+                    )
+                    .values(lease_expires_at=now + lease)
+                )
+
+    def scheduler_stopped(self, scheduler_id: str) -> None:
+        """Release the scheduler's leases at once, so that another one adopts its runs now."""
+        with self._writing() as session:
+            session.execute(
+                update(Experiment)
+                .where(Experiment.scheduler_id == scheduler_id)
+                .values(lease_expires_at=self.now())
+            )
+            session.execute(delete(Scheduler).where(Scheduler.id == scheduler_id))
+
+    def adopt_runs(
+        self, scheduler_id: str, lease: timedelta, *, following: Collection[str] = ()
+    ) -> list[ExperimentRecord]:
+        """RUNNING experiments nobody follows, now leased to `scheduler_id` to follow.
+
+        Those whose lease expired or was released, those leased to `scheduler_id` itself (it
+        restarted) and not in `following`, and those with no lease at all. Each goes to one
+        scheduler only, however many adopt at once.
+        """
+        now = self.now()
+        with self._writing() as session:
+            adopted = list(
+                session.scalars(
+                    select(Experiment)
+                    .where(
+                        # A cancelled run whose last files its scheduler did not see either.
+                        or_(
+                            Experiment.status == ExperimentStatus.RUNNING,
+                            and_(
+                                Experiment.status == ExperimentStatus.CANCELLED,
+                                Experiment.scheduler_id.is_not(None),
+                            ),
+                        ),
+                        Experiment.id.not_in(list(following)),
+                        or_(
+                            Experiment.scheduler_id.is_(None),
+                            Experiment.scheduler_id == scheduler_id,
+                            Experiment.lease_expires_at.is_(None),
+                            Experiment.lease_expires_at <= now,
+                        ),
+                    )
+                    .order_by(Experiment.created_at, Experiment.id)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for experiment in adopted:
+                experiment.scheduler_id = scheduler_id
+                experiment.lease_expires_at = now + lease
+            session.flush()
+            return _experiment_records(session, adopted)
 
     def list_trainers(self, *, alive_within: timedelta | None = None) -> list[TrainerRecord]:
         """Registered trainers, by id; with `alive_within`, only those heard from that recently."""
@@ -905,10 +1155,18 @@ def _experiment_records(
             artifacts=tuple(artifacts.get(experiment.id, ())),
             max_restarts=experiment.max_restarts,
             attempts=tuple(_attempts(experiment)),
+            stream_position=experiment.stream_position,
+            scheduler_id=experiment.scheduler_id,
             checkpoint_epoch=checkpoint_epochs.get(experiment.id, 0),
         )
         for experiment in experiments
     ]
+
+
+def _note_position(experiment: Experiment, position: int | None) -> None:
+    """Record that the current run's stream is stored up to `position` (never backwards)."""
+    if position is not None and position > experiment.stream_position:
+        experiment.stream_position = position
 
 
 def _attempts(experiment: Experiment) -> list[AttemptRecord]:
@@ -948,6 +1206,7 @@ def _trainer_records(session: Session, trainers: Sequence[Trainer]) -> list[Trai
             registered_at=trainer.registered_at,
             last_heartbeat=trainer.last_heartbeat,
             running=running.get(trainer.id, 0),
+            held=tuple(trainer.held_experiments or ()),
         )
         for trainer in trainers
     ]

@@ -4,14 +4,20 @@ The order of the steps is what makes it gap-free:
 
 1. subscribe to `forge.experiments.<id>.events` first, buffering what arrives;
 2. replay the stored events after `after_seq` from the database, in batches;
-3. then take the live events, skipping any with `seq` at or below the last one sent.
+3. then follow the live subject, sending what the database holds past the last one sent.
 
 An event is stored before it is published (`scheduler.recorder`), so anything published before
 the subscription began is in the database by the time the replay reads it, and anything after
-is in the buffer: the two overlap and never leave a hole. When a live event's `seq` jumps past
-the next one expected (NATS dropped or reordered something, or the buffer overflowed), the
-missing ones are read from the database. When nothing arrives for `POLL_S`, the database is
-asked too, so a watcher never hangs on a message NATS lost while reconnecting.
+is in the buffer: the two overlap and never leave a hole. When nothing arrives for `POLL_S`,
+the database is asked too, so a watcher never hangs on a message NATS lost while reconnecting.
+
+What a watcher receives always comes from the database, never from the bus: a live message is
+only news that the log has grown, and the events sent are the stored ones after the last sent.
+A message with a `seq` the database does not hold, or holding something else than the stored
+event with that `seq`, is one the scheduler never published (a forged `ExperimentFinished` from
+someone with publish rights on a misconfigured bus, say): it is logged and dropped, and the
+watch goes on to the experiment's real end. Gaps (NATS dropped or reordered something, or the
+buffer overflowed) fill themselves the same way, by reading past the last event sent.
 
 The stream ends after the `ExperimentFinished` event. A finished experiment is just replayed;
 one that ended without that event (an older database) ends after its replay.
@@ -20,11 +26,15 @@ one that ended without that event (an older database) ends after its replay.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from azuraforge.v1 import events_pb2
 from scheduler.bus import Bus, events_subject
+from scheduler.store import DEFAULT_EVENT_BATCH as EVENT_BATCH
 from scheduler.store import Store
+
+log = logging.getLogger(__name__)
 
 # How long the live subject may stay quiet before the database is asked for missed events.
 POLL_S = 5.0
@@ -66,36 +76,47 @@ async def watch_events(
         while True:
             received = await live.get(timeout=poll_s)
             if received is not None and received.seq <= last:
-                continue
-            if received is None or received.seq > last + 1:
-                # Quiet for a while, or a gap: the database has everything up to the newest.
-                # Whether it had ended is asked first, so the replay reads all there will be.
-                ended = received is None and await _has_ended(store, experiment_id)
-                async for stored in stored_events(store, experiment_id, last):
-                    yield stored
-                    last = stored.seq
-                    if is_last(stored):
-                        return
-                if ended:
-                    return
-                continue
-            yield received
-            last = received.seq
-            if is_last(received):
+                continue  # sent already, from the database
+            # Whether it had ended is asked first, so that the read below gets all there will be.
+            ended = received is None and await _has_ended(store, experiment_id)
+            confirmed = finished = False
+            async for stored in stored_events(store, experiment_id, last):
+                if received is not None and stored.seq == received.seq:
+                    confirmed = _same(stored, received)
+                yield stored
+                last = stored.seq
+                if is_last(stored):
+                    finished = True
+                    break
+            if received is not None and not confirmed:
+                log.warning(
+                    "dropped a message on %s with seq %d that the scheduler did not store",
+                    events_subject(experiment_id),
+                    received.seq,
+                )
+            if ended or finished:
                 return
 
 
 async def stored_events(store: Store, experiment_id: str, after_seq: int) -> AsyncIterator[Event]:
-    """Every stored event after `after_seq`, in batches: a long log is never all in memory."""
+    """Every event stored after `after_seq` by the time of the read, in batches: a long log is
+    never all in memory, and a short one (the usual live case) costs one query."""
     while True:
-        batch = await asyncio.to_thread(store.events_after, experiment_id, after_seq)
-        if not batch:
-            return
+        batch = await asyncio.to_thread(store.events_after, experiment_id, after_seq, EVENT_BATCH)
         for event in batch:
             yield event
+        if len(batch) < EVENT_BATCH:
+            return
         after_seq = batch[-1].seq
 
 
+def _same(stored: Event, received: Event) -> bool:
+    """Whether `received` is the stored event; compared as bytes, as NaN metrics never equal."""
+    return stored.SerializeToString(deterministic=True) == received.SerializeToString(
+        deterministic=True
+    )
+
+
 async def _has_ended(store: Store, experiment_id: str) -> bool:
-    experiment = await asyncio.to_thread(store.get_experiment, experiment_id, caller=None)
-    return experiment.status.is_terminal
+    """Whether nothing more will be stored (a cancelled run's files may still be coming)."""
+    return await asyncio.to_thread(store.has_ended, experiment_id)

@@ -7,17 +7,28 @@ not import gRPC, the scheduler and the trainer to be collected.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
+if TYPE_CHECKING:
+    from tests.stack import ForgeNats
+
 
 @pytest.fixture(scope="session")
-def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real nats-server with JetStream for the whole session; experiments never share ids."""
-    from tests.stack import running_nats
+def forge_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForgeNats]:
+    """A real nats-server for the whole session, with JetStream and the authorization config
+    `forge up` gives it; experiments never share ids."""
+    from tests.stack import running_forge_nats
 
-    with running_nats(tmp_path_factory.mktemp("nats")) as url:
-        yield url
+    with running_forge_nats(tmp_path_factory.mktemp("nats")) as nats:
+        yield nats
+
+
+@pytest.fixture(scope="session")
+def nats_url(forge_nats: ForgeNats) -> str:
+    """Its URL with the scheduler's user and password: what a test scheduler connects with."""
+    return forge_nats.scheduler_url
 
 
 @pytest.fixture(scope="session")

@@ -68,7 +68,8 @@ class Client:
         A watcher that loses its stream comes back with `after_seq`, as the web UI does.
         """
         while True:
-            after = self.events[-1].seq if self.events else 0
+            mine = [e for e in self.events if e.experiment_id == experiment_id]
+            after = mine[-1].seq if mine else 0
             call = self.stub.WatchExperiment(
                 scheduler_pb2.WatchExperimentRequest(experiment_id=experiment_id, after_seq=after),
                 metadata=self.metadata,
@@ -115,3 +116,18 @@ def assert_resumed_once_from_a_checkpoint(
     assert first == resumed.from_epoch + 1
     assert sorted(epoch_points(events)) == list(range(1, EPOCHS + 1))
     return resumed
+
+
+def assert_went_on_untouched(final: experiment_pb2.Experiment, events: list[Event]) -> None:
+    """SUCCEEDED on its first trainer: followed again, never resumed, each epoch trained once."""
+    assert final.status == SUCCEEDED, final.error_message
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    kinds = [e.WhichOneof("kind") for e in events]
+    story = [
+        e.log_line.message or e.WhichOneof("kind") for e in events if not e.batch_progress.batch
+    ]
+    assert "experiment_resumed" not in kinds and kinds.count("experiment_started") == 1, story
+    assert sorted(epoch_points(events)) == list(range(1, EPOCHS + 1))
+    again = [e.log_line.message for e in events if "again, from item" in e.log_line.message]
+    assert len(again) == 1 and again[0].endswith("nothing was lost")
+    assert len(final.attempts) == 1

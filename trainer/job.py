@@ -249,9 +249,10 @@ class ForwardEvents(Callback):
         self._outbox.send(BatchDone(epoch, batch + 1, self._steps, float(logs["loss"])))
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        # The checkpoint goes first: whoever sees an epoch end finds its checkpoint stored.
         elapsed = time.monotonic() - self._started
-        self._outbox.send(EpochDone(epoch + 1, self._epochs, numbers(dict(logs)), elapsed))
         self._checkpoint(epoch + 1)
+        self._outbox.send(EpochDone(epoch + 1, self._epochs, numbers(dict(logs)), elapsed))
 
     def _checkpoint(self, epoch: int) -> None:
         """Save and announce the resume checkpoint when the cadence and the interval allow."""

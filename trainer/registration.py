@@ -2,7 +2,9 @@
 
 Adding a machine to the cluster is starting `forge trainer --scheduler HOST:PORT` on it
 (DESIGN.md §6). The trainer registers its address, slots and pipelines, then heartbeats at the
-interval the scheduler asks for, naming the experiments it runs. A scheduler that answers
+interval the scheduler asks for, naming the runs it holds; the answer acknowledges what the
+scheduler stored of each, and names the runs it expects nothing more of, which the trainer then
+forgets (`Trainer.acknowledge`). A scheduler that answers
 `registered=False` has forgotten the trainer (it restarted on a fresh database, or timed the
 trainer out), so the trainer registers again under the same id. A scheduler that cannot be
 reached is retried with exponential backoff, forever: trainers may start before the scheduler
@@ -33,7 +35,9 @@ class Backoff:
     """Waits between attempts while the scheduler is unreachable: doubling, up to ``maximum``."""
 
     initial: float = 0.5
-    maximum: float = 30.0
+    # A scheduler that restarted counts a trainer silent for 3 heartbeats (15 s) as gone, once
+    # it has waited its own retry time (scheduler.placement.TRAINER_RETRY_S): stay below both.
+    maximum: float = 5.0
 
     def after(self, delay: float) -> float:
         return min(delay * 2, self.maximum)
@@ -91,6 +95,7 @@ async def register(
             slots=trainer.settings.slots,
             pipelines=sorted(discover_pipelines()),
             trainer_id=trainer.trainer_id,
+            running_experiment_ids=trainer.held_experiment_ids,
         ),
         metadata=metadata,
         timeout=CALL_TIMEOUT_S,
@@ -111,11 +116,12 @@ async def heartbeat(
     response: scheduler_pb2.TrainerHeartbeatResponse = await stub.TrainerHeartbeat(
         scheduler_pb2.TrainerHeartbeatRequest(
             trainer_id=trainer.trainer_id,
-            running_experiment_ids=trainer.running_experiment_ids,
+            running_experiment_ids=trainer.held_experiment_ids,
         ),
         metadata=metadata,
         timeout=CALL_TIMEOUT_S,
     )
+    trainer.acknowledge(response.acknowledged, response.forget_experiment_ids)
     return response.registered
 
 

@@ -10,9 +10,12 @@ How a run ends:
 
 - the child reports its end (succeeded, failed with an error, or stopped by a cancel): that
   status, and its files, which it finished writing;
-- cancelled: the child gets ``CANCEL_GRACE_S`` to stop at its next batch and write its report;
-  one that does not (stuck in a data download, say) is terminated, then killed, and the run is
-  ``CANCELLED`` without files;
+- cancelled: the child gets the trainer's cancel grace (``Experiment.cancel_grace_s``, 30 s by
+  default) to stop at its next batch and write its report, whose files follow as usual; one
+  that does not (stuck in a data download, say) is terminated, then killed, and the run is
+  ``CANCELLED`` without files, saying so;
+- abandoned (nobody followed the run for the trainer's grace period): the child is killed, and
+  the run is ``FAILED`` and ``retryable``, saying so;
 - the child dies (a segfault, the OOM killer): ``FAILED``, naming the exit code or signal, and
   ``retryable``: no fault of the pipeline, so the scheduler places the run again from its last
   checkpoint. Its folder may hold half-written files, so none are sent.
@@ -49,8 +52,6 @@ from trainer.job import (
 
 log = logging.getLogger(__name__)
 
-CANCEL_GRACE_S = 1.5
-"""How long a cancelled child may take to stop on its own before it is terminated."""
 KILL_GRACE_S = 0.2
 """How long a terminated child may take to exit before it is killed."""
 EXIT_GRACE_S = 5.0
@@ -81,6 +82,8 @@ class Experiment:
     spec: JobSpec
     trainer_id: str
     threads: int
+    # How long a cancelled child may take to stop on its own before it is terminated.
+    cancel_grace_s: float = 30.0
 
     @property
     def run(self) -> RunInfo:
@@ -93,6 +96,7 @@ class Job:
     def __init__(self, experiment: Experiment) -> None:
         self.experiment = experiment
         self.cancel_requested = False
+        self.abandoned: str | None = None
         self.ended: RunEnded | None = None
         self._events, events_end = _SPAWN.Pipe(duplex=False)
         control_end, self._control = _SPAWN.Pipe(duplex=False)
@@ -148,7 +152,14 @@ class Job:
         with suppress(OSError):  # the child is gone already: nothing left to stop
             self._control.send(reason)
         loop = asyncio.get_running_loop()
-        self._timers.append(loop.call_later(CANCEL_GRACE_S, self._terminate))
+        self._timers.append(loop.call_later(self.experiment.cancel_grace_s, self._terminate))
+
+    def abandon(self, reason: str) -> None:
+        """Kill the child because nobody follows the run; ``reason`` becomes its ending."""
+        self.abandoned = reason
+        if self._started and self._process.is_alive():
+            log.warning("job %s: %s", self.name, reason)
+            self._process.kill()
 
     def close(self) -> None:
         """Make sure the child is gone: kill it if it still runs. Safe to call more than once."""
@@ -169,7 +180,11 @@ class Job:
 
     def _terminate(self) -> None:
         if self._process.is_alive():
-            log.warning("job %s did not stop within %.1f s of cancel", self.name, CANCEL_GRACE_S)
+            log.warning(
+                "job %s did not stop within %.1f s of cancel",
+                self.name,
+                self.experiment.cancel_grace_s,
+            )
             self._process.terminate()
             loop = asyncio.get_running_loop()
             self._timers.append(loop.call_later(KILL_GRACE_S, self._kill))
@@ -202,18 +217,33 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
     if job.ended is not None:
         for chunk in artifact_chunks(job.experiment.spec.run_dir):
             yield trainer_pb2.TrainResponse(artifact_chunk=chunk)
-    result = outcome(job.ended, job.exitcode, job.cancel_requested)
+    result = outcome(
+        job.ended,
+        job.exitcode,
+        job.cancel_requested,
+        job.abandoned,
+        cancel_grace_s=job.experiment.cancel_grace_s,
+    )
     yield trainer_pb2.TrainResponse(event=finished_event(result, run, seq + 1))
 
 
-def outcome(ended: RunEnded | None, exitcode: int | None, cancel_requested: bool) -> Outcome:
+def outcome(
+    ended: RunEnded | None,
+    exitcode: int | None,
+    cancel_requested: bool,
+    abandoned: str | None = None,
+    *,
+    cancel_grace_s: float = 30.0,
+) -> Outcome:
     """How the run ended: as the child reported, or, when it could not, by how it exited."""
     if ended is not None:
         return Outcome(STATUSES[ended.status], ended.error, ended.metrics, ended.at)
+    if abandoned is not None:
+        return Outcome(FAILED, abandoned, retryable=True)
     if cancel_requested:
         return Outcome(
             CANCELLED,
-            f"cancelled; the pipeline did not stop within {CANCEL_GRACE_S} s, so its process "
+            f"cancelled; the pipeline did not stop within {cancel_grace_s:g} s, so its process "
             "was killed and its files were not kept",
         )
     return Outcome(FAILED, died(exitcode), retryable=True)

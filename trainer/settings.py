@@ -16,10 +16,17 @@ folder. An empty variable counts as unset, as in the scheduler's settings.
 | `FORGE_SCHEDULER_ADDR` | `--scheduler` | unset: serve without registering anywhere |
 | `FORGE_CLUSTER_TOKEN` | | read from `$FORGE_DATA_DIR/cluster-token` |
 | `FORGE_CHECKPOINT_INTERVAL_SECONDS` | | `10`, the least time between two checkpoints sent |
+| `FORGE_TRAINER_GRACE_SECONDS` | | `600`: how long a run nobody follows goes on |
+| `FORGE_TRAINER_CANCEL_GRACE_SECONDS` | | `30`: how long a cancelled run may take to stop |
+| `FORGE_TRAINER_STREAM_MEMORY_MIB` | | `64` MiB of unacknowledged items per run in memory |
 
 A run sends the scheduler a resume checkpoint every `checkpoint_every` epochs (its config's),
 but never sooner than `FORGE_CHECKPOINT_INTERVAL_SECONDS` after the one before, so that tiny
 epochs do not flood the scheduler's store; `0` sends one at every `checkpoint_every` epochs.
+
+A run outlives its Train stream (`trainer.service`): when no scheduler follows it, it goes on
+for `FORGE_TRAINER_GRACE_SECONDS`, keeping what it sends for the scheduler that attaches; past
+the memory bound, in a spill file in the trainer's work folder.
 
 Threads per job bound the BLAS and OpenMP pools of each experiment's process, so that several
 slots on one machine share its cores instead of each one assuming it has all of them.
@@ -37,6 +44,9 @@ from pathlib import Path
 DEFAULT_PORT = 50052
 DEFAULT_HOST = "[::]"
 DEFAULT_CHECKPOINT_INTERVAL_S = 10
+DEFAULT_GRACE_S = 600
+DEFAULT_CANCEL_GRACE_S = 30
+DEFAULT_STREAM_MEMORY_MIB = 64
 # The file the scheduler generates the token into when FORGE_CLUSTER_TOKEN is unset.
 CLUSTER_TOKEN_FILE = "cluster-token"
 
@@ -59,6 +69,9 @@ class TrainerSettings:
     threads: int = 1
     scheduler_address: str | None = None
     checkpoint_interval_s: float = DEFAULT_CHECKPOINT_INTERVAL_S
+    grace_s: float = DEFAULT_GRACE_S
+    cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S
+    stream_memory_bytes: int = DEFAULT_STREAM_MEMORY_MIB * 1024 * 1024
 
     def advertised_address(self, bound_port: int) -> str:
         """Where the scheduler reaches this trainer, `host:port`.
@@ -119,6 +132,15 @@ def load_settings(
         checkpoint_interval_s=env.integer(
             "FORGE_CHECKPOINT_INTERVAL_SECONDS", DEFAULT_CHECKPOINT_INTERVAL_S, 0, 24 * 3600
         ),
+        grace_s=env.integer("FORGE_TRAINER_GRACE_SECONDS", DEFAULT_GRACE_S, 0, 7 * 24 * 3600),
+        cancel_grace_s=env.integer(
+            "FORGE_TRAINER_CANCEL_GRACE_SECONDS", DEFAULT_CANCEL_GRACE_S, 1, 24 * 3600
+        ),
+        stream_memory_bytes=env.integer(
+            "FORGE_TRAINER_STREAM_MEMORY_MIB", DEFAULT_STREAM_MEMORY_MIB, 1, 1024 * 1024
+        )
+        * 1024
+        * 1024,
     )
 
 
@@ -144,6 +166,17 @@ def _checked(flag: str, value: int | None, low: int, high: int) -> int | None:
 
 
 def _is_loopback(address: str) -> bool:
+    """Whether every scheduler `address` names is on this machine.
+
+    `address` is a gRPC target: `host:port`, or several schedulers as
+    `ipv4:10.0.0.1:50051,10.0.0.2:50051`.
+    """
+    if address.startswith(("ipv4:", "ipv6:")):
+        address = address.partition(":")[2]
+    return all(_is_loopback_host(one) for one in address.split(","))
+
+
+def _is_loopback_host(address: str) -> bool:
     host = address.rpartition(":")[0].strip("[]") or address
     if host == "localhost":
         return True

@@ -55,6 +55,7 @@ USERNAME_LENGTH = 64
 ADDRESS_LENGTH = 64
 ID_LENGTH = 36
 TRAINER_ID_LENGTH = 200
+SCHEDULER_ID_LENGTH = 200
 PIPELINE_LENGTH = 200
 ARTIFACT_NAME_LENGTH = 512
 
@@ -170,6 +171,12 @@ class Experiment(Base):
     max_restarts: Mapped[int] = mapped_column(Integer)
     # One dict per run of the experiment, oldest first (`scheduler.records.AttemptRecord`).
     attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The position of the last item of the current run's trainer stream that is stored here:
+    # a scheduler that re-attaches asks the trainer for what follows it.
+    stream_position: Mapped[int] = mapped_column(BigInteger)
+    # The scheduler that follows the run while RUNNING, until its lease expires.
+    scheduler_id: Mapped[str | None] = mapped_column(String(SCHEDULER_ID_LENGTH))
+    lease_expires_at: Mapped[datetime | None]
 
 
 class Event(Base):
@@ -235,6 +242,23 @@ class Trainer(Base):
     slots: Mapped[int] = mapped_column(Integer)
     pipelines: Mapped[list[str]] = mapped_column(JSON)
     registered_at: Mapped[datetime]
+    last_heartbeat: Mapped[datetime]
+    # The runs it held at its last heartbeat (training, or ended and not yet acknowledged).
+    held_experiments: Mapped[list[str]] = mapped_column(JSON)
+
+
+class Scheduler(Base):
+    """A scheduler process on this database, alive while its heartbeats keep coming.
+
+    Several may share a Postgres database; on SQLite one at a time, which this table lets a
+    second one notice.
+    """
+
+    __tablename__ = "schedulers"
+
+    id: Mapped[str] = mapped_column(String(SCHEDULER_ID_LENGTH), primary_key=True)
+    address: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime]
     last_heartbeat: Mapped[datetime]
 
 

@@ -1,5 +1,5 @@
-"""`forge scheduler`: serves until SIGTERM, prints a generated admin password once, and refuses
-to start without a NATS it can reach."""
+"""`forge scheduler`: serves until SIGTERM, prints a generated admin password once, keeps its
+data private whatever the umask, and refuses to start without a NATS that lets it in."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from forge_cli.main import main
-from tests.stack import free_port
+from tests.stack import ForgeNats, free_port
 
 FORGE = Path(sys.executable).parent / "forge"
 
@@ -28,14 +28,21 @@ def clean_environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def test_the_scheduler_serves_until_sigterm(tmp_path: Path, nats_url: str) -> None:
+def test_the_scheduler_serves_until_sigterm(tmp_path: Path, forge_nats: ForgeNats) -> None:
     port = free_port()
+    data = tmp_path / "var"
     scheduler = subprocess.Popen(
         [str(FORGE), "scheduler", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**clean_environment(tmp_path), "FORGE_NATS_URL": nats_url},
+        env={
+            **clean_environment(data),
+            "FORGE_NATS_URL": forge_nats.url,
+            "FORGE_NATS_USER": "forge-scheduler",
+            "FORGE_NATS_PASSWORD": forge_nats.identities.scheduler.value,
+        },
+        umask=0o022,  # a usual shell's: the data must be private all the same
     )
     try:
         assert scheduler.stderr is not None and scheduler.stdout is not None
@@ -43,6 +50,7 @@ def test_the_scheduler_serves_until_sigterm(tmp_path: Path, nats_url: str) -> No
             if "scheduler serving on port" in line:
                 break
         assert f"scheduler serving on port {port}" in line, line
+        assert f"NATS {forge_nats.url} as user 'forge-scheduler'" in line
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             answer = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service="azuraforge.v1.SchedulerService"),
@@ -59,8 +67,10 @@ def test_the_scheduler_serves_until_sigterm(tmp_path: Path, nats_url: str) -> No
     assert re.search(
         r"created the account 'admin' with the generated password\n\n    \S{20,}", output
     )
-    assert (tmp_path / "forge.db").exists()
-    assert (tmp_path / "cluster-token").stat().st_mode & 0o777 == 0o600
+    assert forge_nats.identities.scheduler.value not in output
+    assert data.stat().st_mode & 0o777 == 0o700
+    for name in ("forge.db", "cluster-token", "jwt-secret"):
+        assert (data / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def test_without_nats_the_scheduler_says_how_to_get_one(
@@ -90,3 +100,28 @@ def test_an_unreachable_nats_stops_the_start(
 
     assert code == 1
     assert f"cannot reach NATS at {nowhere}" in capsys.readouterr().err
+
+
+def test_a_nats_that_refuses_the_scheduler_stops_the_start_naming_the_settings(
+    tmp_path: Path,
+    forge_nats: ForgeNats,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("scheduler.bus.CONNECT_TIMEOUT_S", 1.0)
+    for name in [name for name in os.environ if name.startswith("FORGE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("FORGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FORGE_ADMIN_PASSWORD", "admin-password")
+    monkeypatch.setenv("FORGE_NATS_USER", "forge-scheduler")
+    monkeypatch.setenv("FORGE_NATS_PASSWORD", "not-the-password")
+    port = str(free_port())
+
+    code = main(["scheduler", "--host", "127.0.0.1", "--port", port, "--nats-url", forge_nats.url])
+
+    assert code == 1
+    error = capsys.readouterr().err
+    assert f"NATS at {forge_nats.url} refused the scheduler" in error
+    assert "as user 'forge-scheduler'" in error
+    assert "FORGE_NATS_PASSWORD" in error
+    assert "not-the-password" not in error

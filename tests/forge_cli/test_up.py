@@ -3,7 +3,8 @@
 It starts NATS, the scheduler and a trainer in a fresh data folder on free ports, prints a
 generated admin password; the `forge` CLI logs in with it, submits a small weather forecast
 and watches it succeed; then Ctrl-C (SIGINT) stops everything with status 0, and no process
-of any service, nor any process one of them started, is left.
+of any service, nor any process one of them started, is left. It runs under the umask most
+shells have, 022, and everything it wrote in the data folder is the user's alone all the same.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def forge_up(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Outpu
         text=True,
         env=env,
         process_group=0,
+        umask=0o022,  # a usual shell's, which would leave new files readable by everyone
     )
     output = Output(process)
     try:
@@ -101,6 +103,7 @@ def test_forge_up_runs_an_experiment_and_stops_cleanly_on_ctrl_c(forge_up, env) 
     assert submit.returncode == 0, submit.stdout + submit.stderr
     assert "Epoch 2/2" in submit.stdout
     assert "Experiment SUCCEEDED" in submit.stdout
+    assert_private(Path(env["FORGE_DATA_DIR"]))
 
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=120) == 0, "\n".join(output.lines[-40:])
@@ -115,6 +118,23 @@ def test_forge_up_runs_an_experiment_and_stops_cleanly_on_ctrl_c(forge_up, env) 
     assert lines[-1] == "up        | stopped"
     for name, pid in children.items():
         assert not group_exists(pid), f"a process of {name}'s group outlived forge up"
+
+
+def assert_private(data_dir: Path) -> None:
+    """The data folder 0700, its database files 0600, and nothing in it open to others."""
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    # Written by SQLite when it pleases, the WAL files exist while the scheduler runs.
+    for name in ("forge.db", "forge.db-wal", "forge.db-shm", "nats.conf", "nats-password"):
+        assert (data_dir / name).stat().st_mode & 0o777 == 0o600, name
+    entries = list(data_dir.rglob("*"))
+    kinds = {path.relative_to(data_dir).parts[0] for path in entries}
+    assert {"nats", "trainer"} <= kinds, "the NATS store and the trainer's runs are checked"
+    open_to_others = [
+        f"{path} {path.stat().st_mode & 0o777:04o}"
+        for path in entries
+        if not path.is_symlink() and path.stat().st_mode & 0o077
+    ]
+    assert open_to_others == []
 
 
 def test_a_second_forge_up_on_a_taken_port_says_which_flag_to_change(env) -> None:
@@ -155,9 +175,28 @@ def test_the_plan_starts_nats_unless_a_nats_url_is_set(tmp_path: Path) -> None:
     nats = bundled.services()[0]
     assert "--jetstream" in nats.argv
     assert nats.argv[nats.argv.index("--store_dir") + 1] == str(tmp_path / "nats")
+    assert nats.argv[nats.argv.index("--config") + 1] == str(tmp_path / "nats.conf")
     assert bundled.env()["FORGE_NATS_URL"] == f"nats://127.0.0.1:{bundled.nats_port}"
     assert "nats" not in [s.name for s in external.services()]
     assert external.env()["FORGE_NATS_URL"] == "nats://elsewhere:4222"
+
+
+def test_only_the_scheduler_gets_the_bundled_nats_password(tmp_path: Path) -> None:
+    the_plan = plan({"FORGE_DATA_DIR": str(tmp_path), "FORGE_NATS_TOKEN": "a-token"})
+
+    services = {service.name: service for service in the_plan.services()}
+
+    password = (tmp_path / "nats-password").read_text().strip()
+    scheduler = services["scheduler"].env
+    assert (scheduler["FORGE_NATS_USER"], scheduler["FORGE_NATS_PASSWORD"]) == (
+        "forge-scheduler",
+        password,
+    )
+    assert scheduler["FORGE_NATS_TOKEN"] == ""  # the bundled server knows no token
+    for name, service in services.items():
+        if name != "scheduler":
+            assert password not in service.env.values(), name
+    assert f'password: "{password}"' in (tmp_path / "nats.conf").read_text()
 
 
 def test_trainers_get_stable_names_and_share_the_cores(

@@ -20,7 +20,7 @@ from forge_learner.config import (
     parse_config_strings,
 )
 
-SHARED = ["epochs", "batch_size", "learning_rate", "seed"]
+SHARED = ["epochs", "batch_size", "learning_rate", "seed", "checkpoint_every"]
 
 
 class Layers(BaseModel):
@@ -125,7 +125,7 @@ def test_an_unknown_key_is_named_with_a_suggestion_and_the_valid_keys() -> None:
 
     assert (error.field, error.rule) == ("learning_rat", "extra_forbidden")
     assert "did you mean 'learning_rate'?" in error.message
-    assert "valid settings are batch_size, cell, epochs, head" in error.message
+    assert "valid settings are batch_size, cell, checkpoint_every, epochs, head" in error.message
 
 
 def test_an_unknown_nested_key_lists_the_nested_settings() -> None:
@@ -237,7 +237,7 @@ def test_json_schema_is_draft_2020_12_with_title_description_defaults_bounds_cho
     assert schema["title"] == "ForecastConfig"
     assert schema["description"] == "Settings of a forecaster used by these tests."
     assert schema["additionalProperties"] is False
-    assert list(props)[:4] == SHARED
+    assert list(props)[: len(SHARED)] == SHARED
     epochs = props["epochs"]
     assert (epochs["type"], epochs["default"], epochs["minimum"]) == ("integer", 50, 1)
     assert props["learning_rate"]["exclusiveMinimum"] == 0.0
@@ -248,7 +248,7 @@ def test_json_schema_is_draft_2020_12_with_title_description_defaults_bounds_cho
 def test_describe_config_lists_type_default_bounds_choices_and_help() -> None:
     fields = {field.name: field for field in describe_config(ForecastConfig)}
 
-    assert list(fields)[:4] == SHARED
+    assert list(fields)[: len(SHARED)] == SHARED
     assert (fields["epochs"].type, fields["epochs"].default) == ("int", 50)
     assert fields["epochs"].bounds == ">= 1, <= 100000"
     assert fields["learning_rate"].bounds == "> 0.0, <= 10.0"

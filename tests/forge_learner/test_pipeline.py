@@ -64,6 +64,7 @@ def test_run_writes_every_artefact_and_says_where(tmp_path: Path) -> None:
         "batch_size": 32,
         "learning_rate": 0.001,
         "seed": 0,
+        "checkpoint_every": 1,
         "noise": 0.1,
         "splits": "all",
     }

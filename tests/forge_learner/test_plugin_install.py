@@ -58,7 +58,7 @@ def test_the_installed_plugin_is_listed_with_its_config(site: Path, tmp_path: Pa
     assert listed.returncode == 0, listed.stderr
     block = listed.stdout.split("tiny_regression  ", 1)[1].split("\n\n")[0]
     assert block.startswith("Fits y = x . w + b")
-    assert "samples        int    64       >= 8, <= 10000" in block
+    assert "samples           int    64       >= 8, <= 10000" in block
     assert "Synthetic samples to draw." in block
     schema = json.loads(as_json.stdout)["pipelines"]["tiny_regression"]["config_schema"]
     assert schema["title"] == "TinyConfig"

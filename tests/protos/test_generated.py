@@ -66,7 +66,7 @@ def test_every_proto_has_generated_modules(name: str) -> None:
         (
             trainer_pb2.DESCRIPTOR,
             "TrainerService",
-            {"Train": True, "Cancel": False, "Describe": False},
+            {"Train": True, "Attach": True, "Cancel": False, "Describe": False},
         ),
     ],
 )

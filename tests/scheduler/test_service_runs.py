@@ -212,7 +212,9 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
         return response.experiment, time.monotonic() - started
 
     async def scenario():
-        async with running_stack(tmp_path, database_url, nats_url) as stack:
+        async with running_stack(
+            tmp_path, database_url, nats_url, trainer_settings={"cancel_grace_s": 2}
+        ) as stack:
             token = await stack.add_user("alice")
             # Trains slowly, one batch at a time: the trainer stops it at its next batch.
             training = await stack.submit(token, {"epochs": 10_000, "batch_pause": 0.05})
@@ -228,11 +230,16 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
             again = await cancel(stack, token, hanging.experiment_id)
             events = {
                 name: await stack.watch(token, experiment.experiment_id)
-                for name, experiment in (("pending", waiting), ("hung", hanging))
+                for name, experiment in (
+                    ("pending", waiting),
+                    ("running", training),
+                    ("hung", hanging),
+                )
             }
-            return pending, running, hung, again, events
+            files = (await stack.get(token, training.experiment_id)).artifacts
+            return pending, running, hung, again, events, files
 
-    pending, running, hung, again, events = asyncio.run(scenario())
+    pending, running, hung, again, events, files = asyncio.run(scenario())
 
     (experiment, took) = pending
     assert experiment.status == CANCELLED and took < 1.0
@@ -243,18 +250,64 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
         assert took < 2.0
         assert experiment.finished_at.seconds > 0
     assert again[0] == hung[0]
-    assert events["hung"][-1].experiment_finished.status == CANCELLED
+    # The cancelled run's report and files follow its status, and then its last event.
+    assert kinds(events["running"])[-1] == "experiment_finished", [
+        e.log_line.message or e.WhichOneof("kind") for e in events["running"][-8:]
+    ]
+    assert "artifact_stored" in kinds(events["running"])
+    assert {"report.md", "metrics.json", "checkpoints/last.npz"} <= {f.name for f in files}
+    ended = events["running"][-1].experiment_finished
+    assert ended.status == CANCELLED and "not kept" not in ended.error_message
+    # One that does not stop is killed after the trainer's cancel grace, and says so.
+    last = events["hung"][-1].experiment_finished
+    assert last.status == CANCELLED
+    assert "did not stop within 2 s, so its process was killed" in last.error_message
 
 
-def test_a_restarted_scheduler_resumes_the_experiments_it_was_running_from_their_checkpoint(
+def test_a_restarted_scheduler_follows_its_runs_again_and_nothing_is_trained_twice(
     tmp_path: Path, database_url: str, nats_url: str
 ):
     async def scenario():
         async with running_stack(tmp_path, database_url, nats_url) as stack:
             token = await stack.add_user("alice")
             experiment = await stack.submit(token, {"epochs": 4, "epoch_pause": 0.5})
-            await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
+            seen = await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
             await stack.restart_scheduler()
+            # A watcher that lost its stream comes back after the last seq it saw.
+            rest = await stack.watch(token, experiment.experiment_id, after_seq=seen[-1].seq)
+            final = await stack.get(token, experiment.experiment_id)
+            return final, seen, rest
+
+    final, seen, rest = asyncio.run(scenario())
+
+    assert final.status == SUCCEEDED, final.error_message
+    events = seen + rest
+    assert seqs(events) == list(range(1, len(events) + 1))
+    assert kinds(events).count("experiment_started") == 1
+    assert "experiment_resumed" not in kinds(events)
+    assert sorted(epoch_points(events)) == [1, 2, 3, 4]  # each epoch trained once
+    again = [e.log_line.message for e in events if "again, from item" in e.log_line.message]
+    assert len(again) == 1 and "on trainer trainer-0" in again[0]
+    assert again[0].endswith("nothing was lost")
+    assert len(final.attempts) == 1
+
+
+def test_a_scheduler_away_past_the_grace_finds_its_run_stopped_and_resumes_it(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(
+            tmp_path, database_url, nats_url, trainer_settings={"grace_s": 1}
+        ) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 6, "epoch_pause": 0.4})
+            await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
+            await stack.scheduler.stop(None)
+            trainer = stack.trainers[0].trainer
+            async with asyncio.timeout(60):  # the trainer stops the run nobody follows
+                while trainer.running_experiment_ids:
+                    await asyncio.sleep(0.05)
+            await stack.start_scheduler_again()
             final = await stack.finished(token, experiment.experiment_id)
             return final, await stack.watch(token, experiment.experiment_id)
 
@@ -262,19 +315,10 @@ def test_a_restarted_scheduler_resumes_the_experiments_it_was_running_from_their
 
     assert final.status == SUCCEEDED, final.error_message
     assert seqs(events) == list(range(1, len(events) + 1))
-    assert kinds(events).count("experiment_started") == 2
-    stopped = [e.log_line.message for e in events if "scheduler stopped" in e.log_line.message]
-    assert len(stopped) == 1 and "resumes from the checkpoint of epoch" in stopped[0]
     (resumed,) = [e.experiment_resumed for e in events if e.HasField("experiment_resumed")]
-    assert resumed.attempt == 2 and resumed.from_epoch >= 1
-    assert "scheduler stopped" in resumed.reason
-    after = kinds(events).index("experiment_resumed")
-    first_epoch = next(e.epoch_ended.epoch for e in events[after:] if e.HasField("epoch_ended"))
-    assert first_epoch == resumed.from_epoch + 1
-    assert sorted(epoch_points(events)) == [1, 2, 3, 4]
-    assert final.epochs_done == 4
-    # A scheduler that stops is no fault of the run: it spends no restart.
-    assert [a.lost_reason != "" for a in final.attempts] == [True, False]
+    assert resumed.from_epoch >= 1
+    assert "no scheduler followed the run for 1 s" in resumed.reason
+    assert sorted(epoch_points(events)) == [1, 2, 3, 4, 5, 6]
 
 
 def test_cancelling_a_finished_experiment_is_refused(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.bus import Bus
 from scheduler.secrets import SecretFileError, read_or_create_secret
 from scheduler.settings import CLUSTER_TOKEN_FILE, JWT_SECRET_FILE, Settings, SettingsError
 
@@ -79,6 +80,44 @@ def test_the_address_follows_the_port_and_blank_means_unset(tmp_path: Path):
 
     assert settings.scheduler_addr == "127.0.0.1:7000"
     assert settings.nats_url is None
+
+
+def test_nats_credentials_are_a_user_and_password_or_a_token_and_never_shown(tmp_path: Path):
+    base = {"FORGE_DATA_DIR": str(tmp_path)}
+    user = Settings.from_env(
+        {**base, "FORGE_NATS_USER": "forge-scheduler", "FORGE_NATS_PASSWORD": "pass word "}
+    )
+    token = Settings.from_env({**base, "FORGE_NATS_TOKEN": "t0ken"})
+
+    assert user.bus_credentials.connect_options() == {
+        "user": "forge-scheduler",
+        "password": "pass word ",
+    }
+    assert token.bus_credentials.connect_options() == {"token": "t0ken"}
+    assert Settings.from_env(base).bus_credentials.connect_options() == {}
+    assert "pass word" not in repr(user) and "t0ken" not in repr(token)
+    for bad, message in (
+        ({"FORGE_NATS_USER": "forge-scheduler"}, "FORGE_NATS_USER and FORGE_NATS_PASSWORD go"),
+        ({"FORGE_NATS_PASSWORD": "secret"}, "FORGE_NATS_USER and FORGE_NATS_PASSWORD go"),
+        (
+            {"FORGE_NATS_USER": "u", "FORGE_NATS_PASSWORD": "p", "FORGE_NATS_TOKEN": "t"},
+            "Set FORGE_NATS_TOKEN or FORGE_NATS_USER and FORGE_NATS_PASSWORD, not both",
+        ),
+    ):
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env({**base, **bad})
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
+        ("nats://forge-scheduler:s3cret@nats:4222", "nats://forge-scheduler:***@nats:4222"),
+        ("nats://s3cret-token@nats:4222", "nats://***@nats:4222"),
+    ],
+)
+def test_a_nats_url_is_shown_without_its_secret(url: str, shown: str):
+    assert Bus(url).url == shown
 
 
 @pytest.mark.parametrize(

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine
 
 from azuraforge.v1 import events_pb2, experiment_pb2
 from scheduler.db.models import ExperimentStatus, Role
-from scheduler.records import Caller, UserRecord
+from scheduler.records import Caller, ExperimentRecord, UserRecord
 from scheduler.store import (
     ALLOWED_TRANSITIONS,
     AlreadyExists,
     IllegalTransition,
     InvalidPageToken,
     NotFound,
+    SchedulerConflict,
     Store,
 )
 from tests.scheduler.fakes import FakeClock
@@ -630,10 +633,10 @@ def test_heartbeats_keep_trainers_alive(store: Store, clock: FakeClock):
     clock.advance(10)
 
     assert [t.id for t in store.list_trainers(alive_within=timedelta(seconds=15))] == ["late"]
-    assert store.heartbeat("early") is True
+    assert store.heartbeat("early").registered is True
     assert [t.id for t in store.list_trainers(alive_within=timedelta(seconds=5))] == ["early"]
     assert [t.id for t in store.list_trainers()] == ["early", "late"]
-    assert store.heartbeat("ghost") is False
+    assert store.heartbeat("ghost").registered is False
 
 
 def test_free_slots_count_running_experiments(store: Store, alice: UserRecord, clock: FakeClock):
@@ -651,3 +654,164 @@ def test_free_slots_count_running_experiments(store: Store, alice: UserRecord, c
 
     assert (trainers["t1"].running, trainers["t1"].free_slots) == (1, 2)
     assert (trainers["t2"].running, trainers["t2"].free_slots) == (1, 0)
+
+
+LEASE = timedelta(seconds=15)
+
+
+def test_a_heartbeat_acknowledges_what_is_stored_and_names_runs_to_forget(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    store.register_trainer(address="a:1", slots=3, pipelines=["digits"], trainer_id="t1")
+    ours, ended, elsewhere = (created(store, alice, clock) for _ in range(3))
+    store.claim_pending("t1", 2)  # ours and ended, oldest first
+    store.append_event(ours.id, log_line("a"), position=4)
+    store.put_artifact(ours.id, "report.md", b"#", position=7)
+    store.put_artifact(ours.id, "late.md", b"#", position=5)  # never backwards
+    store.finish(ended.id, SUCCEEDED, finished(), caller=None, position=3)
+    store.transition(elsewhere.id, RUNNING, caller=None, trainer_id="t2")
+
+    answer = store.heartbeat("t1", [ours.id, ended.id, elsewhere.id, "unknown"])
+
+    assert answer.registered
+    assert answer.acknowledged == {ours.id: 7}
+    assert sorted(answer.forget) == sorted([ended.id, elsewhere.id, "unknown"])
+    (trainer,) = [t for t in store.list_trainers() if t.id == "t1"]
+    assert sorted(trainer.held) == sorted([ours.id, ended.id, elsewhere.id, "unknown"])
+
+
+def test_a_new_claim_starts_the_stream_over_and_keeps_the_first_start(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    store.register_trainer(address="a:1", slots=1, pipelines=["digits"], trainer_id="t1")
+    experiment = store.create_experiment(alice.id, "digits", {})
+    (first,) = store.claim_pending("t1", 1, scheduler_id="s1", lease=LEASE)
+    store.append_event(experiment.id, log_line("a"), position=9)
+    store.requeue(experiment.id, lost_reason="the trainer died")
+    clock.advance(30)
+    (again,) = store.claim_pending("t1", 1, scheduler_id="s1", lease=LEASE)
+
+    assert again.experiment.stream_position == 0
+    assert again.experiment.started_at == first.experiment.started_at
+    assert again.experiment.scheduler_id == "s1"
+
+
+def test_runs_are_adopted_once_their_lease_expires_and_at_once_by_their_own_scheduler(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    store.register_trainer(address="a:1", slots=3, pipelines=["digits"], trainer_id="t1")
+    kept, released = (created(store, alice, clock) for _ in range(2))
+    store.claim_pending("t1", 2, scheduler_id="s1", lease=LEASE)
+    store.scheduler_started("s1", "a:50051", alive_within=LEASE)
+    clock.advance(10)
+    store.scheduler_heartbeat("s1", [kept.id], LEASE)  # renews kept's lease, not released's
+    clock.advance(10)
+
+    by_other = store.adopt_runs("s2", LEASE)
+    by_itself = store.adopt_runs("s1", LEASE, following=[])
+    clock.advance(20)
+    after_expiry = store.adopt_runs("s3", LEASE)
+
+    assert [e.id for e in by_other] == [released.id]
+    assert [e.id for e in by_itself] == [kept.id]  # its own, though its lease still runs
+    assert sorted(e.id for e in after_expiry) == sorted([kept.id, released.id])
+    assert {e.scheduler_id for e in after_expiry} == {"s3"}
+
+
+def test_a_restarted_scheduler_adopts_its_own_runs_at_once(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    store.register_trainer(address="a:1", slots=1, pipelines=["digits"], trainer_id="t1")
+    experiment = store.create_experiment(alice.id, "digits", {})
+    store.claim_pending("t1", 1, scheduler_id="s1", lease=LEASE)
+
+    assert store.adopt_runs("s2", LEASE) == []  # under s1's lease
+    assert [e.id for e in store.adopt_runs("s1", LEASE)] == [experiment.id]
+    assert store.adopt_runs("s1", LEASE, following=[experiment.id]) == []
+
+
+def test_a_stopped_scheduler_releases_its_runs_at_once(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    store.register_trainer(address="a:1", slots=1, pipelines=["digits"], trainer_id="t1")
+    experiment = store.create_experiment(alice.id, "digits", {})
+    store.claim_pending("t1", 1, scheduler_id="s1", lease=LEASE)
+    clock.advance(1)
+
+    store.scheduler_stopped("s1")
+
+    assert [e.id for e in store.adopt_runs("s2", LEASE)] == [experiment.id]
+
+
+def test_no_run_is_adopted_twice(store: Store, alice: UserRecord, clock: FakeClock):
+    store.register_trainer(address="a:1", slots=40, pipelines=["digits"], trainer_id="t1")
+    for _ in range(40):
+        store.create_experiment(alice.id, "digits", {})
+        clock.advance(1)
+    store.claim_pending("t1", 40)  # no scheduler holds them
+    barrier = threading.Barrier(4)
+
+    def adopt(number: int) -> list[str]:
+        barrier.wait()
+        return [e.id for e in store.adopt_runs(f"s{number}", LEASE)]
+
+    with ThreadPoolExecutor(4) as pool:
+        adopted = [experiment_id for ids in pool.map(adopt, range(4)) for experiment_id in ids]
+
+    assert len(adopted) == 40 == len(set(adopted))
+
+
+def test_a_second_scheduler_on_sqlite_is_refused_while_the_first_lives(
+    store: Store, engine: Engine, clock: FakeClock
+):
+    store.scheduler_started("s1", "127.0.0.1:50051", alive_within=LEASE)
+
+    if engine.dialect.name == "sqlite":
+        with pytest.raises(
+            SchedulerConflict, match=re.escape("another scheduler (s1 at 127.0.0.1:50051)")
+        ):
+            store.scheduler_started("s2", "127.0.0.1:50052", alive_within=LEASE)
+    else:
+        store.scheduler_started("s2", "127.0.0.1:50052", alive_within=LEASE)
+    store.scheduler_started("s1", "127.0.0.1:50051", alive_within=LEASE)  # itself, restarted
+    clock.advance(20)
+    store.scheduler_started("s3", "127.0.0.1:50053", alive_within=LEASE)  # s1 went silent
+
+
+def created(store: Store, owner: UserRecord, clock: FakeClock) -> ExperimentRecord:
+    """A new pending experiment, a second younger than the one before."""
+    clock.advance(1)
+    return store.create_experiment(owner.id, "digits", {})
+
+
+def finished() -> events_pb2.ExperimentEvent:
+    return events_pb2.ExperimentEvent(
+        experiment_finished=events_pb2.ExperimentFinished(
+            status=experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
+        )
+    )
+
+
+def test_a_cancelled_run_ends_its_log_when_its_files_have_come(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    store.register_trainer(address="a:1", slots=1, pipelines=["digits"], trainer_id="t1")
+    experiment = created(store, alice, clock)
+    store.claim_pending("t1", 1, scheduler_id="s1", lease=LEASE)
+
+    change = store.mark_cancelled(experiment.id, "cancelled by request", caller=caller(alice))
+    waiting = store.has_ended(experiment.id)
+    held = store.heartbeat("t1", [experiment.id])  # the trainer still sends its files
+    store.put_artifact(experiment.id, "report.md", b"# cancelled", position=3)
+    ending = finished()
+    ending.experiment_finished.status = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
+    stored = store.complete_cancel(experiment.id, ending, position=4)
+
+    assert (change.previous, change.experiment.status) == (RUNNING, CANCELLED)
+    assert change.experiment.finished_at is not None
+    assert not waiting and store.has_ended(experiment.id)
+    assert held.acknowledged == {experiment.id: 0} and held.forget == ()
+    assert stored.experiment_finished.status == experiment_pb2.EXPERIMENT_STATUS_CANCELLED
+    assert store.get_experiment(experiment.id, caller=None).stream_position == 4
+    with pytest.raises(IllegalTransition):
+        store.complete_cancel(experiment.id, finished())  # once only

@@ -11,11 +11,14 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from azuraforge.v1 import trainer_pb2, trainer_pb2_grpc
+from azuraforge.v1 import experiment_pb2, trainer_pb2, trainer_pb2_grpc
 from tests.trainer.harness import AUTH, receive, running_trainer, settings, train_request
 from trainer.server import create_server
 
 pytestmark = pytest.mark.timeout(60)
+
+SUCCEEDED = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
+FAILED = experiment_pb2.EXPERIMENT_STATUS_FAILED
 
 
 def test_reflection_lists_the_services_and_health_answers_serving(tmp_path: Path):
@@ -42,20 +45,102 @@ def test_reflection_lists_the_services_and_health_answers_serving(tmp_path: Path
     assert statuses == [health_pb2.HealthCheckResponse.SERVING] * 2
 
 
-def test_a_client_that_hangs_up_ends_its_job(tmp_path: Path):
+def test_a_run_outlives_its_stream_and_a_scheduler_attaches_where_it_left_off(tmp_path: Path):
     async def scenario():
         async with running_trainer(tmp_path) as client:
-            call = client.train("exp-1", {"behaviour": "hang"})
-            await receive(call, until="log_line")
-            call.cancel()
-            for _ in range(100):
-                described = await client.stub.Describe(trainer_pb2.DescribeRequest(), metadata=AUTH)
-                if described.free_slots == 1 and not multiprocessing.active_children():
-                    return True
-                await asyncio.sleep(0.05)
-            return False
+            call = client.train("exp-1", {"epochs": 4, "epoch_pause": 0.3})
+            first = await receive(call, until="epoch_ended")
+            call.cancel()  # the scheduler died
+            last = first.items[-1][1].position
+            attach = client.stub.Attach(
+                trainer_pb2.AttachRequest(experiment_id="exp-1", after_position=last),
+                metadata=AUTH,
+            )
+            rest = [response.response async for response in attach]
+            return first, rest
 
-    assert asyncio.run(scenario())
+    first, rest = asyncio.run(scenario())
+
+    positions = [r.position for _, r in first.items] + [r.position for r in rest]
+    assert positions == list(range(1, len(positions) + 1))
+    events = first.events + [r.event for r in rest if r.HasField("event")]
+    assert [e.epoch_ended.epoch for e in events if e.HasField("epoch_ended")] == [1, 2, 3, 4]
+    assert rest[-1].event.experiment_finished.status == SUCCEEDED
+    assert any(r.HasField("artifact_chunk") for r in rest)
+
+
+def test_a_run_nobody_follows_stops_after_the_grace_and_keeps_its_ending(tmp_path: Path):
+    async def scenario():
+        async with running_trainer(tmp_path, grace_s=1) as client:
+            call = client.train("exp-1", {"epochs": 100, "epoch_pause": 0.2})
+            first = await receive(call, until="epoch_ended")
+            call.cancel()
+            # The slot is free again once the job stops; nobody follows, so nothing else tells.
+            async with asyncio.timeout(30):
+                while (
+                    await client.stub.Describe(trainer_pb2.DescribeRequest(), metadata=AUTH)
+                ).free_slots != 1:
+                    await asyncio.sleep(0.05)
+            held = client.server.trainer.held_experiment_ids
+            attach = client.stub.Attach(
+                trainer_pb2.AttachRequest(
+                    experiment_id="exp-1", after_position=first.items[-1][1].position
+                ),
+                metadata=AUTH,
+            )
+            rest = [response.response async for response in attach]
+            return held, rest, multiprocessing.active_children()
+
+    held, rest, left = asyncio.run(scenario())
+
+    assert held == ["exp-1"] and left == []
+    finished = rest[-1].event.experiment_finished
+    assert finished.status == FAILED and finished.retryable
+    assert finished.error_message.startswith("no scheduler followed the run for 1 s")
+    # What the run sent after the hang-up is kept for the scheduler: its checkpoints too.
+    assert any(r.HasField("checkpoint_chunk") for r in rest)
+
+
+def test_an_acknowledged_run_is_forgotten_and_attach_says_so(tmp_path: Path):
+    async def scenario():
+        async with running_trainer(tmp_path) as client:
+            done = await receive(client.train("exp-1", {"epochs": 1}))
+            trainer = client.server.trainer
+            trainer.acknowledge({"exp-1": done.items[-2][1].position})
+            still_held = trainer.held_experiment_ids
+            trainer.acknowledge({"exp-1": done.items[-1][1].position})
+            with pytest.raises(grpc.aio.AioRpcError) as gone:
+                await receive(
+                    client.stub.Attach(
+                        trainer_pb2.AttachRequest(experiment_id="exp-1"), metadata=AUTH
+                    )
+                )
+            return still_held, trainer.held_experiment_ids, gone.value
+
+    still_held, after, gone = asyncio.run(scenario())
+
+    assert still_held == ["exp-1"] and after == []
+    assert gone.code() == grpc.StatusCode.NOT_FOUND
+    assert "holds no run of experiment 'exp-1'" in (gone.details() or "")
+
+
+def test_a_run_the_scheduler_forgets_is_stopped(tmp_path: Path):
+    async def scenario():
+        async with running_trainer(tmp_path) as client:
+            call = client.train("exp-1", {"epochs": 100, "epoch_pause": 0.2})
+            await receive(call, until="epoch_ended")
+            client.server.trainer.acknowledge({}, forget=["exp-1"])
+            rest = await receive(call)  # it ends: nothing more will come
+            return (
+                rest.kinds(),
+                client.server.trainer.held_experiment_ids,
+                multiprocessing.active_children(),
+            )
+
+    rest, held, left = asyncio.run(scenario())
+
+    assert "experiment_finished" not in rest
+    assert held == [] and left == []
 
 
 def test_stopping_the_server_kills_running_jobs(tmp_path: Path):

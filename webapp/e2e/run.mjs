@@ -37,7 +37,15 @@ const ADMIN = { username: "admin", password: "e2e-admin-password" };
 // A run whose epochs take a second or more even on a fast machine, so the chart is seen growing.
 const LIVE_RUN = { epochs: 8, batch_size: 16, hidden_size: 48 };
 const SECOND_RUN = { epochs: 3, learning_rate: 0.005, batch_size: 64 };
-const TIMEOUT = { ui: 30_000, run: 150_000 };
+// A run whose trainer is killed after its second epoch: as slow an epoch as LIVE_RUN's, with
+// epochs enough left after the kill to see the resumed attempt train.
+const RESUMED_RUN = { epochs: 6, batch_size: 16, hidden_size: 48, learning_rate: 0.002 };
+const RESUMES_AFTER = 2;
+const ATTEMPTS_TABLE = "Each run of this experiment on a trainer, the first first";
+// A trainer sends a resume checkpoint after every epoch, not at most every 10 s, so that a
+// trainer killed mid-run has one to resume from (docs/running.md, "Durable runs").
+const STACK_ENV = { FORGE_CHECKPOINT_INTERVAL_SECONDS: "0" };
+const TIMEOUT = { ui: 30_000, run: 150_000, restart: 60_000 };
 
 const started = Date.now();
 
@@ -48,6 +56,15 @@ function seconds(ms) {
 /** In the page: whether its first chart shows `epochs` epochs. */
 function chartHasPoints(epochs) {
   return document.querySelector("figure.chart")?.getAttribute("data-points") === String(epochs);
+}
+
+/** In the page: the epochs each chart's table of numbers lists, in order. */
+function chartEpochs() {
+  return [...document.querySelectorAll("figure.chart")].map((figure) => ({
+    title: figure.querySelector(".chart-title")?.textContent ?? "",
+    points: Number(figure.getAttribute("data-points")),
+    epochs: [...figure.querySelectorAll(".chart-data tbody th")].map((cell) => Number(cell.textContent)),
+  }));
 }
 
 function check(condition, message) {
@@ -107,6 +124,7 @@ async function main() {
         logFile: join(root, "artifacts", "e2e", "stack.log"),
         adminPassword: ADMIN.password,
         cwd: root,
+        env: STACK_ENV,
       });
     });
     const url = (path) => `${stack.url}${path}`;
@@ -271,6 +289,78 @@ async function main() {
       await shot(page, "desktop-compare");
     });
 
+    let resumedRunId = "";
+    let killedAfter = 0;
+    await step(`launch a run and kill its trainer (kill -9) once ${RESUMES_AFTER} epochs are on the chart`, async () => {
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New experiment" }).click();
+      await page.getByRole("heading", { name: "New experiment" }).waitFor();
+      await page.getByRole("radio", { name: /weather_forecaster/ }).check();
+      for (const [name, value] of Object.entries(RESUMED_RUN)) {
+        await page.locator(`[data-field="${name}"] input`).fill(String(value));
+      }
+      await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
+      await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+      resumedRunId = page.url().split("/").pop();
+      await page.evaluate(() => {
+        document.documentElement.dataset.e2eLoadedOnce = "yes";
+      });
+      const handle = await page.waitForFunction(
+        (least) => {
+          const status = document.querySelector('[data-testid="experiment-status"] [data-status]')?.getAttribute("data-status");
+          const points = Number(document.querySelector("figure.chart")?.getAttribute("data-points") ?? 0);
+          return status === "running" && points >= least ? points : false;
+        },
+        RESUMES_AFTER,
+        { timeout: TIMEOUT.run, polling: 100 },
+      );
+      killedAfter = await handle.jsonValue();
+      check(killedAfter < RESUMED_RUN.epochs, `the run finished its ${killedAfter} epochs before its trainer could be killed`);
+      const pid = stack.pidOf("trainer-1");
+      process.kill(pid, "SIGKILL");
+      const again = await stack.restarted("trainer-1", pid, TIMEOUT.restart);
+      console.log(`(killed trainer-1, pid ${pid}, with ${killedAfter} epochs on the chart; forge up restarted it as pid ${again}) `);
+    });
+
+    await step("the run page says where the run resumed, and the run succeeds with one point per epoch", async () => {
+      const notice = page.getByRole("status").filter({ hasText: /^Resumed on / });
+      await notice.waitFor({ timeout: TIMEOUT.run });
+      const text = await notice.innerText();
+      const resumed = /^Resumed on trainer-1 from the checkpoint after epoch (\d+) \(attempt 2 of \d+\)/.exec(text);
+      check(resumed, `the notice does not say it resumed on trainer-1 from a checkpoint, as attempt 2: ${text}`);
+      const fromEpoch = Number(resumed[1]);
+      // The checkpoint of the epoch that ended as the trainer was killed may have made it too.
+      check(fromEpoch >= 1 && fromEpoch <= killedAfter + 1, `resumed after epoch ${fromEpoch}, ${killedAfter} were on the chart`);
+      await page.getByRole("log", { name: "Training log" }).getByText(/Resumed on trainer-1/).first().waitFor();
+      // A point of the new attempt, so that the screenshot shows the curve go on past the marker.
+      await page.waitForFunction(
+        (least) => Number(document.querySelector("figure.chart")?.getAttribute("data-points") ?? 0) > least,
+        fromEpoch,
+        { timeout: TIMEOUT.run, polling: 100 },
+      );
+      await shot(page, "desktop-experiment-resumed");
+
+      await page.locator('[data-testid="experiment-status"] [data-status="succeeded"]').waitFor({ timeout: TIMEOUT.run });
+      await page.waitForFunction(chartHasPoints, RESUMED_RUN.epochs);
+      check(await page.evaluate(() => document.documentElement.dataset.e2eLoadedOnce === "yes"), "the page was reloaded");
+      const want = Array.from({ length: RESUMED_RUN.epochs }, (_, index) => index + 1).join(",");
+      for (const chart of await page.evaluate(chartEpochs)) {
+        check(
+          chart.points === RESUMED_RUN.epochs && chart.epochs.join(",") === want,
+          `the ${chart.title} chart shows ${chart.points} points, epochs ${chart.epochs}, not one per epoch (${want})`,
+        );
+      }
+      const attempts = page.getByRole("table", { name: ATTEMPTS_TABLE });
+      await attempts.waitFor();
+      const rows = await attempts.locator("tbody tr").allInnerTexts();
+      check(rows.length === 2, `the attempts table lists ${rows.length} attempts:\n${rows.join("\n")}`);
+      check(rows[1].includes(`checkpoint after epoch ${fromEpoch}`), `the second attempt does not start from the checkpoint: ${rows[1]}`);
+      check(/Succeeded/.test(rows[1]), `the second attempt did not end as the run did: ${rows[1]}`);
+      check(!/Still running|Succeeded/.test(rows[0]), `the first attempt does not say why it ended: ${rows[0]}`);
+      await page.getByRole("status").filter({ hasText: /^Resumed on / }).waitFor();
+      await shot(page, "desktop-experiment-resumed-finished");
+      console.log(`(resumed after epoch ${fromEpoch}; "${text}") `);
+    });
+
     await step("an expired token returns to the log-in page with a message", async () => {
       await page.evaluate(() => {
         const session = JSON.parse(sessionStorage.getItem("azuraforge.session"));
@@ -313,6 +403,13 @@ async function main() {
       await mobile.goto(url(`/experiments/${liveRunId}`));
       await mobile.waitForFunction(chartHasPoints, LIVE_RUN.epochs);
       await shot(mobile, "phone-experiment");
+      await mobile.goto(url(`/experiments/${resumedRunId}`));
+      await mobile.waitForFunction(chartHasPoints, RESUMED_RUN.epochs);
+      await mobile.getByRole("status").filter({ hasText: /^Resumed on / }).waitFor();
+      await mobile.getByRole("table", { name: ATTEMPTS_TABLE }).waitFor();
+      await shot(mobile, "phone-experiment-resumed");
+      const wider = await mobile.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(wider <= 0, `the resumed run's page is ${wider} px wider than the phone's screen`);
       await mobile.getByRole("tab", { name: "Report" }).click();
       await mobile.waitForFunction(() => {
         const images = [...document.querySelectorAll("img")].filter((image) => image.closest(".report"));

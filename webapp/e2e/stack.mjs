@@ -1,6 +1,8 @@
 // The real AzuraForge stack for the end-to-end test: `forge up` in a fresh data folder, on free
 // ports, serving this build of the web UI. Nothing is faked: NATS, the scheduler, a trainer and
 // the gateway all run as a user runs them. `stop()` ends the whole process group, Ctrl-C first.
+// `pidOf(name)` is the pid forge up last gave a service ("started trainer-1 (pid N)", or
+// "restarted …" after its supervisor brought it back), so a test can kill it as a fault would.
 
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
@@ -12,6 +14,10 @@ import { join } from "node:path";
 const READY_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 30_000;
 const UP_LINE = /AzuraForge is up/;
+// forge up's note when it starts a service, and when it starts one that died again.
+const PID_LINE = /^up +\| (?:started|restarted) (\S+) \(pid (\d+)\)\s*$/;
+// Colour codes, should forge up ever print them to a pipe.
+const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** A TCP port nothing listens on right now. */
 export function freePort() {
@@ -28,9 +34,10 @@ export function freePort() {
 
 /**
  * Start `forge up` and resolve once it says it is up.
- * @param {{ forge: string, webappDir: string, logFile: string, adminPassword: string, cwd: string }} options
+ * @param {{ forge: string, webappDir: string, logFile: string, adminPassword: string, cwd: string,
+ *   env?: Record<string, string> }} options `env`: more settings for every service
  */
-export async function startStack({ forge, webappDir, logFile, adminPassword, cwd }) {
+export async function startStack({ forge, webappDir, logFile, adminPassword, cwd, env: extra = {} }) {
   const dataDir = mkdtempSync(join(tmpdir(), "forge-e2e-"));
   const [schedulerPort, gatewayPort] = [await freePort(), await freePort()];
   const env = { ...process.env };
@@ -43,6 +50,7 @@ export async function startStack({ forge, webappDir, logFile, adminPassword, cwd
     // On a small shared machine OpenBLAS's second thread slows the LSTM down (docs/apps.md).
     OPENBLAS_NUM_THREADS: "1",
     PYTHONUNBUFFERED: "1",
+    ...extra,
   });
   const log = createWriteStream(logFile);
   const child = spawn(
@@ -52,22 +60,42 @@ export async function startStack({ forge, webappDir, logFile, adminPassword, cwd
   );
   let output = "";
   let exited = null;
+  /** @type {Map<string, number>} */
+  const pids = new Map();
+  /** @type {Set<() => void>} */
+  const pidWaiters = new Set();
+  // Whole lines of one stream, for the pid notes; a chunk may end mid-line.
+  const lineReader = () => {
+    let partial = "";
+    return (text) => {
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        const match = PID_LINE.exec(line.replace(ANSI, ""));
+        if (match) {
+          pids.set(match[1], Number(match[2]));
+          for (const wake of pidWaiters) wake();
+        }
+      }
+    };
+  };
   const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`forge up was not up after ${READY_TIMEOUT_MS / 1000} s; its log is ${logFile}`)),
       READY_TIMEOUT_MS,
     );
-    const onData = (chunk) => {
+    const onData = (readLines) => (chunk) => {
       const text = chunk.toString();
       log.write(text);
+      readLines(text);
       output = (output + text).slice(-20_000);
       if (UP_LINE.test(output)) {
         clearTimeout(timer);
         resolve();
       }
     };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
+    child.stdout.on("data", onData(lineReader()));
+    child.stderr.on("data", onData(lineReader()));
     child.on("exit", (code, signal) => {
       exited = { code, signal };
       clearTimeout(timer);
@@ -94,7 +122,32 @@ export async function startStack({ forge, webappDir, logFile, adminPassword, cwd
     await stop();
     throw error;
   }
-  return { url: `http://127.0.0.1:${gatewayPort}`, stop, dataDir };
+  /** The pid forge up last started `name` with (a service such as "trainer-1"). */
+  const pidOf = (name) => {
+    const pid = pids.get(name);
+    if (pid === undefined) throw new Error(`forge up has not said which pid ${name} has; its log is ${logFile}`);
+    return pid;
+  };
+
+  /** Resolve once forge up has started `name` again with a pid other than `pid`. */
+  const restarted = (name, pid, timeoutMs) =>
+    new Promise((resolve, reject) => {
+      const done = () => {
+        const now = pids.get(name);
+        if (now === undefined || now === pid) return;
+        clearTimeout(timer);
+        pidWaiters.delete(done);
+        resolve(now);
+      };
+      const timer = setTimeout(() => {
+        pidWaiters.delete(done);
+        reject(new Error(`forge up did not restart ${name} within ${timeoutMs / 1000} s; its log is ${logFile}`));
+      }, timeoutMs);
+      pidWaiters.add(done);
+      done();
+    });
+
+  return { url: `http://127.0.0.1:${gatewayPort}`, stop, dataDir, pidOf, restarted };
 }
 
 function signalGroup(pid, signal) {

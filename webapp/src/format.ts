@@ -115,13 +115,34 @@ export function headlineMetric(metrics: Record<string, number>): [string, number
 }
 
 /**
+ * Why a run was lost, in a few plain words, for a notice: "trainer-1 was lost" for
+ * "trainer trainer-1 at 127.0.0.1:4567 was lost (UNAVAILABLE: Socket closed)", and so on for the
+ * scheduler's and trainer's other usual reasons. A reason it does not know comes back as it is.
+ */
+export function shortLossReason(reason: string): string {
+  const text = reason.trim();
+  const lostTrainer = /^trainer (\S+) at \S+ was lost/.exec(text);
+  if (lostTrainer) {
+    const name = lostTrainer[1] as string;
+    // "trainer trainer-1 was lost" says "trainer" twice.
+    return /^trainer/i.test(name) ? `${name} was lost` : `trainer ${name} was lost`;
+  }
+  if (text.includes("the training process was killed by signal")) return "its training process was killed";
+  if (text.includes("no scheduler followed the run")) return "no scheduler followed it for too long";
+  return text;
+}
+
+/**
  * What a resume did, in a sentence: "Resumed on trainer-2 from the checkpoint after epoch 3
  * (attempt 2 of 4): trainer trainer-1 at 127.0.0.1:4567 was lost (...)". `attemptsAllowed` is
- * the experiment's `maxRestarts + 1`, or null when not known.
+ * the experiment's `maxRestarts + 1`, or null when not known. With `brief` the reason is
+ * `shortLossReason`'s and the sentence ends with a full stop: "...(attempt 2 of 4): trainer-1
+ * was lost."
  */
 export function resumeText(
   resume: Pick<ResumedEvent, "trainerId" | "fromEpoch" | "attempt" | "reason">,
   attemptsAllowed: number | null,
+  { brief = false } = {},
 ): string {
   const trainer = resume.trainerId || "another trainer";
   const where =
@@ -129,7 +150,9 @@ export function resumeText(
       ? `Resumed on ${trainer} from the checkpoint after epoch ${resume.fromEpoch}`
       : `Started over on ${trainer}, with no checkpoint to resume from`;
   const attempt = resume.attempt > 0 ? ` (attempt ${resume.attempt}${attemptsAllowed ? ` of ${attemptsAllowed}` : ""})` : "";
-  return `${where}${attempt}${resume.reason ? `: ${resume.reason}` : ""}`;
+  const reason = brief ? shortLossReason(resume.reason) : resume.reason;
+  const sentence = `${where}${attempt}${reason ? `: ${reason}` : ""}`;
+  return brief && !/[.!?]$/.test(sentence) ? `${sentence}.` : sentence;
 }
 
 /** A config value as a short string: `[8, 16]`, `true`, `none`. */

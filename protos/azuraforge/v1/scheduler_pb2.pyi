@@ -122,16 +122,18 @@ class GetArtifactResponse(_message.Message):
     def __init__(self, artifact: _Optional[_Union[_experiment_pb2.Artifact, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class RegisterTrainerRequest(_message.Message):
-    __slots__ = ("address", "slots", "pipelines", "trainer_id")
+    __slots__ = ("address", "slots", "pipelines", "trainer_id", "running_experiment_ids")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     SLOTS_FIELD_NUMBER: _ClassVar[int]
     PIPELINES_FIELD_NUMBER: _ClassVar[int]
     TRAINER_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_EXPERIMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     address: str
     slots: int
     pipelines: _containers.RepeatedScalarFieldContainer[str]
     trainer_id: str
-    def __init__(self, address: _Optional[str] = ..., slots: _Optional[int] = ..., pipelines: _Optional[_Iterable[str]] = ..., trainer_id: _Optional[str] = ...) -> None: ...
+    running_experiment_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, address: _Optional[str] = ..., slots: _Optional[int] = ..., pipelines: _Optional[_Iterable[str]] = ..., trainer_id: _Optional[str] = ..., running_experiment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class RegisterTrainerResponse(_message.Message):
     __slots__ = ("trainer_id", "heartbeat_interval_seconds")
@@ -150,7 +152,18 @@ class TrainerHeartbeatRequest(_message.Message):
     def __init__(self, trainer_id: _Optional[str] = ..., running_experiment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class TrainerHeartbeatResponse(_message.Message):
-    __slots__ = ("registered",)
+    __slots__ = ("registered", "acknowledged", "forget_experiment_ids")
+    class AcknowledgedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    FORGET_EXPERIMENT_IDS_FIELD_NUMBER: _ClassVar[int]
     registered: bool
-    def __init__(self, registered: _Optional[bool] = ...) -> None: ...
+    acknowledged: _containers.ScalarMap[str, int]
+    forget_experiment_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, registered: _Optional[bool] = ..., acknowledged: _Optional[_Mapping[str, int]] = ..., forget_experiment_ids: _Optional[_Iterable[str]] = ...) -> None: ...

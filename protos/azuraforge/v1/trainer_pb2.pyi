@@ -24,14 +24,30 @@ class TrainRequest(_message.Message):
     def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., checkpoint: _Optional[bytes] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class TrainResponse(_message.Message):
-    __slots__ = ("event", "artifact_chunk", "checkpoint_chunk")
+    __slots__ = ("event", "artifact_chunk", "checkpoint_chunk", "position")
     EVENT_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
     event: _events_pb2.ExperimentEvent
     artifact_chunk: ArtifactChunk
     checkpoint_chunk: CheckpointChunk
-    def __init__(self, event: _Optional[_Union[_events_pb2.ExperimentEvent, _Mapping]] = ..., artifact_chunk: _Optional[_Union[ArtifactChunk, _Mapping]] = ..., checkpoint_chunk: _Optional[_Union[CheckpointChunk, _Mapping]] = ...) -> None: ...
+    position: int
+    def __init__(self, event: _Optional[_Union[_events_pb2.ExperimentEvent, _Mapping]] = ..., artifact_chunk: _Optional[_Union[ArtifactChunk, _Mapping]] = ..., checkpoint_chunk: _Optional[_Union[CheckpointChunk, _Mapping]] = ..., position: _Optional[int] = ...) -> None: ...
+
+class AttachRequest(_message.Message):
+    __slots__ = ("experiment_id", "after_position")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    after_position: int
+    def __init__(self, experiment_id: _Optional[str] = ..., after_position: _Optional[int] = ...) -> None: ...
+
+class AttachResponse(_message.Message):
+    __slots__ = ("response",)
+    RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    response: TrainResponse
+    def __init__(self, response: _Optional[_Union[TrainResponse, _Mapping]] = ...) -> None: ...
 
 class CheckpointChunk(_message.Message):
     __slots__ = ("epoch", "offset", "data", "last", "sha256")

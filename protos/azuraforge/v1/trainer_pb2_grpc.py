@@ -28,6 +28,10 @@ if _version_not_supported:
 class TrainerServiceStub:
     """TrainerService runs pipelines for the scheduler. Each Train call runs one
     experiment in a child process and streams its events and artifacts back.
+    A run outlives its stream: when the stream goes away (the scheduler died or
+    restarted), the trainer keeps training for a grace period and keeps what the
+    run sends until a scheduler acknowledges it (TrainerHeartbeatResponse), so a
+    scheduler can Attach and carry on with nothing lost or sent twice.
     Every RPC needs `authorization: Bearer <cluster token>` metadata.
     """
 
@@ -41,6 +45,11 @@ class TrainerServiceStub:
                 '/azuraforge.v1.TrainerService/Train',
                 request_serializer=azuraforge_dot_v1_dot_trainer__pb2.TrainRequest.SerializeToString,
                 response_deserializer=azuraforge_dot_v1_dot_trainer__pb2.TrainResponse.FromString,
+                _registered_method=True)
+        self.Attach = channel.unary_stream(
+                '/azuraforge.v1.TrainerService/Attach',
+                request_serializer=azuraforge_dot_v1_dot_trainer__pb2.AttachRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_trainer__pb2.AttachResponse.FromString,
                 _registered_method=True)
         self.Cancel = channel.unary_unary(
                 '/azuraforge.v1.TrainerService/Cancel',
@@ -57,12 +66,25 @@ class TrainerServiceStub:
 class TrainerServiceServicer:
     """TrainerService runs pipelines for the scheduler. Each Train call runs one
     experiment in a child process and streams its events and artifacts back.
+    A run outlives its stream: when the stream goes away (the scheduler died or
+    restarted), the trainer keeps training for a grace period and keeps what the
+    run sends until a scheduler acknowledges it (TrainerHeartbeatResponse), so a
+    scheduler can Attach and carry on with nothing lost or sent twice.
     Every RPC needs `authorization: Bearer <cluster token>` metadata.
     """
 
     def Train(self, request, context):
         """Train runs the experiment and streams what happens, ending with an
         ExperimentFinished event. RESOURCE_EXHAUSTED when no slot is free.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Attach(self, request, context):
+        """Attach streams a run this trainer has, from the item after
+        `after_position`, then live, as Train would have; NOT_FOUND when the
+        trainer does not have the run (any more).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -90,6 +112,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     request_deserializer=azuraforge_dot_v1_dot_trainer__pb2.TrainRequest.FromString,
                     response_serializer=azuraforge_dot_v1_dot_trainer__pb2.TrainResponse.SerializeToString,
             ),
+            'Attach': grpc.unary_stream_rpc_method_handler(
+                    servicer.Attach,
+                    request_deserializer=azuraforge_dot_v1_dot_trainer__pb2.AttachRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_trainer__pb2.AttachResponse.SerializeToString,
+            ),
             'Cancel': grpc.unary_unary_rpc_method_handler(
                     servicer.Cancel,
                     request_deserializer=azuraforge_dot_v1_dot_trainer__pb2.CancelRequest.FromString,
@@ -111,6 +138,10 @@ def add_TrainerServiceServicer_to_server(servicer, server):
 class TrainerService:
     """TrainerService runs pipelines for the scheduler. Each Train call runs one
     experiment in a child process and streams its events and artifacts back.
+    A run outlives its stream: when the stream goes away (the scheduler died or
+    restarted), the trainer keeps training for a grace period and keeps what the
+    run sends until a scheduler acknowledges it (TrainerHeartbeatResponse), so a
+    scheduler can Attach and carry on with nothing lost or sent twice.
     Every RPC needs `authorization: Bearer <cluster token>` metadata.
     """
 
@@ -131,6 +162,33 @@ class TrainerService:
             '/azuraforge.v1.TrainerService/Train',
             azuraforge_dot_v1_dot_trainer__pb2.TrainRequest.SerializeToString,
             azuraforge_dot_v1_dot_trainer__pb2.TrainResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Attach(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/azuraforge.v1.TrainerService/Attach',
+            azuraforge_dot_v1_dot_trainer__pb2.AttachRequest.SerializeToString,
+            azuraforge_dot_v1_dot_trainer__pb2.AttachResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,6 +1,7 @@
 /**
  * The runs of an experiment that was lost and resumed, one row each: the trainer, the
- * checkpoint it started from, when it started and ended, and why it ended.
+ * checkpoint it started from, when it started and ended, and why it ended. Only the reason
+ * wraps; on a phone each attempt is a card of labelled lines (`responsive-table`).
  */
 
 import type { Attempt, ExperimentStatus } from "../api/types";
@@ -18,7 +19,7 @@ export function AttemptList({ attempts, status }: { attempts: Attempt[]; status:
     <>
       <h2 className="section-title">Attempts</h2>
       <div className="table-scroll">
-        <table className="attempts-table">
+        <table className="attempts-table responsive-table">
           <caption className="visually-hidden">Each run of this experiment on a trainer, the first first</caption>
           <thead>
             <tr>
@@ -33,12 +34,24 @@ export function AttemptList({ attempts, status }: { attempts: Attempt[]; status:
           <tbody>
             {attempts.map((attempt) => (
               <tr key={attempt.number}>
-                <th scope="row">{attempt.number}</th>
-                <td className="mono">{attempt.trainerId || "–"}</td>
-                <td>{attempt.fromEpoch > 0 ? `checkpoint after epoch ${attempt.fromEpoch}` : "the beginning"}</td>
-                <td>{formatDateTime(attempt.startedAt, { seconds: true })}</td>
-                <td>{formatDateTime(attempt.endedAt, { seconds: true })}</td>
-                <td>{attemptEnding(attempt, status)}</td>
+                <th scope="row" data-label="Attempt">
+                  {attempt.number}
+                </th>
+                <td data-label="Trainer" className="nowrap">
+                  <span className="mono">{attempt.trainerId || "–"}</span>
+                </td>
+                <td data-label="Started from" className="nowrap">
+                  {attempt.fromEpoch > 0 ? `checkpoint after epoch ${attempt.fromEpoch}` : "the beginning"}
+                </td>
+                <td data-label="Started" className="nowrap">
+                  {formatDateTime(attempt.startedAt, { seconds: true })}
+                </td>
+                <td data-label="Ended" className="nowrap">
+                  {formatDateTime(attempt.endedAt, { seconds: true })}
+                </td>
+                <td data-label="Why it ended" className="attempt-reason">
+                  <span>{attemptEnding(attempt, status)}</span>
+                </td>
               </tr>
             ))}
           </tbody>

@@ -4,8 +4,9 @@
  * rebuilt; it is rebuilt only when its set of lines or its markers change. A marker is a dashed
  * vertical line with a label, e.g. where a resumed run's new attempt begins.
  *
- * The canvas is hidden from screen readers; the same numbers are in a table under
- * "Show the numbers", and the figure's `data-points` says how many epochs it shows.
+ * The legend shows the values at the epoch under the pointer, and the latest ones while the
+ * pointer is elsewhere. The canvas is hidden from screen readers; the same numbers are in a
+ * table under "Show the numbers", and the figure's `data-points` says how many epochs it shows.
  */
 
 import { useEffect, useId, useMemo, useRef, useState } from "react";
@@ -46,6 +47,22 @@ export function alignSeries(series: ChartSeries[]): ChartData {
     return xs.map((x) => byX.get(x) ?? null);
   });
   return [xs, ...columns];
+}
+
+/**
+ * A series' value in the legend: at the epoch under the pointer, or, while the pointer is off
+ * the chart (uPlot then asks with no index), at the series' latest point.
+ */
+export function legendValue(chart: Pick<uPlot, "data">, value: number | null, seriesIdx: number, idx: number | null): string {
+  if (idx === null || idx === undefined) {
+    const column = chart.data[seriesIdx] ?? [];
+    for (let row = column.length - 1; row >= 0; row -= 1) {
+      const latest = column[row];
+      if (typeof latest === "number" && Number.isFinite(latest)) return formatMetric(latest);
+    }
+    return "–";
+  }
+  return value === null || value === undefined ? "–" : formatMetric(value);
 }
 
 const DEFAULT_HEIGHT = 240;
@@ -133,7 +150,7 @@ export function MetricChart({
           dash: s.dashed ? [6, 4] : undefined,
           spanGaps: true,
           points: { show: true, size: 6, fill: s.color },
-          value: (_self: uPlot, value: number | null) => (value === null ? "–" : formatMetric(value)),
+          value: legendValue,
         })),
       ],
       plugins: [markersPlugin(markers)],

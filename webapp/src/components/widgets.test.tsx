@@ -2,7 +2,7 @@ import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { FakeUplot } from "../test/fakeUplot";
 import { LiveLog } from "./LiveLog";
-import { alignSeries, MetricChart } from "./MetricChart";
+import { alignSeries, legendValue, MetricChart } from "./MetricChart";
 import { ProgressBar } from "./ProgressBar";
 import { StatusBadge } from "./StatusBadge";
 
@@ -71,6 +71,24 @@ describe("MetricChart", () => {
     expect(FakeUplot.instances[0]?.data).toEqual([[1, 2], [0.5, 0.25]]);
     expect(screen.getByRole("figure", { name: "loss" })).toHaveAttribute("data-points", "2");
     expect(screen.getByRole("table", { name: "loss by epoch" })).toHaveTextContent("20.25");
+  });
+
+  it("shows the latest values in the legend while the pointer is off the chart", () => {
+    FakeUplot.instances = [];
+    const series = [
+      { label: "loss", color: "#000", points: [[1, 0.5], [2, 0.25], [3, 0.125]] as Array<[number, number]> },
+      { label: "val_loss", color: "#f00", points: [[1, 0.6], [2, 0.3]] as Array<[number, number]> },
+    ];
+    render(<MetricChart title="loss" series={series} />);
+    const chart = FakeUplot.instances[0] as FakeUplot;
+    const [, loss, validation] = chart.options.series;
+    // Off the chart uPlot asks with no index: the latest point of each series, gaps skipped.
+    expect(loss?.value?.(chart, null, 1, null)).toBe("0.125");
+    expect(validation?.value?.(chart, null, 2, null)).toBe("0.3");
+    // Over an epoch, that epoch's values, or a dash where a series has none.
+    expect(loss?.value?.(chart, 0.25, 1, 1)).toBe("0.25");
+    expect(validation?.value?.(chart, null, 2, 2)).toBe("–");
+    expect(legendValue({ data: [[]] } as never, null, 1, null)).toBe("–");
   });
 
   it("switches to a log scale on request when every value is positive", async () => {

@@ -114,8 +114,14 @@ describe("the experiment page", () => {
     await settle();
     // Epoch 3 of the lost attempt is void at once.
     expect(points()).toBe(2);
-    const notice = `Resumed on trainer-2 from the checkpoint after epoch 2 (attempt 2 of 4): ${reason}`;
-    expect(screen.getByText(notice)).toHaveAttribute("role", "status");
+    // The notice says it plainly; the reason as the scheduler wrote it is under "Details".
+    const notice = screen.getByText("Resumed on trainer-2 from the checkpoint after epoch 2 (attempt 2 of 4): trainer-1 was lost.");
+    const status = notice.closest('[role="status"]') as HTMLElement;
+    expect(status).not.toBeNull();
+    expect(status.textContent).toMatch(/^Resumed on trainer-2 /);
+    const details = within(status).getByText("Details").closest("details") as HTMLDetailsElement;
+    expect(details).not.toHaveAttribute("open");
+    expect(details).toHaveTextContent(reason);
     expect(screen.getByRole("log", { name: "Training log" })).toHaveTextContent(
       `WARNING Resumed on trainer-2 from the checkpoint after epoch 2 (attempt 2): ${reason}`,
     );
@@ -124,6 +130,7 @@ describe("the experiment page", () => {
       .getAllByRole("row")
       .slice(1)
       .map((row) => within(row).getAllByRole("cell").map((cell) => cell.textContent));
+    // The table keeps the whole reason: it is the record.
     expect(cells).toEqual([
       ["trainer-1", "the beginning", expect.any(String), expect.any(String), reason],
       ["trainer-2", "checkpoint after epoch 2", expect.any(String), "–", "Still running"],

@@ -21,7 +21,15 @@ import { ProgressBar } from "../components/ProgressBar";
 import { ReportView } from "../components/ReportView";
 import { StatusBadge } from "../components/StatusBadge";
 import { Tabs } from "../components/Tabs";
-import { formatDateTime, formatDuration, formatValue, resumeText, runSeconds, shortId } from "../format";
+import {
+  formatDateTime,
+  formatDuration,
+  formatValue,
+  resumeText,
+  runSeconds,
+  shortId,
+  shortLossReason,
+} from "../format";
 import { useExperimentEvents } from "../hooks/useExperimentEvents";
 import { useNow } from "../hooks/useNow";
 import { usePageTitle } from "../hooks/usePageTitle";
@@ -184,7 +192,7 @@ export function ExperimentPage() {
       {status === "cancelled" && !errorMessage ? <Alert kind="info">The run was cancelled.</Alert> : null}
       {status === "succeeded" ? <Alert kind="success">The run succeeded. Its report is in the Report tab.</Alert> : null}
       {latestResume ? (
-        <Alert kind="info">{resumeText(latestResume, data.maxRestarts > 0 ? data.maxRestarts + 1 : null)}</Alert>
+        <ResumeNotice resume={latestResume} attemptsAllowed={data.maxRestarts > 0 ? data.maxRestarts + 1 : null} />
       ) : null}
       {stream.connection === "reconnecting" ? (
         <p className="muted small" role="status">
@@ -225,6 +233,26 @@ export function ExperimentPage() {
         {tab === "config" ? <ConfigTable config={data.config} /> : null}
       </Tabs>
     </>
+  );
+}
+
+/**
+ * The latest resume in a plain sentence ("...: trainer-1 was lost."); the reason as the scheduler
+ * wrote it, address and error code included, is under "Details" (and in the log and the attempts).
+ */
+function ResumeNotice({ resume, attemptsAllowed }: { resume: ResumedEvent; attemptsAllowed: number | null }) {
+  const reason = resume.reason.trim();
+  const detailed = reason !== "" && shortLossReason(reason) !== reason;
+  return (
+    <Alert kind="info">
+      <span className="notice-text">{resumeText(resume, attemptsAllowed, { brief: true })}</span>
+      {detailed ? (
+        <details className="notice-details">
+          <summary>Details</summary>
+          <p>{reason}</p>
+        </details>
+      ) : null}
+    </Alert>
   );
 }
 

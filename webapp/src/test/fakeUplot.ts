@@ -7,7 +7,7 @@ export class FakeUplot {
 
   constructor(
     readonly options: {
-      series: { label?: string }[];
+      series: { label?: string; value?: (self: { data: unknown[] }, value: number | null, seriesIdx: number, idx: number | null) => string }[];
       scales?: Record<string, { distr?: number }>;
       plugins?: { hooks: { draw?: (chart: unknown) => void } }[];
     },
