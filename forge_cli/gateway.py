@@ -62,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
             log.info("serving the web UI from %s", ui)
         else:
             log.warning("no web UI built in %s: / explains how to build it", ui)
+        if settings.cluster_token is None:
+            log.warning(
+                "no cluster token (FORGE_CLUSTER_TOKEN): the scheduler counts every login "
+                "through this gateway as one client address, so anyone's failed logins slow "
+                "down everyone's; give the gateway the scheduler's cluster token"
+            )
 
     try:
         web.run_app(

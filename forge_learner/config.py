@@ -34,6 +34,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
+from forge_learner.quoting import quote, shorten
+
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 Epochs = Annotated[int, Field(ge=1, le=100_000, description="Passes over the training data.")]
@@ -233,7 +235,8 @@ def _config_error(schema: type[BaseModel], details: Iterable[ErrorDetails]) -> C
 
 def _field_error(schema: type[BaseModel], detail: ErrorDetails) -> FieldError:
     loc = detail["loc"]
-    field = ".".join(str(part) for part in loc) or "(config)"
+    # Keys are the sender's: a 10,000-character one is named by its start.
+    field = ".".join(shorten(str(part)) for part in loc) or "(config)"
     rule = detail["type"]
     ctx = detail.get("ctx") or {}
     got = f", got {_show(detail['input'])}"
@@ -272,7 +275,7 @@ def _model_at(schema: type[BaseModel], loc: Sequence[int | str]) -> type[BaseMod
 
 
 def _show(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return quote(value) if isinstance(value, str) else shorten(json.dumps(value, default=str))
 
 
 # ----- strings from the CLI -----

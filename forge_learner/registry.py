@@ -24,6 +24,7 @@ from typing import Any
 
 from forge_learner.config import PipelineConfig
 from forge_learner.pipeline import NAME_PATTERN, BasePipeline
+from forge_learner.quoting import quote
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,11 @@ class UnknownPipelineError(LookupError):
         listed = ", ".join(self.available) or "none are installed"
         if name in discovery.broken:
             message = (
-                f"pipeline {name!r} is installed but cannot be used: {discovery.broken[name]}. "
-                f"Usable pipelines: {listed}"
+                f"pipeline {quote(name)} is installed but cannot be used: "
+                f"{discovery.broken[name]}. Usable pipelines: {listed}"
             )
         else:
-            message = f"unknown pipeline {name!r}; available pipelines: {listed}"
+            message = f"unknown pipeline {quote(name)}; available pipelines: {listed}"
         super().__init__(message)
 
     def __str__(self) -> str:

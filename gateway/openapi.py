@@ -162,7 +162,10 @@ def _paths() -> dict[str, Any]:
                 "summary": "Submit an experiment: a pipeline, its config, how often to restart it",
                 "requestBody": _json_body("Submission"),
                 "responses": {
-                    "201": _json("The experiment, pending.", "Experiment"),
+                    "201": {
+                        **_json("The experiment, pending.", "Experiment"),
+                        "links": _experiment_links(),
+                    },
                     **_errors("400", "401", "413", "422", "503"),
                 },
             },
@@ -263,13 +266,13 @@ def _paths() -> dict[str, Any]:
                     experiment_id,
                     _query(
                         "after",
-                        {"type": "integer", "minimum": 0},
+                        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
                         "Send only the events after this `seq` (resuming).",
                     ),
                 ],
                 "responses": {
                     "101": _websocket("ExperimentEvent"),
-                    **_errors("400", "422"),
+                    **_errors("400", "403", "422"),
                 },
             }
         },
@@ -281,7 +284,26 @@ def _paths() -> dict[str, Any]:
                     "Upgrade to a WebSocket. Each text message is one `ExperimentStatusChanged`; "
                     "authentication and close codes as for an experiment's events."
                 ),
-                "responses": {"101": _websocket("ExperimentStatusChanged"), **_errors("400")},
+                "responses": {
+                    "101": _websocket("ExperimentStatusChanged"),
+                    **_errors("400", "403"),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "health",
+                "summary": "Whether this gateway can serve: up, and its scheduler answering",
+                "description": "For load balancers and probes; asks the scheduler's health check.",
+                "security": [],
+                "responses": {
+                    "200": _json("The scheduler is serving.", "Health"),
+                    "503": _json(
+                        "The scheduler is not serving (`not_serving`) or not answering "
+                        "(`unreachable`).",
+                        "Health",
+                    ),
+                },
             }
         },
         f"{API}/openapi.json": {
@@ -381,10 +403,15 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
             "required": ["pipeline"],
             "additionalProperties": False,
             "properties": {
-                "pipeline": {"type": "string", "description": "An installed pipeline's name."},
+                "pipeline": {
+                    "type": "string",
+                    "description": "An installed pipeline's name.",
+                    "examples": ["weather_forecaster"],
+                },
                 "config": {
                     "type": "object",
                     "description": "Settings, checked against the pipeline's `config_schema`.",
+                    "examples": [{"epochs": 20, "learning_rate": 0.001}],
                 },
                 "max_restarts": {
                     "type": "integer",
@@ -395,6 +422,17 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
                         "from its latest checkpoint before the experiment fails; leave it out "
                         "for the scheduler's default (`FORGE_MAX_RESTARTS`, 3)."
                     ),
+                },
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "scheduler"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "scheduler": {
+                    "type": "string",
+                    "enum": ["serving", "not_serving", "unreachable"],
                 },
             },
         },
@@ -429,7 +467,7 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
 ERRORS = {
     "400": "The request is malformed (not JSON, not a WebSocket upgrade, ...).",
     "401": "No token, or a bad or expired one: log in.",
-    "403": "The token's user may not do this.",
+    "403": "The token's user may not do this, or a WebSocket's page is of an origin not let in.",
     "404": "No such thing, or it is another user's.",
     "409": "It conflicts with the current state (a name taken, an experiment already over).",
     "413": "The body is larger than the gateway accepts.",
@@ -437,6 +475,18 @@ ERRORS = {
     "429": "Too many failed logins; `Retry-After` says when to try again.",
     "503": "The scheduler cannot be reached.",
 }
+
+
+def _experiment_links() -> dict[str, Any]:
+    """Where a new experiment's id leads: the operations that take it (OpenAPI links)."""
+    operations = ("getExperiment", "cancelExperiment", "getReport", "watchExperiment")
+    return {
+        operation[0].upper() + operation[1:]: {
+            "operationId": operation,
+            "parameters": {"experiment_id": "$response.body#/experiment_id"},
+        }
+        for operation in operations
+    }
 
 
 def _error_responses() -> dict[str, Any]:

@@ -25,6 +25,7 @@ import grpc
 from aiohttp import web
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2_grpc
 
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
 from gateway.keys import REQUEST_ID
@@ -58,6 +59,9 @@ UNAVAILABLE_HINT = (
 # RESOURCE_EXHAUSTED the whole seconds to wait.
 FIELD_ERRORS_KEY = "forge-field-errors"
 RETRY_AFTER_KEY = "retry-after"
+# An error quotes at most this much of what a client sent (the scheduler's limit too), so that
+# a 10,000-character name does not come back whole.
+QUOTE_LIMIT = 100
 
 
 @dataclass
@@ -80,8 +84,19 @@ class ApiError(Exception):
         return web.json_response(self.body(), status=self.status, headers=self.headers)
 
 
+def shorten(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text`, cut to `limit` characters and "…" when longer: what an error echoes of input."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` shortened and quoted as Python writes a string (`'alice'`), for messages."""
+    return repr(shorten(text, limit))
+
+
 def invalid(field_name: str, message: str) -> ApiError:
     """A 422 for a request the gateway can tell is wrong before asking the scheduler."""
+    field_name = shorten(field_name)
     return ApiError(
         HTTPStatus.UNPROCESSABLE_ENTITY,
         "invalid_argument",
@@ -204,6 +219,7 @@ class Scheduler:
     channel: grpc.aio.Channel
     auth: auth_pb2_grpc.AuthServiceStub
     scheduler: scheduler_pb2_grpc.SchedulerServiceStub
+    health: health_pb2_grpc.HealthStub
     timeout: float
 
     @classmethod
@@ -213,5 +229,6 @@ class Scheduler:
             channel=channel,
             auth=auth_pb2_grpc.AuthServiceStub(channel),
             scheduler=scheduler_pb2_grpc.SchedulerServiceStub(channel),
+            health=health_pb2_grpc.HealthStub(channel),
             timeout=timeout,
         )

@@ -1,8 +1,9 @@
 """The gateway's settings, from `FORGE_*` environment variables overridden by `forge gateway` flags.
 
-The gateway keeps no state, so its settings are only where to listen, where the scheduler is,
-and how much it accepts from a client. An empty variable counts as unset, as in the scheduler's
-and the trainer's settings.
+The gateway keeps no state, so its settings are where to listen, where the scheduler is, how
+much it accepts from a client, whom it lets in from other sites, and how it vouches for a
+client's address (`gateway.forwarding`). An empty variable counts as unset, as in the
+scheduler's and the trainer's settings.
 
 | variable | flag | default |
 |---|---|---|
@@ -10,13 +11,16 @@ and the trainer's settings.
 | `FORGE_GATEWAY_PORT` | `--port` | `8080` |
 | `FORGE_SCHEDULER_ADDR` | `--scheduler` | `127.0.0.1:$FORGE_SCHEDULER_PORT` (`50051`) |
 | `FORGE_GATEWAY_MAX_BODY_BYTES` | | `1048576`: a config is a few kilobytes |
-| `FORGE_GATEWAY_CORS_ORIGINS` | | unset: no cross-origin access (comma-separated origins) |
+| `FORGE_GATEWAY_CORS_ORIGINS` | | unset: no cross-origin access or WebSockets (comma-separated) |
+| `FORGE_CLUSTER_TOKEN` | | `$FORGE_DATA_DIR/cluster-token` if `FORGE_DATA_DIR` is set and has it |
+| `FORGE_GATEWAY_TRUSTED_PROXIES` | | unset: no proxy's `X-Forwarded-For` is believed |
 | `FORGE_WEBAPP_DIR` | | `webapp/dist`, the built web UI |
 | `FORGE_GATEWAY_VIEWER_QUEUE` | | `1000` events a live viewer may fall behind |
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +31,10 @@ DEFAULT_SCHEDULER_PORT = 50051
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_VIEWER_QUEUE = 1000
 DEFAULT_WEBAPP_DIR = Path("webapp/dist")
+# Where the scheduler keeps its generated cluster token, in its FORGE_DATA_DIR.
+CLUSTER_TOKEN_FILE = "cluster-token"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -41,8 +49,13 @@ class GatewaySettings:
     host: str | None = None
     port: int = DEFAULT_PORT
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    # Origins allowed to call the API from another site's pages; empty turns CORS off.
+    # Origins allowed to call the API and open WebSockets from another site's pages; empty
+    # turns CORS off and lets in WebSockets from the gateway's own origin only.
     cors_origins: frozenset[str] = field(default_factory=frozenset)
+    # The scheduler's cluster token, to vouch for client addresses at login; None: not vouched.
+    cluster_token: str | None = field(default=None, repr=False)
+    # Proxies in front of the gateway whose X-Forwarded-For names the client.
+    trusted_proxies: tuple[Network, ...] = ()
     webapp_dir: Path = DEFAULT_WEBAPP_DIR
     # How many events a WebSocket viewer may have waiting before it is cut off (see fanout).
     viewer_queue_size: int = DEFAULT_VIEWER_QUEUE
@@ -87,6 +100,8 @@ def load_settings(
         cors_origins=_origins(get("FORGE_GATEWAY_CORS_ORIGINS")),
         webapp_dir=Path(get("FORGE_WEBAPP_DIR") or DEFAULT_WEBAPP_DIR).expanduser(),
         viewer_queue_size=integer("FORGE_GATEWAY_VIEWER_QUEUE", DEFAULT_VIEWER_QUEUE, 1, 10**6),
+        cluster_token=get("FORGE_CLUSTER_TOKEN") or _cluster_token_file(get("FORGE_DATA_DIR")),
+        trusted_proxies=_networks(get("FORGE_GATEWAY_TRUSTED_PROXIES")),
     )
     if port is not None:
         settings = replace(settings, port=_in_range("--port", port, 0, 65535))
@@ -115,3 +130,35 @@ def _origins(text: str | None) -> frozenset[str]:
                 "browser sends it, e.g. https://forge.example.com or http://localhost:5173."
             )
     return frozenset(origins)
+
+
+def _cluster_token_file(data_dir: str | None) -> str | None:
+    """The token the scheduler wrote into `data_dir`, when the gateway shares its machine."""
+    if data_dir is None:
+        return None
+    path = Path(data_dir).expanduser() / CLUSTER_TOKEN_FILE
+    try:
+        token = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(
+            f"cannot read the cluster token in {path} ({error}); set FORGE_CLUSTER_TOKEN instead."
+        ) from None
+    return token or None
+
+
+def _networks(text: str | None) -> tuple[Network, ...]:
+    """Comma-separated addresses or networks (`10.0.0.7`, `10.0.0.0/8`, `fd00::/8`)."""
+    if text is None:
+        return ()
+    networks = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(
+                f"FORGE_GATEWAY_TRUSTED_PROXIES: {item!r} is not an address or a network; "
+                "write it as 10.0.0.7 or 10.0.0.0/8."
+            ) from None
+    return tuple(networks)

@@ -7,9 +7,10 @@
   token stands for its user until it expires; there is no revocation list, which keeps every
   RPC free of a database read, so `FORGE_TOKEN_LIFETIME_SECONDS` bounds how long a leaked one
   is good for.
-- Repeated failed logins are throttled per username (the policy is in `scheduler.throttle`).
-  An unknown username costs the same password check as a known one and fails with the same
-  error, so neither the answer nor its timing tells whether an account exists.
+- Repeated failed logins are throttled per username and client address, and per address (the
+  policy is in `scheduler.throttle`). An unknown username costs the same password check as a
+  known one, against one dummy hash made once, and fails with the same error, so neither the
+  answer nor its timing tells whether an account exists.
 - Trainers authenticate with the cluster token, compared in constant time.
 
 Every failure is an `AuthError` subclass that the servicers map to one gRPC status code
@@ -33,13 +34,14 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from forge_learner.quoting import quote
 from scheduler.db.models import USERNAME_LENGTH, Role
 from scheduler.records import Caller, UserRecord
 from scheduler.store import AlreadyExists, Store
-from scheduler.throttle import ZERO, ThrottlePolicy
+from scheduler.throttle import LoginThrottle, LoginWait
 
 DEFAULT_HASHER = PasswordHasher()
-DEFAULT_THROTTLE = ThrottlePolicy()
+DEFAULT_THROTTLE = LoginThrottle()
 JWT_ALGORITHM = "HS256"
 ADMIN_USERNAME = "admin"
 # Letters, digits and . _ @ -, starting with a letter or digit: safe in URLs, logs and NATS.
@@ -69,12 +71,16 @@ class InvalidCredentials(Unauthenticated):
 
 
 class Throttled(AuthError):
-    """Too many failed logins for this username; `retry_after` seconds until the next try."""
+    """Too many failed logins: `retry_after` seconds until the next try.
 
-    def __init__(self, username: str, retry_after: float) -> None:
+    `username` names the account tried too often from this address; None means the address
+    failed too often, whatever the names.
+    """
+
+    def __init__(self, username: str | None, retry_after: float) -> None:
+        which = "from your address" if username is None else f"for {quote(username)}"
         super().__init__(
-            f"too many failed logins for {username!r}; "
-            f"try again in {math.ceil(retry_after)} seconds"
+            f"too many failed logins {which}; try again in {math.ceil(retry_after)} seconds"
         )
         self.retry_after = retry_after
 
@@ -139,8 +145,8 @@ def check_username(username: str) -> None:
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidAccount(
             "username",
-            f"username {username!r} must be 1 to {USERNAME_LENGTH} letters, digits or . _ @ -, "
-            "starting with a letter or digit",
+            f"username {quote(username)} must be 1 to {USERNAME_LENGTH} letters, digits or "
+            ". _ @ -, starting with a letter or digit",
         )
 
 
@@ -198,35 +204,40 @@ def authenticate(
     username: str,
     password: str,
     *,
-    policy: ThrottlePolicy = DEFAULT_THROTTLE,
+    address: str,
+    throttle: LoginThrottle = DEFAULT_THROTTLE,
     hasher: PasswordHasher = DEFAULT_HASHER,
 ) -> UserRecord:
-    """The user whose username and password these are.
+    """The user whose username and password these are, tried from the client `address`.
 
-    Raises `Throttled` while the username is locked out by too many failures (without
-    checking the password) and `InvalidCredentials` for a wrong name or password.
+    Raises `Throttled` while the address, or this username from it, has failed too often
+    (without checking the password) and `InvalidCredentials` for a wrong name or password.
     """
-    if not 0 < len(username) <= USERNAME_LENGTH:
-        verify_password(_dummy_hash(hasher), password, hasher=hasher)
-        raise InvalidCredentials()
-    wait = store.reserve_login_attempt(username, policy)
-    if wait > ZERO:
-        raise Throttled(username, wait.total_seconds())
-    credentials = store.find_credentials(username)
+    storable = 0 < len(username) <= USERNAME_LENGTH
+    reserved = store.reserve_login_attempt(username if storable else None, address, throttle)
+    if isinstance(reserved, LoginWait):
+        throttled_name = username if reserved.account >= reserved.address else None
+        raise Throttled(throttled_name, reserved.longest.total_seconds())
+    credentials = store.find_credentials(username) if storable else None
     if credentials is None:
-        verify_password(_dummy_hash(hasher), password, hasher=hasher)
+        verify_password(dummy_hash(hasher), password, hasher=hasher)
         raise InvalidCredentials()
     if not verify_password(credentials.password_hash, password, hasher=hasher):
         raise InvalidCredentials()
-    store.clear_login_failures(username)
+    store.forgive_login_attempt(username, address, reserved)
     if hasher.check_needs_rehash(credentials.password_hash):
         store.set_password_hash(credentials.user.id, hash_password(password, hasher=hasher))
     return credentials.user
 
 
 @functools.cache
-def _dummy_hash(hasher: PasswordHasher) -> str:
-    """A hash made with `hasher`'s parameters, to verify against when there is no user."""
+def dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash made once with `hasher`'s parameters, to verify against when there is no user.
+
+    Verifying against it costs what checking a real password does, so an unknown username
+    takes as long as a known one; made once, it costs nothing more per name tried. The
+    scheduler makes it at start, so that the first unknown name is not slower either.
+    """
     return hasher.hash(secrets.token_urlsafe(GENERATED_PASSWORD_BYTES))
 
 

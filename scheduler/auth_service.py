@@ -2,7 +2,8 @@
 
 The rules (argon2id hashes, throttling, token claims) are `scheduler.auth`'s; this module only
 runs them off the event loop, since a password check is deliberately slow (tens of ms of CPU
-and 64 MiB), and shapes the answers.
+and 64 MiB), and shapes the answers. A login counts against the client address that
+`scheduler.client_address` finds: the caller's own, or the one a gateway vouches for.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from scheduler.auth import (
     issue_token,
 )
 from scheduler.caller import current_caller
+from scheduler.client_address import login_address
 from scheduler.convert import role_from_proto, timestamp, user_to_proto
 from scheduler.errors import BadRequest
 from scheduler.records import UserRecord
 from scheduler.store import NotFound, Store
-from scheduler.throttle import ThrottlePolicy
+from scheduler.throttle import LoginThrottle
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -43,7 +45,7 @@ class Security:
     jwt_secret: str = field(repr=False)
     token_lifetime: timedelta
     hasher: PasswordHasher = DEFAULT_HASHER
-    throttle: ThrottlePolicy = DEFAULT_THROTTLE
+    throttle: LoginThrottle = DEFAULT_THROTTLE
 
 
 def login_response(issued: IssuedToken, user: UserRecord) -> auth_pb2.LoginResponse:
@@ -59,19 +61,24 @@ def login_response(issued: IssuedToken, user: UserRecord) -> auth_pb2.LoginRespo
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     """The RPCs of `azuraforge.v1.AuthService`."""
 
-    def __init__(self, store: Store, security: Security) -> None:
+    def __init__(self, store: Store, security: Security, *, cluster_token: str) -> None:
         self.store = store
         self.security = security
+        self.cluster_token = cluster_token
 
     async def Login(
         self, request: auth_pb2.LoginRequest, context: Context
     ) -> auth_pb2.LoginResponse:
+        # grpc-stubs type the metadata loosely; it is (key, value) pairs.
+        metadata: list[tuple[str, str | bytes]] = list(context.invocation_metadata() or ())
+        address = login_address(metadata, context.peer(), cluster_token=self.cluster_token)
         user = await asyncio.to_thread(
             authenticate,
             self.store,
             request.username,
             request.password,
-            policy=self.security.throttle,
+            address=address,
+            throttle=self.security.throttle,
             hasher=self.security.hasher,
         )
         issued = issue_token(

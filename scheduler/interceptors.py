@@ -4,7 +4,9 @@
 servicer runs it checks the credentials the method needs (`scheduler.caller`) and binds the
 verified caller; while it runs, a domain error is answered with the status
 `scheduler.errors.status_for` gives it, and anything unexpected is logged and answered
-INTERNAL. Servicers therefore raise errors and never call `context.abort` themselves.
+INTERNAL. Servicers therefore raise errors and never call `context.abort` themselves. Requests
+that cannot be decoded, or hold text no database can store, are refused here too, before the
+servicer sees them (`scheduler.requests`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import grpc.aio
 from scheduler.caller import Credentials, authenticate, bound_caller, credentials_for
 from scheduler.errors import status_for
 from scheduler.records import Caller
+from scheduler.requests import check_request, tolerant
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class SchedulerInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(cast(Unary, handler.unary_unary), needed, handler_call_details.method),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
@@ -55,7 +58,7 @@ class SchedulerInterceptor(grpc.aio.ServerInterceptor):
                 self._streaming(
                     cast(Streaming, handler.unary_stream), needed, handler_call_details.method
                 ),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         raise TypeError(f"{handler_call_details.method}: client streaming is not in the contract")
@@ -64,6 +67,7 @@ class SchedulerInterceptor(grpc.aio.ServerInterceptor):
         async def guarded(request: Any, context: Context) -> Any:
             try:
                 with bound_caller(self._authenticate(needed, context)):
+                    check_request(request)
                     return await behaviour(request, context)
             except grpc.aio.AbortError:
                 raise
@@ -76,6 +80,7 @@ class SchedulerInterceptor(grpc.aio.ServerInterceptor):
         async def guarded(request: Any, context: Context) -> AsyncIterator[Any]:
             try:
                 with bound_caller(self._authenticate(needed, context)):
+                    check_request(request)
                     async for response in behaviour(request, context):
                         yield response
             except grpc.aio.AbortError:

@@ -31,7 +31,7 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
-from scheduler.auth import ensure_admin
+from scheduler.auth import dummy_hash, ensure_admin
 from scheduler.auth_service import AuthServicer, Security
 from scheduler.bus import Bus, BusUnavailable
 from scheduler.caller import AUTH_SERVICE, SCHEDULER_SERVICE
@@ -95,6 +95,8 @@ class SchedulerServer:
         )
         if generated is not None:
             self.announce(generated)
+        # Made now, the dummy hash does not slow down the first login with an unknown name.
+        await asyncio.to_thread(dummy_hash, self.security.hasher)
         # Importing every plugin now keeps the first submission from stalling on it.
         pipelines = await asyncio.to_thread(discover_pipelines)
         await self.bus.connect()
@@ -184,7 +186,9 @@ def create_server(
         ),
         server,
     )
-    auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(store, security), server)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(
+        AuthServicer(store, security, cluster_token=settings.cluster_token), server
+    )
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

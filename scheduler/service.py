@@ -35,6 +35,8 @@ from scheduler.store import Store
 from scheduler.submissions import check_submission, pipeline_infos
 from scheduler.watch import watch_events
 
+# The largest seq the database can hold: events are numbered in signed 64-bit integers.
+MAX_SEQ = 2**63 - 1
 ARTIFACT_CHUNK_SIZE = 256 * 1024
 """Far below gRPC's 4 MiB message limit, and large enough to keep the message count low."""
 
@@ -64,6 +66,22 @@ def max_restarts_from_request(request: scheduler_pb2.SubmitExperimentRequest, de
             f"max_restarts: must be at most {MAX_RESTARTS_LIMIT}, got {request.max_restarts}",
         )
     return request.max_restarts
+
+
+def after_seq_from_request(request: scheduler_pb2.WatchExperimentRequest) -> int:
+    """Where a watch resumes; `BadRequest` past the largest seq a database can store.
+
+    The field is a uint64 and seqs are 64-bit signed integers in the database, so a number
+    from 2^63 up names no event and cannot even be compared with one there.
+    """
+    if request.after_seq > MAX_SEQ:
+        raise BadRequest.field(
+            "after_seq",
+            "less_than_equal",
+            f"after_seq: must be at most {MAX_SEQ} (the seq of an event received), "
+            f"got {request.after_seq}",
+        )
+    return request.after_seq
 
 
 def artifact_responses(
@@ -158,6 +176,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     async def WatchExperiment(
         self, request: scheduler_pb2.WatchExperimentRequest, context: Context
     ) -> AsyncIterator[scheduler_pb2.WatchExperimentResponse]:
+        after_seq = after_seq_from_request(request)
         # Access first: someone else's experiment is NOT_FOUND before anything streams.
         await asyncio.to_thread(
             self.store.get_experiment, request.experiment_id, caller=current_caller()
@@ -166,7 +185,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             self.store,
             self.bus,
             request.experiment_id,
-            request.after_seq,
+            after_seq,
             subscribed=lambda: context.send_initial_metadata(()),
         )
         async for event in events:

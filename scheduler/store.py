@@ -43,18 +43,20 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from azuraforge.v1 import events_pb2, experiment_pb2
+from forge_learner.quoting import quote
 from scheduler.db.engine import WRITE
 from scheduler.db.models import (
     ARTIFACT_NAME_LENGTH,
     TRAINER_ID_LENGTH,
+    AddressLoginFailure,
     Artifact,
     Checkpoint,
     Event,
@@ -77,7 +79,7 @@ from scheduler.records import (
     TrainerRecord,
     UserRecord,
 )
-from scheduler.throttle import ZERO, ThrottlePolicy
+from scheduler.throttle import ZERO, LoginThrottle, LoginWait, Reservation
 
 ALLOWED_TRANSITIONS: Mapping[ExperimentStatus, frozenset[ExperimentStatus]] = {
     ExperimentStatus.PENDING: frozenset({ExperimentStatus.RUNNING, ExperimentStatus.CANCELLED}),
@@ -92,7 +94,11 @@ ALLOWED_TRANSITIONS: Mapping[ExperimentStatus, frozenset[ExperimentStatus]] = {
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 DEFAULT_EVENT_BATCH = 1000
+# The tokens handed out are about 110 characters (a time and an id, as base64 JSON).
+MAX_PAGE_TOKEN_LENGTH = 512
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# The two tables of failed logins, which share their columns but for the key.
+Failures = TypeVar("Failures", LoginFailure, AddressLoginFailure)
 
 
 class StoreError(Exception):
@@ -103,7 +109,7 @@ class NotFound(StoreError):
     """No such thing, or none the caller may see."""
 
     def __init__(self, kind: str, key: str) -> None:
-        super().__init__(f"{kind} {key!r} not found")
+        super().__init__(f"{kind} {quote(key)} not found")
         self.kind = kind
         self.key = key
 
@@ -220,40 +226,98 @@ class Store:
 
     # Login throttling (the policy is in scheduler.throttle)
 
-    def reserve_login_attempt(self, username: str, policy: ThrottlePolicy) -> timedelta:
-        """Count a login attempt for `username` as failed, unless it must wait.
+    def reserve_login_attempt(
+        self, username: str | None, address: str, throttle: LoginThrottle
+    ) -> LoginWait | Reservation:
+        """Count a login attempt as failed, for `address` and for `username` from it, unless it
+        must wait.
 
-        Returns how long the attempt must still wait (nothing is recorded then), or zero when
-        it may go ahead: it is then already counted as a failure, which
-        `clear_login_failures` takes back if the password turns out right.
+        Returns how long the attempt must still wait for each limit, with nothing recorded, or
+        the `Reservation` of an attempt already counted as a failure, which
+        `forgive_login_attempt` takes back if the password turns out right. `username` None (a
+        name too long to be anyone's) counts for the address alone.
         """
         now = self.now()
         with self._writing() as session:
-            # Make sure the row exists, so that the lock below serialises every attempt.
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            session.execute(
-                insert(LoginFailure)
-                .values(username=username, failures=0, last_failure_at=now)
-                .on_conflict_do_nothing(index_elements=[LoginFailure.username])
+            # The address's row first, then the account's, in every attempt: no deadlock.
+            by_address = self._locked_failures(
+                session, AddressLoginFailure, {"address": address}, now
             )
-            row = session.scalars(
-                select(LoginFailure).where(LoginFailure.username == username).with_for_update()
-            ).one()
-            wait = policy.wait(row.failures, row.last_failure_at, now)
-            if wait > ZERO:
+            by_account = None
+            if username is not None:
+                by_account = self._locked_failures(
+                    session, LoginFailure, {"username": username, "address": address}, now
+                )
+            wait = LoginWait(
+                account=ZERO
+                if by_account is None
+                else throttle.account.wait(by_account.failures, by_account.last_failure_at, now),
+                address=throttle.address.wait(by_address.failures, by_address.last_failure_at, now),
+            )
+            if wait.longest > ZERO:
                 return wait
-            failures = 0 if policy.is_forgotten(row.last_failure_at, now) else row.failures
-            row.failures = failures + 1
-            row.last_failure_at = now
-            # Forgotten rows of any username go too, so names tried once do not pile up.
-            forgotten = LoginFailure.last_failure_at <= now - policy.forget_after
-            session.execute(delete(LoginFailure).where(forgotten))
-        return ZERO
+            reservation = Reservation(at=now, address_failure_at=by_address.last_failure_at)
+            for row, policy in ((by_address, throttle.address), (by_account, throttle.account)):
+                if row is None:
+                    continue
+                failures = 0 if policy.is_forgotten(row.last_failure_at, now) else row.failures
+                row.failures = failures + 1
+                row.last_failure_at = now
+            # Forgotten rows go too, so that names and addresses tried once do not pile up.
+            for table, policy in (
+                (AddressLoginFailure, throttle.address),
+                (LoginFailure, throttle.account),
+            ):
+                forgotten = table.last_failure_at <= now - policy.forget_after
+                session.execute(delete(table).where(forgotten))
+        return reservation
 
-    def clear_login_failures(self, username: str) -> None:
+    def _locked_failures(
+        self,
+        session: Session,
+        table: type[Failures],
+        key: dict[str, str],
+        now: datetime,
+    ) -> Failures:
+        """The row of `table` with `key`, created with no failures if missing, locked."""
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        # Making sure the row exists lets the lock below serialise every attempt.
+        session.execute(
+            insert(table)
+            .values(**key, failures=0, last_failure_at=now)
+            .on_conflict_do_nothing(index_elements=list(key))
+        )
+        conditions = [getattr(table, column) == value for column, value in key.items()]
+        return session.scalars(select(table).where(*conditions).with_for_update()).one()
+
+    def forgive_login_attempt(self, username: str, address: str, reserved: Reservation) -> None:
+        """A login succeeded: forget the account's failures there, and this one the address's.
+
+        The address's last failure goes back to the one before this attempt, unless another
+        attempt failed since.
+        """
+        row = AddressLoginFailure
         with self._writing() as session:
-            session.execute(delete(LoginFailure).where(LoginFailure.username == username))
+            session.execute(
+                delete(LoginFailure).where(
+                    LoginFailure.username == username, LoginFailure.address == address
+                )
+            )
+            session.execute(
+                update(row)
+                .where(row.address == address, row.failures > 0)
+                .values(
+                    failures=row.failures - 1,
+                    last_failure_at=case(
+                        (
+                            row.last_failure_at == reserved.at,
+                            literal(reserved.address_failure_at, row.last_failure_at.type),
+                        ),
+                        else_=row.last_failure_at,
+                    ),
+                )
+            )
 
     # Experiments
 
@@ -985,7 +1049,7 @@ def _check_artifact_name(name: str) -> None:
         or any(part in ("", ".", "..") for part in parts)
     ):
         raise ValueError(
-            f"artifact name {name!r} must be a relative path like 'plots/loss.png' of at most "
+            f"artifact name {quote(name)} must be a relative path like 'plots/loss.png' of at most "
             f"{ARTIFACT_NAME_LENGTH} characters, without '.', '..', '\\\\' or empty parts"
         )
 
@@ -996,11 +1060,22 @@ def _encode_page_token(last: Experiment) -> str:
 
 
 def _decode_page_token(token: str) -> tuple[datetime, str]:
+    """The position a token from `_encode_page_token` stands for; `InvalidPageToken` otherwise.
+
+    Anything a client sends is refused here rather than in the database: a token longer than
+    any handed out, one that decodes to JSON nested past the parser's recursion limit, and a
+    time without a zone or beyond the calendar in UTC.
+    """
     try:
+        if len(token) > MAX_PAGE_TOKEN_LENGTH:
+            raise ValueError("too long")
         data = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         created_at, last_id = json.loads(data)
-        return datetime.fromisoformat(created_at), str(last_id)
-    except (binascii.Error, ValueError, TypeError):
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        return moment.astimezone(UTC), str(last_id)
+    except (binascii.Error, ValueError, TypeError, OverflowError, RecursionError):
         raise InvalidPageToken(
             "page_token is not one this server handed out; "
             "start again from the first page with an empty one"

@@ -5,19 +5,27 @@ storing it, so a mistake is answered at once, naming the field (`config.epochs`)
 surfacing minutes later as a failed run. What is stored is the validated config with every
 default filled in, so an experiment records exactly the settings it runs with.
 
+The config arrives as a `google.protobuf.Struct`, which can carry what JSON cannot: NaN and
+the infinities (a JSON `1e99999` overflows to one). No schema wants them and protobuf's own JSON
+mapping fails on them, so they are refused here, naming the field, before anything else reads
+the config; so is a config nested deeper than `MAX_CONFIG_DEPTH`, the gateway's limit too.
+
 Discovery imports every plugin, which is slow the first time and blocks: callers run these
 functions in a thread.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
 from azuraforge.v1 import experiment_pb2
 from forge_learner.config import ConfigError, FieldError, config_json_schema
+from forge_learner.quoting import shorten
 from forge_learner.registry import (
     PipelineClass,
     UnknownPipelineError,
@@ -25,6 +33,10 @@ from forge_learner.registry import (
     get_pipeline,
 )
 from scheduler.errors import BadRequest
+
+# How deeply a config may nest objects and arrays, itself counted: the gateway's limit too.
+# Real configs are two or three levels deep.
+MAX_CONFIG_DEPTH = 16
 
 
 @dataclass(frozen=True)
@@ -59,24 +71,71 @@ def check_submission(pipeline: str, config: struct_pb2.Struct) -> Submission:
 
 
 def config_values(config: struct_pb2.Struct) -> dict[str, Any]:
-    """The config as the JSON its sender wrote.
+    """The config as the JSON its sender wrote; `BadRequest` naming each value JSON cannot hold.
 
     A Struct carries every number as a double, so `{"epochs": 3}` arrives as 3.0; whole numbers
     go back to ints, so that an error quotes what the user typed ("got 0", not "got 0.0").
     Float settings accept ints, so nothing is lost.
     """
-    values: dict[str, Any] = _whole_numbers_as_ints(json_format.MessageToDict(config))
+    errors: list[FieldError] = []
+    values = _struct_values(config, "config", 1, errors)
+    if errors:
+        raise BadRequest(errors, "invalid config")
     return values
 
 
-def _whole_numbers_as_ints(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _whole_numbers_as_ints(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_whole_numbers_as_ints(item) for item in value]
-    return value
+def _struct_values(
+    struct: struct_pb2.Struct, path: str, depth: int, errors: list[FieldError]
+) -> dict[str, Any]:
+    if depth > MAX_CONFIG_DEPTH:
+        errors.append(
+            FieldError(
+                path, "too_deep", f"{path}: is nested more than {MAX_CONFIG_DEPTH} levels deep"
+            )
+        )
+        return {}
+    return {
+        key: _value(value, f"{path}.{shorten(key)}", depth, errors)
+        for key, value in struct.fields.items()
+    }
+
+
+def _value(value: struct_pb2.Value, path: str, depth: int, errors: list[FieldError]) -> Any:
+    """One value of a Struct at `depth` (the config itself is depth 1) as JSON."""
+    match value.WhichOneof("kind"):
+        case "number_value":
+            number = value.number_value
+            if not math.isfinite(number):
+                got = json.dumps(number)  # NaN, Infinity or -Infinity
+                errors.append(
+                    FieldError(path, "finite_number", f"{path}: must be a finite number, got {got}")
+                )
+                return None
+            return int(number) if number.is_integer() else number
+        case "string_value":
+            return value.string_value
+        case "bool_value":
+            return value.bool_value
+        case "struct_value":
+            return _struct_values(value.struct_value, path, depth + 1, errors)
+        case "list_value":
+            return _list_values(value.list_value, path, depth + 1, errors)
+    return None  # null_value, or no kind set, which protobuf's JSON mapping reads as null
+
+
+def _list_values(
+    values: struct_pb2.ListValue, path: str, depth: int, errors: list[FieldError]
+) -> list[Any]:
+    if depth > MAX_CONFIG_DEPTH:
+        errors.append(
+            FieldError(
+                path, "too_deep", f"{path}: is nested more than {MAX_CONFIG_DEPTH} levels deep"
+            )
+        )
+        return []
+    return [
+        _value(item, f"{path}.{index}", depth, errors) for index, item in enumerate(values.values)
+    ]
 
 
 def pipeline_infos() -> list[experiment_pb2.PipelineInfo]:

@@ -3,15 +3,15 @@
 `running_stack` runs on an asyncio loop; the `forge` commands and grpcurl block while they
 wait for an answer. So the stack gets a loop of its own in a thread, and the test thread
 calls it as any client would, through its address, or runs a coroutine on its loop with
-`LiveStack.run`.
+`LiveStack.run`. `served_in_thread` does the same for anything built on the stack.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,18 +40,32 @@ class LiveStack:
 @contextmanager
 def stack_in_thread(tmp: Path, nats_url: str, **options: Any) -> Iterator[LiveStack]:
     """`running_stack` on SQLite in `tmp`, served from a thread until the block ends."""
+    with served_in_thread(
+        lambda: running_stack(tmp, f"sqlite:///{tmp}/forge.db", nats_url, **options)
+    ) as (stack, loop):
+        yield LiveStack(stack, loop)
+
+
+@contextmanager
+def served_in_thread(
+    serve: Callable[[], AbstractAsyncContextManager[T]],
+) -> Iterator[tuple[T, asyncio.AbstractEventLoop]]:
+    """What `serve()` yields, and the loop it runs on in a thread of its own, until the block ends.
+
+    For anything built on the stack, such as a gateway in front of it (`gateway_on_stack`).
+    """
     started = threading.Event()
     state: dict[str, Any] = {}
 
-    async def serve() -> None:
-        async with running_stack(tmp, f"sqlite:///{tmp}/forge.db", nats_url, **options) as stack:
-            state.update(stack=stack, loop=asyncio.get_running_loop(), stop=asyncio.Event())
+    async def main() -> None:
+        async with serve() as served:
+            state.update(served=served, loop=asyncio.get_running_loop(), stop=asyncio.Event())
             started.set()
             await state["stop"].wait()
 
     def thread_main() -> None:
         try:
-            asyncio.run(serve())
+            asyncio.run(main())
         except BaseException as error:  # handed to the test thread below
             state["error"] = error
             started.set()
@@ -63,7 +77,7 @@ def stack_in_thread(tmp: Path, nats_url: str, **options: Any) -> Iterator[LiveSt
     if "error" in state:
         raise RuntimeError("the stack failed to start") from state["error"]
     try:
-        yield LiveStack(state["stack"], state["loop"])
+        yield state["served"], state["loop"]
     finally:
         state["loop"].call_soon_threadsafe(state["stop"].set)
         thread.join(WAIT_S)

@@ -124,14 +124,19 @@ def test_the_scheduler_uses_postgres_and_nats_by_service_name(compose) -> None:
     }
 
 
-def test_the_scheduler_and_trainers_share_a_required_cluster_token(compose) -> None:
+def test_the_scheduler_trainers_and_gateway_share_a_required_cluster_token(compose) -> None:
+    # The gateway vouches with it for its clients' addresses at login (docs/running.md).
     tokens = {
         services(compose)[name]["environment"]["FORGE_CLUSTER_TOKEN"]
-        for name in ("scheduler", "trainer")
+        for name in ("scheduler", "trainer", "gateway")
     }
     (token,) = tokens
     assert token.startswith("${FORGE_CLUSTER_TOKEN:?"), "no cluster may run on a default token"
-    assert "FORGE_CLUSTER_TOKEN" not in services(compose)["gateway"]["environment"]
+
+
+def test_the_gateway_is_healthy_while_its_scheduler_serves(compose) -> None:
+    probe = " ".join(services(compose)["gateway"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8080/healthz" in probe
 
 
 def test_trainers_scale_out(compose) -> None:

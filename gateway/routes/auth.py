@@ -4,6 +4,8 @@
 the OpenAPI UI's "Authorize" button work unchanged: it takes the form fields `username`,
 `password` and optionally `grant_type=password`, or the same as a JSON object, and answers
 `{access_token, token_type, expires_in, ...}`. The token then goes in `Authorization: Bearer`.
+Failed logins are throttled per client address, which the gateway tells the scheduler
+(`gateway.forwarding`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from azuraforge.v1 import auth_pb2
+from gateway.forwarding import vouched_address
 from gateway.keys import scheduler
 from gateway.routes import API
 from gateway.routes.request import credentials, form_fields, json_object, optional_string
-from gateway.rpc import ApiError, call_metadata, invalid, to_json
+from gateway.rpc import ApiError, call_metadata, invalid, quote, to_json
 
 routes = web.RouteTableDef()
 
@@ -36,14 +39,14 @@ async def issue_token(request: web.Request) -> web.Response:
         raise ApiError(
             HTTPStatus.BAD_REQUEST,
             "unsupported_grant_type",
-            f"grant_type {grant_type!r} is not supported; use grant_type=password",
+            f"grant_type {quote(grant_type)} is not supported; use grant_type=password",
         )
     username = _required_string(fields, "username")
     password = _required_string(fields, "password")
     stubs = scheduler(request)
     response = await stubs.auth.Login(
         auth_pb2.LoginRequest(username=username, password=password),
-        metadata=call_metadata(request),
+        metadata=call_metadata(request) + vouched_address(request),
         timeout=stubs.timeout,
     )
     return web.json_response(to_json(response), headers=NO_STORE)
@@ -65,7 +68,7 @@ async def create_user(request: web.Request) -> web.Response:
     data = await json_object(request, USER_FIELDS)
     role_name = optional_string(data, "role") or "user"
     if role_name not in ROLES:
-        raise invalid("role", f"must be one of {', '.join(ROLES)}, got {role_name!r}")
+        raise invalid("role", f"must be one of {', '.join(ROLES)}, got {quote(role_name)}")
     stubs = scheduler(request)
     response = await stubs.auth.CreateUser(
         auth_pb2.CreateUserRequest(

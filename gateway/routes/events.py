@@ -21,6 +21,13 @@ sends it in one of three ways:
 2. in the `Authorization: Bearer <token>` header of the upgrade request (scripts);
 3. as the first message after the socket opens, `{"token": "<token>"}`, within 10 seconds.
 
+**Origins.** A browser lets any site's page open a WebSocket to any server, sending the page's
+origin in `Origin`, so the upgrade checks it: the gateway's own origin is always let in (the
+host and port in `Host`, compared in the scheme of the page, so that a TLS-terminating proxy
+in front changes nothing), another only when `FORGE_GATEWAY_CORS_ORIGINS` lists it (or `*`).
+Any other origin is answered 403 before the upgrade. A client that sends no `Origin` is no
+browser, and could send any origin it liked, so it is let in; its token is what it must have.
+
 **Close codes.** An error the scheduler answers closes the socket with 4000 + the HTTP status the
 same error gets from a REST route: 4401 for a missing, invalid or expired token (also sent when a
 token expires while the socket is open), 4403, 4404 for an experiment that does not exist or is
@@ -45,13 +52,21 @@ from typing import Any
 
 import grpc
 from aiohttp import WSMsgType, web
+from yarl import URL
 
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
 from gateway.fanout import SlowViewer, WatchOpener, scheduler_watch
 from gateway.keys import FANOUT, REQUEST_ID, SOCKETS, scheduler, settings
 from gateway.routes import API
 from gateway.routes.request import integer_query
-from gateway.rpc import HTTP_STATUS, bearer_metadata, is_metadata_text, json_text
+from gateway.rpc import (
+    HTTP_STATUS,
+    ApiError,
+    bearer_metadata,
+    is_metadata_text,
+    json_text,
+    quote,
+)
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -128,7 +143,11 @@ class Session:
 
     @classmethod
     async def open(cls, request: web.Request) -> tuple[web.WebSocketResponse, Session | None]:
-        """Upgrade the request and find its token; no session when it has none (then closed)."""
+        """Upgrade the request and find its token; no session when it has none (then closed).
+
+        403 for a page of an origin that may not open sockets here, before any upgrade.
+        """
+        check_origin(request)
         # Uncompressed, each frame is written whole the moment it is sent, so `last_seq` is
         # exactly what the client will have received even when a send is cut short (see
         # `_send_event`); events are small JSON that gains little from deflate anyway.
@@ -302,6 +321,34 @@ async def close(request: web.Request, ws: web.WebSocketResponse, closing: Closin
     except (TimeoutError, ConnectionError):
         if request.transport is not None:
             request.transport.abort()
+
+
+def check_origin(request: web.Request) -> None:
+    """403 when another site's page opens the socket (see Origins in the module docstring)."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    allowed = settings(request).cors_origins
+    if "*" in allowed or origin.rstrip("/") in allowed or same_origin(origin, request.host):
+        return
+    raise ApiError(
+        HTTPStatus.FORBIDDEN,
+        "forbidden",
+        f"pages of {quote(origin)} may not open WebSockets here: only this gateway's own pages "
+        "and those of the origins in FORGE_GATEWAY_CORS_ORIGINS may",
+    )
+
+
+def same_origin(origin: str, host: str) -> bool:
+    """Whether `origin` names the host and port of the `Host` header `host`, in its own scheme."""
+    try:
+        page = URL(origin)
+        own = URL(f"{page.scheme}://{host}")
+    except ValueError:
+        return False
+    if page.scheme not in ("http", "https") or page.host is None or own.host is None:
+        return False
+    return (page.host.lower(), page.port) == (own.host.lower(), own.port)
 
 
 def token_expiry(token: str) -> float | None:

@@ -26,7 +26,7 @@ from gateway.routes.request import (
     optional_string,
     optional_whole_number,
 )
-from gateway.rpc import invalid, to_json
+from gateway.rpc import invalid, quote, to_json
 
 routes = web.RouteTableDef()
 
@@ -134,6 +134,6 @@ def _statuses(values: list[str]) -> list[str]:
         for name in filter(None, (part.strip() for part in value.split(","))):
             key = name.lower().removeprefix(STATUS_PREFIX.lower())
             if key not in STATUSES:
-                raise invalid("status", f"{name!r} is not a status; use {', '.join(STATUSES)}")
+                raise invalid("status", f"{quote(name)} is not a status; use {', '.join(STATUSES)}")
             statuses.append(STATUSES[key])
     return statuses

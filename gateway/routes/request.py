@@ -6,6 +6,8 @@ handler has a path where something a client sent becomes a 500.
 
 from __future__ import annotations
 
+import json
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -13,7 +15,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.routes import API
-from gateway.rpc import ApiError, call_metadata, invalid
+from gateway.rpc import ApiError, call_metadata, invalid, quote, shorten
 
 MISSING_CREDENTIALS = (
     "missing credentials: send `Authorization: Bearer <token>` with a token from "
@@ -53,7 +55,28 @@ async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str
     for key in data:
         if key not in allowed:
             raise invalid(key, f"unknown field; use {', '.join(sorted(allowed))}")
+    _refuse_non_finite(data)
     return data
+
+
+def _refuse_non_finite(data: dict[str, Any]) -> None:
+    """422 naming the first number that is NaN or infinite, which JSON has no room for.
+
+    Python's parser reads the literals `NaN`, `Infinity` and `-Infinity`, and a number too
+    large for a double (`1e99999`) as infinity; the scheduler refuses them too, but naming
+    them here saves a call. Walked with a stack, not recursion: the body may nest as deep as
+    the parser allowed.
+    """
+    pending: list[tuple[str, Any]] = [(shorten(key), value) for key, value in data.items()]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            got = json.dumps(value)
+            raise invalid(path, f"must be a finite number (JSON has no NaN or Infinity), got {got}")
+        if isinstance(value, dict):
+            pending.extend((f"{path}.{shorten(key)}", item) for key, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((f"{path}.{index}", item) for index, item in enumerate(value))
 
 
 async def form_fields(request: web.Request) -> dict[str, str]:
@@ -112,7 +135,7 @@ def integer_query(request: web.Request, name: str, low: int, high: int) -> int |
     try:
         value = int(text)
     except ValueError:
-        raise invalid(name, f"must be a whole number, got {text!r}") from None
+        raise invalid(name, f"must be a whole number, got {quote(text)}") from None
     if not low <= value <= high:
         raise invalid(name, f"must be {low} to {high}, got {value}")
     return value

@@ -51,6 +51,8 @@ NAMING_CONVENTION = {
 }
 
 USERNAME_LENGTH = 64
+# A client address as `scheduler.client_address` writes it: an IPv4 address or an IPv6 /64.
+ADDRESS_LENGTH = 64
 ID_LENGTH = 36
 TRAINER_ID_LENGTH = 200
 SCHEDULER_ID_LENGTH = 200
@@ -261,7 +263,7 @@ class Scheduler(Base):
 
 
 class LoginFailure(Base):
-    """Recent failed logins for one username, shared by every scheduler on the database.
+    """Recent failed logins for one username from one client address, shared by every scheduler.
 
     See `scheduler.throttle` for what the counts mean; a row is deleted at the next successful
     login, or once it is old enough to be forgotten.
@@ -271,5 +273,21 @@ class LoginFailure(Base):
     __table_args__ = (Index(None, "last_failure_at"),)
 
     username: Mapped[str] = mapped_column(String(USERNAME_LENGTH), primary_key=True)
+    address: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime]
+
+
+class AddressLoginFailure(Base):
+    """Recent failed logins from one client address, whatever the username (`scheduler.throttle`).
+
+    A row is deleted once it is old enough to be forgotten; a success takes back only its own
+    attempt.
+    """
+
+    __tablename__ = "address_login_failures"
+    __table_args__ = (Index(None, "last_failure_at"),)
+
+    address: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime]

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from gateway.app import AccessLogger, create_app
 from gateway.settings import GatewaySettings
-from tests.stack import ADMIN_PASSWORD, WAIT_S, Stack, running_stack
+from tests.stack import ADMIN_PASSWORD, CLUSTER_TOKEN, WAIT_S, Stack, running_stack
 
 API = "/api/v1"
 CLOSED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
@@ -171,12 +171,19 @@ async def gateway_on_stack(
     tmp_path: Path,
     nats_url: str,
     settings: GatewaySettings | None = None,
+    database_url: str | None = None,
     **stack_settings: Any,
 ) -> AsyncIterator[Gateway]:
-    """The real stack (SQLite, one trainer) with a gateway in front of it."""
-    database = f"sqlite:///{tmp_path / 'forge.db'}"
+    """The real stack (SQLite unless `database_url` names another, one trainer) and a gateway.
+
+    Unless `settings` say otherwise, the gateway holds the cluster token, as under `forge up`,
+    so that it vouches for its clients' addresses at login.
+    """
+    database = database_url or f"sqlite:///{tmp_path / 'forge.db'}"
     async with running_stack(tmp_path, database, nats_url, **stack_settings) as stack:
-        base = settings or GatewaySettings(webapp_dir=tmp_path / "no-webapp")
+        base = settings or GatewaySettings(
+            webapp_dir=tmp_path / "no-webapp", cluster_token=CLUSTER_TOKEN
+        )
         async with (
             running_gateway(replace(base, scheduler_addr=stack.address)) as (url, app),
             aiohttp.ClientSession(url) as http,

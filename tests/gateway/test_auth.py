@@ -1,4 +1,9 @@
-"""Logging in through the gateway and being known by the token, on the real scheduler."""
+"""Logging in through the gateway and being known by the token, on the real scheduler.
+
+Failed logins are throttled per client address as well as per username (issue #12): clients
+here log in from different loopback addresses (127.0.0.2, 127.0.0.3, ...), and the gateway
+tells the scheduler which, vouched for with the cluster token.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.gateway.harness import API, Gateway, bearer, gateway_on_stack
@@ -27,6 +33,16 @@ def run(tmp_path: Path, nats_url: str, scenario: Any) -> Any:
 async def post_token(gateway: Gateway, **options: Any) -> tuple[int, Any, dict[str, str]]:
     async with gateway.http.post(f"{API}/auth/token", **options) as response:
         return response.status, await response.json(), dict(response.headers)
+
+
+async def login_from(gateway: Gateway, address: str, username: str, password: str) -> Answer:
+    """A login from the loopback address `address`, as a client there would make it."""
+    connector = aiohttp.TCPConnector(local_addr=(address, 0))
+    async with (
+        aiohttp.ClientSession(gateway.url, connector=connector) as http,
+        http.post(f"{API}/auth/token", data={"username": username, "password": password}) as r,
+    ):
+        return r.status, await r.json()
 
 
 async def me(gateway: Gateway, headers: dict[str, str]) -> Answer:
@@ -139,3 +155,37 @@ def test_only_an_admin_creates_users(tmp_path: Path, nats_url: str):
     assert answers["short password"][1]["error"]["details"][0]["field"] == "password"
     assert answers["bad role"][0] == 422
     assert answers["by alice"][0] == 403
+
+
+def test_failing_as_admin_from_one_address_does_not_lock_admin_out_at_another(
+    tmp_path: Path, nats_url: str
+):
+    async def scenario(gateway: Gateway):
+        attempts = [
+            await login_from(gateway, "127.0.0.2", "admin", "a-wrong-guess") for _ in range(7)
+        ]
+        admin = await login_from(gateway, "127.0.0.3", "admin", ADMIN_PASSWORD)
+        return attempts, admin
+
+    attempts, admin = run(tmp_path, nats_url, scenario)
+
+    assert attempts[-1][0] == 429
+    assert "for 'admin'" in attempts[-1][1]["error"]["message"]
+    assert admin[0] == 200
+
+
+def test_one_address_trying_many_usernames_is_throttled(tmp_path: Path, nats_url: str):
+    async def scenario(gateway: Gateway):
+        # Each a name never seen before: no per-username limit ever applies.
+        attempts = [
+            await login_from(gateway, "127.0.0.4", f"someone-{n}", "a-guess") for n in range(21)
+        ]
+        elsewhere = await login_from(gateway, "127.0.0.5", "admin", ADMIN_PASSWORD)
+        return attempts, elsewhere
+
+    attempts, elsewhere = run(tmp_path, nats_url, scenario)
+
+    assert [status for status, _ in attempts[:20]] == [401] * 20
+    assert attempts[20][0] == 429
+    assert "from your address" in attempts[20][1]["error"]["message"]
+    assert elsewhere[0] == 200

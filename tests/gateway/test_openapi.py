@@ -18,13 +18,14 @@ METHODS = {"get", "post", "put", "patch", "delete", "options"}
 
 
 def router_operations() -> set[tuple[str, str]]:
-    """(method, path) of every API route the app really has."""
+    """(method, path) of every API route the app really has, and the health check's."""
     app = create_app(GatewaySettings())
     operations = set()
     for route in app.router.routes():
         path = route.resource.canonical if route.resource is not None else ""
         # HEAD comes with every GET; `*` is the catch-all answering unknown API paths.
-        if path.startswith(f"{API}/") and route.method not in ("HEAD", "*"):
+        documented = path.startswith(f"{API}/") or path == "/healthz"
+        if documented and route.method not in ("HEAD", "*"):
             operations.add((route.method.lower(), path))
     return operations
 
@@ -115,3 +116,17 @@ def test_the_gateway_serves_the_document(tmp_path: Path):
     assert (status, content_type) == (200, "application/json")
     assert served == document()
     assert served["openapi"].startswith("3.1")
+
+
+def test_links_name_operations_that_exist():
+    operations = {
+        operation["operationId"]
+        for item in document()["paths"].values()
+        for method, operation in item.items()
+        if method in METHODS
+    }
+    for item in document()["paths"].values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                for link in response.get("links", {}).values():
+                    assert link["operationId"] in operations

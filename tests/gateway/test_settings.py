@@ -62,3 +62,26 @@ def test_unusable_values_are_refused_by_name(env: dict[str, str], named: str):
 def test_a_bad_port_flag_is_refused():
     with pytest.raises(SettingsError, match="--port"):
         load_settings({}, port=-1)
+
+
+def test_the_cluster_token_comes_from_the_variable_or_the_schedulers_data_folder(tmp_path: Path):
+    assert load_settings({}).cluster_token is None
+    assert load_settings({"FORGE_DATA_DIR": str(tmp_path)}).cluster_token is None
+    (tmp_path / "cluster-token").write_text("from-the-file\n")
+
+    assert load_settings({"FORGE_DATA_DIR": str(tmp_path)}).cluster_token == "from-the-file"
+    env = {"FORGE_DATA_DIR": str(tmp_path), "FORGE_CLUSTER_TOKEN": "from-the-variable"}
+    assert load_settings(env).cluster_token == "from-the-variable"
+    assert "from-the" not in repr(load_settings(env))
+
+
+def test_trusted_proxies_are_addresses_or_networks():
+    settings = load_settings({"FORGE_GATEWAY_TRUSTED_PROXIES": "10.0.0.7, 10.1.0.0/16,fd00::/8"})
+
+    assert [str(network) for network in settings.trusted_proxies] == [
+        "10.0.0.7/32",
+        "10.1.0.0/16",
+        "fd00::/8",
+    ]
+    with pytest.raises(SettingsError, match="FORGE_GATEWAY_TRUSTED_PROXIES: 'proxy"):
+        load_settings({"FORGE_GATEWAY_TRUSTED_PROXIES": "proxy.local"})

@@ -6,7 +6,9 @@ import base64
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import jwt
 import pytest
@@ -25,7 +27,7 @@ from scheduler.auth import (
 from scheduler.db.models import Role
 from scheduler.records import UserRecord
 from scheduler.store import AlreadyExists, Store
-from scheduler.throttle import ThrottlePolicy
+from scheduler.throttle import LoginThrottle, ThrottlePolicy
 from tests.scheduler.fakes import FAST_HASHER, FakeClock
 
 SECRET = "x" * 43
@@ -37,6 +39,11 @@ POLICY = ThrottlePolicy(
     max_delay=timedelta(seconds=40),
     forget_after=timedelta(minutes=5),
 )
+# The per-address limit out of the way, for the tests of the per-account one...
+THROTTLE = LoginThrottle(account=POLICY, address=replace(POLICY, free_failures=1000))
+# ... and 6 failures from one address, whatever the names, for its own tests.
+BY_ADDRESS = LoginThrottle(account=POLICY, address=replace(POLICY, free_failures=6))
+HOME = "192.0.2.1"
 
 
 @pytest.fixture
@@ -44,14 +51,29 @@ def alice(store: Store) -> UserRecord:
     return auth.create_user(store, "alice", "correct horse", hasher=FAST_HASHER)
 
 
-def login(store: Store, password: str, username: str = "alice") -> UserRecord:
-    return auth.authenticate(store, username, password, policy=POLICY, hasher=FAST_HASHER)
+def login(
+    store: Store,
+    password: str,
+    username: str = "alice",
+    address: str = HOME,
+    throttle: LoginThrottle = THROTTLE,
+    hasher: PasswordHasher = FAST_HASHER,
+) -> UserRecord:
+    return auth.authenticate(
+        store, username, password, address=address, throttle=throttle, hasher=hasher
+    )
 
 
-def fail(store: Store, times: int, username: str = "alice") -> None:
+def fail(
+    store: Store,
+    times: int,
+    username: str = "alice",
+    address: str = HOME,
+    throttle: LoginThrottle = THROTTLE,
+) -> None:
     for _ in range(times):
         with pytest.raises(InvalidCredentials):
-            login(store, "wrong password", username)
+            login(store, "wrong password", username, address, throttle)
 
 
 def user(role: Role = Role.USER) -> UserRecord:
@@ -124,7 +146,7 @@ def test_a_hash_made_with_weaker_parameters_is_upgraded_at_login(store: Store):
     created = auth.create_user(store, "alice", "correct horse", hasher=FAST_HASHER)
     stronger = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1)
 
-    auth.authenticate(store, "alice", "correct horse", policy=POLICY, hasher=stronger)
+    login(store, "correct horse", hasher=stronger)
 
     credentials = store.find_credentials("alice")
     assert credentials is not None
@@ -215,6 +237,85 @@ def test_throttling_is_per_username(store: Store, alice: UserRecord):
     fail(store, 3, username="mallory")  # unknown names are throttled too
     with pytest.raises(Throttled):
         login(store, "anything", username="mallory")
+
+
+def test_failing_as_someone_from_one_address_does_not_slow_them_down_at_another(
+    store: Store, alice: UserRecord
+):
+    fail(store, 3, address="203.0.113.9")
+    with pytest.raises(Throttled) as refused:
+        login(store, "correct horse", address="203.0.113.9")
+
+    assert login(store, "correct horse") == alice
+    assert "for 'alice'" in str(refused.value)
+
+
+def test_one_address_is_throttled_whatever_the_usernames(store: Store, alice: UserRecord):
+    for number in range(6):  # free, each a name never seen before
+        fail(store, 1, username=f"random-{number}", throttle=BY_ADDRESS)
+    with pytest.raises(Throttled) as refused:
+        login(store, "correct horse", throttle=BY_ADDRESS)
+
+    assert "from your address" in str(refused.value)
+    assert refused.value.retry_after == 10
+    assert login(store, "correct horse", address="198.51.100.4", throttle=BY_ADDRESS) == alice
+
+
+def test_names_too_long_to_exist_count_against_the_address(store: Store):
+    for _ in range(6):
+        fail(store, 1, username="x" * 10_000, throttle=BY_ADDRESS)
+
+    with pytest.raises(Throttled):
+        login(store, "anything", username="x" * 10_000, throttle=BY_ADDRESS)
+
+
+def test_a_success_takes_back_only_its_own_attempt_from_the_address(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    for number in range(6):  # the free failures, all used up
+        fail(store, 1, username=f"random-{number}", throttle=BY_ADDRESS)
+    clock.advance(10)
+
+    # Each success takes back its own attempt, its time included, so the next is not delayed.
+    for _ in range(3):
+        assert login(store, "correct horse", throttle=BY_ADDRESS) == alice
+    fail(store, 1, username="mallory", throttle=BY_ADDRESS)
+    with pytest.raises(Throttled) as refused:
+        login(store, "correct horse", throttle=BY_ADDRESS)
+    # The 7th failure: the failures before the successes still count.
+    assert refused.value.retry_after == 20
+
+
+class CountingHasher(PasswordHasher):
+    """FAST_HASHER's parameters, counting the hashes it makes and checks."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.hashed = 0
+        self.verified = 0
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.hashed += 1
+        return super().hash(password, salt=salt)
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        self.verified += 1
+        return super().verify(hash, password)
+
+
+def test_an_unknown_name_costs_one_check_against_a_hash_made_once(store: Store):
+    hasher = CountingHasher()
+    auth.create_user(store, "alice", "correct horse", hasher=hasher)
+    hasher.hashed = 0
+
+    with pytest.raises(InvalidCredentials):
+        login(store, "a guess", hasher=hasher)
+    for number in range(5):
+        with pytest.raises(InvalidCredentials):
+            login(store, "a guess", username=f"random-{number}", hasher=hasher)
+
+    assert hasher.verified == 6  # as many checks for unknown names as for a known one
+    assert hasher.hashed == 1  # the dummy hash, once for all of them
 
 
 def test_a_burst_of_parallel_guesses_gets_only_the_free_tries(store: Store, alice: UserRecord):

@@ -18,10 +18,13 @@ from scheduler.auth import (
 from scheduler.bus import BusUnavailable
 from scheduler.db.models import ExperimentStatus
 from scheduler.errors import (
+    FIELD_ERRORS_BUDGET,
     FIELD_ERRORS_KEY,
+    MESSAGE_BUDGET,
     RETRY_AFTER_KEY,
     BadRequest,
     field_errors,
+    fit,
     status_for,
 )
 from scheduler.store import AlreadyExists, IllegalTransition, InvalidPageToken, NotFound
@@ -100,3 +103,30 @@ def test_throttled_logins_say_when_to_retry_in_whole_seconds():
 def test_a_bug_is_no_caller_error():
     assert status_for(RuntimeError("boom")) is None
     assert status_for(KeyError("x")) is None
+
+
+@pytest.mark.parametrize("character", ["x", "%", "é", "\U0001f600", "\x00"])
+def test_messages_and_field_errors_fit_their_metadata_budgets(character: str):
+    # Thousands of errors, each naming a long field: gRPC would refuse all of it as metadata.
+    error = BadRequest(
+        [FieldError(f"config.{character * 5000}", "extra_forbidden", character * 5000)] * 3000,
+        character * 100_000,
+    )
+
+    status = status_for(error)
+
+    assert status is not None and status.code == Code.INVALID_ARGUMENT
+    assert status.message.startswith("3000 errors, the first ")
+    assert status.message.endswith("…")
+    # Percent-encoded, as gRPC sends it: 3 bytes for each byte that is not printable ASCII.
+    wire = sum(1 if " " <= c <= "~" else 3 * len(c.encode()) for c in status.message)
+    assert wire <= MESSAGE_BUDGET
+    ((_key, value),) = status.trailing_metadata
+    assert len(value) <= FIELD_ERRORS_BUDGET
+    assert 1 <= len(json.loads(value)) < 3000
+
+
+def test_fit_leaves_what_fits_alone_and_marks_a_cut():
+    assert fit("short enough", 100) == "short enough"
+    assert fit("x" * 100, 100) == "x" * 100
+    assert fit("x" * 101, 100) == "x" * 91 + "…"
