@@ -45,7 +45,7 @@ describe("compareMetrics", () => {
     ]
       .map(parseEvent)
       .reduce(applyEvent, EMPTY_HISTORY);
-    const rows = compareMetrics([parseExperiment({})], [{ history, connection: "finished", reason: "" }]);
+    const rows = compareMetrics([parseExperiment({})], [{ history, connection: "finished", reason: "", lastUpdate: null }]);
     expect(rows.find((row) => row.name === "best loss")?.values).toEqual([0.4]);
   });
 });
