@@ -1,4 +1,4 @@
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
 import { LAID_OUT_SCHEMA, SCHEMA } from "../test/schemas";
@@ -67,7 +67,7 @@ describe("the new experiment form", () => {
 
     await userEvent.click(screen.getByRole("button", { name: "Launch laid_out" }));
     expect(await screen.findByRole("alert")).toHaveTextContent("Seed: must be at least 0");
-    expect(advanced.open).toBe(true);
+    await waitFor(() => expect(advanced.open).toBe(true));
   });
 
   it("shows the server's error next to the field it names, and a summary that takes focus", async () => {
