@@ -43,6 +43,7 @@ import {
   type EpochPoint,
   type RunHistory,
 } from "../hooks/runHistory";
+import { ScrollRegion } from "../components/ScrollRegion";
 
 export const TRAIN_COLOR = "#1f5fbf";
 export const VALIDATION_COLOR = "#c2410c";
@@ -338,7 +339,7 @@ function ConfigTable({ config }: { config: Record<string, unknown> }) {
   const entries = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return <p className="muted">This run has no settings.</p>;
   return (
-    <div className="table-scroll">
+    <ScrollRegion label="The run's settings">
       <table className="config-table">
         <caption className="visually-hidden">The run's settings, defaults filled in</caption>
         <thead>
@@ -358,6 +359,6 @@ function ConfigTable({ config }: { config: Record<string, unknown> }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollRegion>
   );
 }
