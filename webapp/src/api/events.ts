@@ -71,7 +71,6 @@ class ResilientSocket {
     if (this.stopped || this.retryTimer === null) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.attempt = 0;
     this.connect();
   }
 

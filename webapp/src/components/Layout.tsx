@@ -16,6 +16,11 @@ import { useSession } from "../hooks/useSession";
 const LANDING_PATH = window.location.pathname;
 let landed = false;
 
+/** Another page (the log-in page) was shown first: the next Layout is reached by navigating. */
+export function noteLanding(): void {
+  landed = true;
+}
+
 /**
  * Focus the first `<h1>` in `root` when it appears, unless the user has moved focus since the
  * navigation (focus that merely fell back to `<body>`, as when the Launch button went away, does
