@@ -18,7 +18,7 @@ PROTOC = $(BIN)/python -m grpc_tools.protoc -I protos
 # The web UI (docs/webapp.md): npm ci re-runs only when package-lock.json changes, the build
 # only when a source does; the gateway serves webapp/dist.
 WEBAPP_MODULES := webapp/node_modules/.installed
-WEBAPP_SOURCES := $(shell find webapp/src webapp/public -type f 2>/dev/null) \
+WEBAPP_SOURCES := $(shell find webapp/src webapp/public webapp/scripts -type f 2>/dev/null) \
 	webapp/index.html webapp/vite.config.ts webapp/tsconfig.json webapp/package.json
 WEBAPP_BUILT := webapp/dist/index.html
 # The browser the end-to-end test drives; Debian's chromium package installs it here.

@@ -7,7 +7,8 @@ text (``description=``). From that one declaration
 - ``parse_config`` validates a submission (JSON from the web form, a ``Struct`` from gRPC) and
   raises ``ConfigError`` whose ``FieldError``\\ s name each bad field and the rule it broke;
 - ``parse_config_strings`` does the same for the CLI's ``--set key=value`` strings;
-- ``config_json_schema`` exports the JSON Schema that renders the web form;
+- ``config_json_schema`` exports the JSON Schema that renders the web form, with the form's
+  layout written into it (below);
 - ``describe_config`` lists the fields for ``forge pipelines``.
 
 The training settings every pipeline shares keep one name everywhere: ``epochs``,
@@ -17,6 +18,15 @@ redeclares it with the shared type, which carries the bounds and the help text::
     class ForecasterConfig(PipelineConfig):
         epochs: Epochs = 50
         cell: Literal["lstm", "gru"] = Field(default="lstm", description="Recurrent layer type.")
+
+The form's layout travels in the schema as extension keywords, which validators ignore:
+``x-order`` lists the properties in declaration order (the schema reaches the browser as a
+protobuf ``Struct``, whose maps keep no key order), each property has an ``x-group`` (one of
+``x-groups``: Training, Data, Model, Split) and ``x-advanced: true`` when it is rarely changed and
+the form folds it away. A config class says where its own fields go with the class variables
+``field_groups`` and ``advanced_fields``, which add to its parents'; a field may instead carry
+``json_schema_extra={"x-group": ..., "x-advanced": ...}`` itself, which wins. A field no class
+places goes in a last group, "Other".
 
 Configs are frozen: the settings a run reports are the settings it ran with. A nested group of
 settings is a ``BaseModel`` field (``--set model.width=64`` reaches into it); give such a model
@@ -29,7 +39,7 @@ import difflib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
@@ -68,6 +78,15 @@ class PipelineConfig(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
     )
+
+    field_groups: ClassVar[Mapping[str, str]] = {
+        "epochs": "Training",
+        "batch_size": "Training",
+        "learning_rate": "Training",
+        "seed": "Training",
+        "checkpoint_every": "Training",
+    }
+    advanced_fields: ClassVar[frozenset[str]] = frozenset({"seed", "checkpoint_every"})
 
     epochs: Epochs = 10
     batch_size: BatchSize = 32
@@ -169,9 +188,43 @@ def parse_assignments(items: Iterable[str]) -> dict[str, str]:
     return values
 
 
+FORM_GROUPS = ("Training", "Data", "Model", "Split")
+OTHER_GROUP = "Other"
+
+
 def config_json_schema(schema: type[PipelineConfig]) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12, as pydantic writes it) that the web form renders."""
-    return {"$schema": JSON_SCHEMA_DIALECT, **schema.model_json_schema()}
+    """The JSON Schema (draft 2020-12, as pydantic writes it) that the web form renders.
+
+    With the form's layout: ``x-order``, ``x-groups`` and each property's ``x-group`` and
+    ``x-advanced`` (see the module's docstring).
+    """
+    json_schema = schema.model_json_schema()
+    properties: dict[str, Any] = json_schema.get("properties", {})
+    groups, advanced = _layout(schema)
+    used: set[str] = set()
+    for name, prop in properties.items():
+        prop.setdefault("x-group", groups.get(name, OTHER_GROUP))
+        prop.setdefault("x-advanced", name in advanced)
+        used.add(prop["x-group"])
+    order = [group for group in (*FORM_GROUPS, OTHER_GROUP) if group in used]
+    order += sorted(used - set(order))
+    return {
+        "$schema": JSON_SCHEMA_DIALECT,
+        **json_schema,
+        "x-order": list(properties),
+        "x-groups": order,
+    }
+
+
+def _layout(schema: type[PipelineConfig]) -> tuple[dict[str, str], set[str]]:
+    """The groups and the advanced fields that ``schema`` and its parents declare."""
+    groups: dict[str, str] = {}
+    advanced: set[str] = set()
+    for cls in reversed(schema.__mro__):
+        own = vars(cls)
+        groups.update(own.get("field_groups", {}))
+        advanced |= set(own.get("advanced_fields", ()))
+    return groups, advanced
 
 
 @dataclass(frozen=True)

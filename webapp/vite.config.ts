@@ -11,7 +11,8 @@ export default defineConfig({
   build: {
     outDir: "dist",
     emptyOutDir: true,
-    sourcemap: true,
+    // No source map: it would ship the whole source (2 MB) to every browser that opens devtools.
+    sourcemap: false,
     chunkSizeWarningLimit: 800,
   },
   server: {

@@ -10,8 +10,9 @@ MNIST's own test files.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -36,6 +37,13 @@ until the last block, since an 8x8 digit pooled early loses the strokes that tel
 
 class ImageClassifierConfig(ImageClassificationConfig):
     """Classify handwritten digits with a small CNN."""
+
+    field_groups: ClassVar[Mapping[str, str]] = {
+        "mnist_dir": "Data",
+        "channels": "Model",
+        "dropout": "Model",
+    }
+    advanced_fields: ClassVar[frozenset[str]] = frozenset({"mnist_dir"})
 
     epochs: Epochs = 12
     batch_size: BatchSize = 32

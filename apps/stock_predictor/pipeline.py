@@ -9,7 +9,8 @@ weekends and holidays, so the steps are the bars as they come, not calendar days
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from collections.abc import Mapping
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -30,6 +31,8 @@ SEASONS = {"MS": 12, "W-MON": 52, "D": 5}
 
 class StockConfig(TimeSeriesConfig):
     """Forecast next month's price from the last year's, MSFT 2000-2010 by default."""
+
+    field_groups: ClassVar[Mapping[str, str]] = {"ticker": "Data", "interval": "Data"}
 
     epochs: Epochs = 30
     batch_size: BatchSize = 16

@@ -9,7 +9,8 @@ the season, so the seasonal-naive baseline is the same hour the day before.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from collections.abc import Mapping
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -35,6 +36,12 @@ HOURS_PER_DAY = 24
 
 class WeatherConfig(TimeSeriesConfig):
     """Forecast an hour's temperature from the day before it, Seattle 2010 by default."""
+
+    field_groups: ClassVar[Mapping[str, str]] = {
+        "latitude": "Data",
+        "longitude": "Data",
+        "unit": "Data",
+    }
 
     epochs: Epochs = 10
     batch_size: BatchSize = 64

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 from pydantic import Field
@@ -65,6 +65,12 @@ CONFUSIONS_LISTED = 5
 
 class ImageClassificationConfig(PipelineConfig):
     """The settings every image classifier shares: how the images are split."""
+
+    field_groups: ClassVar[Mapping[str, str]] = {
+        "source": "Data",
+        "test_fraction": "Split",
+        "val_fraction": "Split",
+    }
 
     test_fraction: float = Field(
         default=0.2,

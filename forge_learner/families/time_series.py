@@ -29,6 +29,7 @@ import dataclasses
 import json
 import math
 from abc import abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -80,6 +81,22 @@ _STEP_NAMES = {"h": "hour", "D": "day", "B": "business day", "W-MON": "week", "M
 
 class TimeSeriesConfig(PipelineConfig):
     """Settings every forecaster shares: the windows, the split, the scaling and the network."""
+
+    field_groups: ClassVar[Mapping[str, str]] = {
+        "lookback": "Data",
+        "horizon": "Data",
+        "scaling": "Data",
+        "log_target": "Data",
+        "max_gap": "Data",
+        "source": "Data",
+        "start": "Data",
+        "end": "Data",
+        "hidden_size": "Model",
+        "num_layers": "Model",
+        "val_fraction": "Split",
+        "test_fraction": "Split",
+    }
+    advanced_fields: ClassVar[frozenset[str]] = frozenset({"scaling", "max_gap"})
 
     epochs: Epochs = 20
     batch_size: BatchSize = 64

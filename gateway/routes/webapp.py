@@ -4,7 +4,14 @@ The UI routes in the browser (`/experiments/42`), so any path that is not a file
 and does not look like one answers `index.html`, and the app draws the page. A missing file
 with an extension (`/assets/app-1234.js`) is a 404 instead: answering HTML for a script only
 trades a clear error for a confusing one. Vite names the files under `assets/` by their
-content's hash, so those are cached for good; everything else is revalidated.
+content's hash, so those are cached for good; everything else (`index.html` above all, which
+names the current hashes) is revalidated.
+
+The build writes `name.br` and `name.gz` beside each text file (`webapp/scripts/compress.mjs`,
+once, at maximum compression), and aiohttp's `FileResponse` answers with the one the request's
+`Accept-Encoding` names (brotli first), with `Content-Encoding` set; a file without such a
+sibling, or a client that asks for neither, gets the plain bytes. Every answer here says
+`Vary: Accept-Encoding`, so a shared cache keeps the encodings apart.
 
 The folder is looked up on every request, so building the UI needs no gateway restart, and a
 gateway without one explains how to build it instead of failing. Paths under `/api/` never
@@ -26,6 +33,7 @@ routes = web.RouteTableDef()
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
+VARY = "Accept-Encoding"
 NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>AzuraForge</title></head>
 <body>
@@ -75,10 +83,10 @@ async def serve_webapp(request: web.Request) -> web.StreamResponse:
     file = _file_in(root, path)
     if file is not None:
         cache = IMMUTABLE if path.startswith("assets/") else REVALIDATE
-        return web.FileResponse(file, headers={"Cache-Control": cache})
+        return web.FileResponse(file, headers={"Cache-Control": cache, "Vary": VARY})
     if "." in path.rsplit("/", 1)[-1]:
         raise web.HTTPNotFound(text=f"{request.path} is not part of the web UI")
-    return web.FileResponse(index, headers={"Cache-Control": REVALIDATE})
+    return web.FileResponse(index, headers={"Cache-Control": REVALIDATE, "Vary": VARY})
 
 
 def _file_in(root: Path, path: str) -> Path | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import ClassVar, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -243,6 +244,39 @@ def test_json_schema_is_draft_2020_12_with_title_description_defaults_bounds_cho
     assert props["learning_rate"]["exclusiveMinimum"] == 0.0
     assert props["cell"]["enum"] == ["lstm", "gru"]
     assert props["window"]["description"] == "Past steps the model sees."
+
+
+class GroupedConfig(ForecastConfig):
+    """A subclass that places its parent's fields and one of its own in the form."""
+
+    field_groups: ClassVar[Mapping[str, str]] = {"cell": "Model", "window": "Data"}
+    advanced_fields: ClassVar[frozenset[str]] = frozenset({"normalise"})
+
+    dropout: float = Field(
+        default=0.0, ge=0.0, le=0.9, json_schema_extra={"x-group": "Model", "x-advanced": True}
+    )
+
+
+def test_json_schema_carries_the_forms_order_groups_and_advanced_fields() -> None:
+    schema = config_json_schema(GroupedConfig)
+    props = schema["properties"]
+
+    # A Struct keeps no key order, so the order travels as a list.
+    assert schema["x-order"] == list(props)
+    assert schema["x-order"][: len(SHARED) + 2] == [*SHARED, "cell", "layers"]
+    assert schema["x-order"][-1] == "dropout"
+    assert schema["x-groups"] == ["Training", "Data", "Model", "Other"]
+    assert {name: props[name]["x-group"] for name in ("epochs", "cell", "window", "ticker")} == {
+        "epochs": "Training",
+        "cell": "Model",
+        "window": "Data",
+        "ticker": "Other",
+    }
+    advanced = {name for name, prop in props.items() if prop["x-advanced"]}
+    assert advanced == {"seed", "checkpoint_every", "normalise", "dropout"}
+    # The layout is not a setting: a submission still validates against the properties alone.
+    assert "field_groups" not in props and "advanced_fields" not in props
+    assert parse_config(GroupedConfig, {"cell": "gru"}).cell == "gru"
 
 
 def test_describe_config_lists_type_default_bounds_choices_and_help() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from pathlib import Path
 
+import aiohttp
 import pytest
 from yarl import URL
 
@@ -58,6 +60,60 @@ def test_files_of_the_build_are_served_and_hashed_assets_cached_for_good(dist: P
     assert answers["/assets/index-3f2a.js"][2] == "public, max-age=31536000, immutable"
     assert answers["/assets/index-3f2a.js"][3] == SCRIPT
     assert answers["/favicon.svg"][2] == "no-cache"
+
+
+def fetch_encoded(webapp_dir: Path, path: str, accept: str) -> tuple[int, dict[str, str], bytes]:
+    """`path` asked for with `Accept-Encoding: accept`: status, headers, and the bytes as sent."""
+
+    async def scenario():
+        settings = GatewaySettings(scheduler_addr="127.0.0.1:9", webapp_dir=webapp_dir)
+        async with (
+            lone_gateway(settings) as gateway,
+            aiohttp.ClientSession(gateway.url, auto_decompress=False) as http,
+            http.get(path, headers={"Accept-Encoding": accept}) as response,
+        ):
+            return response.status, dict(response.headers), await response.read()
+
+    return asyncio.run(scenario())
+
+
+@pytest.fixture
+def compressed_dist(dist: Path) -> Path:
+    """The build as `npm run build` leaves it: a `.br` and a `.gz` beside each text file."""
+    for name in ("assets/index-3f2a.js", "index.html"):
+        plain = (dist / name).read_bytes()
+        (dist / f"{name}.gz").write_bytes(gzip.compress(plain))
+        # Brotli's bytes are opaque to the gateway; a marker shows which file was sent.
+        (dist / f"{name}.br").write_bytes(b"brotli:" + plain)
+    return dist
+
+
+def test_pre_compressed_files_answer_the_encoding_the_browser_accepts(compressed_dist: Path):
+    path = "/assets/index-3f2a.js"
+
+    status, headers, body = fetch_encoded(compressed_dist, path, "gzip, deflate, br, zstd")
+    assert (status, headers["Content-Encoding"], body) == (200, "br", b"brotli:" + SCRIPT.encode())
+    assert headers["Content-Type"].endswith("javascript")
+    assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Accept-Encoding" in headers["Vary"]
+
+    status, headers, body = fetch_encoded(compressed_dist, path, "gzip")
+    assert (status, headers["Content-Encoding"]) == (200, "gzip")
+    assert gzip.decompress(body) == SCRIPT.encode()
+
+    status, headers, body = fetch_encoded(compressed_dist, path, "identity")
+    assert (status, body) == (200, SCRIPT.encode())
+    assert "Content-Encoding" not in headers
+    assert "Accept-Encoding" in headers["Vary"]
+
+
+def test_index_html_is_compressed_too_and_always_revalidated(compressed_dist: Path):
+    for path in ("/", "/experiments/42"):
+        status, headers, body = fetch_encoded(compressed_dist, path, "gzip")
+        assert (status, headers["Content-Encoding"]) == (200, "gzip")
+        assert headers["Cache-Control"] == "no-cache"
+        assert headers["Content-Type"].startswith("text/html")
+        assert gzip.decompress(body) == INDEX.encode()
 
 
 def test_the_apps_own_routes_fall_back_to_index_html(dist: Path):

@@ -8,11 +8,14 @@
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_SCREENSHOTS (default
 // ../artifacts/screenshots from webapp/), FORGE (default ../.venv/bin/forge).
 
-import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startStack } from "./stack.mjs";
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const here = dirname(fileURLToPath(import.meta.url));
 const webapp = resolve(here, "..");
@@ -105,15 +108,29 @@ async function main() {
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
     page.on("console", (message) => {
       // A refused request is the browser's note about an answer the page expected (a 401 after
-      // the token is made bad on purpose); the page's own errors are what count.
-      if (message.type() === "error" && !/Failed to load resource/.test(message.text())) {
+      // the token is made bad on purpose), and a socket refused during the network cut; the page's own
+      // errors are what count.
+      if (message.type() === "error" && !/Failed to load resource|WebSocket connection to .* failed/.test(message.text())) {
         problems.push(`console error: ${message.text()}`);
       }
     });
     current = page;
     return page;
   };
-  const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // Every page shot is also checked with axe-core (WCAG 2.1 A and AA rules), injected through
+  // the DevTools protocol, which the gateway's CSP does not govern; any violation fails the run.
+  const axeViolations = [];
+  const shot = async (page, name) => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    await page.evaluate(AXE_SOURCE);
+    const violations = await page.evaluate(async () => {
+      const result = await globalThis.axe.run(document, {
+        runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+      });
+      return result.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+    });
+    for (const violation of violations) axeViolations.push(`${name}: ${violation}`);
+  };
 
   try {
     await step("start the stack (forge up)", async () => {
@@ -151,6 +168,7 @@ async function main() {
       await page.getByRole("button", { name: "Log in" }).click();
       await page.getByRole("heading", { name: "Experiments", level: 1 }).waitFor();
       await page.getByText("No experiments yet").waitFor();
+      await page.waitForFunction(() => document.activeElement?.tagName === "H1", null, { timeout: 5000 });
     });
 
     await step("a bad value in the form shows the server's error next to it", async () => {
@@ -179,6 +197,8 @@ async function main() {
       await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
       await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
       liveRunId = page.url().split("/").pop();
+      // Focus follows the user to the new run's heading once the page has drawn it.
+      await page.waitForFunction(() => document.activeElement?.tagName === "H1" && /weather_forecaster/.test(document.activeElement.textContent ?? ""), null, { timeout: 10000 });
       await page.evaluate(() => {
         document.documentElement.dataset.e2eLoadedOnce = "yes";
       });
@@ -201,6 +221,21 @@ async function main() {
       const text = (await bar.getAttribute("aria-valuetext")) ?? "";
       check(new RegExp(`Epoch \\d of ${LIVE_RUN.epochs}`).test(text), `the progress bar does not say the epoch: ${text}`);
       console.log(`(chart went from ${first} to ${later} points while running; progress "${text}") `);
+    });
+
+    await step("a network cut shows the paused banner, and it clears once back", async () => {
+      await desktop.setOffline(true);
+      const banner = page.getByTestId("connection-banner");
+      try {
+        await banner.waitFor();
+        const said = await banner.innerText();
+        check(/Live updates paused — last update \d/.test(said), `the banner says: ${said}`);
+        await page.getByRole("button", { name: "Retry now" }).waitFor();
+        await shot(page, "desktop-experiment-offline");
+      } finally {
+        await desktop.setOffline(false);
+      }
+      await banner.waitFor({ state: "detached" });
     });
 
     await step("the run finishes with its final status, metrics and log, without a reload", async () => {
@@ -425,6 +460,7 @@ async function main() {
     });
 
     check(problems.length === 0, `the pages reported errors:\n${problems.join("\n")}`);
+    check(axeViolations.length === 0, `axe-core found violations:\n${axeViolations.join("\n")}`);
   } finally {
     await browser?.close().catch(() => {});
     if (stack) await stack.stop();

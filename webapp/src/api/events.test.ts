@@ -43,6 +43,33 @@ describe("watchExperiment", () => {
     expect(seen.map((event) => event.seq)).toEqual([1, 2, 3]);
   });
 
+  it("drops the socket when the browser goes offline and reconnects the moment it is back", () => {
+    vi.useFakeTimers();
+    const states: string[] = [];
+    const subscription = watchExperiment("e2", 0, () => undefined, { onState: (state) => states.push(state) });
+    const mine = () => FakeWebSocket.sockets.filter((socket) => socket.url.includes("/e2/"));
+    const first = FakeWebSocket.last();
+    first.open();
+    first.receive(epoch(1, 1));
+    window.dispatchEvent(new Event("offline"));
+    expect(first.readyState).toBe(FakeWebSocket.CLOSED);
+    expect(states.at(-1)).toBe("reconnecting");
+    // No waiting for the retry delay: `online` reconnects at once, after the last event seen.
+    window.dispatchEvent(new Event("online"));
+    const second = mine().at(-1) as FakeWebSocket;
+    expect(second).not.toBe(first);
+    expect(second.url).toMatch(/\?after=1$/);
+    // "Retry now" does the same after a drop; an opening socket is left alone.
+    subscription.retry();
+    expect(mine()).toHaveLength(2);
+    second.serverClose(1006);
+    subscription.retry();
+    expect(mine()).toHaveLength(3);
+    subscription.stop();
+    window.dispatchEvent(new Event("online"));
+    expect(mine()).toHaveLength(3);
+  });
+
   it("stops after the experiment's last event (close 1000)", () => {
     vi.useFakeTimers();
     const states: string[] = [];

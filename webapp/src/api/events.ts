@@ -12,6 +12,11 @@
  * cannot set headers on a WebSocket, and a query string would land in access logs). Close
  * codes are 4000 + the HTTP status: 4401 ends the session, 4403/4404 are final, anything else
  * is retried with a growing delay.
+ *
+ * The browser's own word on the network counts too: when it fires `offline` an open socket is
+ * dropped at once (Chromium may keep a dead one looking open for minutes) and the state says
+ * "reconnecting"; when it fires `online` a waiting retry runs at once instead of after its delay.
+ * `retry()` does the same for a user's "Retry now".
  */
 
 import { API } from "./http";
@@ -49,16 +54,29 @@ class ResilientSocket {
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
+  private readonly onOnline = () => this.retry();
+  private readonly onOffline = () => this.drop("the browser is offline");
 
   constructor(
     private readonly spec: SocketSpec,
     private readonly handlers: ConnectionHandlers,
   ) {
+    window.addEventListener("online", this.onOnline);
+    window.addEventListener("offline", this.onOffline);
+    this.connect();
+  }
+
+  /** Reconnect now if the socket is waiting to retry; an open or opening socket is left alone. */
+  retry(): void {
+    if (this.stopped || this.retryTimer === null) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.connect();
   }
 
   stop(): void {
     this.stopped = true;
+    this.unlisten();
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     const socket = this.socket;
     this.socket = null;
@@ -97,6 +115,20 @@ class ResilientSocket {
     };
   }
 
+  /** Give up on the current socket as if it had closed abnormally, and retry as usual. */
+  private drop(reason: string): void {
+    const socket = this.socket;
+    if (this.stopped || socket === null) return;
+    this.socket = null;
+    socket.close(1000, "offline");
+    this.closed(1006, reason);
+  }
+
+  private unlisten(): void {
+    window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("offline", this.onOffline);
+  }
+
   private closed(code: number, reason: string): void {
     if (this.stopped) return;
     if (code === CLOSE_UNAUTHENTICATED) {
@@ -123,12 +155,15 @@ class ResilientSocket {
 
   private finish(state: ConnectionState, reason: string): void {
     this.stopped = true;
+    this.unlisten();
     this.handlers.onState?.(state, reason);
   }
 }
 
 export interface Subscription {
   stop(): void;
+  /** Reconnect at once if waiting to retry after a drop. */
+  retry(): void;
 }
 
 /**
@@ -156,7 +191,7 @@ export function watchExperiment(
     },
     handlers,
   );
-  return { stop: () => socket.stop() };
+  return { stop: () => socket.stop(), retry: () => socket.retry() };
 }
 
 /** Follow the status changes of the user's experiments (everyone's for an admin). */
@@ -168,5 +203,5 @@ export function watchStatusChanges(
     { path: () => "events", onMessage: (data) => onChange(parseStatusChange(data)), finishesOnClose: false },
     handlers,
   );
-  return { stop: () => socket.stop() };
+  return { stop: () => socket.stop(), retry: () => socket.retry() };
 }

@@ -179,6 +179,14 @@ export interface JsonSchema {
   oneOf?: JsonSchema[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
+  /** The form's layout (forge_learner/config.py): the properties in declaration order, */
+  "x-order"?: string[];
+  /** the groups in the order shown, */
+  "x-groups"?: string[];
+  /** a property's group, */
+  "x-group"?: string;
+  /** and whether the form folds it under "Advanced". */
+  "x-advanced"?: boolean;
 }
 
 export interface Pipeline {

@@ -4,6 +4,7 @@ import { useState } from "react";
 import { downloadArtifact } from "../api/experiments";
 import type { Artifact } from "../api/types";
 import { formatBytes } from "../format";
+import { ScrollRegion } from "./ScrollRegion";
 
 export function ArtifactList({ experimentId, artifacts }: { experimentId: string; artifacts: Artifact[] }) {
   const [problem, setProblem] = useState("");
@@ -25,7 +26,7 @@ export function ArtifactList({ experimentId, artifacts }: { experimentId: string
           {problem}
         </p>
       ) : null}
-      <div className="table-scroll">
+      <ScrollRegion label="The run's files">
         <table className="artifacts">
           <caption className="visually-hidden">Files this run stored</caption>
           <thead>
@@ -63,7 +64,7 @@ export function ArtifactList({ experimentId, artifacts }: { experimentId: string
               ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
     </>
   );
 }

@@ -6,6 +6,7 @@
 
 import type { Attempt, ExperimentStatus } from "../api/types";
 import { formatDateTime, STATUS_LABELS } from "../format";
+import { ScrollRegion } from "./ScrollRegion";
 
 /** Why an attempt ended: the loss that ended it, or, for the last one, how the run ended. */
 export function attemptEnding(attempt: Attempt, status: ExperimentStatus): string {
@@ -18,7 +19,7 @@ export function AttemptList({ attempts, status }: { attempts: Attempt[]; status:
   return (
     <>
       <h2 className="section-title">Attempts</h2>
-      <div className="table-scroll">
+      <ScrollRegion label="The run's attempts">
         <table className="attempts-table responsive-table">
           <caption className="visually-hidden">Each run of this experiment on a trainer, the first first</caption>
           <thead>
@@ -56,7 +57,7 @@ export function AttemptList({ attempts, status }: { attempts: Attempt[]; status:
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
     </>
   );
 }

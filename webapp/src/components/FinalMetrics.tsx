@@ -4,6 +4,7 @@
  */
 
 import { formatMetric, higherIsBetter } from "../format";
+import { ScrollRegion } from "./ScrollRegion";
 
 export interface MetricTable {
   metrics: string[];
@@ -38,7 +39,7 @@ export function FinalMetrics({ metrics }: { metrics: Record<string, number> }) {
       {table.columns.length > 1 ? (
         <p className="muted">Beside the baselines the model has to beat; the best of each row is marked.</p>
       ) : null}
-      <div className="table-scroll">
+      <ScrollRegion label="The run's final metrics">
         <table className="metrics-table">
           <caption className="visually-hidden">Test metrics of the model and its baselines</caption>
           <thead>
@@ -71,7 +72,7 @@ export function FinalMetrics({ metrics }: { metrics: Record<string, number> }) {
             })}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
     </>
   );
 }

@@ -1,7 +1,10 @@
 /**
  * The frame of every page after log-in: a skip link, the header with the navigation and the
- * user's name, and the page. After a navigation, focus moves to the new page's heading so a
- * screen reader says where the user is now.
+ * user's name, and the page. After a navigation (log-in and Launch included), focus moves to
+ * the new page's heading once the page has drawn it, so a screen reader says where the user is
+ * now: a page still saying "Loading…" has no `<h1>` yet, and focus waits for it. The page the
+ * browser opened first keeps focus at the top of the document, as any web page does, and focus
+ * the user has already moved elsewhere is left alone.
  */
 
 import { useEffect, useRef } from "react";
@@ -9,18 +12,49 @@ import { NavLink, Outlet, useLocation } from "react-router";
 import { session } from "../api/session";
 import { useSession } from "../hooks/useSession";
 
+/** The path the browser loaded; the first view of it is not a navigation. */
+const LANDING_PATH = window.location.pathname;
+let landed = false;
+
+/** Another page (the log-in page) was shown first: the next Layout is reached by navigating. */
+export function noteLanding(): void {
+  landed = true;
+}
+
+/**
+ * Focus the first `<h1>` in `root` when it appears, unless the user has moved focus since the
+ * navigation (focus that merely fell back to `<body>`, as when the Launch button went away, does
+ * not count).
+ */
+export function focusHeadingWhenDrawn(root: HTMLElement): () => void {
+  const before = document.activeElement;
+  const tryFocus = (): boolean => {
+    const heading = root.querySelector<HTMLElement>("h1");
+    if (!heading) return false;
+    const active = document.activeElement;
+    if (active === before || active === null || active === document.body || active === root) heading.focus();
+    return true;
+  };
+  if (tryFocus()) return () => {};
+  const observer = new MutationObserver(() => {
+    if (tryFocus()) observer.disconnect();
+  });
+  observer.observe(root, { childList: true, subtree: true });
+  return () => observer.disconnect();
+}
+
 export function Layout() {
   const current = useSession();
   const location = useLocation();
   const main = useRef<HTMLElement>(null);
-  const firstRender = useRef(true);
 
   useEffect(() => {
-    if (firstRender.current) {
-      firstRender.current = false;
-      return;
+    if (!landed) {
+      landed = true;
+      if (location.pathname === LANDING_PATH) return;
     }
-    main.current?.querySelector<HTMLElement>("h1")?.focus();
+    if (!main.current) return;
+    return focusHeadingWhenDrawn(main.current);
   }, [location.pathname]);
 
   const user = current?.user;

@@ -13,6 +13,7 @@ import { useEffect, useId, useMemo, useRef, useState } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatMetric } from "../format";
+import { ScrollRegion } from "./ScrollRegion";
 
 export interface ChartSeries {
   label: string;
@@ -195,7 +196,7 @@ export function MetricChart({
       {xs.length === 0 ? <p className="muted chart-empty">No epoch has finished yet.</p> : null}
       <details className="chart-data">
         <summary>Show the numbers</summary>
-        <div className="table-scroll">
+        <ScrollRegion label={`${title}: the numbers`}>
           <table>
             <caption className="visually-hidden">{title} by {xLabel}</caption>
             <thead>
@@ -219,7 +220,7 @@ export function MetricChart({
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       </details>
     </figure>
   );

@@ -18,6 +18,20 @@ describe("artifactName", () => {
 });
 
 describe("renderReport", () => {
+  it("puts each table in a focusable, labelled scroll region and each plot in a button that opens it", () => {
+    const html = renderReport(["| a | b |", "| --- | --- |", "| 1 | 2 |", "", "![The loss](loss.png)"].join("\n"));
+    const holder = document.createElement("div");
+    holder.innerHTML = html;
+    const region = holder.querySelector(".table-scroll") as HTMLElement;
+    expect(region.getAttribute("role")).toBe("region");
+    expect(region.getAttribute("tabindex")).toBe("0");
+    expect(region.getAttribute("aria-label")).toBe("Report table 1");
+    expect(region.querySelector("table")).not.toBeNull();
+    const open = holder.querySelector("button.plot-open") as HTMLElement;
+    expect(open.getAttribute("aria-label")).toBe("Open The loss full size");
+    expect(open.querySelector("img[data-artifact='loss.png']")).not.toBeNull();
+  });
+
   it("renders markdown and strips whatever could run script", () => {
     const html = renderReport(
       [

@@ -37,8 +37,25 @@ export function renderReport(markdown: string): string {
     if (name) {
       image.setAttribute("data-artifact", name);
       image.removeAttribute("src");
+      // A plot shrunk to a phone's width is unreadable: a tap opens it full size.
+      const open = document.createElement("button");
+      open.type = "button";
+      open.className = "plot-open";
+      open.setAttribute("aria-label", `Open ${image.getAttribute("alt") || name} full size`);
+      image.replaceWith(open);
+      open.append(image);
     }
   }
+  // A wide table scrolls across in a labelled region a keyboard can focus.
+  template.content.querySelectorAll("table").forEach((table, index) => {
+    const region = document.createElement("div");
+    region.className = "table-scroll";
+    region.setAttribute("role", "region");
+    region.setAttribute("tabindex", "0");
+    region.setAttribute("aria-label", `Report table ${index + 1}`);
+    table.replaceWith(region);
+    region.append(table);
+  });
   for (const link of template.content.querySelectorAll("a")) {
     const name = artifactName(link.getAttribute("href") ?? "");
     if (name) link.setAttribute("data-artifact", name);
@@ -84,6 +101,11 @@ export function ReportView({ experimentId, markdown }: { experimentId: string; m
   }, [experimentId, html]);
 
   const onClick = (event: MouseEvent<HTMLDivElement>) => {
+    const plot = (event.target as HTMLElement).closest(".plot-open")?.querySelector("img");
+    if (plot?.src) {
+      window.open(plot.src, "_blank", "noopener");
+      return;
+    }
     const link = (event.target as HTMLElement).closest<HTMLAnchorElement>("a[data-artifact]");
     if (!link) return;
     event.preventDefault();

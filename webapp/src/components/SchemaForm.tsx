@@ -3,13 +3,19 @@
  * its label, default, help text and bounds, and the server's complaint about it, if any, right
  * under it. Inputs point at their help and error with `aria-describedby`, and a field the server
  * rejected is `aria-invalid`.
+ *
+ * Fields are shown in their sections (Training, Data, Model, Split...), each a `<fieldset>` with
+ * a legend; the rarely changed ones are folded into one "Advanced settings" disclosure at the
+ * end, with the same sections, which opens by itself when the server rejects one of them.
  */
 
-import type { ReactNode } from "react";
-import { defaultText, type FormField, type FormValues } from "./schemaForm";
+import { useEffect, useState, type ReactNode } from "react";
+import { defaultText, type FieldGroup, type FormField, type FormValues } from "./schemaForm";
 
 interface Props {
   fields: FormField[];
+  /** The sections' order (the schema's `x-groups`). */
+  groupOrder?: string[];
   values: FormValues;
   errors: Record<string, string[]>;
   onChange: (name: string, value: string | boolean) => void;
@@ -21,20 +27,68 @@ export function fieldId(prefix: string, name: string): string {
   return `${prefix}-${name}`;
 }
 
-export function SchemaForm({ fields, values, errors, onChange, disabled = false, idPrefix = "config" }: Props) {
+function sections(fields: FormField[], order: string[]): FieldGroup[] {
+  const titles = [...order];
+  for (const field of fields) if (!titles.includes(field.group)) titles.push(field.group);
+  return titles
+    .map((title) => ({ title, fields: fields.filter((field) => field.group === title) }))
+    .filter((group) => group.fields.length > 0);
+}
+
+export function SchemaForm({
+  fields,
+  groupOrder = [],
+  values,
+  errors,
+  onChange,
+  disabled = false,
+  idPrefix = "config",
+}: Props) {
+  const common = fields.filter((field) => !field.advanced);
+  const advanced = fields.filter((field) => field.advanced);
+  const advancedInvalid = advanced.some((field) => (errors[field.name] ?? []).length > 0);
+  const [open, setOpen] = useState(false);
+  useEffect(() => {
+    if (advancedInvalid) setOpen(true);
+  }, [advancedInvalid]);
+
+  const renderSections = (list: FormField[], level: "main" | "advanced") =>
+    sections(list, groupOrder).map((group) => {
+      const inner = (
+        <div className="schema-form">
+          {group.fields.map((field) => (
+            <SchemaField
+              key={field.name}
+              field={field}
+              id={fieldId(idPrefix, field.name)}
+              value={values[field.name] ?? ""}
+              errors={errors[field.name] ?? []}
+              onChange={(value) => onChange(field.name, value)}
+              disabled={disabled}
+            />
+          ))}
+        </div>
+      );
+      if (!group.title) return <div key={`${level}-`}>{inner}</div>;
+      return (
+        <fieldset key={`${level}-${group.title}`} className="field-group" data-group={group.title}>
+          <legend>{group.title}</legend>
+          {inner}
+        </fieldset>
+      );
+    });
+
   return (
-    <div className="schema-form">
-      {fields.map((field) => (
-        <SchemaField
-          key={field.name}
-          field={field}
-          id={fieldId(idPrefix, field.name)}
-          value={values[field.name] ?? ""}
-          errors={errors[field.name] ?? []}
-          onChange={(value) => onChange(field.name, value)}
-          disabled={disabled}
-        />
-      ))}
+    <div className="schema-form-sections">
+      {renderSections(common, "main")}
+      {advanced.length > 0 ? (
+        <details className="advanced-settings" open={open} onToggle={(e) => setOpen(e.currentTarget.open)}>
+          <summary>
+            Advanced settings <span className="muted">({advanced.length}, rarely changed)</span>
+          </summary>
+          {renderSections(advanced, "advanced")}
+        </details>
+      ) : null}
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SCHEMA } from "../test/schemas";
+import { LAID_OUT_SCHEMA, SCHEMA } from "../test/schemas";
 import { fieldsFromSchema, initialValues, sortProblems, toConfig } from "./schemaForm";
 
 describe("fieldsFromSchema", () => {
@@ -18,6 +18,22 @@ describe("fieldsFromSchema", () => {
       "start",
       "ticker",
     ]);
+  });
+
+  it("keeps the schema's own order when it carries one (x-order), with each field's group", () => {
+    const laidOut = fieldsFromSchema(LAID_OUT_SCHEMA);
+    expect(laidOut.map((field) => field.name)).toEqual(LAID_OUT_SCHEMA["x-order"]);
+    expect(laidOut.map((field) => [field.group, field.advanced])).toEqual([
+      ["Training", false],
+      ["Training", false],
+      ["Training", true],
+      ["Data", true],
+      ["Model", false],
+      ["Data", false],
+      ["Data", false],
+      ["Split", false],
+    ]);
+    expect(fields.every((field) => field.group === "" && !field.advanced)).toBe(true);
   });
 
   it("knows each field's kind, bounds, choices and whether it may be empty", () => {

@@ -7,6 +7,12 @@
  * be left unset. Values are kept as typed text and sent as typed; the server validates, and
  * what it rejects comes back naming the field, shown next to it. The form does not second-guess
  * the server: what it offers and what the scheduler accepts come from the same schema.
+ *
+ * The layout comes from the schema too: `x-order` lists the fields as the pipeline declared
+ * them (the schema reaches the browser as a protobuf Struct, whose keys keep no order), each
+ * field's `x-group` says which section it is in (`x-groups` orders the sections) and
+ * `x-advanced` folds it under "Advanced". A schema without them gets the shared training
+ * settings first, then the rest by name, in one section.
  */
 
 import type { FieldProblem, JsonSchema } from "../api/types";
@@ -29,6 +35,15 @@ export interface FormField {
   max?: number;
   pattern?: string;
   itemKind?: "integer" | "number" | "text";
+  /** The section it is shown in ("" when the schema names none). */
+  group: string;
+  /** Rarely changed: folded under "Advanced". */
+  advanced: boolean;
+}
+
+export interface FieldGroup {
+  title: string;
+  fields: FormField[];
 }
 
 export type FormValues = Record<string, string | boolean>;
@@ -104,20 +119,24 @@ function generatedTitle(name: string): string {
   return humanize(name).replace(/\b\w/g, (letter) => letter.toUpperCase());
 }
 
-// The settings every pipeline has come first. The rest follow by name: the schema reaches the
-// browser as a protobuf Struct, whose keys keep no order.
+// Without `x-order` (a schema from an older trainer), the settings every pipeline has come
+// first and the rest follow by name.
 const FIRST_FIELDS = ["epochs", "batch_size", "learning_rate", "seed"];
 
-function fieldOrder(a: string, b: string): number {
+function fieldOrder(schema: JsonSchema): (a: string, b: string) => number {
+  const declared = schema["x-order"] ?? [];
   const rank = (name: string) => {
-    const index = FIRST_FIELDS.indexOf(name);
-    return index === -1 ? FIRST_FIELDS.length : index;
+    const index = declared.indexOf(name);
+    if (index !== -1) return index;
+    const first = FIRST_FIELDS.indexOf(name);
+    return declared.length + (first === -1 ? FIRST_FIELDS.length : first);
   };
-  return rank(a) - rank(b) || a.localeCompare(b);
+  return (a, b) => rank(a) - rank(b) || a.localeCompare(b);
 }
 
 export function fieldsFromSchema(schema: JsonSchema): FormField[] {
-  const properties = Object.entries(schema.properties ?? {}).sort(([a], [b]) => fieldOrder(a, b));
+  const order = fieldOrder(schema);
+  const properties = Object.entries(schema.properties ?? {}).sort(([a], [b]) => order(a, b));
   return properties.map(([name, property]) => {
     const { inner, nullable } = unwrapNullable(property);
     const kind = kindOf(inner);
@@ -153,6 +172,8 @@ export function fieldsFromSchema(schema: JsonSchema): FormField[] {
       defaultValue: property.default,
       bounds,
       itemKind,
+      group: typeof property["x-group"] === "string" ? property["x-group"] : "",
+      advanced: property["x-advanced"] === true,
     };
     const min = inner.minimum ?? inner.exclusiveMinimum;
     const max = inner.maximum ?? inner.exclusiveMaximum;
@@ -252,3 +273,4 @@ export function sortProblems(problems: FieldProblem[], fields: FormField[]): Sor
   }
   return { byField, general };
 }
+

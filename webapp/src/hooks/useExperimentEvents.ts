@@ -7,8 +7,8 @@
  * not thousands.
  */
 
-import { useEffect, useMemo, useState } from "react";
-import { watchExperiment, type ConnectionState } from "../api/events";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { watchExperiment, type ConnectionState, type Subscription } from "../api/events";
 import { applyEvent, EMPTY_HISTORY, type RunHistory } from "./runHistory";
 import type { ExperimentEvent } from "../api/types";
 
@@ -19,14 +19,23 @@ export interface RunStream {
   connection: ConnectionState;
   /** Why the connection is not open, when the server said. */
   reason: string;
+  /** When (on this machine's clock) the last event or the open socket was seen. */
+  lastUpdate: Date | null;
 }
 
-const INITIAL: RunStream = { history: EMPTY_HISTORY, connection: "connecting", reason: "" };
+const INITIAL: RunStream = { history: EMPTY_HISTORY, connection: "connecting", reason: "", lastUpdate: null };
 
-/** The event histories of `ids`, by id, kept live. */
-export function useExperimentsEvents(ids: readonly string[]): Record<string, RunStream> {
+/** The event histories of `ids`, by id, kept live, and a way to reconnect them at once. */
+export function useExperimentsEventsWithRetry(ids: readonly string[]): {
+  streams: Record<string, RunStream>;
+  retry: () => void;
+} {
   const key = ids.join(",");
   const [streams, setStreams] = useState<Record<string, RunStream>>({});
+  const live = useRef<Subscription[]>([]);
+  const retry = useCallback(() => {
+    for (const subscription of live.current) subscription.retry();
+  }, []);
 
   useEffect(() => {
     const wanted = key ? key.split(",") : [];
@@ -41,7 +50,7 @@ export function useExperimentsEvents(ids: readonly string[]): Record<string, Run
         const next = { ...current };
         for (const [id, events] of batches) {
           const stream = next[id] ?? INITIAL;
-          next[id] = { ...stream, history: events.reduce(applyEvent, stream.history) };
+          next[id] = { ...stream, history: events.reduce(applyEvent, stream.history), lastUpdate: new Date() };
         }
         return next;
       });
@@ -61,25 +70,34 @@ export function useExperimentsEvents(ids: readonly string[]): Record<string, Run
               clearTimeout(timer);
               flush();
             }
-            setStreams((current) => ({
-              ...current,
-              [id]: { ...(current[id] ?? INITIAL), connection, reason },
-            }));
+            setStreams((current) => {
+              const stream = current[id] ?? INITIAL;
+              const lastUpdate = connection === "open" ? new Date() : stream.lastUpdate;
+              return { ...current, [id]: { ...stream, connection, reason, lastUpdate } };
+            });
           },
         },
       ),
     );
+    live.current = subscriptions;
     return () => {
+      live.current = [];
       for (const subscription of subscriptions) subscription.stop();
       if (timer !== null) clearTimeout(timer);
     };
   }, [key]);
 
-  return streams;
+  return { streams, retry };
 }
 
-/** One experiment's live event history. */
-export function useExperimentEvents(id: string): RunStream {
+/** The event histories of `ids`, by id, kept live. */
+export function useExperimentsEvents(ids: readonly string[]): Record<string, RunStream> {
+  return useExperimentsEventsWithRetry(ids).streams;
+}
+
+/** One experiment's live event history, and `retry` to reconnect at once after a drop. */
+export function useExperimentEvents(id: string): RunStream & { retry: () => void } {
   const ids = useMemo(() => [id], [id]);
-  return useExperimentsEvents(ids)[id] ?? INITIAL;
+  const { streams, retry } = useExperimentsEventsWithRetry(ids);
+  return { ...(streams[id] ?? INITIAL), retry };
 }

@@ -45,7 +45,7 @@ describe("compareMetrics", () => {
     ]
       .map(parseEvent)
       .reduce(applyEvent, EMPTY_HISTORY);
-    const rows = compareMetrics([parseExperiment({})], [{ history, connection: "finished", reason: "" }]);
+    const rows = compareMetrics([parseExperiment({})], [{ history, connection: "finished", reason: "", lastUpdate: null }]);
     expect(rows.find((row) => row.name === "best loss")?.values).toEqual([0.4]);
   });
 });
@@ -82,9 +82,18 @@ describe("the compare page", () => {
     const epochs = within(configs).getByRole("rowheader", { name: /^epochs/ }).closest("tr") as HTMLElement;
     expect(epochs).toHaveAttribute("data-differs", "true");
     expect(epochs).toHaveTextContent("(differs)");
-    expect(screen.getByRole("rowheader", { name: "lr" }).closest("tr")).not.toHaveAttribute("data-differs");
-    await userEvent.click(screen.getByRole("checkbox", { name: "Only show settings that differ" }));
+    // Only the settings that differ, at first; the rest on request.
+    const onlyDiffering = screen.getByRole("checkbox", { name: "Only show settings that differ" });
+    expect(onlyDiffering).toBeChecked();
     expect(screen.queryByRole("rowheader", { name: "lr" })).not.toBeInTheDocument();
+    await userEvent.click(onlyDiffering);
+    expect(screen.getByRole("rowheader", { name: "lr" }).closest("tr")).not.toHaveAttribute("data-differs");
+    // Both tables are focusable, labelled scroll regions with the same run columns.
+    for (const name of ["Settings of each run", "Metrics of each run"]) {
+      const region = screen.getByRole("region", { name });
+      expect(region).toHaveAttribute("tabindex", "0");
+      expect(region.querySelectorAll("col")).toHaveLength(3);
+    }
 
     const rmse = screen.getByRole("rowheader", { name: "rmse" }).closest("tr") as HTMLElement;
     expect(within(rmse).getByText("0.2")).toHaveTextContent("(best)");

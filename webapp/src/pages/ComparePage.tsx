@@ -27,6 +27,7 @@ import { usePageTitle } from "../hooks/usePageTitle";
 import { useResource } from "../hooks/useResource";
 import { metricNames } from "../hooks/runHistory";
 import { matchesSearch } from "./ExperimentsPage";
+import { ScrollRegion } from "../components/ScrollRegion";
 
 /** Colours told apart by most forms of colour blindness (Okabe & Ito), then a few more. */
 export const RUN_COLORS = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000", "#8c564b"];
@@ -193,7 +194,7 @@ function RunPicker({
 }
 
 function Comparison({ experiments, streams }: { experiments: Experiment[]; streams: Array<RunStream | undefined> }) {
-  const [onlyDifferences, setOnlyDifferences] = useState(false);
+  const [onlyDifferences, setOnlyDifferences] = useState(true);
   const names = useMemo(
     () => metricNames(streams.flatMap((stream) => stream?.history.epochs ?? [])),
     [streams],
@@ -202,6 +203,17 @@ function Comparison({ experiments, streams }: { experiments: Experiment[]; strea
   const metricRows = compareMetrics(experiments, streams);
   const differing = configRows.filter((row) => row.differs).length;
   const now = Date.now();
+
+  // The same columns in both tables, so each run's values line up from Config to Metrics.
+  const columns = (
+    <colgroup>
+      <col className="compare-name-col" />
+      {experiments.map((experiment) => (
+        <col key={experiment.id} />
+      ))}
+    </colgroup>
+  );
+  const tableWidth = { minWidth: `calc(13rem + ${experiments.length} * 9rem)` };
 
   const header = (
     <thead>
@@ -256,8 +268,9 @@ function Comparison({ experiments, streams }: { experiments: Experiment[]; strea
           Only show settings that differ
         </label>
       </div>
-      <div className="table-scroll">
-        <table className="compare-table config-compare">
+      <ScrollRegion label="Settings of each run">
+        <table className="compare-table config-compare" style={tableWidth}>
+          {columns}
           <caption className="visually-hidden">Settings of each run; rows marked “differs” are not the same in every run</caption>
           {header}
           <tbody>
@@ -289,11 +302,12 @@ function Comparison({ experiments, streams }: { experiments: Experiment[]; strea
               ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
 
       <h2 className="section-title">Metrics</h2>
-      <div className="table-scroll">
-        <table className="compare-table metrics-compare">
+      <ScrollRegion label="Metrics of each run">
+        <table className="compare-table metrics-compare" style={tableWidth}>
+          {columns}
           <caption className="visually-hidden">Metrics of each run; the best of each row is marked</caption>
           {header}
           <tbody>
@@ -337,7 +351,7 @@ function Comparison({ experiments, streams }: { experiments: Experiment[]; strea
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
     </>
   );
 }

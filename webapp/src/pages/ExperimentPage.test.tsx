@@ -1,6 +1,6 @@
 import { act, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FakeUplot } from "../test/fakeUplot";
 import { fakeApi, startSession, wireExperiment } from "../test/fakeApi";
 import { FakeWebSocket } from "../test/fakeSocket";
@@ -32,6 +32,49 @@ function points(): number {
 }
 
 describe("the experiment page", () => {
+  it("says live updates are paused during a cut, freezes the time left, and clears once back", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({ [`GET experiments/${ID}`]: () => ({ json: PENDING }) });
+    renderApp(`/experiments/${ID}`);
+    await screen.findByRole("heading", { name: /weather_forecaster cccccccc/ });
+    act(() => FakeWebSocket.find(`/experiments/${ID}/events`).open());
+    send(1, { experiment_started: { pipeline: "weather_forecaster", total_epochs: 3, steps_per_epoch: 100 } });
+    send(2, { batch_progress: { epoch: 1, batch: 50, total_batches: 100, loss: 0.4 } });
+    await settle();
+    expect(screen.queryByTestId("connection-banner")).not.toBeInTheDocument();
+
+    const online = vi.spyOn(navigator, "onLine", "get").mockReturnValue(false);
+    act(() => window.dispatchEvent(new Event("offline")));
+    const banner = await screen.findByTestId("connection-banner");
+    expect(banner).toHaveTextContent(/Live updates paused — last update \d\d:\d\d:\d\d/);
+    expect(banner).toHaveTextContent("The browser is offline");
+    expect(screen.getByRole("progressbar").getAttribute("aria-valuetext")).toMatch(/about 5\.0 s left \(paused\)$/);
+
+    online.mockReturnValue(true);
+    act(() => window.dispatchEvent(new Event("online")));
+    expect(screen.getByTestId("connection-banner")).toHaveTextContent("Reconnecting and resuming after event 2");
+    act(() => FakeWebSocket.find(`/experiments/${ID}/events?after=2`).open());
+    expect(screen.queryByTestId("connection-banner")).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Cancel run" })).toBeInTheDocument();
+  });
+
+  it("offers Retry now after a dropped connection", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({ [`GET experiments/${ID}`]: () => ({ json: PENDING }) });
+    renderApp(`/experiments/${ID}`);
+    await screen.findByRole("heading", { name: /weather_forecaster cccccccc/ });
+    act(() => FakeWebSocket.find(`/experiments/${ID}/events`).open());
+    send(1, { experiment_started: { pipeline: "weather_forecaster", total_epochs: 3, steps_per_epoch: 100 } });
+    await settle();
+    act(() => FakeWebSocket.find(`/experiments/${ID}/events`).serverClose(1006));
+    const opened = FakeWebSocket.sockets.length;
+    await userEvent.click(await screen.findByRole("button", { name: "Retry now" }));
+    expect(FakeWebSocket.sockets.length).toBe(opened + 1);
+    expect(FakeWebSocket.last().url).toMatch(/\?after=1$/);
+  });
+
   it("grows its curves, progress and log as events arrive, then shows the ending", async () => {
     FakeWebSocket.install();
     FakeUplot.instances = [];

@@ -24,6 +24,7 @@ import { Tabs } from "../components/Tabs";
 import {
   formatDateTime,
   formatDuration,
+  formatTime,
   formatValue,
   resumeText,
   runSeconds,
@@ -32,6 +33,7 @@ import {
 } from "../format";
 import { useExperimentEvents } from "../hooks/useExperimentEvents";
 import { useNow } from "../hooks/useNow";
+import { useOnline } from "../hooks/useOnline";
 import { usePageTitle } from "../hooks/usePageTitle";
 import { useResource } from "../hooks/useResource";
 import {
@@ -41,6 +43,7 @@ import {
   type EpochPoint,
   type RunHistory,
 } from "../hooks/runHistory";
+import { ScrollRegion } from "../components/ScrollRegion";
 
 export const TRAIN_COLOR = "#1f5fbf";
 export const VALIDATION_COLOR = "#c2410c";
@@ -101,7 +104,10 @@ export function ExperimentPage() {
   const groups = useMemo(() => metricGroups(history.epochs), [history.epochs]);
   const markers = useMemo(() => resumeMarkers(history.resumes), [history.resumes]);
   const progress = summarizeProgress(history);
-  const now = useNow(1000, status === "running");
+  const online = useOnline();
+  // Paused: the page cannot know what the run is doing, so nothing on it may pretend to tick.
+  const paused = !finished && stream.connection !== "failed" && (!online || stream.connection === "reconnecting");
+  const now = useNow(1000, status === "running" && !paused);
 
   const selectTab = (next: string) => {
     const updated = new URLSearchParams(params);
@@ -194,11 +200,24 @@ export function ExperimentPage() {
       {latestResume ? (
         <ResumeNotice resume={latestResume} attemptsAllowed={data.maxRestarts > 0 ? data.maxRestarts + 1 : null} />
       ) : null}
-      {stream.connection === "reconnecting" ? (
-        <p className="muted small" role="status">
-          Connection lost; reconnecting and resuming after event {history.lastSeq}…
-        </p>
-      ) : null}
+      <div role="status" className="connection-slot">
+        {paused ? (
+          <div className="connection-banner" data-testid="connection-banner">
+            <p>
+              <strong>Live updates paused</strong>
+              {stream.lastUpdate ? ` — last update ${formatTime(stream.lastUpdate)}` : ""}.{" "}
+              <span className="muted">
+                {online
+                  ? `Reconnecting and resuming after event ${history.lastSeq}…`
+                  : "The browser is offline; reconnecting as soon as it is back."}
+              </span>
+            </p>
+            <button type="button" className="button" onClick={stream.retry}>
+              Retry now
+            </button>
+          </div>
+        ) : null}
+      </div>
       {stream.connection === "failed" && stream.reason ? (
         <Alert kind="error">Live events stopped: {stream.reason}</Alert>
       ) : null}
@@ -206,7 +225,7 @@ export function ExperimentPage() {
       <Tabs label="Experiment views" tabs={TABS} selected={tab} onSelect={selectTab} idPrefix="experiment">
         {tab === "progress" ? (
           <div className="progress-view">
-            <ProgressBar progress={progress} running={status === "running"} />
+            <ProgressBar progress={progress} running={status === "running"} paused={paused} />
             <div className="charts">
               {groups.length === 0 ? (
                 <MetricChart title="loss" series={chartSeries([], ["loss", "val_loss"])} xMax={history.totalEpochs} />
@@ -320,7 +339,7 @@ function ConfigTable({ config }: { config: Record<string, unknown> }) {
   const entries = Object.entries(config).sort(([a], [b]) => a.localeCompare(b));
   if (entries.length === 0) return <p className="muted">This run has no settings.</p>;
   return (
-    <div className="table-scroll">
+    <ScrollRegion label="The run's settings">
       <table className="config-table">
         <caption className="visually-hidden">The run's settings, defaults filled in</caption>
         <thead>
@@ -340,6 +359,6 @@ function ConfigTable({ config }: { config: Record<string, unknown> }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollRegion>
   );
 }

@@ -28,6 +28,7 @@ import { usePageTitle } from "../hooks/usePageTitle";
 import { useResource } from "../hooks/useResource";
 import { useSession } from "../hooks/useSession";
 import { useStatusChanges } from "../hooks/useStatusChanges";
+import { ScrollRegion } from "../components/ScrollRegion";
 
 const PAGE_SIZE = 50;
 
@@ -239,7 +240,7 @@ export function ExperimentsPage() {
           )}
         </div>
       ) : listing.data ? (
-        <div className="table-scroll">
+        <ScrollRegion label="The experiments">
           <table className="experiments-table responsive-table">
             <caption className="visually-hidden">
               Experiments, newest first{search ? `, matching “${search}”` : ""}
@@ -302,7 +303,7 @@ export function ExperimentsPage() {
               })}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       ) : null}
 
       {moreError ? <Alert kind="error">More experiments could not be loaded: {moreError}</Alert> : null}

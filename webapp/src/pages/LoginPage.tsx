@@ -1,17 +1,19 @@
 /** Log in with a username and password; says why the last session ended, if it did. */
 
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router";
 import type { LoginState } from "../App";
 import { logIn } from "../api/auth";
 import { ApiError } from "../api/http";
 import { LOGGED_OUT_MESSAGE, session } from "../api/session";
 import { Alert, errorText } from "../components/Alert";
+import { noteLanding } from "../components/Layout";
 import { useSession } from "../hooks/useSession";
 import { usePageTitle } from "../hooks/usePageTitle";
 
 export function LoginPage() {
   usePageTitle("Log in");
+  useEffect(noteLanding, []);
   const current = useSession();
   const navigate = useNavigate();
   const location = useLocation();

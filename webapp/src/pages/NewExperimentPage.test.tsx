@@ -1,7 +1,7 @@
-import { screen, within } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { SCHEMA } from "../test/schemas";
+import { LAID_OUT_SCHEMA, SCHEMA } from "../test/schemas";
 import { fakeApi, startSession, wireExperiment } from "../test/fakeApi";
 import { FakeWebSocket } from "../test/fakeSocket";
 import { renderApp } from "../test/render";
@@ -12,6 +12,7 @@ const PIPELINES = {
       pipelines: [
         { name: "image_classifier", summary: "Reads digits.", config_schema: { properties: { epochs: { type: "integer", default: 12 } } } },
         { name: "weather_forecaster", summary: "Forecasts temperatures.", config_schema: SCHEMA },
+        { name: "laid_out", summary: "A schema with its layout.", config_schema: LAID_OUT_SCHEMA },
       ],
     },
   }),
@@ -34,6 +35,39 @@ describe("the new experiment form", () => {
     expect(screen.getByLabelText("Log target")).not.toBeChecked();
     expect(screen.getByLabelText("Start")).toHaveAttribute("type", "date");
     expect(screen.getByRole("radio", { name: /weather_forecaster/ })).toBeChecked();
+  });
+
+  it("groups the fields in the schema's order and sections, folds the advanced ones, and opens them for an error", async () => {
+    await startSession();
+    fakeApi({
+      ...PIPELINES,
+      "POST experiments": () => ({
+        status: 422,
+        json: { error: { code: "invalid_argument", message: "bad", details: [{ field: "config.seed", message: "seed: must be at least 0" }] } },
+      }),
+    });
+    renderApp("/experiments/new?pipeline=laid_out");
+    await screen.findByLabelText("Epochs");
+    const sections = screen.getAllByRole("group").filter((group) => group.classList.contains("field-group"));
+    const shown = sections.map((section) => [
+      within(section).getByText(section.getAttribute("data-group") as string, { selector: "legend" }).textContent,
+      Array.from(section.querySelectorAll("[data-field]")).map((field) => field.getAttribute("data-field")),
+    ]);
+    expect(shown).toEqual([
+      ["Training", ["epochs", "learning_rate"]],
+      ["Data", ["start", "end"]],
+      ["Model", ["hidden_size"]],
+      ["Split", ["test_fraction"]],
+      ["Training", ["seed"]],
+      ["Data", ["lookback"]],
+    ]);
+    const advanced = screen.getByText(/Advanced settings/).closest("details") as HTMLDetailsElement;
+    expect(advanced.open).toBe(false);
+    expect(within(advanced).getByLabelText("Seed")).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole("button", { name: "Launch laid_out" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Seed: must be at least 0");
+    await waitFor(() => expect(advanced.open).toBe(true));
   });
 
   it("shows the server's error next to the field it names, and a summary that takes focus", async () => {

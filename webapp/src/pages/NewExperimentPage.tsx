@@ -138,12 +138,13 @@ export function NewExperimentPage() {
           {pipeline.configSchema.description ? <p className="muted">{pipeline.configSchema.description}</p> : null}
           <SchemaForm
             fields={fields}
+            groupOrder={pipeline.configSchema["x-groups"]}
             values={values}
             errors={problems.byField}
             disabled={busy}
             onChange={(name, value) => update({ values: { ...values, [name]: value } })}
           />
-          <div className="form-actions">
+          <div className="form-actions sticky-actions">
             <button type="submit" className="button button-primary" disabled={busy}>
               {busy ? "Launching…" : `Launch ${pipeline.name}`}
             </button>

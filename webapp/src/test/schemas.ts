@@ -22,3 +22,20 @@ export const SCHEMA: JsonSchema = {
     ticker: { type: "string", pattern: "^[A-Z]+$", minLength: 1, maxLength: 24, default: "MSFT", title: "Stock symbol" },
   },
 };
+
+// A schema as forge_learner's config_json_schema writes it now: with the form's layout.
+export const LAID_OUT_SCHEMA: JsonSchema = {
+  type: "object",
+  "x-order": ["epochs", "learning_rate", "seed", "lookback", "hidden_size", "start", "end", "test_fraction"],
+  "x-groups": ["Training", "Data", "Model", "Split"],
+  properties: {
+    test_fraction: { type: "number", default: 0.2, title: "Test Fraction", "x-group": "Split", "x-advanced": false },
+    end: { type: "string", format: "date", default: "2010-12-31", title: "End", "x-group": "Data", "x-advanced": false },
+    start: { type: "string", format: "date", default: "2010-01-01", title: "Start", "x-group": "Data", "x-advanced": false },
+    seed: { type: "integer", default: 0, title: "Seed", "x-group": "Training", "x-advanced": true },
+    hidden_size: { type: "integer", default: 32, title: "Hidden Size", "x-group": "Model", "x-advanced": false },
+    lookback: { type: "integer", default: 24, title: "Lookback", "x-group": "Data", "x-advanced": true },
+    learning_rate: { type: "number", default: 0.01, title: "Learning Rate", "x-group": "Training", "x-advanced": false },
+    epochs: { type: "integer", default: 10, title: "Epochs", "x-group": "Training", "x-advanced": false },
+  },
+};
