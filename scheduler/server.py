@@ -181,6 +181,7 @@ def create_server(
             placement,
             heartbeat_interval_s=int(settings.trainer_heartbeat_interval.total_seconds()),
             max_restarts=settings.max_restarts,
+            trainer_timeout=settings.trainer_timeout,
         ),
         server,
     )

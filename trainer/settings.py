@@ -18,6 +18,7 @@ folder. An empty variable counts as unset, as in the scheduler's settings.
 | `FORGE_CHECKPOINT_INTERVAL_SECONDS` | | `10`, the least time between two checkpoints sent |
 | `FORGE_TRAINER_GRACE_SECONDS` | | `600`: how long a run nobody follows goes on |
 | `FORGE_TRAINER_STREAM_MEMORY_MIB` | | `64` MiB of unacknowledged items per run in memory |
+| `FORGE_TRAINER_PIPELINE_SCAN_SECONDS` | | `30` s between looks for new pipelines; `0`: on SIGHUP |
 
 A run sends the scheduler a resume checkpoint every `checkpoint_every` epochs (its config's),
 but never sooner than `FORGE_CHECKPOINT_INTERVAL_SECONDS` after the one before, so that tiny
@@ -45,6 +46,7 @@ DEFAULT_HOST = "[::]"
 DEFAULT_CHECKPOINT_INTERVAL_S = 10
 DEFAULT_GRACE_S = 600
 DEFAULT_STREAM_MEMORY_MIB = 64
+DEFAULT_PIPELINE_SCAN_S = 30
 # The file the scheduler generates the token into when FORGE_CLUSTER_TOKEN is unset.
 CLUSTER_TOKEN_FILE = "cluster-token"
 
@@ -69,6 +71,7 @@ class TrainerSettings:
     checkpoint_interval_s: float = DEFAULT_CHECKPOINT_INTERVAL_S
     grace_s: float = DEFAULT_GRACE_S
     stream_memory_bytes: int = DEFAULT_STREAM_MEMORY_MIB * 1024 * 1024
+    pipeline_scan_s: float = DEFAULT_PIPELINE_SCAN_S
 
     def advertised_address(self, bound_port: int) -> str:
         """Where the scheduler reaches this trainer, `host:port`.
@@ -135,6 +138,9 @@ def load_settings(
         )
         * 1024
         * 1024,
+        pipeline_scan_s=env.integer(
+            "FORGE_TRAINER_PIPELINE_SCAN_SECONDS", DEFAULT_PIPELINE_SCAN_S, 0, 24 * 3600
+        ),
     )
 
 
