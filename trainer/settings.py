@@ -13,7 +13,7 @@ folder. An empty variable counts as unset, as in the scheduler's settings.
 | `FORGE_TRAINER_ID` | `--id` | `<hostname>-<port>`, stable across restarts |
 | `FORGE_TRAINER_SLOTS` | `--slots` | `1` experiment at a time |
 | `FORGE_TRAINER_THREADS` | `--threads` | the CPU count divided among the slots |
-| `FORGE_SCHEDULER_ADDR` | `--scheduler` | unset: serve without registering anywhere |
+| `FORGE_SCHEDULER_ADDR` | `--scheduler` | `127.0.0.1:$FORGE_SCHEDULER_PORT` (`50051`) |
 | `FORGE_CLUSTER_TOKEN` | | read from `$FORGE_DATA_DIR/cluster-token` |
 | `FORGE_CHECKPOINT_INTERVAL_SECONDS` | | `10`, the least time between two checkpoints sent |
 | `FORGE_TRAINER_GRACE_SECONDS` | | `600`: how long a run nobody follows goes on |
@@ -47,6 +47,7 @@ DEFAULT_CHECKPOINT_INTERVAL_S = 10
 DEFAULT_GRACE_S = 600
 DEFAULT_STREAM_MEMORY_MIB = 64
 DEFAULT_PIPELINE_SCAN_S = 30
+DEFAULT_SCHEDULER_PORT = 50051
 # The file the scheduler generates the token into when FORGE_CLUSTER_TOKEN is unset.
 CLUSTER_TOKEN_FILE = "cluster-token"
 
@@ -128,7 +129,9 @@ def load_settings(
         trainer_id=trainer_id or env.get("FORGE_TRAINER_ID"),
         slots=slots,
         threads=threads,
-        scheduler_address=scheduler_address or env.get("FORGE_SCHEDULER_ADDR"),
+        scheduler_address=scheduler_address
+        or env.get("FORGE_SCHEDULER_ADDR")
+        or f"127.0.0.1:{env.integer('FORGE_SCHEDULER_PORT', DEFAULT_SCHEDULER_PORT, 1, 65535)}",
         checkpoint_interval_s=env.integer(
             "FORGE_CHECKPOINT_INTERVAL_SECONDS", DEFAULT_CHECKPOINT_INTERVAL_S, 0, 24 * 3600
         ),
