@@ -83,10 +83,8 @@ async def keep_registered(
                     log.info("announcing the new pipelines to the scheduler")
             except grpc.aio.AioRpcError as error:
                 log.warning(
-                    "cannot reach the scheduler at %s (%s: %s)%s; retrying in %.1f s",
-                    scheduler_address,
-                    error.code().name,
-                    error.details(),
+                    "%s%s; retrying in %.1f s",
+                    _failure(scheduler_address, error),
                     _hint(error.code()),
                     delay,
                 )
@@ -144,6 +142,14 @@ async def _changed_within(pipelines: OfferedPipelines, seconds: float) -> bool:
         async with asyncio.timeout(seconds):
             await pipelines.changed.wait()
     return pipelines.changed.is_set()
+
+
+def _failure(scheduler_address: str, error: grpc.aio.AioRpcError) -> str:
+    """What went wrong, in words: a scheduler that refused the token was reached all right."""
+    what = f"({error.code().name}: {error.details()})"
+    if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+        return f"the scheduler at {scheduler_address} refused this trainer's cluster token {what}"
+    return f"cannot reach the scheduler at {scheduler_address} {what}"
 
 
 def _hint(code: grpc.StatusCode) -> str:

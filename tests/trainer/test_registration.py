@@ -192,5 +192,9 @@ def test_a_wrong_cluster_token_is_reported_and_retried(
     with caplog.at_level(logging.WARNING, logger="trainer.registration"):
         asyncio.run(scenario())
 
+    assert (
+        "refused this trainer's cluster token (UNAUTHENTICATED: wrong cluster token)" in caplog.text
+    )
     assert "set FORGE_CLUSTER_TOKEN to the scheduler's cluster token" in caplog.text
+    assert "cannot reach" not in caplog.text, "the scheduler was reached: it refused the token"
     assert recorded.registrations == []
