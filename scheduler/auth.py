@@ -72,9 +72,10 @@ class Throttled(AuthError):
     """Too many failed logins for this username; `retry_after` seconds until the next try."""
 
     def __init__(self, username: str, retry_after: float) -> None:
+        seconds = math.ceil(retry_after)
         super().__init__(
             f"too many failed logins for {username!r}; "
-            f"try again in {math.ceil(retry_after)} seconds"
+            f"try again in {seconds} second{'' if seconds == 1 else 's'}"
         )
         self.retry_after = retry_after
 

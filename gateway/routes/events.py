@@ -51,7 +51,7 @@ from gateway.fanout import SlowViewer, WatchOpener, scheduler_watch
 from gateway.keys import FANOUT, REQUEST_ID, SOCKETS, scheduler, settings
 from gateway.routes import API
 from gateway.routes.request import integer_query
-from gateway.rpc import HTTP_STATUS, bearer_metadata, is_metadata_text, json_text
+from gateway.rpc import HTTP_STATUS, ApiError, bearer_metadata, is_metadata_text, json_text
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -138,6 +138,13 @@ class Session:
             max_msg_size=MAX_CLIENT_MESSAGE,
             compress=False,
         )
+        if not ws.can_prepare(request).ok:
+            raise ApiError(
+                HTTPStatus.BAD_REQUEST,
+                "bad_request",
+                f"{request.path} is a WebSocket: open it with a WebSocket client "
+                "(a GET with `Connection: Upgrade` and `Upgrade: websocket`), as docs/api.md shows",
+            )
         await ws.prepare(request)
         request.app[SOCKETS].add(ws)
         token = _header_token(request) or await _first_message_token(

@@ -100,3 +100,13 @@ def test_throttled_logins_say_when_to_retry_in_whole_seconds():
 def test_a_bug_is_no_caller_error():
     assert status_for(RuntimeError("boom")) is None
     assert status_for(KeyError("x")) is None
+
+
+def test_messages_read_as_sentences():
+    finished = IllegalTransition("x", ExperimentStatus.SUCCEEDED, ExperimentStatus.CANCELLED)
+
+    assert str(Throttled("alice", 0.4)).endswith("try again in 1 second")
+    assert str(Throttled("alice", 2)).endswith("try again in 2 seconds")
+    assert str(finished) == (
+        "experiment 'x' is succeeded and cannot become cancelled (it is over for good)"
+    )
