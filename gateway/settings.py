@@ -11,7 +11,7 @@ and the trainer's settings.
 | `FORGE_SCHEDULER_ADDR` | `--scheduler` | `127.0.0.1:$FORGE_SCHEDULER_PORT` (`50051`) |
 | `FORGE_GATEWAY_MAX_BODY_BYTES` | | `1048576`: a config is a few kilobytes |
 | `FORGE_GATEWAY_CORS_ORIGINS` | | unset: no cross-origin access (comma-separated origins) |
-| `FORGE_WEBAPP_DIR` | | `webapp/dist`, the built web UI |
+| `FORGE_WEBAPP_DIR` | | the built web UI: `webapp/dist` beside the installed `gateway` package |
 | `FORGE_GATEWAY_VIEWER_QUEUE` | | `1000` events a live viewer may fall behind |
 """
 
@@ -26,7 +26,9 @@ DEFAULT_PORT = 8080
 DEFAULT_SCHEDULER_PORT = 50051
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_VIEWER_QUEUE = 1000
-DEFAULT_WEBAPP_DIR = Path("webapp/dist")
+# Beside the package, not the current folder, so that `forge up` finds the UI from anywhere: with
+# the editable install `make install` makes, the repository's `webapp/dist`.
+DEFAULT_WEBAPP_DIR = Path(__file__).resolve().parents[1] / "webapp" / "dist"
 
 
 class SettingsError(ValueError):
