@@ -49,3 +49,17 @@ def pip_install(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def site_packages(python: Path) -> Path:
     """The site folder of the environment of `python`."""
     return next((python.parent.parent / "lib").glob("python3*/site-packages"))
+
+
+def add_commands(python: Path) -> None:
+    """Give the environment of `python` the commands a user's has: `forge`, and a `pip` (the
+    project's, installing into this environment)."""
+    bin_dir = python.parent
+    (bin_dir / "forge").write_text(
+        f"#!{python}\nimport sys\n\nfrom forge_cli.main import main\n\nsys.exit(main())\n"
+    )
+    (bin_dir / "pip").write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" -m pip --python "{python}" "$@"\n'
+    )
+    for command in ("forge", "pip"):
+        (bin_dir / command).chmod(0o755)
