@@ -2,8 +2,8 @@
 
 Beside `AuthService` and `SchedulerService` it serves the standard health service and server
 reflection, so `grpcurl -plaintext HOST:50051 list` and health probes work with no `.proto` at
-hand (DESIGN.md §3). Building binds the port and wires the parts; `start` does what needs the
-outside world, in an order that never serves a request half-ready:
+hand (docs/architecture.md#contracts). Building binds the port and wires the parts; `start`
+does what needs the outside world, in an order that never serves a request half-ready:
 
 1. bring the database to the newest schema (`upgrade_database`);
 2. create the `admin` account if there is no admin, printing a generated password once;

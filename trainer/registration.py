@@ -1,7 +1,7 @@
 """Keeping this trainer on the scheduler's list: register once, then heartbeat.
 
 Adding a machine to the cluster is starting `forge trainer --scheduler HOST:PORT` on it
-(docs/architecture.md, "Faults"). The trainer registers its address, slots and pipelines,
+(docs/architecture.md#faults). The trainer registers its address, slots and pipelines,
 then heartbeats at the interval the scheduler asks for, naming the runs it holds; the answer
 acknowledges what the scheduler stored of each, and names the runs it expects nothing more of,
 which the trainer then forgets (`Trainer.acknowledge`). A scheduler that answers

@@ -2,7 +2,7 @@
 
 Beside ``TrainerService`` it serves the standard health service and server reflection, so
 ``grpcurl -plaintext HOST:50052 list`` and health probes work with no ``.proto`` at hand
-(docs/architecture.md, "Contracts"). The background tasks live and die with the server:
+(docs/architecture.md#contracts). The background tasks live and die with the server:
 ``start`` starts the scan for newly installed pipelines (``trainer.pipelines``) and, when the
 settings name a scheduler, the registration; ``stop`` ends them, the way aiohttp ties background
 tasks to its app. ``serve`` also scans at once on SIGHUP. Tests build the same server from their
