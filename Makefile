@@ -28,7 +28,7 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: webapp webapp-check e2e
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@python=$$(command -v python3.11 || command -v python3 || true); \
@@ -48,7 +48,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 
 install: $(INSTALLED) ## create .venv and install the project with its test and bench extras
 
-up: $(INSTALLED) $(WEBAPP_BUILT) ## run NATS, the scheduler and a trainer here until Ctrl-C (docs/running.md)
+up: $(INSTALLED) $(WEBAPP_BUILT) ## run NATS, the scheduler, a trainer and the gateway here until Ctrl-C (docs/running.md)
 	$(BIN)/forge up
 
 test: lint typecheck protos-check test-python webapp-check webapp e2e ## everything CI runs: lint, types, protos, tests

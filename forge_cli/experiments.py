@@ -6,7 +6,7 @@
   was placed again, its epochs one row each (read from its stored events), metrics and files;
 - `forge experiments cancel ID`: cancel it, pending or running;
 - `forge experiments report ID [-o FILE] [--artifact NAME]`: download its `report.md` (or
-  another file it wrote, such as `plots/loss.png`) to stdout or FILE.
+  another file it wrote, such as `loss.png` or `checkpoints/best.npz`) to stdout or FILE.
 
 Exit status as for every client command (`forge_cli.client`): 4 for an experiment that does not
 exist or is someone else's.
@@ -82,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--artifact",
         default="report.md",
         metavar="NAME",
-        help="which file, e.g. plots/loss.png (default report.md; `show` lists them)",
+        help="which file, e.g. loss.png (default report.md; `show` lists them all)",
     )
     report.set_defaults(run=lambda args: run_command("experiments report", fetch_report, args))
 

@@ -3,7 +3,7 @@
 Anyone who can publish on `forge.experiments.<id>.events` can put words in the scheduler's
 mouth, and anyone who can subscribe reads every user's metrics. So `forge up` starts
 nats-server with an authorization config that refuses anonymous clients and knows two
-identities (DESIGN.md §7):
+identities (docs/architecture.md#security):
 
 | identity | may publish on | may subscribe to | for |
 |---|---|---|---|

@@ -1,4 +1,4 @@
-"""Data at rest is private to the user who runs the services (DESIGN.md §7).
+"""Data at rest is private to the user who runs the services (docs/architecture.md#security).
 
 The data folder holds every password hash, config, metric, artifact and secret. Each service
 (`forge up`, `forge scheduler`, `forge trainer`, `forge gateway`) therefore sets its umask to

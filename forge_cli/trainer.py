@@ -25,15 +25,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run experiments for the scheduler on this machine",
         description=(
             "Serve the gRPC TrainerService: run each experiment the scheduler sends in a child "
-            "process and stream its events and files back. With --scheduler, register with "
-            "it and heartbeat. Needs the cluster token: FORGE_CLUSTER_TOKEN, or the "
+            "process and stream its events and files back. Register with the scheduler "
+            "(--scheduler) and heartbeat. Needs the cluster token: FORGE_CLUSTER_TOKEN, or the "
             "scheduler's $FORGE_DATA_DIR/cluster-token on the same machine."
         ),
     )
     parser.add_argument(
         "--scheduler",
         metavar="HOST:PORT",
-        help="the scheduler to register with (default: $FORGE_SCHEDULER_ADDR, else none)",
+        help=(
+            "the scheduler to register with "
+            "(default: $FORGE_SCHEDULER_ADDR, else 127.0.0.1:$FORGE_SCHEDULER_PORT, port 50051)"
+        ),
     )
     parser.add_argument(
         "--port", type=int, help="the port to listen on (default 50052; 0 picks a free one)"

@@ -8,7 +8,8 @@ It starts, in order, each one ready before the next:
    skipped when `FORGE_NATS_URL` names a NATS server to use instead);
 2. the scheduler (`forge scheduler`), ready when its gRPC health service says SERVING;
 3. `--trainers N` trainers (`forge trainer`), ready when each has registered with the scheduler;
-4. the gateway (`forge gateway`), once a release has one, ready when its port accepts.
+4. the gateway (`forge gateway`: the REST API, WebSockets and the web UI), ready when its port
+   accepts.
 
 Before any of that it makes the data folder private to the user (`forge_cli.private`), brings
 the database up to date and creates the first admin account, so that the password, when it is
@@ -35,6 +36,7 @@ import argparse
 import importlib.util
 import os
 import re
+import shutil
 import socket
 import sys
 import threading
@@ -91,10 +93,10 @@ class LineSeen:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "up",
-        help="run NATS, the scheduler and trainers here until Ctrl-C",
+        help="run NATS, the scheduler, trainers and the gateway here until Ctrl-C",
         description=(
             "Start the bundled nats-server (unless FORGE_NATS_URL is set), the scheduler, "
-            "trainers and, where installed, the gateway; create the first admin account; show "
+            "trainers and the gateway (REST API and web UI); create the first admin account; show "
             "every service's log prefixed with its name. Ctrl-C stops everything. Settings "
             "come from FORGE_* variables (docs/running.md), FORGE_DATA_DIR first of all."
         ),
@@ -355,7 +357,7 @@ class Plan:
                 f"NATS read-only user {READER_USER!r}, password in {identities.reader.source} "
                 "(docs/running.md)"
             )
-        lines += admin.lines(self.scheduler_address)
+        lines += admin.lines(self.scheduler_address, pasteable_forge())
         lines.append("Ctrl-C stops everything.")
         return lines
 
@@ -368,8 +370,9 @@ class AdminAccount:
     generated_password: str | None
     existed: bool
 
-    def lines(self, scheduler_address: str) -> list[str]:
-        login = f"forge login --username {self.username}"
+    def lines(self, scheduler_address: str, forge: str = "forge") -> list[str]:
+        """How to log in, with `forge` as the command that runs this installation's forge."""
+        login = f"{forge} login --username {self.username}"
         if scheduler_address != f"127.0.0.1:{DEFAULT_SCHEDULER_PORT}":
             login += f" --scheduler {scheduler_address}"
         if self.generated_password is not None:
@@ -384,6 +387,20 @@ class AdminAccount:
         else:
             where = "the password in FORGE_ADMIN_PASSWORD"
         return [f"Log in with `{login}` and {where}."]
+
+
+def pasteable_forge() -> str:
+    """This installation's `forge` as a user pastes it here: `forge` when that is the one on
+    PATH, else its path, relative to the current folder when under it (`.venv/bin/forge` in a
+    clone after `make install`)."""
+    mine = Path(sys.executable).parent / "forge"
+    on_path = shutil.which("forge")
+    if on_path is not None and Path(on_path).resolve() == mine.resolve():
+        return "forge"
+    try:
+        return str(mine.relative_to(Path.cwd()))
+    except ValueError:
+        return str(mine)
 
 
 def forge_command(*args: str) -> list[str]:

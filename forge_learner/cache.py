@@ -73,7 +73,7 @@ class CacheResult:
 
 
 def default_cache_dir() -> Path:
-    """``$FORGE_DATA_DIR/cache``, with ``FORGE_DATA_DIR`` defaulting to ``./var`` (DESIGN.md §5)."""
+    """``$FORGE_DATA_DIR/cache``, ``FORGE_DATA_DIR`` defaulting to ``./var`` (docs/running.md)."""
     return Path(os.environ.get("FORGE_DATA_DIR", "var")) / "cache"
 
 

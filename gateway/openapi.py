@@ -231,7 +231,7 @@ def _paths() -> dict[str, Any]:
         f"{API}/experiments/{{experiment_id}}/artifacts/{{name}}": {
             "get": {
                 "operationId": "getArtifact",
-                "summary": "A file the run wrote (`plots/loss.png`, `model.npz`, ...)",
+                "summary": "A file the run wrote (`loss.png`, `checkpoints/best.npz`, ...)",
                 "parameters": [
                     experiment_id,
                     _path_parameter("name", "The artifact's path in the run, `/`s included."),

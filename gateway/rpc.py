@@ -3,9 +3,10 @@
 - The caller's `Authorization` header travels to the scheduler unchanged as the gRPC metadata
   `authorization`; the gateway never reads, checks or keeps a token (the scheduler does).
 - A gRPC status becomes one HTTP status and the JSON error body
-  `{"error": {"code", "message", "details"}}` (DESIGN.md §3). `code` is the gRPC status name in
-  lower case (`invalid_argument`), or the gateway's own name for an error it finds itself
-  (`payload_too_large`), so a program can branch on it; `message` is the scheduler's text.
+  `{"error": {"code", "message", "details"}}` (docs/architecture.md#contracts). `code` is the
+  gRPC status name in lower case (`invalid_argument`), or the gateway's own name for an error
+  it finds itself (`payload_too_large`), so a program can branch on it; `message` is the
+  scheduler's text.
 - Messages become JSON with protobuf's own mapping (`json_format`), keeping the `.proto` field
   names (`experiment_id`, as `grpcurl` users and the OAuth2 token response spell them), printing
   zero values (a pending experiment shows `"epochs_done": 0`), and 64-bit integers as JSON

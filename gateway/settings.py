@@ -14,7 +14,7 @@ scheduler's and the trainer's settings.
 | `FORGE_GATEWAY_CORS_ORIGINS` | | unset: no cross-origin access or WebSockets (comma-separated) |
 | `FORGE_CLUSTER_TOKEN` | | `$FORGE_DATA_DIR/cluster-token` if `FORGE_DATA_DIR` is set and has it |
 | `FORGE_GATEWAY_TRUSTED_PROXIES` | | unset: no proxy's `X-Forwarded-For` is believed |
-| `FORGE_WEBAPP_DIR` | | `webapp/dist`, the built web UI |
+| `FORGE_WEBAPP_DIR` | | the built web UI: `webapp/dist` beside the installed `gateway` package |
 | `FORGE_GATEWAY_VIEWER_QUEUE` | | `1000` events a live viewer may fall behind |
 """
 
@@ -30,7 +30,9 @@ DEFAULT_PORT = 8080
 DEFAULT_SCHEDULER_PORT = 50051
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_VIEWER_QUEUE = 1000
-DEFAULT_WEBAPP_DIR = Path("webapp/dist")
+# Beside the package, not the current folder, so that `forge up` finds the UI from anywhere: with
+# the editable install `make install` makes, the repository's `webapp/dist`.
+DEFAULT_WEBAPP_DIR = Path(__file__).resolve().parents[1] / "webapp" / "dist"
 # Where the scheduler keeps its generated cluster token, in its FORGE_DATA_DIR.
 CLUSTER_TOKEN_FILE = "cluster-token"
 

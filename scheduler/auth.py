@@ -79,8 +79,10 @@ class Throttled(AuthError):
 
     def __init__(self, username: str | None, retry_after: float) -> None:
         which = "from your address" if username is None else f"for {quote(username)}"
+        seconds = math.ceil(retry_after)
         super().__init__(
-            f"too many failed logins {which}; try again in {math.ceil(retry_after)} seconds"
+            f"too many failed logins {which}; "
+            f"try again in {seconds} second{'' if seconds == 1 else 's'}"
         )
         self.retry_after = retry_after
 

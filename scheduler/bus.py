@@ -1,4 +1,4 @@
-"""The live fan-out: experiment events and status changes on NATS (DESIGN.md §3).
+"""The live fan-out: experiment events and status changes on NATS (docs/architecture.md#contracts).
 
 Two public subjects, protobuf-encoded, so anyone may follow along with the `nats` CLI:
 

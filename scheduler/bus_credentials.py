@@ -1,4 +1,4 @@
-"""How the scheduler proves to NATS that it is the scheduler (DESIGN.md §7).
+"""How the scheduler proves to NATS that it is the scheduler (docs/architecture.md#security).
 
 NATS decides who may publish on `forge.>`, and only the scheduler may: a client that could
 publish there could end other users' experiments in their watchers' eyes. So the scheduler

@@ -2,8 +2,8 @@
 
 Beside `AuthService` and `SchedulerService` it serves the standard health service and server
 reflection, so `grpcurl -plaintext HOST:50051 list` and health probes work with no `.proto` at
-hand (DESIGN.md §3). Building binds the port and wires the parts; `start` does what needs the
-outside world, in an order that never serves a request half-ready:
+hand (docs/architecture.md#contracts). Building binds the port and wires the parts; `start`
+does what needs the outside world, in an order that never serves a request half-ready:
 
 1. bring the database to the newest schema (`upgrade_database`);
 2. create the `admin` account if there is no admin, printing a generated password once;
@@ -183,6 +183,7 @@ def create_server(
             placement,
             heartbeat_interval_s=int(settings.trainer_heartbeat_interval.total_seconds()),
             max_restarts=settings.max_restarts,
+            trainer_timeout=settings.trainer_timeout,
         ),
         server,
     )

@@ -15,7 +15,9 @@ they send is what the database says, never what the bus alone says (`scheduler.w
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
 from typing import Any
 
 import grpc.aio
@@ -27,13 +29,15 @@ from scheduler.convert import artifact_to_proto, experiment_to_proto, status_fro
 from scheduler.db.models import ExperimentStatus
 from scheduler.errors import BadRequest
 from scheduler.placement import Placement
-from scheduler.recorder import Recorder
+from scheduler.recorder import Recorder, log_event
 from scheduler.records import StatusChange
 from scheduler.settings import DEFAULT_MAX_RESTARTS, MAX_RESTARTS_LIMIT
 from scheduler.status_watch import Experiments, watch_changes
 from scheduler.store import Store
-from scheduler.submissions import check_submission, pipeline_infos
+from scheduler.submissions import check_submission, no_trainer_notice, pipeline_infos
 from scheduler.watch import watch_events
+
+log = logging.getLogger(__name__)
 
 # The largest seq the database can hold: events are numbered in signed 64-bit integers.
 MAX_SEQ = 2**63 - 1
@@ -108,6 +112,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         *,
         heartbeat_interval_s: int,
         max_restarts: int = DEFAULT_MAX_RESTARTS,
+        trainer_timeout: timedelta = timedelta(seconds=15),
     ) -> None:
         self.store = store
         self.bus = bus
@@ -115,6 +120,8 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         self.placement = placement
         self.heartbeat_interval_s = heartbeat_interval_s
         self.max_restarts = max_restarts
+        # A trainer heard from within this long is live (as placement counts them).
+        self.trainer_timeout = trainer_timeout
         # Who owns what, for every WatchExperiments call at once.
         self.experiments = Experiments(store)
 
@@ -139,8 +146,17 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             max_restarts=max_restarts_from_request(request, self.max_restarts),
         )
         await self.recorder.changed(StatusChange(experiment, None))
+        await self._warn_if_no_trainer_runs(experiment.id, submission.pipeline)
         self.placement.wake()
         return scheduler_pb2.SubmitExperimentResponse(experiment=experiment_to_proto(experiment))
+
+    async def _warn_if_no_trainer_runs(self, experiment_id: str, pipeline: str) -> None:
+        """Say in the experiment's log, at once, when it will wait for a trainer to offer it."""
+        live = await asyncio.to_thread(self.store.list_trainers, alive_within=self.trainer_timeout)
+        notice = no_trainer_notice(pipeline, live)
+        if notice is not None:
+            log.warning("experiment %s: %s", experiment_id, notice)
+            await self.recorder.event(experiment_id, log_event(notice))
 
     async def GetExperiment(
         self, request: scheduler_pb2.GetExperimentRequest, context: Context

@@ -1,4 +1,4 @@
-"""The scheduler's settings, read once from `FORGE_*` environment variables (DESIGN.md §5).
+"""The scheduler's settings, read once from `FORGE_*` environment variables (docs/running.md).
 
 Everything has a default that works on one machine with nothing installed: the data folder is
 `./var`, the database a SQLite file in it, and the two secrets the scheduler needs are made up

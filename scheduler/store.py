@@ -122,10 +122,10 @@ class IllegalTransition(StoreError):
     """The experiment's status may not change to the one asked for."""
 
     def __init__(self, experiment_id: str, current: ExperimentStatus, target: ExperimentStatus):
-        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "nothing: it is finished"
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current]))
+        why = f"from {current} it may become {allowed}" if allowed else "it is over for good"
         super().__init__(
-            f"experiment {experiment_id!r} is {current} and cannot become {target} "
-            f"(from {current} it may become {allowed})"
+            f"experiment {experiment_id!r} is {current} and cannot become {target} ({why})"
         )
         self.experiment_id = experiment_id
         self.current = current

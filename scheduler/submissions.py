@@ -10,6 +10,13 @@ the infinities (a JSON `1e99999` overflows to one). No schema wants them and pro
 mapping fails on them, so they are refused here, naming the field, before anything else reads
 the config; so is a config nested deeper than `MAX_CONFIG_DEPTH`, the gateway's limit too.
 
+The scheduler finds pipelines the way `forge run` does, in its own environment: a plugin must be
+installed where the scheduler runs as well as on a trainer. One installed while the scheduler
+runs is found at the next look (`ListPipelines`, or a submission that names it), editable
+installs included (`refresh_installed`). Being able to check a submission does not mean a
+trainer can run it: a submission of a pipeline that no live trainer offers is accepted, since a
+trainer may register with it later, and `no_trainer_notice` says so in the experiment's log.
+
 Discovery imports every plugin, which is slow the first time and blocks: callers run these
 functions in a thread.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +39,15 @@ from forge_learner.registry import (
     UnknownPipelineError,
     discover_pipelines,
     get_pipeline,
+    refresh_installed,
 )
 from scheduler.errors import BadRequest
+from scheduler.records import TrainerRecord
+
+PIPELINE_SCAN_HINT = (
+    "within FORGE_TRAINER_PIPELINE_SCAN_SECONDS (30 s by default) or at once on SIGHUP"
+)
+"""When a running trainer finds a newly installed pipeline (`trainer.pipelines`)."""
 
 # How deeply a config may nest objects and arrays, itself counted: the gateway's limit too.
 # Real configs are two or three levels deep.
@@ -55,9 +70,14 @@ def check_submission(pipeline: str, config: struct_pb2.Struct) -> Submission:
             "pipeline", "missing", "pipeline is empty: name one (ListPipelines lists them)"
         )
     try:
-        cls = get_pipeline(pipeline)
+        cls = _installed_pipeline(pipeline)
     except UnknownPipelineError as error:
-        raise BadRequest.field("pipeline", "unknown_pipeline", str(error)) from None
+        raise BadRequest.field(
+            "pipeline",
+            "unknown_pipeline",
+            f"{error}. A pipeline plugin is installed where the scheduler runs and on the "
+            "trainers that run it (docs/pipelines.md)",
+        ) from None
     try:
         parsed = cls.parse_config(config_values(config))
     except ConfigError as error:
@@ -68,6 +88,26 @@ def check_submission(pipeline: str, config: struct_pb2.Struct) -> Submission:
     values = parsed.model_dump(mode="json")
     epochs = values.get("epochs")
     return Submission(pipeline, values, epochs if isinstance(epochs, int) else 0)
+
+
+def _installed_pipeline(name: str) -> PipelineClass:
+    """The pipeline called `name`, looking at what is installed again before saying it is not."""
+    try:
+        return get_pipeline(name)
+    except UnknownPipelineError:
+        refresh_installed()
+        return get_pipeline(name)
+
+
+def no_trainer_notice(pipeline: str, live_trainers: Iterable[TrainerRecord]) -> str | None:
+    """What to tell the submitter of `pipeline` when none of `live_trainers` offers it."""
+    if any(pipeline in trainer.pipelines for trainer in live_trainers):
+        return None
+    return (
+        f"no live trainer runs pipeline {pipeline!r}; the experiment waits until one that does "
+        f"registers. Install the pipeline on a trainer, which picks it up {PIPELINE_SCAN_HINT}, "
+        "or start a trainer where it is installed (docs/pipelines.md)"
+    )
 
 
 def config_values(config: struct_pb2.Struct) -> dict[str, Any]:
@@ -140,6 +180,7 @@ def _list_values(
 
 def pipeline_infos() -> list[experiment_pb2.PipelineInfo]:
     """Every usable installed pipeline with its summary and config JSON Schema, by name."""
+    refresh_installed()
     return [pipeline_info(name, cls) for name, cls in sorted(discover_pipelines().items())]
 
 

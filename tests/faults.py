@@ -66,9 +66,9 @@ class Client:
         self.metadata = (("authorization", f"Bearer {login.access_token}"),)
         self.events: list[Event] = []
 
-    def submit(self, config: dict[str, float]) -> str:
+    def submit(self, config: dict[str, float], pipeline: str = PROBE) -> str:
         response = self.stub.SubmitExperiment(
-            scheduler_pb2.SubmitExperimentRequest(pipeline=PROBE, config=struct(config)),
+            scheduler_pb2.SubmitExperimentRequest(pipeline=pipeline, config=struct(config)),
             metadata=self.metadata,
             timeout=60,
         )

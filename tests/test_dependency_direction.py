@@ -1,4 +1,4 @@
-"""Nothing imports upward (DESIGN.md §1).
+"""Nothing imports upward (docs/architecture.md#components).
 
 The engine knows nothing of the learner, the learner knows nothing of transports, the gateway
 never touches the database or the engine, and the scheduler talks to trainers and gateways only
@@ -84,8 +84,8 @@ def test_package_imports_nothing_upward(package: str) -> None:
     forbidden = FORBIDDEN_IMPORTS[package]
     found = find_forbidden_imports(REPO_ROOT / package, forbidden, REPO_ROOT)
     assert not found, (
-        f"{package} must not import {', '.join(forbidden)} (DESIGN.md §1), but:\n"
-        + "\n".join(f"  {f}" for f in found)
+        f"{package} must not import {', '.join(forbidden)} (docs/architecture.md#components), "
+        "but:\n" + "\n".join(f"  {f}" for f in found)
     )
 
 

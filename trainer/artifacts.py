@@ -1,6 +1,6 @@
 """A run folder as ``ArtifactChunk``\\ s, so its files reach the scheduler on the Train stream.
 
-Trainers and the scheduler share no disk (DESIGN.md §2 step 7): the report, its plots, the
+No disk is shared (docs/architecture.md#the-life-of-an-experiment): the report, its plots, the
 weights and the checkpoints travel back on the stream the events took, each file in chunks
 small enough to stay far below gRPC's 4 MiB message limit and to interleave with nothing else.
 Names are paths inside the run folder with ``/`` separators (``checkpoints/last.npz``), which

@@ -1,12 +1,14 @@
 """Keeping this trainer on the scheduler's list: register once, then heartbeat.
 
 Adding a machine to the cluster is starting `forge trainer --scheduler HOST:PORT` on it
-(DESIGN.md §6). The trainer registers its address, slots and pipelines, then heartbeats at the
-interval the scheduler asks for, naming the runs it holds; the answer acknowledges what the
-scheduler stored of each, and names the runs it expects nothing more of, which the trainer then
-forgets (`Trainer.acknowledge`). A scheduler that answers
+(docs/architecture.md#faults). The trainer registers its address, slots and pipelines,
+then heartbeats at the interval the scheduler asks for, naming the runs it holds; the answer
+acknowledges what the scheduler stored of each, and names the runs it expects nothing more of,
+which the trainer then forgets (`Trainer.acknowledge`). A scheduler that answers
 `registered=False` has forgotten the trainer (it restarted on a fresh database, or timed the
-trainer out), so the trainer registers again under the same id. A scheduler that cannot be
+trainer out), so the trainer registers again under the same id. When the pipelines it offers
+change (a plugin installed while it runs, `trainer.pipelines`), it registers again at once with
+the new list, which is how the scheduler learns of them. A scheduler that cannot be
 reached is retried with exponential backoff, forever: trainers may start before the scheduler
 does, and a scheduler restart must not need every trainer restarted too.
 """
@@ -14,14 +16,16 @@ does, and a scheduler restart must not need every trainer restarted too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
 import grpc.aio
 
 from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc
-from forge_learner.registry import discover_pipelines
+from trainer.pipelines import OfferedPipelines
 from trainer.service import Trainer
 
 log = logging.getLogger(__name__)
@@ -44,16 +48,23 @@ class Backoff:
 
 
 async def keep_registered(
-    trainer: Trainer, scheduler_address: str, backoff: Backoff = Backoff()
+    trainer: Trainer,
+    scheduler_address: str,
+    pipelines: OfferedPipelines,
+    backoff: Backoff = Backoff(),
 ) -> None:
-    """Register ``trainer`` and heartbeat until cancelled; never gives up on the scheduler."""
+    """Register ``trainer`` and heartbeat until cancelled; never gives up on the scheduler.
+
+    Registers again whenever ``pipelines`` change.
+    """
     metadata = (("authorization", f"Bearer {trainer.settings.cluster_token}"),)
     delay = backoff.initial
     async with grpc.aio.insecure_channel(scheduler_address) as channel:
         stub = scheduler_pb2_grpc.SchedulerServiceStub(channel)
         while True:
             try:
-                interval = await register(stub, trainer, metadata)
+                pipelines.changed.clear()
+                interval = await register(stub, trainer, metadata, pipelines.names)
                 log.info(
                     "registered with the scheduler at %s as %s (%s)",
                     scheduler_address,
@@ -61,18 +72,19 @@ async def keep_registered(
                     trainer.address,
                 )
                 delay = backoff.initial
-                while await heartbeat(stub, trainer, metadata, interval):
-                    pass
-                log.warning(
-                    "the scheduler no longer knows trainer %s; registering again",
-                    trainer.trainer_id,
-                )
+                while not await _changed_within(pipelines, interval):
+                    if not await heartbeat(stub, trainer, metadata):
+                        log.warning(
+                            "the scheduler no longer knows trainer %s; registering again",
+                            trainer.trainer_id,
+                        )
+                        break
+                else:
+                    log.info("announcing the new pipelines to the scheduler")
             except grpc.aio.AioRpcError as error:
                 log.warning(
-                    "cannot reach the scheduler at %s (%s: %s)%s; retrying in %.1f s",
-                    scheduler_address,
-                    error.code().name,
-                    error.details(),
+                    "%s%s; retrying in %.1f s",
+                    _failure(scheduler_address, error),
                     _hint(error.code()),
                     delay,
                 )
@@ -84,6 +96,7 @@ async def register(
     stub: scheduler_pb2_grpc.SchedulerServiceStub,
     trainer: Trainer,
     metadata: tuple[tuple[str, str], ...],
+    pipelines: Sequence[str],
 ) -> float:
     """Register (again) under the trainer's id; return the heartbeat interval in seconds.
 
@@ -93,7 +106,7 @@ async def register(
         scheduler_pb2.RegisterTrainerRequest(
             address=trainer.address,
             slots=trainer.settings.slots,
-            pipelines=sorted(discover_pipelines()),
+            pipelines=sorted(pipelines),
             trainer_id=trainer.trainer_id,
             running_experiment_ids=trainer.held_experiment_ids,
         ),
@@ -109,10 +122,8 @@ async def heartbeat(
     stub: scheduler_pb2_grpc.SchedulerServiceStub,
     trainer: Trainer,
     metadata: tuple[tuple[str, str], ...],
-    interval: float,
 ) -> bool:
-    """Wait ``interval``, then heartbeat; whether the scheduler still knows the trainer."""
-    await asyncio.sleep(interval)
+    """Heartbeat now; whether the scheduler still knows the trainer."""
     response: scheduler_pb2.TrainerHeartbeatResponse = await stub.TrainerHeartbeat(
         scheduler_pb2.TrainerHeartbeatRequest(
             trainer_id=trainer.trainer_id,
@@ -123,6 +134,22 @@ async def heartbeat(
     )
     trainer.acknowledge(response.acknowledged, response.forget_experiment_ids)
     return response.registered
+
+
+async def _changed_within(pipelines: OfferedPipelines, seconds: float) -> bool:
+    """Wait ``seconds``, or less if the pipelines change meanwhile; whether they did."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await pipelines.changed.wait()
+    return pipelines.changed.is_set()
+
+
+def _failure(scheduler_address: str, error: grpc.aio.AioRpcError) -> str:
+    """What went wrong, in words: a scheduler that refused the token was reached all right."""
+    what = f"({error.code().name}: {error.details()})"
+    if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+        return f"the scheduler at {scheduler_address} refused this trainer's cluster token {what}"
+    return f"cannot reach the scheduler at {scheduler_address} {what}"
 
 
 def _hint(code: grpc.StatusCode) -> str:

@@ -2,9 +2,11 @@
 
 Beside ``TrainerService`` it serves the standard health service and server reflection, so
 ``grpcurl -plaintext HOST:50052 list`` and health probes work with no ``.proto`` at hand
-(DESIGN.md §3). The registration task lives and dies with the server: ``start`` starts it when
-the settings name a scheduler, ``stop`` ends it, the way aiohttp ties background tasks to its
-app. Tests build the same server from their own settings, on a free port.
+(docs/architecture.md#contracts). The background tasks live and die with the server:
+``start`` starts the scan for newly installed pipelines (``trainer.pipelines``) and, when the
+settings name a scheduler, the registration; ``stop`` ends them, the way aiohttp ties background
+tasks to its app. ``serve`` also scans at once on SIGHUP. Tests build the same server from their
+own settings, on a free port.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from azuraforge.v1 import trainer_pb2, trainer_pb2_grpc
-from forge_learner.registry import discover_pipelines
 from trainer.auth import ClusterTokenInterceptor
+from trainer.pipelines import OfferedPipelines
 from trainer.registration import keep_registered
 from trainer.service import Trainer, TrainerServicer
 from trainer.settings import TrainerSettings
@@ -44,16 +46,17 @@ class TrainerServer:
     port: int
     trainer: Trainer
     health: HealthServicer
-    _registration: asyncio.Task[None] | None = field(default=None, init=False)
+    pipelines: OfferedPipelines = field(default_factory=OfferedPipelines)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     @property
     def settings(self) -> TrainerSettings:
         return self.trainer.settings
 
     async def start(self) -> None:
-        """Serve, and register with the scheduler when the settings name one."""
+        """Serve, look for new pipelines, and register with the scheduler the settings name."""
         # Importing every plugin now keeps the first Train from stalling the loop on it.
-        pipelines = ", ".join(sorted(discover_pipelines())) or "none"
+        self.pipelines.scan()
         await self.server.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
@@ -64,18 +67,22 @@ class TrainerServer:
             self.port,
             self.settings.slots,
             self.settings.threads,
-            pipelines,
+            ", ".join(self.pipelines.names) or "none",
         )
+        scan = self.pipelines.keep_scanning(self.settings.pipeline_scan_s)
+        self._tasks.append(asyncio.create_task(scan, name="forge-pipeline-scan"))
         if scheduler is not None:
-            self._registration = asyncio.create_task(keep_registered(self.trainer, scheduler))
+            registration = keep_registered(self.trainer, scheduler, self.pipelines)
+            self._tasks.append(asyncio.create_task(registration, name="forge-registration"))
 
     async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
-        """Stop registering and serving; every job's process is killed."""
+        """Stop registering, scanning and serving; every job's process is killed."""
         await self.health.enter_graceful_shutdown()
-        if self._registration is not None:
-            self._registration.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._registration
+                await task
         await self.server.stop(grace)
         self.trainer.close()
 
@@ -103,11 +110,12 @@ def create_server(settings: TrainerSettings) -> TrainerServer:
 
 
 async def serve(settings: TrainerSettings) -> None:
-    """Run a trainer until SIGINT or SIGTERM."""
+    """Run a trainer until SIGINT or SIGTERM; SIGHUP looks for new pipelines at once."""
     trainer = create_server(settings)
     await trainer.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, trainer.pipelines.request_scan)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     try:

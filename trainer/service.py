@@ -7,7 +7,7 @@ that names the problem (an unknown pipeline, a config field out of bounds, no fr
 any process starts, so no input a caller sends can take the trainer down.
 
 A Train stream ends with ``ExperimentFinished`` however the run ends. A run outlives its
-stream (DESIGN.md §6): what the run sends goes into its ``RunStream`` first, and the Train call
+stream (docs/architecture.md#faults): its items go into its ``RunStream`` first, and the Train call
 only follows it. If the stream goes away (the scheduler died or restarted), the run goes on;
 a scheduler that comes back calls ``Attach`` and follows it from the last item it stored. A run
 nobody follows for ``grace_s`` is stopped (its checkpoints are kept in the stream), so a

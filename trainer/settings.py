@@ -13,12 +13,13 @@ folder. An empty variable counts as unset, as in the scheduler's settings.
 | `FORGE_TRAINER_ID` | `--id` | `<hostname>-<port>`, stable across restarts |
 | `FORGE_TRAINER_SLOTS` | `--slots` | `1` experiment at a time |
 | `FORGE_TRAINER_THREADS` | `--threads` | the CPU count divided among the slots |
-| `FORGE_SCHEDULER_ADDR` | `--scheduler` | unset: serve without registering anywhere |
+| `FORGE_SCHEDULER_ADDR` | `--scheduler` | `127.0.0.1:$FORGE_SCHEDULER_PORT` (`50051`) |
 | `FORGE_CLUSTER_TOKEN` | | read from `$FORGE_DATA_DIR/cluster-token` |
 | `FORGE_CHECKPOINT_INTERVAL_SECONDS` | | `10`, the least time between two checkpoints sent |
 | `FORGE_TRAINER_GRACE_SECONDS` | | `600`: how long a run nobody follows goes on |
 | `FORGE_TRAINER_CANCEL_GRACE_SECONDS` | | `30`: how long a cancelled run may take to stop |
 | `FORGE_TRAINER_STREAM_MEMORY_MIB` | | `64` MiB of unacknowledged items per run in memory |
+| `FORGE_TRAINER_PIPELINE_SCAN_SECONDS` | | `30` s between looks for new pipelines; `0`: on SIGHUP |
 
 A run sends the scheduler a resume checkpoint every `checkpoint_every` epochs (its config's),
 but never sooner than `FORGE_CHECKPOINT_INTERVAL_SECONDS` after the one before, so that tiny
@@ -47,6 +48,8 @@ DEFAULT_CHECKPOINT_INTERVAL_S = 10
 DEFAULT_GRACE_S = 600
 DEFAULT_CANCEL_GRACE_S = 30
 DEFAULT_STREAM_MEMORY_MIB = 64
+DEFAULT_PIPELINE_SCAN_S = 30
+DEFAULT_SCHEDULER_PORT = 50051
 # The file the scheduler generates the token into when FORGE_CLUSTER_TOKEN is unset.
 CLUSTER_TOKEN_FILE = "cluster-token"
 
@@ -72,6 +75,7 @@ class TrainerSettings:
     grace_s: float = DEFAULT_GRACE_S
     cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S
     stream_memory_bytes: int = DEFAULT_STREAM_MEMORY_MIB * 1024 * 1024
+    pipeline_scan_s: float = DEFAULT_PIPELINE_SCAN_S
 
     def advertised_address(self, bound_port: int) -> str:
         """Where the scheduler reaches this trainer, `host:port`.
@@ -128,7 +132,9 @@ def load_settings(
         trainer_id=trainer_id or env.get("FORGE_TRAINER_ID"),
         slots=slots,
         threads=threads,
-        scheduler_address=scheduler_address or env.get("FORGE_SCHEDULER_ADDR"),
+        scheduler_address=scheduler_address
+        or env.get("FORGE_SCHEDULER_ADDR")
+        or f"127.0.0.1:{env.integer('FORGE_SCHEDULER_PORT', DEFAULT_SCHEDULER_PORT, 1, 65535)}",
         checkpoint_interval_s=env.integer(
             "FORGE_CHECKPOINT_INTERVAL_SECONDS", DEFAULT_CHECKPOINT_INTERVAL_S, 0, 24 * 3600
         ),
@@ -141,6 +147,9 @@ def load_settings(
         )
         * 1024
         * 1024,
+        pipeline_scan_s=env.integer(
+            "FORGE_TRAINER_PIPELINE_SCAN_SECONDS", DEFAULT_PIPELINE_SCAN_S, 0, 24 * 3600
+        ),
     )
 
 

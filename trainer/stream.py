@@ -1,6 +1,6 @@
 """A run's stream on the trainer: every item the run sends, kept until a scheduler stored it.
 
-A run outlives the Train call that started it (DESIGN.md §6): when the scheduler dies, the run
+A run outlives its Train call (docs/architecture.md#faults): when the scheduler dies, the run
 goes on, and the scheduler that comes back attaches and asks for what it has not stored yet.
 So the items a run sends (events, file chunks, checkpoint chunks) are numbered 1, 2, 3, ... as
 they are appended, and kept here until the scheduler acknowledges a position (it does so in

@@ -157,6 +157,13 @@ class Session:
             max_msg_size=MAX_CLIENT_MESSAGE,
             compress=False,
         )
+        if not ws.can_prepare(request).ok:
+            raise ApiError(
+                HTTPStatus.BAD_REQUEST,
+                "bad_request",
+                f"{request.path} is a WebSocket: open it with a WebSocket client "
+                "(a GET with `Connection: Upgrade` and `Upgrade: websocket`), as docs/api.md shows",
+            )
         await ws.prepare(request)
         request.app[SOCKETS].add(ws)
         token = _header_token(request) or await _first_message_token(

@@ -231,3 +231,30 @@ def test_a_port_setting_it_cannot_use_is_refused_by_name(tmp_path: Path) -> None
         plan({"FORGE_DATA_DIR": str(tmp_path), "FORGE_SCHEDULER_PORT": "fifty"})
     with pytest.raises(up.UsageError, match="--gateway-port 70000 is out of range"):
         plan({"FORGE_DATA_DIR": str(tmp_path)}, "--gateway-port", "70000")
+
+
+def test_the_banner_says_how_to_run_this_forge_from_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = tmp_path / "clone"
+    (clone / ".venv" / "bin").mkdir(parents=True)
+    (clone / ".venv" / "bin" / "forge").touch(mode=0o755)
+    monkeypatch.setattr("sys.executable", str(clone / ".venv" / "bin" / "python"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    admin = up.AdminAccount("admin", "s3cret", existed=False)
+
+    monkeypatch.chdir(clone)
+    in_the_clone = up.pasteable_forge()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    elsewhere = up.pasteable_forge()
+    monkeypatch.setenv("PATH", str(clone / ".venv" / "bin"))
+    activated = up.pasteable_forge()
+
+    assert in_the_clone == ".venv/bin/forge"
+    assert elsewhere == str(clone / ".venv" / "bin" / "forge")
+    assert activated == "forge"
+    assert (
+        admin.lines("127.0.0.1:50051", in_the_clone)[-1]
+        == "    .venv/bin/forge login --username admin"
+    )

@@ -1,4 +1,4 @@
-"""Durable runs under `forge up`, with real processes and real signals (DESIGN.md §6).
+"""Durable runs under `forge up`, with real processes and signals (docs/architecture.md#faults).
 
 Each test starts `forge up` as a user would, on free ports and a fresh data folder, submits a
 `trainer_probe` run that trains at a pace a test can act on, and then kills what a fault would

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import site
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from forge_learner.registry import (
     discover,
     discover_pipelines,
     get_pipeline,
+    refresh_installed,
 )
 from tests.forge_learner.toy_pipelines import LINE, LinePipeline, install_entry_points
 
@@ -115,3 +118,55 @@ def test_every_pipeline_installed_here_loads() -> None:
 
     assert found.broken == {}
     assert all(cls.name == name for name, cls in found.pipelines.items())
+
+
+def test_broken_plugins_are_not_logged_when_the_caller_says_what_changed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    install_entry_points(monkeypatch, ghost="tests.forge_learner.no_such_module:Pipeline")
+
+    with caplog.at_level(logging.WARNING, logger="forge_learner.registry"):
+        found = discover(warn=False)
+
+    assert list(found.broken) == ["ghost"]
+    assert caplog.records == []
+
+
+def test_an_editable_install_made_after_start_is_found_once_its_site_folder_is_read_again(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder, source = tmp_path / "site-packages", tmp_path / "source"
+    folder.mkdir()
+    source.mkdir()
+    # The interpreter read the site folder at start, when it was still empty.
+    monkeypatch.setattr(sys, "path", [*sys.path, str(folder)])
+    monkeypatch.setattr(registry, "site_folders", lambda: [str(folder)])
+    monkeypatch.setattr(registry, "_pth_seen", {str(folder): frozenset()})
+    reads: list[str] = []
+    read = site.addsitedir
+
+    def addsitedir(path: str) -> None:
+        reads.append(path)
+        read(path)
+
+    monkeypatch.setattr(site, "addsitedir", addsitedir)
+    # What `pip install -e` writes: the metadata, and a .pth file naming the source folder.
+    (source / "late_plugin.py").write_text(f"from {LinePipeline.__module__} import LinePipeline\n")
+    dist_info = folder / "late_plugin-1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: late-plugin\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text(
+        "[forge.pipelines]\nline = late_plugin:LinePipeline\n"
+    )
+    (folder / "__editable__.late_plugin-1.0.pth").write_text(f"{source}\n")
+
+    before = discover(warn=False)
+    refresh_installed()
+    refresh_installed()
+    after = discover(warn=False)
+    sys.modules.pop("late_plugin", None)
+
+    assert before.broken["line"] == "ModuleNotFoundError: No module named 'late_plugin'"
+    assert after.pipelines["line"] is LinePipeline
+    assert reads == [str(folder)], "an unchanged site folder is not read again"
+    assert sys.path.count(str(source)) == 1

@@ -271,3 +271,7 @@ def test_a_plain_request_to_a_socket_route_is_400(tmp_path: Path):
 
     assert status == 400
     assert body["error"]["code"] == "bad_request"
+    assert body["error"]["message"] == (
+        "/api/v1/experiments/x/events is a WebSocket: open it with a WebSocket client "
+        "(a GET with `Connection: Upgrade` and `Upgrade: websocket`), as docs/api.md shows"
+    )

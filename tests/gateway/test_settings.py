@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import gateway
 from gateway.settings import GatewaySettings, SettingsError, load_settings
 
 
@@ -14,7 +15,19 @@ def test_defaults_need_nothing_set():
     assert GatewaySettings().port == 8080
     assert GatewaySettings().scheduler_addr == "127.0.0.1:50051"
     assert GatewaySettings().cors_origins == frozenset()
-    assert GatewaySettings().webapp_dir == Path("webapp/dist")
+    assert GatewaySettings().webapp_dir == Path(__file__).resolve().parents[2] / "webapp" / "dist"
+
+
+def test_the_web_ui_is_found_beside_the_package_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.chdir(tmp_path)
+
+    assert (
+        load_settings({}).webapp_dir
+        == Path(gateway.__file__).resolve().parents[1] / "webapp" / "dist"
+    )
+    assert load_settings({"FORGE_WEBAPP_DIR": "ui"}).webapp_dir == Path("ui")
 
 
 def test_variables_are_read_and_flags_win():

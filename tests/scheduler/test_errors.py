@@ -130,3 +130,13 @@ def test_fit_leaves_what_fits_alone_and_marks_a_cut():
     assert fit("short enough", 100) == "short enough"
     assert fit("x" * 100, 100) == "x" * 100
     assert fit("x" * 101, 100) == "x" * 91 + "…"
+
+
+def test_messages_read_as_sentences():
+    finished = IllegalTransition("x", ExperimentStatus.SUCCEEDED, ExperimentStatus.CANCELLED)
+
+    assert str(Throttled("alice", 0.4)).endswith("try again in 1 second")
+    assert str(Throttled("alice", 2)).endswith("try again in 2 seconds")
+    assert str(finished) == (
+        "experiment 'x' is succeeded and cannot become cancelled (it is over for good)"
+    )

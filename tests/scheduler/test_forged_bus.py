@@ -1,4 +1,4 @@
-"""Messages on the bus that the scheduler never stored reach no watcher (DESIGN.md §7).
+"""Bus messages the scheduler never stored reach no watcher (docs/architecture.md#security).
 
 The attacker here has publish rights on `forge.>`, as on a misconfigured or compromised NATS:
 they publish with the scheduler's own credentials. On the real stack, with no trainer, so the

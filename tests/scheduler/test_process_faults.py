@@ -1,7 +1,7 @@
 """Processes killed mid-run, with the services started one by one as on several machines.
 
 `forge scheduler` and `forge trainer`s run as processes of their own, on SQLite and on
-Postgres, and nothing supervises them (DESIGN.md §6):
+Postgres, and nothing supervises them (docs/architecture.md#faults):
 
 - the trainer running an experiment gets SIGKILL: the run goes on, on the other trainer, from
   its last checkpoint, and SUCCEEDS with one point per epoch;

@@ -177,6 +177,28 @@ def test_two_trainers_run_two_experiments_at_once(tmp_path: Path, database_url: 
     assert second.started_at.ToDatetime() < first.finished_at.ToDatetime()
 
 
+def test_a_submission_no_live_trainer_runs_is_accepted_and_says_so_at_once(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url, trainers=0) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 1})
+            events = await watch_until(stack, token, experiment.experiment_id, "log_line")
+            return experiment, events, await stack.get(token, experiment.experiment_id)
+
+    submitted, events, later = asyncio.run(scenario())
+
+    assert (submitted.status, later.status) == (PENDING, PENDING)
+    (notice,) = events
+    assert (notice.seq, notice.log_line.level) == (1, "WARNING")
+    assert notice.log_line.message.startswith(
+        "no live trainer runs pipeline 'trainer_probe'; the experiment waits until one that "
+        "does registers. Install the pipeline on a trainer, which picks it up within "
+        "FORGE_TRAINER_PIPELINE_SCAN_SECONDS (30 s by default) or at once on SIGHUP"
+    )
+
+
 def test_a_pipeline_that_raises_fails_and_the_trainer_runs_the_next(
     tmp_path: Path, database_url: str, nats_url: str
 ):

@@ -1,10 +1,13 @@
-"""Configs arrive as protobuf Structs, which carry every number as a double."""
+"""Configs arrive as protobuf Structs, which carry every number as a double; a submission no
+live trainer can run is told so."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf import struct_pb2
 
-from scheduler.submissions import config_values
+from scheduler.records import TrainerRecord
+from scheduler.submissions import config_values, no_trainer_notice
 
 
 def struct(values: dict[str, Any]) -> struct_pb2.Struct:
@@ -31,3 +34,18 @@ def test_fractions_strings_and_booleans_stay_as_they_are():
         "log": True,
         "gap": None,
     }
+
+
+def trainer(*pipelines: str) -> TrainerRecord:
+    now = datetime.now(UTC)
+    return TrainerRecord("t1", "127.0.0.1:1", 1, pipelines, now, now, 0)
+
+
+def test_a_pipeline_no_live_trainer_offers_gets_a_notice_saying_what_to_do():
+    notice = no_trainer_notice("tiny", [trainer("other")])
+
+    assert notice is not None
+    assert notice.startswith("no live trainer runs pipeline 'tiny'; the experiment waits")
+    assert "Install the pipeline on a trainer" in notice
+    assert no_trainer_notice("tiny", []) == notice
+    assert no_trainer_notice("tiny", [trainer("other"), trainer("tiny")]) is None

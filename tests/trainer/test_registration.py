@@ -18,7 +18,9 @@ import grpc.aio
 import pytest
 
 from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc, trainer_pb2
+from forge_learner.registry import Discovery, discover_pipelines
 from tests.trainer.harness import AUTH, TOKEN, receive, running_trainer
+from tests.trainer.probe import TrainerProbe
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -121,6 +123,26 @@ def test_a_trainer_the_scheduler_forgot_registers_again(tmp_path: Path):
     assert first.trainer_id == second.trainer_id
 
 
+def test_new_pipelines_are_announced_by_registering_again(tmp_path: Path):
+    recorded = RecordingScheduler()
+
+    async def scenario():
+        async with scheduler(recorded) as port:
+            address = f"127.0.0.1:{port}"
+            async with running_trainer(tmp_path, scheduler_address=address) as client:
+                await wait_for(lambda: recorded.heartbeats)
+                offered = client.server.pipelines
+                found = Discovery({"late": TrainerProbe, **discover_pipelines()}, {})
+                assert offered.apply(found)
+                await wait_for(lambda: len(recorded.registrations) == 2)
+
+    asyncio.run(scenario())
+
+    first, second = recorded.registrations
+    assert set(second.pipelines) - set(first.pipelines) == {"late"}
+    assert second.trainer_id == first.trainer_id
+
+
 def test_the_trainer_goes_by_the_id_the_scheduler_gives_it(tmp_path: Path):
     recorded = RecordingScheduler(assign_id="trainer-7")
 
@@ -170,5 +192,9 @@ def test_a_wrong_cluster_token_is_reported_and_retried(
     with caplog.at_level(logging.WARNING, logger="trainer.registration"):
         asyncio.run(scenario())
 
+    assert (
+        "refused this trainer's cluster token (UNAUTHENTICATED: wrong cluster token)" in caplog.text
+    )
     assert "set FORGE_CLUSTER_TOKEN to the scheduler's cluster token" in caplog.text
+    assert "cannot reach" not in caplog.text, "the scheduler was reached: it refused the token"
     assert recorded.registrations == []

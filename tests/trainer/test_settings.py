@@ -17,7 +17,8 @@ def test_defaults_read_the_token_the_scheduler_wrote(tmp_path: Path, monkeypatch
 
     assert settings.cluster_token == "from-file"
     assert (settings.host, settings.port, settings.slots, settings.threads) == ("[::]", 50052, 1, 8)
-    assert settings.scheduler_address is None
+    assert settings.scheduler_address == "127.0.0.1:50051"
+    assert settings.pipeline_scan_s == 30
     assert settings.work_dir("t1") == tmp_path / "trainer" / "t1"
     assert "from-file" not in repr(settings)
 
@@ -41,6 +42,22 @@ def test_flags_win_over_variables(tmp_path: Path, monkeypatch):
     assert from_env.trainer_id is None
     assert (flagged.port, flagged.slots, flagged.threads) == (0, 2, 3)
     assert flagged.scheduler_address == "other:1"
+
+
+def test_the_pipeline_scan_may_be_left_to_sighup(tmp_path: Path):
+    environ = {"FORGE_DATA_DIR": str(tmp_path), "FORGE_CLUSTER_TOKEN": "t"}
+
+    scanning = load_settings({**environ, "FORGE_TRAINER_PIPELINE_SCAN_SECONDS": "0"})
+
+    assert scanning.pipeline_scan_s == 0
+
+
+def test_without_a_scheduler_address_it_registers_with_the_one_on_this_machine(tmp_path: Path):
+    environ = {"FORGE_DATA_DIR": str(tmp_path), "FORGE_CLUSTER_TOKEN": "t"}
+
+    moved = load_settings({**environ, "FORGE_SCHEDULER_PORT": "6001"})
+
+    assert moved.scheduler_address == "127.0.0.1:6001"
 
 
 def test_without_a_token_it_says_where_to_get_one(tmp_path: Path):
