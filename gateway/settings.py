@@ -13,6 +13,8 @@ and the trainer's settings.
 | `FORGE_GATEWAY_CORS_ORIGINS` | | unset: no cross-origin access (comma-separated origins) |
 | `FORGE_WEBAPP_DIR` | | `webapp/dist`, the built web UI |
 | `FORGE_GATEWAY_VIEWER_QUEUE` | | `1000` events a live viewer may fall behind |
+| `FORGE_TLS_CA` | | unset: reach the scheduler without TLS (see `azuraforge.tls`) |
+| `FORGE_TLS_CLIENT_CERT`, `FORGE_TLS_CLIENT_KEY` | | unset: for a scheduler that requires one |
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from azuraforge.tls import TlsSettings, TlsSettingsError
 
 DEFAULT_PORT = 8080
 DEFAULT_SCHEDULER_PORT = 50051
@@ -50,6 +54,8 @@ class GatewaySettings:
     websocket_auth_seconds: float = 10.0
     # Deadline of each unary scheduler call; the streaming ones run as long as the client stays.
     rpc_timeout_seconds: float = 30.0
+    # How the gateway connects to the scheduler: with FORGE_TLS_CA, over TLS.
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
 
 def load_settings(
@@ -77,6 +83,10 @@ def load_settings(
         return _in_range(name, value, low, high)
 
     scheduler_port = integer("FORGE_SCHEDULER_PORT", DEFAULT_SCHEDULER_PORT, 1, 65535)
+    try:
+        tls = TlsSettings.from_env(env)
+    except TlsSettingsError as error:
+        raise SettingsError(str(error)) from None
     settings = GatewaySettings(
         scheduler_addr=get("FORGE_SCHEDULER_ADDR") or f"127.0.0.1:{scheduler_port}",
         host=get("FORGE_GATEWAY_HOST"),
@@ -87,6 +97,7 @@ def load_settings(
         cors_origins=_origins(get("FORGE_GATEWAY_CORS_ORIGINS")),
         webapp_dir=Path(get("FORGE_WEBAPP_DIR") or DEFAULT_WEBAPP_DIR).expanduser(),
         viewer_queue_size=integer("FORGE_GATEWAY_VIEWER_QUEUE", DEFAULT_VIEWER_QUEUE, 1, 10**6),
+        tls=tls,
     )
     if port is not None:
         settings = replace(settings, port=_in_range("--port", port, 0, 65535))

@@ -8,7 +8,9 @@ forgets (`Trainer.acknowledge`). A scheduler that answers
 `registered=False` has forgotten the trainer (it restarted on a fresh database, or timed the
 trainer out), so the trainer registers again under the same id. A scheduler that cannot be
 reached is retried with exponential backoff, forever: trainers may start before the scheduler
-does, and a scheduler restart must not need every trainer restarted too.
+does, and a scheduler restart must not need every trainer restarted too. With `FORGE_TLS_CA`
+the trainer connects over TLS (`azuraforge.tls`); a connection that fails for TLS reasons is
+logged with the setting to fix.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import grpc
 import grpc.aio
 
+from azuraforge.tls import connection_hint
 from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc
 from forge_learner.registry import discover_pipelines
 from trainer.service import Trainer
@@ -49,7 +52,8 @@ async def keep_registered(
     """Register ``trainer`` and heartbeat until cancelled; never gives up on the scheduler."""
     metadata = (("authorization", f"Bearer {trainer.settings.cluster_token}"),)
     delay = backoff.initial
-    async with grpc.aio.insecure_channel(scheduler_address) as channel:
+    tls = trainer.settings.tls
+    async with tls.aio_channel(scheduler_address) as channel:
         stub = scheduler_pb2_grpc.SchedulerServiceStub(channel)
         while True:
             try:
@@ -68,12 +72,13 @@ async def keep_registered(
                     trainer.trainer_id,
                 )
             except grpc.aio.AioRpcError as error:
+                hint = await _hint(error, tls.connects_with_tls)
                 log.warning(
                     "cannot reach the scheduler at %s (%s: %s)%s; retrying in %.1f s",
                     scheduler_address,
                     error.code().name,
                     error.details(),
-                    _hint(error.code()),
+                    hint,
                     delay,
                 )
                 await asyncio.sleep(delay)
@@ -125,7 +130,11 @@ async def heartbeat(
     return response.registered
 
 
-def _hint(code: grpc.StatusCode) -> str:
-    if code == grpc.StatusCode.UNAUTHENTICATED:
+async def _hint(error: grpc.aio.AioRpcError, tls: bool) -> str:
+    if error.code() == grpc.StatusCode.UNAUTHENTICATED:
         return "; set FORGE_CLUSTER_TOKEN to the scheduler's cluster token"
+    if error.code() == grpc.StatusCode.UNAVAILABLE:
+        # It may ask the scheduler for a TLS handshake: not on the loop.
+        hint = await asyncio.to_thread(connection_hint, error.details() or "", tls=tls)
+        return f"; {hint}" if hint else ""
     return ""

@@ -2,9 +2,11 @@
 
 Beside ``TrainerService`` it serves the standard health service and server reflection, so
 ``grpcurl -plaintext HOST:50052 list`` and health probes work with no ``.proto`` at hand
-(DESIGN.md §3). The registration task lives and dies with the server: ``start`` starts it when
-the settings name a scheduler, ``stop`` ends it, the way aiohttp ties background tasks to its
-app. Tests build the same server from their own settings, on a free port.
+(DESIGN.md §3). With ``FORGE_TLS_CERT`` it serves TLS only, and with ``FORGE_TLS_CLIENT_CA``
+only to clients showing a certificate that CA signed (``azuraforge.tls``). The registration
+task lives and dies with the server: ``start`` starts it when the settings name a scheduler,
+``stop`` ends it, the way aiohttp ties background tasks to its app. Tests build the same
+server from their own settings, on a free port.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from azuraforge.tls import is_loopback
 from azuraforge.v1 import trainer_pb2, trainer_pb2_grpc
 from forge_learner.registry import discover_pipelines
 from trainer.auth import ClusterTokenInterceptor
@@ -58,14 +61,25 @@ class TrainerServer:
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         scheduler = self.settings.scheduler_address
+        tls = self.settings.tls
         log.info(
-            "trainer %s serving on port %d (%d slot(s), %d thread(s) per job; pipelines: %s)",
+            "trainer %s serving on %s:%d %s (%d slot(s), %d thread(s) per job; pipelines: %s)",
             self.trainer.trainer_id,
+            self.settings.host,
             self.port,
+            tls.describe_server(),
             self.settings.slots,
             self.settings.threads,
             pipelines,
         )
+        if not tls.serves_tls and not is_loopback(self.settings.host):
+            log.warning(
+                "serving without TLS on %s: the cluster token and every experiment's data "
+                "cross the network in clear. Set FORGE_TLS_CERT and FORGE_TLS_KEY "
+                '(docs/running.md, "TLS between machines"), or --host 127.0.0.1 if the '
+                "scheduler is on this machine",
+                self.settings.host,
+            )
         if scheduler is not None:
             self._registration = asyncio.create_task(keep_registered(self.trainer, scheduler))
 
@@ -86,7 +100,7 @@ def create_server(settings: TrainerSettings) -> TrainerServer:
         interceptors=[ClusterTokenInterceptor(settings.cluster_token)],
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
     )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    port = settings.tls.listen(server, f"{settings.host}:{settings.port}")
     trainer = Trainer(settings, settings.resolved_id(port), settings.advertised_address(port))
     trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(trainer), server)
     health = HealthServicer()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from gateway.settings import GatewaySettings, SettingsError, load_settings
+from tests.certificates import Certificates
 
 
 def test_defaults_need_nothing_set():
@@ -62,3 +63,11 @@ def test_unusable_values_are_refused_by_name(env: dict[str, str], named: str):
 def test_a_bad_port_flag_is_refused():
     with pytest.raises(SettingsError, match="--port"):
         load_settings({}, port=-1)
+
+
+def test_the_scheduler_is_reached_over_tls_with_a_ca(certificates: Certificates):
+    settings = load_settings({"FORGE_TLS_CA": str(certificates.ca)})
+
+    assert settings.tls.connects_with_tls
+    with pytest.raises(SettingsError, match="FORGE_TLS_CA="):
+        load_settings({"FORGE_TLS_CA": str(certificates.server_key)})
