@@ -118,8 +118,10 @@ class BusTls:
         return context
 
     def describe(self) -> str:
-        """How the connection is secured, for a log line or an error."""
-        if not self.required:
-            return "with TLS when NATS asks for it"
+        """How the connection is secured, to follow the credentials in a log line."""
         trusted = "the system's CAs" if self.ca is None else str(self.ca)
-        return f"over TLS only (trusting {trusted})"
+        if self.required:
+            return f", over TLS only (trusting {trusted})"
+        if self.ca is not None:
+            return f", over TLS if NATS asks (trusting {trusted})"
+        return ""

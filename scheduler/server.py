@@ -115,10 +115,10 @@ class SchedulerServer:
         for service in ("", AUTH_SERVICE, SCHEDULER_SERVICE):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         log.info(
-            "scheduler serving on %s:%d %s (database %s, NATS %s %s %s; trainers reached %s; "
-            "pipelines: %s)",
-            self.host,
+            "scheduler serving on port %d (%s, %s; database %s, NATS %s %s%s; trainers reached "
+            "%s; pipelines: %s)",
             self.port,
+            self.host,
             self.settings.tls.describe_server(),
             self.engine.dialect.name,
             self.bus.url,

@@ -63,13 +63,14 @@ class TrainerServer:
         scheduler = self.settings.scheduler_address
         tls = self.settings.tls
         log.info(
-            "trainer %s serving on %s:%d %s (%d slot(s), %d thread(s) per job; pipelines: %s)",
+            "trainer %s serving on port %d (%d slot(s), %d thread(s) per job; %s, %s; "
+            "pipelines: %s)",
             self.trainer.trainer_id,
-            self.settings.host,
             self.port,
-            tls.describe_server(),
             self.settings.slots,
             self.settings.threads,
+            self.settings.host,
+            tls.describe_server(),
             pipelines,
         )
         if not tls.serves_tls and not is_loopback(self.settings.host):
