@@ -15,8 +15,9 @@ The clients are the trainers (to the scheduler), the scheduler (to its trainers)
 the `forge` commands. A server with a certificate serves TLS only; a client with a CA connects
 with TLS only; either without is plaintext, as on one machine. Mutual TLS suits the trainers:
 their only clients are schedulers, which show their own certificate (FORGE_TLS_CERT, reused as
-the client certificate), so a trainer with `FORGE_TLS_CLIENT_CA` talks to nobody else. The
-cluster token stays the authorization; the certificate only adds who may connect at all.
+the client certificate), so a trainer with `FORGE_TLS_CLIENT_CA` lets in no one without a
+certificate from the cluster's CA. The cluster token stays the authorization; the certificate
+only decides who may connect at all.
 
 This module lives beside the generated contract because every service and client needs it and
 none of them may import another (tests/test_dependency_direction.py).
