@@ -69,8 +69,8 @@ protos-check: $(INSTALLED) ## fail if the generated code does not match the .pro
 	@generated=$$(mktemp -d); trap 'rm -rf "$$generated"' EXIT; \
 	$(PROTOC) --python_out="$$generated" --grpc_python_out="$$generated" --pyi_out="$$generated" \
 		$(PROTO_DIR)/*.proto; \
-	if ! diff -r -x '*.proto' -x '__init__.py' -x 'py.typed' -x '__pycache__' \
-		"$$generated/azuraforge" protos/azuraforge; then \
+	if ! diff -r -x '*.proto' -x '__init__.py' -x '__pycache__' \
+		"$$generated/azuraforge/v1" protos/azuraforge/v1; then \
 		echo "The generated code in $(PROTO_DIR) does not match the .proto files: run \`make protos\` and commit the result." >&2; \
 		exit 1; \
 	fi; \

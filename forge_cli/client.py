@@ -1,7 +1,8 @@
 """What the client commands (`forge login`, `submit`, `experiments`) share: where, who, and errors.
 
 - **Where**: the scheduler at `--scheduler HOST:PORT`, else `$FORGE_SCHEDULER_ADDR`, else
-  `127.0.0.1:$FORGE_SCHEDULER_PORT` (port 50051), the same default the services use.
+  `127.0.0.1:$FORGE_SCHEDULER_PORT` (port 50051), the same default the services use; over TLS
+  when `FORGE_TLS_CA` names the CA that signed the scheduler's certificate (`azuraforge.tls`).
 - **Who**: `forge login` keeps the access token in `$XDG_CONFIG_HOME/azuraforge/tokens.json`
   (`~/.config/azuraforge/tokens.json` by default), mode 0600, one token per scheduler address,
   so that logging in to a test stack does not log you out of another. It is the user's
@@ -36,6 +37,7 @@ from typing import Any
 
 import grpc
 
+from azuraforge.tls import CA, TlsSettings, TlsSettingsError, connection_hint
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
 
 DEFAULT_PORT = 50051
@@ -189,8 +191,16 @@ def connect(address: str, *, logged_in: bool = True) -> Iterator[Connection]:
                 EXIT_AUTH,
             )
         metadata = (("authorization", f"Bearer {login.token}"),)
-    with grpc.insecure_channel(address) as channel:
+    with client_tls().channel(address) as channel:
         yield Connection(address, channel, metadata)
+
+
+def client_tls() -> TlsSettings:
+    """The `FORGE_TLS_*` settings the commands connect with; a bad one ends the command (2)."""
+    try:
+        return TlsSettings.from_env(os.environ)
+    except TlsSettingsError as error:
+        raise CommandError(str(error), EXIT_USAGE) from None
 
 
 def rpc_error(error: grpc.RpcError, address: str, *, logging_in: bool = False) -> CommandError:
@@ -202,6 +212,13 @@ def rpc_error(error: grpc.RpcError, address: str, *, logging_in: bool = False) -
     details: str = error.details() or code.name
     flag = _scheduler_flag(address)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        hint = ""
+        if code is grpc.StatusCode.UNAVAILABLE:
+            hint = connection_hint(details, tls=bool(os.environ.get(CA, "").strip()))
+        if hint:
+            return CommandError(
+                f"cannot reach the scheduler at {address}: {hint}", EXIT_UNAVAILABLE
+            )
         if code is grpc.StatusCode.UNAVAILABLE and "connect" in details.lower():
             return CommandError(
                 f"cannot reach the scheduler at {address}: is it running? Start everything "

@@ -56,7 +56,12 @@ def run(args: argparse.Namespace) -> int:
     log = logging.getLogger("gateway")
 
     def started(_text: str) -> None:
-        log.info("serving on port %s, scheduler at %s", settings.port, settings.scheduler_addr)
+        log.info(
+            "serving on port %s, scheduler at %s, reached %s",
+            settings.port,
+            settings.scheduler_addr,
+            settings.tls.describe_client(),
+        )
         ui = settings.webapp_dir.resolve()
         if (ui / "index.html").is_file():
             log.info("serving the web UI from %s", ui)

@@ -4,7 +4,9 @@ It serves `AuthService` and `SchedulerService` over gRPC, keeps experiments in t
 (`FORGE_DATABASE_URL`, default a SQLite file in `FORGE_DATA_DIR`) and publishes their events on
 NATS (`FORGE_NATS_URL`). Flags override those variables (see `scheduler.settings`). `forge up`
 starts it together with NATS, a trainer and the gateway; this command runs it alone, for a
-cluster whose NATS and trainers run elsewhere.
+cluster whose NATS and trainers run elsewhere, so it listens on every interface unless `--host`
+(or `FORGE_SCHEDULER_HOST`) says otherwise, and logs a warning when it does so without TLS
+(`FORGE_TLS_CERT`, `FORGE_TLS_KEY`; docs/running.md, "TLS between machines").
 
 Exit status: 0 after Ctrl-C or SIGTERM, 1 when NATS or the database cannot be reached, 2 for a
 setting it cannot use or a port it cannot listen on.
@@ -36,7 +38,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--port", type=int, help="the port to listen on (default: $FORGE_SCHEDULER_PORT or 50051)"
     )
-    parser.add_argument("--host", default="[::]", help="the interface to listen on (default: all)")
+    parser.add_argument(
+        "--host",
+        help="the interface to listen on (default: $FORGE_SCHEDULER_HOST, else every interface)",
+    )
     parser.add_argument(
         "--database-url",
         metavar="URL",
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import OperationalError
 
     from scheduler.bus import BusUnavailable
-    from scheduler.server import NoMessageBus, serve
+    from scheduler.server import DEFAULT_HOST, NoMessageBus, serve
     from scheduler.settings import Settings
     from scheduler.store import SchedulerConflict
 
@@ -80,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="forge scheduler: %(levelname)s: %(message)s")
     for line in close_data_dir(settings.data_dir):
         logging.getLogger("scheduler").warning(line)
+    host = args.host or os.environ.get("FORGE_SCHEDULER_HOST", "").strip() or DEFAULT_HOST
     try:
-        asyncio.run(serve(settings, host=args.host))
+        asyncio.run(serve(settings, host=host))
     except (NoMessageBus, SchedulerConflict) as error:
         print(f"forge scheduler: {error}", file=sys.stderr)
         return 2
@@ -99,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         if "bind" not in str(error).lower():
             raise
         print(
-            f"forge scheduler: cannot listen on {args.host}:{settings.scheduler_port} ({error}); "
+            f"forge scheduler: cannot listen on {host}:{settings.scheduler_port} ({error}); "
             "pick another --port",
             file=sys.stderr,
         )

@@ -6,10 +6,14 @@ It starts, in order, each one ready before the next:
    free local port and its store in `$FORGE_DATA_DIR/nats`, refusing anonymous clients: only
    the scheduler may publish, and a read-only identity may listen (`forge_cli.nats_server`;
    skipped when `FORGE_NATS_URL` names a NATS server to use instead);
-2. the scheduler (`forge scheduler`), ready when its gRPC health service says SERVING;
+2. the scheduler (`forge scheduler`), listening on loopback only unless `--scheduler-host` (or
+   `FORGE_SCHEDULER_HOST`) says otherwise, ready when its gRPC health service says SERVING;
 3. `--trainers N` trainers (`forge trainer`), ready when each has registered with the scheduler;
 4. the gateway (`forge gateway`: the REST API, WebSockets and the web UI), ready when its port
    accepts.
+
+With `FORGE_TLS_*` set the scheduler and trainers serve TLS, and everything `forge up` starts
+(and its own readiness checks) connects with the CA in `FORGE_TLS_CA` (`azuraforge.tls`).
 
 Before any of that it makes the data folder private to the user (`forge_cli.private`), brings
 the database up to date and creates the first admin account, so that the password, when it is
@@ -47,6 +51,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from azuraforge.tls import CA, CERT, TlsSettings, TlsSettingsError, is_loopback
 from forge_cli.nats_server import READER_USER, NatsConfigError, NatsIdentities, prepare_server
 from forge_cli.private import close_data_dir, make_process_private
 from forge_cli.supervisor import LineWatcher, ServiceExited, StopRequested, Supervisor
@@ -55,6 +60,8 @@ from forge_cli.supervisor import LineWatcher, ServiceExited, StopRequested, Supe
 # past this something is wrong, and waiting longer would only hide it.
 READY_TIMEOUT_S = 180.0
 DEFAULT_SCHEDULER_PORT = 50051
+# The scheduler answers logins and the cluster token: on this machine only, unless asked.
+DEFAULT_SCHEDULER_HOST = "127.0.0.1"
 DEFAULT_GATEWAY_PORT = 8080
 # The gateway's clients go first, then the scheduler stops placing, leaving its running
 # experiments to resume at the next start; the trainers and NATS follow, the last started first.
@@ -111,6 +118,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"the scheduler's port (default $FORGE_SCHEDULER_PORT, else {DEFAULT_SCHEDULER_PORT})",
     )
     parser.add_argument(
+        "--scheduler-host",
+        metavar="HOST",
+        help=(
+            "the interface the scheduler listens on (default $FORGE_SCHEDULER_HOST, else "
+            f"{DEFAULT_SCHEDULER_HOST}, this machine only); 0.0.0.0 or [::] lets trainers on "
+            "other machines in: give it FORGE_TLS_CERT and FORGE_TLS_KEY then"
+        ),
+    )
+    parser.add_argument(
         "--nats-port",
         type=int,
         default=0,
@@ -137,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
     make_process_private()
     try:
         plan = Plan.from_args(args, os.environ)
+        plan.check_tls()
         plan.check_ports()
         closed = close_data_dir(plan.data_dir)
         admin = plan.prepare_admin()
@@ -184,6 +201,7 @@ class Plan:
     data_dir: Path
     trainers: int
     scheduler_port: int
+    scheduler_host: str
     nats_port: int
     nats_url: str | None
     gateway_port: int
@@ -201,6 +219,11 @@ class Plan:
                 args.scheduler_port, "--scheduler-port", environ, "FORGE_SCHEDULER_PORT"
             )
             or DEFAULT_SCHEDULER_PORT,
+            scheduler_host=(
+                args.scheduler_host
+                or (environ.get("FORGE_SCHEDULER_HOST") or "").strip()
+                or DEFAULT_SCHEDULER_HOST
+            ),
             nats_port=(args.nats_port or free_port()) if nats_url is None else 0,
             nats_url=nats_url,
             gateway_port=_port(args.gateway_port, "--gateway-port", environ, "FORGE_GATEWAY_PORT")
@@ -209,7 +232,28 @@ class Plan:
 
     @property
     def scheduler_address(self) -> str:
-        return f"127.0.0.1:{self.scheduler_port}"
+        """Where the services `forge up` starts reach the scheduler."""
+        host = self.scheduler_host.strip("[]")
+        if host in ("", "0.0.0.0", "::"):  # every interface: loopback is one of them
+            host = "127.0.0.1"
+        return f"[{host}]:{self.scheduler_port}" if ":" in host else f"{host}:{self.scheduler_port}"
+
+    def tls(self) -> TlsSettings:
+        """The `FORGE_TLS_*` settings every service here gets, read and checked."""
+        try:
+            return TlsSettings.from_env(self.environ)
+        except TlsSettingsError as error:
+            raise UsageError(str(error)) from None
+
+    def check_tls(self) -> None:
+        """Refuse TLS settings the services here could not use together."""
+        tls = self.tls()
+        if tls.serves_tls and not tls.connects_with_tls:
+            raise UsageError(
+                f"{CERT} makes the scheduler and the trainers serve TLS, so the trainers, the "
+                f"gateway and forge up itself need {CA} to trust them: set it to the CA that "
+                f"signed {CERT}"
+            )
 
     @property
     def nats(self) -> str:
@@ -259,6 +303,7 @@ class Plan:
         scheduler's environment gets the scheduler's NATS password.
         """
         env = self.env()
+        tls = self.tls()
         threads = max(1, (os.cpu_count() or 1) // max(1, self.trainers))
         services = []
         scheduler_env = env
@@ -277,9 +322,9 @@ class Plan:
         services.append(
             Service(
                 "scheduler",
-                forge_command("scheduler"),
+                forge_command("scheduler", "--host", self.scheduler_host),
                 scheduler_env,
-                lambda: grpc_serving(self.scheduler_address),
+                lambda: grpc_serving(self.scheduler_address, tls),
                 f"the scheduler serving on {self.scheduler_address}",
             )
         )
@@ -346,9 +391,16 @@ class Plan:
     def banner(self, admin: AdminAccount) -> list[str]:
         """What is running and how to use it, printed once everything is ready."""
         trainers = f"{self.trainers} trainer{'s' if self.trainers != 1 else ''}"
+        tls = " (TLS)" if self.tls().serves_tls else ""
         lines = [
-            f"AzuraForge is up: scheduler {self.scheduler_address}, {trainers}, NATS {self.nats}"
+            f"AzuraForge is up: scheduler {self.scheduler_address}{tls}, {trainers}, "
+            f"NATS {self.nats}"
         ]
+        if not is_loopback(self.scheduler_host):
+            lines.append(
+                f"the scheduler listens on {self.scheduler_host}, beyond this machine "
+                "(--scheduler-host)"
+            )
         if self.with_gateway:
             lines.append(f"web UI and REST API: http://127.0.0.1:{self.gateway_port}/")
         identities = self.nats_identities()
@@ -445,9 +497,9 @@ def port_open(port: int) -> bool:
         return False
 
 
-def grpc_serving(address: str) -> bool:
+def grpc_serving(address: str, tls: TlsSettings) -> bool:
     """Whether the gRPC server at `address` reports SERVING on the standard health service."""
-    with grpc.insecure_channel(address) as channel:
+    with tls.channel(address) as channel:
         try:
             answer = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(), timeout=2

@@ -82,7 +82,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
 async def scheduler_channel(app: web.Application) -> AsyncIterator[None]:
     """The channel to the scheduler and the live-event fan-out built on it, for the app's life."""
     settings = app[SETTINGS]
-    stubs = Scheduler.connect(settings.scheduler_addr, settings.rpc_timeout_seconds)
+    stubs = Scheduler.connect(settings.scheduler_addr, settings.rpc_timeout_seconds, settings.tls)
     app[SCHEDULER] = stubs
     app[FANOUT] = Fanout(scheduler_watch(stubs.scheduler), settings.viewer_queue_size)
     yield
@@ -141,7 +141,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except ApiError as error:
         return error.response()
     except grpc.RpcError as error:
-        return api_error(error).response()
+        return api_error(error, tls=request.app[SETTINGS].tls.connects_with_tls).response()
     except web.HTTPException as error:
         if error.status < HTTPStatus.BAD_REQUEST:
             raise

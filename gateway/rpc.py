@@ -28,6 +28,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2_grpc
 
+from azuraforge.tls import TlsSettings, connection_hint
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
 from gateway.keys import REQUEST_ID
 
@@ -106,8 +107,8 @@ def invalid(field_name: str, message: str) -> ApiError:
     )
 
 
-def api_error(error: grpc.RpcError) -> ApiError:
-    """The HTTP answer for a failed scheduler call."""
+def api_error(error: grpc.RpcError, *, tls: bool = False) -> ApiError:
+    """The HTTP answer for a failed scheduler call; `tls`: whether the gateway connects so."""
     code: grpc.StatusCode = error.code()
     message: str = error.details() or ""
     status = HTTP_STATUS.get(code, HTTPStatus.BAD_GATEWAY)
@@ -115,8 +116,10 @@ def api_error(error: grpc.RpcError) -> ApiError:
     headers: dict[str, str] = {}
     trailing = _trailing_metadata(error)
     if code is grpc.StatusCode.UNAVAILABLE:
-        # The scheduler's own reason (its NATS is down) or gRPC's (nothing listens there).
-        message = f"the scheduler is unavailable ({message}); {UNAVAILABLE_HINT}"
+        # The scheduler's own reason (its NATS is down) or gRPC's (nothing listens there, or
+        # the two ends disagree about TLS: then what to set on the gateway).
+        hint = connection_hint(message, tls=tls, client="on the gateway", probe=False)
+        message = f"the scheduler is unavailable ({message}); {hint or UNAVAILABLE_HINT}"
     elif code is grpc.StatusCode.INVALID_ARGUMENT:
         details = field_details(trailing)
     elif code is grpc.StatusCode.UNAUTHENTICATED:
@@ -224,8 +227,8 @@ class Scheduler:
     timeout: float
 
     @classmethod
-    def connect(cls, address: str, timeout: float) -> Scheduler:
-        channel = grpc.aio.insecure_channel(address)
+    def connect(cls, address: str, timeout: float, tls: TlsSettings | None = None) -> Scheduler:
+        channel = (tls or TlsSettings()).aio_channel(address)
         return cls(
             channel=channel,
             auth=auth_pb2_grpc.AuthServiceStub(channel),

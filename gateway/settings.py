@@ -16,6 +16,8 @@ scheduler's and the trainer's settings.
 | `FORGE_GATEWAY_TRUSTED_PROXIES` | | unset: no proxy's `X-Forwarded-For` is believed |
 | `FORGE_WEBAPP_DIR` | | the built web UI: `webapp/dist` beside the installed `gateway` package |
 | `FORGE_GATEWAY_VIEWER_QUEUE` | | `1000` events a live viewer may fall behind |
+| `FORGE_TLS_CA` | | unset: reach the scheduler without TLS (see `azuraforge.tls`) |
+| `FORGE_TLS_CLIENT_CERT`, `FORGE_TLS_CLIENT_KEY` | | unset: for a scheduler that requires one |
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from azuraforge.tls import TlsSettings, TlsSettingsError
 
 DEFAULT_PORT = 8080
 DEFAULT_SCHEDULER_PORT = 50051
@@ -65,6 +69,8 @@ class GatewaySettings:
     websocket_auth_seconds: float = 10.0
     # Deadline of each unary scheduler call; the streaming ones run as long as the client stays.
     rpc_timeout_seconds: float = 30.0
+    # How the gateway connects to the scheduler: with FORGE_TLS_CA, over TLS.
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
 
 def load_settings(
@@ -92,6 +98,10 @@ def load_settings(
         return _in_range(name, value, low, high)
 
     scheduler_port = integer("FORGE_SCHEDULER_PORT", DEFAULT_SCHEDULER_PORT, 1, 65535)
+    try:
+        tls = TlsSettings.from_env(env)
+    except TlsSettingsError as error:
+        raise SettingsError(str(error)) from None
     settings = GatewaySettings(
         scheduler_addr=get("FORGE_SCHEDULER_ADDR") or f"127.0.0.1:{scheduler_port}",
         host=get("FORGE_GATEWAY_HOST"),
@@ -104,6 +114,7 @@ def load_settings(
         viewer_queue_size=integer("FORGE_GATEWAY_VIEWER_QUEUE", DEFAULT_VIEWER_QUEUE, 1, 10**6),
         cluster_token=get("FORGE_CLUSTER_TOKEN") or _cluster_token_file(get("FORGE_DATA_DIR")),
         trusted_proxies=_networks(get("FORGE_GATEWAY_TRUSTED_PROXIES")),
+        tls=tls,
     )
     if port is not None:
         settings = replace(settings, port=_in_range("--port", port, 0, 65535))

@@ -15,8 +15,10 @@ The client reconnects forever. Only the first connection must succeed within
 `CONNECT_TIMEOUT_S`, so that a wrong `FORGE_NATS_URL` fails the start with a message instead of
 a scheduler that silently publishes into nothing. It connects with the scheduler's credentials
 (`scheduler.bus_credentials`): on a NATS server set up as `forge up` sets it up, only the
-scheduler may publish on `forge.>`. Watchers still trust nothing they receive here more than
-the database (`scheduler.watch`, `scheduler.status_watch`).
+scheduler may publish on `forge.>`. Between machines it speaks TLS as `BusTls` says, and when
+TLS is required it refuses a server that does not offer it before sending a byte. Watchers
+still trust nothing they receive here more than the database (`scheduler.watch`,
+`scheduler.status_watch`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import nats.errors
 from google.protobuf.message import DecodeError, Message
@@ -34,12 +37,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from azuraforge.v1 import events_pb2, experiment_pb2
-from scheduler.bus_credentials import BusCredentials, redacted_url
+from scheduler.bus_credentials import NATS_TLS_CA, BusCredentials, BusTls, redacted_url
 
 log = logging.getLogger(__name__)
 
 STATUS_SUBJECT = "forge.experiments.status"
 CONNECT_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 2.0
 RECONNECT_WAIT_S = 1
 # A subscriber this far behind loses the oldest messages; watchers refill them from the database.
 SUBSCRIPTION_BUFFER = 10_000
@@ -49,6 +53,27 @@ M = TypeVar("M", bound=Message)
 
 class BusUnavailable(ConnectionError):
     """NATS cannot be reached; the message says where it was looked for."""
+
+
+class NoTlsOffered(nats.errors.Error):
+    """The NATS server offers no TLS, and the scheduler requires it."""
+
+
+class _TlsOnlyClient(Client):
+    """nats-py's client, refusing a server that offers no TLS before it sends anything.
+
+    nats-py upgrades to TLS only when the server's greeting (INFO) says `tls_required`, even
+    for a `tls://` URL; the CONNECT with the password follows the greeting. Checked here, in
+    the one place between the two, a plaintext server (or someone posing as one) gets nothing,
+    and one that merely allows TLS is upgraded all the same.
+    """
+
+    async def _process_info(self, info: dict[str, Any], initial_connection: bool = False) -> None:
+        if initial_connection:
+            if not (info.get("tls_required") or info.get("tls_available")):
+                raise NoTlsOffered("the server offers no TLS")
+            info["tls_required"] = True
+        await super()._process_info(info, initial_connection)
 
 
 def events_subject(experiment_id: str) -> str:
@@ -87,20 +112,25 @@ class Subscription(Generic[M]):
 class Bus:
     """One NATS connection for the scheduler: publish events and changes, subscribe to them."""
 
-    def __init__(self, url: str, credentials: BusCredentials | None = None) -> None:
+    def __init__(
+        self, url: str, credentials: BusCredentials | None = None, tls: BusTls | None = None
+    ) -> None:
         self._url = url
         # What logs and messages show: the URL may carry a password.
         self.url = redacted_url(url)
         self.credentials = credentials or BusCredentials()
+        self.tls = tls or BusTls()
         self._client: Client | None = None
         self._closing = False
         # Whether NATS ever turned the scheduler's credentials away: the reason to give when
         # connecting fails, even when the last thing nats-py saw was the dropped connection.
         self._refused = False
+        # What went wrong with TLS, said as what to do about it.
+        self._tls_problem: str | None = None
 
     async def connect(self) -> None:
         """Connect, or raise `BusUnavailable` after `CONNECT_TIMEOUT_S` of trying."""
-        client = Client()
+        client = _TlsOnlyClient() if self.tls.required else Client()
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 await client.connect(
@@ -111,11 +141,17 @@ class Bus:
                     error_cb=self._error,
                     disconnected_cb=self._disconnected,
                     reconnected_cb=self._reconnected,
+                    tls=self.tls.context(),
                     **self.credentials.connect_options(),
                 )
         except (TimeoutError, OSError, nats.errors.Error) as error:
+            # Bounded: after a failed TLS handshake nats-py's close can wait on a dead socket.
             with contextlib.suppress(Exception):
-                await client.close()
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await client.close()
+            self._note_tls_problem(error)
+            if self._tls_problem is not None:
+                raise BusUnavailable(f"NATS at {self.url}: {self._tls_problem}") from None
             # nats-py retries a refused login until the timeout; what it met says why.
             if self._refused or _refusal(error):
                 raise BusUnavailable(
@@ -186,7 +222,30 @@ class Bus:
 
     async def _error(self, error: Exception) -> None:
         self._refused = self._refused or _refusal(error)
+        self._note_tls_problem(error)
+        if self._client is None and self._tls_problem is not None:
+            # Connecting for the first time: TLS set up wrong does not mend by retrying.
+            raise BusUnavailable(self._tls_problem)
         log.warning("NATS: %s", error)
+
+    def _note_tls_problem(self, error: BaseException) -> None:
+        if isinstance(error, NoTlsOffered):
+            self._tls_problem = (
+                "the server offers no TLS, yet the scheduler requires it (a tls:// "
+                f"FORGE_NATS_URL or {NATS_TLS_CA}); give nats-server a tls block "
+                '(docs/running.md, "TLS between machines"), or, on a network you trust, use a '
+                f"nats:// URL without {NATS_TLS_CA}"
+            )
+        elif isinstance(error, ssl.SSLCertVerificationError):
+            self._tls_problem = (
+                f"its certificate is not to be trusted ({error.verify_message}): "
+                f"{NATS_TLS_CA}, else FORGE_TLS_CA, must name the CA that signed it"
+            )
+        elif isinstance(error, ssl.SSLError) and "CERTIFICATE_REQUIRED" in str(error):
+            self._tls_problem = (
+                "the server requires a client certificate: set FORGE_TLS_CLIENT_CERT and "
+                "FORGE_TLS_CLIENT_KEY (or FORGE_TLS_CERT and FORGE_TLS_KEY) to one its CA signed"
+            )
 
 
 def _refusal(error: Exception) -> bool:

@@ -64,6 +64,7 @@ import grpc
 import grpc.aio
 from google.protobuf import struct_pb2
 
+from azuraforge.tls import TlsSettings, connection_hint
 from azuraforge.v1 import events_pb2, experiment_pb2, trainer_pb2, trainer_pb2_grpc
 from scheduler.convert import artifact_to_proto
 from scheduler.db.models import ExperimentStatus
@@ -205,6 +206,7 @@ class Placement:
         trainer_timeout: timedelta,
         scheduler_id: str = "scheduler",
         lease: timedelta = timedelta(seconds=15),
+        tls: TlsSettings | None = None,
     ) -> None:
         self.store = store
         self.recorder = recorder
@@ -216,6 +218,9 @@ class Placement:
         self._trainer_timeout = trainer_timeout
         self._wake = asyncio.Event()
         self._runs: dict[str, Run] = {}
+        # The scheduler is a client of its trainers: with FORGE_TLS_CA over TLS, showing its own
+        # certificate to trainers that require one (azuraforge.tls).
+        self._tls = tls or TlsSettings()
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._cooldown: dict[str, float] = {}
         self._loop_task: asyncio.Task[None] | None = None
@@ -634,7 +639,19 @@ class Placement:
                     ),
                 )
                 return
-            log.warning("%s did not take experiment %s: %s", trainer, experiment_id, error)
+            hint = await asyncio.to_thread(
+                connection_hint,
+                error.details() or "",
+                tls=self._tls.connects_with_tls,
+                server=trainer,
+            )
+            log.warning(
+                "%s did not take experiment %s: %s%s",
+                trainer,
+                experiment_id,
+                error,
+                f"; {hint}" if hint else "",
+            )
             self._rest(run.trainer.id)
             with contextlib.suppress(IllegalTransition):
                 await self.recorder.changed(
@@ -820,5 +837,5 @@ class Placement:
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[address] = grpc.aio.insecure_channel(address)
+            channel = self._channels[address] = self._tls.aio_channel(address)
         return channel

@@ -2,8 +2,10 @@
 
 Beside `AuthService` and `SchedulerService` it serves the standard health service and server
 reflection, so `grpcurl -plaintext HOST:50051 list` and health probes work with no `.proto` at
-hand (docs/architecture.md#contracts). Building binds the port and wires the parts; `start`
-does what needs the outside world, in an order that never serves a request half-ready:
+hand (docs/architecture.md#contracts). With `FORGE_TLS_CERT` it serves TLS only
+(`azuraforge.tls`; grpcurl then takes `-cacert` instead of `-plaintext`), and it says in its
+log when it serves plaintext beyond this machine. Building binds the port and wires the parts;
+`start` does what needs the outside world, in an order that never serves a request half-ready:
 
 1. bring the database to the newest schema (`upgrade_database`);
 2. create the `admin` account if there is no admin, printing a generated password once;
@@ -30,6 +32,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
+from azuraforge.tls import is_loopback
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
 from scheduler.auth import dummy_hash, ensure_admin
 from scheduler.auth_service import AuthServicer, Security
@@ -47,6 +50,8 @@ from scheduler.submissions import discover_pipelines
 
 log = logging.getLogger(__name__)
 
+DEFAULT_HOST = "[::]"
+"""Every interface, as `forge scheduler` listens unless told otherwise; `forge up` uses loopback."""
 STOP_GRACE_S = 1.0
 """How long in-flight calls get at shutdown; watch streams are cut, runs are re-queued later."""
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -81,6 +86,7 @@ class SchedulerServer:
     health: HealthServicer
     security: Security
     announce: Callable[[str], None] = announce_admin_password
+    host: str = DEFAULT_HOST
 
     @property
     def address(self) -> str:
@@ -111,13 +117,26 @@ class SchedulerServer:
         for service in ("", AUTH_SERVICE, SCHEDULER_SERVICE):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         log.info(
-            "scheduler serving on port %d (database %s, NATS %s %s; pipelines: %s)",
+            "scheduler serving on port %d (%s, %s; database %s, NATS %s %s%s; trainers reached "
+            "%s; pipelines: %s)",
             self.port,
+            self.host,
+            self.settings.tls.describe_server(),
             self.engine.dialect.name,
             self.bus.url,
             self.bus.credentials.describe(),
+            self.bus.tls.describe(),
+            self.settings.tls.describe_client(),
             ", ".join(sorted(pipelines)) or "none",
         )
+        if not self.settings.tls.serves_tls and not is_loopback(self.host):
+            log.warning(
+                "serving without TLS on %s: logins, access tokens and the cluster token cross "
+                "the network in clear. Set FORGE_TLS_CERT and FORGE_TLS_KEY, or listen on "
+                "127.0.0.1 (--host) if every client is on this machine (docs/running.md, "
+                '"TLS between machines")',
+                self.host,
+            )
 
     async def stop(self, grace: float | None = STOP_GRACE_S) -> None:
         """Stop serving and placing; running experiments resume at the next start."""
@@ -140,7 +159,7 @@ class SchedulerServer:
 def create_server(
     settings: Settings,
     *,
-    host: str = "[::]",
+    host: str = DEFAULT_HOST,
     security: Security | None = None,
     announce: Callable[[str], None] = announce_admin_password,
 ) -> SchedulerServer:
@@ -157,7 +176,7 @@ def create_server(
     security = security or Security(settings.jwt_secret, settings.token_lifetime)
     engine = create_engine_for(settings.database_url)
     store = Store(create_session_factory(engine))
-    bus = Bus(settings.nats_url, settings.bus_credentials)
+    bus = Bus(settings.nats_url, settings.bus_credentials, settings.bus_tls)
     recorder = Recorder(store, bus)
     placement = Placement(
         store,
@@ -165,6 +184,7 @@ def create_server(
         cluster_token=settings.cluster_token,
         trainer_timeout=settings.trainer_timeout,
         lease=settings.scheduler_lease,
+        tls=settings.tls,
     )
     server = grpc.aio.server(
         interceptors=[
@@ -173,7 +193,7 @@ def create_server(
             )
         ]
     )
-    port = server.add_insecure_port(f"{host}:{settings.scheduler_port}")
+    port = settings.tls.listen(server, f"{host}:{settings.scheduler_port}")
     placement.scheduler_id = settings.scheduler_id or f"{socket.gethostname()}-{port}"
     scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(
         SchedulerServicer(
@@ -196,11 +216,11 @@ def create_server(
         [AUTH_SERVICE, SCHEDULER_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME], server
     )
     return SchedulerServer(
-        settings, server, port, engine, store, bus, placement, health, security, announce
+        settings, server, port, engine, store, bus, placement, health, security, announce, host
     )
 
 
-async def serve(settings: Settings, *, host: str = "[::]") -> None:
+async def serve(settings: Settings, *, host: str = DEFAULT_HOST) -> None:
     """Run a scheduler until SIGINT or SIGTERM."""
     scheduler = create_server(settings, host=host)
     try:

@@ -14,6 +14,11 @@ list a variable without a value.
 | `FORGE_NATS_URL` | unset: `forge up` starts the bundled nats-server |
 | `FORGE_NATS_USER`, `FORGE_NATS_PASSWORD` | unset; `forge up` sets its bundled NATS's |
 | `FORGE_NATS_TOKEN` | unset: a token for NATS instead of a user and password |
+| `FORGE_NATS_TLS_CA` | `FORGE_TLS_CA`, NATS's CA; set, NATS must speak TLS (a `tls://` URL too) |
+| `FORGE_TLS_CERT`, `FORGE_TLS_KEY` | unset: serve gRPC without TLS (see `azuraforge.tls`) |
+| `FORGE_TLS_CA` | unset: reach trainers without TLS |
+| `FORGE_TLS_CLIENT_CERT`, `_KEY` | `FORGE_TLS_CERT`, `_KEY`: shown to trainers and NATS that ask |
+| `FORGE_TLS_CLIENT_CA` | unset: clients need no certificate |
 | `FORGE_ADMIN_PASSWORD` | unset: generated, printed once when the admin account is created |
 | `FORGE_JWT_SECRET` | unset: generated once into `$FORGE_DATA_DIR/jwt-secret`, mode 0600 |
 | `FORGE_CLUSTER_TOKEN` | unset: generated once into `$FORGE_DATA_DIR/cluster-token`, mode 0600 |
@@ -25,6 +30,10 @@ list a variable without a value.
 
 Trainers on the scheduler's machine read the cluster token from `$FORGE_DATA_DIR/cluster-token`;
 trainers elsewhere need `FORGE_CLUSTER_TOKEN` set to the same value on both sides.
+
+TLS (`FORGE_TLS_*`) means the same for every service: `azuraforge.tls` reads it. The NATS
+connection takes its CA from there too unless `FORGE_NATS_TLS_CA` names another, and shows
+NATS the scheduler's client certificate when NATS asks for one (`scheduler.bus_credentials`).
 """
 
 from __future__ import annotations
@@ -35,7 +44,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from scheduler.bus_credentials import BusCredentials
+from azuraforge.tls import TlsSettings, TlsSettingsError
+from scheduler.bus_credentials import BusCredentials, BusTls, BusTlsError
 from scheduler.secrets import read_or_create_secret
 
 JWT_SECRET_FILE = "jwt-secret"
@@ -76,6 +86,8 @@ class Settings:
     scheduler_id: str = ""
     scheduler_lease: timedelta = DEFAULT_SCHEDULER_LEASE
     bus_credentials: BusCredentials = field(default_factory=BusCredentials)
+    bus_tls: BusTls = field(default_factory=BusTls)
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
     @property
     def trainer_timeout(self) -> timedelta:
@@ -95,13 +107,21 @@ class Settings:
                 f"{MIN_JWT_SECRET_LENGTH} random ones (python -c 'import secrets; "
                 "print(secrets.token_urlsafe(32))'), or unset it to have one generated."
             )
+        nats_url = env.get("FORGE_NATS_URL")
+        try:
+            tls = TlsSettings.from_env(env.values)
+            bus_tls = BusTls.for_url(nats_url, env.get("FORGE_NATS_TLS_CA"), tls)
+        except (TlsSettingsError, BusTlsError) as error:
+            raise SettingsError(str(error)) from None
         return cls(
             data_dir=data_dir,
             database_url=(env.get("FORGE_DATABASE_URL") or f"sqlite:///{data_dir / 'forge.db'}"),
             scheduler_port=port,
             scheduler_addr=env.get("FORGE_SCHEDULER_ADDR") or f"127.0.0.1:{port}",
-            nats_url=env.get("FORGE_NATS_URL"),
+            nats_url=nats_url,
             bus_credentials=_bus_credentials(env),
+            bus_tls=bus_tls,
+            tls=tls,
             token_lifetime=timedelta(
                 seconds=env.integer(
                     "FORGE_TOKEN_LIFETIME_SECONDS",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from tests.certificates import Certificates
     from tests.stack import ForgeNats
 
 
@@ -38,3 +39,11 @@ def probe_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with installed_probe(tmp_path_factory.mktemp("site")) as name:
         yield name
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A CA of the session's own, and server and client certificates for loopback it signed."""
+    from tests.certificates import make_certificates
+
+    return make_certificates(tmp_path_factory.mktemp("tls"))

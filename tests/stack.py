@@ -17,6 +17,10 @@ the same stack:
                 events = await stack.watch(stack.admin_token, experiment.experiment_id)
         asyncio.run(scenario())
 
+With `tls` (the `FORGE_TLS_*` settings, say of `tests.certificates`), the scheduler and the
+trainers serve TLS only and every client here connects with it; `running_forge_nats(...,
+certificates=...)` gives NATS the `tls {}` block of docs/running.md.
+
 Trainers run the `trainer_probe` pipeline of the trainer's tests (`probe_pipeline` installs
 it): it trains in well under a second, at a pace a test sets, or fails in a chosen way. The
 stack leaves no process behind: leaving the block stops everything, kills any job process
@@ -38,12 +42,13 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 import grpc.aio
 from google.protobuf import struct_pb2
 
+from azuraforge.tls import TlsSettings
 from azuraforge.v1 import (
     auth_pb2,
     auth_pb2_grpc,
@@ -60,6 +65,9 @@ from tests.scheduler.fakes import FAST_HASHER
 from trainer.server import TrainerServer
 from trainer.server import create_server as create_trainer
 from trainer.settings import TrainerSettings
+
+if TYPE_CHECKING:
+    from tests.certificates import Certificates
 
 CLUSTER_TOKEN = "stack-cluster-token"
 JWT_SECRET = "stack-jwt-secret-of-at-least-32-characters"
@@ -90,11 +98,17 @@ class ForgeNats:
     port: int
     config: Path
     identities: NatsIdentities
+    # Whether it requires TLS (a `tls {}` block in its config).
+    tls: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return "tls" if self.tls else "nats"
 
     @property
     def url(self) -> str:
         """Its address, with no credentials."""
-        return f"nats://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def scheduler_url(self) -> str:
@@ -107,18 +121,39 @@ class ForgeNats:
         return self.url_as(READER_USER, self.identities.reader.value)
 
     def url_as(self, user: str, password: str) -> str:
-        return f"nats://{user}:{password}@127.0.0.1:{self.port}"
+        return f"{self.scheme}://{user}:{password}@127.0.0.1:{self.port}"
+
+
+def nats_tls_block(certificates: Certificates) -> str:
+    """nats-server's `tls {}` block as docs/running.md gives it: TLS only, and clients show a
+    certificate the CA signed (`verify`)."""
+    return f"""\
+tls {{
+  cert_file: "{certificates.server_cert}"
+  key_file: "{certificates.server_key}"
+  ca_file: "{certificates.ca}"
+  verify: true
+}}
+"""
 
 
 @contextmanager
-def running_forge_nats(data_dir: Path, timeout: float = WAIT_S) -> Iterator[ForgeNats]:
-    """`forge up`'s nats-server on a free loopback port (its own code writes the config)."""
+def running_forge_nats(
+    data_dir: Path, timeout: float = WAIT_S, *, certificates: Certificates | None = None
+) -> Iterator[ForgeNats]:
+    """`forge up`'s nats-server on a free loopback port (its own code writes the config).
+
+    With `certificates`, over TLS only, verifying clients' certificates too.
+    """
     port = free_port()
     bundled = prepare_server(data_dir, port, {})
+    if certificates is not None:
+        with bundled.config.open("a", encoding="ascii") as config:
+            config.write(nats_tls_block(certificates))
     process = subprocess.Popen(bundled.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for_nats(process, port, timeout)
-        yield ForgeNats(port, bundled.config, bundled.identities)
+        yield ForgeNats(port, bundled.config, bundled.identities, tls=certificates is not None)
     finally:
         process.terminate()
         try:
@@ -379,17 +414,20 @@ async def running_stack(
     trainers: int = 1,
     slots: int = 1,
     trainer_settings: Mapping[str, Any] | None = None,
+    tls: TlsSettings | None = None,
     **settings: Any,
 ) -> AsyncIterator[Stack]:
     """A started scheduler with `trainers` registered trainers; everything stops after.
 
-    `settings` change the scheduler's settings, `trainer_settings` every trainer's.
+    `settings` change the scheduler's settings, `trainer_settings` every trainer's; `tls` is
+    everyone's, the stack's own client's too.
     """
+    tls = tls or TlsSettings()
     scheduler = build_scheduler(
-        scheduler_settings(tmp / "scheduler", database_url, nats_url, **settings)
+        scheduler_settings(tmp / "scheduler", database_url, nats_url, tls=tls, **settings)
     )
     await scheduler.start()
-    stack = Stack(tmp, scheduler, [], grpc.aio.insecure_channel(scheduler.address), admin_token="")
+    stack = Stack(tmp, scheduler, [], tls.aio_channel(scheduler.address), admin_token="")
     try:
         for number in range(trainers):
             trainer = create_trainer(
@@ -405,6 +443,7 @@ async def running_stack(
                         scheduler_address=scheduler.address,
                         # Every epoch: tests resume from a checkpoint they can predict.
                         checkpoint_interval_s=0,
+                        tls=tls,
                     ),
                     **(trainer_settings or {}),
                 )

@@ -10,7 +10,9 @@ trainer out), so the trainer registers again under the same id. When the pipelin
 change (a plugin installed while it runs, `trainer.pipelines`), it registers again at once with
 the new list, which is how the scheduler learns of them. A scheduler that cannot be
 reached is retried with exponential backoff, forever: trainers may start before the scheduler
-does, and a scheduler restart must not need every trainer restarted too.
+does, and a scheduler restart must not need every trainer restarted too. With `FORGE_TLS_CA`
+the trainer connects over TLS (`azuraforge.tls`); a connection that fails for TLS reasons is
+logged with the setting to fix.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 import grpc
 import grpc.aio
 
+from azuraforge.tls import connection_hint
 from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc
 from trainer.pipelines import OfferedPipelines
 from trainer.service import Trainer
@@ -59,7 +62,8 @@ async def keep_registered(
     """
     metadata = (("authorization", f"Bearer {trainer.settings.cluster_token}"),)
     delay = backoff.initial
-    async with grpc.aio.insecure_channel(scheduler_address) as channel:
+    tls = trainer.settings.tls
+    async with tls.aio_channel(scheduler_address) as channel:
         stub = scheduler_pb2_grpc.SchedulerServiceStub(channel)
         while True:
             try:
@@ -82,10 +86,11 @@ async def keep_registered(
                 else:
                     log.info("announcing the new pipelines to the scheduler")
             except grpc.aio.AioRpcError as error:
+                hint = await _hint(error, tls.connects_with_tls)
                 log.warning(
                     "%s%s; retrying in %.1f s",
                     _failure(scheduler_address, error),
-                    _hint(error.code()),
+                    hint,
                     delay,
                 )
                 await asyncio.sleep(delay)
@@ -152,7 +157,11 @@ def _failure(scheduler_address: str, error: grpc.aio.AioRpcError) -> str:
     return f"cannot reach the scheduler at {scheduler_address} {what}"
 
 
-def _hint(code: grpc.StatusCode) -> str:
-    if code == grpc.StatusCode.UNAUTHENTICATED:
+async def _hint(error: grpc.aio.AioRpcError, tls: bool) -> str:
+    if error.code() == grpc.StatusCode.UNAUTHENTICATED:
         return "; set FORGE_CLUSTER_TOKEN to the scheduler's cluster token"
+    if error.code() == grpc.StatusCode.UNAVAILABLE:
+        # It may ask the scheduler for a TLS handshake: not on the loop.
+        hint = await asyncio.to_thread(connection_hint, error.details() or "", tls=tls)
+        return f"; {hint}" if hint else ""
     return ""

@@ -2,11 +2,13 @@
 
 Beside ``TrainerService`` it serves the standard health service and server reflection, so
 ``grpcurl -plaintext HOST:50052 list`` and health probes work with no ``.proto`` at hand
-(docs/architecture.md#contracts). The background tasks live and die with the server:
-``start`` starts the scan for newly installed pipelines (``trainer.pipelines``) and, when the
-settings name a scheduler, the registration; ``stop`` ends them, the way aiohttp ties background
-tasks to its app. ``serve`` also scans at once on SIGHUP. Tests build the same server from their
-own settings, on a free port.
+(docs/architecture.md#contracts). With ``FORGE_TLS_CERT`` it serves TLS only, and with
+``FORGE_TLS_CLIENT_CA`` only to clients showing a certificate that CA signed
+(``azuraforge.tls``). The background tasks live and die with the server: ``start`` starts the
+scan for newly installed pipelines (``trainer.pipelines``) and, when the settings name a
+scheduler, the registration; ``stop`` ends them, the way aiohttp ties background tasks to its
+app. ``serve`` also scans at once on SIGHUP. Tests build the same server from their own
+settings, on a free port.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from azuraforge.tls import is_loopback
 from azuraforge.v1 import trainer_pb2, trainer_pb2_grpc
 from trainer.auth import ClusterTokenInterceptor
 from trainer.pipelines import OfferedPipelines
@@ -61,14 +64,26 @@ class TrainerServer:
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
         scheduler = self.settings.scheduler_address
+        tls = self.settings.tls
         log.info(
-            "trainer %s serving on port %d (%d slot(s), %d thread(s) per job; pipelines: %s)",
+            "trainer %s serving on port %d (%d slot(s), %d thread(s) per job; %s, %s; "
+            "pipelines: %s)",
             self.trainer.trainer_id,
             self.port,
             self.settings.slots,
             self.settings.threads,
+            self.settings.host,
+            tls.describe_server(),
             ", ".join(self.pipelines.names) or "none",
         )
+        if not tls.serves_tls and not is_loopback(self.settings.host):
+            log.warning(
+                "serving without TLS on %s: the cluster token and every experiment's data "
+                "cross the network in clear. Set FORGE_TLS_CERT and FORGE_TLS_KEY "
+                '(docs/running.md, "TLS between machines"), or --host 127.0.0.1 if the '
+                "scheduler is on this machine",
+                self.settings.host,
+            )
         scan = self.pipelines.keep_scanning(self.settings.pipeline_scan_s)
         self._tasks.append(asyncio.create_task(scan, name="forge-pipeline-scan"))
         if scheduler is not None:
@@ -93,7 +108,7 @@ def create_server(settings: TrainerSettings) -> TrainerServer:
         interceptors=[ClusterTokenInterceptor(settings.cluster_token)],
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
     )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    port = settings.tls.listen(server, f"{settings.host}:{settings.port}")
     trainer = Trainer(settings, settings.resolved_id(port), settings.advertised_address(port))
     trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(trainer), server)
     health = HealthServicer()

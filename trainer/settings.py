@@ -20,6 +20,10 @@ folder. An empty variable counts as unset, as in the scheduler's settings.
 | `FORGE_TRAINER_CANCEL_GRACE_SECONDS` | | `30`: how long a cancelled run may take to stop |
 | `FORGE_TRAINER_STREAM_MEMORY_MIB` | | `64` MiB of unacknowledged items per run in memory |
 | `FORGE_TRAINER_PIPELINE_SCAN_SECONDS` | | `30` s between looks for new pipelines; `0`: on SIGHUP |
+| `FORGE_TLS_CERT`, `FORGE_TLS_KEY` | | unset: serve without TLS (see `azuraforge.tls`) |
+| `FORGE_TLS_CA` | | unset: register with the scheduler without TLS |
+| `FORGE_TLS_CLIENT_CERT`, `FORGE_TLS_CLIENT_KEY` | | `FORGE_TLS_CERT`, `FORGE_TLS_KEY` |
+| `FORGE_TLS_CLIENT_CA` | | unset; set, only clients with a certificate it signed get in |
 
 A run sends the scheduler a resume checkpoint every `checkpoint_every` epochs (its config's),
 but never sooner than `FORGE_CHECKPOINT_INTERVAL_SECONDS` after the one before, so that tiny
@@ -41,6 +45,8 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from azuraforge.tls import TlsSettings, TlsSettingsError
 
 DEFAULT_PORT = 50052
 DEFAULT_HOST = "[::]"
@@ -76,6 +82,7 @@ class TrainerSettings:
     cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S
     stream_memory_bytes: int = DEFAULT_STREAM_MEMORY_MIB * 1024 * 1024
     pipeline_scan_s: float = DEFAULT_PIPELINE_SCAN_S
+    tls: TlsSettings = field(default_factory=TlsSettings)
 
     def advertised_address(self, bound_port: int) -> str:
         """Where the scheduler reaches this trainer, `host:port`.
@@ -123,6 +130,10 @@ def load_settings(
         "FORGE_TRAINER_THREADS", default_threads, 1, 1024
     )
     port = _checked("--port", port, 0, 65535)
+    try:
+        tls = TlsSettings.from_env(env.values)
+    except TlsSettingsError as error:
+        raise SettingsError(str(error)) from None
     return TrainerSettings(
         cluster_token=env.get("FORGE_CLUSTER_TOKEN") or _read_token(data_dir),
         data_dir=data_dir,
@@ -150,6 +161,7 @@ def load_settings(
         pipeline_scan_s=env.integer(
             "FORGE_TRAINER_PIPELINE_SCAN_SECONDS", DEFAULT_PIPELINE_SCAN_S, 0, 24 * 3600
         ),
+        tls=tls,
     )
 
 

@@ -11,7 +11,8 @@ from forge_cli.main import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "running.md").read_text()
-PACKAGES = ("scheduler", "trainer", "gateway", "forge_cli", "forge_learner", "apps")
+# protos/ for azuraforge/tls.py, which reads the FORGE_TLS_* settings for every service.
+PACKAGES = ("scheduler", "trainer", "gateway", "forge_cli", "forge_learner", "apps", "protos")
 # A whole variable name: FORGE_ and words, not a prefix such as FORGE_TRAINER_.
 VARIABLE = re.compile(r"\bFORGE_[A-Z][A-Z_]*[A-Z]\b")
 

@@ -1,9 +1,10 @@
 """`forge up` for real: the README's run command, as a subprocess, used as a new user would.
 
 It starts NATS, the scheduler and a trainer in a fresh data folder on free ports, prints a
-generated admin password; the `forge` CLI logs in with it, submits a small weather forecast
-and watches it succeed; then Ctrl-C (SIGINT) stops everything with status 0, and no process
-of any service, nor any process one of them started, is left. It runs under the umask most
+generated admin password (the scheduler answering on loopback only); the `forge` CLI logs in
+with it, submits a small weather forecast and watches it succeed; then Ctrl-C (SIGINT) stops
+everything with status 0, and no process of any service, nor any process one of them
+started, is left. It runs under the umask most
 shells have, 022, and everything it wrote in the data folder is the user's alone all the same.
 """
 
@@ -15,17 +16,32 @@ import signal
 import socket
 import subprocess
 from collections.abc import Iterator
+from concurrent import futures
 from pathlib import Path
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2_grpc
+from grpc_health.v1.health import HealthServicer
 
+from azuraforge.tls import TlsSettings
 from forge_cli import up
 from forge_cli.main import build_parser
 from forge_cli.supervisor import group_exists
-from forge_cli.up import Plan, free_port
+from forge_cli.up import AdminAccount, Plan, free_port, grpc_serving
+from tests.certificates import Certificates
 from tests.processes import FORGE, PASSWORD, Output, kill_group
 
 TINY_FORECAST = ["epochs=2", "end=2010-01-20", "hidden_size=8"]
+ADMIN = AdminAccount("admin", None, existed=True)
+TLS_VARIABLES = (
+    "FORGE_TLS_CERT",
+    "FORGE_TLS_KEY",
+    "FORGE_TLS_CA",
+    "FORGE_TLS_CLIENT_CERT",
+    "FORGE_TLS_CLIENT_KEY",
+    "FORGE_TLS_CLIENT_CA",
+)
 
 
 @pytest.fixture
@@ -46,6 +62,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         "FORGE_DATABASE_URL",
         "FORGE_CLUSTER_TOKEN",
         "FORGE_JWT_SECRET",
+        "FORGE_SCHEDULER_HOST",
+        *TLS_VARIABLES,
     ):
         environ.pop(variable, None)
     return environ
@@ -83,6 +101,7 @@ def test_forge_up_runs_an_experiment_and_stops_cleanly_on_ctrl_c(forge_up, env) 
     password = output.wait_for(PASSWORD, timeout=5)[1]
     children = output.children()
     assert set(children) == {"nats", "scheduler", "trainer-1", "gateway"}
+    assert_loopback_only(int(address.rpartition(":")[2]))
     assert any(line.startswith("trainer-1 | ") for line in output.lines)
 
     login = forge(
@@ -118,6 +137,28 @@ def test_forge_up_runs_an_experiment_and_stops_cleanly_on_ctrl_c(forge_up, env) 
     assert lines[-1] == "up        | stopped"
     for name, pid in children.items():
         assert not group_exists(pid), f"a process of {name}'s group outlived forge up"
+
+
+def assert_loopback_only(port: int) -> None:
+    """Nothing answers on `port` at this machine's address on the network (if it has one)."""
+    outward = this_machines_address()
+    if outward is None:
+        return  # no network: nothing beyond this machine to be reached from
+    with socket.socket() as probe:
+        probe.settimeout(5)
+        reached = probe.connect_ex((outward, port)) == 0
+    assert not reached, f"the scheduler answers on {outward}:{port}, beyond this machine"
+
+
+def this_machines_address() -> str | None:
+    """The address this machine reaches the network from; None without a route out."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        try:
+            udp.connect(("192.0.2.1", 9))  # a documentation address: no packet is sent
+        except OSError:
+            return None
+        address: str = udp.getsockname()[0]
+    return None if address.startswith("127.") else address
 
 
 def assert_private(data_dir: Path) -> None:
@@ -258,3 +299,61 @@ def test_the_banner_says_how_to_run_this_forge_from_here(
         admin.lines("127.0.0.1:50051", in_the_clone)[-1]
         == "    .venv/bin/forge login --username admin"
     )
+
+
+def test_the_scheduler_listens_on_loopback_unless_told_otherwise(tmp_path: Path) -> None:
+    environ = {"FORGE_DATA_DIR": str(tmp_path)}
+
+    def scheduler_argv(the_plan: Plan) -> list[str]:
+        (scheduler,) = [s for s in the_plan.services() if s.name == "scheduler"]
+        return scheduler.argv
+
+    default = plan(environ, "--scheduler-port", "6000")
+    everywhere = plan(environ, "--scheduler-port", "6000", "--scheduler-host", "0.0.0.0")
+    one_address = plan({**environ, "FORGE_SCHEDULER_HOST": "10.1.2.3"}, "--scheduler-port", "6000")
+
+    argv = scheduler_argv(default)
+    assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    argv = scheduler_argv(everywhere)
+    assert argv[argv.index("--host") + 1] == "0.0.0.0"
+    # The services forge up starts reach the scheduler where it listens.
+    assert everywhere.scheduler_address == "127.0.0.1:6000"
+    assert one_address.scheduler_address == "10.1.2.3:6000"
+    argv = scheduler_argv(one_address)
+    assert argv[argv.index("--host") + 1] == "10.1.2.3"
+    assert any("beyond this machine" in line for line in everywhere.banner(ADMIN))
+
+
+def test_tls_settings_forge_up_cannot_use_are_refused_by_name(
+    tmp_path: Path, certificates: Certificates
+) -> None:
+    environ = {"FORGE_DATA_DIR": str(tmp_path)}
+    serving = {
+        "FORGE_TLS_CERT": str(certificates.server_cert),
+        "FORGE_TLS_KEY": str(certificates.server_key),
+    }
+
+    with pytest.raises(up.UsageError, match="need FORGE_TLS_CA to trust them"):
+        plan({**environ, **serving}).check_tls()
+    with pytest.raises(up.UsageError, match="FORGE_TLS_CERT and FORGE_TLS_KEY go together"):
+        plan({**environ, "FORGE_TLS_CERT": str(certificates.server_cert)}).check_tls()
+    plan({**environ, **serving, "FORGE_TLS_CA": str(certificates.ca)}).check_tls()
+
+
+def test_forge_up_asks_a_tls_scheduler_if_it_is_ready_over_tls(
+    certificates: Certificates,
+) -> None:
+    serving = TlsSettings.from_env(certificates.server_env())
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    credentials = serving.server_credentials()
+    assert credentials is not None
+    port = server.add_secure_port("127.0.0.1:0", credentials)
+    server.start()
+    try:
+        address = f"127.0.0.1:{port}"
+        assert grpc_serving(address, TlsSettings.from_env(certificates.client_env()))
+        assert not grpc_serving(address, TlsSettings())
+    finally:
+        server.stop(None)

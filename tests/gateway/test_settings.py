@@ -8,6 +8,7 @@ import pytest
 
 import gateway
 from gateway.settings import GatewaySettings, SettingsError, load_settings
+from tests.certificates import Certificates
 
 
 def test_defaults_need_nothing_set():
@@ -98,3 +99,11 @@ def test_trusted_proxies_are_addresses_or_networks():
     ]
     with pytest.raises(SettingsError, match="FORGE_GATEWAY_TRUSTED_PROXIES: 'proxy"):
         load_settings({"FORGE_GATEWAY_TRUSTED_PROXIES": "proxy.local"})
+
+
+def test_the_scheduler_is_reached_over_tls_with_a_ca(certificates: Certificates):
+    settings = load_settings({"FORGE_TLS_CA": str(certificates.ca)})
+
+    assert settings.tls.connects_with_tls
+    with pytest.raises(SettingsError, match="FORGE_TLS_CA="):
+        load_settings({"FORGE_TLS_CA": str(certificates.server_key)})

@@ -14,6 +14,7 @@ import pytest
 from scheduler.bus import Bus
 from scheduler.secrets import SecretFileError, read_or_create_secret
 from scheduler.settings import CLUSTER_TOKEN_FILE, JWT_SECRET_FILE, Settings, SettingsError
+from tests.certificates import Certificates
 
 LONG_SECRET = "s" * 40
 
@@ -198,3 +199,40 @@ def test_repr_shows_no_secret(tmp_path: Path):
     assert settings.jwt_secret not in text
     assert settings.cluster_token not in text
     assert "data_dir" in text
+
+
+def test_tls_settings_are_read_and_nats_takes_the_ca_unless_told_another(
+    tmp_path: Path, certificates: Certificates
+):
+    base = {"FORGE_DATA_DIR": str(tmp_path), **certificates.server_env()}
+
+    plain_nats = Settings.from_env({**base, "FORGE_NATS_URL": "nats://127.0.0.1:4222"})
+    tls_nats = Settings.from_env({**base, "FORGE_NATS_URL": "tls://nats.example:4222"})
+    own_ca = Settings.from_env(
+        {
+            **base,
+            "FORGE_NATS_URL": "nats://nats.example:4222",
+            "FORGE_NATS_TLS_CA": str(certificates.other_ca),
+        }
+    )
+
+    assert plain_nats.tls.serves_tls and plain_nats.tls.connects_with_tls
+    # TLS when that NATS asks for it; a tls:// URL or a NATS CA of its own requires it.
+    assert not plain_nats.bus_tls.required
+    assert tls_nats.bus_tls.required
+    assert own_ca.bus_tls.required
+    assert (tls_nats.bus_tls.ca, own_ca.bus_tls.ca) == (certificates.ca, certificates.other_ca)
+    # The scheduler's certificate is what it shows NATS that asks.
+    assert tls_nats.bus_tls.cert == certificates.server_cert
+    assert Settings.from_env({"FORGE_DATA_DIR": str(tmp_path)}).bus_tls.context() is None
+
+
+def test_unusable_tls_settings_are_named(tmp_path: Path, certificates: Certificates):
+    with pytest.raises(SettingsError, match="FORGE_TLS_CERT and FORGE_TLS_KEY go together"):
+        Settings.from_env(
+            {"FORGE_DATA_DIR": str(tmp_path), "FORGE_TLS_CERT": str(certificates.server_cert)}
+        )
+    with pytest.raises(SettingsError, match=r"FORGE_NATS_TLS_CA=.*no CA certificate"):
+        Settings.from_env(
+            {"FORGE_DATA_DIR": str(tmp_path), "FORGE_NATS_TLS_CA": str(tmp_path / "none.pem")}
+        )

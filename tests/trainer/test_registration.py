@@ -17,8 +17,10 @@ import grpc
 import grpc.aio
 import pytest
 
+from azuraforge.tls import TlsSettings
 from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc, trainer_pb2
 from forge_learner.registry import Discovery, discover_pipelines
+from tests.certificates import Certificates
 from tests.trainer.harness import AUTH, TOKEN, receive, running_trainer
 from tests.trainer.probe import TrainerProbe
 
@@ -55,10 +57,12 @@ class RecordingScheduler(scheduler_pb2_grpc.SchedulerServiceServicer):
 
 
 @asynccontextmanager
-async def scheduler(servicer: RecordingScheduler, port: int = 0) -> AsyncIterator[int]:
+async def scheduler(
+    servicer: RecordingScheduler, port: int = 0, tls: TlsSettings | None = None
+) -> AsyncIterator[int]:
     server = grpc.aio.server()
     scheduler_pb2_grpc.add_SchedulerServiceServicer_to_server(servicer, server)
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    bound = (tls or TlsSettings()).listen(server, f"127.0.0.1:{port}")
     await server.start()
     try:
         yield bound
@@ -198,3 +202,25 @@ def test_a_wrong_cluster_token_is_reported_and_retried(
     assert "set FORGE_CLUSTER_TOKEN to the scheduler's cluster token" in caplog.text
     assert "cannot reach" not in caplog.text, "the scheduler was reached: it refused the token"
     assert recorded.registrations == []
+
+
+def test_a_trainer_registers_over_tls_with_the_ca_and_is_told_to_set_it_without(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, certificates: Certificates
+):
+    recorded = RecordingScheduler()
+    serving = TlsSettings.from_env(certificates.server_env())
+    trusting = TlsSettings.from_env(certificates.client_env())
+
+    async def scenario():
+        async with scheduler(recorded, tls=serving) as port:
+            address = f"127.0.0.1:{port}"
+            async with running_trainer(tmp_path / "plain", scheduler_address=address):
+                await wait_for(lambda: "cannot reach the scheduler" in caplog.text)
+            assert recorded.registrations == []
+            async with running_trainer(tmp_path / "tls", scheduler_address=address, tls=trusting):
+                await wait_for(lambda: recorded.registrations)
+
+    with caplog.at_level(logging.WARNING, logger="trainer.registration"):
+        asyncio.run(scenario())
+
+    assert "the scheduler serves TLS, and this connected without: set FORGE_TLS_CA" in caplog.text

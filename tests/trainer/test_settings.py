@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.certificates import Certificates
 from trainer.settings import SettingsError, TrainerSettings, load_settings
 
 
@@ -101,3 +102,17 @@ def test_the_advertised_address_is_one_the_scheduler_can_dial(
 
     assert settings.advertised_address(7000) == expected
     assert settings.resolved_id(7000) == "HOST-7000"
+
+
+def test_tls_settings_are_read_and_a_bad_one_is_named(tmp_path: Path, certificates: Certificates):
+    environ = {"FORGE_DATA_DIR": str(tmp_path), "FORGE_CLUSTER_TOKEN": "token"}
+
+    settings = load_settings(
+        {**environ, **certificates.server_env(), "FORGE_TLS_CLIENT_CA": str(certificates.ca)}
+    )
+    with pytest.raises(SettingsError, match="FORGE_TLS_CERT and FORGE_TLS_KEY go together"):
+        load_settings({**environ, "FORGE_TLS_KEY": str(certificates.server_key)})
+
+    assert settings.tls.serves_tls and settings.tls.connects_with_tls
+    assert settings.tls.describe_server().startswith("with mutual TLS")
+    assert not load_settings(environ).tls.serves_tls
