@@ -146,17 +146,25 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             max_restarts=max_restarts_from_request(request, self.max_restarts),
         )
         await self.recorder.changed(StatusChange(experiment, None))
-        await self._warn_if_no_trainer_runs(experiment.id, submission.pipeline)
+        if await self._warn_if_no_trainer_runs(experiment.id, submission.pipeline):
+            experiment = await asyncio.to_thread(
+                self.store.get_experiment, experiment.id, caller=caller
+            )
         self.placement.wake()
         return scheduler_pb2.SubmitExperimentResponse(experiment=experiment_to_proto(experiment))
 
-    async def _warn_if_no_trainer_runs(self, experiment_id: str, pipeline: str) -> None:
-        """Say in the experiment's log, at once, when it will wait for a trainer to offer it."""
+    async def _warn_if_no_trainer_runs(self, experiment_id: str, pipeline: str) -> bool:
+        """Say in the experiment's log, at once, when it will wait for a trainer to offer it.
+
+        Whether it said so (the experiment has an event more).
+        """
         live = await asyncio.to_thread(self.store.list_trainers, alive_within=self.trainer_timeout)
         notice = no_trainer_notice(pipeline, live)
-        if notice is not None:
-            log.warning("experiment %s: %s", experiment_id, notice)
-            await self.recorder.event(experiment_id, log_event(notice))
+        if notice is None:
+            return False
+        log.warning("experiment %s: %s", experiment_id, notice)
+        await self.recorder.event(experiment_id, log_event(notice))
+        return True
 
     async def GetExperiment(
         self, request: scheduler_pb2.GetExperimentRequest, context: Context

@@ -1,8 +1,8 @@
 """TLS for the gRPC connections between AzuraForge's services: one set of settings for all.
 
 Bearer tokens and the cluster token travel on every call, so between machines the scheduler,
-the trainers and their clients can speak TLS (DESIGN.md §7; docs/running.md, "TLS between
-machines"). Every process reads the same `FORGE_TLS_*` variables with the same meaning:
+the trainers and their clients can speak TLS (docs/architecture.md, Security; docs/running.md,
+"TLS between machines"). Every process reads the same `FORGE_TLS_*` variables with the same meaning:
 
 | variable | read by | meaning |
 |---|---|---|

@@ -33,7 +33,12 @@ def get(url: str) -> tuple[int, bytes]:
 
 def environment(tmp_path: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("FORGE_")}
-    return {**env, "FORGE_SCHEDULER_ADDR": "127.0.0.1:9"}
+    # No web UI where this gateway looks: the checkout's own build may exist beside the package.
+    return {
+        **env,
+        "FORGE_SCHEDULER_ADDR": "127.0.0.1:9",
+        "FORGE_WEBAPP_DIR": str(tmp_path / "no-web-ui"),
+    }
 
 
 def test_forge_gateway_serves_until_sigterm(tmp_path: Path):

@@ -1,8 +1,9 @@
 """Schemathesis fuzzes the live gateway from its OpenAPI document: no answer may be a 5xx.
 
 A 5xx means a request a client can send reached a bug (or an error the gateway mapped wrong),
-which DESIGN.md §7 rules out: bad input is a 4xx naming the field. The real stack runs in a
-thread (a scheduler without a trainer, so submissions stay pending) with a gateway in front,
+which docs/architecture.md (Security) rules out: bad input is a 4xx naming the field. The
+real stack runs in a thread (a scheduler without a trainer, so submissions stay pending) with
+a gateway in front,
 and schemathesis' command line runs against it with an admin's token, through its examples,
 coverage, fuzzing and stateful phases (the document's links lead from a new experiment to the
 routes that take its id), for `FUZZ_SECONDS`, checking `not_a_server_error` only: the document

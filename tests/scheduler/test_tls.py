@@ -1,4 +1,4 @@
-"""TLS between machines (DESIGN.md §7): the real stack with `FORGE_TLS_*` and a NATS with TLS.
+"""TLS between machines (docs/architecture.md, Security): the stack with `FORGE_TLS_*`, NATS too.
 
 The CA and the loopback certificates are made for the session (`tests/certificates.py`). The
 scheduler and the trainers serve TLS only; the stack's client, the trainers registering and the

@@ -71,7 +71,7 @@ def test_a_run_outlives_its_stream_and_a_scheduler_attaches_where_it_left_off(tm
 
 def test_a_run_nobody_follows_stops_after_the_grace_and_keeps_its_ending(tmp_path: Path):
     async def scenario():
-        async with running_trainer(tmp_path, grace_s=1) as client:
+        async with running_trainer(tmp_path, grace_s=1, checkpoint_interval_s=0) as client:
             call = client.train("exp-1", {"epochs": 100, "epoch_pause": 0.2})
             first = await receive(call, until="epoch_ended")
             call.cancel()
