@@ -5,7 +5,12 @@
  * vertical line with a label, e.g. where a resumed run's new attempt begins.
  *
  * The legend shows the values at the epoch under the pointer, and the latest ones while the
- * pointer is elsewhere. The canvas is hidden from screen readers; the same numbers are in a
+ * pointer is elsewhere. The y axis turns logarithmic by itself when the positive values span more
+ * than 10× (a falling loss), unless the user has set "Log scale" either way; values at or below
+ * zero are left out of a log plot. Dragging across the plot zooms in on those epochs; new points
+ * then leave the zoom alone until "Reset zoom" (or a double-click) shows every epoch again.
+ *
+ * The canvas is hidden from screen readers; the same numbers are in a
  * table under "Show the numbers", and the figure's `data-points` says how many epochs it shows.
  */
 
@@ -66,6 +71,27 @@ export function legendValue(chart: Pick<uPlot, "data">, value: number | null, se
   return value === null || value === undefined ? "–" : formatMetric(value);
 }
 
+/** Whether the positive values span more than 10× (max / min), so a log scale reads better. */
+export function spansDecades(series: ChartSeries[]): boolean {
+  let min = Infinity;
+  let max = 0;
+  for (const s of series) {
+    for (const [, y] of s.points) {
+      if (Number.isFinite(y) && y > 0) {
+        min = Math.min(min, y);
+        max = Math.max(max, y);
+      }
+    }
+  }
+  return max > 0 && max / min > 10;
+}
+
+/** The data for a log scale, which can only place positive values: the others become gaps. */
+export function positiveOnly(data: ChartData): ChartData {
+  const [xs, ...columns] = data;
+  return [xs, ...columns.map((column) => column.map((y) => (y !== null && y > 0 ? y : null)))];
+}
+
 const DEFAULT_HEIGHT = 240;
 const MARKER_COLOR = "#556173";
 
@@ -114,10 +140,17 @@ export function MetricChart({
   const data = useMemo(() => alignSeries(series), [series]);
   const shape = series.map((s) => `${s.label}|${s.color}|${s.dashed ? 1 : 0}`).join(";");
   const marked = markers.map((marker) => `${marker.x}|${marker.label}`).join(";");
-  // A log scale shows a loss that falls by orders of magnitude; it needs every value positive.
-  const canLog = series.some((s) => s.points.length > 0) && series.every((s) => s.points.every(([, y]) => y > 0));
-  const [logScale, setLogScale] = useState(false);
-  const log = logScale && canLog;
+  // A log scale shows a loss that falls by orders of magnitude. It is chosen by itself when the
+  // values span more than 10×, until the user sets the checkbox; it plots only positive values.
+  const canLog = series.some((s) => s.points.some(([, y]) => Number.isFinite(y) && y > 0));
+  const [userLog, setUserLog] = useState<boolean | null>(null);
+  const log = (userLog ?? spansDecades(series)) && canLog;
+  const plotted = useMemo(() => (log ? positiveOnly(data) : data), [data, log]);
+  const latest = useRef(plotted);
+  latest.current = plotted;
+  // The x range the user dragged out, kept while new points arrive and across a rebuild.
+  const zoomRange = useRef<[number, number] | null>(null);
+  const [zoomed, setZoomed] = useState(false);
 
   useEffect(() => {
     const element = holder.current;
@@ -126,11 +159,16 @@ export function MetricChart({
       width: Math.max(200, element.clientWidth || 600),
       height,
       legend: { show: true, live: true },
-      cursor: { drag: { x: false, y: false } },
+      cursor: { drag: { x: true, y: false, setScale: true } },
       scales: {
         x: {
           time: false,
-          range: xMax ? (_self, min, max) => [Math.min(min ?? 1, 1), Math.max(max ?? xMax, xMax)] : undefined,
+          // While zoomed, new data keeps the user's range, and the range is theirs as dragged.
+          auto: () => zoomRange.current === null,
+          range: (_self, min, max) => {
+            if (zoomRange.current !== null || !xMax) return [min, max];
+            return [Math.min(min ?? 1, 1), Math.max(max ?? xMax, xMax)];
+          },
         },
         y: log ? { distr: 3 } : {},
       },
@@ -155,9 +193,41 @@ export function MetricChart({
         })),
       ],
       plugins: [markersPlugin(markers)],
+      hooks: {
+        // A drag across the plot: uPlot sets the x scale to it just after this hook.
+        setSelect: [
+          (self: uPlot) => {
+            if (self.select.width > 0) {
+              zoomRange.current = [Number.NaN, Number.NaN];
+              setZoomed(true);
+            }
+          },
+        ],
+        setScale: [
+          (self: uPlot, key: string) => {
+            const { min, max } = self.scales.x ?? {};
+            if (key === "x" && zoomRange.current !== null && min != null && max != null) zoomRange.current = [min, max];
+          },
+        ],
+      },
     };
-    const chart = new uPlot(options, data as uPlot.AlignedData, element);
+    // A rebuilt chart starts on every epoch, then goes back to the range the user had zoomed to.
+    const kept = zoomRange.current;
+    zoomRange.current = null;
+    const chart = new uPlot(options, latest.current as uPlot.AlignedData, element);
     plot.current = chart;
+    if (kept && Number.isFinite(kept[0]) && Number.isFinite(kept[1])) {
+      zoomRange.current = kept;
+      chart.setScale("x", { min: kept[0], max: kept[1] });
+    } else if (kept) {
+      setZoomed(false);
+    }
+    // uPlot's double-click shows every epoch again; this listener runs first, so the range is free.
+    const unzoomOnDoubleClick = () => {
+      zoomRange.current = null;
+      setZoomed(false);
+    };
+    element.addEventListener("dblclick", unzoomOnDoubleClick, true);
     let observer: ResizeObserver | null = null;
     if (typeof ResizeObserver !== "undefined") {
       observer = new ResizeObserver(() => {
@@ -168,6 +238,7 @@ export function MetricChart({
     }
     return () => {
       observer?.disconnect();
+      element.removeEventListener("dblclick", unzoomOnDoubleClick, true);
       chart.destroy();
       plot.current = null;
     };
@@ -175,8 +246,15 @@ export function MetricChart({
   }, [shape, marked, height, xLabel, log, xMax]);
 
   useEffect(() => {
-    plot.current?.setData(data as uPlot.AlignedData);
-  }, [data]);
+    plot.current?.setData(plotted as uPlot.AlignedData);
+  }, [plotted]);
+
+  const resetZoom = () => {
+    zoomRange.current = null;
+    setZoomed(false);
+    // Setting the data again scales x to every epoch, since the scale is automatic once more.
+    plot.current?.setData(latest.current as uPlot.AlignedData);
+  };
 
   const xs = data[0];
   return (
@@ -185,12 +263,19 @@ export function MetricChart({
         <figcaption id={captionId} className="chart-title">
           {title}
         </figcaption>
-        {canLog ? (
-          <label className="checkbox-row small">
-            <input type="checkbox" checked={logScale} onChange={(event) => setLogScale(event.target.checked)} />
-            Log scale
-          </label>
-        ) : null}
+        <span className="chart-tools">
+          {zoomed ? (
+            <button type="button" className="button button-small" onClick={resetZoom}>
+              Reset zoom
+            </button>
+          ) : null}
+          {canLog ? (
+            <label className="checkbox-row small">
+              <input type="checkbox" checked={log} onChange={(event) => setUserLog(event.target.checked)} />
+              Log scale
+            </label>
+          ) : null}
+        </span>
       </div>
       <div ref={holder} className="chart-canvas" aria-hidden="true" />
       {xs.length === 0 ? <p className="muted chart-empty">No epoch has finished yet.</p> : null}

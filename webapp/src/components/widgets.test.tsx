@@ -1,4 +1,4 @@
-import { render, screen } from "@testing-library/react";
+import { act, render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 import { FakeUplot } from "../test/fakeUplot";
 import { LiveLog } from "./LiveLog";
@@ -91,12 +91,98 @@ describe("MetricChart", () => {
     expect(legendValue({ data: [[]] } as never, null, 1, null)).toBe("–");
   });
 
-  it("switches to a log scale on request when every value is positive", async () => {
+  it("turns to a log scale by itself when the values span more than 10×, linear otherwise", () => {
+    FakeUplot.instances = [];
+    const loss = (points: Array<[number, number]>) => [{ label: "loss", color: "#000", points }];
+    const { rerender } = render(<MetricChart title="loss" series={loss([[1, 0.5], [2, 0.1]])} />);
+    expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBeUndefined();
+    expect(screen.getByRole("checkbox", { name: "Log scale" })).not.toBeChecked();
+
+    rerender(<MetricChart title="loss" series={loss([[1, 0.5], [2, 0.1], [3, 0.01]])} />);
+    expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBe(3);
+    expect(screen.getByRole("checkbox", { name: "Log scale" })).toBeChecked();
+  });
+
+  it("leaves values at or below zero out of a log plot, and lets the checkbox decide", async () => {
     const { default: userEvent } = await import("@testing-library/user-event");
     FakeUplot.instances = [];
-    render(<MetricChart title="loss" series={[{ label: "loss", color: "#000", points: [[1, 0.5], [2, 0.01]] }]} />);
+    const series = [{ label: "loss", color: "#000", points: [[1, 5], [2, 0], [3, 0.01]] as Array<[number, number]> }];
+    const { rerender } = render(<MetricChart title="loss" series={series} />);
+    expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBe(3);
+    expect(FakeUplot.instances.at(-1)?.data).toEqual([[1, 2, 3], [5, null, 0.01]]);
+    // The numbers under the chart still show the zero.
+    expect(screen.getByRole("table", { name: "loss by epoch" })).toHaveTextContent("20");
+
+    await userEvent.click(screen.getByRole("checkbox", { name: "Log scale" }));
+    expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBeUndefined();
+    expect(FakeUplot.instances.at(-1)?.data).toEqual([[1, 2, 3], [5, 0, 0.01]]);
+    // The user's choice holds while new points arrive.
+    rerender(<MetricChart title="loss" series={[{ ...series[0]!, points: [...series[0]!.points, [4, 0.001]] }]} />);
+    expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBeUndefined();
+
     await userEvent.click(screen.getByRole("checkbox", { name: "Log scale" }));
     expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBe(3);
+  });
+
+  it("can be switched to a log scale on request when the values span less", async () => {
+    const { default: userEvent } = await import("@testing-library/user-event");
+    FakeUplot.instances = [];
+    render(<MetricChart title="loss" series={[{ label: "loss", color: "#000", points: [[1, 0.5], [2, 0.1]] }]} />);
+    await userEvent.click(screen.getByRole("checkbox", { name: "Log scale" }));
+    expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBe(3);
+  });
+
+  it("zooms on a drag, keeps the zoom as points arrive, and resets it on request", async () => {
+    const { default: userEvent } = await import("@testing-library/user-event");
+    FakeUplot.instances = [];
+    const loss = (points: Array<[number, number]>) => [{ label: "loss", color: "#000", points }];
+    const { rerender } = render(<MetricChart title="loss" series={loss([[1, 0.5], [2, 0.4], [3, 0.3]])} xMax={10} />);
+    const chart = FakeUplot.instances[0] as FakeUplot;
+    expect(chart.options.cursor?.drag).toEqual({ x: true, y: false, setScale: true });
+    const x = chart.options.scales?.x;
+    // Not zoomed: x is automatic and spans every epoch to come.
+    expect(x?.auto?.()).toBe(true);
+    expect(x?.range?.(chart, 1, 3)).toEqual([1, 10]);
+    expect(screen.queryByRole("button", { name: "Reset zoom" })).not.toBeInTheDocument();
+
+    act(() => chart.drag(2, 3));
+    expect(screen.getByRole("button", { name: "Reset zoom" })).toBeInTheDocument();
+    // Zoomed: new data leaves x alone, and the dragged range is not widened.
+    expect(x?.auto?.()).toBe(false);
+    expect(x?.range?.(chart, 2, 3)).toEqual([2, 3]);
+    rerender(<MetricChart title="loss" series={loss([[1, 0.5], [2, 0.4], [3, 0.3], [4, 0.2]])} xMax={10} />);
+    expect(FakeUplot.instances).toHaveLength(1);
+    expect(x?.auto?.()).toBe(false);
+
+    await userEvent.click(screen.getByRole("button", { name: "Reset zoom" }));
+    expect(screen.queryByRole("button", { name: "Reset zoom" })).not.toBeInTheDocument();
+    expect(x?.auto?.()).toBe(true);
+    expect(x?.range?.(chart, 1, 4)).toEqual([1, 10]);
+    expect(chart.setDataCalls.at(-1)).toEqual([[1, 2, 3, 4], [0.5, 0.4, 0.3, 0.2]]);
+  });
+
+  it("forgets the zoom on a double-click, as uPlot shows every epoch again", () => {
+    FakeUplot.instances = [];
+    render(<MetricChart title="loss" series={[{ label: "loss", color: "#000", points: [[1, 0.5], [2, 0.4], [3, 0.3]] }]} />);
+    const chart = FakeUplot.instances[0] as FakeUplot;
+    act(() => chart.drag(1, 2));
+    expect(screen.getByRole("button", { name: "Reset zoom" })).toBeInTheDocument();
+    act(() => {
+      chart.target.dispatchEvent(new MouseEvent("dblclick", { bubbles: true }));
+    });
+    expect(screen.queryByRole("button", { name: "Reset zoom" })).not.toBeInTheDocument();
+    expect(chart.options.scales?.x?.auto?.()).toBe(true);
+  });
+
+  it("keeps the zoom when the chart is rebuilt", () => {
+    FakeUplot.instances = [];
+    const series = [{ label: "loss", color: "#000", points: [[1, 0.5], [2, 0.4], [3, 0.3]] as Array<[number, number]> }];
+    const { rerender } = render(<MetricChart title="loss" series={series} />);
+    act(() => (FakeUplot.instances[0] as FakeUplot).drag(1.5, 2.5));
+    rerender(<MetricChart title="loss" series={series} markers={[{ x: 2, label: "attempt 2" }]} />);
+    expect(FakeUplot.instances).toHaveLength(2);
+    expect(FakeUplot.instances[1]?.scales.x).toEqual({ min: 1.5, max: 2.5 });
+    expect(screen.getByRole("button", { name: "Reset zoom" })).toBeInTheDocument();
   });
 
   it("draws each marker as a labelled vertical line, and is rebuilt when the markers change", () => {
