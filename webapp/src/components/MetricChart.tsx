@@ -178,7 +178,12 @@ export function MetricChart({
           incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
           values: (_self, ticks) => ticks.map((tick) => String(tick)),
         },
-        { values: (_self, ticks) => ticks.map((tick) => formatMetric(tick)), size: 64 },
+        {
+          // On a log scale uPlot leaves the ticks between the powers of ten unlabelled (null).
+          values: (_self, ticks) =>
+            ticks.map((tick: number | null) => (tick == null ? "" : formatMetric(tick))),
+          size: 64,
+        },
       ],
       series: [
         { label: xLabel },

@@ -101,6 +101,9 @@ describe("MetricChart", () => {
     rerender(<MetricChart title="loss" series={loss([[1, 0.5], [2, 0.1], [3, 0.01]])} />);
     expect(FakeUplot.instances.at(-1)?.options.scales?.y?.distr).toBe(3);
     expect(screen.getByRole("checkbox", { name: "Log scale" })).toBeChecked();
+    // uPlot hands a log axis nulls for the ticks it leaves unlabelled: they stay blank.
+    const yAxis = FakeUplot.instances.at(-1)?.options.axes?.[1];
+    expect(yAxis?.values?.(null, [0.1, null, null, 0.01])).toEqual(["0.1", "", "", "0.01"]);
   });
 
   it("leaves values at or below zero out of a log plot, and lets the checkbox decide", async () => {

@@ -16,6 +16,7 @@ export class FakeUplot {
       series: { label?: string; value?: (self: { data: unknown[] }, value: number | null, seriesIdx: number, idx: number | null) => string }[];
       scales?: Record<string, { distr?: number; auto?: () => boolean; range?: (self: unknown, min: number, max: number) => [number, number] }>;
       cursor?: { drag?: { x?: boolean; y?: boolean; setScale?: boolean } };
+      axes?: { values?: (self: unknown, ticks: Array<number | null>) => string[] }[];
       plugins?: { hooks: { draw?: (chart: unknown) => void } }[];
       hooks?: Record<string, Hook[]>;
     },
