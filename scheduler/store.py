@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, case, delete, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -520,16 +520,12 @@ class Store:
         """
         with self._reading() as session:
             row = session.execute(
-                select(Experiment.status, Experiment.scheduler_id).where(
-                    Experiment.id == experiment_id
-                )
+                select(Experiment.status, _run_goes_on()).where(Experiment.id == experiment_id)
             ).one_or_none()
             if row is None:
                 raise NotFound("experiment", experiment_id)
-            status, scheduler_id = row
-            return bool(status.is_terminal) and not (
-                status is ExperimentStatus.CANCELLED and scheduler_id is not None
-            )
+            status, goes_on = row
+            return bool(status.is_terminal) and not goes_on
 
     def _end_attempt(
         self, experiment: Experiment, lost_reason: str = "", *, counted: bool = True
@@ -850,14 +846,7 @@ class Store:
                 select(Experiment.id, Experiment.stream_position).where(
                     Experiment.id.in_(held),
                     Experiment.trainer_id == trainer_id,
-                    or_(
-                        Experiment.status == ExperimentStatus.RUNNING,
-                        # Cancelled, and its last files still expected.
-                        and_(
-                            Experiment.status == ExperimentStatus.CANCELLED,
-                            Experiment.scheduler_id.is_not(None),
-                        ),
-                    ),
+                    _run_goes_on(),
                 )
             )
             ours = {experiment_id: position for experiment_id, position in rows}
@@ -942,14 +931,7 @@ class Store:
                 session.scalars(
                     select(Experiment)
                     .where(
-                        # A cancelled run whose last files its scheduler did not see either.
-                        or_(
-                            Experiment.status == ExperimentStatus.RUNNING,
-                            and_(
-                                Experiment.status == ExperimentStatus.CANCELLED,
-                                Experiment.scheduler_id.is_not(None),
-                            ),
-                        ),
+                        _run_goes_on(),
                         Experiment.id.not_in(list(following)),
                         or_(
                             Experiment.scheduler_id.is_(None),
@@ -1161,6 +1143,18 @@ def _experiment_records(
         )
         for experiment in experiments
     ]
+
+
+def _run_goes_on() -> ColumnElement[bool]:
+    """Whether an experiment's run is still followed: RUNNING, or cancelled (`mark_cancelled`)
+    with its last files still expected, until `complete_cancel` clears its scheduler."""
+    return or_(
+        Experiment.status == ExperimentStatus.RUNNING,
+        and_(
+            Experiment.status == ExperimentStatus.CANCELLED,
+            Experiment.scheduler_id.is_not(None),
+        ),
+    )
 
 
 def _note_position(experiment: Experiment, position: int | None) -> None:
