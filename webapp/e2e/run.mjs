@@ -70,6 +70,20 @@ function chartEpochs() {
   }));
 }
 
+// Presses Tab until the focused element passes `focused` (run in the page with `arg`); a
+// keyboard user's path, so it fails if the element cannot be reached that way.
+async function tabTo(page, what, focused, arg, limit = 80) {
+  for (let presses = 1; presses <= limit; presses += 1) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(focused, arg)) return presses;
+  }
+  throw new Error(`${what} was not reached within ${limit} presses of Tab`);
+}
+
+const focusedField = (label) => document.activeElement?.labels?.[0]?.textContent?.trim() === label;
+const focusedControl = (name) => document.activeElement?.textContent?.trim() === name;
+const headingFocused = (text) => document.activeElement?.tagName === "H1" && document.activeElement.textContent.includes(text);
+
 function check(condition, message) {
   if (!condition) throw new Error(message);
 }
@@ -416,6 +430,32 @@ async function main() {
     await step("log out", async () => {
       await page.getByRole("button", { name: "Log out" }).click();
       await page.getByText("You have logged out.").waitFor();
+    });
+
+    await step("keyboard only: log in, open the form, launch a run; focus lands on each heading", async () => {
+      await page.getByText("You have logged out.").waitFor();
+      await tabTo(page, "the username field", focusedField, "Username");
+      await page.keyboard.type(ADMIN.username);
+      await tabTo(page, "the password field", focusedField, "Password");
+      await page.keyboard.type(ADMIN.password);
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(headingFocused, "Experiments", { timeout: 10000 });
+      await tabTo(page, "the New experiment link", focusedControl, "New experiment");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(headingFocused, "New experiment", { timeout: 10000 });
+      await tabTo(page, "a pipeline choice", () => document.activeElement?.getAttribute("type") === "radio");
+      for (let moves = 0; moves < 5 && !(await page.evaluate(() => document.querySelector('input[value="weather_forecaster"]')?.checked)); moves += 1) {
+        await page.keyboard.press("ArrowDown");
+      }
+      await tabTo(page, "the Epochs field", focusedField, "Epochs");
+      await page.keyboard.press("ControlOrMeta+A");
+      await page.keyboard.type("2");
+      const presses = await tabTo(page, "the Launch button", focusedControl, "Launch weather_forecaster");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+      await page.waitForFunction(headingFocused, "weather_forecaster", { timeout: 10000 });
+      await shot(page, "desktop-keyboard-launched");
+      console.log(`(Launch was ${presses} presses of Tab after Epochs) `);
     });
 
     await step("every page at 390×844", async () => {
