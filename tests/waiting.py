@@ -28,21 +28,9 @@ def wait_until(
     """The first truthy value of `condition()`, checked every `interval` s for `timeout` s.
 
     `condition` may raise OSError (a port that does not answer yet): that counts as not yet.
+    For code with no event loop running; `until` is the same for coroutines.
     """
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while True:
-        try:
-            value = condition()
-        except OSError as error:
-            last = error
-        else:
-            if value:
-                return value
-            last = value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"waited {timeout} s for {what}; last saw {last!r}")
-        time.sleep(interval)
+    return asyncio.run(until(condition, timeout, what, interval))
 
 
 @overload
@@ -56,7 +44,7 @@ async def until(
 async def until(
     condition: Callable[[], Any], timeout: float, what: str, interval: float = INTERVAL_S
 ) -> Any:
-    """`wait_until` for asyncio: `condition` may be a plain or an async function."""
+    """`wait_until` in a coroutine: `condition` may be a plain or an async function."""
     deadline = time.monotonic() + timeout
     last: object = None
     while True:
