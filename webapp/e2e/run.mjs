@@ -80,8 +80,15 @@ async function tabTo(page, what, focused, arg, limit = 80) {
   throw new Error(`${what} was not reached within ${limit} presses of Tab`);
 }
 
-const focusedField = (label) => document.activeElement?.labels?.[0]?.textContent?.trim() === label;
+const focusedField = (label) => {
+  const focused = document.activeElement;
+  return focused instanceof HTMLInputElement && focused.labels?.[0]?.textContent?.trim() === label;
+};
 const focusedControl = (name) => document.activeElement?.textContent?.trim() === name;
+const weatherChosen = () => {
+  const choice = document.querySelector('input[value="weather_forecaster"]');
+  return choice instanceof HTMLInputElement && choice.checked;
+};
 const headingFocused = (text) => document.activeElement?.tagName === "H1" && document.activeElement.textContent.includes(text);
 
 function check(condition, message) {
@@ -444,7 +451,7 @@ async function main() {
       await page.keyboard.press("Enter");
       await page.waitForFunction(headingFocused, "New experiment", { timeout: 10000 });
       await tabTo(page, "a pipeline choice", () => document.activeElement?.getAttribute("type") === "radio");
-      for (let moves = 0; moves < 5 && !(await page.evaluate(() => document.querySelector('input[value="weather_forecaster"]')?.checked)); moves += 1) {
+      for (let moves = 0; moves < 5 && !(await page.evaluate(weatherChosen)); moves += 1) {
         await page.keyboard.press("ArrowDown");
       }
       await tabTo(page, "the Epochs field", focusedField, "Epochs");
