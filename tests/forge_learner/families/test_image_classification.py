@@ -23,10 +23,10 @@ from forge_learner.config import ConfigError, parse_config
 from forge_learner.families.image_classification import (
     ImageClassificationConfig,
     ImageClassificationPipeline,
-    PipelineData,
     image_data,
 )
 from forge_learner.learner import Learner
+from forge_learner.pipeline import PipelineData
 from forge_learner.sources import LabelledImages
 
 CLASSES = ("top", "middle", "bottom")
