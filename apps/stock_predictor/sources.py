@@ -197,7 +197,7 @@ def _indices(
         description=(
             f"the {INDICES[ticker]} ({ticker}) in USD index points, one row per trading day "
             f"from {period}: Yahoo Finance's daily bars as the arch package ships them "
-            "(arch: NCSA licence; the prices are Yahoo's, for research and teaching)."
+            "(arch: NCSA licence; the prices are Yahoo's)."
         ),
     )
 
