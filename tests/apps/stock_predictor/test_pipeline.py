@@ -17,6 +17,7 @@ from apps.stock_predictor import pipeline as stocks
 from apps.stock_predictor.pipeline import StockConfig, StockPredictor
 from apps.stock_predictor.sources import load_prices
 from forge_core import nn
+from forge_learner.config import ConfigError
 from forge_learner.pipeline import PipelineData, RunResult
 from forge_learner.registry import get_pipeline
 from forge_learner.sources import DataRequestError, Series
@@ -107,6 +108,19 @@ def test_the_close_target_on_the_monthly_sample_is_held_against_the_random_walk(
         assert result.evaluation.metrics[metric] == pytest.approx(random_walk[metric], rel=1e-6)
     assert result.evaluation.references == {}
     assert "| metric | model | random walk | seasonal naive |" in result.report_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"target": "returns"}, "target: "),
+        ({"source": "arch"}, "source: "),
+        ({"ticker": "S&P 500"}, "ticker: "),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(settings: dict[str, Any], message: str):
+    with pytest.raises(ConfigError, match=message):
+        StockPredictor.parse_config(settings)
 
 
 def test_volatility_from_the_monthly_sample_says_what_to_do():

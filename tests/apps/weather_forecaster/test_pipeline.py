@@ -12,6 +12,7 @@ from vega_datasets import local_data
 
 from apps.weather_forecaster import pipeline as weather
 from apps.weather_forecaster.pipeline import WeatherForecaster
+from forge_learner.config import ConfigError
 from forge_learner.pipeline import RunResult
 from forge_learner.registry import get_pipeline
 from forge_learner.sources import DataRequestError, Series
@@ -85,7 +86,27 @@ def test_the_hourly_sample_stays_an_option_labelled_for_demos():
     pipeline = WeatherForecaster()
     data = pipeline.load_data(pipeline.parse_config({"source": "sample", "lookback": 24}))
     assert "Climatology-smoothed, not observations: for demos" in str(data.summary["description"])
-    assert data.extras["series"].season == 24
+    ready = data.extras["series"]
+    assert ready.season == 24
+    test = ready.windows.take(ready.split.test)
+    # Less than a year of training hours: no yearly curve is extrapolated from them.
+    assert set(pipeline.baselines(data.extras["config"], ready, test)) == {
+        "persistence",
+        "seasonal naive",
+    }
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"source": "noaa"}, "source: "),
+        ({"calendar_features": "sometimes"}, "calendar_features: "),
+        ({"start": "yesterday"}, "start: "),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(settings: dict[str, Any], message: str):
+    with pytest.raises(ConfigError, match=message):
+        WeatherForecaster.parse_config(settings)
 
 
 def test_open_meteo_needs_its_days():
