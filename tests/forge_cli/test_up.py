@@ -32,7 +32,7 @@ from forge_cli.up import AdminAccount, Plan, free_port, grpc_serving
 from tests.certificates import Certificates
 from tests.processes import FORGE, PASSWORD, Output, kill_group
 
-TINY_FORECAST = ["epochs=2", "end=2010-01-20", "hidden_size=8"]
+TINY_FORECAST = ["epochs=2", "end=2012-03-31", "hidden_size=8"]
 ADMIN = AdminAccount("admin", None, existed=True)
 TLS_VARIABLES = (
     "FORGE_TLS_CERT",
