@@ -38,11 +38,12 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const ADMIN = { username: "admin", password: "e2e-admin-password" };
 // A run whose epochs take a second or more even on a fast machine, so the chart is seen growing.
-const LIVE_RUN = { epochs: 8, batch_size: 16, hidden_size: 48 };
-const SECOND_RUN = { epochs: 3, learning_rate: 0.005, batch_size: 64 };
+// The hourly sample has ~8,700 rows against the daily observations' ~1,400.
+const LIVE_RUN = { epochs: 8, batch_size: 16, hidden_size: 48, source: "sample" };
+const SECOND_RUN = { epochs: 3, learning_rate: 0.002, batch_size: 64 };
 // A run whose trainer is killed after its second epoch: as slow an epoch as LIVE_RUN's, with
 // epochs enough left after the kill to see the resumed attempt train.
-const RESUMED_RUN = { epochs: 6, batch_size: 16, hidden_size: 48, learning_rate: 0.002 };
+const RESUMED_RUN = { epochs: 6, batch_size: 16, hidden_size: 48, learning_rate: 0.002, source: "sample" };
 const RESUMES_AFTER = 2;
 const ATTEMPTS_TABLE = "Each run of this experiment on a trainer, the first first";
 // A trainer sends a resume checkpoint after every epoch, not at most every 10 s, so that a
@@ -68,6 +69,15 @@ function chartEpochs() {
     points: Number(figure.getAttribute("data-points")),
     epochs: [...figure.querySelectorAll(".chart-data tbody th")].map((cell) => Number(cell.textContent)),
   }));
+}
+
+/** Sets the new-experiment form's fields to `values`: text boxes filled, choices picked. */
+async function fillForm(page, values) {
+  for (const [name, value] of Object.entries(values)) {
+    const field = page.locator(`[data-field="${name}"]`);
+    if ((await field.locator("select").count()) > 0) await field.locator("select").selectOption(String(value));
+    else await field.locator("input").fill(String(value));
+  }
 }
 
 // Presses Tab until the focused element passes `focused` (run in the page with `arg`); a
@@ -197,7 +207,7 @@ async function main() {
       await page.getByRole("heading", { name: "New experiment" }).waitFor();
       await page.getByRole("radio", { name: /weather_forecaster/ }).check();
       const epochs = page.getByLabel("Epochs", { exact: true });
-      check((await epochs.inputValue()) === "10", "the epochs field does not start at its default, 10");
+      check((await epochs.inputValue()) === "20", "the epochs field does not start at its default, 20");
       await page.getByText("Allowed: 1 to 100000.").first().waitFor();
       await epochs.fill("0");
       await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
@@ -212,9 +222,7 @@ async function main() {
 
     let liveRunId = "";
     await step("launch the weather forecaster and see its chart gain points while it runs", async () => {
-      for (const [name, value] of Object.entries(LIVE_RUN)) {
-        await page.locator(`[data-field="${name}"] input`).fill(String(value));
-      }
+      await fillForm(page, LIVE_RUN);
       await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
       await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
       liveRunId = page.url().split("/").pop();
@@ -351,9 +359,7 @@ async function main() {
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New experiment" }).click();
       await page.getByRole("heading", { name: "New experiment" }).waitFor();
       await page.getByRole("radio", { name: /weather_forecaster/ }).check();
-      for (const [name, value] of Object.entries(RESUMED_RUN)) {
-        await page.locator(`[data-field="${name}"] input`).fill(String(value));
-      }
+      await fillForm(page, RESUMED_RUN);
       await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
       await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
       resumedRunId = page.url().split("/").pop();
