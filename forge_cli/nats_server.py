@@ -156,8 +156,8 @@ def nats_server_binary() -> str:
 
 
 def _password(variable: str, path: Path, environ: Mapping[str, str]) -> NatsPassword:
-    given = environ.get(variable) or ""
-    if not given.strip():  # blank is unset, as in every FORGE_* setting
+    given = environ.get(variable, "").strip()
+    if not given:  # blank is unset, as in every FORGE_* setting (azuraforge.settings)
         return NatsPassword(read_or_create_secret(path), str(path))
     if not QUOTABLE.fullmatch(given):
         raise NatsConfigError(

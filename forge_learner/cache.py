@@ -73,8 +73,14 @@ class CacheResult:
 
 
 def default_cache_dir() -> Path:
-    """``$FORGE_DATA_DIR/cache``, ``FORGE_DATA_DIR`` defaulting to ``./var`` (docs/running.md)."""
-    return Path(os.environ.get("FORGE_DATA_DIR", "var")) / "cache"
+    """``$FORGE_DATA_DIR/cache``, ``FORGE_DATA_DIR`` defaulting to ``./var`` (docs/running.md).
+
+    Read as every service reads it (``azuraforge.settings``, which the learner may not import):
+    stripped, and blank counts as unset, so an empty value is ``./var`` and never the current
+    folder.
+    """
+    data_dir = os.environ.get("FORGE_DATA_DIR", "").strip() or "var"
+    return Path(data_dir).expanduser() / "cache"
 
 
 class DataCache:

@@ -373,3 +373,16 @@ def test_default_root_is_under_forge_data_dir(
 
     monkeypatch.delenv("FORGE_DATA_DIR")
     assert default_cache_dir() == Path("var") / "cache"
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_a_blank_forge_data_dir_is_the_default_not_the_current_folder(
+    blank: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORGE_DATA_DIR", blank)
+    assert default_cache_dir() == Path("var") / "cache"
+
+
+def test_forge_data_dir_is_stripped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORGE_DATA_DIR", f"  {tmp_path}\n")
+    assert default_cache_dir() == tmp_path / "cache"
