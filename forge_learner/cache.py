@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from forge_learner.data_dir import data_dir
 from forge_learner.sources import DataUnavailable, SourceUnavailable
 
 if sys.platform != "win32":
@@ -73,14 +74,8 @@ class CacheResult:
 
 
 def default_cache_dir() -> Path:
-    """``$FORGE_DATA_DIR/cache``, ``FORGE_DATA_DIR`` defaulting to ``./var`` (docs/running.md).
-
-    Read as every service reads it (``azuraforge.settings``, which the learner may not import):
-    stripped, and blank counts as unset, so an empty value is ``./var`` and never the current
-    folder.
-    """
-    data_dir = os.environ.get("FORGE_DATA_DIR", "").strip() or "var"
-    return Path(data_dir).expanduser() / "cache"
+    """``$FORGE_DATA_DIR/cache``, ``FORGE_DATA_DIR`` defaulting to ``./var`` (docs/running.md)."""
+    return data_dir() / "cache"
 
 
 class DataCache:
