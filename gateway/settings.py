@@ -13,7 +13,6 @@ The cluster token, when `FORGE_CLUSTER_TOKEN` is unset, is read from the schedul
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +81,7 @@ def load_settings(
         },
     )
     try:
-        tls = TlsSettings.from_env(os.environ if environ is None else environ)
+        tls = TlsSettings.from_environment(env)
     except TlsSettingsError as error:
         raise SettingsError(str(error)) from None
     return GatewaySettings(

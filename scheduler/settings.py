@@ -17,7 +17,6 @@ NATS the scheduler's client certificate when NATS asks for one (`scheduler.bus_c
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -84,7 +83,7 @@ class Settings:
             )
         nats_tls_ca = None if env.nats_tls_ca is None else str(env.nats_tls_ca)
         try:
-            tls = TlsSettings.from_env(os.environ if environ is None else environ)
+            tls = TlsSettings.from_environment(env)
             bus_tls = BusTls.for_url(env.nats_url, nats_tls_ca, tls)
         except (TlsSettingsError, BusTlsError) as error:
             raise SettingsError(str(error)) from None

@@ -127,7 +127,7 @@ def load_settings(
     )
     data_dir = env.data_folder
     try:
-        tls = TlsSettings.from_env(os.environ if environ is None else environ)
+        tls = TlsSettings.from_environment(env)
     except TlsSettingsError as error:
         raise SettingsError(str(error)) from None
     return TrainerSettings(
