@@ -44,7 +44,7 @@ from azuraforge.settings import (
     SettingsError,
     read_environment,
 )
-from azuraforge.tls import CA, TlsSettings, TlsSettingsError, connection_hint
+from azuraforge.tls import TlsSettings, TlsSettingsError, connection_hint
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
 
 # Every unary call; watching has no deadline, it lasts as long as the experiment.
@@ -205,8 +205,9 @@ def connect(address: str, *, logged_in: bool = True) -> Iterator[Connection]:
 
 def client_tls() -> TlsSettings:
     """The `FORGE_TLS_*` settings the commands connect with; a bad one ends the command (2)."""
+    env = environment()
     try:
-        return TlsSettings.from_env(os.environ)
+        return TlsSettings.from_environment(env)
     except TlsSettingsError as error:
         raise CommandError(str(error), EXIT_USAGE) from None
 
@@ -222,7 +223,7 @@ def rpc_error(error: grpc.RpcError, address: str, *, logging_in: bool = False) -
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         hint = ""
         if code is grpc.StatusCode.UNAVAILABLE:
-            hint = connection_hint(details, tls=bool(os.environ.get(CA, "").strip()))
+            hint = connection_hint(details, tls=environment().tls_ca is not None)
         if hint:
             return CommandError(
                 f"cannot reach the scheduler at {address}: {hint}", EXIT_UNAVAILABLE
