@@ -46,6 +46,7 @@ from azuraforge.settings import (
 )
 from azuraforge.tls import TlsSettings, TlsSettingsError, connection_hint
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
+from forge_core.files import atomic_write
 
 # Every unary call; watching has no deadline, it lasts as long as the experiment.
 CALL_TIMEOUT_S = 30.0
@@ -129,12 +130,8 @@ def save_login(address: str, login: SavedLogin) -> Path:
         "username": login.username,
         "expires_at": login.expires_at,
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        os.chmod(temporary, 0o600)  # whatever the umask took away, exactly 0600
-        json.dump(logins, file, indent=2, sort_keys=True)
-    os.replace(temporary, path)
+    with atomic_write(path, mode=0o600) as file:
+        file.write(json.dumps(logins, indent=2, sort_keys=True).encode())
     return path
 
 

@@ -347,10 +347,14 @@ def test_concurrent_fetches_of_one_entry_fetch_once_and_leave_one_valid_entry(
         return payload
 
     results: list[CacheResult] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(cache.fetch("big", PARAMS, slow, None)))
-        for _ in range(4)
-    ]
+    # Every thread is past the barrier before any asks the cache, so the four fetches overlap.
+    start = threading.Barrier(4)
+
+    def fetch() -> None:
+        start.wait(timeout=30)
+        results.append(cache.fetch("big", PARAMS, slow, None))
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
