@@ -323,7 +323,7 @@ def test_a_failed_write_leaves_the_old_entry_and_no_temporary_files(
     def full_disk(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("forge_learner.cache.os.replace", full_disk)
+    monkeypatch.setattr("forge_core.files.os.replace", full_disk)
     with pytest.raises(OSError, match="No space left"):
         cache.fetch("stocks", PARAMS, source, ttl=DAY)
     monkeypatch.undo()
