@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from azuraforge.settings import read_environment
 from forge_core.files import atomic_write
 from scheduler.secrets import read_or_create_secret
 
@@ -66,10 +67,15 @@ class NatsIdentities:
     @classmethod
     def load(cls, data_dir: Path, environ: Mapping[str, str]) -> NatsIdentities:
         """From the environment, else from (first generating) the files in `data_dir`."""
+        env = read_environment(environ)
         return cls(
-            scheduler=_password("FORGE_NATS_PASSWORD", data_dir / SCHEDULER_PASSWORD_FILE, environ),
+            scheduler=_password(
+                "FORGE_NATS_PASSWORD", env.nats_password, data_dir / SCHEDULER_PASSWORD_FILE
+            ),
             reader=_password(
-                "FORGE_NATS_READER_PASSWORD", data_dir / READER_PASSWORD_FILE, environ
+                "FORGE_NATS_READER_PASSWORD",
+                env.nats_reader_password,
+                data_dir / READER_PASSWORD_FILE,
             ),
         )
 
@@ -147,9 +153,8 @@ def nats_server_binary() -> str:
     return "nats-server"
 
 
-def _password(variable: str, path: Path, environ: Mapping[str, str]) -> NatsPassword:
-    given = environ.get(variable) or ""
-    if not given.strip():  # blank is unset, as in every FORGE_* setting
+def _password(variable: str, given: str | None, path: Path) -> NatsPassword:
+    if given is None:
         return NatsPassword(read_or_create_secret(path), str(path))
     if not QUOTABLE.fullmatch(given):
         raise NatsConfigError(

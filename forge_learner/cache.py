@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import sys
 import time
@@ -40,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 
 from forge_core.files import atomic_write
+from forge_learner.data_dir import data_dir
 from forge_learner.sources import DataUnavailable, SourceUnavailable
 
 if sys.platform != "win32":
@@ -74,7 +74,7 @@ class CacheResult:
 
 def default_cache_dir() -> Path:
     """``$FORGE_DATA_DIR/cache``, ``FORGE_DATA_DIR`` defaulting to ``./var`` (docs/running.md)."""
-    return Path(os.environ.get("FORGE_DATA_DIR", "var")) / "cache"
+    return data_dir() / "cache"
 
 
 class DataCache:
