@@ -5,11 +5,6 @@ each other."""
 from __future__ import annotations
 
 import math
-import os
-import signal
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -20,15 +15,9 @@ from hypothesis import strategies as st
 
 import forge_core as fc
 from forge_core.nn.conv import Conv2d, conv2d, conv_window
-from forge_core.nn.pooling import avg_pool2d, max_pool2d
-from forge_core.ops.conv import (
-    STRATEGIES,
-    BufferCache,
-    Window,
-    channel_threads,
-    choose_strategy,
-)
+from forge_core.ops.conv import STRATEGIES, choose_strategy
 from forge_core.ops.conv import Conv2d as Conv2dOp
+from forge_core.ops.window import Window
 from tests.forge_core.gradcheck import assert_gradients_match
 from tests.forge_core.nn.parity import compare_layer
 
@@ -354,7 +343,7 @@ def test_wrong_channel_count_names_the_shapes() -> None:
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: Conv2d(4, 4, 3, groups=2), "groups=2 is not supported"),
+        (lambda: Conv2d(4, 3, 3, groups=2), "divide in_channels"),
         (lambda: Conv2d(1, 1, 3, stride=2, padding="same"), "'same' needs stride 1"),
         (lambda: Conv2d(1, 1, 3, padding="full"), "padding must be"),
         (lambda: Conv2d(1, 1, 3, stride=0), "at least 1"),
@@ -379,53 +368,6 @@ def test_unknown_strategy_is_refused() -> None:
         op("winograd", GEOMETRIES[0])(*tensors(*conv_inputs(GEOMETRIES[0])))
 
 
-# ----- the buffer cache -----
-def test_buffer_cache_reuses_only_arrays_nobody_holds() -> None:
-    cache = BufferCache()
-    first = cache.empty((256, 256), np.float32)
-    view = first.T
-    assert cache.empty((256, 256), np.float32) is not first  # ``first`` is held
-    del first
-    assert cache.empty((256, 256), np.float32) is not view.base  # a view holds its base too
-    base = view.base
-    assert base is not None
-    address = base.ctypes.data
-    del view, base
-    assert cache.empty((256, 256), np.float32).ctypes.data == address
-    assert cache.empty((4,), np.float32) is not cache.empty((4,), np.float32)  # small: no cache
-    cache.clear()
-
-
-def test_outputs_a_caller_holds_survive_later_calls() -> None:
-    """Conv and pooling outputs come from the cache; holding one must keep it intact."""
-    layer = Conv2d(2, 8, 3, padding=1)
-    x = fc.randn(16, 2, 16, 16)
-    with fc.no_grad():
-        first = layer(x)
-        pooled = max_pool2d(first, 2)
-        kept, kept_pooled = first.data.copy(), pooled.data.copy()
-        for _ in range(3):
-            max_pool2d(layer(fc.randn(16, 2, 16, 16)), 2)
-    np.testing.assert_array_equal(first.data, kept)
-    np.testing.assert_array_equal(pooled.data, kept_pooled)
-
-
-def test_repeated_training_steps_give_the_same_gradients() -> None:
-    """A step's buffers are reused by the next step; its results must not change."""
-    layer = Conv2d(3, 8, 3, padding=1)
-    x = fc.randn(16, 3, 16, 16, requires_grad=True)
-    grads: list[tuple[np.ndarray, np.ndarray]] = []
-    for _ in range(3):
-        layer.zero_grad()
-        x.grad = None
-        max_pool2d(layer(x).relu(), 2).sum().backward()
-        assert x.grad is not None and layer.weight.grad is not None
-        grads.append((x.grad.data.copy(), layer.weight.grad.data.copy()))
-    for later in grads[1:]:
-        for a, b in zip(grads[0], later, strict=True):
-            np.testing.assert_array_equal(a, b)
-
-
 def test_auto_strategy_trains_with_im2col_and_infers_with_tensordot() -> None:
     assert choose_strategy(weight_grad=True) == "im2col"
     assert choose_strategy(weight_grad=False) == "tensordot"
@@ -435,60 +377,3 @@ def test_auto_strategy_trains_with_im2col_and_infers_with_tensordot() -> None:
         out = conv2d(fc.tensor(x), fc.tensor(w), padding=2)
     expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=2)
     np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-4, atol=1e-4)
-
-
-# ----- the channel threads -----
-@pytest.fixture
-def split_everything() -> Iterator[None]:
-    """Split every loop over three threads (an uneven split of most channel counts)."""
-    threads, min_work = channel_threads.threads, channel_threads.min_work
-    channel_threads.threads, channel_threads.min_work = 3, 0
-    yield
-    channel_threads.threads, channel_threads.min_work = threads, min_work
-
-
-def run_layers(x: np.ndarray) -> list[np.ndarray]:
-    """Outputs and input gradients of conv, max-pool and avg-pool (overlapping windows)."""
-    fc.manual_seed(0)
-    layer = Conv2d(x.shape[1], 7, 3, padding=1, dtype=fc.float64)
-    results = []
-    for op in (layer, lambda t: max_pool2d(t, 3, 2, 1), lambda t: avg_pool2d(t, 3, 2, 1)):
-        inputs = fc.tensor(x, requires_grad=True)
-        out = op(inputs)
-        out.backward(np.random.default_rng(1).standard_normal(out.shape))
-        assert inputs.grad is not None
-        results += [out.data.copy(), inputs.grad.data.copy()]
-    return results
-
-
-def test_results_do_not_depend_on_how_channels_are_split(split_everything: None) -> None:
-    x = np.random.default_rng(0).standard_normal((4, 5, 9, 9))
-    split = run_layers(x)
-    channel_threads.threads = 1
-    for a, b in zip(split, run_layers(x), strict=True):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_a_forked_child_can_still_convolve(split_everything: None) -> None:
-    x = fc.randn(2, 3, 8, 8)
-    layer = Conv2d(3, 4, 3)
-    expected = layer(x).detach().numpy().copy()
-    # Make every worker thread exist (three parts must meet at once), as after a long run.
-    everyone = threading.Barrier(3)
-
-    def meet(_: slice) -> None:
-        everyone.wait(timeout=10)
-
-    channel_threads.run(meet, channels=3, work=1)
-    pid = os.fork()
-    if pid == 0:  # the child: its copy of the executor has no threads behind it
-        ok = np.allclose(layer(x).detach().numpy(), expected)
-        os._exit(0 if ok else 1)
-    deadline = time.monotonic() + 30
-    while (status := os.waitpid(pid, os.WNOHANG))[0] == 0:
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung waiting for worker threads it does not have")
-        time.sleep(0.01)
-    assert os.waitstatus_to_exitcode(status[1]) == 0
