@@ -33,8 +33,7 @@ def pool_window(
     ph, pw = pair(padding, "padding")
     window = Window(kernel, strides, pair(dilation, "dilation"), (ph, ph, pw, pw))
     window.validate(op)
-    (kh, kw), (dh, dw) = window.kernel, window.dilation
-    if 2 * ph > dh * (kh - 1) + 1 or 2 * pw > dw * (kw - 1) + 1:
+    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise ValueError(
             f"{op}: padding {(ph, pw)} must be at most half the kernel size {kernel}, "
             "so that no window lies wholly in the padding"
@@ -66,6 +65,13 @@ def ceil_window(window: Window, height: int, width: int) -> Window:
     )
 
 
+def _no_indices(return_indices: bool, op: str) -> None:
+    """PyTorch's argument, kept so that positional arguments line up; forge returns no indices
+    (nothing in forge unpools by them)."""
+    if return_indices:
+        raise ValueError(f"{op}: return_indices=True is not supported; forge returns values only")
+
+
 def _batched(input: Tensor, op: str) -> Tensor:
     """A 4-D view of an ``(N, C, H, W)`` or unbatched ``(C, H, W)`` input."""
     if input.ndim not in (3, 4):
@@ -89,8 +95,10 @@ def max_pool2d(
     padding: IntOrPair = 0,
     dilation: IntOrPair = 1,
     ceil_mode: bool = False,
+    return_indices: bool = False,
 ) -> Tensor:
     """Max over each window; padding counts as ``-inf``."""
+    _no_indices(return_indices, "max_pool2d")
     window = pool_window(kernel_size, stride, padding, dilation, "max_pool2d")
     batched = _batched(input, "max_pool2d")
     if ceil_mode:
@@ -125,8 +133,10 @@ def max_pool1d(
     padding: IntOrSingle = 0,
     dilation: IntOrSingle = 1,
     ceil_mode: bool = False,
+    return_indices: bool = False,
 ) -> Tensor:
     """Max over each window of an ``(N, C, L)`` or ``(C, L)`` input."""
+    _no_indices(return_indices, "max_pool1d")
     out = max_pool2d(
         _as_2d(input, "max_pool1d"),
         (1, single(kernel_size, "kernel_size")),
@@ -198,9 +208,11 @@ class MaxPool2d(Module):
         stride: IntOrPair | None = None,
         padding: IntOrPair = 0,
         dilation: IntOrPair = 1,
+        return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
+        _no_indices(return_indices, "MaxPool2d")
         pool_window(kernel_size, stride, padding, dilation, "MaxPool2d")
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
@@ -258,9 +270,11 @@ class MaxPool1d(Module):
         stride: IntOrSingle | None = None,
         padding: IntOrSingle = 0,
         dilation: IntOrSingle = 1,
+        return_indices: bool = False,
         ceil_mode: bool = False,
     ) -> None:
         super().__init__()
+        _no_indices(return_indices, "MaxPool1d")
         self.kernel_size = single(kernel_size, "kernel_size")
         self.stride = self.kernel_size if stride is None else single(stride, "stride")
         self.padding = single(padding, "padding")

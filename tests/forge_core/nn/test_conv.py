@@ -14,7 +14,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import forge_core as fc
-from forge_core.nn.conv import Conv2d, conv2d, conv_window
+from forge_core.nn.conv import Conv1d, Conv2d, conv1d, conv2d, conv_window
 from forge_core.ops.conv import STRATEGIES, choose_strategy
 from forge_core.ops.conv import Conv2d as Conv2dOp
 from forge_core.ops.window import Window
@@ -377,3 +377,241 @@ def test_auto_strategy_trains_with_im2col_and_infers_with_tensordot() -> None:
         out = conv2d(fc.tensor(x), fc.tensor(w), padding=2)
     expected = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=2)
     np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-4, atol=1e-4)
+
+
+# ----- groups -----
+# (in, out, groups, kernel, stride, padding, dilation)
+GROUPED: list[tuple[Any, ...]] = [
+    (4, 6, 2, 3, 1, 1, 1),
+    (3, 3, 3, (2, 3), (2, 1), (1, 0), (1, 2)),  # depthwise
+    (6, 4, 2, 1, 2, 0, 1),
+    (4, 8, 4, 3, 1, "same", 2),  # depthwise with a channel multiplier
+]
+
+
+def grouped_inputs(
+    grouped: tuple[Any, ...], seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    in_channels, out_channels, groups, kernel = grouped[:4]
+    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, in_channels, 6, 5))
+    w = rng.standard_normal((out_channels, in_channels // groups, *kernel))
+    return x, w, rng.standard_normal(out_channels)
+
+
+@pytest.mark.parametrize("grouped", GROUPED, ids=str)
+def test_grouped_gradients_match_finite_differences(grouped: tuple[Any, ...]) -> None:
+    groups, stride, padding, dilation = grouped[2], *grouped[4:]
+    assert_gradients_match(
+        lambda x, w, b: conv2d(x, w, b, stride, padding, dilation, groups),
+        *tensors(*grouped_inputs(grouped)),
+    )
+
+
+@pytest.mark.parametrize("grouped", GROUPED, ids=str)
+def test_groups_match_one_convolution_per_group(grouped: tuple[Any, ...]) -> None:
+    """A grouped convolution is the channel-wise concatenation of ``groups`` convolutions."""
+    groups, stride, padding, dilation = grouped[2], *grouped[4:]
+    arrays = grouped_inputs(grouped, seed=4)
+    (x, w, b), (xs, ws, bs) = tensors(*arrays), tensors(*arrays)
+    out = conv2d(x, w, b, stride, padding, dilation, groups)
+    per_in, per_out = xs.shape[1] // groups, ws.shape[0] // groups
+    pieces = [
+        conv2d(
+            xs[:, k * per_in : (k + 1) * per_in],
+            ws[k * per_out : (k + 1) * per_out],
+            bs[k * per_out : (k + 1) * per_out],
+            stride,
+            padding,
+            dilation,
+        )
+        for k in range(groups)
+    ]
+    expected = fc.cat(pieces, dim=1)
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
+    probe = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(probe)
+    expected.backward(probe)
+    for name, mine, theirs in zip(
+        ["input", "weight", "bias"], (x, w, b), (xs, ws, bs), strict=True
+    ):
+        assert mine.grad is not None and theirs.grad is not None
+        np.testing.assert_allclose(
+            mine.grad.data, theirs.grad.data, rtol=1e-12, atol=1e-12, err_msg=name
+        )
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    groups=st.integers(1, 3),
+    per_group_in=st.integers(1, 2),
+    per_group_out=st.integers(1, 2),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    padding=st.tuples(st.integers(0, 1), st.integers(0, 1)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    bias=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_groups_match_torch_functional(
+    groups: int,
+    per_group_in: int,
+    per_group_out: int,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    bias: bool,
+    dtype: Any,
+) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, groups * per_group_in, 7, 6))
+    w = rng.standard_normal((groups * per_group_out, per_group_in, *kernel))
+    b = rng.standard_normal(groups * per_group_out) if bias else None
+    compare_functional(x, w, b, (stride, padding, dilation, groups), dtype)  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "layer",
+    [
+        dict(in_channels=4, out_channels=6, kernel_size=3, padding=1, groups=2),
+        dict(in_channels=8, out_channels=8, kernel_size=3, padding=1, groups=8, bias=False),
+        dict(in_channels=4, out_channels=4, kernel_size=3, padding=2, padding_mode="reflect"),
+        dict(in_channels=4, out_channels=2, kernel_size=(2, 3), padding=1, padding_mode="circular"),
+        dict(
+            in_channels=4, out_channels=2, kernel_size=4, padding="same", padding_mode="replicate"
+        ),
+        dict(in_channels=4, out_channels=2, kernel_size=3, stride=2, padding=1, groups=2),
+    ],
+    ids=str,
+)
+def test_grouped_and_padded_modules_match_torch(layer: dict[str, Any], dtype: Any) -> None:
+    torch.manual_seed(0)
+    x = np.random.default_rng(2).standard_normal((2, layer["in_channels"], 7, 6))
+    compare_layer(Conv2d(**layer), torch.nn.Conv2d(**layer), x, dtype, tolerances=TOLERANCES[dtype])
+
+
+# ----- one dimension -----
+# (kernel, stride, padding, dilation, groups)
+GEOMETRIES_1D: list[tuple[Any, ...]] = [
+    (3, 1, 1, 1, 1),
+    (2, 2, 0, 1, 1),
+    (3, 1, "same", 2, 2),
+    (1, 3, 2, 1, 1),
+]
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES_1D, ids=str)
+def test_conv1d_gradients_match_finite_differences(geometry: tuple[Any, ...]) -> None:
+    kernel, stride, padding, dilation, groups = geometry
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 9))
+    w = rng.standard_normal((2, 4 // groups, kernel))
+    b = rng.standard_normal(2)
+    assert_gradients_match(
+        lambda x, w, b: conv1d(x, w, b, stride, padding, dilation, groups), *tensors(x, w, b)
+    )
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    groups=st.integers(1, 2),
+    length=st.integers(5, 12),
+    kernel=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 3),
+    bias=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_conv1d_matches_torch_functional(
+    batch: int,
+    groups: int,
+    length: int,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int,
+    bias: bool,
+    dtype: Any,
+) -> None:
+    assume(length + 2 * padding >= dilation * (kernel - 1) + 1)
+    rtol, atol = TOLERANCES[dtype]
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((batch, 2 * groups, length)), rng.standard_normal((4, 2, kernel))]
+    if bias:
+        arrays.append(rng.standard_normal(4))
+    mine = tensors(*arrays, dtype=dtype)
+    theirs = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    geometry = (stride, padding, dilation, groups)
+    out = conv1d(mine[0], mine[1], mine[2] if bias else None, *geometry)
+    expected = torch.nn.functional.conv1d(
+        theirs[0], theirs[1], theirs[2] if bias else None, *geometry
+    )
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=rtol, atol=atol)
+    probe = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+    out.backward(probe)
+    expected.backward(torch.from_numpy(probe))
+    for a, e in zip(mine, theirs, strict=True):
+        assert a.grad is not None and e.grad is not None and a.grad.dtype == dtype
+        np.testing.assert_allclose(a.grad.data, e.grad.numpy(), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape, layer",
+    [
+        ((4, 3, 16), dict(in_channels=3, out_channels=5, kernel_size=3, padding=1)),
+        ((2, 4, 11), dict(in_channels=4, out_channels=4, kernel_size=2, stride=2, groups=2)),
+        (
+            (2, 4, 10),
+            dict(in_channels=4, out_channels=6, kernel_size=3, dilation=4, padding="same"),
+        ),
+        (
+            (2, 2, 9),
+            dict(in_channels=2, out_channels=3, kernel_size=3, padding=2, padding_mode="circular"),
+        ),
+        ((3, 9), dict(in_channels=3, out_channels=2, kernel_size=4, padding=1, bias=False)),
+    ],
+    ids=str,
+)
+def test_conv1d_module_matches_torch_with_copied_weights(
+    shape: tuple[int, ...], layer: dict[str, Any], dtype: Any
+) -> None:
+    torch.manual_seed(0)
+    x = np.random.default_rng(2).standard_normal(shape)
+    compare_layer(Conv1d(**layer), torch.nn.Conv1d(**layer), x, dtype, tolerances=TOLERANCES[dtype])
+
+
+def test_conv1d_module_has_pytorch_parameters_and_repr() -> None:
+    torch.manual_seed(0)
+    reference = torch.nn.Conv1d(4, 6, 3, padding=1, groups=2)
+    layer = Conv1d(4, 6, 3, padding=1, groups=2)
+    assert {k: v.shape for k, v in layer.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in reference.state_dict().items()
+    }
+    assert repr(layer) == repr(reference)
+    bound = 1 / math.sqrt(2 * 3)  # fan_in = in_channels / groups * kernel
+    assert np.abs(layer.weight.data).max() <= bound
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Conv1d(4, 6, 3, groups=4), "divide in_channels"),
+        (lambda: Conv1d(2, 2, 3, padding_mode="mirror"), "padding_mode must be one of"),
+        (lambda: Conv1d(2, 2, (3, 3)), "kernel_size must be an int or a 1-tuple"),  # type: ignore[arg-type]
+        (lambda: Conv1d(2, 2, 3, stride=2, padding="same"), "'same' needs stride 1"),
+        (lambda: Conv1d(2, 2, 3)(fc.randn(1, 3, 8)), r"\(N, 2, L\)"),
+        (lambda: Conv1d(2, 2, 5)(fc.randn(1, 2, 3)), "smaller than the kernel"),
+        (lambda: conv1d(fc.randn(1, 2, 8), fc.randn(2, 2, 3, 3)), "an \\(out, in, k\\) weight"),
+        (lambda: conv1d(fc.randn(1, 4, 8), fc.randn(3, 2, 3), groups=2), "do not split"),
+    ],
+)
+def test_conv1d_bad_arguments_raise_clear_errors(make: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
