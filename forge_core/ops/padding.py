@@ -9,6 +9,8 @@ input position it came from, dim by dim in reverse.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
 
@@ -40,16 +42,32 @@ class ConstantPad(Function):
                     "below zero"
                 )
             source[dim], target[dim] = _overlap(x.shape[dim], before, after)
-        out = xp.full(shape, value, dtype=x.dtype)
+        # ``empty_like`` keeps the input's memory order: a convolution's output (CHWN memory,
+        # see ``forge_core.ops.chwn``) padded for the next convolution needs no transposing copy.
+        out = xp.empty_like(x, shape=shape)
+        _fill_outside(out, target, value)
         out[tuple(target)] = x[tuple(source)]
         self.saved = (x.shape, tuple(source), tuple(target))
         return out
 
     def backward(self, g: Array) -> Array:
         shape, source, target = self.saved
-        grad = xp.zeros(shape, dtype=g.dtype)
+        grad = xp.empty_like(g, shape=shape)
+        _fill_outside(grad, source, 0.0)  # the cropped part, if any
         grad[source] = g[target]
         return grad
+
+
+def _fill_outside(array: Array, inside: Sequence[slice], value: float) -> None:
+    """Set every element of ``array`` outside the box ``inside`` (step-1 slices) to ``value``,
+    writing each border once instead of filling the whole array first."""
+    for dim, part in enumerate(inside):
+        start, stop, _ = part.indices(array.shape[dim])
+        for border in (slice(0, start), slice(stop, array.shape[dim])):
+            if border.stop > border.start:
+                index = [slice(None)] * array.ndim
+                index[dim] = border
+                array[tuple(index)] = value
 
 
 def source_positions(size: int, before: int, after: int, mode: str) -> Array:

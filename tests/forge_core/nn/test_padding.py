@@ -117,3 +117,20 @@ def test_bad_arguments_raise_clear_errors(
 def test_a_value_outside_constant_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="takes no value"):
         F.pad(fc.zeros(2, 3, 4), (1, 1), "reflect", value=2.0)
+
+
+def test_a_transposed_input_pads_like_a_contiguous_one() -> None:
+    """The padded array keeps the input's memory order (a convolution's output is a transposed
+    view); the values and gradients must not depend on it."""
+    x = np.random.default_rng(0).standard_normal((5, 4, 3)).transpose(2, 1, 0)
+    check_against_torch(
+        OpCase(
+            "transposed",
+            lambda t: F.pad(t.transpose(0, 2), (2, -1, 1, 0)).transpose(0, 2),
+            lambda t: torch.nn.functional.pad(t.transpose(0, 2), (2, -1, 1, 0)).transpose(0, 2),
+            (x.shape,),
+        ),
+        np.float64,
+    )
+    out = F.pad(fc.randn(5, 4, 3).permute(2, 1, 0), (1, 1))
+    assert not out.data.flags.c_contiguous and out.data.strides[0] < out.data.strides[2]
