@@ -79,8 +79,10 @@ def col2im(cols: Array, window: Window, in_size: Pair, out_size: Pair) -> Array:
     c, n = cols.shape[0] // (kh * kw), cols.shape[1] // (oh * ow)
     blocks = cols.reshape(c, kh, kw, oh, ow, n)
     offsets = [o for o in window.offsets(in_size, out_size) if not o.empty]
-    # An offset that reads every input position can be assigned first, sparing a zero fill.
-    first = next((o for o in offsets if _covers(o, in_size)), None)
+    # The offset that reads the largest unbroken block of the input is assigned first and only
+    # the strips around that block are zeroed, sparing a zero fill of the whole input (all of
+    # it when the block is the whole input, as in a 'same' convolution).
+    first = max((o for o in offsets if _unbroken(o)), key=_area, default=None)
     if first is not None:
         offsets.remove(first)
     out = buffers.empty((c, *in_size, n), cols.dtype)
@@ -90,7 +92,13 @@ def col2im(cols: Array, window: Window, in_size: Pair, out_size: Pair) -> Array:
         if first is None:
             part[...] = 0
         else:
-            part[...] = source[:, first.i, first.j, first.out_rows, first.out_cols]
+            rows, columns = first.in_rows, first.in_cols
+            assert rows is not None and columns is not None
+            part[:, : rows.start] = 0
+            part[:, rows.stop :] = 0
+            part[:, rows, : columns.start] = 0
+            part[:, rows, columns.stop :] = 0
+            part[:, rows, columns] = source[:, first.i, first.j, first.out_rows, first.out_cols]
         for o in offsets:
             part[:, o.in_rows, o.in_cols] += source[:, o.i, o.j, o.out_rows, o.out_cols]
 
@@ -98,9 +106,15 @@ def col2im(cols: Array, window: Window, in_size: Pair, out_size: Pair) -> Array:
     return out
 
 
-def _covers(offset: Offset, in_size: Pair) -> bool:
-    full = [slice(0, in_size[0], 1), slice(0, in_size[1], 1)]
-    return [offset.in_rows, offset.in_cols] == full
+def _unbroken(offset: Offset) -> bool:
+    """True when the offset reads a block of adjacent input positions (stride 1)."""
+    return all(part is not None and part.step == 1 for part in (offset.in_rows, offset.in_cols))
+
+
+def _area(offset: Offset) -> int:
+    rows, columns = offset.in_rows, offset.in_cols
+    assert rows is not None and columns is not None
+    return (rows.stop - rows.start) * (columns.stop - columns.start)
 
 
 def windows_view(padded: Array, window: Window) -> Array:
