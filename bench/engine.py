@@ -6,16 +6,18 @@ float32 in this one process, in alternating rounds so that machine noise hits bo
 the script prints the median time of one training step (forward, loss, backward, optimizer
 step) and the forge/PyTorch ratio. A ratio below 1 means forge is faster.
 
-Run it with ``make bench`` (or ``.venv/bin/python bench/engine.py --help`` for options).
+Run it with ``make bench`` (or ``.venv/bin/python bench/engine.py --help`` for options). With
+``BENCH_THREADS=1`` both sides run single-threaded: that compares the work each does, and other
+load on a shared machine disturbs it far less than two threads waiting on each other.
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
-os.environ.setdefault("MKL_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
+os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
+os.environ.setdefault("MKL_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
 
 import argparse
 import json
@@ -33,7 +35,7 @@ import forge_core as fc
 from forge_core import nn, optim
 from forge_core.nn import functional as F
 
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 Step = Callable[[], float]
 
 

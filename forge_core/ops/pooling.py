@@ -1,10 +1,12 @@
-"""Max and average pooling as fused ops with hand-written backward passes.
+"""Max, average and adaptive average pooling as fused ops with hand-written backward passes.
 
-Both loop over the kh*kw kernel offsets, not over windows: each offset is one strided slice of
-the padded input, and ``np.maximum`` (or a sum) over those slices is the whole forward pass,
-about 30 times faster than reshaping into windows and reducing. Like ``Conv2d`` they work in
-CHWN memory order (see ``forge_core.ops.chwn``), where every such slice is made of runs of
-``batch`` contiguous numbers, and they return NCHW-shaped views of CHWN memory.
+Max and average pooling loop over the kh*kw kernel offsets, not over windows: each offset is
+one strided slice of the padded input, and ``np.maximum`` (or a sum) over those slices is the
+whole forward pass, about 30 times faster than reshaping into windows and reducing. Like
+``Conv2d`` they work in CHWN memory order (see ``forge_core.ops.chwn``), where every such slice
+is made of runs of ``batch`` contiguous numbers, and they return NCHW-shaped views of CHWN
+memory. Adaptive pooling, whose windows differ in length, is a product with an averaging matrix
+per dim instead.
 """
 
 from __future__ import annotations
