@@ -201,6 +201,7 @@ def bench_weight_product(reps: int) -> None:
 
         fns: dict[str, Timed] = {
             "one product": partial(np.matmul, grad, cols.T),
+            "one product, transposed": partial(np.matmul, cols, grad.T),
             "per output row": partial(_per_output_row, grad, cols, out_rows),
             "weight_product": partial(weight_product, grad, cols, out_rows),
         }
