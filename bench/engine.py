@@ -187,10 +187,11 @@ class ForgeTCN(nn.Module):
             [nn.Conv1d(channels, channels, kernel, dilation=2**k) for k in range(layers)]
         )
         self.head = nn.Linear(channels, 1)
+        self.pads = [(kernel - 1) * 2**k for k in range(layers)]
 
     def forward(self, x: fc.Tensor) -> fc.Tensor:
-        for conv in self.convs:
-            x = F.pad(x, ((conv.kernel_size[0] - 1) * conv.dilation[0], 0))
+        for conv, pad in zip(self.convs, self.pads, strict=True):
+            x = F.pad(x, (pad, 0))
             x = conv(x).relu()
         return self.head(x[:, :, -1])
 
