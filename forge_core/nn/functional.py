@@ -9,6 +9,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from forge_core.backend import Array
+
+# ----- convolutions, padding and pooling (issue #14): defined beside their layers -----
+from forge_core.nn.conv import conv1d as conv1d
+from forge_core.nn.conv import conv2d as conv2d
+from forge_core.nn.conv_transpose import conv_transpose1d as conv_transpose1d
+from forge_core.nn.conv_transpose import conv_transpose2d as conv_transpose2d
+from forge_core.nn.padding import pad as pad
+from forge_core.nn.pooling import adaptive_avg_pool1d as adaptive_avg_pool1d
+from forge_core.nn.pooling import adaptive_avg_pool2d as adaptive_avg_pool2d
+from forge_core.nn.pooling import avg_pool1d as avg_pool1d
+from forge_core.nn.pooling import avg_pool2d as avg_pool2d
+from forge_core.nn.pooling import max_pool1d as max_pool1d
+from forge_core.nn.pooling import max_pool2d as max_pool2d
+
+# ----- end of issue #14 block -----
 from forge_core.ops import registry as ops
 from forge_core.ops.losses import check_reduction
 from forge_core.tensor import Tensor

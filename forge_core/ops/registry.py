@@ -1,7 +1,7 @@
 """Every op in one namespace: ``Tensor`` methods and functions call ``registry.<Op>.apply``."""
 
 from forge_core.ops.activations import Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh
-from forge_core.ops.conv import Conv2d
+from forge_core.ops.conv import Conv2d, ConvTranspose2d
 from forge_core.ops.dropout import Dropout
 from forge_core.ops.elementwise import (
     Abs,
@@ -33,13 +33,15 @@ from forge_core.ops.losses import (
 )
 from forge_core.ops.matmul import Linear, MatMul
 from forge_core.ops.normalization import BatchNorm, LayerNorm
-from forge_core.ops.pooling import AvgPool2d, MaxPool2d
+from forge_core.ops.padding import ConstantPad, CopyPad
+from forge_core.ops.pooling import AdaptiveAvgPool, AvgPool2d, MaxPool2d
 from forge_core.ops.recurrent import GRUSequence, LSTMSequence
 from forge_core.ops.reductions import Extreme, ExtremeAlong, Mean, Sum
 from forge_core.ops.shape import Cat, Expand, GetItem, Permute, Reshape, Stack
 
 __all__ = [
     "Abs",
+    "AdaptiveAvgPool",
     "Add",
     "AvgPool2d",
     "BatchNorm",
@@ -47,7 +49,10 @@ __all__ = [
     "Cast",
     "Cat",
     "Clamp",
+    "ConstantPad",
     "Conv2d",
+    "ConvTranspose2d",
+    "CopyPad",
     "CrossEntropyLoss",
     "Div",
     "Dropout",
