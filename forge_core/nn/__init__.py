@@ -2,6 +2,7 @@
 
 from forge_core.nn import functional, init, utils
 from forge_core.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from forge_core.nn.attention import MultiheadAttention
 from forge_core.nn.container import ModuleList, Sequential
 from forge_core.nn.conv import Conv2d
 from forge_core.nn.dropout import Dropout
@@ -21,6 +22,7 @@ from forge_core.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from forge_core.nn.parameter import Parameter
 from forge_core.nn.pooling import AvgPool2d, MaxPool2d
 from forge_core.nn.rnn import GRU, LSTM, GRUCell, LSTMCell
+from forge_core.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "GELU",
@@ -48,6 +50,7 @@ __all__ = [
     "MaxPool2d",
     "Module",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -55,6 +58,8 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "functional",
     "init",
     "utils",
