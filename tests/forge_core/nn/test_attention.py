@@ -130,7 +130,7 @@ def test_matches_torch(
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("need_weights", [True, False])
 def test_causal_self_attention_matches_torch(dtype: Any, need_weights: bool) -> None:
-    options = {"embed_dim": E, "num_heads": H, "batch_first": True}
+    options: dict[str, Any] = {"embed_dim": E, "num_heads": H, "batch_first": True}
     compare_attention(
         options,
         ((N, L, E),),
@@ -144,7 +144,7 @@ def test_causal_self_attention_matches_torch(dtype: Any, need_weights: bool) -> 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_dropout_is_off_in_evaluation(dtype: Any) -> None:
-    options = {"embed_dim": E, "num_heads": H, "dropout": 0.5}
+    options: dict[str, Any] = {"embed_dim": E, "num_heads": H, "dropout": 0.5}
     torch_layer = torch.nn.MultiheadAttention(**options).to(TORCH_DTYPES[dtype]).eval()
     layer = nn.MultiheadAttention(**options).to(dtype).eval()
     layer.load_state_dict(torch_layer.state_dict())
@@ -181,6 +181,7 @@ def test_gradients_match_finite_differences() -> None:
 
 def test_parameters_initialise_like_torch() -> None:
     layer = nn.MultiheadAttention(E, H)
+    assert layer.in_proj_bias is not None and layer.out_proj.bias is not None
     np.testing.assert_array_equal(layer.in_proj_bias.detach().numpy(), 0)
     np.testing.assert_array_equal(layer.out_proj.bias.detach().numpy(), 0)
     bound = np.sqrt(6 / (E + 3 * E))
