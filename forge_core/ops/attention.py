@@ -3,13 +3,21 @@
 Composed from primitive ops, attention records a dozen graph nodes (two matmuls, a scale, a mask,
 the four steps of a softmax, dropout) and keeps as many score-sized temporaries alive for the
 backward pass. Here the forward keeps only the attention weights (and the dropout mask), and the
-backward is the closed form: with ``P`` the weights, ``D`` the dropout mask and ``g`` the output
-gradient,
+backward is the closed form: with ``P`` the weights, ``M`` the dropout mask (scaled survivors),
+``O`` the output and ``g`` its gradient,
 
-    dV = (P·D)ᵀ g,   dP = (g Vᵀ) · D,   dS = P · (dP - rowsum(dP · P)) · scale,
+    dV = (P·M)ᵀ g,   dP = (g Vᵀ) · M,   dS = P · (dP - δ) · scale,   δ = rowsum(g · O),
     dQ = dS K,       dK = dSᵀ Q.
 
-Masked positions get weight 0 and therefore no gradient. A row whose every key is masked out
+``δ`` equals ``rowsum(dP · P)`` (the softmax's correction term, FlashAttention's identity) but
+costs an ``(L, Ev)`` product instead of an ``(L, S)`` one.
+
+Two layout choices, both measured on a (64·4, 48, 16) batch: the scores are kept transposed,
+``(…, S, L)``, because NumPy's max and sum along a short contiguous last axis run about 4x slower
+than along the one before it; and the scale multiplies ``q`` (``L·E`` values) rather than the
+scores (``L·S``).
+
+Masked positions get weight 0 and therefore no gradient. A query whose every key is masked out
 gets weights 0 and output 0 (PyTorch's rule), not the NaN a plain softmax would give.
 """
 
@@ -19,38 +27,34 @@ from forge_core.ops._broadcast import unbroadcast
 from forge_core.random import generator
 
 
-def _masked_scores(scores: Array, mask: Array | None) -> Array:
-    """Apply a boolean mask (True: the query may attend to the key) or an additive float mask,
-    broadcast to the scores' shape (``F.scaled_dot_product_attention`` checks that it is)."""
-    if mask is None:
-        return scores
-    if mask.dtype == xp.bool_:
-        if mask.shape == scores.shape:
-            xp.putmask(scores, ~mask, -xp.inf)
-            return scores
-        return xp.where(mask, scores, scores.dtype.type(-xp.inf))
-    scores += mask
-    return scores
+def _t(a: Array) -> Array:
+    """The last two dims swapped: a view."""
+    return xp.swapaxes(a, -1, -2)
 
 
-def _safe_softmax(scores: Array) -> Array:
-    """Softmax over the last dim, in place; a row that is all ``-inf`` gives zeros."""
-    peak = scores.max(axis=-1, keepdims=True)
-    fully_masked = xp.isneginf(peak)
-    if fully_masked.any():
+def _softmax_over_keys(scores_t: Array, masked: bool) -> Array:
+    """Softmax of transposed scores ``(…, S, L)`` over the keys (dim -2), in place. With a mask,
+    a query whose keys are all ``-inf`` gets zeros."""
+    peak = scores_t.max(axis=-2, keepdims=True)
+    fully_masked = xp.isneginf(peak) if masked else None
+    if fully_masked is not None and fully_masked.any():
         peak[fully_masked] = 0
-    scores -= peak
-    xp.exp(scores, out=scores)
-    total = scores.sum(axis=-1, keepdims=True)
-    if fully_masked.any():
+    else:
+        fully_masked = None
+    scores_t -= peak
+    xp.exp(scores_t, out=scores_t)
+    total = scores_t.sum(axis=-2, keepdims=True)
+    if fully_masked is not None:
         total[fully_masked] = 1
-    scores /= total
-    return scores
+    scores_t /= total
+    return scores_t
 
 
 class ScaledDotProductAttention(Function):
     """``softmax(q kᵀ · scale + mask) v`` over inputs ``(..., L, E)``, ``(..., S, E)`` and
-    ``(..., S, Ev)`` whose leading dims broadcast.
+    ``(..., S, Ev)`` whose leading dims broadcast. ``mask`` is boolean (True: the query may
+    attend to the key) or additive, broadcastable to the scores ``(..., L, S)``
+    (``F.scaled_dot_product_attention`` checks it).
 
     With ``need_weights`` the op has a second output, the attention weights ``(..., L, S)``
     after dropout (what ``nn.MultiheadAttention`` returns), and gradients flow through both.
@@ -66,36 +70,46 @@ class ScaledDotProductAttention(Function):
         scale: float,
         need_weights: bool,
     ) -> Array | tuple[Array, Array]:
-        scores = q @ xp.swapaxes(k, -1, -2)
-        scores *= scores.dtype.type(scale)
-        weights = _safe_softmax(_masked_scores(scores, mask))
+        q_scaled = q * q.dtype.type(scale)
+        weights_t = k @ _t(q_scaled)
+        if mask is not None:
+            if mask.dtype == xp.bool_:
+                xp.copyto(weights_t, weights_t.dtype.type(-xp.inf), where=~_t(mask))
+            else:
+                weights_t += _t(mask)
+        _softmax_over_keys(weights_t, masked=mask is not None)
         keep = None
-        dropped = weights
+        dropped_t = weights_t
         if dropout_p > 0:
-            draws = generator().random(weights.shape, dtype=weights.dtype)
-            survivor = weights.dtype.type(1 / (1 - dropout_p) if dropout_p < 1 else 0)
+            draws = generator().random(weights_t.shape, dtype=weights_t.dtype)
+            survivor = weights_t.dtype.type(1 / (1 - dropout_p) if dropout_p < 1 else 0)
             keep = (draws >= dropout_p) * survivor
-            dropped = weights * keep
-        self.saved = (q, k, v, weights, dropped, keep, scale)
-        out = dropped @ v
-        return (out, dropped) if need_weights else out
+            dropped_t = weights_t * keep
+        out = _t(dropped_t) @ v
+        self.saved = (q_scaled, k, v, weights_t, dropped_t, keep, out, scale, q.shape)
+        return (out, _t(dropped_t)) if need_weights else out
 
     def backward(
         self, g: Array, g_weights: Array | None = None
     ) -> tuple[Array | None, Array | None, Array | None]:
-        q, k, v, weights, dropped, keep, scale = self.saved
+        q_scaled, k, v, weights_t, dropped_t, keep, out, scale, q_shape = self.saved
         need_q, need_k, need_v = self.needs_input_grad
-        grad_v = unbroadcast(xp.swapaxes(dropped, -1, -2) @ g, v.shape) if need_v else None
+        grad_v = unbroadcast(dropped_t @ g, v.shape) if need_v else None
         if not (need_q or need_k):
             return None, None, grad_v
-        grad_scores = g @ xp.swapaxes(v, -1, -2)
+        correction = (g * out).sum(axis=-1)[..., None, :]
+        grad_t = v @ _t(g)
         if g_weights is not None:
-            grad_scores += g_weights
+            grad_t += _t(g_weights)
+            correction += (_t(g_weights) * dropped_t).sum(axis=-2, keepdims=True)
         if keep is not None:
-            grad_scores *= keep
-        grad_scores -= (grad_scores * weights).sum(axis=-1, keepdims=True)
-        grad_scores *= weights
-        grad_scores *= grad_scores.dtype.type(scale)
-        grad_q = unbroadcast(grad_scores @ k, q.shape) if need_q else None
-        grad_k = unbroadcast(xp.swapaxes(grad_scores, -1, -2) @ q, k.shape) if need_k else None
+            grad_t *= keep
+        grad_t -= correction
+        grad_t *= weights_t
+        grad_q = None
+        if need_q:
+            grad_q = _t(grad_t) @ k
+            grad_q *= grad_q.dtype.type(scale)
+            grad_q = unbroadcast(grad_q, q_shape)
+        grad_k = unbroadcast(grad_t @ q_scaled, k.shape) if need_k else None
         return grad_q, grad_k, grad_v
