@@ -6,16 +6,17 @@ float32 in this one process, in alternating rounds so that machine noise hits bo
 the script prints the median time of one training step (forward, loss, backward, optimizer
 step) and the forge/PyTorch ratio. A ratio below 1 means forge is faster.
 
-Run it with ``make bench`` (or ``.venv/bin/python bench/engine.py --help`` for options).
+Run it with ``make bench`` (or ``.venv/bin/python bench/engine.py --help`` for options). With
+``BENCH_THREADS=1`` both sides run single-threaded, which a busy machine disturbs far less.
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
-os.environ.setdefault("MKL_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
+os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
+os.environ.setdefault("MKL_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
 
 import argparse
 import json
@@ -32,7 +33,7 @@ import torch
 import forge_core as fc
 from forge_core import nn, optim
 
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 Step = Callable[[], float]
 
 

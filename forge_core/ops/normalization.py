@@ -169,16 +169,18 @@ class LayerNorm(Function):
         normalised, inv_std, weight, average, shape, normalized_shape, has_bias = self.saved
         has_weight = weight is not None
         g2 = g.reshape(normalised.shape)
-        grad_bias = grad_weight = None
-        if has_bias:
-            grad_bias = g2.sum(axis=0).reshape(normalized_shape)
-        if has_weight:
-            grad_weight = (g2 * normalised).sum(axis=0).reshape(normalized_shape)
+        # column sums over the samples are GEMVs too; and with w the weight,
+        # mean(g w) = g @ (w / n) and mean(g w x̂) = (g x̂) @ (w / n), so g x̂ serves twice
+        ones = xp.ones(g2.shape[0], dtype=g2.dtype)
+        g_normalised = g2 * normalised
+        grad_bias = (ones @ g2).reshape(normalized_shape) if has_bias else None
+        grad_weight = (ones @ g_normalised).reshape(normalized_shape) if has_weight else None
         grad_x = None
         if self.needs_input_grad[0]:
-            grad_norm = g2 * weight if weight is not None else g2
-            grad_x = grad_norm - (grad_norm @ average)[:, None]
-            grad_x -= normalised * ((grad_norm * normalised) @ average)[:, None]
+            weighted_average = average if weight is None else weight * average
+            grad_x = g2 * weight if weight is not None else g2.copy()
+            grad_x -= (g2 @ weighted_average)[:, None]
+            grad_x -= normalised * (g_normalised @ weighted_average)[:, None]
             grad_x *= inv_std[:, None]
             grad_x = grad_x.reshape(shape)
         param_grads = _param_grads(
