@@ -2,8 +2,9 @@
 
 The query, key and value projections live in one ``in_proj_weight`` ``(3E, E)`` and
 ``in_proj_bias`` ``(3E,)`` (or in ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight`` when
-the key or value width differs from ``embed_dim``), the output projection in ``out_proj``. The
-heads run through the fused ``scaled_dot_product_attention`` op as one batch ``(N, H, L, D)``.
+the key or value width differs from ``embed_dim``), the output projection in ``out_proj``. All
+heads run through one fused attention op, which reads each head as a slice of the projections'
+last dim and writes its output in the same layout, so no reshapes surround it.
 
 PyTorch's masks here say which positions to *leave out* (True, or ``-inf`` added), the opposite
 of ``scaled_dot_product_attention``'s boolean mask; ``_attention_mask`` turns them around and
@@ -118,13 +119,14 @@ class MultiheadAttention(Module):
         )
         q, k, v = self._project(query, key, value)
         attended = ops.ScaledDotProductAttention.apply(
-            self._heads(q),
-            self._heads(k),
-            self._heads(v),
+            q,
+            k,
+            v,
             mask=mask,
             dropout_p=self.dropout if self.training else 0.0,
             scale=1 / math.sqrt(self.head_dim),
             need_weights=need_weights,
+            heads=self.num_heads,
         )
         weights: Tensor | None = None
         if need_weights:
@@ -133,7 +135,7 @@ class MultiheadAttention(Module):
                 weights = weights.mean(dim=1)
             if unbatched:
                 weights = weights.squeeze(0)
-        out = self.out_proj(attended.transpose(1, 2).reshape(batch, length, self.embed_dim))
+        out = self.out_proj(attended)
         if unbatched:
             out = out.squeeze(0)
         elif not self.batch_first:
@@ -171,11 +173,6 @@ class MultiheadAttention(Module):
         return tuple(
             F.linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases, strict=True)
         )
-
-    def _heads(self, x: Tensor) -> Tensor:
-        """``(N, L, E)`` as ``(N, H, L, D)``: a view, no copy."""
-        batch, length, _ = x.shape
-        return x.reshape(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
 
     def extra_repr(self) -> str:
         return (

@@ -52,14 +52,36 @@ def _softmax_over_keys(scores_t: Array, masked: bool) -> Array:
     return scores_t
 
 
+def _split(x: Array, heads: int) -> Array:
+    """``(N, L, H·D)`` as ``(N, H, L, D)``, a view; ``x`` itself when ``heads`` is 0."""
+    if not heads:
+        return x
+    batch, length, width = x.shape
+    return x.reshape(batch, length, heads, width // heads).transpose(0, 2, 1, 3)
+
+
+def _product(a: Array, b: Array, heads: int) -> Array:
+    """``a @ b``; with ``heads``, ``(N, H, L, X) @ (N, H, X, D)`` written straight into the
+    ``(N, L, H·D)`` layout, which saves merging the heads with a copy."""
+    if not heads:
+        return a @ b
+    batch, count, length, _ = a.shape
+    out = xp.empty((batch, length, count, b.shape[-1]), dtype=xp.result_type(a, b))
+    xp.matmul(a, b, out=out.transpose(0, 2, 1, 3))
+    return out.reshape(batch, length, -1)
+
+
 class ScaledDotProductAttention(Function):
     """``softmax(q kᵀ · scale + mask) v`` over inputs ``(..., L, E)``, ``(..., S, E)`` and
     ``(..., S, Ev)`` whose leading dims broadcast. ``mask`` is boolean (True: the query may
     attend to the key) or additive, broadcastable to the scores ``(..., L, S)``
     (``F.scaled_dot_product_attention`` checks it).
 
-    With ``need_weights`` the op has a second output, the attention weights ``(..., L, S)``
-    after dropout (what ``nn.MultiheadAttention`` returns), and gradients flow through both.
+    With ``heads`` > 0 the inputs are ``(N, L, H·E)``, ``(N, S, H·E)`` and ``(N, S, H·Ev)``,
+    each head a slice of the last dim, and so is the output: ``nn.MultiheadAttention`` needs no
+    reshapes around the op. With ``need_weights`` the op has a second output, the attention
+    weights ``(..., [H,] L, S)`` after dropout (what ``nn.MultiheadAttention`` returns), and
+    gradients flow through both.
     """
 
     def forward(
@@ -71,9 +93,10 @@ class ScaledDotProductAttention(Function):
         dropout_p: float,
         scale: float,
         need_weights: bool,
+        heads: int = 0,
     ) -> Array | tuple[Array, Array]:
         q_scaled = q * q.dtype.type(scale)
-        weights_t = k @ _t(q_scaled)
+        weights_t = _split(k, heads) @ _t(_split(q_scaled, heads))
         if mask is not None:
             if mask.dtype == xp.bool_:
                 xp.copyto(weights_t, weights_t.dtype.type(-xp.inf), where=~_t(mask))
@@ -87,20 +110,23 @@ class ScaledDotProductAttention(Function):
             survivor = weights_t.dtype.type(1 / (1 - dropout_p) if dropout_p < 1 else 0)
             keep = (draws >= dropout_p) * survivor
             dropped_t = weights_t * keep
-        out = _t(dropped_t) @ v
-        self.saved = (q_scaled, k, v, weights_t, dropped_t, keep, out, scale, q.shape)
+        out = _product(_t(dropped_t), _split(v, heads), heads)
+        self.saved = (q_scaled, k, v, weights_t, dropped_t, keep, out, scale, q.shape, heads)
         return (out, _t(dropped_t)) if need_weights else out
 
     def backward(
         self, g: Array, g_weights: Array | None = None
     ) -> tuple[Array | None, Array | None, Array | None]:
-        q_scaled, k, v, weights_t, dropped_t, keep, out, scale, q_shape = self.saved
+        q_scaled, k, v, weights_t, dropped_t, keep, out, scale, q_shape, heads = self.saved
         need_q, need_k, need_v = self.needs_input_grad
-        grad_v = unbroadcast(dropped_t @ g, v.shape) if need_v else None
+        g_heads = _split(g, heads)
+        grad_v = None
+        if need_v:
+            grad_v = unbroadcast(_product(dropped_t, g_heads, heads), v.shape)
         if not (need_q or need_k):
             return None, None, grad_v
-        correction = xp.einsum("...ld,...ld->...l", g, out)[..., None, :]
-        grad_t = v @ _t(g)
+        correction = xp.einsum("...ld,...ld->...l", g_heads, _split(out, heads))[..., None, :]
+        grad_t = _split(v, heads) @ _t(g_heads)
         if g_weights is not None:
             grad_t += _t(g_weights)
             correction += (_t(g_weights) * dropped_t).sum(axis=-2, keepdims=True)
@@ -110,8 +136,10 @@ class ScaledDotProductAttention(Function):
         grad_t *= weights_t
         grad_q = None
         if need_q:
-            grad_q = _t(grad_t) @ k
+            grad_q = _product(_t(grad_t), _split(k, heads), heads)
             grad_q *= grad_q.dtype.type(scale)
             grad_q = unbroadcast(grad_q, q_shape)
-        grad_k = unbroadcast(grad_t @ q_scaled, k.shape) if need_k else None
+        grad_k = None
+        if need_k:
+            grad_k = unbroadcast(_product(grad_t, _split(q_scaled, heads), heads), k.shape)
         return grad_q, grad_k, grad_v

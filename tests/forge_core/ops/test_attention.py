@@ -9,6 +9,7 @@ import torch.nn.functional as TF
 
 import forge_core as fc
 from forge_core.nn import functional as F
+from forge_core.ops import registry as ops
 from tests.forge_core.gradcheck import assert_gradients_match
 from tests.forge_core.torch_parity import OpCase, check_against_torch, check_gradients
 
@@ -88,6 +89,54 @@ def test_matches_the_same_attention_built_from_primitive_ops() -> None:
         grads.append([out.detach().numpy(), *[_grad(t) for t in inputs]])
     for mine, theirs in zip(grads[1], grads[0], strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
+
+
+def _packed(x: fc.Tensor) -> fc.Tensor:
+    """(N, H, L, D) as (N, L, H·D), the layout the op reads with ``heads``."""
+    n, h, length, d = x.shape
+    return x.transpose(1, 2).reshape(n, length, h * d)
+
+
+def _attend_packed(q: fc.Tensor, k: fc.Tensor, v: fc.Tensor) -> fc.Tensor:
+    out, weights = ops.ScaledDotProductAttention.apply(
+        _packed(q),
+        _packed(k),
+        _packed(v),
+        mask=PADDING,
+        dropout_p=0.0,
+        scale=0.7,
+        need_weights=True,
+        heads=q.shape[1],
+    )
+    return out.sum(-1, keepdim=True) * out + weights.sum()
+
+
+def test_packed_heads_match_the_four_dim_layout() -> None:
+    rng = np.random.default_rng(6)
+    inputs = [fc.tensor(rng.standard_normal(s), requires_grad=True) for s in HEADS]
+
+    def four_dim(q: fc.Tensor, k: fc.Tensor, v: fc.Tensor) -> fc.Tensor:
+        out, weights = ops.ScaledDotProductAttention.apply(
+            q, k, v, mask=PADDING, dropout_p=0.0, scale=0.7, need_weights=True
+        )
+        packed = _packed(out)
+        return packed.sum(-1, keepdim=True) * packed + weights.sum()
+
+    results = []
+    for fn in (_attend_packed, four_dim):
+        out = fn(*inputs)
+        out.backward(fc.tensor(np.ones(out.shape)))
+        results.append([out.detach().numpy(), *[_grad(t).copy() for t in inputs]])
+        for t in inputs:
+            t.grad = None
+    for mine, theirs in zip(*results, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_packed_heads_gradients_match_finite_differences() -> None:
+    rng = np.random.default_rng(8)
+    inputs = [fc.tensor(rng.standard_normal(s), requires_grad=True) for s in HEADS]
+    assert_gradients_match(_attend_packed, *inputs)
 
 
 def test_a_query_that_may_see_no_key_gets_zeros_and_no_gradient() -> None:
