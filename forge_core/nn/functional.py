@@ -160,10 +160,10 @@ def scaled_dot_product_attention(
     ``(..., S, Ev)``, the leading dims broadcasting; one fused op with its own backward.
 
     A boolean ``attn_mask`` (broadcastable to ``(..., L, S)``) says which keys each query may
-    attend to (True: it may); a float mask is added to the scores. ``is_causal`` lets query
-    ``i`` see keys ``0..i`` only, and excludes ``attn_mask``. ``scale`` defaults to
-    ``1 / sqrt(E)``. Dropout on the weights applies whenever ``dropout_p > 0``, as in PyTorch:
-    pass 0 in evaluation.
+    attend to (True: it may); a float mask is added to the scores (and gets no gradient).
+    ``is_causal`` lets query ``i`` see keys ``0..i`` only, and excludes ``attn_mask``.
+    ``scale`` defaults to ``1 / sqrt(E)``. Dropout on the weights applies whenever
+    ``dropout_p > 0``, as in PyTorch: pass 0 in evaluation.
     """
     mask = _attention_mask(query, key, attn_mask, is_causal)
     if not 0.0 <= dropout_p <= 1.0:
