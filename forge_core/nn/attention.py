@@ -143,6 +143,8 @@ class MultiheadAttention(Module):
         return out, weights
 
     def _check_shapes(self, query: Tensor, key: Tensor, value: Tensor, unbatched: bool) -> None:
+        """All three batched or all unbatched, each as wide as its projection expects, key and
+        value alike in batch and length, query and key alike in batch."""
         rank = 2 if unbatched else 3
         layout = "(L, E)" if unbatched else "(N, L, E)" if self.batch_first else "(L, N, E)"
         for name, tensor, width in (
@@ -152,13 +154,13 @@ class MultiheadAttention(Module):
         ):
             if tensor.ndim != rank or tensor.shape[-1] != width:
                 raise ValueError(
-                    f"{name} must be shaped {layout} with E = {width} (like query, batched or "
-                    f"not), got {tensor.shape}"
+                    f"{name} must be shaped {layout} with E = {width} (batched like query, or "
+                    f"all three unbatched), got {tensor.shape}"
                 )
-        time_dim = 0 if unbatched or not self.batch_first else 1
         if key.shape[:-1] != value.shape[:-1]:
             raise ValueError(f"key {key.shape} and value {value.shape} differ in batch or length")
-        if not unbatched and key.shape[1 - time_dim] != query.shape[1 - time_dim]:
+        batch_dim = 0 if self.batch_first else 1
+        if not unbatched and key.shape[batch_dim] != query.shape[batch_dim]:
             raise ValueError(f"query {query.shape} and key {key.shape} differ in batch size")
 
     def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, ...]:

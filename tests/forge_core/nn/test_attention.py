@@ -217,3 +217,11 @@ def test_rejects_bad_input_naming_the_argument(
 def test_rejects_bad_options(args: tuple[Any, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         nn.MultiheadAttention(*args)
+
+
+def test_sequence_first_layout_checks_the_batch_on_dim_one() -> None:
+    layer = nn.MultiheadAttention(E, H)
+    with pytest.raises(ValueError, match="differ in batch size"):
+        layer(fc.randn(L, N, E), fc.randn(S, N + 1, E), fc.randn(S, N + 1, E))
+    out, weights = layer(fc.randn(L, N, E), fc.randn(S, N, E), fc.randn(S, N, E))
+    assert out.shape == (L, N, E) and weights is not None and weights.shape == (N, L, S)
