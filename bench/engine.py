@@ -218,6 +218,54 @@ def _tcn() -> tuple[Step, Step]:
     return _steps(ForgeTCN(32, 3, 3), TorchTCN(32, 3, 3), nn.MSELoss(), torch.nn.MSELoss(), x, y)
 
 
+class ForgeEncoderRegressor(nn.Module):
+    def __init__(self, d_model: int, heads: int, layers: int) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(
+            d_model, heads, dim_feedforward=4 * d_model, dropout=0.0, batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, layers)
+        self.head = nn.Linear(d_model, 1)
+
+    def forward(self, x: fc.Tensor) -> fc.Tensor:
+        return self.head(self.encoder(x)[:, -1])
+
+
+class TorchEncoderRegressor(torch.nn.Module):
+    def __init__(self, d_model: int, heads: int, layers: int) -> None:
+        super().__init__()
+        layer = torch.nn.TransformerEncoderLayer(
+            d_model, heads, dim_feedforward=4 * d_model, dropout=0.0, batch_first=True
+        )
+        self.encoder = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = torch.nn.Linear(d_model, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x)[:, -1])
+
+
+def _transformer(
+    batch: int, seq: int, d_model: int, heads: int, layers: int
+) -> Callable[[], tuple[Step, Step]]:
+    """A sequence regressor: the encoder reads ``d_model`` features per step, a Linear head
+    reads the last step. Dropout is 0 so that both frameworks take the same steps."""
+
+    def build() -> tuple[Step, Step]:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((batch, seq, d_model)).astype(np.float32)
+        y = rng.standard_normal((batch, 1)).astype(np.float32)
+        return _steps(
+            ForgeEncoderRegressor(d_model, heads, layers),
+            TorchEncoderRegressor(d_model, heads, layers),
+            nn.MSELoss(),
+            torch.nn.MSELoss(),
+            x,
+            y,
+        )
+
+    return build
+
+
 WORKLOADS = {
     "lstm": Workload("lstm", "LSTM b64 s48 in1 h64 + Linear, MSE", _lstm(64, 48, 64)),
     "cnn": Workload("cnn", "CNN b64 1x28x28 conv16-pool-conv32-pool-fc10, CE", _cnn),
@@ -226,6 +274,11 @@ WORKLOADS = {
         "lstm_large", "LSTM b32 s128 in1 h256 + Linear, MSE", _lstm(32, 128, 256)
     ),
     "tcn": Workload("tcn", "TCN b32 32ch s128, 3 dilated causal Conv1d k3 + Linear, MSE", _tcn),
+    "transformer": Workload(
+        "transformer",
+        "TransformerEncoder b64 s48 d64 h4 ff256 x2 + Linear, MSE",
+        _transformer(64, 48, 64, 4, 2),
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from forge_core.nn import functional, init, utils
 from forge_core.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from forge_core.nn.attention import MultiheadAttention
 from forge_core.nn.container import ModuleList, Sequential
 from forge_core.nn.conv import Conv1d, Conv2d
 from forge_core.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
@@ -29,6 +30,7 @@ from forge_core.nn.pooling import (
     MaxPool2d,
 )
 from forge_core.nn.rnn import GRU, LSTM, GRUCell, LSTMCell
+from forge_core.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "GELU",
@@ -56,6 +58,7 @@ __all__ = [
     "MaxPool2d",
     "Module",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -63,6 +66,8 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "functional",
     "init",
     "utils",

@@ -1,6 +1,7 @@
 """Every op in one namespace: ``Tensor`` methods and functions call ``registry.<Op>.apply``."""
 
 from forge_core.ops.activations import Gelu, LeakyRelu, LogSoftmax, Relu, Sigmoid, Softmax, Tanh
+from forge_core.ops.attention import ScaledDotProductAttention
 from forge_core.ops.conv import Conv2d, ConvTranspose2d
 from forge_core.ops.dropout import Dropout
 from forge_core.ops.elementwise import (
@@ -86,6 +87,7 @@ __all__ = [
     "PowScalar",
     "Relu",
     "Reshape",
+    "ScaledDotProductAttention",
     "Sigmoid",
     "SoftTargetCrossEntropyLoss",
     "Softmax",
