@@ -31,6 +31,7 @@ import math
 from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
@@ -40,9 +41,17 @@ from pydantic import Field
 from forge_core import Tensor, nn
 from forge_learner.config import BatchSize, Epochs, LearningRate, PipelineConfig
 from forge_learner.data import TensorDataset
+from forge_learner.families import forecast_prediction
 from forge_learner.learner import Learner
-from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData, RunContext
+from forge_learner.pipeline import (
+    BasePipeline,
+    Evaluation,
+    PipelineData,
+    RunContext,
+    seed_everything,
+)
 from forge_learner.plots import prediction_vs_actual, residual_histogram
+from forge_learner.prediction import PredictionRequest, saved_config
 from forge_learner.report import ReportSection, format_number, markdown_table
 from forge_learner.sources import Series
 from forge_learner.timeseries import (
@@ -302,6 +311,22 @@ class TimeSeriesPipeline(BasePipeline[TimeSeriesConfigT]):
         if self.percentage_errors:
             errors["mape"] = mape(actual, forecast)
         return errors
+
+    # ----- prediction (forge_learner.families.forecast_prediction) -----
+    def predict(self, run_dir: Path, request: PredictionRequest) -> dict[str, Any]:
+        """Forecast past the series' end, or from the caller's window, with the run's model."""
+        config = self.parse_config(saved_config(run_dir))
+        seed_everything(config.seed)
+        data = self.load_data(config)
+        prepared: PreparedSeries = data.extras["series"]
+        saved = forecast_prediction.SavedForecaster(
+            model=self.trained_model(config, data, run_dir),
+            transform=forecast_prediction.load_transform(run_dir, TRANSFORM_NAME),
+            series=prepared.series,
+            season=prepared.season,
+            persistence_name=self.persistence_name,
+        )
+        return forecast_prediction.forecast(saved, config, request)
 
     # ----- report -----
     def report_sections(self, context: RunContext[TimeSeriesConfigT]) -> list[ReportSection]:
