@@ -61,7 +61,7 @@ def _value(inputs: Any) -> struct_pb2.Value:
 
 async def _images(request: web.Request) -> list[bytes]:
     """The files of the form's `image` fields, in order; 422 for any other field."""
-    images = []
+    images: list[bytes] = []
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
