@@ -1,6 +1,7 @@
 """Predictions: a SUCCEEDED experiment's stored files go to a live trainer that runs its pipeline.
 
-The scheduler stays engine-free here: it never rebuilds a model. It checks who asks and what
+The scheduler runs no engine code here (it imports neither `forge_learner` nor `forge_core`):
+it never rebuilds a model. It checks who asks and what
 (the caller's own experiment, or any for an admin; only a SUCCEEDED one), picks a trainer,
 and sends it the run's files from the database with the caller's inputs
 (docs/architecture.md#predictions). Which files: every stored artifact at the top of the run
@@ -26,7 +27,6 @@ import grpc
 import grpc.aio
 
 from azuraforge.v1 import scheduler_pb2, trainer_pb2, trainer_pb2_grpc
-from forge_learner.config import FieldError
 from scheduler.caller import Caller
 from scheduler.db.models import ExperimentStatus
 from scheduler.errors import BadRequest, NotPredictable, NoTrainerAvailable, field_errors
@@ -134,10 +134,9 @@ class Predictions:
             code, details = error.code(), error.details() or ""
             if code is grpc.StatusCode.INVALID_ARGUMENT:
                 errors = field_errors(cast(Any, error.trailing_metadata()) or ())
-                raise BadRequest(
-                    errors or [FieldError("inputs", "invalid", details)],
-                    "the inputs do not fit the model",
-                ) from None
+                if not errors:
+                    raise BadRequest.field("inputs", "invalid", details) from None
+                raise BadRequest(errors, "the inputs do not fit the model") from None
             if code is grpc.StatusCode.FAILED_PRECONDITION:
                 raise NotPredictable(details) from None
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
