@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import math
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,34 @@ def test_an_image_classifier_reads_png_files_and_pixel_arrays(tmp_path: Path, na
 async def run(tmp_path: Path, nats_url: str, scenario: Any) -> Any:
     async with gateway_on_stack(tmp_path, nats_url, slots=2) as gateway:
         return await scenario(gateway)
+
+
+def test_a_streamed_form_of_images_over_the_limit_is_413_before_any_call(tmp_path: Path):
+    from tests.gateway.test_errors import TOKEN, refused
+
+    boundary = "forge-boundary"
+    head = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=image; filename=big.png\r\n"
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+    body = head + b"\x89PNG" + b"0" * 8192 + f"\r\n--{boundary}--\r\n".encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 1000):
+            yield body[start : start + 1000]
+
+    async def scenario() -> tuple[int, dict[str, Any], list[Any]]:
+        form = {**TOKEN, "Content-Type": f"multipart/form-data; boundary={boundary}"}
+        async with (
+            refused(tmp_path, max_body_bytes=2048) as (refuser, gateway),
+            gateway.http.post(
+                f"{API}/experiments/some-id/predictions", data=chunks(), headers=form
+            ) as response,
+        ):
+            return response.status, await response.json(), refuser.calls
+
+    status, answer, calls = asyncio.run(scenario())
+
+    assert status == 413
+    assert answer["error"]["code"] == "payload_too_large"
+    assert calls == []
