@@ -99,12 +99,13 @@ def _arrays(inputs: Any, shape: tuple[int, int, int]) -> npt.NDArray[np.float32]
             raise PredictionInputError(
                 where, f"is not a {_shape_words(shape)} array of numbers: rows of equal length"
             ) from None
+        sent = array.shape
         if array.ndim == 2 and channels == 1:
             array = array[None]
         if array.shape != shape:
             raise PredictionInputError(
                 where,
-                f"has shape {'x'.join(map(str, array.shape)) or 'scalar'}, the model reads "
+                f"has shape {'x'.join(map(str, sent)) or 'scalar'}, the model reads "
                 f"{_shape_words(shape)} images: resize it as the training images were",
             )
         if not np.isfinite(array).all() or array.min() < 0 or array.max() > 255:
