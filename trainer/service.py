@@ -15,6 +15,9 @@ scheduler that returns later places it again from its last checkpoint. What a ru
 until a scheduler acknowledges it in a heartbeat answer, or tells the trainer to forget the run.
 A cancel goes through the Cancel RPC; the trainer's own stop kills every job, and the scheduler
 places those runs again from their checkpoints.
+
+``Predict`` is apart from all this: it takes no slot and holds no run; ``trainer.prediction``
+rebuilds a finished run's model from the files the request carries and answers.
 """
 
 from __future__ import annotations

@@ -198,6 +198,10 @@ def test_only_a_succeeded_experiment_of_a_predicting_pipeline_predicts(
             assert error.code() is grpc.StatusCode.FAILED_PRECONDITION
             assert "does not make predictions" in details(error)
 
+            with pytest.raises(grpc.aio.AioRpcError) as anonymous:
+                await stack.stub.Predict(scheduler_pb2.PredictRequest(experiment_id=probe))
+            assert anonymous.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
     asyncio.run(scenario())
 
 
