@@ -166,7 +166,8 @@ def forecast_text(prediction: dict[str, Any]) -> str:
     """The forecasts beside the baselines, one row per step, in the series' unit."""
     series = prediction["series"]
     forecast = prediction["forecast"]
-    baselines = prediction.get("baselines", {})
+    # A Struct keeps no order: the baselines by name, persistence first for the bundled apps.
+    baselines = dict(sorted(prediction.get("baselines", {}).items()))
     header = ["TIME", "FORECAST", *(name.upper() for name in baselines)]
     horizon = int(prediction["horizon"])
     rows = [header]
@@ -194,5 +195,6 @@ def classification_text(prediction: dict[str, Any], names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _number(value: float) -> str:
-    return f"{value:.4g}" if math.isfinite(value) else str(value)
+def _number(value: float | None) -> str:
+    """A forecast to 4 significant digits; "-" for none (a model that diverged forecasts NaN)."""
+    return "-" if value is None or not math.isfinite(value) else f"{value:.4g}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import tempfile
 from pathlib import Path
@@ -91,7 +92,7 @@ class Predictor:
                 _predict_in_folder, self.work_dir, pipeline(), dict(request.files), asked
             )
         prediction = struct_pb2.Struct()
-        prediction.update(answer)
+        prediction.update(_strict_json(answer))
         log.info("experiment %s: predicted with %s", request.experiment_id, request.pipeline)
         return trainer_pb2.TrainerServicePredictResponse(prediction=prediction)
 
@@ -117,6 +118,21 @@ def _predict_in_folder(
         except DataUnavailable as error:
             raise PredictionRefused(grpc.StatusCode.UNAVAILABLE, str(error)) from None
     return answer
+
+
+def _strict_json(value: Any) -> Any:
+    """``value`` with every number that is not finite as None, as ``metrics.json`` writes it.
+
+    A model that diverged forecasts NaN; protobuf's JSON printers refuse it, so it would
+    break every client's answer rather than show as a gap.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(item) for item in value]
+    return value
 
 
 def _python(value: struct_pb2.Value) -> Any:

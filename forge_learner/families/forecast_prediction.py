@@ -16,6 +16,10 @@ cleaned it.
   gets one too.
 
 Every answer carries the recent history the forecast starts from, so a chart can continue it.
+
+The series is univariate, as the family's is: a row has one value column, named as the series,
+and the network sees windows of shape ``(N, lookback, 1)``. A family that forecasts from several
+columns reads each of them in ``read_window`` and gives ``_predict`` ``(N, lookback, F)``.
 """
 
 from __future__ import annotations

@@ -170,3 +170,19 @@ def test_inputs_it_cannot_send_and_unknown_experiments_are_refused(
     assert status == EXIT_USAGE and "not a mix" in err
     status, _, err = forge(capsys, "predict", forecaster, "--input", str(tmp_path / "gone.csv"))
     assert status == EXIT_USAGE and "gone.csv" in err
+
+
+def test_a_forecast_that_is_not_a_number_prints_as_a_dash() -> None:
+    from forge_cli.predict import forecast_text
+
+    text = forecast_text(
+        {
+            "from": "inputs",
+            "horizon": 1.0,
+            "series": {"name": "temperature", "unit": "°C"},
+            "forecast": {"timestamps": [None], "values": [None]},
+            "baselines": {"persistence": [4.5]},
+        }
+    )
+
+    assert text.splitlines()[-1].split() == ["+1", "steps", "-", "4.5"]

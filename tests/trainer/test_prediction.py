@@ -14,9 +14,11 @@ from typing import Any
 
 import grpc
 import grpc.aio
+import numpy as np
 import pytest
 from google.protobuf import json_format, struct_pb2
 
+import forge_core
 from apps.weather_forecaster.pipeline import WeatherForecaster
 from azuraforge.v1 import trainer_pb2
 from tests.trainer.harness import AUTH, Client, running_trainer
@@ -108,3 +110,22 @@ def test_it_forecasts_from_the_files_and_names_what_it_cannot_use(
     assert "model.npz" in result["no_model"].details()
     assert result["anonymous"].code() is grpc.StatusCode.UNAUTHENTICATED
     assert result["left"] == []
+
+
+def test_a_model_that_forecasts_nan_answers_null_rather_than_breaking_the_answer(
+    tmp_path: Path, run_files: dict[str, bytes]
+):
+    weights = tmp_path / "model.npz"
+    weights.write_bytes(run_files["model.npz"])
+    state = forge_core.load(weights)
+    forge_core.save({**state, "head.bias": np.full(1, np.nan, dtype=np.float32)}, weights)
+    diverged = {**run_files, "model.npz": weights.read_bytes()}
+
+    async def scenario() -> Any:
+        async with running_trainer(tmp_path, trainer_id="t1") as client:
+            return await client.stub.Predict(request(diverged), metadata=AUTH)
+
+    answer = json_format.MessageToDict(asyncio.run(scenario()).prediction)
+
+    assert answer["forecast"]["values"] == [None]
+    assert all(v is not None for v in answer["baselines"]["persistence"])

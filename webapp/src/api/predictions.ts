@@ -65,8 +65,9 @@ function fileName(image: Blob, index: number): string {
   return image instanceof File && image.name ? image.name : `image-${index + 1}.png`;
 }
 
+/** Numbers; null (a forecast that is not finite, as the API writes it) is NaN. */
 function numbers(value: unknown): number[] {
-  return asArray(value).map(asNumber);
+  return asArray(value).map((item) => (item === null ? Number.NaN : asNumber(item)));
 }
 
 function points(value: unknown): Points {
@@ -97,7 +98,9 @@ export function parsePrediction(value: unknown): Prediction {
   }
   const series = asObject(raw.series);
   const baselines: Record<string, number[]> = {};
-  for (const [name, values] of Object.entries(asObject(raw.baselines))) baselines[name] = numbers(values);
+  // The answer travels as a protobuf Struct, which keeps no order: the baselines by name.
+  const named = Object.entries(asObject(raw.baselines)).sort(([a], [b]) => a.localeCompare(b));
+  for (const [name, values] of named) baselines[name] = numbers(values);
   return {
     kind: "forecast",
     from: asString(raw.from),

@@ -149,6 +149,15 @@ describe("reading predictions", () => {
     expect(forecastSteps(parsePrediction(FORECAST.prediction) as ForecastPrediction)).toEqual([3, 4]);
   });
 
+  it("reads a forecast the API wrote as null (a diverged model) as not a number", () => {
+    const forecast = parsePrediction({
+      ...FORECAST.prediction,
+      forecast: { timestamps: FORECAST.prediction.forecast.timestamps, values: [null, 5.5] },
+    }) as ForecastPrediction;
+    expect(forecast.forecast.values[0]).toBeNaN();
+    expect(forecast.forecast.values[1]).toBe(5.5);
+  });
+
   it("reads CSV cells as numbers, text, or null when empty", () => {
     expect(csvRows("t,v\n\na,1.5\nb,\n")).toEqual([
       { t: "a", v: 1.5 },

@@ -133,10 +133,10 @@ function ForecastResult({ forecast }: { forecast: ForecastPrediction }) {
               <th scope="row" className="mono">
                 {forecast.forecast.timestamps[index] ?? `+${forecast.horizon} steps`}
               </th>
-              <td className="mono">{value.toFixed(2)}</td>
+              <td className="mono">{shown(value)}</td>
               {names.map((baseline) => (
                 <td className="mono" key={baseline}>
-                  {forecast.baselines[baseline]?.[index]?.toFixed(2)}
+                  {shown(forecast.baselines[baseline]?.[index])}
                 </td>
               ))}
             </tr>
@@ -145,6 +145,11 @@ function ForecastResult({ forecast }: { forecast: ForecastPrediction }) {
       </table>
     </>
   );
+}
+
+/** A value to two decimals; "–" for none (a model that diverged forecasts NaN). */
+function shown(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(2);
 }
 
 /** Where each forecast falls on the history's step axis: just after it, `horizon` ahead. */
@@ -169,7 +174,11 @@ export function ForecastChart({ forecast }: { forecast: ForecastPrediction }) {
   const lastStep = Math.max(history.length - 1, ...steps, 1);
   const x = (step: number) => pad + (step / lastStep) * (width - 2 * pad);
   const y = (value: number) => height - pad - ((value - low) / span) * (height - 2 * pad);
-  const line = (pairs: [number, number][]) => pairs.map(([s, v]) => `${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  const line = (pairs: [number, number][]) =>
+    pairs
+      .filter(([, v]) => Number.isFinite(v))
+      .map(([s, v]) => `${x(s).toFixed(1)},${y(v).toFixed(1)}`)
+      .join(" ");
   const lastHistory: [number, number] = [history.length - 1, history[history.length - 1] ?? 0];
   const predicted = forecast.forecast.values;
   const continued: [number, number][] = [lastHistory, ...steps.map((s, i): [number, number] => [s, predicted[i] ?? 0])];
@@ -203,11 +212,14 @@ export function ForecastChart({ forecast }: { forecast: ForecastPrediction }) {
           strokeDasharray="5 3"
           points={line(continued)}
         />
-        {steps.map((step, index) => (
-          <circle key={step} cx={x(step)} cy={y(predicted[index] ?? 0)} r={3.5} fill={FORECAST_COLOR} />
-        ))}
+        {steps.map((step, index) =>
+          Number.isFinite(predicted[index]) ? (
+            <circle key={step} cx={x(step)} cy={y(predicted[index] ?? 0)} r={3.5} fill={FORECAST_COLOR} />
+          ) : null,
+        )}
         {Object.entries(forecast.baselines).map(([baseline, values], which) =>
-          values.map((value, index) => (
+          values.map((value, index) =>
+            Number.isFinite(value) ? (
             <rect
               key={`${baseline}-${index}`}
               data-series={baseline}
@@ -217,7 +229,8 @@ export function ForecastChart({ forecast }: { forecast: ForecastPrediction }) {
               height={6}
               fill={BASELINE_COLORS[which % BASELINE_COLORS.length]}
             />
-          )),
+            ) : null,
+          ),
         )}
       </svg>
       <figcaption className="small">
