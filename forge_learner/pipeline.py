@@ -16,6 +16,7 @@ hook                                        default
 ``create_callbacks(config, data, run_dir)``  ``ModelCheckpoint`` in ``run_dir/checkpoints``
 ``evaluate(config, learner, data)``         ``learner.evaluate`` on the test set
 ``report_sections(context)``                ``[]``
+``predict(run_dir, request)``               ``PredictionUnavailable``: the family's to give
 ==========================================  =================================================
 
 ``run(config, callbacks, run_dir)`` does the rest, in this order: validate the config, seed
@@ -65,6 +66,7 @@ from forge_learner.events import Logs
 from forge_learner.learner import Learner, LossFn
 from forge_learner.metrics import Metric
 from forge_learner.plots import loss_curves
+from forge_learner.prediction import PredictionRequest, PredictionUnavailable
 from forge_learner.report import REPORT_NAME, ReportSection, RunReport, write_report
 
 __all__ = [
@@ -233,6 +235,30 @@ class BasePipeline(ABC, Generic[ConfigT]):
     def report_sections(self, context: RunContext[ConfigT]) -> list[ReportSection]:
         """Report sections after the loss plot: a family's plots and tables."""
         return []
+
+    # ----- predicting -----
+    def predict(self, run_dir: Path, request: PredictionRequest) -> dict[str, Any]:
+        """Answer ``request`` with the model a finished run left in ``run_dir``, as JSON.
+
+        Families override it (``forge_learner.prediction`` says what they may raise); the
+        model comes back through ``trained_model``, never by training again.
+        """
+        raise PredictionUnavailable(
+            f"pipeline {self.name!r} does not make predictions: only forecasters and image "
+            "classifiers do"
+        )
+
+    def trained_model(self, config: ConfigT, data: PipelineData, run_dir: Path) -> nn.Module:
+        """``create_model(config, data)`` with the run's saved weights, in eval mode."""
+        weights = run_dir / WEIGHTS_NAME
+        if not weights.is_file():
+            raise PredictionUnavailable(
+                f"the run has no {WEIGHTS_NAME}: it did not finish; train the experiment again"
+            )
+        model = self.create_model(config, data)
+        model.load_state_dict(forge_core.load(weights))
+        model.eval()
+        return model
 
     # ----- running -----
     @classmethod

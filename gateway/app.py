@@ -39,7 +39,16 @@ from gateway.fanout import Fanout, scheduler_watch
 from gateway.keys import CORS_ORIGIN, FANOUT, SCHEDULER, SETTINGS, SOCKETS
 from gateway.keys import REQUEST_ID as REQUEST_ID_KEY
 from gateway.openapi import openapi_routes
-from gateway.routes import artifacts, auth, events, experiments, health, pipelines, webapp
+from gateway.routes import (
+    artifacts,
+    auth,
+    events,
+    experiments,
+    health,
+    pipelines,
+    predictions,
+    webapp,
+)
 from gateway.rpc import ApiError, Scheduler, api_error
 from gateway.settings import GatewaySettings
 
@@ -71,7 +80,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(scheduler_channel)
     app.on_response_prepare.append(security_headers)
     app.on_shutdown.append(close_sockets)
-    for module in (auth, pipelines, experiments, artifacts, events, health):
+    for module in (auth, pipelines, experiments, predictions, artifacts, events, health):
         app.add_routes(module.routes)
     app.add_routes(openapi_routes)
     # Last: its catch-all routes must not shadow the API's.

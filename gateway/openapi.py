@@ -26,6 +26,7 @@ from gateway.routes.bodies import (
     ExperimentsQuery,
     LoginForm,
     NewUser,
+    PredictionInputs,
     Request,
     Submission,
 )
@@ -47,6 +48,7 @@ ROOT_MESSAGES: tuple[type[Message], ...] = (
     scheduler_pb2.ListPipelinesResponse,
     scheduler_pb2.ListExperimentsResponse,
     experiment_pb2.Experiment,
+    scheduler_pb2.PredictResponse,
     events_pb2.ExperimentEvent,
     experiment_pb2.ExperimentStatusChanged,
 )
@@ -208,6 +210,33 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json("The experiment.", "Experiment"),
                     **_errors("401", "404", "409", "503"),
+                },
+            }
+        },
+        f"{API}/experiments/{{experiment_id}}/predictions": {
+            "post": {
+                "operationId": "predict",
+                "summary": "Predict with a succeeded experiment's model",
+                "description": (
+                    "JSON `{}` asks for the pipeline's default (a forecaster forecasts the "
+                    '`horizon` steps after its data); `{"inputs": ...}` sends the model\'s '
+                    "inputs (a forecaster: `lookback` rows, oldest first; an image classifier: "
+                    "images as rows of pixel values at the training resolution). A multipart "
+                    "form sends PNG or JPEG files as `image` fields to an image classifier. "
+                    "The `prediction`'s `kind` says its shape (`forecast` or "
+                    "`classification`); docs/api.md#predictions has both."
+                ),
+                "parameters": [experiment_id],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/json": {"schema": _ref("PredictionInputs")},
+                        "multipart/form-data": {"schema": _ref("PredictionImages")},
+                    },
+                },
+                "responses": {
+                    "200": _json("The model's answer.", "PredictResponse"),
+                    **_errors("400", "401", "404", "409", "413", "422", "503"),
                 },
             }
         },
@@ -408,7 +437,21 @@ def _enum_schema(enum: EnumDescriptor) -> dict[str, Any]:
 
 def _request_schemas() -> dict[str, dict[str, Any]]:
     return {
-        **{model.__name__: request_schema(model) for model in (LoginForm, NewUser, Submission)},
+        **{
+            model.__name__: request_schema(model)
+            for model in (LoginForm, NewUser, Submission, PredictionInputs)
+        },
+        "PredictionImages": {
+            "type": "object",
+            "required": ["image"],
+            "properties": {
+                "image": {
+                    "type": "array",
+                    "items": {"type": "string", "format": "binary"},
+                    "description": "PNG or JPEG files, one per `image` field.",
+                },
+            },
+        },
         "Health": {
             "type": "object",
             "required": ["status", "scheduler"],
@@ -453,7 +496,10 @@ ERRORS = {
     "401": "No token, or a bad or expired one: log in.",
     "403": "The token's user may not do this, or a WebSocket's page is of an origin not let in.",
     "404": "No such thing, or it is another user's.",
-    "409": "It conflicts with the current state (a name taken, an experiment already over).",
+    "409": (
+        "It conflicts with the current state (a name taken, an experiment already over, or "
+        "not succeeded when asked to predict)."
+    ),
     "413": "The body is larger than the gateway accepts.",
     "422": "A field is wrong; `details` names each one.",
     "429": "Too many failed logins; `Retry-After` says when to try again.",
@@ -463,7 +509,7 @@ ERRORS = {
 
 def _experiment_links() -> dict[str, Any]:
     """Where a new experiment's id leads: the operations that take it (OpenAPI links)."""
-    operations = ("getExperiment", "cancelExperiment", "getReport", "watchExperiment")
+    operations = ("getExperiment", "cancelExperiment", "getReport", "watchExperiment", "predict")
     return {
         operation[0].upper() + operation[1:]: {
             "operationId": operation,

@@ -9,11 +9,11 @@ same mistake the same way and no bad input reaches a client as `UNKNOWN`:
 | `BadRequest`, `InvalidAccount`, `InvalidPageToken` | INVALID_ARGUMENT | `forge-field-errors` |
 | `NotFound` | NOT_FOUND | |
 | `AlreadyExists` | ALREADY_EXISTS | |
-| `IllegalTransition` | FAILED_PRECONDITION | |
+| `IllegalTransition`, `NotPredictable` | FAILED_PRECONDITION | |
 | `Unauthenticated` (and `TokenExpired`) | UNAUTHENTICATED | |
 | `PermissionDenied` | PERMISSION_DENIED | |
 | `Throttled` | RESOURCE_EXHAUSTED | `retry-after` (whole seconds) |
-| `nats.errors.Error`, `BusUnavailable` | UNAVAILABLE | |
+| `nats.errors.Error`, `BusUnavailable`, `NoTrainerAvailable` | UNAVAILABLE | |
 
 `forge-field-errors` is a JSON array of `{"field", "rule", "message"}`, one per broken rule, so
 the gateway can answer 422 naming each field without parsing the message. `field` is the path
@@ -70,6 +70,14 @@ class BadRequest(ValueError):
         return cls([FieldError(field, rule, message)])
 
 
+class NotPredictable(Exception):
+    """The experiment cannot predict: it has not SUCCEEDED, or its run cannot (no model file)."""
+
+
+class NoTrainerAvailable(Exception):
+    """No live trainer offers the experiment's pipeline, or none could answer now."""
+
+
 @dataclass(frozen=True)
 class RpcStatus:
     """What an RPC ends with instead of its answer."""
@@ -99,8 +107,10 @@ def _status(error: Exception) -> RpcStatus | None:
             return RpcStatus(grpc.StatusCode.NOT_FOUND, str(error))
         case AlreadyExists():
             return RpcStatus(grpc.StatusCode.ALREADY_EXISTS, str(error))
-        case IllegalTransition():
+        case IllegalTransition() | NotPredictable():
             return RpcStatus(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+        case NoTrainerAvailable():
+            return RpcStatus(grpc.StatusCode.UNAVAILABLE, str(error))
         case Throttled():
             retry_after = str(max(1, math.ceil(error.retry_after)))
             return RpcStatus(

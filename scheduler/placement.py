@@ -834,6 +834,15 @@ class Placement:
         except grpc.aio.AioRpcError as error:
             log.warning("asking %s to cancel %s failed: %s", address, experiment_id, error)
 
+    @property
+    def cluster_metadata(self) -> tuple[tuple[str, str], ...]:
+        """What every call to a trainer carries: the cluster token."""
+        return self._metadata
+
+    def trainer_channel(self, address: str) -> grpc.aio.Channel:
+        """The channel to the trainer at ``address``, shared by every call to it."""
+        return self._channel(address)
+
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = self._channels.get(address)
         if channel is None:

@@ -29,6 +29,7 @@ from scheduler.convert import artifact_to_proto, experiment_to_proto, status_fro
 from scheduler.db.models import ExperimentStatus
 from scheduler.errors import BadRequest
 from scheduler.placement import Placement
+from scheduler.predictions import Predictions
 from scheduler.recorder import Recorder, log_event
 from scheduler.records import StatusChange
 from scheduler.settings import DEFAULT_MAX_RESTARTS, MAX_RESTARTS_LIMIT
@@ -124,6 +125,9 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         self.trainer_timeout = trainer_timeout
         # Who owns what, for every WatchExperiments call at once.
         self.experiments = Experiments(store)
+        self.predictions = Predictions(
+            store, placement.trainer_channel, placement.cluster_metadata, trainer_timeout
+        )
 
     async def ListPipelines(
         self, request: scheduler_pb2.ListPipelinesRequest, context: Context
@@ -238,6 +242,11 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         )
         for response in artifact_responses(artifact_to_proto(record), content):
             yield response
+
+    async def Predict(
+        self, request: scheduler_pb2.PredictRequest, context: Context
+    ) -> scheduler_pb2.PredictResponse:
+        return await self.predictions.predict(request, current_caller())
 
     async def RegisterTrainer(
         self, request: scheduler_pb2.RegisterTrainerRequest, context: Context

@@ -15,6 +15,9 @@ scheduler that returns later places it again from its last checkpoint. What a ru
 until a scheduler acknowledges it in a heartbeat answer, or tells the trainer to forget the run.
 A cancel goes through the Cancel RPC; the trainer's own stop kills every job, and the scheduler
 places those runs again from their checkpoints.
+
+``Predict`` is apart from all this: it takes no slot and holds no run; ``trainer.prediction``
+rebuilds a finished run's model from the files the request carries and answers.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from forge_learner.registry import (
     get_pipeline,
 )
 from trainer.job import JobSpec
+from trainer.prediction import PredictionRefused, Predictor
 from trainer.runner import Experiment, Job, run_experiment
 from trainer.settings import TrainerSettings
 from trainer.stream import RunStream
@@ -296,6 +300,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
 
     def __init__(self, trainer: Trainer) -> None:
         self.trainer = trainer
+        self.predictor = Predictor(trainer.settings.work_dir(trainer.trainer_id) / ".predictions")
 
     async def Train(
         self,
@@ -342,3 +347,16 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
         ],
     ) -> trainer_pb2.DescribeResponse:
         return describe(self.trainer)
+
+    async def Predict(
+        self,
+        request: trainer_pb2.TrainerServicePredictRequest,
+        context: grpc.aio.ServicerContext[
+            trainer_pb2.TrainerServicePredictRequest, trainer_pb2.TrainerServicePredictResponse
+        ],
+    ) -> trainer_pb2.TrainerServicePredictResponse:
+        try:
+            return await self.predictor.predict(request)
+        except PredictionRefused as error:
+            context.set_trailing_metadata(error.trailing_metadata)
+            await context.abort(error.code, error.message)

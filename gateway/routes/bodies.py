@@ -207,6 +207,22 @@ class Submission(Request):
     )
 
 
+class PredictionInputs(Request):
+    """`POST experiments/{id}/predictions` as JSON: the model's inputs, or none for its default."""
+
+    inputs: Any = Field(
+        default=None,
+        description=(
+            "The model's inputs; leave out for the pipeline's default. A forecaster: `lookback` "
+            "rows, oldest first, each an object with the series' columns (as its "
+            "`inputs.json` lists them) and a `timestamp` (required when the model reads the "
+            "day of the year); a forecaster of one column also takes bare numbers. An image "
+            "classifier: images, each rows of pixel values (0 to 1, or 0 to 255)."
+        ),
+        examples=[[{"timestamp": "2015-12-31", "temp_max": 8.3, "temp_min": 2.2}]],
+    )
+
+
 def _empty_is_absent(value: object) -> object:
     return None if value == "" else value
 

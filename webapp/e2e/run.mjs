@@ -301,6 +301,18 @@ async function main() {
       check(metrics.pipeline === "weather_forecaster", "metrics.json is not the run's");
     });
 
+    await step("the predict tab forecasts the step after the data, drawn after the series", async () => {
+      await page.getByRole("tab", { name: "Predict" }).click();
+      await page.getByRole("button", { name: "Forecast the next step" }).click();
+      const table = page.getByTestId("forecast-table");
+      await table.waitFor({ timeout: TIMEOUT.run });
+      const rows = await table.getByRole("row").count();
+      check(rows === 2, `the forecast table has ${rows} row(s), not a header and one forecast`);
+      const drawn = await page.locator('[data-testid="forecast-chart"] [data-series="history"]').getAttribute("points");
+      check((drawn ?? "").split(" ").length >= 24, "the chart does not draw the series' last day");
+      await shot(page, "desktop-predict");
+    });
+
     let secondRunId = "";
     await step("the experiments table shows a new run's statuses change live", async () => {
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Experiments" }).click();

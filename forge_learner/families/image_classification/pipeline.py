@@ -11,13 +11,16 @@ confusion matrix and the most confident mistakes in ``Evaluation.details``.
 from __future__ import annotations
 
 from abc import abstractmethod
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from forge_core import nn
+from forge_learner.artifacts import METRICS_NAME
 from forge_learner.classification import (
     ClassificationReport,
+    Normalizer,
     confusion_matrix,
     per_class_report,
 )
@@ -25,11 +28,18 @@ from forge_learner.data import DataLoader, Dataset, TensorDataset
 from forge_learner.learner import Learner, LossFn
 from forge_learner.metrics import Accuracy, Metric
 from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData, RunContext
+from forge_learner.prediction import (
+    PredictionRequest,
+    PredictionUnavailable,
+    read_json,
+    saved_config,
+)
 from forge_learner.report import ReportSection
 from forge_learner.sources import LabelledImages
 
-from . import report
+from . import prediction, report
 from .preparation import ImageClassificationConfig, ImageConfigT, ImageData, image_data, prepare
+from .report import NORMALIZER_NAME
 
 __all__ = ["ImageClassificationPipeline"]
 
@@ -84,6 +94,7 @@ class ImageClassificationPipeline(BasePipeline[ImageConfigT]):
         }
         details = {
             "classes": list(info.class_names),
+            "image_shape": list(info.image_shape),
             "per_class": {
                 name: {
                     "precision": float(report.precision[i]),
@@ -122,6 +133,37 @@ class ImageClassificationPipeline(BasePipeline[ImageConfigT]):
 
     def report_sections(self, context: RunContext[ImageConfigT]) -> list[ReportSection]:
         return report.sections(context)
+
+    # ----- prediction (see .prediction) -----
+    def predict(self, run_dir: Path, request: PredictionRequest) -> dict[str, Any]:
+        """Class probabilities for the caller's images, from the run's files alone."""
+        config = self.parse_config(saved_config(run_dir))
+        details = read_json(run_dir, METRICS_NAME).get("details", {})
+        if "image_shape" not in details:
+            raise PredictionUnavailable(
+                "the run's metrics.json does not record the image shape (an older run): "
+                "train the experiment again to predict with it"
+            )
+        channels, height, width = (int(n) for n in details["image_shape"])
+        normalizer = Normalizer.from_state(read_json(run_dir, NORMALIZER_NAME))
+        info = ImageData(
+            class_names=tuple(details["classes"]),
+            image_shape=(channels, height, width),
+            normalizer=normalizer,
+            train_labels=np.empty(0, dtype=np.int64),
+            test_images=np.empty((0, channels, height, width), dtype=np.float32),
+            test_labels=np.empty(0, dtype=np.int64),
+            test_ids=np.empty(0, dtype=np.int64),
+        )
+        # create_model reads the shape and classes; no image is loaded to rebuild it.
+        data = PipelineData(train=TensorDataset(info.test_images), extras={"images": info})
+        saved = prediction.SavedClassifier(
+            model=self.trained_model(config, data, run_dir),
+            normalizer=normalizer,
+            class_names=info.class_names,
+            image_shape=info.image_shape,
+        )
+        return prediction.classify(saved, request)
 
 
 def _scores(report: ClassificationReport) -> dict[str, float]:

@@ -13,14 +13,22 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from forge_learner.config import PipelineConfig
 from forge_learner.learner import Learner
-from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData, RunContext
+from forge_learner.pipeline import (
+    BasePipeline,
+    Evaluation,
+    PipelineData,
+    RunContext,
+    seed_everything,
+)
+from forge_learner.prediction import PredictionRequest, saved_config
 from forge_learner.report import ReportSection
 from forge_learner.sources import Series
 from forge_learner.timeseries import (
@@ -34,7 +42,7 @@ from forge_learner.timeseries import (
     seasonal_naive,
 )
 
-from . import report
+from . import prediction, report
 from .config import TimeSeriesConfig, TimeSeriesConfigT
 from .preparation import PreparedSeries, dataset, prepare, scale_inputs
 from .saved import save_for_prediction
@@ -208,6 +216,20 @@ class TimeSeriesPipeline(BasePipeline[TimeSeriesConfigT]):
     def _config_of(self, data: PipelineData) -> TimeSeriesConfigT:
         config: TimeSeriesConfigT = data.extras["config"]
         return config
+
+    # ----- prediction (see .prediction) -----
+    def predict(self, run_dir: Path, request: PredictionRequest) -> dict[str, Any]:
+        """Forecast past the series' end, or from the caller's window, with the run's model."""
+        config = self.parse_config(saved_config(run_dir))
+        seed_everything(config.seed)
+        data = self.load_data(config)
+        saved = prediction.SavedForecaster(
+            model=self.trained_model(config, data, run_dir),
+            prepared=prediction.with_fitted_transforms(data.extras["series"], run_dir),
+            persistence_name=self.persistence_name,
+            calendar=config.calendar_features,
+        )
+        return prediction.forecast(saved, config, request)
 
     # ----- report -----
     def report_sections(self, context: RunContext[TimeSeriesConfigT]) -> list[ReportSection]:

@@ -167,3 +167,23 @@ class TrainerHeartbeatResponse(_message.Message):
     acknowledged: _containers.ScalarMap[str, int]
     forget_experiment_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, registered: _Optional[bool] = ..., acknowledged: _Optional[_Mapping[str, int]] = ..., forget_experiment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PredictRequest(_message.Message):
+    __slots__ = ("experiment_id", "inputs", "images")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    inputs: _struct_pb2.Value
+    images: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, experiment_id: _Optional[str] = ..., inputs: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., images: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class PredictResponse(_message.Message):
+    __slots__ = ("experiment_id", "pipeline", "prediction")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PIPELINE_FIELD_NUMBER: _ClassVar[int]
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    pipeline: str
+    prediction: _struct_pb2.Struct
+    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., prediction: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...

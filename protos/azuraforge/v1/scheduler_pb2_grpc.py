@@ -78,6 +78,11 @@ class SchedulerServiceStub:
                 request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactRequest.SerializeToString,
                 response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactResponse.FromString,
                 _registered_method=True)
+        self.Predict = channel.unary_unary(
+                '/azuraforge.v1.SchedulerService/Predict',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.PredictRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.PredictResponse.FromString,
+                _registered_method=True)
         self.RegisterTrainer = channel.unary_unary(
                 '/azuraforge.v1.SchedulerService/RegisterTrainer',
                 request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.RegisterTrainerRequest.SerializeToString,
@@ -159,6 +164,16 @@ class SchedulerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Predict(self, request, context):
+        """Predict answers with the trained model of a SUCCEEDED experiment
+        (FAILED_PRECONDITION naming the status otherwise), run by a live trainer
+        that offers its pipeline (UNAVAILABLE when none does). Bad inputs are
+        INVALID_ARGUMENT naming the field.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RegisterTrainer(self, request, context):
         """RegisterTrainer is called by a trainer when it starts (cluster token).
         """
@@ -215,6 +230,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.GetArtifact,
                     request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactRequest.FromString,
                     response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactResponse.SerializeToString,
+            ),
+            'Predict': grpc.unary_unary_rpc_method_handler(
+                    servicer.Predict,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.PredictRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.PredictResponse.SerializeToString,
             ),
             'RegisterTrainer': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterTrainer,
@@ -447,6 +467,33 @@ class SchedulerService:
             '/azuraforge.v1.SchedulerService/GetArtifact',
             azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactRequest.SerializeToString,
             azuraforge_dot_v1_dot_scheduler__pb2.GetArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Predict(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/Predict',
+            azuraforge_dot_v1_dot_scheduler__pb2.PredictRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.PredictResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -106,3 +106,30 @@ class DescribeResponse(_message.Message):
     pipelines: _containers.RepeatedCompositeFieldContainer[_experiment_pb2.PipelineInfo]
     running_experiment_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, trainer_id: _Optional[str] = ..., slots: _Optional[int] = ..., free_slots: _Optional[int] = ..., pipelines: _Optional[_Iterable[_Union[_experiment_pb2.PipelineInfo, _Mapping]]] = ..., running_experiment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TrainerServicePredictRequest(_message.Message):
+    __slots__ = ("experiment_id", "pipeline", "files", "inputs", "images")
+    class FilesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PIPELINE_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    pipeline: str
+    files: _containers.ScalarMap[str, bytes]
+    inputs: _struct_pb2.Value
+    images: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., files: _Optional[_Mapping[str, bytes]] = ..., inputs: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., images: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class TrainerServicePredictResponse(_message.Message):
+    __slots__ = ("prediction",)
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    prediction: _struct_pb2.Struct
+    def __init__(self, prediction: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...

@@ -61,6 +61,11 @@ class TrainerServiceStub:
                 request_serializer=azuraforge_dot_v1_dot_trainer__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=azuraforge_dot_v1_dot_trainer__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.Predict = channel.unary_unary(
+                '/azuraforge.v1.TrainerService/Predict',
+                request_serializer=azuraforge_dot_v1_dot_trainer__pb2.TrainerServicePredictRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_trainer__pb2.TrainerServicePredictResponse.FromString,
+                _registered_method=True)
 
 
 class TrainerServiceServicer:
@@ -104,6 +109,17 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Predict(self, request, context):
+        """Predict rebuilds a finished run's model from the files in the request and
+        answers with its prediction; it takes no slot and starts no process.
+        INVALID_ARGUMENT naming the field (`forge-field-errors` metadata, as the
+        scheduler's) for inputs the model cannot use; FAILED_PRECONDITION for a
+        run that cannot predict (a pipeline without predictions, a file missing).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +142,11 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.Describe,
                     request_deserializer=azuraforge_dot_v1_dot_trainer__pb2.DescribeRequest.FromString,
                     response_serializer=azuraforge_dot_v1_dot_trainer__pb2.DescribeResponse.SerializeToString,
+            ),
+            'Predict': grpc.unary_unary_rpc_method_handler(
+                    servicer.Predict,
+                    request_deserializer=azuraforge_dot_v1_dot_trainer__pb2.TrainerServicePredictRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_trainer__pb2.TrainerServicePredictResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -243,6 +264,33 @@ class TrainerService:
             '/azuraforge.v1.TrainerService/Describe',
             azuraforge_dot_v1_dot_trainer__pb2.DescribeRequest.SerializeToString,
             azuraforge_dot_v1_dot_trainer__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Predict(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.TrainerService/Predict',
+            azuraforge_dot_v1_dot_trainer__pb2.TrainerServicePredictRequest.SerializeToString,
+            azuraforge_dot_v1_dot_trainer__pb2.TrainerServicePredictResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,7 +51,8 @@ export async function errorFrom(response: Response): Promise<ApiError> {
 export interface RequestOptions {
   method?: "GET" | "POST";
   json?: unknown;
-  form?: URLSearchParams;
+  /** A form: URL-encoded, or multipart with files. */
+  form?: URLSearchParams | FormData;
   query?: Record<string, string | string[] | undefined>;
   signal?: AbortSignal;
   /** Send no token (logging in). */

@@ -213,12 +213,15 @@ describe("the experiment page", () => {
     const progress = await screen.findByRole("tab", { name: "Progress" });
     expect(progress).toHaveAttribute("aria-selected", "true");
     progress.focus();
+    // A succeeded run's last tab is Predict; the config is just before it.
     await userEvent.keyboard("{End}");
+    expect(screen.getByRole("tab", { name: "Predict" })).toHaveFocus();
+    await userEvent.keyboard("{ArrowLeft}");
     const config = screen.getByRole("tab", { name: "Config" });
     expect(config).toHaveFocus();
     expect(config).toHaveAttribute("aria-selected", "true");
     expect(screen.getByRole("tabpanel")).toHaveTextContent("batch_size16");
-    await userEvent.keyboard("{ArrowRight}");
+    await userEvent.keyboard("{ArrowRight}{ArrowRight}");
     expect(screen.getByRole("tab", { name: "Progress" })).toHaveFocus();
   });
 

@@ -3,7 +3,7 @@
  * batches, the log scrolls, all from the experiment's event socket (history, then live, resumed
  * after a drop). A run that was lost and placed again says so: a notice, a line in the log, a
  * marker on the curves where the new attempt begins, and the list of its attempts. The report,
- * the files and the config are tabs; the tab is in the URL.
+ * the files and the config are tabs, and Predict once the run succeeded; the tab is in the URL.
  */
 
 import { useEffect, useMemo, useState } from "react";
@@ -16,6 +16,7 @@ import { ArtifactList } from "../components/ArtifactList";
 import { AttemptList } from "../components/AttemptList";
 import { FinalMetrics } from "../components/FinalMetrics";
 import { LiveLog } from "../components/LiveLog";
+import { PredictTab } from "../components/PredictTab";
 import { MetricChart, type ChartMarker, type ChartSeries } from "../components/MetricChart";
 import { ProgressBar } from "../components/ProgressBar";
 import { ReportView } from "../components/ReportView";
@@ -54,6 +55,8 @@ const TABS = [
   { id: "files", label: "Files" },
   { id: "config", label: "Config" },
 ];
+/** Shown once the run succeeded: only a succeeded run has a model to ask. */
+const PREDICT_TAB = { id: "predict", label: "Predict" };
 
 /** The status the page shows: the events are fresher than the experiment read at load. */
 export function liveStatus(experiment: Experiment | undefined, history: RunHistory): ExperimentStatus {
@@ -83,12 +86,13 @@ export function resumeMarkers(resumes: ResumedEvent[]): ChartMarker[] {
 export function ExperimentPage() {
   const { id = "" } = useParams();
   const [params, setParams] = useSearchParams();
-  const tab = TABS.some((item) => item.id === params.get("tab")) ? (params.get("tab") as string) : "progress";
   const experiment = useResource((signal) => getExperiment(id, signal), [id]);
   const stream = useExperimentEvents(id);
   const { history } = stream;
   const data = experiment.data;
   const status = liveStatus(data, history);
+  const tabs = status === "succeeded" ? [...TABS, PREDICT_TAB] : TABS;
+  const tab = tabs.some((item) => item.id === params.get("tab")) ? (params.get("tab") as string) : "progress";
   const finished = isFinished(status);
   usePageTitle(data ? `${data.pipeline} ${shortId(data.id)}` : "Experiment");
 
@@ -222,7 +226,7 @@ export function ExperimentPage() {
         <Alert kind="error">Live events stopped: {stream.reason}</Alert>
       ) : null}
 
-      <Tabs label="Experiment views" tabs={TABS} selected={tab} onSelect={selectTab} idPrefix="experiment">
+      <Tabs label="Experiment views" tabs={tabs} selected={tab} onSelect={selectTab} idPrefix="experiment">
         {tab === "progress" ? (
           <div className="progress-view">
             <ProgressBar progress={progress} running={status === "running"} paused={paused} />
@@ -250,6 +254,7 @@ export function ExperimentPage() {
         {tab === "report" ? <ReportTab id={data.id} finished={finished} /> : null}
         {tab === "files" ? <ArtifactList experimentId={data.id} artifacts={artifacts} /> : null}
         {tab === "config" ? <ConfigTable config={data.config} /> : null}
+        {tab === "predict" ? <PredictTab experiment={{ ...data, metrics: finalMetrics }} /> : null}
       </Tabs>
     </>
   );
