@@ -78,15 +78,16 @@ function ForecastPanel({ id, horizon }: { id: string; horizon: number }) {
       <details className="predict-window">
         <summary>Forecast from your own window</summary>
         <label htmlFor="predict-window-text">
-          Rows as CSV, oldest first: a header naming the series&apos; column (and optionally{" "}
-          <code>timestamp</code>), then one row per step.
+          Rows as CSV, oldest first: a header naming each column the model reads (the series&apos;
+          first, as in the run&apos;s <code>inputs.json</code>) and <code>timestamp</code> (needed when
+          it reads the day of the year), then one row per step.
         </label>
         <textarea
           id="predict-window-text"
           rows={6}
           value={windowText}
           onChange={(event) => setWindowText(event.target.value)}
-          placeholder={"timestamp,temperature\n2010-12-31T00:00,4.2"}
+          placeholder={"timestamp,temp_max,temp_min,precipitation,wind\n2015-12-31,8.3,2.2,0.0,3.1"}
         />
         <button
           type="button"
