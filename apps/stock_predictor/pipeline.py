@@ -21,16 +21,13 @@ from pydantic import Field
 
 from apps.stock_predictor.sources import Bars, load_bars, load_prices
 from apps.stock_predictor.volatility import MONTH, garch_forecasts, har, parkinson
-from forge_core import nn
 from forge_learner.config import BatchSize, Epochs, LearningRate
 from forge_learner.families.time_series import (
     Competitor,
-    LSTMForecaster,
     PreparedSeries,
     TimeSeriesConfig,
     TimeSeriesPipeline,
 )
-from forge_learner.pipeline import PipelineData
 from forge_learner.sources import Series
 from forge_learner.timeseries import Windows, persistence, rolling_mean
 
@@ -60,7 +57,14 @@ class StockConfig(TimeSeriesConfig):
             "both); forecasts are turned back into its units."
         ),
     )
-    hidden_size: int = Field(default=16, ge=1, le=1024, description="Units in each LSTM layer.")
+    hidden_size: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description=(
+            "The network's width: units per recurrent layer, transformer features or TCN channels."
+        ),
+    )
 
     target: Literal["volatility", "close"] = Field(
         default="volatility",
@@ -153,9 +157,6 @@ class StockPredictor(TimeSeriesPipeline[StockConfig]):
                 har(prepared.target, test, prepared.split.train_end, config.horizon),
             )
         }
-
-    def create_model(self, config: StockConfig, data: PipelineData) -> nn.Module:
-        return LSTMForecaster(1, config.hidden_size, config.num_layers)
 
     def _bars(self, config: StockConfig) -> Bars:
         return load_bars(config.source, config.ticker, config.start, config.end, config.interval)

@@ -29,16 +29,13 @@ from apps.weather_forecaster.sources import (
     SEATTLE_LONGITUDE,
     load_weather,
 )
-from forge_core import nn
 from forge_learner.config import BatchSize, Epochs, LearningRate
 from forge_learner.families.time_series import (
     Competitor,
-    LSTMForecaster,
     PreparedSeries,
     TimeSeriesConfig,
     TimeSeriesPipeline,
 )
-from forge_learner.pipeline import PipelineData
 from forge_learner.sources import DataRequestError, Series
 from forge_learner.timeseries import Windows, climatology
 
@@ -67,7 +64,14 @@ class WeatherConfig(TimeSeriesConfig):
     lookback: int = Field(
         default=14, ge=1, le=1000, description="Past steps (days) the network sees per forecast."
     )
-    hidden_size: int = Field(default=16, ge=1, le=1024, description="Units in each LSTM layer.")
+    hidden_size: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description=(
+            "The network's width: units per recurrent layer, transformer features or TCN channels."
+        ),
+    )
     test_fraction: float = Field(
         default=0.25,
         ge=0.05,
@@ -160,7 +164,3 @@ class WeatherForecaster(TimeSeriesPipeline[WeatherConfig]):
         self, config: WeatherConfig, prepared: PreparedSeries, test: Windows
     ) -> dict[str, Competitor]:
         return {"linear autoregression": self.linear_autoregression(prepared, test)}
-
-    def create_model(self, config: WeatherConfig, data: PipelineData) -> nn.Module:
-        prepared: PreparedSeries = data.extras["series"]
-        return LSTMForecaster(len(prepared.columns), config.hidden_size, config.num_layers)

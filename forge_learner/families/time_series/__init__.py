@@ -1,9 +1,11 @@
 """Time-series forecasting: the family of pipelines that predict a series' next values.
 
 A pipeline of this family says where its series comes from (``load_series``, returning a
-``forge_learner.sources.Series`` whose first column is the target) and which network forecasts
-it (``create_model``, usually ``LSTMForecaster``). Everything a reader of the report should be
-able to trust is done here, the same way for every forecaster, with ``forge_learner.timeseries``:
+``forge_learner.sources.Series`` whose first column is the target); the network that forecasts
+it is the config's ``model`` (``models.forecaster``: an LSTM, a GRU, a Transformer encoder or a
+temporal convolutional network), unless the pipeline gives its own ``create_model``.
+Everything a reader of the report should be able to trust is done here, the same way for every
+forecaster, with ``forge_learner.timeseries``:
 
 - gaps are handled in the open (``preparation``): the series is put on its nominal time grid
   (unless its steps are a market's bars, ``calendar_steps``), runs of up to ``max_gap``
@@ -22,7 +24,14 @@ able to trust is done here, the same way for every forecaster, with ``forge_lear
   forecast needs beside the weights.
 """
 
-from .config import LSTMForecaster, TimeSeriesConfig, TimeSeriesConfigT
+from .config import TimeSeriesConfig, TimeSeriesConfigT
+from .models import (
+    GRUForecaster,
+    LSTMForecaster,
+    TCNForecaster,
+    TransformerForecaster,
+    forecaster,
+)
 from .pipeline import Competitor, Forecast, TimeSeriesPipeline
 from .preparation import PreparedSeries, fill_gaps
 from .saved import INPUTS_NAME, TRANSFORM_NAME, NextForecastInputs, next_forecast_inputs
@@ -32,12 +41,16 @@ __all__ = [
     "TRANSFORM_NAME",
     "Competitor",
     "Forecast",
+    "GRUForecaster",
     "LSTMForecaster",
     "NextForecastInputs",
     "PreparedSeries",
+    "TCNForecaster",
     "TimeSeriesConfig",
     "TimeSeriesConfigT",
     "TimeSeriesPipeline",
+    "TransformerForecaster",
     "fill_gaps",
+    "forecaster",
     "next_forecast_inputs",
 ]

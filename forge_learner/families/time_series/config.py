@@ -1,7 +1,8 @@
-"""The settings every forecaster shares, and the network most of them use.
+"""The settings every forecaster shares: the windows, the split, the scaling and the network.
 
 Kept apart from the pipeline so that a program which only rebuilds a trained forecaster (from
-``metrics.json``'s config and ``model.npz``) needs neither the data preparation nor the report.
+``metrics.json``'s config and ``model.npz``, with ``models.forecaster``) needs neither the data
+preparation nor the report.
 """
 
 from __future__ import annotations
@@ -9,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar, Literal, TypeVar
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
-from forge_core import Tensor, nn
 from forge_learner.config import BatchSize, Epochs, LearningRate, PipelineConfig
 
-__all__ = ["LSTMForecaster", "TimeSeriesConfig", "TimeSeriesConfigT"]
+__all__ = ["TimeSeriesConfig", "TimeSeriesConfigT"]
 
 
 class TimeSeriesConfig(PipelineConfig):
@@ -30,12 +30,18 @@ class TimeSeriesConfig(PipelineConfig):
         "source": "Data",
         "start": "Data",
         "end": "Data",
+        "model": "Model",
         "hidden_size": "Model",
         "num_layers": "Model",
+        "attention_heads": "Model",
+        "position_encoding": "Model",
+        "kernel_size": "Model",
         "val_fraction": "Split",
         "test_fraction": "Split",
     }
-    advanced_fields: ClassVar[frozenset[str]] = frozenset({"scaling", "max_gap"})
+    advanced_fields: ClassVar[frozenset[str]] = frozenset(
+        {"scaling", "max_gap", "position_encoding", "kernel_size"}
+    )
 
     epochs: Epochs = 20
     batch_size: BatchSize = 64
@@ -84,10 +90,36 @@ class TimeSeriesConfig(PipelineConfig):
             "for data with a yearly cycle."
         ),
     )
-    hidden_size: int = Field(
-        default=32, ge=1, le=1024, description="Units in each recurrent layer."
+    model: Literal["lstm", "gru", "transformer", "tcn"] = Field(
+        default="lstm",
+        description=(
+            "The network: lstm or gru (recurrent), transformer (self-attention over the "
+            "window) or tcn (dilated causal convolutions)."
+        ),
     )
-    num_layers: int = Field(default=1, ge=1, le=4, description="Stacked recurrent layers.")
+    hidden_size: int = Field(
+        default=32,
+        ge=1,
+        le=1024,
+        description=(
+            "The network's width: units per recurrent layer, the transformer's features, or "
+            "the TCN's channels."
+        ),
+    )
+    num_layers: int = Field(default=1, ge=1, le=4, description="Layers of the network.")
+    attention_heads: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="transformer: attention heads; hidden_size must be a multiple of it.",
+    )
+    position_encoding: Literal["sinusoidal", "learned"] = Field(
+        default="sinusoidal",
+        description="transformer: how each step's place in the window is encoded.",
+    )
+    kernel_size: int = Field(
+        default=3, ge=2, le=16, description="tcn: steps each convolution reads."
+    )
     max_gap: int = Field(
         default=6,
         ge=0,
@@ -98,23 +130,13 @@ class TimeSeriesConfig(PipelineConfig):
         ),
     )
 
+    @field_validator("attention_heads")
+    @classmethod
+    def _heads_divide_the_width(cls, heads: int, info: ValidationInfo) -> int:
+        width = info.data.get("hidden_size")
+        if info.data.get("model") == "transformer" and width and width % heads:
+            raise ValueError(f"must divide hidden_size ({width}) for the transformer")
+        return heads
+
 
 TimeSeriesConfigT = TypeVar("TimeSeriesConfigT", bound=TimeSeriesConfig)
-
-
-class LSTMForecaster(nn.Module):
-    """An LSTM over the window with a linear head on its last step, as in PyTorch's examples.
-
-    Input ``(batch, lookback, input_size)``, output ``(batch, 1)``: the transformed value
-    ``horizon`` steps after the window.
-    """
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(input_size, hidden_size, num_layers, batch_first=True)
-        self.head = nn.Linear(hidden_size, 1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        output, _ = self.lstm(x)
-        last: Tensor = self.head(output[:, -1, :])
-        return last

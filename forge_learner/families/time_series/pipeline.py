@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
+from forge_core import nn
 from forge_learner.config import PipelineConfig
 from forge_learner.learner import Learner
 from forge_learner.pipeline import (
@@ -42,7 +43,7 @@ from forge_learner.timeseries import (
     seasonal_naive,
 )
 
-from . import prediction, report
+from . import models, prediction, report
 from .config import TimeSeriesConfig, TimeSeriesConfigT
 from .preparation import PreparedSeries, dataset, prepare, scale_inputs
 from .saved import save_for_prediction
@@ -80,7 +81,8 @@ class Forecast:
 
 
 class TimeSeriesPipeline(BasePipeline[TimeSeriesConfigT]):
-    """Forecast a series; a subclass gives ``load_series`` and ``create_model``.
+    """Forecast a series; a subclass gives ``load_series``, and may give its own network in
+    ``create_model`` (by default the config's ``model``, see ``models``).
 
     The class attributes describe the app's data: whether its steps are calendar steps, what
     its persistence baseline is called, and whether percentage errors mean anything for it.
@@ -147,6 +149,11 @@ class TimeSeriesPipeline(BasePipeline[TimeSeriesConfigT]):
             "window, fitted on the training part",
             prepared.transform.inverse_transform(fitted),
         )
+
+    def create_model(self, config: TimeSeriesConfigT, data: PipelineData) -> nn.Module:
+        """The network the config's ``model`` names, reading every input column."""
+        prepared: PreparedSeries = data.extras["series"]
+        return models.forecaster(config, len(prepared.columns))
 
     # ----- data -----
     def load_data(self, config: TimeSeriesConfigT) -> PipelineData:
@@ -237,6 +244,7 @@ class TimeSeriesPipeline(BasePipeline[TimeSeriesConfigT]):
         result = self.forecast(context.learner, context.data)
         save_for_prediction(context.run_dir, context.config, prepared)
         sections = [
+            report.network_section(context.config, context.learner.model),
             report.competitors_section(context, prepared, result, self.persistence_name),
             report.residuals_section(context, prepared, result),
             report.transform_section(context.config, prepared),

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from forge_core import nn
 from forge_learner.pipeline import Evaluation, RunContext
 from forge_learner.plots import prediction_vs_actual, residual_histogram
 from forge_learner.report import ReportSection, format_number, markdown_table
 from forge_learner.sources import Series
 from forge_learner.timeseries import improvement
 
+from . import models
 from .config import TimeSeriesConfig
 from .preparation import PreparedSeries, format_time
 from .saved import INPUTS_NAME, TRANSFORM_NAME
@@ -50,6 +52,11 @@ def summary(prepared: PreparedSeries) -> dict[str, str | int | float]:
         found["validation period"] = period(series, split.train_end, split.test_start)
     found["test period (targets)"] = period(series, split.test_start, steps)
     return found
+
+
+def network_section(config: TimeSeriesConfig, model: nn.Module) -> ReportSection:
+    """Which network forecast, how big, and what it sees."""
+    return ReportSection("Network", models.describe(config, model))
 
 
 def competitors_section(
