@@ -22,6 +22,24 @@ from forge_core.nn.parameter import Parameter
 from forge_core.nn.pooling import AvgPool2d, MaxPool2d
 from forge_core.nn.rnn import GRU, LSTM, GRUCell, LSTMCell
 
+# issue #14: the rest of torch.nn's activations, probability losses and similarity
+from forge_core.nn.activation import (  # isort: skip
+    CELU,
+    ELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    Mish,
+    ReLU6,
+    SiLU,
+    Softplus,
+    Softsign,
+)
+from forge_core.nn.distance import CosineSimilarity  # isort: skip
+from forge_core.nn.loss import BCELoss, KLDivLoss  # isort: skip
+
 __all__ = [
     "GELU",
     "GRU",
@@ -58,4 +76,22 @@ __all__ = [
     "functional",
     "init",
     "utils",
+]
+# issue #14
+__all__ += [
+    "CELU",
+    "ELU",
+    "SELU",
+    "BCELoss",
+    "CosineSimilarity",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "KLDivLoss",
+    "LogSigmoid",
+    "Mish",
+    "ReLU6",
+    "SiLU",
+    "Softplus",
+    "Softsign",
 ]

@@ -72,3 +72,46 @@ class ExtremeAlong(Function):
         grad = xp.zeros(shape, dtype=dtype)
         xp.put_along_axis(grad, index, g.reshape(index.shape), axis=dim)
         return grad
+
+
+class CumSum(Function):
+    def forward(self, a: Array, dim: int) -> Array:
+        self.saved = (dim,)
+        return xp.cumsum(a, axis=dim)
+
+    def backward(self, g: Array) -> Array:
+        dim = self.saved[0]
+        # each input feeds every later output: a cumulative sum taken from the end
+        return xp.flip(xp.cumsum(xp.flip(g, dim), axis=dim), dim)
+
+
+class CumProd(Function):
+    """Running product along ``dim``. Where the input has no zeros the gradient is
+    ``reverse_cumsum(g * out) / x``; the rows that hold a zero take the exact formula: before
+    the first zero as above, at it the products that skip it, after it nothing."""
+
+    def forward(self, a: Array, dim: int) -> Array:
+        out = xp.cumprod(a, axis=dim)
+        self.saved = (a, out, dim)
+        return out
+
+    def backward(self, g: Array) -> Array:
+        a, out, dim = self.saved
+        x = xp.moveaxis(a, dim, -1).reshape(-1, a.shape[dim]) if a.ndim else a.reshape(1, 1)
+        y = xp.moveaxis(out, dim, -1).reshape(x.shape) if a.ndim else out.reshape(1, 1)
+        gy = xp.moveaxis(g, dim, -1).reshape(x.shape) if a.ndim else g.reshape(1, 1)
+        zero = x == 0
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            grad = xp.flip(xp.cumsum(xp.flip(gy * y, -1), axis=-1), -1) / x
+        for row in xp.flatnonzero(zero.any(axis=-1)):
+            first = int(xp.argmax(zero[row]))
+            line = grad[row]
+            line[first:] = 0
+            before = 1.0 if first == 0 else y[row, first - 1]
+            # d out[j] / d x[first] for j >= first: the product before it times those after it
+            after = xp.cumprod(xp.concatenate(([1.0], x[row, first + 1 :])))
+            line[first] = before * (gy[row, first:] * after).sum()
+        if not a.ndim:
+            return grad.reshape(())
+        moved = xp.moveaxis(g, dim, -1).shape
+        return xp.moveaxis(grad.reshape(moved), -1, dim)
