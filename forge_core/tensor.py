@@ -749,8 +749,15 @@ class Tensor:
         targets = (destination,) if isinstance(destination, int) else tuple(destination)
         if len(sources) != len(targets):
             raise ValueError(f"movedim: {len(sources)} source dims but {len(targets)} destinations")
-        order = xp.moveaxis(xp.arange(max(self.ndim, 1)), sources, targets) if self.ndim else ()
-        return self.permute(*[builtins.int(d) for d in order]) if self.ndim else self
+        sources = tuple(_dim(d, self.ndim) for d in sources)
+        targets = tuple(_dim(d, self.ndim) for d in targets)
+        if len(set(sources)) != len(sources) or len(set(targets)) != len(targets):
+            raise ValueError(f"movedim: repeated dims in {source} or {destination}")
+        if not self.ndim:
+            return self
+        rest = iter(d for d in range(self.ndim) if d not in sources)
+        placed = dict(zip(targets, sources, strict=True))
+        return self.permute(*[placed[i] if i in placed else next(rest) for i in range(self.ndim)])
 
     moveaxis = movedim
 
@@ -848,9 +855,13 @@ class Tensor:
         return _ops.Where.apply(fill, self, condition=condition)
 
     def cumsum(self, dim: builtins.int) -> Tensor:
+        if self.ndim == 0:  # a 0-d tensor is its own running sum
+            return self.reshape(1).cumsum(0).reshape(())
         return _ops.CumSum.apply(self, dim=_dim(dim, self.ndim))
 
     def cumprod(self, dim: builtins.int) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1).cumprod(0).reshape(())
         return _ops.CumProd.apply(self, dim=_dim(dim, self.ndim))
 
     def argsort(

@@ -97,9 +97,9 @@ class CumProd(Function):
 
     def backward(self, g: Array) -> Array:
         a, out, dim = self.saved
-        x = xp.moveaxis(a, dim, -1).reshape(-1, a.shape[dim]) if a.ndim else a.reshape(1, 1)
-        y = xp.moveaxis(out, dim, -1).reshape(x.shape) if a.ndim else out.reshape(1, 1)
-        gy = xp.moveaxis(g, dim, -1).reshape(x.shape) if a.ndim else g.reshape(1, 1)
+        x = xp.moveaxis(a, dim, -1).reshape(-1, a.shape[dim])
+        y = xp.moveaxis(out, dim, -1).reshape(x.shape)
+        gy = xp.moveaxis(g, dim, -1).reshape(x.shape)
         zero = x == 0
         with xp.errstate(divide="ignore", invalid="ignore"):
             grad = xp.flip(xp.cumsum(xp.flip(gy * y, -1), axis=-1), -1) / x
@@ -111,7 +111,5 @@ class CumProd(Function):
             # d out[j] / d x[first] for j >= first: the product before it times those after it
             after = xp.cumprod(xp.concatenate(([1.0], x[row, first + 1 :])))
             line[first] = before * (gy[row, first:] * after).sum()
-        if not a.ndim:
-            return grad.reshape(())
         moved = xp.moveaxis(g, dim, -1).shape
         return xp.moveaxis(grad.reshape(moved), -1, dim)
