@@ -81,7 +81,8 @@ def _is_integer(entry: Any) -> bool:
 
 
 def _is_advanced(entry: Any) -> bool:
-    return isinstance(entry, xp.ndarray | list | builtins.bool | xp.bool_)
+    arrays = xp.ndarray | list | builtins.bool | xp.bool_
+    return isinstance(entry, arrays) and not _is_integer(entry)
 
 
 def torch_index(index: Any) -> tuple[Any, Any]:
