@@ -627,6 +627,17 @@ class Tensor:
         )
         return Tensor._wrap(xp.asarray(out), False)
 
+    def norm(
+        self,
+        p: builtins.float = 2,
+        dim: builtins.int | Sequence[builtins.int] | None = None,
+        keepdim: builtins.bool = False,
+    ) -> Tensor:
+        """The ``p``-norm (``p > 0``) over ``dim``, or over all elements."""
+        if not isinstance(p, int | builtins.float) or p <= 0 or p == builtins.float("inf"):
+            raise ValueError(f"norm order p must be a positive finite number, not {p}")
+        return _ops.Norm.apply(self, p=p, axes=_dims(dim, self.ndim), keepdim=keepdim)
+
     def var(
         self,
         dim: builtins.int | Sequence[builtins.int] | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from forge_core.backend import Array
+from forge_core.backend import Array, xp
 
 # the layers' own modules hold these; torch.nn.functional has them too
 from forge_core.nn.conv import conv2d as conv2d
@@ -335,24 +335,24 @@ def kl_div(
     return result
 
 
-def _norm(input: Tensor, p: float, dim: int) -> Tensor:
-    if p == 2:
-        return (input * input).sum(dim, keepdim=True).sqrt()
-    if p <= 0:
-        raise ValueError(f"norm order p must be positive, not {p}")
-    return (input.abs() ** p).sum(dim, keepdim=True) ** (1 / p)
-
-
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
     """``input`` divided by its ``p``-norm along ``dim``, the norm kept at least ``eps``."""
-    return input / _norm(input, p, dim).clamp(min=eps)
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (they broadcast). As in
     PyTorch each is divided by its own norm, kept at least ``eps``, before the dot product,
     which keeps the result within [-1, 1]."""
-    n1, n2 = _norm(x1, 2, dim), _norm(x2, 2, dim)
+    try:
+        shape = xp.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(
+            f"cosine_similarity: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not "
+            "broadcast to one shape"
+        ) from None
+    x1, x2 = x1.expand(shape), x2.expand(shape)
+    n1, n2 = x1.norm(2, dim, keepdim=True), x2.norm(2, dim, keepdim=True)
     # PyTorch clamps the norms outside the graph, so their gradients flow as if unclamped:
     # a constant shift does the same here
     n1 = n1 + (n1.detach().clamp(min=eps) - n1.detach())

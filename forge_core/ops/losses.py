@@ -390,7 +390,9 @@ class NllLoss(Function):
 class BceLoss(Function):
     """Binary cross-entropy of probabilities, ``-w (t log x + (1 - t) log(1 - x))``, with each
     log clamped at -100 as in PyTorch, so a probability of exactly 0 or 1 gives a finite loss.
-    Prefer ``binary_cross_entropy_with_logits``: it never needs the clamp."""
+    The target's gradient differentiates that clamped loss, so it stays finite at a
+    probability of 0 or 1, where PyTorch's is infinite. Prefer
+    ``binary_cross_entropy_with_logits``: it never needs the clamp."""
 
     def forward(
         self, input: Array, target: Array, reduction: str, weight: Array | None = None
@@ -437,7 +439,8 @@ class KlDivLoss(Function):
     """``target (log target - input)`` for log-probabilities ``input``, zero where the target
     is 0; with ``log_target`` the target is a log-probability too. ``'batchmean'`` divides the
     sum by the batch size (dim 0), which is the true KL divergence per sample; ``'mean'``
-    divides by the number of elements, as PyTorch does."""
+    divides by the number of elements, as PyTorch does. Where the target is 0 its gradient
+    is 0 (PyTorch's is NaN), so one empty class does not poison the others."""
 
     def forward(
         self, input: Array, target: Array, reduction: str, log_target: bool = False

@@ -113,3 +113,33 @@ class CumProd(Function):
             line[first] = before * (gy[row, first:] * after).sum()
         moved = xp.moveaxis(g, dim, -1).shape
         return xp.moveaxis(grad.reshape(moved), -1, dim)
+
+
+class Norm(Function):
+    """The ``p``-norm over ``axes`` (all when None), ``(Σ |x|^p)^(1/p)``. Where the norm is 0
+    its gradient is 0, as in PyTorch, so a zero vector gives no NaN."""
+
+    def forward(self, a: Array, p: float, axes: Axes, keepdim: bool) -> Array:
+        if p == 2:
+            out = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            out = xp.abs(a).sum(axis=axes, keepdims=True)
+        else:
+            out = (xp.abs(a) ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        self.saved = (a, out, p)
+        if keepdim:
+            return out
+        return out.reshape(()) if axes is None else out.squeeze(axes)
+
+    def backward(self, g: Array) -> Array:
+        a, out, p = self.saved
+        g = g.reshape(out.shape)  # the kept dims, whatever keepdim was
+        if p == 1:
+            return g * xp.sign(a)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                scale = g / out
+                grad = a * scale
+            else:
+                grad = xp.sign(a) * xp.abs(a) ** (p - 1) * (g / out ** (p - 1))
+        return xp.where(out == 0, 0, grad).astype(a.dtype, copy=False)

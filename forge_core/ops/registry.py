@@ -63,7 +63,7 @@ from forge_core.ops.matmul import Linear, MatMul
 from forge_core.ops.normalization import BatchNorm, LayerNorm
 from forge_core.ops.pooling import AvgPool2d, MaxPool2d
 from forge_core.ops.recurrent import GRUSequence, LSTMSequence
-from forge_core.ops.reductions import CumProd, CumSum, Extreme, ExtremeAlong, Mean, Sum
+from forge_core.ops.reductions import CumProd, CumSum, Extreme, ExtremeAlong, Mean, Norm, Sum
 from forge_core.ops.shape import (
     Cat,
     Einsum,
@@ -139,6 +139,7 @@ __all__ = [
     "Mul",
     "Neg",
     "NllLoss",
+    "Norm",
     "Permute",
     "Pow",
     "PowScalar",

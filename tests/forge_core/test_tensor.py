@@ -372,3 +372,13 @@ def test_the_issue_example_assigns_in_torchs_order() -> None:
     mine[1, :, 3:11:2, fc.tensor(d), 0:2] = fc.tensor(values)
     theirs[1, :, 3:11:2, torch.tensor(d), 0:2] = torch.tensor(values, dtype=torch.float32)
     np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_squeeze_of_a_0d_tensor_accepts_dim_0_and_minus_1_like_torch() -> None:
+    x = fc.tensor(2.0, requires_grad=True)
+    for dim in (0, -1):
+        assert x.squeeze(dim).shape == () == tuple(torch.tensor(2.0).squeeze(dim).shape)
+    x.squeeze(0).backward()
+    assert x.grad is not None and x.grad.item() == 1.0
+    with pytest.raises(IndexError, match="out of range"):
+        x.squeeze(1)

@@ -209,3 +209,37 @@ def test_sum_and_mean_functions_match_torch() -> None:
         fc.mean(fc.tensor(x), dim=0, keepdim=True).numpy(),
         torch.mean(torch.tensor(x), dim=0, keepdim=True),
     )
+
+
+NORM_CASES = [
+    OpCase("norm", _same("norm"), _same("norm"), ((3, 4),)),
+    OpCase("norm_dim", _same("norm", 2, 1), _same("norm", 2, 1), ((3, 4),)),
+    OpCase("norm_keepdim", _same("norm", 2, -1, True), _same("norm", 2, -1, True), ((2, 3, 4),)),
+    OpCase("norm_dims", _same("norm", 2, (0, 2)), _same("norm", 2, (0, 2)), ((2, 3, 4),)),
+    OpCase("norm_1", _same("norm", 1, 0), _same("norm", 1, 0), ((3, 4),), (spaced,)),
+    OpCase("norm_3", _same("norm", 3, 1), _same("norm", 3, 1), ((3, 4),), (spaced,)),
+    OpCase("norm_half", _same("norm", 0.5, 1), _same("norm", 0.5, 1), ((3, 4),), (spaced,)),
+]
+
+
+@pytest.mark.parametrize("case", NORM_CASES, ids=str)
+def test_norm_gradients_match_finite_differences(case: OpCase) -> None:
+    check_gradients(case)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", NORM_CASES, ids=str)
+def test_norms_match_torch(case: OpCase, dtype: type) -> None:
+    check_against_torch(case, dtype)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_the_norm_of_a_zero_vector_has_zero_gradient_like_torch(p: int) -> None:
+    x = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 0.5]])
+    compare_with_torch(lambda a: a.norm(p, 1), lambda a: a.norm(p, 1), [x], np.float64)
+
+
+@pytest.mark.parametrize("p", [0, -1, float("inf")])
+def test_norm_orders_forge_does_not_have_are_rejected(p: float) -> None:
+    with pytest.raises(ValueError, match="positive finite"):
+        fc.randn(3).norm(p)
