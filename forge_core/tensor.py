@@ -648,14 +648,12 @@ class Tensor:
         axis: builtins.int | Sequence[builtins.int] | None = None,
         keepdims: builtins.bool | None = None,
     ) -> Tensor:
-        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
         """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
+        dim, keepdim = _reduction_args(dim, keepdim, axis, keepdims)
         if unbiased is not None:
             correction = int(unbiased)
         axes = _dims(dim, self.ndim)
-        count = reduced_count(self.shape, axes)
-        centred = self - self.mean(dim=axes, keepdim=True)
-        return (centred * centred).sum(dim=axes, keepdim=keepdim) / max(count - correction, 0)
+        return _ops.Var.apply(self, axes=axes, correction=correction, keepdim=keepdim)
 
     def std(
         self,
@@ -919,4 +917,3 @@ class Tensor:
 
 from forge_core import ops as _ops_package  # noqa: E402,F401
 from forge_core.ops import registry as _ops  # noqa: E402
-from forge_core.ops.reductions import reduced_count  # noqa: E402

@@ -143,3 +143,26 @@ class Norm(Function):
             else:
                 grad = xp.sign(a) * xp.abs(a) ** (p - 1) * (g / out ** (p - 1))
         return xp.where(out == 0, 0, grad).astype(a.dtype, copy=False)
+
+
+class Var(Function):
+    """Variance over ``axes`` with ``correction`` (1: Bessel's). One op rather than a mean, a
+    difference and a sum: its gradient ``2 (x - mean) / (n - correction)`` leaves out the
+    mean's own term, which is zero in exact arithmetic but in float32 is rounding noise as
+    large as the gradient itself when the values sit far from 0 and close together."""
+
+    def forward(self, a: Array, axes: Axes, correction: int, keepdim: bool) -> Array:
+        divisor = max(reduced_count(a.shape, axes) - correction, 0)
+        centred = a - a.mean(axis=axes, keepdims=True)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            out = (centred * centred).sum(axis=axes, keepdims=keepdim) / a.dtype.type(divisor)
+        self.saved = (centred, axes, keepdim, divisor)
+        return xp.asarray(out, dtype=a.dtype)
+
+    def backward(self, g: Array) -> Array:
+        centred, axes, keepdim, divisor = self.saved
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            scale = _expand(g, centred.shape, axes, keepdim) * centred.dtype.type(
+                2 / divisor if divisor else xp.inf
+            )
+        return scale * centred

@@ -63,7 +63,16 @@ from forge_core.ops.matmul import Linear, MatMul
 from forge_core.ops.normalization import BatchNorm, LayerNorm
 from forge_core.ops.pooling import AvgPool2d, MaxPool2d
 from forge_core.ops.recurrent import GRUSequence, LSTMSequence
-from forge_core.ops.reductions import CumProd, CumSum, Extreme, ExtremeAlong, Mean, Norm, Sum
+from forge_core.ops.reductions import (
+    CumProd,
+    CumSum,
+    Extreme,
+    ExtremeAlong,
+    Mean,
+    Norm,
+    Sum,
+    Var,
+)
 from forge_core.ops.shape import (
     Cat,
     Einsum,
@@ -165,5 +174,6 @@ __all__ = [
     "Tile",
     "Triangle",
     "Unbind",
+    "Var",
     "Where",
 ]

@@ -243,3 +243,12 @@ def test_the_norm_of_a_zero_vector_has_zero_gradient_like_torch(p: int) -> None:
 def test_norm_orders_forge_does_not_have_are_rejected(p: float) -> None:
     with pytest.raises(ValueError, match="positive finite"):
         fc.randn(3).norm(p)
+
+
+@pytest.mark.parametrize("method", ["var", "std"])
+def test_variance_of_close_values_far_from_zero_matches_torch_in_float32(method: str) -> None:
+    """Built from a mean, a difference and a sum, the gradient carried the mean's term, zero in
+    exact arithmetic but float32 rounding noise here; as one op it matches PyTorch."""
+    x = np.random.default_rng(1).standard_normal((1, 2, 2)) + 3
+    fn = _same(method, dim=(1,))
+    compare_with_torch(fn, fn, [x], np.float32)
