@@ -864,6 +864,12 @@ class Tensor:
         fill = self._operand(value)
         return _ops.Where.apply(fill, self, condition=condition)
 
+    def multinomial(self, num_samples: builtins.int, replacement: builtins.bool = False) -> Tensor:
+        """Category indices drawn from these non-negative weights; see ``fc.multinomial``."""
+        from forge_core.creation import multinomial  # creation imports this module
+
+        return multinomial(self, num_samples, replacement)
+
     def cumsum(self, dim: builtins.int) -> Tensor:
         if self.ndim == 0:  # a 0-d tensor is its own running sum
             return self.reshape(1).cumsum(0).reshape(())
@@ -904,15 +910,30 @@ class Tensor:
         largest: builtins.bool = True,
         sorted: builtins.bool = True,
     ) -> ValuesIndices:
-        """The ``k`` largest (or smallest) entries along ``dim`` and their indices, in order."""
+        """The ``k`` largest (or smallest) entries along ``dim`` and their indices, in order;
+        among equal entries which ones are picked is unspecified, as in PyTorch."""
         axis = _dim(dim, self.ndim)
         length = self.shape[axis] if self.ndim else 1
         if not 0 <= k <= length:
             raise ValueError(f"topk k={k} is out of range for size {length} of dim {dim}")
-        indices = self.argsort(dim, descending=largest)
-        if self.ndim:
-            indices = indices[(slice(None),) * axis + (slice(0, k),)]
-        return ValuesIndices(self.gather(dim, indices) if self.ndim else self, indices)
+        if not self.ndim:
+            return ValuesIndices(self, Tensor._wrap(xp.zeros((), dtype=xp.int64), False))
+        keys = (
+            self.data
+            if not largest
+            else -self.data.astype(xp.int64)
+            if self.data.dtype.kind in "bu"
+            else -self.data
+        )
+        if k < length:
+            # the k best by a partition, then only those k sorted: O(n + k log k), not O(n log n)
+            part = xp.take(xp.argpartition(keys, max(k - 1, 0), axis=axis), xp.arange(k), axis=axis)
+            order = xp.argsort(xp.take_along_axis(keys, part, axis=axis), axis=axis, kind="stable")
+            picked = xp.take_along_axis(part, order, axis=axis)
+        else:
+            picked = xp.argsort(keys, axis=axis, kind="stable")
+        indices = Tensor._wrap(picked.astype(xp.int64), False)
+        return ValuesIndices(self.gather(dim, indices), indices)
 
 
 from forge_core import ops as _ops_package  # noqa: E402,F401

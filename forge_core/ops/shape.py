@@ -82,11 +82,13 @@ class Stack(Function):
 
 def scatter_add_along(shape: tuple[int, ...], dim: int, index: Array, values: Array) -> Array:
     """Zeros of ``shape`` with ``values`` added at ``index`` along ``dim`` (other dims by
-    position), repeats adding up: the gradient of ``gather``. ``bincount`` on flat positions
-    does in one pass what ``add.at`` does an element at a time."""
-    grid = list(xp.ogrid[tuple(slice(0, n) for n in index.shape)])
-    grid[dim] = index % shape[dim] if index.size else index
-    flat = xp.ravel_multi_index(tuple(xp.broadcast_arrays(*grid)), shape)
+    position), repeats adding up: the gradient of ``gather``, as one ``bincount`` over flat
+    positions."""
+    strides = [int(xp.prod(shape[d + 1 :], dtype=xp.int64)) for d in range(len(shape))]
+    flat = (index % shape[dim]) * strides[dim] if index.size else index
+    for d, n in enumerate(index.shape):
+        if d != dim:  # every other dim by position: a broadcast range, no full-size grid
+            flat = flat + (xp.arange(n) * strides[d]).reshape((-1,) + (1,) * (len(shape) - d - 1))
     total = int(xp.prod(shape, dtype=xp.int64))
     summed = xp.bincount(flat.ravel(), weights=values.ravel(), minlength=total)
     return summed.astype(values.dtype, copy=False).reshape(shape)

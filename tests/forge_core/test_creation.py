@@ -209,7 +209,7 @@ def test_multinomial_without_replacement_never_repeats_and_follows_the_weights()
     assert all(len(set(row)) == 3 and 2 not in row for row in draws)
     share = np.bincount(draws[:, 0], minlength=4) / len(draws)
     np.testing.assert_allclose(share, [1 / 8, 2 / 8, 0, 5 / 8], atol=0.03)
-    single = fc.multinomial(fc.tensor([0.2, 0.8]), 2)
+    single = fc.tensor([0.2, 0.8]).multinomial(2)
     assert single.shape == (2,) and sorted(single.tolist()) == [0, 1]
 
 
