@@ -472,3 +472,27 @@ def test_random_movedim_flip_and_roll_match_torch(shape, dtype, data) -> None:
 def test_bad_arguments_to_tensor_ops_are_rejected_with_a_clear_error(fn, error, message) -> None:
     with pytest.raises(error, match=re.escape(message)):
         fn()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("equation", "shapes"),
+    [
+        ("bij,bjk->bik", ((4, 32, 40), (4, 40, 32))),
+        ("ii->i", ((96, 96),)),
+        ("bhqd,bhkd->bhqk", ((2, 4, 32, 16), (2, 4, 32, 16))),
+    ],
+)
+def test_einsum_on_operands_large_enough_for_a_planned_contraction_matches_torch(
+    equation: str, shapes, dtype: type
+) -> None:
+    """Past a size einsum hands its contractions to BLAS; the result and gradients stay put."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    compare_with_torch(
+        lambda *a: fc.einsum(equation, *a),
+        lambda *a: torch.einsum(equation, *a),
+        arrays,
+        dtype,
+        atol=1e-5 if dtype == np.float32 else None,
+    )
