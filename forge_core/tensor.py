@@ -85,7 +85,18 @@ def _is_advanced(entry: Any) -> bool:
     return isinstance(entry, arrays) and not _is_integer(entry)
 
 
-def torch_index(index: Any) -> tuple[Any, Any]:
+def _consumed(entries: tuple[Any, ...]) -> int:
+    """How many of a tensor's dims an index uses, an Ellipsis aside."""
+    count = 0
+    for entry in entries:
+        if entry is None or entry is Ellipsis or isinstance(entry, builtins.bool | xp.bool_):
+            continue
+        is_mask = isinstance(entry, xp.ndarray) and entry.dtype.kind == "b"
+        count += entry.ndim if is_mask else 1
+    return count
+
+
+def torch_index(index: Any, ndim: int) -> tuple[Any, Any]:
     """An index as ``(basic, advanced)`` NumPy indices that together pick what PyTorch picks.
 
     NumPy counts an integer as an advanced index when arrays are present, so
@@ -93,8 +104,12 @@ def torch_index(index: Any) -> tuple[Any, Any]:
     tensors) first, as plain selections, and only then the index arrays, which sit in place
     when they are next to each other and go first otherwise. The first index does the
     integers, slices and None (a view); the second, None when nothing is left for it, does the
-    arrays, over slices that keep every other dim."""
+    arrays, over slices that keep every other dim. An Ellipsis that stands for no dims is
+    dropped: NumPy would count it as a gap between index arrays, PyTorch does not."""
     entries = _index(index) if isinstance(index, tuple) else (_index(index),)
+    if any(e is Ellipsis for e in entries) and _consumed(entries) >= ndim:
+        entries = tuple(e for e in entries if e is not Ellipsis)
+        index = entries
     if not (any(_is_advanced(e) for e in entries) and any(_is_integer(e) for e in entries)):
         return index if isinstance(index, tuple) else entries[0], None
     basic: list[Any] = []
@@ -102,6 +117,10 @@ def torch_index(index: Any) -> tuple[Any, Any]:
     for entry in entries:
         if _is_integer(entry):
             basic.append(builtins.int(entry))
+        elif isinstance(entry, builtins.bool | xp.bool_):
+            # True adds a dim of 1 that it then picks as an index array; False picks none of it
+            basic.append(None)
+            advanced.append(xp.zeros(1 if entry else 0, dtype=xp.int64))
         elif _is_advanced(entry):
             ndim = xp.ndim(entry) if xp.asarray(entry).dtype.kind == "b" else 1
             basic.extend([slice(None)] * builtins.max(ndim, 1))
@@ -335,7 +354,7 @@ class Tensor:
                 "value with where() or cat(), or assign into .detach().clone()"
             )
         self._check_inplace()
-        basic, advanced = torch_index(index)
+        basic, advanced = torch_index(index, self.ndim)
         values = value.data if isinstance(value, Tensor) else value
         if advanced is None:
             self.data[_index(basic)] = values
@@ -722,7 +741,7 @@ class Tensor:
         return _ops.Expand.apply(self, shape=full)
 
     def __getitem__(self, index: Any) -> Tensor:
-        basic, advanced = torch_index(index)
+        basic, advanced = torch_index(index, self.ndim)
         if advanced is None:
             return _ops.GetItem.apply(self, index=_index(basic))
         return _ops.GetItem.apply(self, index=basic, then=advanced)

@@ -382,3 +382,43 @@ def test_squeeze_of_a_0d_tensor_accepts_dim_0_and_minus_1_like_torch() -> None:
     assert x.grad is not None and x.grad.item() == 1.0
     with pytest.raises(IndexError, match="out of range"):
         x.squeeze(1)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        (True, 1),
+        (1, False),
+        (True, 1, slice(None), np.array([0, 2])),
+        (np.array([1, 0]), 1, True),
+        (1, slice(None), True, np.array([[0], [1]])),
+    ],
+    ids=str,
+)
+def test_boolean_scalars_among_ints_and_arrays_index_like_torch(index) -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    torch_index = tuple(torch.tensor(i) if isinstance(i, np.ndarray) else i for i in index)
+    compare_with_torch(lambda a: a[index], lambda a: a[torch_index], [x], np.float64)
+    mine, theirs = fc.zeros(2, 3, 4), torch.zeros(2, 3, 4)
+    mine[index] = 5.0
+    theirs[torch_index] = 5.0
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_an_ellipsis_for_no_dims_does_not_separate_index_arrays_like_torch() -> None:
+    """Hypothesis found this: NumPy counts the empty Ellipsis as a gap and moves the index
+    arrays' dim to the front; PyTorch keeps it in place."""
+    x = np.random.default_rng(0).standard_normal((3, 4, 2))
+    a, b, c = np.array([0, 2, 2]), np.array([2, -2, -1]), np.array([-2, -1, 0])
+    compare_with_torch(
+        lambda t: t[None, None, a, b, ..., c],
+        lambda t: t[None, None, torch.tensor(a), torch.tensor(b), ..., torch.tensor(c)],
+        [x],
+        np.float64,
+    )
+    compare_with_torch(
+        lambda t: t[1, a, ..., 0, c[:1]],
+        lambda t: t[1, torch.tensor(a), ..., 0, torch.tensor(c[:1])],
+        [np.random.default_rng(1).standard_normal((2, 3, 2, 2))],
+        np.float64,
+    )
