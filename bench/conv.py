@@ -1,5 +1,5 @@
 """Timings of forge's convolution strategies per shape: the measurements behind
-``forge_core.ops.conv.choose_strategy`` and ``THIN_COLUMNS``.
+``forge_core.ops.conv.choose_strategy`` and ``forge_core.ops.columns.THIN_COLUMNS``.
 
 For each shape it times ``Conv2d`` forward alone and forward + backward (input, weight and bias
 gradients) with each strategy, and PyTorch's ``conv2d`` as a reference, in interleaved rounds so
@@ -46,8 +46,11 @@ import numpy as np  # noqa: E402
 
 import forge_core as fc  # noqa: E402
 from forge_core.nn.conv import conv_window  # noqa: E402
-from forge_core.ops.conv import STRATEGIES, Window, channel_threads, weight_product  # noqa: E402
+from forge_core.ops.columns import weight_product  # noqa: E402
+from forge_core.ops.conv import STRATEGIES  # noqa: E402
 from forge_core.ops.conv import Conv2d as Conv2dOp  # noqa: E402
+from forge_core.ops.threads import channel_threads  # noqa: E402
+from forge_core.ops.window import Window  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ def bench_weight_product(reps: int) -> None:
 
         fns: dict[str, Timed] = {
             "one product": partial(np.matmul, grad, cols.T),
+            "one product, transposed": partial(np.matmul, cols, grad.T),
             "per output row": partial(_per_output_row, grad, cols, out_rows),
             "weight_product": partial(weight_product, grad, cols, out_rows),
         }

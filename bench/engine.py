@@ -6,16 +6,18 @@ float32 in this one process, in alternating rounds so that machine noise hits bo
 the script prints the median time of one training step (forward, loss, backward, optimizer
 step) and the forge/PyTorch ratio. A ratio below 1 means forge is faster.
 
-Run it with ``make bench`` (or ``.venv/bin/python bench/engine.py --help`` for options).
+Run it with ``make bench`` (or ``.venv/bin/python bench/engine.py --help`` for options). With
+``BENCH_THREADS=1`` both sides run single-threaded: that compares the work each does, and other
+load on a shared machine disturbs it far less than two threads waiting on each other.
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
-os.environ.setdefault("MKL_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
+os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
+os.environ.setdefault("MKL_NUM_THREADS", os.environ.get("BENCH_THREADS", "2"))
 
 import argparse
 import json
@@ -31,8 +33,9 @@ import torch
 
 import forge_core as fc
 from forge_core import nn, optim
+from forge_core.nn import functional as F
 
-THREADS = 2
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 Step = Callable[[], float]
 
 
@@ -174,12 +177,107 @@ def _mlp() -> tuple[Step, Step]:
     )
 
 
+class ForgeTCN(nn.Module):
+    """A temporal convolutional network: a stack of dilated causal Conv1d layers (each output
+    step sees only past steps, by padding on the left), read out at the last step."""
+
+    def __init__(self, channels: int, layers: int, kernel: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            [nn.Conv1d(channels, channels, kernel, dilation=2**k) for k in range(layers)]
+        )
+        self.head = nn.Linear(channels, 1)
+        self.pads = [(kernel - 1) * 2**k for k in range(layers)]
+
+    def forward(self, x: fc.Tensor) -> fc.Tensor:
+        for conv, pad in zip(self.convs, self.pads, strict=True):
+            x = F.pad(x, (pad, 0))
+            x = conv(x).relu()
+        return self.head(x[:, :, -1])
+
+
+class TorchTCN(torch.nn.Module):
+    def __init__(self, channels: int, layers: int, kernel: int) -> None:
+        super().__init__()
+        self.convs = torch.nn.ModuleList(
+            [torch.nn.Conv1d(channels, channels, kernel, dilation=2**k) for k in range(layers)]
+        )
+        self.head = torch.nn.Linear(channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.convs:
+            x = torch.nn.functional.pad(x, ((conv.kernel_size[0] - 1) * conv.dilation[0], 0))
+            x = torch.relu(conv(x))
+        return self.head(x[:, :, -1])
+
+
+def _tcn() -> tuple[Step, Step]:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 32, 128)).astype(np.float32)
+    y = rng.standard_normal((32, 1)).astype(np.float32)
+    return _steps(ForgeTCN(32, 3, 3), TorchTCN(32, 3, 3), nn.MSELoss(), torch.nn.MSELoss(), x, y)
+
+
+class ForgeEncoderRegressor(nn.Module):
+    def __init__(self, d_model: int, heads: int, layers: int) -> None:
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(
+            d_model, heads, dim_feedforward=4 * d_model, dropout=0.0, batch_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, layers)
+        self.head = nn.Linear(d_model, 1)
+
+    def forward(self, x: fc.Tensor) -> fc.Tensor:
+        return self.head(self.encoder(x)[:, -1])
+
+
+class TorchEncoderRegressor(torch.nn.Module):
+    def __init__(self, d_model: int, heads: int, layers: int) -> None:
+        super().__init__()
+        layer = torch.nn.TransformerEncoderLayer(
+            d_model, heads, dim_feedforward=4 * d_model, dropout=0.0, batch_first=True
+        )
+        self.encoder = torch.nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = torch.nn.Linear(d_model, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x)[:, -1])
+
+
+def _transformer(
+    batch: int, seq: int, d_model: int, heads: int, layers: int
+) -> Callable[[], tuple[Step, Step]]:
+    """A sequence regressor: the encoder reads ``d_model`` features per step, a Linear head
+    reads the last step. Dropout is 0 so that both frameworks take the same steps."""
+
+    def build() -> tuple[Step, Step]:
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((batch, seq, d_model)).astype(np.float32)
+        y = rng.standard_normal((batch, 1)).astype(np.float32)
+        return _steps(
+            ForgeEncoderRegressor(d_model, heads, layers),
+            TorchEncoderRegressor(d_model, heads, layers),
+            nn.MSELoss(),
+            torch.nn.MSELoss(),
+            x,
+            y,
+        )
+
+    return build
+
+
 WORKLOADS = {
     "lstm": Workload("lstm", "LSTM b64 s48 in1 h64 + Linear, MSE", _lstm(64, 48, 64)),
     "cnn": Workload("cnn", "CNN b64 1x28x28 conv16-pool-conv32-pool-fc10, CE", _cnn),
     "mlp": Workload("mlp", "MLP 784-256-256-10 b128, CE", _mlp),
     "lstm_large": Workload(
         "lstm_large", "LSTM b32 s128 in1 h256 + Linear, MSE", _lstm(32, 128, 256)
+    ),
+    "tcn": Workload("tcn", "TCN b32 32ch s128, 3 dilated causal Conv1d k3 + Linear, MSE", _tcn),
+    "transformer": Workload(
+        "transformer",
+        "TransformerEncoder b64 s48 d64 h4 ff256 x2 + Linear, MSE",
+        _transformer(64, 48, 64, 4, 2),
     ),
 }
 

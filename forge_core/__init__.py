@@ -131,7 +131,14 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
-# issue #14, everyday PyTorch ops
+
+# ----- convolutions (issue #14), under PyTorch's top-level names -----
+from forge_core.nn.conv import conv1d, conv2d
+from forge_core.nn.conv_transpose import conv_transpose1d, conv_transpose2d
+
+__all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+
+# ----- everyday tensor ops (issue #14): creation and free-function forms -----
 __all__ += [
     "abs",
     "argsort",

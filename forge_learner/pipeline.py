@@ -113,13 +113,18 @@ class Evaluation:
     {"rmse": 1.5}}``): the report's metrics table puts them side by side. ``split`` names the
     data they were measured on. ``details`` holds results that are no single number (per-class
     scores, a confusion matrix) as JSON-ready values: ``metrics.json`` stores them for
-    programs, and the family's report sections show them to people.
+    programs, and the family's report sections show them to people. ``references`` maps each
+    reference model (a simple model fitted on the training data, such as a linear
+    autoregression or a logistic regression) to its scores, as ``baselines`` does: a baseline
+    is naive and must be beaten; a reference is what the network is honestly compared with,
+    shown whether it wins or not.
     """
 
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
     split: str = "test"
     details: dict[str, Any] = field(default_factory=dict)
+    references: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -296,6 +301,7 @@ class BasePipeline(ABC, Generic[ConfigT]):
                 "split": evaluation.split,
                 "metrics": evaluation.metrics,
                 "baselines": evaluation.baselines,
+                "references": evaluation.references,
                 "details": evaluation.details,
                 "final_epoch": history[-1] if history else {},
                 "epochs_run": len(history),
@@ -319,6 +325,7 @@ class BasePipeline(ABC, Generic[ConfigT]):
             split=evaluation.split,
             metrics=evaluation.metrics,
             baselines=evaluation.baselines,
+            references=evaluation.references,
             epochs_run=len(history),
             epochs=cfg.epochs,
             final_logs=history[-1] if history else {},

@@ -6,14 +6,25 @@ Layers call these, so a model written with ``F.relu(self.fc(x))`` and one writte
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from forge_core.backend import Array, xp
 
-# the layers' own modules hold these; torch.nn.functional has them too
+# ----- convolutions, padding and pooling (issue #14): defined beside their layers -----
+from forge_core.nn.conv import conv1d as conv1d
 from forge_core.nn.conv import conv2d as conv2d
+from forge_core.nn.conv_transpose import conv_transpose1d as conv_transpose1d
+from forge_core.nn.conv_transpose import conv_transpose2d as conv_transpose2d
+from forge_core.nn.padding import pad as pad
+from forge_core.nn.pooling import adaptive_avg_pool1d as adaptive_avg_pool1d
+from forge_core.nn.pooling import adaptive_avg_pool2d as adaptive_avg_pool2d
+from forge_core.nn.pooling import avg_pool1d as avg_pool1d
 from forge_core.nn.pooling import avg_pool2d as avg_pool2d
+from forge_core.nn.pooling import max_pool1d as max_pool1d
 from forge_core.nn.pooling import max_pool2d as max_pool2d
+
+# ----- end of issue #14 block -----
 from forge_core.ops import registry as ops
 from forge_core.ops.losses import check_kl_reduction, check_reduction
 from forge_core.tensor import Tensor
@@ -219,6 +230,73 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
         padding_idx += weight.shape[0]
     result: Tensor = ops.Embedding.apply(weight, input, padding_idx=padding_idx)
     return result
+
+
+# ----- attention -----
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | Array | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
+    """``softmax(query keyᵀ · scale + mask) value`` over ``(..., L, E)``, ``(..., S, E)`` and
+    ``(..., S, Ev)``, the leading dims broadcasting; one fused op with its own backward.
+
+    A boolean ``attn_mask`` (broadcastable to ``(..., L, S)``) says which keys each query may
+    attend to (True: it may); a float mask is added to the scores (and gets no gradient).
+    ``is_causal`` lets query ``i`` see keys ``0..i`` only, and excludes ``attn_mask``.
+    ``scale`` defaults to ``1 / sqrt(E)``. Dropout on the weights applies whenever
+    ``dropout_p > 0``, as in PyTorch: pass 0 in evaluation.
+    """
+    mask = _attention_mask(query, key, attn_mask, is_causal)
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"dropout_p must be in [0, 1], not {dropout_p}")
+    if value.ndim < 2 or key.shape[-2] != value.shape[-2]:
+        raise ValueError(
+            f"value must be shaped (..., S, Ev) with key's S = {key.shape[-2]}, got {value.shape}"
+        )
+    if scale is None:
+        scale = 1 / math.sqrt(query.shape[-1])
+    result: Tensor = ops.ScaledDotProductAttention.apply(
+        query, key, value, mask=mask, dropout_p=dropout_p, scale=scale, need_weights=False
+    )
+    return result
+
+
+def _attention_mask(
+    query: Tensor, key: Tensor, attn_mask: Tensor | Array | None, is_causal: bool
+) -> Array | None:
+    """The mask ``scaled_dot_product_attention`` applies, checked against the query and key
+    shapes: boolean (True: may attend) or additive in the query's float dtype."""
+    if query.ndim < 2 or key.ndim < 2 or query.shape[-1] != key.shape[-1]:
+        raise ValueError(
+            f"query and key must be shaped (..., L, E) and (..., S, E) with the same E, got "
+            f"query {query.shape} and key {key.shape}"
+        )
+    length, source = query.shape[-2], key.shape[-2]
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("pass either attn_mask or is_causal=True, not both")
+        return xp.tri(length, source, dtype=xp.bool_)
+    mask = _array(attn_mask)
+    if mask is None:
+        return None
+    if mask.dtype != xp.bool_ and mask.dtype.kind != "f":
+        raise ValueError(f"attn_mask must be boolean or floating point, not {mask.dtype}")
+    scores = (*xp.broadcast_shapes(query.shape[:-2], key.shape[:-2]), length, source)
+    try:
+        fits = xp.broadcast_shapes(mask.shape, scores) == scores
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"attn_mask of shape {mask.shape} does not broadcast to the attention scores' "
+            f"shape {scores}"
+        )
+    return mask if mask.dtype == xp.bool_ else mask.astype(query.dtype, copy=False)
 
 
 # ----- losses -----

@@ -1,37 +1,22 @@
-"""Max and average pooling as fused ops with hand-written backward passes.
+"""Max, average and adaptive average pooling as fused ops with hand-written backward passes.
 
-Both loop over the kh*kw kernel offsets, not over windows: each offset is one strided slice of
-the padded input, and ``np.maximum`` (or a sum) over those slices is the whole forward pass,
-about 30 times faster than reshaping into windows and reducing. Like ``Conv2d`` they work in
-CHWN memory order (see ``forge_core.ops.conv``), where every such slice is made of runs of
-``batch`` contiguous numbers, and they return NCHW-shaped views of CHWN memory.
+Max and average pooling loop over the kh*kw kernel offsets, not over windows: each offset is
+one strided slice of the padded input, and ``np.maximum`` (or a sum) over those slices is the
+whole forward pass, about 30 times faster than reshaping into windows and reducing. Like
+``Conv2d`` they work in CHWN memory order (see ``forge_core.ops.chwn``), where every such slice
+is made of runs of ``batch`` contiguous numbers, and they return NCHW-shaped views of CHWN
+memory. Adaptive pooling, whose windows differ in length, is a product with an averaging matrix
+per dim instead.
 """
 
 from __future__ import annotations
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
-from forge_core.ops.conv import (
-    Window,
-    buffers,
-    channel_threads,
-    crop,
-    from_chwn,
-    pad_chwn,
-    to_chwn,
-)
-
-
-def validate_pool_window(op: str, window: Window) -> None:
-    """Raise a ValueError that says what is wrong, if anything, with a pooling window."""
-    window.validate(op)
-    (kh, kw), (dh, dw) = window.kernel, window.dilation
-    top, bottom, left, right = window.pads
-    if 2 * max(top, bottom) > dh * (kh - 1) + 1 or 2 * max(left, right) > dw * (kw - 1) + 1:
-        raise ValueError(
-            f"{op}: padding {window.pads} must be at most half the kernel size {window.kernel}, "
-            "so that no window lies wholly in the padding"
-        )
+from forge_core.ops.buffers import buffers
+from forge_core.ops.chwn import crop, from_chwn, pad_chwn, to_chwn
+from forge_core.ops.threads import channel_threads
+from forge_core.ops.window import Window
 
 
 def _check_pool_input(op: str, x: Array, window: Window) -> tuple[int, int]:
@@ -40,7 +25,6 @@ def _check_pool_input(op: str, x: Array, window: Window) -> tuple[int, int]:
         raise ValueError(f"{op} expects a 4-D (N, C, H, W) input, got shape {x.shape}")
     if x.dtype.kind != "f":
         raise TypeError(f"{op} expects a floating-point input, got {x.dtype}")
-    validate_pool_window(op, window)
     return window.check(op, x.shape[2], x.shape[3])
 
 
@@ -118,10 +102,13 @@ class MaxPool2d(Function):
 
 
 class AvgPool2d(Function):
-    """Mean over each window. With ``count_include_pad`` (PyTorch's default) padding counts as
-    zeros in the mean; without it, each window divides by its number of real inputs."""
+    """Mean over each window. ``counted_pads`` is the part of the padding that counts (as zeros)
+    in each window's divisor: all of it with PyTorch's ``count_include_pad`` (but not what
+    ``ceil_mode`` adds), none without, when each window divides by its number of real inputs."""
 
-    def forward(self, x: Array, *, window: Window, count_include_pad: bool = True) -> Array:
+    def forward(
+        self, x: Array, *, window: Window, counted_pads: tuple[int, int, int, int]
+    ) -> Array:
         oh, ow = _check_pool_input("avg_pool2d", x, window)
         padded = pad_chwn(x, window.pads, 0.0)
         offsets = window.padded_slices((oh, ow))
@@ -135,7 +122,7 @@ class AvgPool2d(Function):
                 part += source[:, rows, cols]
 
         channel_threads.run(total, out.shape[0], padded.size)
-        scale = self._scale(window, x.shape[2:], (oh, ow), count_include_pad, x.dtype)
+        scale = self._scale(window, x.shape[2:], (oh, ow), counted_pads, x.dtype)
         out *= scale
         self.saved = (scale, window, padded.shape)
         return from_chwn(out)
@@ -145,19 +132,20 @@ class AvgPool2d(Function):
         window: Window,
         size: tuple[int, ...],
         out_size: tuple[int, int],
-        count_include_pad: bool,
+        counted_pads: tuple[int, int, int, int],
         dtype: xp.dtype,
     ) -> Array:
-        """1 / (number of inputs averaged) per output position, as a (1, OH, OW, 1) array."""
+        """1 / (number of positions counted) per output position, as a (1, OH, OW, 1) array."""
         kh, kw = window.kernel
-        if count_include_pad or not any(window.pads):
+        if counted_pads == window.pads:
             return xp.full((1, 1, 1, 1), 1.0 / (kh * kw), dtype=dtype)
         top, bottom, left, right = window.pads
-        real = xp.zeros((size[0] + top + bottom, size[1] + left + right), dtype=dtype)
-        real[top : top + size[0], left : left + size[1]] = 1
+        counted = xp.zeros((size[0] + top + bottom, size[1] + left + right), dtype=dtype)
+        above, below, before, after = counted_pads
+        counted[top - above : top + size[0] + below, left - before : left + size[1] + after] = 1
         counts = xp.zeros(out_size, dtype=dtype)
         for _, _, rows, cols in window.padded_slices(out_size):
-            counts += real[rows, cols]
+            counts += counted[rows, cols]
         return (1 / counts)[None, :, :, None]
 
     def backward(self, g: Array) -> Array:
@@ -177,3 +165,39 @@ class AvgPool2d(Function):
 
         channel_threads.run(spread, share.shape[0], grad.size)
         return from_chwn(crop(grad, window.pads))
+
+
+def averaging_matrix(size: int, out_size: int, dtype: xp.dtype) -> Array:
+    """The ``(size, out_size)`` matrix whose column ``j`` averages PyTorch's adaptive window
+    ``[floor(j * size / out_size), ceil((j + 1) * size / out_size))``."""
+    matrix = xp.zeros((size, out_size), dtype=dtype)
+    for j in range(out_size):
+        start, stop = (j * size) // out_size, -((-(j + 1) * size) // out_size)
+        matrix[start:stop, j] = 1.0 / (stop - start)
+    return matrix
+
+
+class AdaptiveAvgPool(Function):
+    """Mean over the windows that split the last one or two dims into ``out_size`` parts.
+
+    Adaptive windows differ in length and may overlap, so instead of slice loops the op is one
+    product per dim with an averaging matrix: ``rows.T @ x @ cols`` (just ``x @ cols`` in one
+    dim), and its gradient the same products transposed."""
+
+    def forward(self, x: Array, *, out_size: tuple[int, ...]) -> Array:
+        if x.dtype.kind != "f":
+            raise TypeError(f"adaptive_avg_pool expects a floating-point input, got {x.dtype}")
+        sizes = x.shape[x.ndim - len(out_size) :]
+        cols = averaging_matrix(sizes[-1], out_size[-1], x.dtype)
+        rows = averaging_matrix(sizes[0], out_size[0], x.dtype) if len(out_size) == 2 else None
+        out = xp.matmul(x, cols)
+        if rows is not None:
+            out = xp.matmul(rows.T, out)
+        self.saved = (rows, cols)
+        return out
+
+    def backward(self, g: Array) -> Array:
+        rows, cols = self.saved
+        grad = g if rows is None else xp.matmul(rows, g)
+        result: Array = xp.matmul(grad, cols.T)
+        return result

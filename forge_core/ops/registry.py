@@ -18,7 +18,8 @@ from forge_core.ops.activations import (
     Softsign,
     Tanh,
 )
-from forge_core.ops.conv import Conv2d
+from forge_core.ops.attention import ScaledDotProductAttention
+from forge_core.ops.conv import Conv2d, ConvTranspose2d
 from forge_core.ops.dropout import Dropout
 from forge_core.ops.elementwise import (
     Abs,
@@ -61,7 +62,8 @@ from forge_core.ops.losses import (
 )
 from forge_core.ops.matmul import Linear, MatMul
 from forge_core.ops.normalization import BatchNorm, LayerNorm
-from forge_core.ops.pooling import AvgPool2d, MaxPool2d
+from forge_core.ops.padding import ConstantPad, CopyPad
+from forge_core.ops.pooling import AdaptiveAvgPool, AvgPool2d, MaxPool2d
 from forge_core.ops.recurrent import GRUSequence, LSTMSequence
 from forge_core.ops.reductions import (
     CumProd,
@@ -93,6 +95,7 @@ from forge_core.ops.shape import (
 
 __all__ = [
     "Abs",
+    "AdaptiveAvgPool",
     "Add",
     "AvgPool2d",
     "BatchNorm",
@@ -102,7 +105,10 @@ __all__ = [
     "Cat",
     "Clamp",
     "ClampTensor",
+    "ConstantPad",
     "Conv2d",
+    "ConvTranspose2d",
+    "CopyPad",
     "Cos",
     "CrossEntropyLoss",
     "CumProd",
@@ -156,6 +162,7 @@ __all__ = [
     "Reshape",
     "Roll",
     "Rsqrt",
+    "ScaledDotProductAttention",
     "Scatter",
     "Sigmoid",
     "Silu",

@@ -45,12 +45,16 @@ class GetItem(Function):
     advanced one: the split that gives PyTorch's order of dims (``Tensor.__getitem__``)."""
 
     def forward(self, a: Array, index: Any, then: Any = None) -> Array:
-        self.saved = (a.shape, a.dtype, index, then)
+        # The input's memory order, outermost dim first: the gradient is laid out the same way,
+        # so the backward pass of the op that made ``a`` (a ReLU after a convolution, whose
+        # output is a transposed view) combines arrays of one layout, several times faster.
+        order = sorted(range(a.ndim), key=lambda dim: -abs(a.strides[dim]))
+        self.saved = (a.shape, a.dtype, index, then, order)
         return a[index] if then is None else a[index][then]
 
     def backward(self, g: Array) -> Array:
-        shape, dtype, index, then = self.saved
-        grad = xp.zeros(shape, dtype=dtype)
+        shape, dtype, index, then, order = self.saved
+        grad = xp.zeros([shape[dim] for dim in order], dtype=dtype).transpose(xp.argsort(order))
         if then is not None:
             xp.add.at(grad[index], then, g)  # a view: adding to it adds to grad
         elif _is_basic(index):

@@ -58,7 +58,8 @@ from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
 from gateway.fanout import SlowViewer, WatchOpener, scheduler_watch
 from gateway.keys import FANOUT, REQUEST_ID, SOCKETS, scheduler, settings
 from gateway.routes import API
-from gateway.routes.request import integer_query
+from gateway.routes.bodies import EventsQuery
+from gateway.routes.request import query
 from gateway.rpc import (
     HTTP_STATUS,
     ApiError,
@@ -111,7 +112,7 @@ class MissedEvents(Exception):
 @routes.get(f"{API}/experiments/{{experiment_id}}/events", allow_head=False)
 async def experiment_events(request: web.Request) -> web.StreamResponse:
     experiment_id = request.match_info["experiment_id"]
-    after = integer_query(request, "after", 0, 2**63 - 1) or 0
+    after = query(request, EventsQuery).after or 0
     ws, session = await Session.open(request)
     if session is not None:
         await session.run(lambda: _send_experiment_events(session, experiment_id, after))

@@ -5,11 +5,6 @@ each other."""
 from __future__ import annotations
 
 import math
-import os
-import signal
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,16 +14,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import forge_core as fc
-from forge_core.nn.conv import Conv2d, conv2d, conv_window
-from forge_core.nn.pooling import avg_pool2d, max_pool2d
-from forge_core.ops.conv import (
-    STRATEGIES,
-    BufferCache,
-    Window,
-    channel_threads,
-    choose_strategy,
-)
+from forge_core.nn.conv import Conv1d, Conv2d, conv1d, conv2d, conv_window
+from forge_core.ops.conv import STRATEGIES, choose_strategy
 from forge_core.ops.conv import Conv2d as Conv2dOp
+from forge_core.ops.window import Window
 from tests.forge_core.gradcheck import assert_gradients_match
 from tests.forge_core.nn.parity import compare_layer
 
@@ -354,7 +343,7 @@ def test_wrong_channel_count_names_the_shapes() -> None:
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: Conv2d(4, 4, 3, groups=2), "groups=2 is not supported"),
+        (lambda: Conv2d(4, 3, 3, groups=2), "divide in_channels"),
         (lambda: Conv2d(1, 1, 3, stride=2, padding="same"), "'same' needs stride 1"),
         (lambda: Conv2d(1, 1, 3, padding="full"), "padding must be"),
         (lambda: Conv2d(1, 1, 3, stride=0), "at least 1"),
@@ -379,53 +368,6 @@ def test_unknown_strategy_is_refused() -> None:
         op("winograd", GEOMETRIES[0])(*tensors(*conv_inputs(GEOMETRIES[0])))
 
 
-# ----- the buffer cache -----
-def test_buffer_cache_reuses_only_arrays_nobody_holds() -> None:
-    cache = BufferCache()
-    first = cache.empty((256, 256), np.float32)
-    view = first.T
-    assert cache.empty((256, 256), np.float32) is not first  # ``first`` is held
-    del first
-    assert cache.empty((256, 256), np.float32) is not view.base  # a view holds its base too
-    base = view.base
-    assert base is not None
-    address = base.ctypes.data
-    del view, base
-    assert cache.empty((256, 256), np.float32).ctypes.data == address
-    assert cache.empty((4,), np.float32) is not cache.empty((4,), np.float32)  # small: no cache
-    cache.clear()
-
-
-def test_outputs_a_caller_holds_survive_later_calls() -> None:
-    """Conv and pooling outputs come from the cache; holding one must keep it intact."""
-    layer = Conv2d(2, 8, 3, padding=1)
-    x = fc.randn(16, 2, 16, 16)
-    with fc.no_grad():
-        first = layer(x)
-        pooled = max_pool2d(first, 2)
-        kept, kept_pooled = first.data.copy(), pooled.data.copy()
-        for _ in range(3):
-            max_pool2d(layer(fc.randn(16, 2, 16, 16)), 2)
-    np.testing.assert_array_equal(first.data, kept)
-    np.testing.assert_array_equal(pooled.data, kept_pooled)
-
-
-def test_repeated_training_steps_give_the_same_gradients() -> None:
-    """A step's buffers are reused by the next step; its results must not change."""
-    layer = Conv2d(3, 8, 3, padding=1)
-    x = fc.randn(16, 3, 16, 16, requires_grad=True)
-    grads: list[tuple[np.ndarray, np.ndarray]] = []
-    for _ in range(3):
-        layer.zero_grad()
-        x.grad = None
-        max_pool2d(layer(x).relu(), 2).sum().backward()
-        assert x.grad is not None and layer.weight.grad is not None
-        grads.append((x.grad.data.copy(), layer.weight.grad.data.copy()))
-    for later in grads[1:]:
-        for a, b in zip(grads[0], later, strict=True):
-            np.testing.assert_array_equal(a, b)
-
-
 def test_auto_strategy_trains_with_im2col_and_infers_with_tensordot() -> None:
     assert choose_strategy(weight_grad=True) == "im2col"
     assert choose_strategy(weight_grad=False) == "tensordot"
@@ -437,58 +379,239 @@ def test_auto_strategy_trains_with_im2col_and_infers_with_tensordot() -> None:
     np.testing.assert_allclose(out.data, expected.numpy(), rtol=1e-4, atol=1e-4)
 
 
-# ----- the channel threads -----
-@pytest.fixture
-def split_everything() -> Iterator[None]:
-    """Split every loop over three threads (an uneven split of most channel counts)."""
-    threads, min_work = channel_threads.threads, channel_threads.min_work
-    channel_threads.threads, channel_threads.min_work = 3, 0
-    yield
-    channel_threads.threads, channel_threads.min_work = threads, min_work
+# ----- groups -----
+# (in, out, groups, kernel, stride, padding, dilation)
+GROUPED: list[tuple[Any, ...]] = [
+    (4, 6, 2, 3, 1, 1, 1),
+    (3, 3, 3, (2, 3), (2, 1), (1, 0), (1, 2)),  # depthwise
+    (6, 4, 2, 1, 2, 0, 1),
+    (4, 8, 4, 3, 1, "same", 2),  # depthwise with a channel multiplier
+]
 
 
-def run_layers(x: np.ndarray) -> list[np.ndarray]:
-    """Outputs and input gradients of conv, max-pool and avg-pool (overlapping windows)."""
-    fc.manual_seed(0)
-    layer = Conv2d(x.shape[1], 7, 3, padding=1, dtype=fc.float64)
-    results = []
-    for op in (layer, lambda t: max_pool2d(t, 3, 2, 1), lambda t: avg_pool2d(t, 3, 2, 1)):
-        inputs = fc.tensor(x, requires_grad=True)
-        out = op(inputs)
-        out.backward(np.random.default_rng(1).standard_normal(out.shape))
-        assert inputs.grad is not None
-        results += [out.data.copy(), inputs.grad.data.copy()]
-    return results
+def grouped_inputs(
+    grouped: tuple[Any, ...], seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    in_channels, out_channels, groups, kernel = grouped[:4]
+    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, in_channels, 6, 5))
+    w = rng.standard_normal((out_channels, in_channels // groups, *kernel))
+    return x, w, rng.standard_normal(out_channels)
 
 
-def test_results_do_not_depend_on_how_channels_are_split(split_everything: None) -> None:
-    x = np.random.default_rng(0).standard_normal((4, 5, 9, 9))
-    split = run_layers(x)
-    channel_threads.threads = 1
-    for a, b in zip(split, run_layers(x), strict=True):
-        np.testing.assert_array_equal(a, b)
+@pytest.mark.parametrize("grouped", GROUPED, ids=str)
+def test_grouped_gradients_match_finite_differences(grouped: tuple[Any, ...]) -> None:
+    groups, stride, padding, dilation = grouped[2], *grouped[4:]
+    assert_gradients_match(
+        lambda x, w, b: conv2d(x, w, b, stride, padding, dilation, groups),
+        *tensors(*grouped_inputs(grouped)),
+    )
 
 
-def test_a_forked_child_can_still_convolve(split_everything: None) -> None:
-    x = fc.randn(2, 3, 8, 8)
-    layer = Conv2d(3, 4, 3)
-    expected = layer(x).detach().numpy().copy()
-    # Make every worker thread exist (three parts must meet at once), as after a long run.
-    everyone = threading.Barrier(3)
+@pytest.mark.parametrize("grouped", GROUPED, ids=str)
+def test_groups_match_one_convolution_per_group(grouped: tuple[Any, ...]) -> None:
+    """A grouped convolution is the channel-wise concatenation of ``groups`` convolutions."""
+    groups, stride, padding, dilation = grouped[2], *grouped[4:]
+    arrays = grouped_inputs(grouped, seed=4)
+    (x, w, b), (xs, ws, bs) = tensors(*arrays), tensors(*arrays)
+    out = conv2d(x, w, b, stride, padding, dilation, groups)
+    per_in, per_out = xs.shape[1] // groups, ws.shape[0] // groups
+    pieces = [
+        conv2d(
+            xs[:, k * per_in : (k + 1) * per_in],
+            ws[k * per_out : (k + 1) * per_out],
+            bs[k * per_out : (k + 1) * per_out],
+            stride,
+            padding,
+            dilation,
+        )
+        for k in range(groups)
+    ]
+    expected = fc.cat(pieces, dim=1)
+    np.testing.assert_allclose(out.data, expected.data, rtol=1e-12, atol=1e-12)
+    probe = np.random.default_rng(1).standard_normal(out.shape)
+    out.backward(probe)
+    expected.backward(probe)
+    for name, mine, theirs in zip(
+        ["input", "weight", "bias"], (x, w, b), (xs, ws, bs), strict=True
+    ):
+        assert mine.grad is not None and theirs.grad is not None
+        np.testing.assert_allclose(
+            mine.grad.data, theirs.grad.data, rtol=1e-12, atol=1e-12, err_msg=name
+        )
 
-    def meet(_: slice) -> None:
-        everyone.wait(timeout=10)
 
-    channel_threads.run(meet, channels=3, work=1)
-    pid = os.fork()
-    if pid == 0:  # the child: its copy of the executor has no threads behind it
-        ok = np.allclose(layer(x).detach().numpy(), expected)
-        os._exit(0 if ok else 1)
-    deadline = time.monotonic() + 30
-    while (status := os.waitpid(pid, os.WNOHANG))[0] == 0:
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung waiting for worker threads it does not have")
-        time.sleep(0.01)
-    assert os.waitstatus_to_exitcode(status[1]) == 0
+@settings(max_examples=12, deadline=None)
+@given(
+    groups=st.integers(1, 3),
+    per_group_in=st.integers(1, 2),
+    per_group_out=st.integers(1, 2),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    padding=st.tuples(st.integers(0, 1), st.integers(0, 1)),
+    dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    bias=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_groups_match_torch_functional(
+    groups: int,
+    per_group_in: int,
+    per_group_out: int,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    dilation: tuple[int, int],
+    bias: bool,
+    dtype: Any,
+) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, groups * per_group_in, 7, 6))
+    w = rng.standard_normal((groups * per_group_out, per_group_in, *kernel))
+    b = rng.standard_normal(groups * per_group_out) if bias else None
+    compare_functional(x, w, b, (stride, padding, dilation, groups), dtype)  # type: ignore[arg-type]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "layer",
+    [
+        dict(in_channels=4, out_channels=6, kernel_size=3, padding=1, groups=2),
+        dict(in_channels=8, out_channels=8, kernel_size=3, padding=1, groups=8, bias=False),
+        dict(in_channels=4, out_channels=4, kernel_size=3, padding=2, padding_mode="reflect"),
+        dict(in_channels=4, out_channels=2, kernel_size=(2, 3), padding=1, padding_mode="circular"),
+        dict(
+            in_channels=4, out_channels=2, kernel_size=4, padding="same", padding_mode="replicate"
+        ),
+        dict(in_channels=4, out_channels=2, kernel_size=3, stride=2, padding=1, groups=2),
+    ],
+    ids=str,
+)
+def test_grouped_and_padded_modules_match_torch(layer: dict[str, Any], dtype: Any) -> None:
+    torch.manual_seed(0)
+    x = np.random.default_rng(2).standard_normal((2, layer["in_channels"], 7, 6))
+    compare_layer(Conv2d(**layer), torch.nn.Conv2d(**layer), x, dtype, tolerances=TOLERANCES[dtype])
+
+
+# ----- one dimension -----
+# (kernel, stride, padding, dilation, groups)
+GEOMETRIES_1D: list[tuple[Any, ...]] = [
+    (3, 1, 1, 1, 1),
+    (2, 2, 0, 1, 1),
+    (3, 1, "same", 2, 2),
+    (1, 3, 2, 1, 1),
+]
+
+
+@pytest.mark.parametrize("geometry", GEOMETRIES_1D, ids=str)
+def test_conv1d_gradients_match_finite_differences(geometry: tuple[Any, ...]) -> None:
+    kernel, stride, padding, dilation, groups = geometry
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 9))
+    w = rng.standard_normal((2, 4 // groups, kernel))
+    b = rng.standard_normal(2)
+    assert_gradients_match(
+        lambda x, w, b: conv1d(x, w, b, stride, padding, dilation, groups), *tensors(x, w, b)
+    )
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    batch=st.integers(1, 3),
+    groups=st.integers(1, 2),
+    length=st.integers(5, 12),
+    kernel=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 3),
+    bias=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_conv1d_matches_torch_functional(
+    batch: int,
+    groups: int,
+    length: int,
+    kernel: int,
+    stride: int,
+    padding: int,
+    dilation: int,
+    bias: bool,
+    dtype: Any,
+) -> None:
+    assume(length + 2 * padding >= dilation * (kernel - 1) + 1)
+    rtol, atol = TOLERANCES[dtype]
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((batch, 2 * groups, length)), rng.standard_normal((4, 2, kernel))]
+    if bias:
+        arrays.append(rng.standard_normal(4))
+    mine = tensors(*arrays, dtype=dtype)
+    theirs = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    geometry = (stride, padding, dilation, groups)
+    out = conv1d(mine[0], mine[1], mine[2] if bias else None, *geometry)
+    expected = torch.nn.functional.conv1d(
+        theirs[0], theirs[1], theirs[2] if bias else None, *geometry
+    )
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=rtol, atol=atol)
+    probe = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+    out.backward(probe)
+    expected.backward(torch.from_numpy(probe))
+    for a, e in zip(mine, theirs, strict=True):
+        assert a.grad is not None and e.grad is not None and a.grad.dtype == dtype
+        np.testing.assert_allclose(a.grad.data, e.grad.numpy(), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape, layer",
+    [
+        ((4, 3, 16), dict(in_channels=3, out_channels=5, kernel_size=3, padding=1)),
+        ((2, 4, 11), dict(in_channels=4, out_channels=4, kernel_size=2, stride=2, groups=2)),
+        (
+            (2, 4, 10),
+            dict(in_channels=4, out_channels=6, kernel_size=3, dilation=4, padding="same"),
+        ),
+        (
+            (2, 2, 9),
+            dict(in_channels=2, out_channels=3, kernel_size=3, padding=2, padding_mode="circular"),
+        ),
+        ((3, 9), dict(in_channels=3, out_channels=2, kernel_size=4, padding=1, bias=False)),
+    ],
+    ids=str,
+)
+def test_conv1d_module_matches_torch_with_copied_weights(
+    shape: tuple[int, ...], layer: dict[str, Any], dtype: Any
+) -> None:
+    torch.manual_seed(0)
+    x = np.random.default_rng(2).standard_normal(shape)
+    compare_layer(Conv1d(**layer), torch.nn.Conv1d(**layer), x, dtype, tolerances=TOLERANCES[dtype])
+
+
+def test_conv1d_module_has_pytorch_parameters_and_repr() -> None:
+    torch.manual_seed(0)
+    reference = torch.nn.Conv1d(4, 6, 3, padding=1, groups=2)
+    layer = Conv1d(4, 6, 3, padding=1, groups=2)
+    assert {k: v.shape for k, v in layer.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in reference.state_dict().items()
+    }
+    assert repr(layer) == repr(reference)
+    bound = 1 / math.sqrt(2 * 3)  # fan_in = in_channels / groups * kernel
+    assert np.abs(layer.weight.data).max() <= bound
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Conv1d(4, 6, 3, groups=4), "divide in_channels"),
+        (lambda: Conv1d(2, 2, 3, padding_mode="mirror"), "padding_mode must be one of"),
+        (lambda: Conv1d(2, 2, (3, 3)), "kernel_size must be an int or a 1-tuple"),  # type: ignore[arg-type]
+        (lambda: Conv1d(2, 2, 3, stride=2, padding="same"), "'same' needs stride 1"),
+        (lambda: Conv1d(2, 2, 3)(fc.randn(1, 3, 8)), r"\(N, 2, L\)"),
+        (lambda: Conv1d(2, 2, 5)(fc.randn(1, 2, 3)), "smaller than the kernel"),
+        (lambda: conv1d(fc.randn(1, 2, 8), fc.randn(2, 2, 3, 3)), "an \\(out, in, k\\) weight"),
+        (lambda: conv1d(fc.randn(1, 4, 8), fc.randn(3, 2, 3), groups=2), "do not split"),
+    ],
+)
+def test_conv1d_bad_arguments_raise_clear_errors(make: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -1,5 +1,6 @@
-"""``MaxPool2d`` and ``AvgPool2d`` checked against finite differences, the same pooling built
-from primitive ops, and PyTorch (ties included: the gradient goes to the first maximum)."""
+"""Max, average and adaptive average pooling, 1-d and 2-d, checked against finite differences,
+the same pooling built from primitive ops, and PyTorch (ties included: the gradient goes to the
+first maximum; dilation and ``ceil_mode`` included)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,28 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import forge_core as fc
-from forge_core.nn.pooling import AvgPool2d, MaxPool2d, avg_pool2d, max_pool2d, pool_window
+from forge_core.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+    pool_window,
+)
 from tests.forge_core.gradcheck import assert_gradients_match
 from tests.forge_core.nn.parity import compare_layer
+from tests.forge_core.torch_parity import compare_with_torch
 
 DTYPES = [np.float32, np.float64]
 # (kernel_size, stride, padding); stride None means the kernel size, as in PyTorch.
@@ -139,7 +155,7 @@ def test_avg_pool_matches_torch(
     padding = (min(pad[0], kernel[0] // 2), min(pad[1], kernel[1] // 2))
     x = np.random.default_rng(0).standard_normal((batch, channels, *size))
     compare_layer(
-        AvgPool2d(kernel, stride, padding, count_include_pad),
+        AvgPool2d(kernel, stride, padding, count_include_pad=count_include_pad),
         torch.nn.AvgPool2d(kernel, stride, padding, count_include_pad=count_include_pad),
         x,
         dtype,
@@ -175,7 +191,7 @@ def test_float32_stays_float32_and_unbatched_input_works(module: Any) -> None:
 
 def test_modules_default_the_stride_to_the_kernel_size() -> None:
     assert MaxPool2d(3).stride == 3 and AvgPool2d(2).stride == 2
-    assert repr(MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
+    assert repr(MaxPool2d(2)) == repr(torch.nn.MaxPool2d(2))
     assert max_pool2d(fc.randn(1, 1, 6, 6), 3).shape == (1, 1, 2, 2)
 
 
@@ -190,5 +206,205 @@ def test_modules_default_the_stride_to_the_kernel_size() -> None:
     ],
 )
 def test_bad_arguments_raise_clear_errors(make: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        make()
+
+
+# ----- dilation and ceil_mode -----
+# (kernel_size, stride, padding, dilation, ceil_mode) for max pooling
+MAX_GEOMETRIES: list[tuple[Any, ...]] = [
+    (2, 2, 0, 1, True),  # an odd size: the last window is partial
+    (3, 2, 1, 2, False),
+    ((3, 2), (2, 3), (1, 0), (1, 2), True),
+    (3, 3, 1, 1, True),  # the window that would start in the padding is dropped
+]
+
+
+@pytest.mark.parametrize("geometry", MAX_GEOMETRIES, ids=str)
+def test_max_pool_dilation_and_ceil_mode_match_finite_differences(geometry: Any) -> None:
+    x = fc.tensor(distinct((2, 2, 7, 8)), requires_grad=True)
+    assert_gradients_match(lambda t: max_pool2d(t, *geometry), x)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    size=st.tuples(st.integers(4, 9), st.integers(4, 9)),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))),
+    pad=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    ceil_mode=st.booleans(),
+    values=st.sampled_from([distinct, tied]),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_max_pool_dilation_and_ceil_mode_match_torch(
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int] | None,
+    pad: tuple[int, int],
+    dilation: tuple[int, int],
+    ceil_mode: bool,
+    values: Any,
+    dtype: Any,
+) -> None:
+    spans = [d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=True)]
+    padding = (min(pad[0], kernel[0] // 2), min(pad[1], kernel[1] // 2))
+    assume(all(n + 2 * p >= span for n, p, span in zip(size, padding, spans, strict=True)))
+    args = (kernel, stride, padding, dilation, False, ceil_mode)
+    compare_layer(MaxPool2d(*args), torch.nn.MaxPool2d(*args), values((2, 2, *size)), dtype)
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("geometry", [(2, 2, 0), (3, 2, 1), ((3, 2), (2, 3), (1, 1))], ids=str)
+def test_avg_pool_ceil_mode_matches_finite_differences(
+    geometry: Any, count_include_pad: bool
+) -> None:
+    kernel, stride, padding = geometry
+    x = fc.tensor(distinct((2, 2, 7, 8)), requires_grad=True)
+    assert_gradients_match(
+        lambda t: avg_pool2d(t, kernel, stride, padding, True, count_include_pad), x
+    )
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    size=st.tuples(st.integers(4, 9), st.integers(4, 9)),
+    kernel=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    stride=st.one_of(st.none(), st.tuples(st.integers(1, 3), st.integers(1, 3))),
+    pad=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+    count_include_pad=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_avg_pool_ceil_mode_matches_torch(
+    size: tuple[int, int],
+    kernel: tuple[int, int],
+    stride: tuple[int, int] | None,
+    pad: tuple[int, int],
+    count_include_pad: bool,
+    dtype: Any,
+) -> None:
+    padding = (min(pad[0], kernel[0] // 2), min(pad[1], kernel[1] // 2))
+    x = np.random.default_rng(0).standard_normal((2, 2, *size))
+    args = (kernel, stride, padding, True, count_include_pad)
+    compare_layer(AvgPool2d(*args), torch.nn.AvgPool2d(*args), x, dtype)
+
+
+# ----- one dimension -----
+@pytest.mark.parametrize(
+    "pool, args",
+    [
+        (max_pool1d, (3, 2, 1, 1, False)),
+        (max_pool1d, (2, 2, 0, 2, True)),
+        (avg_pool1d, (3, 2, 1, False, True)),
+        (avg_pool1d, (2, None, 1, True, False)),
+    ],
+    ids=str,
+)
+def test_1d_pools_match_finite_differences(pool: Any, args: tuple[Any, ...]) -> None:
+    x = fc.tensor(distinct((2, 3, 9)), requires_grad=True)
+    assert_gradients_match(lambda t: pool(t, *args), x)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    shape=st.sampled_from([(2, 3, 9), (3, 8), (1, 2, 5)]),
+    kernel=st.integers(1, 4),
+    stride=st.one_of(st.none(), st.integers(1, 3)),
+    pad=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    ceil_mode=st.booleans(),
+    count_include_pad=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_1d_pools_match_torch(
+    shape: tuple[int, ...],
+    kernel: int,
+    stride: int | None,
+    pad: int,
+    dilation: int,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    dtype: Any,
+) -> None:
+    span = dilation * (kernel - 1) + 1
+    assume(shape[-1] + 2 * min(pad, kernel // 2) >= span)
+    max_args = (kernel, stride, min(pad, kernel // 2), dilation, False, ceil_mode)
+    compare_layer(MaxPool1d(*max_args), torch.nn.MaxPool1d(*max_args), distinct(shape), dtype)
+    avg_args = (kernel, stride, min(pad, kernel // 2), ceil_mode, count_include_pad)
+    x = np.random.default_rng(0).standard_normal(shape)
+    compare_layer(AvgPool1d(*avg_args), torch.nn.AvgPool1d(*avg_args), x, dtype)
+
+
+# ----- adaptive average pooling -----
+@pytest.mark.parametrize(
+    "pool, output_size, shape",
+    [
+        (adaptive_avg_pool2d, (3, 2), (2, 2, 7, 5)),  # uneven, overlapping windows
+        (adaptive_avg_pool2d, 1, (2, 3, 4, 4)),  # global average pooling
+        (adaptive_avg_pool2d, (None, 3), (3, 4, 6)),  # unbatched, one dim kept
+        (adaptive_avg_pool1d, 4, (2, 3, 9)),
+        (adaptive_avg_pool1d, 5, (3, 3)),  # more outputs than inputs
+    ],
+    ids=str,
+)
+def test_adaptive_pools_match_finite_differences_and_torch(
+    pool: Any, output_size: Any, shape: tuple[int, ...]
+) -> None:
+    x = fc.tensor(distinct(shape), requires_grad=True)
+    assert_gradients_match(lambda t: pool(t, output_size), x)
+    reference = getattr(torch.nn.functional, pool.__name__)
+    for dtype in DTYPES:
+        compare_with_torch(
+            lambda t: pool(t, output_size),
+            lambda t: reference(t, output_size),
+            [distinct(shape)],
+            dtype,
+        )
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    out=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_adaptive_modules_match_torch(
+    size: tuple[int, int], out: tuple[int, int], dtype: Any
+) -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3, *size))
+    compare_layer(AdaptiveAvgPool2d(out), torch.nn.AdaptiveAvgPool2d(out), x, dtype)
+    compare_layer(AdaptiveAvgPool1d(out[1]), torch.nn.AdaptiveAvgPool1d(out[1]), x[:, :, 0], dtype)
+
+
+def test_new_modules_repr_like_torch() -> None:
+    for mine, theirs in [
+        (MaxPool2d(3, 2, 1, 2, ceil_mode=True), torch.nn.MaxPool2d(3, 2, 1, 2, ceil_mode=True)),
+        (MaxPool1d(3), torch.nn.MaxPool1d(3)),
+        (AdaptiveAvgPool2d((2, None)), torch.nn.AdaptiveAvgPool2d((2, None))),
+        (AdaptiveAvgPool1d(4), torch.nn.AdaptiveAvgPool1d(4)),
+    ]:
+        assert repr(mine) == repr(theirs)
+
+
+@pytest.mark.parametrize(
+    "make, error, message",
+    [
+        (lambda: MaxPool2d(3, padding=2, dilation=2), ValueError, "at most half the kernel"),
+        (lambda: MaxPool2d(2, return_indices=True), ValueError, "return_indices"),
+        (lambda: MaxPool1d(2, dilation=0), ValueError, "at least 1"),
+        (lambda: AvgPool1d(2, padding=2), ValueError, "at most half the kernel"),
+        (lambda: max_pool1d(fc.randn(1, 2, 3, 4), 2), ValueError, r"\(N, C, L\)"),
+        (lambda: max_pool2d(fc.randn(1, 1, 4, 4), 3, dilation=2), ValueError, "smaller than"),
+        (lambda: adaptive_avg_pool2d(fc.randn(1, 1, 4, 4), (2, 0)), ValueError, "positive"),
+        (lambda: adaptive_avg_pool2d(fc.randn(1, 4, 4), (1, 2, 3)), ValueError, "2 of them"),
+        (lambda: adaptive_avg_pool1d(fc.randn(4), 2), ValueError, r"\(N, C, L\)"),
+        (
+            lambda: adaptive_avg_pool1d(fc.tensor(np.ones((1, 2, 4), np.int64)), 2),
+            TypeError,
+            "float",
+        ),
+    ],
+)
+def test_new_arguments_raise_clear_errors(make: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         make()
