@@ -119,3 +119,64 @@ def minimum(a: Tensor, b: Tensor | float) -> Tensor:
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     return a @ b
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The ``n`` by ``m`` identity (``m`` defaults to ``n``)."""
+    return Tensor(xp.eye(n, m, dtype=dtype or get_default_dtype()), requires_grad=requires_grad)
+
+
+def linspace(
+    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    if steps < 0:
+        raise ValueError(f"linspace steps must be non-negative, not {steps}")
+    array = xp.linspace(start, end, steps, dtype=dtype or get_default_dtype())
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def full_like(
+    t: Tensor, fill_value: float, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A tensor of ``t``'s shape and dtype (unless given) holding ``fill_value``."""
+    return _filled(fill_value, (t.shape,), dtype or t.dtype, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor whose values are whatever the memory held: fill it before reading it."""
+    array = xp.empty(_shape(size), dtype=dtype or get_default_dtype())
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False) -> Tensor:
+    """Draw ``num_samples`` category indices per row of the non-negative weights ``input``
+    (``(C,)`` or ``(N, C)``). Without replacement this takes the top keys of
+    ``log w + Gumbel noise``, which draws the same distribution as picking one at a time."""
+    weights = input.data
+    if weights.ndim not in (1, 2):
+        raise ValueError(f"multinomial input must be 1-D or 2-D, not shape {weights.shape}")
+    rows = weights.reshape(-1, weights.shape[-1]).astype(xp.float64)
+    if not xp.isfinite(rows).all() or (rows < 0).any():
+        raise ValueError("multinomial weights must be finite and non-negative")
+    totals = rows.sum(axis=1, keepdims=True)
+    if (totals <= 0).any():
+        raise ValueError("multinomial needs a positive weight in every row")
+    if num_samples <= 0:
+        raise ValueError(f"multinomial num_samples must be positive, not {num_samples}")
+    rng = generator()
+    if replacement:
+        cdf = xp.cumsum(rows / totals, axis=1)
+        draws = rng.random((rows.shape[0], num_samples))
+        picks = (draws[:, :, None] >= cdf[:, None, :-1]).sum(axis=2)
+    else:
+        if num_samples > int((rows > 0).sum(axis=1).min()):
+            raise ValueError(
+                f"multinomial cannot draw {num_samples} samples without replacement from a row "
+                "with fewer positive weights; pass replacement=True"
+            )
+        with xp.errstate(divide="ignore"):
+            keys = xp.log(rows) + rng.gumbel(size=rows.shape)
+        picks = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    shape = (num_samples,) if weights.ndim == 1 else (weights.shape[0], num_samples)
+    return Tensor(picks.astype(xp.int64).reshape(shape))

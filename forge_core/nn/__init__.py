@@ -32,6 +32,24 @@ from forge_core.nn.pooling import (
 from forge_core.nn.rnn import GRU, LSTM, GRUCell, LSTMCell
 from forge_core.nn.transformer import TransformerEncoder, TransformerEncoderLayer
 
+# issue #14: the rest of torch.nn's activations, probability losses and similarity
+from forge_core.nn.activation import (  # isort: skip
+    CELU,
+    ELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    Mish,
+    ReLU6,
+    SiLU,
+    Softplus,
+    Softsign,
+)
+from forge_core.nn.distance import CosineSimilarity  # isort: skip
+from forge_core.nn.loss import BCELoss, KLDivLoss  # isort: skip
+
 __all__ = [
     "GELU",
     "GRU",
@@ -82,4 +100,23 @@ __all__ += [
     "ConvTranspose1d",
     "ConvTranspose2d",
     "MaxPool1d",
+]
+
+# ----- activations, probability losses and similarity (issue #14) -----
+__all__ += [
+    "CELU",
+    "ELU",
+    "SELU",
+    "BCELoss",
+    "CosineSimilarity",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "KLDivLoss",
+    "LogSigmoid",
+    "Mish",
+    "ReLU6",
+    "SiLU",
+    "Softplus",
+    "Softsign",
 ]

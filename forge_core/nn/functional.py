@@ -26,7 +26,7 @@ from forge_core.nn.pooling import max_pool2d as max_pool2d
 
 # ----- end of issue #14 block -----
 from forge_core.ops import registry as ops
-from forge_core.ops.losses import check_reduction
+from forge_core.ops.losses import check_kl_reduction, check_reduction
 from forge_core.tensor import Tensor
 
 
@@ -65,6 +65,77 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def tanh(input: Tensor) -> Tensor:
     result: Tensor = ops.Tanh.apply(input)
+    return result
+
+
+# issue #14: the rest of torch.nn.functional's activations
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    if alpha == 0:
+        raise ValueError("celu alpha must not be 0")
+    result: Tensor = ops.Elu.apply(input, alpha=alpha, scale=1.0, input_scale=1 / alpha)
+    return result
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    result: Tensor = ops.Elu.apply(input, alpha=alpha, scale=1.0, input_scale=1.0)
+    return result
+
+
+def hardsigmoid(input: Tensor) -> Tensor:
+    result: Tensor = ops.Hardsigmoid.apply(input)
+    return result
+
+
+def hardswish(input: Tensor) -> Tensor:
+    result: Tensor = ops.Hardswish.apply(input)
+    return result
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    if min_val > max_val:
+        raise ValueError(f"hardtanh min_val {min_val} is above max_val {max_val}")
+    result: Tensor = ops.Hardtanh.apply(input, min_val=min_val, max_val=max_val)
+    return result
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    result: Tensor = ops.LogSigmoid.apply(input)
+    return result
+
+
+def mish(input: Tensor) -> Tensor:
+    result: Tensor = ops.Mish.apply(input)
+    return result
+
+
+def relu6(input: Tensor) -> Tensor:
+    return hardtanh(input, 0.0, 6.0)
+
+
+def selu(input: Tensor) -> Tensor:
+    result: Tensor = ops.Elu.apply(input, alpha=SELU_ALPHA, scale=SELU_SCALE, input_scale=1.0)
+    return result
+
+
+def silu(input: Tensor) -> Tensor:
+    result: Tensor = ops.Silu.apply(input)
+    return result
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta x)) / beta``, linear where ``beta x > threshold``."""
+    if beta == 0:
+        raise ValueError("softplus beta must not be 0")
+    result: Tensor = ops.Softplus.apply(input, beta=beta, threshold=threshold)
+    return result
+
+
+def softsign(input: Tensor) -> Tensor:
+    result: Tensor = ops.Softsign.apply(input)
     return result
 
 
@@ -316,3 +387,52 @@ def binary_cross_entropy_with_logits(
         pos_weight=_array(pos_weight),
     )
     return result
+
+
+# issue #14: probability losses and vector similarity
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | Array | None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy of probabilities in ``[0, 1]`` (after a sigmoid); logs are clamped
+    at -100. ``binary_cross_entropy_with_logits`` is the stable choice when logits exist."""
+    check_reduction(reduction)
+    result: Tensor = ops.BceLoss.apply(input, target, reduction=reduction, weight=_array(weight))
+    return result
+
+
+def kl_div(
+    input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
+    """KL divergence of ``target`` from the log-probabilities ``input``; ``'batchmean'`` gives
+    the divergence per sample, ``'mean'`` (PyTorch's default) per element."""
+    check_kl_reduction(reduction)
+    result: Tensor = ops.KlDivLoss.apply(input, target, reduction=reduction, log_target=log_target)
+    return result
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """``input`` divided by its ``p``-norm along ``dim``, the norm kept at least ``eps``."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (they broadcast). As in
+    PyTorch each is divided by its own norm, kept at least ``eps``, before the dot product,
+    which keeps the result within [-1, 1]."""
+    try:
+        shape = xp.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(
+            f"cosine_similarity: x1 of shape {x1.shape} and x2 of shape {x2.shape} do not "
+            "broadcast to one shape"
+        ) from None
+    x1, x2 = x1.expand(shape), x2.expand(shape)
+    n1, n2 = x1.norm(2, dim, keepdim=True), x2.norm(2, dim, keepdim=True)
+    # PyTorch clamps the norms outside the graph, so their gradients flow as if unclamped:
+    # a constant shift does the same here
+    n1 = n1 + (n1.detach().clamp(min=eps) - n1.detach())
+    n2 = n2 + (n2.detach().clamp(min=eps) - n2.detach())
+    return ((x1 / n1) * (x2 / n2)).sum(dim)

@@ -7,7 +7,7 @@ Class weights and ``pos_weight`` are registered buffers, as in PyTorch, so they 
 from forge_core.backend import Array
 from forge_core.nn import functional as F
 from forge_core.nn.module import Module
-from forge_core.ops.losses import check_reduction
+from forge_core.ops.losses import check_kl_reduction, check_reduction
 from forge_core.tensor import Tensor
 
 
@@ -120,3 +120,34 @@ class BCEWithLogitsLoss(_Loss):
         return F.binary_cross_entropy_with_logits(
             input, target, weight=self.weight, reduction=self.reduction, pos_weight=self.pos_weight
         )
+
+
+# issue #14: probability losses
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities; ``BCEWithLogitsLoss`` is the stable choice."""
+
+    weight: Tensor | None
+
+    def __init__(self, weight: Tensor | Array | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", _buffer(weight))
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class KLDivLoss(Module):
+    """KL divergence of the target from log-probabilities; ``reduction='batchmean'`` is the
+    true divergence per sample."""
+
+    def __init__(self, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__()
+        check_kl_reduction(reduction)
+        self.reduction = reduction
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}, log_target={self.log_target}"

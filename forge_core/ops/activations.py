@@ -9,8 +9,9 @@ from forge_core.backend import Array, xp
 def sigmoid_array(x: Array) -> Array:
     """Logistic sigmoid as ``1 / (1 + exp(-x))``, accurate to a few ulp relative even in the far
     negative tail (where ``tanh(x/2)/2 + 1/2`` cancels to 0); exp overflowing to inf gives 0."""
+    out = xp.negative(x, out=xp.empty_like(x))  # an array even for 0-d x, for the in-place ops
     with xp.errstate(over="ignore"):
-        out = xp.exp(-x)
+        xp.exp(out, out=out)
     out += 1
     xp.reciprocal(out, out=out)
     return out
@@ -135,3 +136,124 @@ class LogSoftmax(Function):
     def backward(self, g: Array) -> Array:
         out, dim = self.saved
         return g - xp.exp(out) * g.sum(axis=dim, keepdims=True)
+
+
+def _softplus_array(x: Array) -> Array:
+    """``log(1 + exp(x))`` without overflow: ``max(x, 0) + log1p(exp(-|x|))``."""
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+class Elu(Function):
+    """``scale * (x if x > 0 else alpha * (exp(input_scale * x) - 1))``: ELU, and CELU and SELU
+    with PyTorch's constants, as PyTorch's own kernel computes all three."""
+
+    def forward(self, a: Array, alpha: float, scale: float, input_scale: float) -> Array:
+        positive = a > 0
+        negative_part = alpha * xp.expm1(xp.minimum(a, 0) * input_scale)
+        self.saved = (positive, negative_part, alpha, scale, input_scale)
+        return scale * xp.where(positive, a, negative_part)
+
+    def backward(self, g: Array) -> Array:
+        positive, negative_part, alpha, scale, input_scale = self.saved
+        slope = xp.where(positive, 1, (negative_part + alpha) * input_scale)
+        return g * (scale * slope)
+
+
+class Softplus(Function):
+    """``log(1 + exp(beta x)) / beta``, and ``x`` itself where ``beta x > threshold``."""
+
+    def forward(self, a: Array, beta: float, threshold: float) -> Array:
+        scaled = a * beta
+        linear = scaled > threshold
+        self.saved = (scaled, linear)
+        return xp.where(linear, a, _softplus_array(scaled) / beta)
+
+    def backward(self, g: Array) -> Array:
+        scaled, linear = self.saved
+        return xp.where(linear, g, g * sigmoid_array(scaled))
+
+
+class Hardtanh(Function):
+    """``clip(x, min_val, max_val)``; the gradient is zero at and beyond the bounds, as in
+    PyTorch (ReLU6 is ``hardtanh(x, 0, 6)``)."""
+
+    def forward(self, a: Array, min_val: float, max_val: float) -> Array:
+        self.saved = ((a > min_val) & (a < max_val),)
+        return xp.clip(a, min_val, max_val)
+
+    def backward(self, g: Array) -> Array:
+        return g * self.saved[0]
+
+
+class Hardsigmoid(Function):
+    """``relu6(x + 3) / 6``."""
+
+    def forward(self, a: Array) -> Array:
+        self.saved = ((a > -3) & (a < 3),)
+        return xp.clip(a / 6 + 0.5, 0, 1)
+
+    def backward(self, g: Array) -> Array:
+        return g * (self.saved[0] / 6)
+
+
+class Hardswish(Function):
+    """``x * relu6(x + 3) / 6``."""
+
+    def forward(self, a: Array) -> Array:
+        self.saved = (a,)
+        return a * xp.clip(a / 6 + 0.5, 0, 1)
+
+    def backward(self, g: Array) -> Array:
+        a = self.saved[0]
+        slope = xp.where(a < -3, 0, xp.where(a <= 3, a / 3 + 0.5, 1))
+        return g * slope
+
+
+class Silu(Function):
+    """``x * sigmoid(x)``, also called swish."""
+
+    def forward(self, a: Array) -> Array:
+        s = sigmoid_array(a)
+        self.saved = (a, s)
+        return a * s
+
+    def backward(self, g: Array) -> Array:
+        a, s = self.saved
+        return g * (s * (1 + a * (1 - s)))
+
+
+class Mish(Function):
+    """``x * tanh(softplus(x))``."""
+
+    def forward(self, a: Array) -> Array:
+        t = xp.tanh(_softplus_array(a))
+        self.saved = (a, t)
+        return a * t
+
+    def backward(self, g: Array) -> Array:
+        a, t = self.saved
+        return g * (t + a * sigmoid_array(a) * (1 - t * t))
+
+
+class Softsign(Function):
+    """``x / (1 + |x|)``."""
+
+    def forward(self, a: Array) -> Array:
+        denominator = 1 + xp.abs(a)
+        self.saved = (denominator,)
+        return a / denominator
+
+    def backward(self, g: Array) -> Array:
+        denominator = self.saved[0]
+        return g / (denominator * denominator)
+
+
+class LogSigmoid(Function):
+    """``log(sigmoid(x)) = -softplus(-x)``, finite for any ``x``."""
+
+    def forward(self, a: Array) -> Array:
+        self.saved = (a,)
+        return -_softplus_array(-a)
+
+    def backward(self, g: Array) -> Array:
+        return g * sigmoid_array(-self.saved[0])

@@ -1,10 +1,13 @@
 """Broadcasting arithmetic and elementwise math."""
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
 from forge_core.ops._broadcast import unbroadcast
+from forge_core.ops.activations import erf_array
 
 
 class Add(Function):
@@ -217,3 +220,129 @@ class Cast(Function):
 
     def backward(self, g: Array) -> Array:
         return g.astype(self.saved[0])
+
+
+class ClampTensor(Function):
+    """``clamp`` with tensor bounds (either may be absent), broadcast against the input.
+
+    As in PyTorch, ``max`` wins where ``min > max``, and a bound gets the gradient where it was
+    the value picked: the input where it lay within the bounds."""
+
+    def forward(self, a: Array, *bounds: Array, has_low: bool, has_high: bool) -> Array:
+        low = bounds[0] if has_low else None
+        high = bounds[-1] if has_high else None
+        out = a if low is None else xp.maximum(a, low)
+        out = out if high is None else xp.minimum(out, high)
+        self.saved = (a, low, high)
+        return out
+
+    def backward(self, g: Array) -> tuple[Array | None, ...]:
+        a, low, high = self.saved
+        zero = xp.zeros((), dtype=g.dtype)
+        keep = xp.ones(a.shape, dtype=bool)
+        grads: list[Array | None] = []
+        if low is not None:
+            keep = keep & (a >= low)
+        if high is not None:
+            keep = keep & (a <= high)
+        grads.append(unbroadcast(xp.where(keep, g, zero), a.shape))
+        if low is not None:
+            picked = a < low if high is None else (a < low) & (low < high)
+            grads.append(unbroadcast(xp.where(picked, g, zero), low.shape))
+        if high is not None:
+            picked = a > high if low is None else (a > high) | (high < low)
+            grads.append(unbroadcast(xp.where(picked, g, zero), high.shape))
+        return tuple(grads)
+
+
+class Sin(Function):
+    def forward(self, a: Array) -> Array:
+        self.saved = (a,)
+        return xp.sin(a)
+
+    def backward(self, g: Array) -> Array:
+        return g * xp.cos(self.saved[0])
+
+
+class Cos(Function):
+    def forward(self, a: Array) -> Array:
+        self.saved = (a,)
+        return xp.cos(a)
+
+    def backward(self, g: Array) -> Array:
+        return g * -xp.sin(self.saved[0])
+
+
+class Tan(Function):
+    def forward(self, a: Array) -> Array:
+        out = xp.tan(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: Array) -> Array:
+        out = self.saved[0]
+        return g * (1 + out * out)
+
+
+class Log2(Function):
+    def forward(self, a: Array) -> Array:
+        self.saved = (a,)
+        return xp.log2(a)
+
+    def backward(self, g: Array) -> Array:
+        return g / (self.saved[0] * math.log(2))
+
+
+class Exp2(Function):
+    def forward(self, a: Array) -> Array:
+        out = xp.exp2(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: Array) -> Array:
+        return g * (self.saved[0] * math.log(2))
+
+
+class Rsqrt(Function):
+    def forward(self, a: Array) -> Array:
+        with xp.errstate(divide="ignore"):
+            out = 1 / xp.sqrt(a)
+        self.saved = (out,)
+        return out
+
+    def backward(self, g: Array) -> Array:
+        out = self.saved[0]
+        return g * (-0.5 * out * out * out)
+
+
+class Erf(Function):
+    def forward(self, a: Array) -> Array:
+        self.saved = (a,)
+        return erf_array(a)
+
+    def backward(self, g: Array) -> Array:
+        a = self.saved[0]
+        return g * ((2 / math.sqrt(math.pi)) * xp.exp(-a * a))
+
+
+# Functions that are flat between their jumps: their gradient is zero everywhere, as in PyTorch.
+_STEPS: dict[str, Callable[[Array], Array]] = {
+    "floor": xp.floor,
+    "ceil": xp.ceil,
+    "trunc": xp.trunc,
+    "sign": xp.sign,
+}
+
+
+class Step(Function):
+    """``floor``, ``ceil``, ``trunc``, ``sign`` and ``round``: piecewise constant, so the
+    gradient is zero. ``round`` rounds halves to even, as NumPy and PyTorch both do."""
+
+    def forward(self, a: Array, kind: str, decimals: int = 0) -> Array:
+        self.saved = (a.shape,)
+        if kind == "round":
+            return xp.round(a, decimals)
+        return _STEPS[kind](a)
+
+    def backward(self, g: Array) -> Array:
+        return xp.zeros(self.saved[0], dtype=g.dtype)

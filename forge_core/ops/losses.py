@@ -385,3 +385,95 @@ class NllLoss(Function):
         grad = xp.zeros((rows, shape[0] if len(shape) == 1 else shape[1]), dtype=dtype)
         grad[xp.arange(rows), flat] = -(scale * coef)
         return _classes_back(grad, shape)
+
+
+class BceLoss(Function):
+    """Binary cross-entropy of probabilities, ``-w (t log x + (1 - t) log(1 - x))``, with each
+    log clamped at -100 as in PyTorch, so a probability of exactly 0 or 1 gives a finite loss.
+    The target's gradient differentiates that clamped loss, so it stays finite at a
+    probability of 0 or 1, where PyTorch's is infinite. Prefer
+    ``binary_cross_entropy_with_logits``: it never needs the clamp."""
+
+    def forward(
+        self, input: Array, target: Array, reduction: str, weight: Array | None = None
+    ) -> Array:
+        target = _same_shape(input, target)
+        if input.size and (input.min() < 0 or input.max() > 1):
+            raise ValueError("binary_cross_entropy input must hold probabilities in [0, 1]")
+        with xp.errstate(divide="ignore"):
+            log_x = xp.maximum(xp.log(input), -100)
+            log_rest = xp.maximum(xp.log1p(-input), -100)
+        losses = -(target * log_x + (1 - target) * log_rest)
+        if weight is not None:
+            weight = xp.broadcast_to(weight.astype(input.dtype, copy=False), input.shape)
+            losses *= weight
+        self.saved = (input, target, log_x, log_rest, weight, reduction)
+        return _reduce(losses, reduction)
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        input, target, log_x, log_rest, weight, reduction = self.saved
+        need_input, need_target = self.needs_input_grad
+        scale = _scale(g, reduction, input.size)
+        if weight is not None:
+            scale = scale * weight
+        grad_input = grad_target = None
+        if need_input:
+            # PyTorch keeps the denominator from 0 with the same 1e-12
+            grad_input = (input - target) / xp.maximum(input * (1 - input), 1e-12) * scale
+        if need_target:
+            grad_target = (log_rest - log_x) * scale
+        return grad_input, grad_target
+
+
+KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+
+def check_kl_reduction(reduction: str) -> None:
+    if reduction not in KL_REDUCTIONS:
+        raise ValueError(
+            f"kl_div reduction must be 'mean', 'batchmean', 'sum' or 'none', not {reduction!r}"
+        )
+
+
+class KlDivLoss(Function):
+    """``target (log target - input)`` for log-probabilities ``input``, zero where the target
+    is 0; with ``log_target`` the target is a log-probability too. ``'batchmean'`` divides the
+    sum by the batch size (dim 0), which is the true KL divergence per sample; ``'mean'``
+    divides by the number of elements, as PyTorch does. Where the target is 0 its gradient
+    is 0 (PyTorch's is NaN), so one empty class does not poison the others."""
+
+    def forward(
+        self, input: Array, target: Array, reduction: str, log_target: bool = False
+    ) -> Array:
+        target = _same_shape(input, target)
+        if log_target:
+            prob = xp.exp(target)
+            losses = prob * (target - input)
+        else:
+            prob = target
+            positive = target > 0
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                losses = xp.where(positive, target * (xp.log(target) - input), 0)
+        self.saved = (input, target, prob, log_target, reduction)
+        if reduction == "batchmean":
+            rows = input.shape[0] if input.ndim else 1
+            return xp.asarray(losses.sum() / rows, dtype=input.dtype)
+        return _reduce(losses, reduction)
+
+    def backward(self, g: Array) -> tuple[Array | None, Array | None]:
+        input, target, prob, log_target, reduction = self.saved
+        need_input, need_target = self.needs_input_grad
+        if reduction == "batchmean":
+            scale = g / (input.shape[0] if input.ndim else 1)
+        else:
+            scale = _scale(g, reduction, input.size)
+        grad_input = -prob * scale if need_input else None
+        grad_target = None
+        if need_target:
+            if log_target:
+                grad_target = prob * (target + 1 - input) * scale
+            else:
+                with xp.errstate(divide="ignore", invalid="ignore"):
+                    slope = xp.where(target == 0, 0, xp.log(target) + 1 - input)
+                grad_target = slope * scale
+        return grad_input, grad_target

@@ -155,3 +155,74 @@ def test_where_with_python_numbers_takes_the_tensors_dtype() -> None:
     assert fc.where(x > 0, x, 0.0).dtype == fc.float64
     assert fc.where(x > 0, 1.0, x).dtype == fc.float64
     assert fc.where(np.array([True, False]), 1.0, 0.0).dtype == fc.float32
+
+
+# ----- issue #14: eye, linspace, full_like, empty, multinomial -----
+@pytest.mark.parametrize(("n", "m"), [(3, None), (2, 4), (4, 2), (0, None)])
+def test_eye_matches_torch(n: int, m: int | None) -> None:
+    mine = fc.eye(n, m)
+    theirs = torch.eye(n) if m is None else torch.eye(n, m)
+    assert mine.dtype == fc.float32
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    assert fc.eye(2, dtype=fc.int64).dtype == fc.int64
+
+
+@pytest.mark.parametrize(("start", "end", "steps"), [(0, 1, 5), (-2.5, 3, 7), (1, 1, 1), (0, 1, 0)])
+def test_linspace_matches_torch(start: float, end: float, steps: int) -> None:
+    mine = fc.linspace(start, end, steps)
+    theirs = torch.linspace(start, end, steps)
+    assert mine.dtype == fc.float32
+    np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="non-negative"):
+        fc.linspace(0, 1, -1)
+
+
+def test_full_like_and_empty_follow_torch() -> None:
+    base = fc.zeros(2, 3, dtype=fc.float64)
+    filled = fc.full_like(base, 2.5)
+    assert filled.dtype == fc.float64 and filled.shape == (2, 3)
+    np.testing.assert_array_equal(filled.numpy(), np.full((2, 3), 2.5))
+    assert fc.full_like(base, 7, dtype=fc.int64).dtype == fc.int64
+    assert fc.full_like(base, 1.0, requires_grad=True).requires_grad
+    blank = fc.empty(4, 2)
+    assert blank.shape == (4, 2) and blank.dtype == fc.float32
+    assert fc.empty((3,), dtype=fc.float64).dtype == fc.float64
+
+
+def test_multinomial_with_replacement_draws_each_category_in_proportion() -> None:
+    fc.manual_seed(0)
+    weights = fc.tensor([[1.0, 0.0, 3.0], [0.0, 2.0, 2.0]])
+    draws = fc.multinomial(weights, 20000, replacement=True)
+    assert draws.shape == (2, 20000) and draws.dtype == fc.int64
+    for row, expected in zip(draws.numpy(), [[0.25, 0.0, 0.75], [0.0, 0.5, 0.5]], strict=True):
+        share = np.bincount(row, minlength=3) / row.size
+        np.testing.assert_allclose(share, expected, atol=0.02)
+
+
+def test_multinomial_without_replacement_never_repeats_and_follows_the_weights() -> None:
+    """The first draw of each row lands on a category in proportion to its weight, as in
+    sequential sampling; every row holds distinct categories with positive weight."""
+    fc.manual_seed(1)
+    weights = np.tile([1.0, 2.0, 0.0, 5.0], (4000, 1))
+    draws = fc.multinomial(fc.tensor(weights), 3).numpy()
+    assert draws.shape == (4000, 3)
+    assert all(len(set(row)) == 3 and 2 not in row for row in draws)
+    share = np.bincount(draws[:, 0], minlength=4) / len(draws)
+    np.testing.assert_allclose(share, [1 / 8, 2 / 8, 0, 5 / 8], atol=0.03)
+    single = fc.tensor([0.2, 0.8]).multinomial(2)
+    assert single.shape == (2,) and sorted(single.tolist()) == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("weights", "samples", "kwargs", "message"),
+    [
+        ([1.0, 0.0], 2, {}, "fewer positive weights"),
+        ([-1.0, 2.0], 1, {}, "non-negative"),
+        ([0.0, 0.0], 1, {"replacement": True}, "positive weight in every row"),
+        ([1.0, 2.0], 0, {}, "num_samples must be positive"),
+        ([[[1.0]]], 1, {}, "1-D or 2-D"),
+    ],
+)
+def test_multinomial_rejects_bad_input(weights, samples: int, kwargs, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        fc.multinomial(fc.tensor(weights), samples, **kwargs)

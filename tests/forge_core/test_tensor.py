@@ -7,6 +7,8 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import forge_core as fc
 from forge_core.autograd import Function
@@ -18,7 +20,7 @@ from tests.forge_core.ops import (
     test_reductions,
     test_shape,
 )
-from tests.forge_core.torch_parity import OpCase
+from tests.forge_core.torch_parity import OpCase, compare_with_torch
 
 ALL_CASES: list[OpCase] = [
     *test_elementwise.CASES,
@@ -26,6 +28,10 @@ ALL_CASES: list[OpCase] = [
     *test_reductions.CASES,
     *test_shape.CASES,
     *test_matmul.CASES,
+    *test_elementwise.MATH_CASES,
+    *test_activations.MORE_CASES,
+    *test_reductions.SCAN_CASES,
+    *test_shape.TENSOR_CASES,
 ]
 
 
@@ -240,3 +246,179 @@ def test_conversions() -> None:
     assert x.int().dtype == fc.int32
     assert x.bool().dtype == fc.bool_
     assert x.to(fc.float64).dtype == fc.float64
+
+
+# ----- indexing: PyTorch's order of dims where ints and index arrays mix -----
+CONSUMING = ("int", "int_tensor", "slice", "array", "mask")
+
+
+@st.composite
+def index_expressions(draw: st.DrawFn) -> tuple[tuple[int, ...], list[tuple[str, object]]]:
+    """A shape and an index into it, as ``(kind, value)`` entries: ints (plain or as 0-d
+    tensors), slices with any step, None, an Ellipsis, integer index arrays (all of one
+    length, so they broadcast) and a boolean mask, in any order."""
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=5)))
+    kinds = draw(
+        st.lists(
+            st.sampled_from([*CONSUMING, "array", "none", "ellipsis"]), min_size=1, max_size=6
+        ).filter(
+            lambda ks: (
+                ks.count("ellipsis") <= 1
+                and ks.count("mask") <= 1
+                and sum(k in CONSUMING for k in ks) <= len(shape)
+            )
+        )
+    )
+    # the dim each entry lands on: in order before an Ellipsis, counted from the end after it
+    split = kinds.index("ellipsis") if "ellipsis" in kinds else len(kinds)
+    after = sum(k in CONSUMING for k in kinds[split:])
+    dims, dim = [], 0
+    for i, kind in enumerate(kinds):
+        if i == split:
+            dim = len(shape) - after
+        dims.append(dim)
+        dim += kind in CONSUMING
+    length = draw(st.integers(1, 3))
+    entries: list[tuple[str, object]] = []
+    for kind, d in zip(kinds, dims, strict=True):
+        n = shape[d] if d < len(shape) else 1
+        value: object = None
+        if kind == "ellipsis":
+            value = Ellipsis
+        elif kind in ("int", "int_tensor"):
+            value = draw(st.integers(-n, n - 1))
+        elif kind == "slice":
+            bound = st.none() | st.integers(-n - 1, n + 1)
+            value = slice(draw(bound), draw(bound), draw(st.none() | st.integers(1, 3)))
+        elif kind == "array":
+            value = np.array(
+                draw(st.lists(st.integers(-n, n - 1), min_size=length, max_size=length))
+            )
+        elif kind == "mask":
+            value = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+        entries.append((kind, value))
+    return shape, entries
+
+
+def _forge_index(entries: list[tuple[str, object]]) -> tuple[object, ...]:
+    return tuple(fc.tensor(v) if k in ("int_tensor", "array") else v for k, v in entries)
+
+
+def _torch_index(entries: list[tuple[str, object]]) -> tuple[object, ...]:
+    return tuple(torch.tensor(v) if k in ("int_tensor", "array", "mask") else v for k, v in entries)
+
+
+@settings(max_examples=150, deadline=None)
+@given(case=index_expressions(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_mixed_indexing_matches_torch_forward_and_backward(case, dtype) -> None:
+    """``x[1, :, 3:11:2, d, 0:2]`` and every other mix: ints go first, then index arrays."""
+    shape, entries = case
+    x = np.random.default_rng(0).standard_normal(shape)
+    forge_index, torch_index = _forge_index(entries), _torch_index(entries)
+    try:
+        torch.tensor(x)[torch_index]
+    except (IndexError, RuntimeError):  # masks and arrays that do not broadcast
+        with pytest.raises(IndexError):
+            fc.tensor(x)[forge_index]
+        return
+    compare_with_torch(lambda a: a[forge_index], lambda a: a[torch_index], [x], dtype)
+
+
+@settings(max_examples=100, deadline=None)
+@given(case=index_expressions())
+def test_mixed_index_assignment_matches_torch(case) -> None:
+    shape, entries = case
+    forge_index, torch_index = _forge_index(entries), _torch_index(entries)
+    theirs = torch.zeros(shape, dtype=torch.float64)
+    try:
+        theirs[torch_index] = 7.0
+    except (IndexError, RuntimeError):
+        return
+    mine = fc.zeros(shape, dtype=fc.float64)
+    mine[forge_index] = 7.0
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    # one value per picked element, where each element is picked once (with repeats, which
+    # write lands last is not defined)
+    positions = torch.arange(float(np.prod(shape)), dtype=torch.float64).reshape(shape)
+    picked = positions[torch_index]
+    if len(set(picked.reshape(-1).tolist())) != picked.numel():
+        return
+    values = np.arange(1.0, picked.numel() + 1).reshape(tuple(picked.shape))
+    mine, theirs = fc.zeros(shape, dtype=fc.float64), torch.zeros(shape, dtype=torch.float64)
+    mine[forge_index] = fc.tensor(values)
+    theirs[torch_index] = torch.tensor(values)
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_the_issue_example_puts_dims_in_torchs_order() -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3, 12, 5, 4))
+    d = np.array([0, 3, 1])
+    y = fc.tensor(x)[1, :, 3:11:2, fc.tensor(d), 0:2]
+    assert (
+        y.shape == (3, 4, 3, 2) == tuple(torch.tensor(x)[1, :, 3:11:2, torch.tensor(d), 0:2].shape)
+    )
+    compare_with_torch(
+        lambda a: a[1, :, 3:11:2, d, 0:2],
+        lambda a: a[1, :, 3:11:2, torch.tensor(d), 0:2],
+        [x],
+        np.float64,
+    )
+
+
+def test_the_issue_example_assigns_in_torchs_order() -> None:
+    d = np.array([0, 3, 1])
+    values = np.arange(72.0).reshape(3, 4, 3, 2)
+    mine, theirs = fc.zeros(2, 3, 12, 5, 4), torch.zeros(2, 3, 12, 5, 4)
+    mine[1, :, 3:11:2, fc.tensor(d), 0:2] = fc.tensor(values)
+    theirs[1, :, 3:11:2, torch.tensor(d), 0:2] = torch.tensor(values, dtype=torch.float32)
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_squeeze_of_a_0d_tensor_accepts_dim_0_and_minus_1_like_torch() -> None:
+    x = fc.tensor(2.0, requires_grad=True)
+    for dim in (0, -1):
+        assert x.squeeze(dim).shape == () == tuple(torch.tensor(2.0).squeeze(dim).shape)
+    x.squeeze(0).backward()
+    assert x.grad is not None and x.grad.item() == 1.0
+    with pytest.raises(IndexError, match="out of range"):
+        x.squeeze(1)
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        (True, 1),
+        (1, False),
+        (True, 1, slice(None), np.array([0, 2])),
+        (np.array([1, 0]), 1, True),
+        (1, slice(None), True, np.array([[0], [1]])),
+    ],
+    ids=str,
+)
+def test_boolean_scalars_among_ints_and_arrays_index_like_torch(index) -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    torch_index = tuple(torch.tensor(i) if isinstance(i, np.ndarray) else i for i in index)
+    compare_with_torch(lambda a: a[index], lambda a: a[torch_index], [x], np.float64)
+    mine, theirs = fc.zeros(2, 3, 4), torch.zeros(2, 3, 4)
+    mine[index] = 5.0
+    theirs[torch_index] = 5.0
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_an_ellipsis_for_no_dims_does_not_separate_index_arrays_like_torch() -> None:
+    """Hypothesis found this: NumPy counts the empty Ellipsis as a gap and moves the index
+    arrays' dim to the front; PyTorch keeps it in place."""
+    x = np.random.default_rng(0).standard_normal((3, 4, 2))
+    a, b, c = np.array([0, 2, 2]), np.array([2, -2, -1]), np.array([-2, -1, 0])
+    compare_with_torch(
+        lambda t: t[None, None, a, b, ..., c],
+        lambda t: t[None, None, torch.tensor(a), torch.tensor(b), ..., torch.tensor(c)],
+        [x],
+        np.float64,
+    )
+    compare_with_torch(
+        lambda t: t[1, a, ..., 0, c[:1]],
+        lambda t: t[1, torch.tensor(a), ..., 0, torch.tensor(c[:1])],
+        [np.random.default_rng(1).standard_normal((2, 3, 2, 2))],
+        np.float64,
+    )

@@ -1,6 +1,7 @@
 """Loss layers against PyTorch (values and gradients, every reduction and option), finite
 differences, and their input checks."""
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -25,8 +26,10 @@ def compare_loss(
     target: np.ndarray,
     dtype: Any,
     target_grad: bool = False,
+    tolerances: tuple[float, float] | None = None,
 ) -> None:
-    """Loss value and the gradients of input (and target) equal PyTorch's, in ``dtype``."""
+    """Loss value and the gradients of input (and target) equal PyTorch's, in ``dtype``;
+    ``tolerances`` (rtol, atol) replaces the dtype's default."""
     floating_target = target.dtype.kind == "f"
     target = target.astype(dtype) if floating_target else target
     x_ref = torch.tensor(input.astype(dtype), requires_grad=True)
@@ -36,15 +39,15 @@ def compare_loss(
     out_ref = reference(x_ref, t_ref)
     out = loss(x, t)
     assert out.dtype == dtype and out.shape == tuple(out_ref.shape)
-    assert_close(out.detach().numpy(), out_ref.detach().numpy(), dtype, "loss")
+    assert_close(out.detach().numpy(), out_ref.detach().numpy(), dtype, "loss", tolerances)
     probe = np.random.default_rng(7).standard_normal(out.shape).astype(dtype)
     (out_ref * torch.tensor(probe)).sum().backward()
     (out * fc.tensor(probe)).sum().backward()
     assert x.grad is not None and x.grad.dtype == dtype and x_ref.grad is not None
-    assert_close(x.grad.numpy(), x_ref.grad.numpy(), dtype, "input gradient")
+    assert_close(x.grad.numpy(), x_ref.grad.numpy(), dtype, "input gradient", tolerances)
     if target_grad:
         assert t.grad is not None and t.grad.dtype == dtype and t_ref.grad is not None
-        assert_close(t.grad.numpy(), t_ref.grad.numpy(), dtype, "target gradient")
+        assert_close(t.grad.numpy(), t_ref.grad.numpy(), dtype, "target gradient", tolerances)
 
 
 def _class_targets(shape: tuple[int, ...], classes: int, ignore: bool, seed: int = 0) -> Any:
@@ -318,3 +321,133 @@ def test_loss_weights_are_buffers_like_torch() -> None:
     loss = nn.CrossEntropyLoss(weight=weight)
     loss.to(fc.float32)
     assert loss.weight is not None and loss.weight.dtype == np.float32
+
+
+# ----- issue #14: binary cross-entropy of probabilities, KL divergence -----
+def _probabilities(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0.05, 0.95, shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("shape", [(5,), (4, 3), (2, 3, 2)])
+def test_bce_loss_matches_torch(
+    shape: tuple[int, ...], weighted: bool, reduction: str, dtype: type
+) -> None:
+    weight = np.linspace(0.5, 2.0, shape[-1]) if weighted else None
+    target = _probabilities(shape, seed=1)
+    compare_loss(
+        nn.BCELoss(weight=weight, reduction=reduction),
+        torch.nn.BCELoss(
+            weight=None if weight is None else torch.tensor(weight, dtype=TORCH_DTYPES[dtype]),
+            reduction=reduction,
+        ),
+        _probabilities(shape),
+        target,
+        dtype,
+        target_grad=True,
+    )
+
+
+def test_bce_loss_at_probabilities_of_0_and_1_stays_finite_like_torch() -> None:
+    """The logs are clamped at -100, so a confident wrong prediction costs 100, not inf; the
+    gradient there divides by 1e-12, which PyTorch holds as a float32 (4e-9 relative off)."""
+    x = np.array([0.0, 1.0, 0.0, 1.0, 0.5])
+    t = np.array([0.0, 1.0, 1.0, 0.0, 0.3])
+    compare_loss(
+        lambda a, b: F.binary_cross_entropy(a, b, reduction="none"),
+        lambda a, b: torch.nn.functional.binary_cross_entropy(a, b, reduction="none"),
+        x,
+        t,
+        np.float64,
+        tolerances=(1e-8, 1e-12),
+    )
+
+
+def test_bce_target_gradient_at_probabilities_of_0_and_1_is_that_of_the_clamped_loss() -> None:
+    """PyTorch's target gradient there is ±inf, the derivative of the unclamped logs; forge
+    differentiates the loss it computes, ``log(1 - x) - log(x)`` with both logs at least -100."""
+    x = fc.tensor([0.0, 1.0, 0.5], dtype=fc.float64)
+    t = fc.tensor([0.3, 0.6, 0.3], dtype=fc.float64, requires_grad=True)
+    F.binary_cross_entropy(x, t, reduction="sum").backward()
+    assert t.grad is not None
+    np.testing.assert_allclose(t.grad.numpy(), [100.0, -100.0, 0.0], atol=1e-12)
+
+
+def test_bce_loss_gradients_match_finite_differences() -> None:
+    x = fc.tensor(_probabilities((3, 4)), dtype=fc.float64, requires_grad=True)
+    t = fc.tensor(_probabilities((3, 4), seed=1), dtype=fc.float64, requires_grad=True)
+    assert_gradients_match(lambda a, b: F.binary_cross_entropy(a, b), x, t)
+
+
+# PyTorch warns that its 'mean' will one day mean 'batchmean'; forge follows today's 'mean'
+KL_MEAN_WARNING = "ignore:reduction. 'mean' divides the total loss:UserWarning"
+
+
+@pytest.mark.filterwarnings(KL_MEAN_WARNING)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "batchmean", "sum", "none"])
+@pytest.mark.parametrize("log_target", [False, True])
+@pytest.mark.parametrize("shape", [(5,), (4, 3), (2, 3, 2)])
+def test_kl_div_matches_torch(
+    shape: tuple[int, ...], log_target: bool, reduction: str, dtype: type
+) -> None:
+    rng = np.random.default_rng(0)
+    log_probs = np.log(rng.dirichlet(np.ones(shape[-1]), shape[:-1]))
+    target = rng.dirichlet(np.ones(shape[-1]), shape[:-1])
+    compare_loss(
+        nn.KLDivLoss(reduction=reduction, log_target=log_target),
+        torch.nn.KLDivLoss(reduction=reduction, log_target=log_target),
+        log_probs,
+        np.log(target) if log_target else target,
+        dtype,
+        target_grad=True,
+    )
+
+
+@pytest.mark.filterwarnings(KL_MEAN_WARNING)
+@pytest.mark.parametrize("reduction", ["mean", "batchmean", "sum", "none"])
+def test_kl_div_of_a_zero_target_is_zero_like_torch(reduction: str) -> None:
+    """0 log 0 counts as 0. PyTorch's target gradient there is NaN, which would spread to
+    every parameter behind the target; forge's is 0."""
+    log_probs = np.log(np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]))
+    target = np.array([[0.0, 0.4, 0.6], [0.5, 0.5, 0.0]])
+    compare_loss(
+        lambda a, b: F.kl_div(a, b, reduction=reduction),
+        lambda a, b: torch.nn.functional.kl_div(a, b, reduction=reduction),
+        log_probs,
+        target,
+        np.float64,
+    )
+    t = fc.tensor(target, requires_grad=True)
+    F.kl_div(fc.tensor(log_probs), t, reduction="sum").backward()
+    assert t.grad is not None
+    assert np.isfinite(t.grad.numpy()).all() and t.grad.numpy()[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_gradients_match_finite_differences(log_target: bool) -> None:
+    rng = np.random.default_rng(0)
+    x = fc.tensor(np.log(rng.dirichlet(np.ones(4), 3)), dtype=fc.float64, requires_grad=True)
+    target = rng.dirichlet(np.ones(4), 3)
+    t = fc.tensor(np.log(target) if log_target else target, requires_grad=True)
+    assert_gradients_match(
+        lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=log_target), x, t
+    )
+
+
+@pytest.mark.parametrize(
+    ("fn", "error", "message"),
+    [
+        (lambda: F.binary_cross_entropy(fc.tensor([1.5]), fc.tensor([1.0])), ValueError, "[0, 1]"),
+        (lambda: F.binary_cross_entropy(fc.rand(3), fc.rand(2)), ValueError, "target shape"),
+        (lambda: nn.BCELoss(reduction="max"), ValueError, "reduction"),
+        (lambda: F.kl_div(fc.rand(3), fc.rand(3), reduction="avg"), ValueError, "batchmean"),
+        (lambda: nn.KLDivLoss(reduction="avg"), ValueError, "batchmean"),
+        (lambda: F.kl_div(fc.rand(3), fc.rand(2, 3)), ValueError, "target shape"),
+    ],
+)
+def test_bad_probability_loss_arguments_are_rejected(fn, error, message: str) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        fn()

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import forge_core as fc
+from forge_core.nn import functional as FF
 from tests.forge_core.gradcheck import assert_gradients_match
 from tests.forge_core.torch_parity import (
     OpCase,
@@ -152,3 +153,80 @@ def test_softmax_family_matches_torch(shape, seed, scale, dtype, data) -> None:
     x = np.random.default_rng(seed).standard_normal(shape) * scale
     compare_with_torch(lambda a: a.softmax(dim), lambda a: a.softmax(dim), [x], dtype)
     compare_with_torch(lambda a: a.log_softmax(dim), lambda a: a.log_softmax(dim), [x], dtype)
+
+
+# ----- issue #14: the rest of PyTorch's activations -----
+
+# Kinks at 0 (ELU family, Hardtanh), at ±3 (Hardswish, Hardsigmoid), at 0 and 6 (ReLU6) and at
+# ±1 (Hardtanh): the ``spaced`` grid 0.05 + 0.3k keeps every value at least 0.05 from them.
+MORE_CASES = [
+    OpCase("elu", FF.elu, F.elu, ((3, 4),), (spaced,)),
+    OpCase("elu_alpha", lambda a: FF.elu(a, 0.5), lambda a: F.elu(a, 0.5), ((3, 4),), (spaced,)),
+    OpCase("celu", lambda a: FF.celu(a, 2.0), lambda a: F.celu(a, 2.0), ((3, 4),), (spaced,)),
+    OpCase("selu", FF.selu, F.selu, ((3, 4),), (spaced,)),
+    OpCase("softplus", FF.softplus, F.softplus, ((3, 4),)),
+    OpCase(
+        "softplus_beta_threshold",
+        lambda a: FF.softplus(a, beta=2.0, threshold=1.0),
+        lambda a: F.softplus(a, beta=2.0, threshold=1.0),
+        ((3, 4),),
+        (spaced,),
+    ),
+    OpCase("hardtanh", FF.hardtanh, F.hardtanh, ((3, 4),), (spaced,)),
+    OpCase(
+        "hardtanh_bounds",
+        lambda a: FF.hardtanh(a, -0.4, 0.5),
+        lambda a: F.hardtanh(a, -0.4, 0.5),
+        ((3, 4),),
+        (spaced,),
+    ),
+    OpCase("relu6", lambda a: FF.relu6(a * 4), lambda a: F.relu6(a * 4), ((4, 5),), (spaced,)),
+    OpCase(
+        "hardswish",
+        lambda a: FF.hardswish(a * 2),
+        lambda a: F.hardswish(a * 2),
+        ((4, 5),),
+        (spaced,),
+    ),
+    OpCase(
+        "hardsigmoid",
+        lambda a: FF.hardsigmoid(a * 2),
+        lambda a: F.hardsigmoid(a * 2),
+        ((4, 5),),
+        (spaced,),
+    ),
+    OpCase("silu", FF.silu, F.silu, ((3, 4),)),
+    OpCase("mish", FF.mish, F.mish, ((3, 4),)),
+    OpCase("softsign", FF.softsign, F.softsign, ((3, 4),), (spaced,)),
+    OpCase("logsigmoid", FF.logsigmoid, F.logsigmoid, ((3, 4),)),
+]
+
+
+@pytest.mark.parametrize("case", MORE_CASES, ids=str)
+def test_more_activation_gradients_match_finite_differences(case: OpCase) -> None:
+    check_gradients(case)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", MORE_CASES, ids=str)
+def test_more_activations_match_torch(case: OpCase, dtype: type) -> None:
+    if case.name == "hardsigmoid":
+        # PyTorch's kernel multiplies the gradient by a float32 1/6 even in float64
+        compare_with_torch(case.forge, case.torch, case.arrays(), dtype, atol=1e-8)
+        return
+    check_against_torch(case, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", MORE_CASES, ids=str)
+def test_more_activations_match_torch_on_large_inputs(case: OpCase, dtype: type) -> None:
+    """Inputs in the thousands: exp and softplus saturate without overflow warnings or NaN."""
+    (shape,) = case.shapes
+    x = np.random.default_rng(0).permutation(np.linspace(-1800, 1800, int(np.prod(shape))))
+    with np.errstate(over="raise", invalid="raise"):
+        compare_with_torch(case.forge, case.torch, [x.reshape(shape)], dtype)
+
+
+def test_sigmoid_of_a_0d_tensor_works_like_torch() -> None:
+    compare_with_torch(lambda a: a.sigmoid(), torch.sigmoid, [np.array(0.3)], np.float64)
+    assert fc.sigmoid(fc.tensor(-1000.0)).item() == 0.0

@@ -204,3 +204,104 @@ def test_cast_keeps_the_gradient_in_the_input_dtype() -> None:
 def test_shape_mismatch_names_the_op_and_shapes(a, b, name, op) -> None:
     with pytest.raises(ValueError, match=re.escape(f"{name}({a} float32, {b} float32)")):
         op(fc.randn(*a), fc.randn(*b))
+
+
+# ----- issue #14: the rest of PyTorch's elementwise math -----
+def _off_the_steps(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Values at least 0.1 from any multiple of 0.5, where floor, ceil, round and trunc jump
+    (and from 0, where sign does), so a central difference sees the flat part."""
+    return rng.integers(-8, 8, shape) * 0.5 + rng.uniform(0.1, 0.4, shape)
+
+
+def _bounds(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """``spaced`` values shifted by 0.15, so no bound ties an input or the other bound."""
+    return spaced(rng, shape) + 0.15
+
+
+MATH_CASES = [
+    OpCase("sin", lambda a: a.sin(), torch.sin, ((3, 4),)),
+    OpCase("cos", lambda a: a.cos(), torch.cos, ((3, 4),)),
+    OpCase("tan", lambda a: a.tan(), torch.tan, ((3, 4),), (lambda r, s: r.uniform(-1.2, 1.2, s),)),
+    OpCase("log2", lambda a: a.log2(), torch.log2, ((3, 4),), (positive,)),
+    OpCase("exp2", lambda a: a.exp2(), torch.exp2, ((3, 4),)),
+    OpCase("rsqrt", lambda a: a.rsqrt(), torch.rsqrt, ((3, 4),), (positive,)),
+    OpCase("erf", lambda a: a.erf(), torch.erf, ((3, 4),)),
+    OpCase("erf_wide", fc.erf, torch.erf, ((40,),), (lambda r, s: r.uniform(-6, 6, s),)),
+    *(
+        OpCase(name, getattr(fc, name), getattr(torch, name), ((3, 4),), (_off_the_steps,))
+        for name in ("floor", "ceil", "trunc", "round", "sign")
+    ),
+    OpCase(
+        "round_decimals",
+        lambda a: a.round(decimals=1),
+        lambda a: a.round(decimals=1),
+        ((3, 4),),
+        (lambda r, s: r.integers(-80, 80, s) * 0.1 + r.uniform(0.01, 0.04, s),),
+    ),
+    OpCase(
+        "clamp_tensor_bounds",
+        lambda a, lo, hi: a.clamp(lo, hi),
+        lambda a, lo, hi: a.clamp(lo, hi),
+        ((3, 4), (3, 4), (4,)),
+        (spaced, _bounds, lambda r, s: _bounds(r, s) + 0.05),
+    ),
+    OpCase(
+        "clamp_tensor_min",
+        lambda a, lo: fc.clamp(a, min=lo),
+        lambda a, lo: torch.clamp(a, min=lo),
+        ((3, 4), (3, 1)),
+        (spaced, _bounds),
+    ),
+    OpCase(
+        "clamp_tensor_max_and_number",
+        lambda a, hi: a.clamp(-0.45, hi),
+        lambda a, hi: a.clamp(torch.tensor(-0.45, dtype=a.dtype), hi),
+        ((3, 4), (4,)),
+        (spaced, _bounds),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", MATH_CASES, ids=str)
+def test_math_gradients_match_finite_differences(case: OpCase) -> None:
+    check_gradients(case)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", MATH_CASES, ids=str)
+def test_math_matches_torch(case: OpCase, dtype: type) -> None:
+    check_against_torch(case, dtype)
+
+
+def test_round_halves_to_even_and_steps_keep_integers_like_torch() -> None:
+    halves = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])
+    np.testing.assert_array_equal(
+        fc.tensor(halves).round().numpy(), torch.tensor(halves).round().numpy()
+    )
+    ints = fc.tensor([-3, 0, 4])
+    for name in ("floor", "ceil", "trunc", "round", "sign"):
+        got = getattr(ints, name)()
+        expected = getattr(torch.tensor([-3, 0, 4]), name)()
+        assert got.dtype == fc.int64
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_float_only_math_of_integers_is_in_the_default_dtype_like_torch() -> None:
+    for name in ("log2", "exp2", "rsqrt", "erf"):
+        got = getattr(fc.tensor([1, 4]), name)()
+        expected = getattr(torch.tensor([1, 4]), name)()
+        assert got.dtype == fc.float32
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_clamp_where_min_is_above_max_gives_max_and_its_gradient_like_torch() -> None:
+    x = np.array([-1.0, 0.5, 2.0])
+    lo, hi = np.array([1.0, 1.0, 1.0]), np.array([0.0, 0.0, 3.0])
+    compare_with_torch(
+        lambda a, b, c: a.clamp(b, c), lambda a, b, c: a.clamp(b, c), [x, lo, hi], np.float64
+    )
+
+
+def test_clamp_with_a_bound_that_does_not_broadcast_names_the_op() -> None:
+    with pytest.raises(ValueError, match=re.escape("ClampTensor((3, 4) float32, (5,) float32)")):
+        fc.randn(3, 4).clamp(min=fc.randn(5))

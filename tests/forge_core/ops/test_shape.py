@@ -1,6 +1,7 @@
 """Views, indexing and joining: gradients, PyTorch parity, dtypes, errors."""
 
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -9,11 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import forge_core as fc
+from tests.forge_core.gradcheck import assert_gradients_match
 from tests.forge_core.torch_parity import (
     OpCase,
     check_against_torch,
     check_gradients,
     compare_with_torch,
+    spaced,
 )
 
 MASK = np.array(
@@ -241,3 +244,255 @@ def test_views_of_float32_keep_float32_through_a_chain() -> None:
     assert y.dtype == fc.float32
     y.sum().backward()
     assert x.grad is not None and x.grad.dtype == fc.float32
+
+
+# ----- issue #14: the rest of PyTorch's tensor ops -----
+GATHER_INDEX = np.array([[0, 2, 2], [1, 0, 0]])  # (2, 3) into a (3, 4) input, repeats included
+SCATTER_INDEX = np.array([[2, 0, 1], [0, 1, 2]])  # no repeats along dim 0 within a column
+SELECT = np.array([2, 0, 2, 1])
+FILL_MASK = np.array([[True, False, False, True]])
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(a)
+
+
+def _f(a: np.ndarray) -> fc.Tensor:
+    return fc.tensor(a)
+
+
+def _case(name: str, make: Any, shapes: tuple[tuple[int, ...], ...]) -> OpCase:
+    """One expression, ``make(module, to_tensor)``, written once for forge and PyTorch."""
+    return OpCase(name, make(fc, _f), make(torch, _t), shapes, (spaced,) * len(shapes))
+
+
+TENSOR_OP_CASES: list[tuple[str, object, tuple[tuple[int, ...], ...]]] = [
+    ("flip", lambda m, c: lambda a: a.flip(0, 2), ((2, 3, 4),)),
+    ("flip_fn", lambda m, c: lambda a: m.flip(a, (-1,)), ((3, 4),)),
+    ("roll", lambda m, c: lambda a: a.roll(1, 0), ((3, 4),)),
+    ("roll_dims", lambda m, c: lambda a: a.roll((2, -1), (1, 0)), ((3, 4),)),
+    ("roll_flat", lambda m, c: lambda a: m.roll(a, 5), ((3, 4),)),
+    ("repeat", lambda m, c: lambda a: a.repeat(2, 1, 3), ((3, 4),)),
+    ("repeat_same", lambda m, c: lambda a: a.repeat(2, 3), ((3, 4),)),
+    ("tile", lambda m, c: lambda a: m.tile(a, (2,)), ((3, 4),)),
+    ("tile_longer", lambda m, c: lambda a: a.tile((2, 1, 2)), ((3, 4),)),
+    ("tril", lambda m, c: lambda a: a.tril(), ((4, 4),)),
+    ("tril_offset", lambda m, c: lambda a: m.tril(a, -1), ((2, 3, 4),)),
+    ("triu", lambda m, c: lambda a: a.triu(1), ((3, 5),)),
+    ("triu_fn", lambda m, c: lambda a: m.triu(a, -2), ((5, 3),)),
+    ("movedim", lambda m, c: lambda a: a.movedim(0, -1), ((2, 3, 4),)),
+    ("movedim_many", lambda m, c: lambda a: m.movedim(a, (0, 1), (2, 0)), ((2, 3, 4),)),
+    ("gather", lambda m, c: lambda a: a.gather(0, c(GATHER_INDEX)), ((3, 4),)),
+    ("gather_dim1", lambda m, c: lambda a: m.gather(a, 1, c(GATHER_INDEX)), ((2, 4),)),
+    ("gather_negative_dim", lambda m, c: lambda a: a.gather(-1, c(GATHER_INDEX)), ((3, 3),)),
+    (
+        "scatter_src",
+        lambda m, c: lambda a, s: a.scatter(0, c(SCATTER_INDEX), s),
+        ((3, 4), (2, 3)),
+    ),
+    ("scatter_value", lambda m, c: lambda a: a.scatter(1, c(SCATTER_INDEX), value=0.5), ((2, 4),)),
+    (
+        "scatter_add",
+        lambda m, c: lambda a, s: a.scatter_add(0, c(GATHER_INDEX), s),
+        ((3, 4), (2, 3)),
+    ),
+    ("index_select", lambda m, c: lambda a: a.index_select(0, c(SELECT)), ((3, 4),)),
+    ("index_select_dim1", lambda m, c: lambda a: m.index_select(a, 1, c(SELECT)), ((2, 3),)),
+    ("masked_fill", lambda m, c: lambda a: a.masked_fill(c(FILL_MASK), -1.5), ((3, 4),)),
+    ("masked_fill_fn", lambda m, c: lambda a: m.masked_fill(a, c(FILL_MASK), 0.0), ((3, 4),)),
+    ("unbind", lambda m, c: lambda a: _rejoin(list(a.unbind(1)), 0), ((3, 4),)),
+    ("unbind_fn", lambda m, c: lambda a: _rejoin(list(m.unbind(a)), 0), ((3, 2),)),
+    ("split_fn", lambda m, c: lambda a: _rejoin(list(m.split(a, 2, 1)), 1), ((2, 5),)),
+    ("chunk_fn", lambda m, c: lambda a: _rejoin(list(m.chunk(a, 3)), 0), ((7, 2),)),
+    ("sort", lambda m, c: lambda a: a.sort().values, ((3, 4),)),
+    ("sort_descending", lambda m, c: lambda a: m.sort(a, 0, descending=True)[0], ((3, 4),)),
+    ("topk", lambda m, c: lambda a: a.topk(2).values, ((3, 4),)),
+    ("topk_smallest", lambda m, c: lambda a: m.topk(a, 2, dim=0, largest=False)[0], ((3, 4),)),
+    ("einsum_matmul", lambda m, c: lambda a, b: m.einsum("ij,jk->ik", a, b), ((2, 3), (3, 4))),
+    ("einsum_implicit", lambda m, c: lambda a, b: m.einsum("ij,jk", a, b), ((2, 3), (3, 4))),
+    (
+        "einsum_batch",
+        lambda m, c: lambda a, b: m.einsum("bij,bjk->bik", a, b),
+        ((2, 2, 3), (2, 3, 2)),
+    ),
+    ("einsum_outer", lambda m, c: lambda a, b: m.einsum("i,j->ij", a, b), ((3,), (4,))),
+    ("einsum_trace", lambda m, c: lambda a: m.einsum("ii", a), ((3, 3),)),
+    ("einsum_diagonal", lambda m, c: lambda a: m.einsum("ii->i", a), ((3, 3),)),
+    ("einsum_sum_out", lambda m, c: lambda a, b: m.einsum("ij,j->", a, b), ((2, 3), (3,))),
+    ("einsum_own_sum", lambda m, c: lambda a, b: m.einsum("ij,k->ik", a, b), ((2, 3), (4,))),
+    ("einsum_transpose", lambda m, c: lambda a: m.einsum("ijk->kji", a), ((2, 3, 4),)),
+    (
+        "einsum_ellipsis",
+        lambda m, c: lambda a, b: m.einsum("...ij,...jk->...ik", a, b),
+        ((2, 2, 3), (2, 3, 2)),
+    ),
+    (
+        "einsum_three",
+        lambda m, c: lambda a, b, d: m.einsum("ij,jk,kl->il", [a, b, d]),
+        ((2, 3), (3, 4), (4, 2)),
+    ),
+    (
+        "einsum_attention",
+        lambda m, c: lambda q, k: m.einsum("bhqd,bhkd->bhqk", q, k),
+        ((2, 2, 3, 4), (2, 2, 5, 4)),
+    ),
+]
+
+TENSOR_CASES = [_case(name, make, shapes) for name, make, shapes in TENSOR_OP_CASES]
+
+
+@pytest.mark.parametrize("case", TENSOR_CASES, ids=str)
+def test_tensor_op_gradients_match_finite_differences(case: OpCase) -> None:
+    check_gradients(case)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", TENSOR_CASES, ids=str)
+def test_tensor_ops_match_torch(case: OpCase, dtype: type) -> None:
+    check_against_torch(case, dtype)
+
+
+def test_scatter_from_a_src_larger_than_the_index_matches_finite_differences() -> None:
+    """PyTorch computes this forward but its backward fails on the shape of src's gradient."""
+    x = fc.tensor(spaced(np.random.default_rng(0), (3, 4)), dtype=fc.float64, requires_grad=True)
+    src = fc.tensor(np.arange(12.0).reshape(3, 4), dtype=fc.float64, requires_grad=True)
+    index = fc.tensor(SCATTER_INDEX)
+    expected = torch.from_numpy(x.detach().numpy()).scatter(0, _t(SCATTER_INDEX), _t(src.data))
+    np.testing.assert_array_equal(x.scatter(0, index, src).detach().numpy(), expected.numpy())
+    assert_gradients_match(lambda a, s: a.scatter(0, index, s), x, src)
+
+
+def test_sort_argsort_and_topk_indices_match_torch() -> None:
+    x = np.random.default_rng(3).standard_normal((4, 6))
+    a, t = fc.tensor(x), torch.tensor(x)
+    for dim in (0, 1, -1):
+        for descending in (False, True):
+            mine, theirs = a.sort(dim, descending), t.sort(dim, descending)
+            np.testing.assert_array_equal(mine.indices.numpy(), theirs.indices.numpy())
+            np.testing.assert_array_equal(mine.values.numpy(), theirs.values.numpy())
+            np.testing.assert_array_equal(
+                fc.argsort(a, dim, descending).numpy(), torch.argsort(t, dim, descending).numpy()
+            )
+        for k in (0, 1, 3):
+            for largest in (False, True):
+                mine, theirs = a.topk(k, dim, largest), t.topk(k, dim, largest)
+                np.testing.assert_array_equal(mine.indices.numpy(), theirs.indices.numpy())
+                np.testing.assert_array_equal(mine.values.numpy(), theirs.values.numpy())
+
+
+def test_stable_sort_keeps_the_order_of_ties_like_torch() -> None:
+    x = np.array([3, 1, 2, 1, 3, 2, 1])
+    for descending in (False, True):
+        np.testing.assert_array_equal(
+            fc.tensor(x).sort(descending=descending, stable=True).indices.numpy(),
+            torch.tensor(x).sort(descending=descending, stable=True).indices.numpy(),
+        )
+
+
+def test_ties_in_a_sort_send_the_gradient_where_torch_does() -> None:
+    x = np.array([[1.0, 0.5, 1.0, 0.5], [2.0, 2.0, 2.0, -1.0]])
+    compare_with_torch(
+        lambda a: a.sort(stable=True).values * fc.tensor(np.arange(4.0)),
+        lambda a: a.sort(stable=True).values * torch.arange(4.0, dtype=a.dtype),
+        [x],
+        np.float64,
+    )
+
+
+def test_unused_pieces_of_unbind_get_zero_gradient() -> None:
+    x = fc.randn(3, 2, requires_grad=True)
+    _, middle, _ = x.unbind()
+    middle.sum().backward()
+    assert x.grad is not None
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0], [1, 1], [0, 0]])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=4).map(tuple),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    data=st.data(),
+)
+def test_random_movedim_flip_and_roll_match_torch(shape, dtype, data) -> None:
+    ndim = len(shape)
+    dims = st.integers(-ndim, ndim - 1)
+    source = data.draw(st.lists(dims, max_size=ndim, unique_by=lambda d: d % ndim))
+    target = data.draw(
+        st.lists(dims, min_size=len(source), max_size=len(source), unique_by=lambda d: d % ndim)
+    )
+    flips = tuple(data.draw(st.lists(dims, max_size=ndim, unique_by=lambda d: d % ndim)))
+    shifts = tuple(data.draw(st.lists(st.integers(-5, 5), min_size=1, max_size=ndim)))
+    rolled = tuple(data.draw(st.permutations(range(ndim)))[: len(shifts)])
+    x = np.random.default_rng(0).standard_normal(shape)
+
+    def expression(a):
+        return a.movedim(source, target).flip(flips).roll(shifts, rolled)
+
+    compare_with_torch(expression, expression, [x], dtype)
+
+
+@pytest.mark.parametrize(
+    ("fn", "error", "message"),
+    [
+        (lambda: fc.randn(3, 4).gather(0, fc.tensor([[0.5]])), TypeError, "integer"),
+        (lambda: fc.randn(3, 4).gather(0, fc.tensor([0, 1])), ValueError, "has 1 dims"),
+        (lambda: fc.randn(3, 4).gather(1, fc.tensor([[4]])), IndexError, "out of range"),
+        (lambda: fc.randn(3, 4).gather(1, fc.zeros(4, 1, dtype=fc.int64)), ValueError, "larger"),
+        (lambda: fc.randn(3, 4).gather(2, fc.tensor([[0]])), IndexError, "dimension 2"),
+        (
+            lambda: fc.randn(3, 4).scatter(0, fc.tensor([[0, 1]]), fc.randn(1, 1)),
+            ValueError,
+            "smaller than index",
+        ),
+        (lambda: fc.randn(3, 4).scatter(0, fc.tensor([[0]])), ValueError, "src or value"),
+        (lambda: fc.randn(3, 4).index_select(0, fc.tensor([[0]])), ValueError, "1-D integer"),
+        (lambda: fc.randn(3, 4).index_select(0, fc.tensor([3])), IndexError, "IndexSelect"),
+        (lambda: fc.randn(3, 4).masked_fill(fc.ones(3, 4), 0.0), TypeError, "boolean"),
+        (lambda: fc.randn(3, 4).masked_fill(fc.ones(2, 4, dtype=bool), 0.0), ValueError, "Where"),
+        (lambda: fc.randn(3, 4).repeat(2), ValueError, "at least 2 sizes"),
+        (lambda: fc.randn(3).tril(), ValueError, "at least 2 dims"),
+        (lambda: fc.randn(3).triu(), ValueError, "at least 2 dims"),
+        (lambda: fc.randn(2, 3).movedim((0, 0), (1, 0)), ValueError, "repeated dims"),
+        (lambda: fc.randn(2, 3).movedim((0, 1), 1), ValueError, "2 source dims"),
+        (lambda: fc.randn(2, 3).roll((1, 2), 0), ValueError, "2 shifts but 1 dims"),
+        (lambda: fc.randn(2, 3).roll((1, 2)), ValueError, "one shift"),
+        (lambda: fc.randn(2, 3).flip(2), IndexError, "dimension 2"),
+        (lambda: fc.randn(2, 3).topk(4), ValueError, "k=4 is out of range"),
+        (lambda: fc.randn(2, 3).unbind(2), IndexError, "dimension 2"),
+        (lambda: fc.einsum("ij,jk->ik", fc.randn(2, 3)), ValueError, "2 operands, got 1"),
+        (lambda: fc.einsum("ij->i", fc.randn(2, 3, 4)), ValueError, "'ij' do not match"),
+        (
+            lambda: fc.einsum("ij,jk->ik", fc.randn(2, 3), fc.randn(4, 2)),
+            ValueError,
+            "Einsum((2, 3) float32, (4, 2) float32)",
+        ),
+        (lambda: fc.einsum("ij", np.ones((2, 2))), TypeError, "operands must be tensors"),
+    ],
+)
+def test_bad_arguments_to_tensor_ops_are_rejected_with_a_clear_error(fn, error, message) -> None:
+    with pytest.raises(error, match=re.escape(message)):
+        fn()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("equation", "shapes"),
+    [
+        ("bij,bjk->bik", ((4, 32, 40), (4, 40, 32))),
+        ("ii->i", ((96, 96),)),
+        ("bhqd,bhkd->bhqk", ((2, 4, 32, 16), (2, 4, 32, 16))),
+    ],
+)
+def test_einsum_on_operands_large_enough_for_a_planned_contraction_matches_torch(
+    equation: str, shapes, dtype: type
+) -> None:
+    """Past a size einsum hands its contractions to BLAS; the result and gradients stay put."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape) for shape in shapes]
+    compare_with_torch(
+        lambda *a: fc.einsum(equation, *a),
+        lambda *a: torch.einsum(equation, *a),
+        arrays,
+        dtype,
+        atol=1e-5 if dtype == np.float32 else None,
+    )
