@@ -226,7 +226,7 @@ def describe(
     table = epoch_table(epochs or [])
     if table:
         lines += ["", "epochs:", *(f"  {row}" for row in table)]
-    table = metrics_table(experiment.metrics)
+    table = metrics_table(experiment.metrics, experiment.baselines, experiment.references)
     if table:
         lines += ["", "metrics:", *(f"  {row}" for row in table)]
     if experiment.artifacts:

@@ -110,7 +110,9 @@ class Evaluation:
 
     ``metrics`` are the model's (e.g. ``{"rmse": 1.2, "mae": 0.9}``); ``baselines`` maps each
     baseline's name to its scores under the same metric names (e.g. ``{"persistence":
-    {"rmse": 1.5}}``): the report's metrics table puts them side by side. ``split`` names the
+    {"rmse": 1.5}}``): the report's metrics table puts them side by side. ``references`` are
+    simple trained models (a linear autoregression, say) scored the same way: not a bar the
+    model must clear, like a baseline, but a point of comparison. ``split`` names the
     data they were measured on. ``details`` holds results that are no single number (per-class
     scores, a confusion matrix) as JSON-ready values: ``metrics.json`` stores them for
     programs, and the family's report sections show them to people.
@@ -120,6 +122,7 @@ class Evaluation:
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
     split: str = "test"
     details: dict[str, Any] = field(default_factory=dict)
+    references: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -296,6 +299,7 @@ class BasePipeline(ABC, Generic[ConfigT]):
                 "split": evaluation.split,
                 "metrics": evaluation.metrics,
                 "baselines": evaluation.baselines,
+                "references": evaluation.references,
                 "details": evaluation.details,
                 "final_epoch": history[-1] if history else {},
                 "epochs_run": len(history),

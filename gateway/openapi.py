@@ -4,7 +4,7 @@ The paths are written here by hand, next to nothing else, so that each route say
 what it takes and answers; `tests/gateway/test_openapi.py` checks them against the app's real
 router, so a route cannot be added or removed without its description. The bodies' schemas are
 not written by hand: they are derived from the `.proto` messages the routes answer with, in the
-protobuf JSON form the gateway writes (`gateway.rpc`), so they cannot drift from the contract.
+protobuf JSON form the gateway writes (`gateway.json_form`), so they cannot drift from the contract.
 WebSocket routes appear as the `GET` that upgrades, with their messages described in words.
 """
 

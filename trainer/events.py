@@ -38,6 +38,8 @@ class Outcome:
     status: experiment_pb2.ExperimentStatus
     error_message: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    references: dict[str, dict[str, float]] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
     # The run was lost through no fault of the pipeline (its process died): worth a retry.
     retryable: bool = False
@@ -93,9 +95,16 @@ def finished_event(outcome: Outcome, run: RunInfo, seq: int) -> events_pb2.Exper
             error_message=outcome.error_message,
             metrics=outcome.metrics,
             retryable=outcome.retryable,
+            baselines=scores(outcome.baselines),
+            references=scores(outcome.references),
         )
     )
     return event
+
+
+def scores(by_name: dict[str, dict[str, float]]) -> dict[str, experiment_pb2.Scores]:
+    """Each model's metrics, by the model's name, as the typed map ``ExperimentFinished`` has."""
+    return {name: experiment_pb2.Scores(values=values) for name, values in by_name.items()}
 
 
 def _event(run: RunInfo, seq: int, at: float) -> events_pb2.ExperimentEvent:

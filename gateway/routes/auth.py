@@ -16,11 +16,13 @@ from typing import Any
 from aiohttp import web
 
 from azuraforge.v1 import auth_pb2
+from gateway.errors import ApiError, invalid, quote
 from gateway.forwarding import vouched_address
+from gateway.json_form import to_json
 from gateway.keys import scheduler
+from gateway.metadata import call_metadata
 from gateway.routes import API
 from gateway.routes.request import credentials, form_fields, json_object, optional_string
-from gateway.rpc import ApiError, call_metadata, invalid, quote, to_json
 
 routes = web.RouteTableDef()
 

@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from gateway.errors import ApiError, invalid, quote, shorten
+from gateway.metadata import call_metadata
 from gateway.routes import API
-from gateway.rpc import ApiError, call_metadata, invalid, quote, shorten
 
 MISSING_CREDENTIALS = (
     "missing credentials: send `Authorization: Bearer <token>` with a token from "

@@ -139,7 +139,8 @@ def test_submit_watch_shows_epochs_then_the_final_status_and_metrics(logged_in, 
     assert [line.split(" - ")[0] for line in epochs] == ["Epoch 1/2", "Epoch 2/2"]
     assert all("loss: " in line and "val_loss: " in line for line in epochs)
     assert "Experiment SUCCEEDED" in lines
-    assert re.search(r"^  metric +model", out, re.M), out
+    header = r"^  metric +model +predict zero +least_squares \(reference\)$"
+    assert re.search(header, out, re.M), out
     assert "\r" not in out, "no bar redrawing when the output is not a terminal"
 
 
