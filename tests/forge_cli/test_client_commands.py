@@ -232,7 +232,8 @@ def test_experiments_lists_show_report_and_cancel(logged_in, stack, tmp_path, ca
     assert status == 0
     assert re.search(rf"^id +{done}$", out, re.M)
     assert re.search(r"^status +SUCCEEDED$", out, re.M)
-    assert '"epochs": 1' in out
+    # The config as the schema types and orders it: 1, not 1.0, and epochs first.
+    assert '\nconfig:\n  {\n    "epochs": 1,\n    "batch_size": 8,\n' in out, out
     assert "report.md" in out
 
     status, out, _ = forge(capsys, "experiments", "report", done)
