@@ -7,7 +7,7 @@ same mistake the same way and no bad input reaches a client as `UNKNOWN`:
 | error | status | details |
 |---|---|---|
 | `BadRequest`, `InvalidAccount`, `InvalidPageToken` | INVALID_ARGUMENT | `google.rpc.BadRequest` |
-| `NotFound`, `PipelineNotOffered` | NOT_FOUND | |
+| `NotFound` | NOT_FOUND | |
 | `AlreadyExists` | ALREADY_EXISTS | |
 | `IllegalTransition` | FAILED_PRECONDITION | |
 | `Unauthenticated` (and `TokenExpired`) | UNAUTHENTICATED | |
@@ -68,7 +68,8 @@ STATUS_DETAILS_KEY = "grpc-status-details-bin"
 @dataclass(frozen=True)
 class FieldError:
     """One broken rule: `field` (a dotted path in the request), `rule` (a stable name for
-    programs, e.g. `minimum`, `enum`, `missing`) and `message` (for people; it names the field).
+    programs, e.g. `greater_than_equal`, `extra_forbidden`, `missing`) and `message` (for
+    people; it names the field).
     """
 
     field: str

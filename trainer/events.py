@@ -6,7 +6,7 @@
 | ``EpochDone`` (``on_epoch_end``) | ``EpochEnded`` | epoch (from 1), total_epochs, metrics (Keras's names), elapsed_seconds since the fit began |
 | ``BatchDone`` (``on_batch_end``, at most 4/s) | ``BatchProgress`` | epoch and batch (from 1), total_batches, running loss |
 | ``LogRecord`` (a logging record) | ``LogLine`` | level, logger, message |
-| the run's ``Outcome`` | ``ExperimentFinished`` | status, error_message, metrics (test and ``baseline_<name>_<metric>``), retryable |
+| the run's ``Outcome`` | ``ExperimentFinished`` | status, error_message, metrics (test), baselines and references (each model's metrics by its name), retryable |
 
 ``emitted_at`` is when the child saw the event happen, not when it reached the stream. ``seq``
 counts the events of one Train stream from 1; the scheduler renumbers them in its log.
