@@ -30,17 +30,24 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from azuraforge.tls import CA, TlsSettings, TlsSettingsError, connection_hint
+from azuraforge.settings import (
+    DEFAULT_SCHEDULER_PORT,
+    Flag,
+    ForgeEnvironment,
+    SettingsError,
+    read_environment,
+)
+from azuraforge.tls import TlsSettings, TlsSettingsError, connection_hint
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
+from forge_core.files import atomic_write
 
-DEFAULT_PORT = 50051
 # Every unary call; watching has no deadline, it lasts as long as the experiment.
 CALL_TIMEOUT_S = 30.0
 
@@ -74,20 +81,22 @@ def add_scheduler_flag(parser: Any, *, inherited: bool = False) -> None:
         metavar="HOST:PORT",
         help=(
             "the scheduler to talk to (default $FORGE_SCHEDULER_ADDR, else "
-            f"127.0.0.1:$FORGE_SCHEDULER_PORT, port {DEFAULT_PORT})"
+            f"127.0.0.1:$FORGE_SCHEDULER_PORT, port {DEFAULT_SCHEDULER_PORT})"
         ),
     )
 
 
 def scheduler_address(flag: str | None = None) -> str:
     """The flag, else `FORGE_SCHEDULER_ADDR`, else the local default."""
-    if flag:
-        return flag
-    address = os.environ.get("FORGE_SCHEDULER_ADDR", "").strip()
-    if address:
-        return address
-    port = os.environ.get("FORGE_SCHEDULER_PORT", "").strip() or str(DEFAULT_PORT)
-    return f"127.0.0.1:{port}"
+    return environment({"scheduler_addr": Flag("--scheduler", flag or None)}).scheduler_address
+
+
+def environment(flags: Mapping[str, Flag] | None = None) -> ForgeEnvironment:
+    """The `FORGE_*` settings of this process, a bad one ending the command as a usage error."""
+    try:
+        return read_environment(flags=flags)
+    except SettingsError as error:
+        raise CommandError(str(error), EXIT_USAGE) from None
 
 
 # Tokens
@@ -95,9 +104,9 @@ def scheduler_address(flag: str | None = None) -> str:
 
 def token_file() -> Path:
     """Where `forge login` keeps tokens; see the module docstring."""
-    named = os.environ.get("FORGE_TOKEN_FILE", "").strip()
-    if named:
-        return Path(named).expanduser()
+    named = environment().token_file
+    if named is not None:
+        return named.expanduser()
     config = os.environ.get("XDG_CONFIG_HOME", "").strip() or str(Path.home() / ".config")
     return Path(config).expanduser() / "azuraforge" / "tokens.json"
 
@@ -121,19 +130,15 @@ def save_login(address: str, login: SavedLogin) -> Path:
         "username": login.username,
         "expires_at": login.expires_at,
     }
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        os.chmod(temporary, 0o600)  # whatever the umask took away, exactly 0600
-        json.dump(logins, file, indent=2, sort_keys=True)
-    os.replace(temporary, path)
+    with atomic_write(path, mode=0o600) as file:
+        file.write(json.dumps(logins, indent=2, sort_keys=True).encode())
     return path
 
 
 def load_login(address: str) -> SavedLogin | None:
     """The token stored for `address`; `FORGE_TOKEN` wins over the file."""
-    token = os.environ.get("FORGE_TOKEN", "").strip()
-    if token:
+    token = environment().token
+    if token is not None:
         return SavedLogin(token, "", "")
     entry = _read_logins(token_file()).get(address)
     if not isinstance(entry, dict) or not entry.get("token"):
@@ -197,8 +202,9 @@ def connect(address: str, *, logged_in: bool = True) -> Iterator[Connection]:
 
 def client_tls() -> TlsSettings:
     """The `FORGE_TLS_*` settings the commands connect with; a bad one ends the command (2)."""
+    env = environment()
     try:
-        return TlsSettings.from_env(os.environ)
+        return TlsSettings.from_environment(env)
     except TlsSettingsError as error:
         raise CommandError(str(error), EXIT_USAGE) from None
 
@@ -214,7 +220,7 @@ def rpc_error(error: grpc.RpcError, address: str, *, logging_in: bool = False) -
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         hint = ""
         if code is grpc.StatusCode.UNAVAILABLE:
-            hint = connection_hint(details, tls=bool(os.environ.get(CA, "").strip()))
+            hint = connection_hint(details, tls=environment().tls_ca is not None)
         if hint:
             return CommandError(
                 f"cannot reach the scheduler at {address}: {hint}", EXIT_UNAVAILABLE

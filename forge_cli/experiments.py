@@ -40,6 +40,7 @@ from forge_cli.client import (
 from forge_cli.columns import align
 from forge_cli.epochs import CURVE_KINDS, epoch_table, one_per_epoch
 from forge_cli.render import STATUSES, metrics_table, status_name, status_value, timestamp
+from forge_core.files import atomic_write
 
 # ListExperiments answers at most this many per page.
 MAX_PAGE = 500
@@ -301,15 +302,10 @@ def fetch_report(args: argparse.Namespace) -> int:
             sys.stdout.buffer.flush()
             return 0
         size = 0
-        temporary = args.output.with_name(f".{args.output.name}.part")
-        try:
-            with temporary.open("wb") as file:
-                for chunk in chunks:
-                    file.write(chunk)
-                    size += len(chunk)
-            temporary.replace(args.output)
-        finally:
-            temporary.unlink(missing_ok=True)
+        with atomic_write(args.output, mode=0o644) as file:
+            for chunk in chunks:
+                file.write(chunk)
+                size += len(chunk)
     print(f"Wrote {args.artifact} of {args.experiment_id} to {args.output} ({size} bytes)")
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from azuraforge.settings import DEFAULT_GATEWAY_PORT, DEFAULT_SCHEDULER_PORT
 from forge_cli.private import make_process_private
 from gateway.settings import SettingsError, load_settings
 
@@ -26,13 +27,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
-        "--port", type=int, help="the port to listen on (default $FORGE_GATEWAY_PORT, else 8080)"
+        "--port",
+        type=int,
+        help=f"the port to listen on (default $FORGE_GATEWAY_PORT, else {DEFAULT_GATEWAY_PORT})",
     )
     parser.add_argument("--host", help="the interface to listen on (default: all)")
     parser.add_argument(
         "--scheduler",
         metavar="HOST:PORT",
-        help="the scheduler (default $FORGE_SCHEDULER_ADDR, else 127.0.0.1:50051)",
+        help=(
+            "the scheduler (default $FORGE_SCHEDULER_ADDR, else "
+            f"127.0.0.1:{DEFAULT_SCHEDULER_PORT})"
+        ),
     )
     parser.set_defaults(run=run)
 

@@ -24,14 +24,14 @@ renders the same block from the same two variables (`tests/test_compose.py` hold
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from azuraforge.settings import read_environment
+from forge_core.files import atomic_write
 from scheduler.secrets import read_or_create_secret
 
 SCHEDULER_USER = "forge-scheduler"
@@ -67,10 +67,15 @@ class NatsIdentities:
     @classmethod
     def load(cls, data_dir: Path, environ: Mapping[str, str]) -> NatsIdentities:
         """From the environment, else from (first generating) the files in `data_dir`."""
+        env = read_environment(environ)
         return cls(
-            scheduler=_password("FORGE_NATS_PASSWORD", data_dir / SCHEDULER_PASSWORD_FILE, environ),
+            scheduler=_password(
+                "FORGE_NATS_PASSWORD", env.nats_password, data_dir / SCHEDULER_PASSWORD_FILE
+            ),
             reader=_password(
-                "FORGE_NATS_READER_PASSWORD", data_dir / READER_PASSWORD_FILE, environ
+                "FORGE_NATS_READER_PASSWORD",
+                env.nats_reader_password,
+                data_dir / READER_PASSWORD_FILE,
             ),
         )
 
@@ -128,15 +133,8 @@ def write_config(data_dir: Path, identities: NatsIdentities) -> Path:
     """Write the config into `data_dir` with mode 0600, whole or not at all; its path."""
     path = data_dir / CONFIG_FILE
     text = authorization_config(identities.scheduler.value, identities.reader.value)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "w", encoding="ascii") as file:
-            os.fchmod(file.fileno(), 0o600)  # whatever the umask
-            file.write(text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    with atomic_write(path, mode=0o600) as file:
+        file.write(text.encode("ascii"))
     return path
 
 
@@ -155,9 +153,8 @@ def nats_server_binary() -> str:
     return "nats-server"
 
 
-def _password(variable: str, path: Path, environ: Mapping[str, str]) -> NatsPassword:
-    given = environ.get(variable) or ""
-    if not given.strip():  # blank is unset, as in every FORGE_* setting
+def _password(variable: str, given: str | None, path: Path) -> NatsPassword:
+    if given is None:
         return NatsPassword(read_or_create_secret(path), str(path))
     if not QUOTABLE.fullmatch(given):
         raise NatsConfigError(

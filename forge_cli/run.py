@@ -96,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary(result: RunResult) -> str:
-    """Where the run wrote, and the metrics table with each baseline and reference beside it."""
+    """Where the run wrote, and the metrics table with each baseline and reference model
+    beside the model."""
     lines = [
         f"Run {result.status} in {result.duration_s:.1f} s: {result.run_dir}",
         f"Report: {result.report_path}",
@@ -104,10 +105,10 @@ def summary(result: RunResult) -> str:
     evaluation = result.evaluation
     if evaluation.metrics:
         names = list(evaluation.metrics)
-        references = {f"{name} (reference)": v for name, v in evaluation.references.items()}
-        columns = {"model": evaluation.metrics, **evaluation.baselines, **references}
-        for scores in columns.values():
+        references = {f"{name} (reference)": s for name, s in evaluation.references.items()}
+        for scores in [*evaluation.baselines.values(), *references.values()]:
             names += [name for name in scores if name not in names]
+        columns = {"model": evaluation.metrics, **evaluation.baselines, **references}
         rows = [[f"{evaluation.split} metric", *columns]]
         for name in names:
             values = (scores.get(name) for scores in columns.values())

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 
+from azuraforge.settings import DEFAULT_SCHEDULER_PORT, Flag, SettingsError, read_environment
 from forge_cli.private import close_data_dir, make_process_private
-from scheduler.settings import SettingsError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
-        "--port", type=int, help="the port to listen on (default: $FORGE_SCHEDULER_PORT or 50051)"
+        "--port",
+        type=int,
+        help=f"the port to listen on (default: $FORGE_SCHEDULER_PORT or {DEFAULT_SCHEDULER_PORT})",
     )
     parser.add_argument(
         "--host",
@@ -54,17 +55,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=run)
 
 
-def environment(args: argparse.Namespace) -> dict[str, str]:
-    """The process environment with the flags given written over their variables."""
-    environ = dict(os.environ)
-    for variable, value in (
-        ("FORGE_SCHEDULER_PORT", args.port),
-        ("FORGE_DATABASE_URL", args.database_url),
-        ("FORGE_NATS_URL", args.nats_url),
-    ):
-        if value is not None:
-            environ[variable] = str(value)
-    return environ
+def flags(args: argparse.Namespace) -> dict[str, Flag]:
+    """The flags given, by the setting each overrides (`azuraforge.settings`)."""
+    return {
+        "scheduler_port": Flag("--port", args.port),
+        "scheduler_host": Flag("--host", args.host),
+        "database_url": Flag("--database-url", args.database_url),
+        "nats_url": Flag("--nats-url", args.nats_url),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,14 +76,14 @@ def run(args: argparse.Namespace) -> int:
 
     make_process_private()
     try:
-        settings = Settings.from_env(environment(args))
+        settings = Settings.from_env(flags=flags(args))
+        host = read_environment(flags=flags(args)).scheduler_host or DEFAULT_HOST
     except SettingsError as error:
         print(f"forge scheduler: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="forge scheduler: %(levelname)s: %(message)s")
     for line in close_data_dir(settings.data_dir):
         logging.getLogger("scheduler").warning(line)
-    host = args.host or os.environ.get("FORGE_SCHEDULER_HOST", "").strip() or DEFAULT_HOST
     try:
         asyncio.run(serve(settings, host=host))
     except (NoMessageBus, SchedulerConflict) as error:

@@ -45,7 +45,12 @@ from forge_cli.client import (
     scheduler_address,
 )
 from forge_cli.watch import EventPrinter
-from forge_learner.config import ConfigError, parse_assignments, parse_config_strings
+from forge_learner.config import (
+    ConfigError,
+    nest_dotted,
+    parse_assignments,
+    parse_config_strings,
+)
 from forge_learner.registry import discover
 
 # The most `--max-restarts` the scheduler takes.
@@ -172,7 +177,10 @@ def config_for(pipeline: str, settings: list[str]) -> tuple[struct_pb2.Struct, b
         raise CommandError(_listed(error), EXIT_USAGE) from None
     found = discover().pipelines.get(pipeline)
     if found is None:
-        typed = _nested({key: _as_json(value) for key, value in values.items()})
+        try:
+            typed = nest_dotted({key: _as_json(value) for key, value in values.items()})
+        except ConfigError as error:
+            raise CommandError(_listed(error), EXIT_USAGE) from None
     else:
         try:
             parsed = parse_config_strings(found.Config, values)
@@ -198,17 +206,3 @@ def _as_json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def _nested(values: dict[str, Any]) -> dict[str, Any]:
-    """`{"model.width": 64}` as `{"model": {"width": 64}}`."""
-    nested: dict[str, Any] = {}
-    for key, value in values.items():
-        *parents, last = key.split(".")
-        node = nested
-        for parent in parents:
-            node = node.setdefault(parent, {})
-            if not isinstance(node, dict):
-                raise CommandError(f"{key}: {parent} is set to a value and cannot have fields", 2)
-        node[last] = value
-    return nested

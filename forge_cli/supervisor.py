@@ -9,8 +9,7 @@ foreman do, and this module is the part that knows about processes and nothing a
   child started itself (a trainer's training processes), so nothing is left behind.
 - stdout and stderr of a child are read line by line by one thread per child and written out
   as ``name | line``, names padded to one width, coloured only on a terminal (and never with
-  ``NO_COLOR`` set). Watchers may look at every line: `forge up` learns that a trainer has
-  registered from its log.
+  ``NO_COLOR`` set). Watchers may look at every line (a test waits on a line this way).
 - Readiness is a condition polled until it holds, so a slow machine only makes it take longer;
   a child that exits while anything waits ends the wait with `ServiceExited`.
 - Once everything is up, `run_until_stopped` supervises: a child that exits is started again

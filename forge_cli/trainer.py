@@ -15,6 +15,7 @@ import asyncio
 import logging
 import sys
 
+from azuraforge.settings import DEFAULT_SCHEDULER_PORT, DEFAULT_TRAINER_PORT
 from forge_cli.private import close_data_dir, make_process_private
 from trainer.settings import SettingsError, load_settings
 
@@ -35,11 +36,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="HOST:PORT",
         help=(
             "the scheduler to register with "
-            "(default: $FORGE_SCHEDULER_ADDR, else 127.0.0.1:$FORGE_SCHEDULER_PORT, port 50051)"
+            "(default: $FORGE_SCHEDULER_ADDR, else 127.0.0.1:$FORGE_SCHEDULER_PORT, port "
+            f"{DEFAULT_SCHEDULER_PORT})"
         ),
     )
     parser.add_argument(
-        "--port", type=int, help="the port to listen on (default 50052; 0 picks a free one)"
+        "--port",
+        type=int,
+        help=f"the port to listen on (default {DEFAULT_TRAINER_PORT}; 0 picks a free one)",
     )
     parser.add_argument("--host", help="the interface to listen on (default: all)")
     parser.add_argument(

@@ -8,7 +8,8 @@ It starts, in order, each one ready before the next:
    skipped when `FORGE_NATS_URL` names a NATS server to use instead);
 2. the scheduler (`forge scheduler`), listening on loopback only unless `--scheduler-host` (or
    `FORGE_SCHEDULER_HOST`) says otherwise, ready when its gRPC health service says SERVING;
-3. `--trainers N` trainers (`forge trainer`), ready when each has registered with the scheduler;
+3. `--trainers N` trainers (`forge trainer`), each on a free local port chosen here (kept
+   across its restarts), ready when its gRPC health service says SERVING;
 4. the gateway (`forge gateway`: the REST API, WebSockets and the web UI), ready when its port
    accepts.
 
@@ -39,35 +40,37 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import re
 import shutil
 import socket
 import sys
-import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from azuraforge.settings import (
+    DEFAULT_GATEWAY_PORT,
+    DEFAULT_SCHEDULER_PORT,
+    Flag,
+    ForgeEnvironment,
+    SettingsError,
+    read_environment,
+)
 from azuraforge.tls import CA, CERT, TlsSettings, TlsSettingsError, is_loopback
 from forge_cli.nats_server import READER_USER, NatsConfigError, NatsIdentities, prepare_server
 from forge_cli.private import close_data_dir, make_process_private
-from forge_cli.supervisor import LineWatcher, ServiceExited, StopRequested, Supervisor
+from forge_cli.supervisor import ServiceExited, StopRequested, Supervisor
 
 # A slow, busy machine imports the engine, migrates and starts gRPC in seconds, not minutes;
 # past this something is wrong, and waiting longer would only hide it.
 READY_TIMEOUT_S = 180.0
-DEFAULT_SCHEDULER_PORT = 50051
 # The scheduler answers logins and the cluster token: on this machine only, unless asked.
 DEFAULT_SCHEDULER_HOST = "127.0.0.1"
-DEFAULT_GATEWAY_PORT = 8080
 # The gateway's clients go first, then the scheduler stops placing, leaving its running
 # experiments to resume at the next start; the trainers and NATS follow, the last started first.
 STOP_FIRST = ("gateway", "scheduler")
-# What `trainer.registration` logs once the scheduler has accepted a trainer.
-REGISTERED = re.compile(r"registered with the scheduler at ")
 
 
 @dataclass
@@ -79,22 +82,6 @@ class Service:
     env: dict[str, str]
     ready: Callable[[], bool]
     ready_what: str
-    watchers: list[LineWatcher] = field(default_factory=list)
-
-
-class LineSeen:
-    """Readiness by a line of the service's own output matching `pattern`."""
-
-    def __init__(self, pattern: re.Pattern[str]) -> None:
-        self.pattern = pattern
-        self._seen = threading.Event()
-
-    def watch(self, line: str) -> None:
-        if self.pattern.search(line):
-            self._seen.set()
-
-    def __call__(self) -> bool:
-        return self._seen.is_set()
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
         supervisor.note(line)
     try:
         for service in plan.services():
-            child = supervisor.start(service.name, service.argv, service.env, service.watchers)
+            child = supervisor.start(service.name, service.argv, service.env)
             supervisor.note(f"started {service.name} (pid {child.pid})")
             supervisor.wait_until(service.ready, READY_TIMEOUT_S, service.ready_what)
         for line in plan.banner(admin):
@@ -205,29 +192,37 @@ class Plan:
     nats_port: int
     nats_url: str | None
     gateway_port: int
+    # One free local port per trainer, kept when it restarts so that its address stays.
+    trainer_ports: tuple[int, ...] = ()
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         if args.trainers < 0:
             raise UsageError(f"--trainers {args.trainers}: give 0 or more")
-        nats_url = (environ.get("FORGE_NATS_URL") or "").strip() or None
+        try:
+            env = read_environment(
+                environ,
+                {
+                    "scheduler_port": Flag("--scheduler-port", args.scheduler_port),
+                    "scheduler_host": Flag("--scheduler-host", args.scheduler_host),
+                    "gateway_port": Flag("--gateway-port", args.gateway_port),
+                },
+            )
+        except SettingsError as error:
+            raise UsageError(str(error)) from None
+        if env.gateway_port == 0:
+            where = "--gateway-port" if args.gateway_port is not None else "FORGE_GATEWAY_PORT"
+            raise UsageError(f"{where} 0 is out of range: use 1 to 65535")
         return cls(
             environ=environ,
-            data_dir=Path(environ.get("FORGE_DATA_DIR") or "var").expanduser().absolute(),
+            data_dir=env.data_folder,
             trainers=args.trainers,
-            scheduler_port=_port(
-                args.scheduler_port, "--scheduler-port", environ, "FORGE_SCHEDULER_PORT"
-            )
-            or DEFAULT_SCHEDULER_PORT,
-            scheduler_host=(
-                args.scheduler_host
-                or (environ.get("FORGE_SCHEDULER_HOST") or "").strip()
-                or DEFAULT_SCHEDULER_HOST
-            ),
-            nats_port=(args.nats_port or free_port()) if nats_url is None else 0,
-            nats_url=nats_url,
-            gateway_port=_port(args.gateway_port, "--gateway-port", environ, "FORGE_GATEWAY_PORT")
-            or DEFAULT_GATEWAY_PORT,
+            scheduler_port=env.scheduler_port,
+            scheduler_host=env.scheduler_host or DEFAULT_SCHEDULER_HOST,
+            nats_port=(args.nats_port or free_port()) if env.nats_url is None else 0,
+            nats_url=env.nats_url,
+            gateway_port=env.gateway_port,
+            trainer_ports=tuple(free_port() for _ in range(args.trainers)),
         )
 
     @property
@@ -335,12 +330,19 @@ class Plan:
 
     def _trainer(self, env: dict[str, str], number: int, threads: int) -> Service:
         name = f"trainer-{number}"
-        registered = LineSeen(REGISTERED)
+        port = self.trainer_ports[number - 1]
+        address = f"127.0.0.1:{port}"
         argv = forge_command("trainer", "--scheduler", self.scheduler_address)
         # A stable id: a restarted `forge up` brings back the same trainers, not new ones.
-        argv += ["--host", "127.0.0.1", "--port", "0", "--id", name, "--threads", str(threads)]
+        argv += ["--host", "127.0.0.1", "--port", str(port), "--id", name]
+        argv += ["--threads", str(threads)]
+        tls = self.tls()
         return Service(
-            name, argv, env, registered, f"{name} registering", watchers=[registered.watch]
+            name,
+            argv,
+            env,
+            lambda: grpc_serving(address, tls),
+            f"{name} serving on {address}",
         )
 
     def _gateway(self, env: dict[str, str]) -> Service:
@@ -425,7 +427,7 @@ class AdminAccount:
     def lines(self, scheduler_address: str, forge: str = "forge") -> list[str]:
         """How to log in, with `forge` as the command that runs this installation's forge."""
         login = f"{forge} login --username {self.username}"
-        if scheduler_address != f"127.0.0.1:{DEFAULT_SCHEDULER_PORT}":
+        if scheduler_address != ForgeEnvironment().scheduler_address:
             login += f" --scheduler {scheduler_address}"
         if self.generated_password is not None:
             return [
@@ -507,17 +509,3 @@ def grpc_serving(address: str, tls: TlsSettings) -> bool:
         except grpc.RpcError:
             return False
     return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-def _port(value: int | None, flag: str, environ: Mapping[str, str], variable: str) -> int | None:
-    """The port from `flag`, else from the `variable`, else None; out of range is refused."""
-    if value is None:
-        text = (environ.get(variable) or "").strip()
-        if not text:
-            return None
-        if not text.isdigit():
-            raise UsageError(f"{variable}={text!r} is not a port number")
-        value, flag = int(text), variable
-    if not 1 <= value <= 65535:
-        raise UsageError(f"{flag} {value} is out of range: use 1 to 65535")
-    return value

@@ -22,7 +22,12 @@ from typing import TextIO
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
 from forge_cli.epochs import CURVE_KINDS, epoch_table, one_per_epoch
 from forge_cli.render import metrics_table, status_name
-from forge_learner.callbacks.progress import format_duration, format_logs
+from forge_learner.callbacks.progress import (
+    TerminalLine,
+    format_duration,
+    format_logs,
+    progress_bar,
+)
 
 BAR_WIDTH = 24
 # A pipeline's own log lines at these levels are shown only with --verbose: they describe the
@@ -78,7 +83,7 @@ class EventPrinter:
         self._total_epochs = 0
         self._fit_elapsed = 0.0
         self._epoch_started = clock()
-        self._line_open = False
+        self._line = TerminalLine(out)
 
     def follow(self, responses: Iterable[scheduler_pb2.WatchExperimentResponse]) -> None:
         """Print every event of the stream until it ends."""
@@ -130,12 +135,10 @@ class EventPrinter:
         if progress.batch <= 1:
             self._epoch_started = self.clock()
         total = progress.total_batches
-        fraction = min(1.0, progress.batch / total) if total else 1.0
-        filled = int(fraction * BAR_WIDTH)
-        bar = "=" * filled + (">" if filled < BAR_WIDTH else "") + "." * (BAR_WIDTH - filled - 1)
+        bar = progress_bar(progress.batch, total, BAR_WIDTH)
         elapsed = seconds(self.clock() - self._epoch_started)
         position = f"Epoch {progress.epoch}/{self._total_epochs} {progress.batch}/{total}"
-        self._draw(f"{position} [{bar}] {elapsed} - loss: {progress.loss:.4g}")
+        self._line.draw(f"{position} {bar} {elapsed} - loss: {progress.loss:.4g}")
 
     def _epoch(self, ended: events_pb2.EpochEnded) -> None:
         total = ended.total_epochs or self._total_epochs
@@ -179,20 +182,7 @@ class EventPrinter:
 
     def close(self) -> None:
         """End a bar left half drawn, so that what is printed next starts on its own line."""
-        if self._line_open:
-            self.out.write("\n")
-            self.out.flush()
-            self._line_open = False
-
-    def _draw(self, line: str) -> None:
-        self.out.write(f"\r{line}\x1b[K")
-        self.out.flush()
-        self._line_open = True
+        self._line.close()
 
     def _write(self, line: str) -> None:
-        if self._line_open:
-            self.out.write(f"\r{line}\x1b[K\n")
-            self._line_open = False
-        else:
-            self.out.write(f"{line}\n")
-        self.out.flush()
+        self._line.write(line)

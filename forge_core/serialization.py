@@ -1,7 +1,5 @@
 """Save and load state dicts (name -> tensor) as NumPy ``.npz`` files."""
 
-import os
-import tempfile
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -11,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from forge_core.backend import asnumpy
+from forge_core.files import atomic_write
 from forge_core.tensor import Tensor
 
 
@@ -25,22 +24,14 @@ def save(state: Mapping[str, Any], path: str | Path) -> None:
     arrays = {
         k: asnumpy(v.data) if isinstance(v, Tensor) else np.asarray(v) for k, v in state.items()
     }
-    descriptor, partial = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            # np.savez(**arrays) would fail on a name like "file"; write its format directly
-            with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
-                for name, array in arrays.items():
-                    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, array, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    # np.savez(**arrays) would fail on a name like "file"; write its format directly
+    with (
+        atomic_write(path) as handle,
+        zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive,
+    ):
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
 
 
 def load(path: str | Path) -> OrderedDict[str, Tensor]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from forge_learner.callbacks.history import History
+from forge_learner.data_dir import data_dir
 
 METRICS_NAME = "metrics.json"
 WEIGHTS_NAME = "model.npz"
@@ -28,7 +28,7 @@ CHECKPOINTS_DIR = "checkpoints"
 
 def runs_root() -> Path:
     """Where runs go by default: ``$FORGE_DATA_DIR/runs``, with ``./var`` as the data dir."""
-    return Path(os.environ.get("FORGE_DATA_DIR") or "var") / "runs"
+    return data_dir() / "runs"
 
 
 def new_run_dir(pipeline: str, root: Path | None = None, now: datetime | None = None) -> Path:

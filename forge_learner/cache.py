@@ -27,10 +27,8 @@ import hashlib
 import json
 import logging
 import math
-import os
 import re
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -40,6 +38,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from forge_core.files import atomic_write
+from forge_learner.data_dir import data_dir
 from forge_learner.sources import DataUnavailable, SourceUnavailable
 
 if sys.platform != "win32":
@@ -74,7 +74,7 @@ class CacheResult:
 
 def default_cache_dir() -> Path:
     """``$FORGE_DATA_DIR/cache``, ``FORGE_DATA_DIR`` defaulting to ``./var`` (docs/running.md)."""
-    return Path(os.environ.get("FORGE_DATA_DIR", "var")) / "cache"
+    return data_dir() / "cache"
 
 
 class DataCache:
@@ -219,16 +219,8 @@ class _Entry:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that a reader sees the old file or the new one, never a part."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as file:
+        file.write(data)
 
 
 def _dumps(params: object) -> str:

@@ -16,7 +16,6 @@ checkpoint behind: a reader sees the old one or the new one.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from forge_core import Tensor
+from forge_core.files import atomic_write
 from forge_learner.events import Logs
 
 FORMAT = "azuraforge.checkpoint"
@@ -53,15 +53,8 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> None:
     parts = {f.name: getattr(checkpoint, f.name) for f in fields(checkpoint)}
     meta = {"format": FORMAT, "version": VERSION, **_pack(parts, "", arrays)}
     arrays[META] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with open(partial, "wb") as handle:
-            np.savez(handle, allow_pickle=False, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_write(path) as handle:
+        np.savez(handle, allow_pickle=False, **arrays)
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -141,7 +141,7 @@ def parse_config_strings(schema: type[ConfigT], raw: Mapping[str, Any]) -> Confi
     tried as JSON, so ``n_layers=2`` fits ``Literal[1, 2]``, ``sizes=[32,16]`` a list and
     ``limit=null`` an optional field, while ``name=123`` stays the string ``"123"``.
     """
-    values = _nested(raw)
+    values = nest_dotted(raw)
     try:
         return schema.model_validate(values)
     except ValidationError as error:
@@ -334,12 +334,29 @@ def _show(value: Any) -> str:
 # ----- strings from the CLI -----
 
 
-def _nested(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Dotted keys (``model.width``) as nested dicts."""
+def nest_dotted(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys (``model.width``) as nested dicts.
+
+    A name given both a value and fields (``model=3`` beside ``model.width=4``, in either
+    order) is a ``ConfigError`` naming it, rather than one silently replacing the other.
+    """
     values: dict[str, Any] = {}
     for key, value in raw.items():
-        _set(values, tuple(key.split(".")), value)
+        *parents, last = key.split(".")
+        node = values
+        for depth, parent in enumerate(parents):
+            node = node.setdefault(parent, {})
+            if not isinstance(node, dict):
+                owner = ".".join(parents[: depth + 1])
+                raise _clash(key, f"{owner} is set to a value and cannot have fields")
+        if isinstance(node.get(last), dict):
+            raise _clash(key, f"{key} has fields set and cannot be a value too")
+        node[last] = value
     return values
+
+
+def _clash(key: str, message: str) -> ConfigError:
+    return ConfigError([FieldError(key, "dotted_key_clash", f"{key}: {message}")], "assignments")
 
 
 def _given_path(values: Mapping[str, Any], loc: tuple[int | str, ...]) -> tuple[str, ...] | None:

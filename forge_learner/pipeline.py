@@ -110,12 +110,14 @@ class Evaluation:
 
     ``metrics`` are the model's (e.g. ``{"rmse": 1.2, "mae": 0.9}``); ``baselines`` maps each
     baseline's name to its scores under the same metric names (e.g. ``{"persistence":
-    {"rmse": 1.5}}``): the report's metrics table puts them side by side. ``references`` are
-    simple trained models (a linear autoregression, say) scored the same way: not a bar the
-    model must clear, like a baseline, but a point of comparison. ``split`` names the
+    {"rmse": 1.5}}``): the report's metrics table puts them side by side. ``split`` names the
     data they were measured on. ``details`` holds results that are no single number (per-class
     scores, a confusion matrix) as JSON-ready values: ``metrics.json`` stores them for
-    programs, and the family's report sections show them to people.
+    programs, and the family's report sections show them to people. ``references`` maps each
+    reference model (a simple model fitted on the training data, such as a linear
+    autoregression or a logistic regression) to its scores, as ``baselines`` does: a baseline
+    is naive and must be beaten; a reference is what the network is honestly compared with,
+    shown whether it wins or not.
     """
 
     metrics: dict[str, float]
@@ -323,6 +325,7 @@ class BasePipeline(ABC, Generic[ConfigT]):
             split=evaluation.split,
             metrics=evaluation.metrics,
             baselines=evaluation.baselines,
+            references=evaluation.references,
             epochs_run=len(history),
             epochs=cfg.epochs,
             final_logs=history[-1] if history else {},

@@ -60,6 +60,7 @@ class RunReport:
     loss_plot: Path | None
     sections: Sequence[ReportSection]
     files: Sequence[Path]
+    references: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 def write_report(report: RunReport, run_dir: Path) -> Path:
@@ -134,14 +135,20 @@ def _metrics(report: RunReport) -> str:
     if not report.metrics and not report.baselines:
         return "The pipeline has no evaluation data, so there are no test metrics."
     names = list(report.metrics)
-    for scores in report.baselines.values():
+    competitors = [*report.baselines.values(), *report.references.values()]
+    for scores in competitors:
         names += [name for name in scores if name not in names]
-    columns = ["model", *report.baselines]
-    scores_by_column = [report.metrics, *report.baselines.values()]
+    columns = ["model", *report.baselines, *(f"{name} (reference)" for name in report.references)]
+    scores_by_column = [report.metrics, *competitors]
     rows = [[name, *(_score(scores.get(name)) for scores in scores_by_column)] for name in names]
     lead = f"On the {report.split} set"
     if report.baselines:
         lead += ", beside the baselines: simple predictors that the model has to beat"
+    if report.references:
+        lead += (
+            "; and beside the reference models, fitted on the training data only, that show "
+            "what the network's extra cost buys"
+        )
     note = ""
     if report.status != "completed":
         note = (

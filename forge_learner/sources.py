@@ -88,7 +88,8 @@ class Series:
     clock). Rows need not be evenly spaced: a source may skip a reading (the Seattle sample lacks
     the hour its clocks jumped forward), and a missing reading inside the range is NaN.
     `frequency` is the nominal spacing as a pandas offset alias ("h", "D", "W-MON", "MS").
-    `values` are float64, shape (T,) for one variable or (T, F) for F of them.
+    `values` are float64, shape (T,) for one variable or (T, F) for F of them; `columns`, if
+    given, names each of them, the first being `name`, the variable `unit` measures.
     """
 
     timestamps: npt.NDArray[np.datetime64]
@@ -98,6 +99,7 @@ class Series:
     frequency: str
     source: str
     description: str
+    columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.timestamps.dtype != np.dtype("datetime64[ns]") or self.timestamps.ndim != 1:
@@ -113,6 +115,12 @@ class Series:
         if len(self.values) != len(self.timestamps):
             raise ValueError(
                 f"Series has {len(self.timestamps)} timestamps but {len(self.values)} values"
+            )
+        width = 1 if self.values.ndim == 1 else self.values.shape[1]
+        if self.columns and (len(self.columns) != width or self.columns[0] != self.name):
+            raise ValueError(
+                f"Series columns must name its {width} variable(s), the first being its name "
+                f"{self.name!r}; got {self.columns}"
             )
         if np.any(np.diff(self.timestamps) <= np.timedelta64(0)):
             raise ValueError("Series timestamps must be strictly increasing")

@@ -3,8 +3,10 @@
 The paths are written here by hand, next to nothing else, so that each route says in one place
 what it takes and answers; `tests/gateway/test_openapi.py` checks them against the app's real
 router, so a route cannot be added or removed without its description. The bodies' schemas are
-not written by hand: they are derived from the `.proto` messages the routes answer with, in the
-protobuf JSON form the gateway writes (`gateway.json_form`), so they cannot drift from the contract.
+not written by hand: what the routes answer with is derived from the `.proto` messages, in the
+protobuf JSON form the gateway writes (`gateway.json_form`), and what they take (bodies and query
+parameters) from the pydantic models that check it (`gateway.routes.bodies`), so neither can
+drift from what the code does.
 WebSocket routes appear as the `GET` that upgrades, with their messages described in words.
 """
 
@@ -19,6 +21,14 @@ from google.protobuf.message import Message
 
 from azuraforge.v1 import auth_pb2, events_pb2, experiment_pb2, scheduler_pb2
 from gateway.routes import API
+from gateway.routes.bodies import (
+    EventsQuery,
+    ExperimentsQuery,
+    LoginForm,
+    NewUser,
+    Request,
+    Submission,
+)
 
 openapi_routes = web.RouteTableDef()
 
@@ -172,19 +182,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listExperiments",
                 "summary": "Your experiments (everyone's for an admin), newest first",
-                "parameters": [
-                    _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500}),
-                    _query("page_token", {"type": "string"}, "`next_page_token` of a page."),
-                    {
-                        **_query(
-                            "status",
-                            {"type": "array", "items": {"type": "string"}},
-                            "Only these statuses (`running`, ...); repeat or comma-separate.",
-                        ),
-                        "explode": True,
-                    },
-                    _query("pipeline", {"type": "string"}, "Only this pipeline's."),
-                ],
+                "parameters": query_parameters(ExperimentsQuery),
                 "responses": {
                     "200": _json("A page of experiments.", "ListExperimentsResponse"),
                     **_errors("401", "422", "503"),
@@ -262,14 +260,7 @@ def _paths() -> dict[str, Any]:
                     "earlier ones past its `from_epoch` are void: keep one point per epoch, "
                     "the latest."
                 ),
-                "parameters": [
-                    experiment_id,
-                    _query(
-                        "after",
-                        {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
-                        "Send only the events after this `seq` (resuming).",
-                    ),
-                ],
+                "parameters": [experiment_id, *query_parameters(EventsQuery)],
                 "responses": {
                     "101": _websocket("ExperimentEvent"),
                     **_errors("400", "403", "422"),
@@ -373,58 +364,51 @@ def _held_message(field: FieldDescriptorT) -> MessageDescriptor | None:
     return message
 
 
+def request_schema(model: type[Request]) -> dict[str, Any]:
+    """The JSON Schema of what a route takes, from its model (`gateway.routes.bodies`).
+
+    Trimmed for readers and generators: no titles, and a field that may be null reads as the
+    value it holds, since leaving it out is the way to say nothing.
+    """
+    schema = _plain(model.model_json_schema())
+    if model.model_config.get("extra") == "forbid":
+        schema["additionalProperties"] = False
+    return {key: schema[key] for key in sorted(schema) if key != "description"}
+
+
+def query_parameters(model: type[Request]) -> list[dict[str, Any]]:
+    """The query parameters a route takes, one per field of its model."""
+    schema = request_schema(model)
+    parameters = []
+    for name, field_schema in schema["properties"].items():
+        description = field_schema.pop("description", "")
+        if field_schema.get("type") == "array":
+            parameters.append({**_query(name, field_schema, description), "explode": True})
+        else:
+            parameters.append(_query(name, field_schema, description))
+    return parameters
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_plain(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    options = node.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options and len(options) == 2:
+        (held,) = (option for option in options if option != {"type": "null"})
+        rest = {k: v for k, v in node.items() if k not in ("anyOf", "default")}
+        return _plain({**held, **rest})
+    return {key: _plain(value) for key, value in node.items() if key != "title"}
+
+
 def _enum_schema(enum: EnumDescriptor) -> dict[str, Any]:
     return {"type": "string", "enum": [value.name for value in enum.values]}
 
 
 def _request_schemas() -> dict[str, dict[str, Any]]:
     return {
-        "LoginForm": {
-            "type": "object",
-            "required": ["username", "password"],
-            "properties": {
-                "username": {"type": "string"},
-                "password": {"type": "string", "format": "password"},
-                "grant_type": {"type": "string", "enum": ["password"]},
-            },
-        },
-        "NewUser": {
-            "type": "object",
-            "required": ["username", "password"],
-            "additionalProperties": False,
-            "properties": {
-                "username": {"type": "string"},
-                "password": {"type": "string", "format": "password", "minLength": 8},
-                "role": {"type": "string", "enum": ["user", "admin"], "default": "user"},
-            },
-        },
-        "Submission": {
-            "type": "object",
-            "required": ["pipeline"],
-            "additionalProperties": False,
-            "properties": {
-                "pipeline": {
-                    "type": "string",
-                    "description": "An installed pipeline's name.",
-                    "examples": ["weather_forecaster"],
-                },
-                "config": {
-                    "type": "object",
-                    "description": "Settings, checked against the pipeline's `config_schema`.",
-                    "examples": [{"epochs": 20, "learning_rate": 0.001}],
-                },
-                "max_restarts": {
-                    "type": "integer",
-                    "minimum": 0,
-                    "maximum": 100,
-                    "description": (
-                        "How many times a lost run (its trainer died, say) is placed again "
-                        "from its latest checkpoint before the experiment fails; leave it out "
-                        "for the scheduler's default (`FORGE_MAX_RESTARTS`, 3)."
-                    ),
-                },
-            },
-        },
+        **{model.__name__: request_schema(model) for model in (LoginForm, NewUser, Submission)},
         "Health": {
             "type": "object",
             "required": ["status", "scheduler"],

@@ -7,6 +7,7 @@ not import gRPC, the scheduler and the trainer to be collected.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.certificates import Certificates
     from tests.stack import ForgeNats
+    from tests.trainer.probe import Gate
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +49,11 @@ def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
     from tests.certificates import make_certificates
 
     return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> Gate:
+    """A gate a `trainer_probe` run waits at before each epoch until the test releases it."""
+    from tests.trainer.probe import Gate
+
+    return Gate(tmp_path / "gate")

@@ -1,14 +1,14 @@
 """A client of a scheduler that faults may restart, and what a resumed run must look like.
 
-The fault tests (`tests/forge_cli/test_up_faults.py`, `tests/scheduler/test_trainer_faults.py`)
-kill real processes under a run of `trainer_probe` paced to be killed mid-run, then check the
-run with these.
+The fault tests (`tests/forge_cli/test_up_faults.py`, `tests/scheduler/test_process_faults.py`)
+kill real processes under a run of `trainer_probe` held at a gate after epoch 2 (see
+`tests.trainer.probe.Gate`), let it go on, then check the run with these.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import grpc
@@ -23,11 +23,10 @@ from azuraforge.v1 import (
 )
 from tests.processes import READY_S
 from tests.stack import PROBE, epoch_points, struct, write_probe_distribution
+from tests.trainer.probe import Gate
 
 PASSWORD = "faults-admin-password"
 EPOCHS = 8
-# Slow enough to kill mid-run, quick enough for the suite: about 0.6 s an epoch.
-PACED_RUN = {"epochs": EPOCHS, "epoch_pause": 0.6}
 SUCCEEDED = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
 Event = events_pb2.ExperimentEvent
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +65,7 @@ class Client:
         self.metadata = (("authorization", f"Bearer {login.access_token}"),)
         self.events: list[Event] = []
 
-    def submit(self, config: dict[str, float], pipeline: str = PROBE) -> str:
+    def submit(self, config: Mapping[str, object], pipeline: str = PROBE) -> str:
         response = self.stub.SubmitExperiment(
             scheduler_pb2.SubmitExperimentRequest(pipeline=pipeline, config=struct(config)),
             metadata=self.metadata,
@@ -115,6 +114,13 @@ class Client:
     def finished(self, experiment_id: str) -> experiment_pb2.Experiment:
         self.follow(experiment_id, lambda event: event.HasField("experiment_finished"))
         return self.get(experiment_id)
+
+
+def held_run(gate: Gate) -> dict[str, object]:
+    """A probe run of `EPOCHS` epochs that waits at `gate` (released up to epoch 2): a test
+    follows it to epoch 2, does its harm while the run is there, then opens the gate."""
+    gate.release(2)
+    return gate.config(epochs=EPOCHS)
 
 
 def epoch(number: int) -> Callable[[Event], bool]:

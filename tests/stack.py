@@ -36,7 +36,6 @@ import multiprocessing
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -62,6 +61,7 @@ from scheduler.auth_service import Security
 from scheduler.server import SchedulerServer, create_server
 from scheduler.settings import Settings
 from tests.scheduler.fakes import FAST_HASHER
+from tests.waiting import until, wait_until
 from trainer.server import TrainerServer
 from trainer.server import create_server as create_trainer
 from trainer.settings import TrainerSettings
@@ -165,17 +165,14 @@ def running_forge_nats(
 
 def _wait_for_nats(process: subprocess.Popen[bytes], port: int, timeout: float) -> None:
     """Until the server greets a client with its INFO line, as NATS does when it is ready."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def greeted() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"nats-server exited with {process.returncode} before serving")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
-                if connection.recv(5) == b"INFO ":
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nats-server did not serve on port {port} within {timeout} s")
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+            return connection.recv(5) == b"INFO "
+
+    wait_until(greeted, timeout, f"nats-server to serve on port {port}")
 
 
 def free_port() -> int:
@@ -459,12 +456,12 @@ async def running_stack(
 
 async def _registered(scheduler: SchedulerServer, trainer_ids: set[str]) -> None:
     """Until every trainer has registered through RegisterTrainer (no event says so)."""
-    async with asyncio.timeout(WAIT_S):
-        while True:
-            known = await asyncio.to_thread(scheduler.store.list_trainers)
-            if trainer_ids <= {trainer.id for trainer in known}:
-                return
-            await asyncio.sleep(0.05)
+
+    async def registered() -> bool:
+        known = await asyncio.to_thread(scheduler.store.list_trainers)
+        return trainer_ids <= {trainer.id for trainer in known}
+
+    await until(registered, WAIT_S, f"trainers {sorted(trainer_ids)} to register")
 
 
 def _no_process_left() -> None:

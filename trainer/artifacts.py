@@ -5,7 +5,7 @@ weights and the checkpoints travel back on the stream the events took, each file
 small enough to stay far below gRPC's 4 MiB message limit and to interleave with nothing else.
 Names are paths inside the run folder with ``/`` separators (``checkpoints/last.npz``), which
 is how the report links to them. Hidden files are left out: they are a writer's temporary
-files (the engine saves atomically through ``.name.partial``).
+files (``forge_core.files.atomic_write`` writes through ``.name.<random>.tmp``).
 """
 
 from __future__ import annotations

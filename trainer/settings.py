@@ -1,29 +1,22 @@
 """The trainer's settings, from `FORGE_*` environment variables overridden by `forge trainer` flags.
 
-Defaults suit one machine running everything (`forge up`): listen on 50052, run one experiment
-at a time with every core, read the cluster token the scheduler wrote into the shared data
-folder. An empty variable counts as unset, as in the scheduler's settings.
+Defaults suit one machine running everything (`forge up`): listen on every interface at the
+trainer port, run one experiment at a time with every core, read the cluster token the
+scheduler wrote into the shared data folder. The variables, their defaults and ranges are
+defined once in `azuraforge.settings` (listed in docs/running.md#settings); the flags override
+them the way every command's do:
 
-| variable | flag | default |
-|---|---|---|
-| `FORGE_DATA_DIR` | | `./var`; runs are written under `trainer/<trainer id>/` in it |
-| `FORGE_TRAINER_HOST` | `--host` | `[::]`, every interface |
-| `FORGE_TRAINER_PORT` | `--port` | `50052`; `0` picks a free port |
-| `FORGE_TRAINER_ADDR` | `--advertise` | where the scheduler dials back, see `advertised_address` |
-| `FORGE_TRAINER_ID` | `--id` | `<hostname>-<port>`, stable across restarts |
-| `FORGE_TRAINER_SLOTS` | `--slots` | `1` experiment at a time |
-| `FORGE_TRAINER_THREADS` | `--threads` | the CPU count divided among the slots |
-| `FORGE_SCHEDULER_ADDR` | `--scheduler` | `127.0.0.1:$FORGE_SCHEDULER_PORT` (`50051`) |
-| `FORGE_CLUSTER_TOKEN` | | read from `$FORGE_DATA_DIR/cluster-token` |
-| `FORGE_CHECKPOINT_INTERVAL_SECONDS` | | `10`, the least time between two checkpoints sent |
-| `FORGE_TRAINER_GRACE_SECONDS` | | `600`: how long a run nobody follows goes on |
-| `FORGE_TRAINER_CANCEL_GRACE_SECONDS` | | `30`: how long a cancelled run may take to stop |
-| `FORGE_TRAINER_STREAM_MEMORY_MIB` | | `64` MiB of unacknowledged items per run in memory |
-| `FORGE_TRAINER_PIPELINE_SCAN_SECONDS` | | `30` s between looks for new pipelines; `0`: on SIGHUP |
-| `FORGE_TLS_CERT`, `FORGE_TLS_KEY` | | unset: serve without TLS (see `azuraforge.tls`) |
-| `FORGE_TLS_CA` | | unset: register with the scheduler without TLS |
-| `FORGE_TLS_CLIENT_CERT`, `FORGE_TLS_CLIENT_KEY` | | `FORGE_TLS_CERT`, `FORGE_TLS_KEY` |
-| `FORGE_TLS_CLIENT_CA` | | unset; set, only clients with a certificate it signed get in |
+| flag | variable |
+|---|---|
+| `--host` | `FORGE_TRAINER_HOST` |
+| `--port` | `FORGE_TRAINER_PORT` |
+| `--advertise` | `FORGE_TRAINER_ADDR`: where the scheduler dials back, see `advertised_address` |
+| `--id` | `FORGE_TRAINER_ID` |
+| `--slots` | `FORGE_TRAINER_SLOTS` |
+| `--threads` | `FORGE_TRAINER_THREADS`: by default the CPU count divided among the slots |
+| `--scheduler` | `FORGE_SCHEDULER_ADDR` |
+
+Runs are written under `trainer/<trainer id>/` in `FORGE_DATA_DIR`.
 
 A run sends the scheduler a resume checkpoint every `checkpoint_every` epochs (its config's),
 but never sooner than `FORGE_CHECKPOINT_INTERVAL_SECONDS` after the one before, so that tiny
@@ -46,22 +39,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from azuraforge.settings import (
+    DEFAULT_TRAINER_PORT,
+    Flag,
+    ForgeEnvironment,
+    SettingsError,
+    read_environment,
+)
 from azuraforge.tls import TlsSettings, TlsSettingsError
 
-DEFAULT_PORT = 50052
-DEFAULT_HOST = "[::]"
-DEFAULT_CHECKPOINT_INTERVAL_S = 10
-DEFAULT_GRACE_S = 600
-DEFAULT_CANCEL_GRACE_S = 30
-DEFAULT_STREAM_MEMORY_MIB = 64
-DEFAULT_PIPELINE_SCAN_S = 30
-DEFAULT_SCHEDULER_PORT = 50051
+# What every variable means when it is unset, for settings built directly (tests).
+_DEFAULTS = ForgeEnvironment()
 # The file the scheduler generates the token into when FORGE_CLUSTER_TOKEN is unset.
 CLUSTER_TOKEN_FILE = "cluster-token"
-
-
-class SettingsError(ValueError):
-    """A setting holds a value the trainer cannot use; the message names it and what to do."""
 
 
 @dataclass(frozen=True)
@@ -70,18 +60,18 @@ class TrainerSettings:
 
     cluster_token: str = field(repr=False)
     data_dir: Path = Path("var")
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
+    host: str = _DEFAULTS.trainer_host
+    port: int = DEFAULT_TRAINER_PORT
     advertise: str | None = None
     trainer_id: str | None = None
     slots: int = 1
     threads: int = 1
     scheduler_address: str | None = None
-    checkpoint_interval_s: float = DEFAULT_CHECKPOINT_INTERVAL_S
-    grace_s: float = DEFAULT_GRACE_S
-    cancel_grace_s: float = DEFAULT_CANCEL_GRACE_S
-    stream_memory_bytes: int = DEFAULT_STREAM_MEMORY_MIB * 1024 * 1024
-    pipeline_scan_s: float = DEFAULT_PIPELINE_SCAN_S
+    checkpoint_interval_s: float = _DEFAULTS.checkpoint_interval_seconds
+    grace_s: float = _DEFAULTS.trainer_grace_seconds
+    cancel_grace_s: float = _DEFAULTS.trainer_cancel_grace_seconds
+    stream_memory_bytes: int = _DEFAULTS.trainer_stream_memory_mib * 1024 * 1024
+    pipeline_scan_s: float = _DEFAULTS.trainer_pipeline_scan_seconds
     tls: TlsSettings = field(default_factory=TlsSettings)
 
     def advertised_address(self, bound_port: int) -> str:
@@ -121,46 +111,40 @@ def load_settings(
     threads: int | None = None,
     scheduler_address: str | None = None,
 ) -> TrainerSettings:
-    """Settings from `environ` (default: the process environment), keyword flags winning."""
-    env = _Environment(os.environ if environ is None else environ)
-    data_dir = Path(env.get("FORGE_DATA_DIR") or "var").expanduser().absolute()
-    slots = _checked("--slots", slots, 1, 1024) or env.integer("FORGE_TRAINER_SLOTS", 1, 1, 1024)
-    default_threads = max(1, (os.cpu_count() or 1) // slots)
-    threads = _checked("--threads", threads, 1, 1024) or env.integer(
-        "FORGE_TRAINER_THREADS", default_threads, 1, 1024
+    """Settings from `environ` (default: the process environment), the `forge trainer` flags
+    given as keywords winning."""
+    env = read_environment(
+        environ,
+        {
+            "trainer_host": Flag("--host", host),
+            "trainer_port": Flag("--port", port),
+            "trainer_addr": Flag("--advertise", advertise),
+            "trainer_id": Flag("--id", trainer_id),
+            "trainer_slots": Flag("--slots", slots),
+            "trainer_threads": Flag("--threads", threads),
+            "scheduler_addr": Flag("--scheduler", scheduler_address),
+        },
     )
-    port = _checked("--port", port, 0, 65535)
+    data_dir = env.data_folder
     try:
-        tls = TlsSettings.from_env(env.values)
+        tls = TlsSettings.from_environment(env)
     except TlsSettingsError as error:
         raise SettingsError(str(error)) from None
     return TrainerSettings(
-        cluster_token=env.get("FORGE_CLUSTER_TOKEN") or _read_token(data_dir),
+        cluster_token=env.cluster_token or _read_token(data_dir),
         data_dir=data_dir,
-        host=host or env.get("FORGE_TRAINER_HOST") or DEFAULT_HOST,
-        port=env.integer("FORGE_TRAINER_PORT", DEFAULT_PORT, 0, 65535) if port is None else port,
-        advertise=advertise or env.get("FORGE_TRAINER_ADDR"),
-        trainer_id=trainer_id or env.get("FORGE_TRAINER_ID"),
-        slots=slots,
-        threads=threads,
-        scheduler_address=scheduler_address
-        or env.get("FORGE_SCHEDULER_ADDR")
-        or f"127.0.0.1:{env.integer('FORGE_SCHEDULER_PORT', DEFAULT_SCHEDULER_PORT, 1, 65535)}",
-        checkpoint_interval_s=env.integer(
-            "FORGE_CHECKPOINT_INTERVAL_SECONDS", DEFAULT_CHECKPOINT_INTERVAL_S, 0, 24 * 3600
-        ),
-        grace_s=env.integer("FORGE_TRAINER_GRACE_SECONDS", DEFAULT_GRACE_S, 0, 7 * 24 * 3600),
-        cancel_grace_s=env.integer(
-            "FORGE_TRAINER_CANCEL_GRACE_SECONDS", DEFAULT_CANCEL_GRACE_S, 1, 24 * 3600
-        ),
-        stream_memory_bytes=env.integer(
-            "FORGE_TRAINER_STREAM_MEMORY_MIB", DEFAULT_STREAM_MEMORY_MIB, 1, 1024 * 1024
-        )
-        * 1024
-        * 1024,
-        pipeline_scan_s=env.integer(
-            "FORGE_TRAINER_PIPELINE_SCAN_SECONDS", DEFAULT_PIPELINE_SCAN_S, 0, 24 * 3600
-        ),
+        host=env.trainer_host,
+        port=env.trainer_port,
+        advertise=env.trainer_addr,
+        trainer_id=env.trainer_id,
+        slots=env.trainer_slots,
+        threads=env.trainer_threads or max(1, (os.cpu_count() or 1) // env.trainer_slots),
+        scheduler_address=env.scheduler_address,
+        checkpoint_interval_s=env.checkpoint_interval_seconds,
+        grace_s=env.trainer_grace_seconds,
+        cancel_grace_s=env.trainer_cancel_grace_seconds,
+        stream_memory_bytes=env.trainer_stream_memory_mib * 1024 * 1024,
+        pipeline_scan_s=env.trainer_pipeline_scan_seconds,
         tls=tls,
     )
 
@@ -178,12 +162,6 @@ def _read_token(data_dir: Path) -> str:
     if not token:
         raise SettingsError(f"{path} is empty; set FORGE_CLUSTER_TOKEN or fix the file.")
     return token
-
-
-def _checked(flag: str, value: int | None, low: int, high: int) -> int | None:
-    if value is not None and not low <= value <= high:
-        raise SettingsError(f"{flag} {value} is out of range: use {low} to {high}.")
-    return value
 
 
 def _is_loopback(address: str) -> bool:
@@ -205,24 +183,3 @@ def _is_loopback_host(address: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-@dataclass(frozen=True)
-class _Environment:
-    values: Mapping[str, str]
-
-    def get(self, name: str) -> str | None:
-        value = self.values.get(name, "").strip()
-        return value or None
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        text = self.get(name)
-        if text is None:
-            return default
-        try:
-            value = int(text)
-        except ValueError:
-            raise SettingsError(f"{name}={text!r} is not a whole number.") from None
-        if not low <= value <= high:
-            raise SettingsError(f"{name}={value} is out of range: use {low} to {high}.")
-        return value

@@ -37,8 +37,10 @@ def load_digits() -> LabelledImages:
         class_names=DIGITS,
         source="sample",
         description=(
-            f"{len(images)} handwritten digits, 8x8 pixels with 17 grey levels, from the UCI "
-            "optical recognition of handwritten digits data set as scikit-learn ships it."
+            f"{len(images)} handwritten digits, one per row: an 8x8 image with 17 grey levels "
+            "(each pixel counts the ink in a 4x4 block of a 32x32 scan) and the digit written. "
+            "The test part of the UCI Optical Recognition of Handwritten Digits data set "
+            "(Alpaydin and Kaynak, 1998; CC BY 4.0) as scikit-learn ships it."
         ),
     )
 

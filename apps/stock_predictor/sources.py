@@ -1,12 +1,16 @@
-"""Prices for the stock predictor: adjusted closes from Yahoo Finance, or a bundled sample.
+"""Prices for the stock predictor: daily index bars bundled offline, Yahoo Finance, a sample.
 
-``"sample"`` is the monthly stock series ``vega_datasets`` ships (AAPL, AMZN, GOOG, IBM and MSFT,
-2000 to 2010), so the app trains with no network. ``"yfinance"`` downloads any ticker's bars with
-``yfinance`` behind the data cache. The cache keeps a day's bars for a day and an hour's for an
+``"indices"`` (the default) is the daily bars (open, high, low, close, volume) of the S&P 500
+(``^GSPC``) and the NASDAQ Composite (``^IXIC``) from 1999 to 2018 that the ``arch`` package
+ships, so the app trains on twenty years of real trading days with no network. ``"sample"`` is
+the monthly stock series ``vega_datasets`` ships (AAPL, AMZN, GOOG, IBM and MSFT, 2000 to
+2010), closing prices only. ``"yfinance"`` downloads any ticker's bars with ``yfinance`` behind
+the data cache. The cache keeps a day's bars for a day and an hour's for an
 hour, even for old dates: adjusted closes are rewritten after every dividend and split.
 
-The target is the adjusted close, the price that makes returns comparable across splits and
-dividends. The cache keeps every column Yahoo gives (open, high, low, close, adjusted close,
+``load_bars`` gives the highs, lows and adjusted closes a volatility is measured from;
+``load_prices`` the adjusted close alone, the price that makes returns comparable across splits
+and dividends. The cache keeps every column Yahoo gives (open, high, low, close, adjusted close,
 volume) as CSV, so other features need no new download.
 """
 
@@ -14,9 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import yfinance
 from vega_datasets import local_data
@@ -31,10 +37,12 @@ from forge_learner.sources import (
     network_errors_as_unavailable,
 )
 
-StockSource = Literal["sample", "yfinance"]
+StockSource = Literal["indices", "sample", "yfinance"]
 Interval = Literal["1h", "1d", "1wk", "1mo"]
 
 SAMPLE_TICKERS = ("AAPL", "AMZN", "GOOG", "IBM", "MSFT")
+INDICES = {"^GSPC": "S&P 500", "^IXIC": "NASDAQ Composite"}
+"""The bundled daily index bars, by Yahoo's symbol."""
 YFINANCE_NAMESPACE = "stock_predictor.yfinance"
 
 # Pandas offset aliases for the intervals: Yahoo's weeks start on Monday, months on the 1st.
@@ -77,11 +85,121 @@ def load_prices(
         )
     if source == "sample":
         return _sample(ticker.upper(), first, last, interval)
+    bars = load_bars(
+        source, ticker, first, last, interval, cache=cache, offline=offline, timeout=timeout
+    )
+    return Series(
+        timestamps=bars.timestamps,
+        values=bars.close,
+        name="adj_close",
+        unit=bars.currency,
+        frequency=bars.frequency,
+        source=bars.source,
+        description=f"Adjusted closing price of {bars.description}",
+    )
+
+
+@dataclass(frozen=True)
+class Bars:
+    """Daily (or other) price bars: what a volatility needs, the ranges and the closes.
+
+    ``close`` is adjusted for splits and dividends; ``high`` and ``low`` are as traded (their
+    ratio, all a range estimator reads, is the same either way). ``description`` completes
+    "... of": the ticker, the bar length, the period and where the bars come from.
+    """
+
+    timestamps: npt.NDArray[np.datetime64]
+    high: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    close: npt.NDArray[np.float64]
+    currency: str
+    frequency: str
+    source: str
+    description: str
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+
+def load_bars(
+    source: StockSource,
+    ticker: str,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    interval: Interval | None = None,
+    *,
+    cache: DataCache | None = None,
+    offline: bool = False,
+    timeout: float = 20.0,
+) -> Bars:
+    """The bars of `ticker` from `start` to `end` (both included), from the bundled indices or
+    Yahoo Finance (the monthly sample has closing prices only)."""
+    first = None if start is None else as_date(start, "start")
+    last = None if end is None else as_date(end, "end")
+    if first is not None and last is not None and last < first:
+        raise DataRequestError(f"end ({last}) is before start ({first})")
+    if source == "indices":
+        return _indices(ticker.upper(), first, last, interval)
     if source == "yfinance":
         return _yfinance(
             ticker.upper(), first, last, interval or "1d", cache or DataCache(), offline, timeout
         )
-    raise DataRequestError(f"unknown stock source {source!r}; choose 'sample' or 'yfinance'")
+    if source == "sample":
+        raise DataRequestError(
+            "the monthly stock sample has closing prices only, no highs and lows: use "
+            "source='indices' or 'yfinance' for volatility, or target='close'"
+        )
+    raise DataRequestError(
+        f"unknown stock source {source!r}; choose 'indices', 'sample' or 'yfinance'"
+    )
+
+
+def _indices(
+    ticker: str, first: dt.date | None, last: dt.date | None, interval: Interval | None
+) -> Bars:
+    if ticker not in INDICES:
+        raise DataRequestError(
+            f"the bundled indices are {', '.join(INDICES)} ({', '.join(INDICES.values())}), "
+            f"not {ticker}; use source='yfinance' for other tickers"
+        )
+    if interval not in (None, "1d"):
+        raise DataRequestError(
+            f"the bundled indices are daily: use interval='1d' (or none) instead of "
+            f"{interval!r}, or source='yfinance'"
+        )
+    from arch.data import nasdaq, sp500  # lazily: listing pipelines need not read the CSVs
+
+    frame = (sp500 if ticker == "^GSPC" else nasdaq).load()
+    days = frame.index.to_numpy().astype("datetime64[ns]")
+    keep = np.ones(len(days), dtype=bool)
+    if first is not None:
+        keep &= days >= np.datetime64(first)
+    if last is not None:
+        keep &= days < np.datetime64(last + dt.timedelta(days=1))
+    if keep.sum() < 2:
+        raise DataRequestError(
+            f"the bundled {ticker} bars cover 1999-01-04 to 2018-12-31; "
+            f"{first or 'the start'} to {last or 'the end'} holds fewer than two of them"
+        )
+    rows = frame[keep]
+    period = (
+        f"{np.datetime_as_string(days[keep][0], unit='D')} to "
+        f"{np.datetime_as_string(days[keep][-1], unit='D')}"
+    )
+    return Bars(
+        timestamps=days[keep],
+        high=rows["High"].to_numpy(dtype=np.float64),
+        low=rows["Low"].to_numpy(dtype=np.float64),
+        close=rows["Adj Close"].to_numpy(dtype=np.float64),
+        currency="USD",
+        frequency="D",
+        source="indices",
+        description=(
+            f"the {INDICES[ticker]} ({ticker}) in USD index points, one row per trading day "
+            f"from {period}: Yahoo Finance's daily bars as the arch package ships them "
+            "(arch: NCSA licence; the prices are Yahoo's)."
+        ),
+    )
 
 
 def yfinance_request(
@@ -154,28 +272,31 @@ def _yfinance(
     cache: DataCache,
     offline: bool,
     timeout: float,
-) -> Series:
+) -> Bars:
     result = cache.fetch(
         YFINANCE_NAMESPACE,
         yfinance_request(ticker, first, last, interval),
         lambda: _download(ticker, first, last, interval, timeout),
         3600.0 if interval == "1h" else 86400.0,
         offline=offline,
-        hint=f"use source='sample', which needs no network and holds {', '.join(SAMPLE_TICKERS)}",
+        hint=(
+            "use source='indices' (S&P 500 and NASDAQ, daily, 1999-2018) or source='sample', "
+            "which need no network"
+        ),
     )
     currency, table = _read_csv(result.data)
     span = f"from {first or 'the first bar'} to {last or 'the latest'}"
-    return Series(
+    return Bars(
         timestamps=table["time"].to_numpy().astype("datetime64[ns]"),
-        values=table["adj_close"].to_numpy(dtype=np.float64),
-        name="adj_close",
-        unit=currency,
+        high=table["high"].to_numpy(dtype=np.float64),
+        low=table["low"].to_numpy(dtype=np.float64),
+        close=table["adj_close"].to_numpy(dtype=np.float64),
+        currency=currency,
         frequency=_FREQUENCIES[interval],
         source="yfinance",
         description=(
-            f"Adjusted closing price of {ticker} in {currency}, one per {interval} bar {span}, "
-            "adjusted for splits and dividends, from Yahoo Finance through yfinance. "
-            "Times are the exchange's local time."
+            f"{ticker} in {currency}, one per {interval} bar {span}, adjusted for splits and "
+            "dividends, from Yahoo Finance through yfinance. Times are the exchange's local time."
         ),
     )
 

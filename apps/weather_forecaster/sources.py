@@ -1,9 +1,16 @@
-"""Hourly temperatures for the weather forecaster, offline by default.
+"""Weather for the weather forecaster: daily observations offline by default, hourly online.
 
-Two sources give the same ``Series``: ``"sample"``, Seattle's hourly temperatures for 2010 that
-``vega_datasets`` ships (so the app trains with no network), and ``"open-meteo"``, the Open-Meteo
-historical archive for any place and dates, fetched behind the data cache. Archive data rarely
-changes (only its last months are revised), so it is cached for 30 days.
+Three sources give a ``Series``:
+
+- ``"seattle-weather"`` (the default): NOAA's daily observations at Seattle from 2012 to 2015
+  as ``vega_datasets`` ships them (its ``seattle-weather`` table): the day's maximum and
+  minimum temperature, precipitation and mean wind. Real readings, day by day, offline.
+- ``"sample"``: Seattle's hourly temperatures for 2010 from ``vega_datasets``' ``seattle-temps``.
+  Not observations: a smoothed hourly climatology (the same hour on consecutive days differs
+  by 0.2 °F), fit for demos of hourly plots only; a network's score on it says little.
+- ``"open-meteo"``: the Open-Meteo historical archive's hourly temperature for any place and
+  dates, fetched behind the data cache. Archive data rarely changes (only its last months are
+  revised), so it is cached for 30 days.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from vega_datasets import local_data
 from forge_learner.cache import DataCache
 from forge_learner.sources import DataRequestError, Series, as_date, network_errors_as_unavailable
 
-WeatherSource = Literal["sample", "open-meteo"]
+WeatherSource = Literal["seattle-weather", "sample", "open-meteo"]
 TemperatureUnit = Literal["celsius", "fahrenheit"]
 
 OPEN_METEO_ARCHIVE_URL = "https://archive-api.open-meteo.com/v1/archive"
@@ -31,6 +38,10 @@ SEATTLE_LATITUDE = 47.6062
 SEATTLE_LONGITUDE = -122.3321
 SAMPLE_START = dt.date(2010, 1, 1)
 SAMPLE_END = dt.date(2010, 12, 31)
+DAILY_START = dt.date(2012, 1, 1)
+DAILY_END = dt.date(2015, 12, 31)
+DAILY_COLUMNS = ("temp_max", "temp_min", "precipitation", "wind")
+"""The observations' columns, the target first: °C, °C, mm, m/s as vega_datasets has them."""
 # How far from Seattle a location may be and still be served by the Seattle sample.
 _SAMPLE_TOLERANCE_DEGREES = 0.5
 
@@ -50,9 +61,11 @@ def load_weather(
     base_url: str = OPEN_METEO_ARCHIVE_URL,
     timeout: float = 30.0,
 ) -> Series:
-    """Hourly air temperatures from `start` to `end` (whole days, both included) in `unit`.
+    """Air temperatures from `start` to `end` (whole days, both included) in `unit`.
 
-    The sample covers Seattle in 2010 only, so other places or dates are an error that names
+    ``"seattle-weather"`` gives daily observations of the four ``DAILY_COLUMNS`` (the maximum
+    temperature first), 2012 to 2015; the others give hourly temperatures. The sample covers
+    Seattle in 2010 only, so other places or dates are an error that names
     ``source="open-meteo"``. Open-Meteo data is cached in `cache` (the default cache when None)
     by place and dates only, so the same request through another `base_url` (a mirror, or a
     test server) hits the same entry. `offline` serves only what is cached.
@@ -60,26 +73,65 @@ def load_weather(
     first, last = as_date(start, "start"), as_date(end, "end")
     if last < first:
         raise DataRequestError(f"end ({last}) is before start ({first})")
+    if source == "seattle-weather":
+        _check_seattle(latitude, longitude, "seattle-weather")
+        return _daily(first, last, unit)
     if source == "sample":
         return _sample(latitude, longitude, first, last, unit)
     if source == "open-meteo":
         return _open_meteo(
             latitude, longitude, first, last, unit, cache or DataCache(), offline, base_url, timeout
         )
-    raise DataRequestError(f"unknown weather source {source!r}; choose 'sample' or 'open-meteo'")
+    raise DataRequestError(
+        f"unknown weather source {source!r}; choose 'seattle-weather', 'sample' or 'open-meteo'"
+    )
 
 
-def _sample(
-    latitude: float, longitude: float, first: dt.date, last: dt.date, unit: TemperatureUnit
-) -> Series:
+def _check_seattle(latitude: float, longitude: float, source: str) -> None:
     if (
         abs(latitude - SEATTLE_LATITUDE) > _SAMPLE_TOLERANCE_DEGREES
         or abs(longitude - SEATTLE_LONGITUDE) > _SAMPLE_TOLERANCE_DEGREES
     ):
         raise DataRequestError(
-            f"the weather sample is Seattle's ({SEATTLE_LATITUDE}, {SEATTLE_LONGITUDE}); "
+            f"the weather {source} is Seattle's ({SEATTLE_LATITUDE}, {SEATTLE_LONGITUDE}); "
             f"for ({latitude}, {longitude}) use source='open-meteo'"
         )
+
+
+def _daily(first: dt.date, last: dt.date, unit: TemperatureUnit) -> Series:
+    if first < DAILY_START or last > DAILY_END:
+        raise DataRequestError(
+            f"the seattle-weather observations cover {DAILY_START} to {DAILY_END}; "
+            f"for {first} to {last} use source='open-meteo'"
+        )
+    frame = local_data.seattle_weather()
+    days = frame["date"].to_numpy().astype("datetime64[ns]")
+    keep = (days >= np.datetime64(first)) & (days <= np.datetime64(last))
+    values = frame.loc[keep, list(DAILY_COLUMNS)].to_numpy(dtype=np.float64)
+    if unit == "fahrenheit":
+        values[:, :2] = values[:, :2] * 9.0 / 5.0 + 32.0
+    return Series(
+        timestamps=days[keep],
+        values=values,
+        name="temp_max",
+        unit=_SYMBOLS[unit],
+        frequency="D",
+        source="seattle-weather",
+        columns=DAILY_COLUMNS,
+        description=(
+            f"Daily weather observations at Seattle from {first} to {last}, one row per day: "
+            f"the day's maximum and minimum air temperature (in {_SYMBOLS[unit]}), "
+            "precipitation (mm) and mean wind speed (m/s). NOAA's National Centers for "
+            "Environmental Information record them (US government data, public domain); "
+            "vega_datasets ships them as its seattle-weather table (BSD-3-Clause)."
+        ),
+    )
+
+
+def _sample(
+    latitude: float, longitude: float, first: dt.date, last: dt.date, unit: TemperatureUnit
+) -> Series:
+    _check_seattle(latitude, longitude, "sample")
     if first < SAMPLE_START or last > SAMPLE_END:
         raise DataRequestError(
             f"the weather sample covers {SAMPLE_START} to {SAMPLE_END}; "
@@ -101,9 +153,10 @@ def _sample(
         source="sample",
         description=(
             f"Hourly air temperature in Seattle from {first} to {last}, in {_SYMBOLS[unit]} "
-            "(recorded in °F), from NOAA data as vega_datasets' seattle-temps sample ships it. "
-            "Times are local (US Pacific); the hour skipped when clocks went forward on "
-            "2010-03-14 has no row."
+            "(recorded in °F), from NOAA data as vega_datasets' seattle-temps sample ships it "
+            "(BSD-3-Clause). Climatology-smoothed, not observations: for demos. Times are "
+            "local (US Pacific); the hour skipped when clocks went forward on 2010-03-14 has "
+            "no row."
         ),
     )
 

@@ -32,6 +32,43 @@ def format_logs(logs: Logs) -> str:
     )
 
 
+def progress_bar(done: int, total: int, width: int) -> str:
+    """``[=====>......]``: `done` of `total`, `width` characters between the brackets."""
+    fraction = min(1.0, done / total) if total else 1.0
+    filled = int(fraction * width)
+    return "[" + "=" * filled + (">" if filled < width else "") + "." * (width - filled - 1) + "]"
+
+
+class TerminalLine:
+    """A line redrawn in place (``\\r``) until it is finished; finished lines as they come.
+
+    ``draw`` belongs on a terminal only: elsewhere the fragments would pile up in the log.
+    """
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.open = False
+
+    def draw(self, text: str) -> None:
+        """Show `text` in place of the line being drawn."""
+        self.out.write(f"\r{text}\x1b[K")
+        self.out.flush()
+        self.open = True
+
+    def write(self, text: str) -> None:
+        """Print `text` as a finished line, over the one being drawn if there is one."""
+        self.out.write(f"\r{text}\x1b[K\n" if self.open else f"{text}\n")
+        self.out.flush()
+        self.open = False
+
+    def close(self) -> None:
+        """End a line left half drawn, so that what is printed next starts on its own."""
+        if self.open:
+            self.out.write("\n")
+            self.out.flush()
+            self.open = False
+
+
 class ProgressBar(Callback):
     """Writes progress to ``stream`` (``sys.stderr`` by default, looked up when training starts).
 
@@ -52,18 +89,18 @@ class ProgressBar(Callback):
         self.width = width
         self.refresh = refresh
         self.clock = clock
-        self._out: TextIO = sys.stderr
+        self._line = TerminalLine(sys.stderr)
         self._tty = False
         self._epochs = 0
         self._steps = 0
         self._done = 0
         self._started = 0.0
         self._drawn_at = -float("inf")
-        self._line_open = False
 
     def on_train_begin(self, logs: Logs) -> None:
-        self._out = self.stream if self.stream is not None else sys.stderr
-        self._tty = self._out.isatty()
+        out = self.stream if self.stream is not None else sys.stderr
+        self._line = TerminalLine(out)
+        self._tty = out.isatty()
         self._epochs = int(logs["epochs"])
         self._steps = int(logs["steps"])
 
@@ -81,41 +118,24 @@ class ProgressBar(Callback):
             self._drawn_at = now
             loss = logs.get("loss")
             tail = "" if loss is None else f" - loss: {float(loss):.4g}"
-            self._draw(f"{self._position()} {self._bar(now)}{tail}")
+            self._line.draw(f"{self._position()} {self._bar(now)}{tail}")
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         elapsed = format_duration(self.clock() - self._started)
         line = f"{self._position()} - {elapsed}"
         if logs:
             line += f" - {format_logs(logs)}"
-        self._draw(line)
-        self._end_line()
+        self._line.write(line)
 
     def on_train_cancel(self, logs: Logs) -> None:
-        self._end_line()
-        self._out.write(f"Stopped: {logs['reason']}\n")
-        self._out.flush()
+        self._line.close()
+        self._line.write(f"Stopped: {logs['reason']}")
 
     def _position(self) -> str:
         return f"Epoch {self.learner.epoch + 1}/{self._epochs} {self._done}/{self._steps}"
 
     def _bar(self, now: float) -> str:
-        fraction = self._done / self._steps if self._steps else 1.0
-        filled = int(fraction * self.width)
-        bar = "=" * filled + (">" if filled < self.width else "") + "." * (self.width - filled - 1)
         elapsed = now - self._started
         left = elapsed / self._done * (self._steps - self._done) if self._done else 0.0
-        return f"[{bar}] {format_duration(elapsed)}<{format_duration(left)}"
-
-    def _draw(self, line: str) -> None:
-        if self._tty:
-            self._out.write(f"\r{line}\x1b[K")
-            self._line_open = True
-        else:
-            self._out.write(f"{line}\n")
-        self._out.flush()
-
-    def _end_line(self) -> None:
-        if self._line_open:
-            self._out.write("\n")
-            self._line_open = False
+        bar = progress_bar(self._done, self._steps, self.width)
+        return f"{bar} {format_duration(elapsed)}<{format_duration(left)}"

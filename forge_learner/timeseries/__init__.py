@@ -8,11 +8,19 @@ The order of use, each step leak-free:
 3. scalers and target transforms ``fit`` on ``values[:split.train_end]`` only;
 4. after training, predictions go back to original units with ``inverse_transform``, and
    ``rmse``/``mae``/… compare them, and the ``persistence``/``seasonal_naive`` baselines on the
-   same test windows, with the true values ``series[test.target_index]``.
+   same test windows, with the true values ``series[test.target_index]``; ``climatology`` is
+   a baseline for data with a yearly cycle, and ``linear_autoregression`` a reference model.
 """
 
-from forge_learner.timeseries.baselines import persistence, seasonal_naive, train_mean
+from forge_learner.timeseries.baselines import (
+    climatology,
+    persistence,
+    rolling_mean,
+    seasonal_naive,
+    train_mean,
+)
 from forge_learner.timeseries.metrics import improvement, mae, mape, rmse, smape
+from forge_learner.timeseries.references import linear_autoregression
 from forge_learner.timeseries.scaling import (
     TRANSFORMS,
     LogTransform,
@@ -35,12 +43,15 @@ __all__ = [
     "TransformChain",
     "Windows",
     "chronological_split",
+    "climatology",
     "improvement",
+    "linear_autoregression",
     "mae",
     "make_windows",
     "mape",
     "persistence",
     "rmse",
+    "rolling_mean",
     "seasonal_naive",
     "smape",
     "train_mean",

@@ -90,3 +90,64 @@ def train_mean(series: ArrayLike, windows: Windows, train_end: int) -> Array:
             f"{array.shape[0]} steps"
         )
     return np.full(windows.target_index.shape, array[:train_end].mean())
+
+
+def climatology(
+    series: ArrayLike,
+    timestamps: np.ndarray,
+    windows: Windows,
+    train_end: int,
+    harmonics: int = 3,
+) -> Array:
+    """The usual value for each target's day of the year: a smooth yearly curve.
+
+    The curve is a mean plus ``harmonics`` sine/cosine pairs of the day of the year, fitted by
+    least squares on the training steps ``series[:train_end]``; it forecasts each target from
+    its date alone. For weather this is what "a normal day in early May" means, and a forecast
+    that does not beat it has learnt nothing from the days before. Three harmonics follow a
+    seasonal cycle's skew without chasing the noise of single days.
+    """
+    array = _target_series(series, windows, "climatology")
+    if harmonics < 1:
+        raise ValueError(f"climatology: harmonics must be at least 1, got {harmonics}")
+    if not 2 * harmonics + 1 <= train_end <= array.shape[0]:
+        raise ValueError(
+            f"climatology: train_end={train_end} must leave at least {2 * harmonics + 1} "
+            f"training steps and lie within the series' {array.shape[0]} steps"
+        )
+    design = _yearly_design(np.asarray(timestamps), harmonics)
+    coefficients, *_ = np.linalg.lstsq(design[:train_end], array[:train_end], rcond=None)
+    curve: Array = design @ coefficients
+    return curve[windows.target_index]
+
+
+def _yearly_design(timestamps: np.ndarray, harmonics: int) -> Array:
+    days = timestamps.astype("datetime64[D]")
+    years = days.astype("datetime64[Y]").astype("datetime64[D]")
+    angle = 2 * np.pi * (days - years).astype(np.float64) / 365.25
+    columns = [np.ones_like(angle)]
+    for k in range(1, harmonics + 1):
+        columns += [np.sin(k * angle), np.cos(k * angle)]
+    return np.stack(columns, axis=1)
+
+
+def rolling_mean(series: ArrayLike, windows: Windows, length: int) -> Array:
+    """The mean of the last ``length`` values up to each window's origin ``o``.
+
+    That is ``mean(y[o - length + 1 : o + 1])`` for every target of the window.
+
+    E.g. ``length=22``, a month of trading days, for volatility: a smoother "recently" than
+    persistence's single last value. A window whose origin has fewer than ``length`` values
+    behind it is refused, as in ``seasonal_naive``.
+    """
+    if length < 1:
+        raise ValueError(f"rolling_mean: length must be at least 1 step, got {length}")
+    array = _target_series(series, windows, "rolling_mean")
+    if len(windows) and int(windows.origin.min()) < length - 1:
+        raise ValueError(
+            f"rolling_mean: a window's origin at step {int(windows.origin.min())} has fewer "
+            f"than {length} values behind it; evaluate it on later windows, such as the test ones"
+        )
+    sums = np.concatenate([[0.0], np.cumsum(array)])
+    means = (sums[windows.origin + 1] - sums[windows.origin + 1 - length]) / length
+    return _per_target(means, windows)

@@ -61,7 +61,8 @@ from gateway.json_form import json_text
 from gateway.keys import FANOUT, REQUEST_ID, SOCKETS, scheduler, settings
 from gateway.metadata import bearer_metadata, is_metadata_text
 from gateway.routes import API
-from gateway.routes.request import integer_query
+from gateway.routes.bodies import EventsQuery
+from gateway.routes.request import query
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -106,7 +107,7 @@ class MissedEvents(Exception):
 @routes.get(f"{API}/experiments/{{experiment_id}}/events", allow_head=False)
 async def experiment_events(request: web.Request) -> web.StreamResponse:
     experiment_id = request.match_info["experiment_id"]
-    after = integer_query(request, "after", 0, 2**63 - 1) or 0
+    after = query(request, EventsQuery).after or 0
     ws, session = await Session.open(request)
     if session is not None:
         await session.run(lambda: _send_experiment_events(session, experiment_id, after))

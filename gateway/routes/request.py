@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from gateway.errors import ApiError, invalid, quote, shorten
+from gateway.errors import ApiError, invalid, shorten
 from gateway.metadata import call_metadata
 from gateway.routes import API
+from gateway.routes.bodies import Model, parse
 
 MISSING_CREDENTIALS = (
     "missing credentials: send `Authorization: Bearer <token>` with a token from "
@@ -40,8 +41,9 @@ def credentials(request: web.Request) -> tuple[tuple[str, str], ...]:
     return call_metadata(request)
 
 
-async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
-    """The request's JSON object body, refusing keys outside `allowed` (a typo is an error)."""
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object body; which keys it may have is its model's to say
+    (`gateway.routes.bodies`)."""
     if not request.body_exists:
         raise invalid("body", "send a JSON object")
     try:
@@ -53,9 +55,6 @@ async def json_object(request: web.Request, allowed: frozenset[str]) -> dict[str
         ) from None
     if not isinstance(data, dict):
         raise invalid("body", "must be a JSON object")
-    for key in data:
-        if key not in allowed:
-            raise invalid(key, f"unknown field; use {', '.join(sorted(allowed))}")
     _refuse_non_finite(data)
     return data
 
@@ -91,52 +90,16 @@ async def form_fields(request: web.Request) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def optional_string(data: dict[str, Any], key: str) -> str:
-    """`data[key]` when it is a string, '' when absent or null; 422 for anything else."""
-    value = data.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise invalid(key, "must be a string")
-    return value
+def query(request: web.Request, model: type[Model]) -> Model:
+    """The query parameters as a `model`: every value of a list field, the first of others;
+    parameters it does not take are ignored, as a query's are."""
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        values = request.query.getall(name, [])
+        if values:
+            data[name] = values if _is_list(info.annotation) else values[0]
+    return parse(model, data)
 
 
-def optional_whole_number(data: dict[str, Any], key: str, low: int, high: int) -> int | None:
-    """`data[key]` as a whole number in `[low, high]`, None when absent or null; 422 otherwise.
-
-    JSON has one kind of number, so `2.0` is the whole number 2 (as JSON Schema's `integer`
-    says); `1.5`, `true` and `"2"` are refused.
-    """
-    value = data.get(key)
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        got = value if isinstance(value, float) else _json_kind(value)
-        raise invalid(key, f"must be a whole number from {low} to {high}, got {got}")
-    if not low <= value <= high:
-        raise invalid(key, f"must be {low} to {high}, got {value}")
-    return value
-
-
-def _json_kind(value: object) -> str:
-    """What a JSON value is, in JSON's words, to name it without echoing it back."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    kinds = ((str, "a string"), (list, "an array"), (dict, "an object"))
-    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
-
-
-def integer_query(request: web.Request, name: str, low: int, high: int) -> int | None:
-    """The query parameter `name` as a whole number in `[low, high]`; None when absent."""
-    text = request.query.get(name)
-    if text is None or text == "":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise invalid(name, f"must be a whole number, got {quote(text)}") from None
-    if not low <= value <= high:
-        raise invalid(name, f"must be {low} to {high}, got {value}")
-    return value
+def _is_list(annotation: object) -> bool:
+    return getattr(annotation, "__origin__", None) is list

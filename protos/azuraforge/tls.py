@@ -42,12 +42,15 @@ from urllib.parse import unquote
 import grpc
 import grpc.aio
 
-CERT = "FORGE_TLS_CERT"
-KEY = "FORGE_TLS_KEY"
-CA = "FORGE_TLS_CA"
-CLIENT_CERT = "FORGE_TLS_CLIENT_CERT"
-CLIENT_KEY = "FORGE_TLS_CLIENT_KEY"
-CLIENT_CA = "FORGE_TLS_CLIENT_CA"
+from azuraforge.settings import ForgeEnvironment, SettingsError, read_environment, variable_name
+
+# The variables' names, for messages; `azuraforge.settings` defines them.
+CERT = variable_name("tls_cert")
+KEY = variable_name("tls_key")
+CA = variable_name("tls_ca")
+CLIENT_CERT = variable_name("tls_client_cert")
+CLIENT_KEY = variable_name("tls_client_key")
+CLIENT_CA = variable_name("tls_client_ca")
 DOCS = 'docs/running.md, "TLS between machines"'
 # How long `serves_tls` waits for a server to answer a handshake.
 PROBE_TIMEOUT_S = 2.0
@@ -82,8 +85,23 @@ class TlsSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TlsSettings:
         """Read and check the files the variables in `environ` name (blank is unset)."""
-        variables = (CERT, KEY, CA, CLIENT_CERT, CLIENT_KEY, CLIENT_CA)
-        paths = {name: _path(environ, name) for name in variables}
+        try:
+            return cls.from_environment(read_environment(environ))
+        except SettingsError as error:
+            raise TlsSettingsError(str(error)) from None
+
+    @classmethod
+    def from_environment(cls, env: ForgeEnvironment) -> TlsSettings:
+        """Read and check the files the `FORGE_TLS_*` variables of `env` name."""
+        given = {
+            CERT: env.tls_cert,
+            KEY: env.tls_key,
+            CA: env.tls_ca,
+            CLIENT_CERT: env.tls_client_cert,
+            CLIENT_KEY: env.tls_client_key,
+            CLIENT_CA: env.tls_client_ca,
+        }
+        paths = {name: None if path is None else path.expanduser() for name, path in given.items()}
         for first, second in ((CERT, KEY), (CLIENT_CERT, CLIENT_KEY)):
             if (paths[first] is None) != (paths[second] is None):
                 raise TlsSettingsError(
@@ -260,11 +278,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _path(environ: Mapping[str, str], variable: str) -> Path | None:
-    value = environ.get(variable, "").strip()
-    return Path(value).expanduser() if value else None
 
 
 def _read(variable: str, path: Path | None) -> PemFile | None:

@@ -23,7 +23,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from tests.docs.blocks import (
 from tests.stack import ADMIN_PASSWORD, WAIT_S
 from tests.stack_thread import LiveStack, stack_in_thread
 from tests.venvs import add_commands, layered_venv
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -97,15 +97,13 @@ def gateway(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 def wait_for_port(process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
+
+    def listening() -> bool:
         assert process.poll() is None, f"the gateway exited with {process.returncode}"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"the gateway did not listen on port {port} within {WAIT_S} s")
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+
+    wait_until(listening, WAIT_S, f"the gateway to listen on port {port}", interval=0.1)
 
 
 def clone(folder: Path, venv: Path = VENV) -> Path:

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.stack import free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 FORGE = [sys.executable, "-m", "forge_cli.main", "gateway"]
@@ -51,15 +51,12 @@ def test_forge_gateway_serves_until_sigterm(tmp_path: Path):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + START_S
-        while True:
-            try:
-                status, body = get(f"http://127.0.0.1:{port}/api/v1/openapi.json")
-                break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline, "forge gateway did not start"
-                time.sleep(0.2)
+
+        def served() -> tuple[int, bytes]:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            return get(f"http://127.0.0.1:{port}/api/v1/openapi.json")
+
+        status, body = wait_until(served, START_S, "forge gateway to start", interval=0.2)
         ui_status, ui = get(f"http://127.0.0.1:{port}/")
         pipelines_status, _ = get(f"http://127.0.0.1:{port}/api/v1/pipelines")
         process.send_signal(signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from forge_cli.main import main
+from forge_cli.run import summary
 from forge_learner import Callback
 from forge_learner.events import Logs
-from forge_learner.pipeline import PipelineData
+from forge_learner.pipeline import Evaluation, PipelineData
 from forge_learner.sources import DataRequestError
 from tests.forge_learner.toy_pipelines import LINE, LineConfig, LinePipeline, install_entry_points
 
@@ -55,6 +57,27 @@ def installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         missing_range_line="tests.forge_cli.test_run:MissingRangeLine",
     )
     monkeypatch.setenv("FORGE_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_the_summary_puts_reference_models_beside_the_baselines(tmp_path: Path) -> None:
+    result = LinePipeline().run({"epochs": 1}, run_dir=tmp_path)
+    scored = Evaluation(
+        metrics={"rmse": 1.0},
+        baselines={"mean": {"rmse": 2.0}},
+        references={"least squares": {"rmse": 0.5, "mae": 0.4}},
+    )
+    lines = summary(dataclasses.replace(result, evaluation=scored)).splitlines()
+    assert lines[3].split() == [
+        "test",
+        "metric",
+        "model",
+        "mean",
+        "least",
+        "squares",
+        "(reference)",
+    ]
+    assert lines[4].split() == ["rmse", "1", "2", "0.5"]
+    assert lines[5].split() == ["mae", "-", "-", "0.4"]
 
 
 def test_runs_with_settings_into_out_and_says_where_the_report_is(

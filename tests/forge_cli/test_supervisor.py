@@ -8,7 +8,6 @@ import signal
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from forge_cli.supervisor import (
     Supervisor,
     describe_exit,
 )
+from tests.waiting import wait_until
 
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -126,10 +126,7 @@ def test_the_process_group_dies_with_the_child(supervisor, tmp_path: Path) -> No
 
     supervisor.stop()
 
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and alive(pid):
-        time.sleep(0.05)
-    assert not alive(pid)
+    wait_until(lambda: not alive(pid), 10, f"the grandchild {pid} to be gone")
 
 
 def test_a_child_that_exits_ends_any_wait(supervisor) -> None:

@@ -32,7 +32,7 @@ from forge_cli.up import AdminAccount, Plan, free_port, grpc_serving
 from tests.certificates import Certificates
 from tests.processes import FORGE, PASSWORD, Output, kill_group
 
-TINY_FORECAST = ["epochs=2", "end=2010-01-20", "hidden_size=8"]
+TINY_FORECAST = ["epochs=2", "end=2012-03-31", "hidden_size=8"]
 ADMIN = AdminAccount("admin", None, existed=True)
 TLS_VARIABLES = (
     "FORGE_TLS_CERT",
@@ -251,12 +251,18 @@ def test_trainers_get_stable_names_and_share_the_cores(
     trainers = [s for s in the_plan.services() if s.name.startswith("trainer")]
 
     assert [t.name for t in trainers] == ["trainer-1", "trainer-2", "trainer-3"]
+    ports = set()
     for trainer in trainers:
         argv = trainer.argv
         assert argv[argv.index("--id") + 1] == trainer.name
         assert argv[argv.index("--scheduler") + 1] == "127.0.0.1:6000"
         assert argv[argv.index("--threads") + 1] == "2"
-        assert argv[argv.index("--port") + 1] == "0"
+        # A port of its own, fixed in its command, so that a restart keeps its address and
+        # `forge up` knows where to ask its health service.
+        port = int(argv[argv.index("--port") + 1])
+        assert port > 0 and trainer.ready_what.endswith(f"127.0.0.1:{port}")
+        ports.add(port)
+    assert len(ports) == 3
 
 
 def test_the_gateway_starts_only_where_forge_has_the_command(
@@ -268,10 +274,12 @@ def test_the_gateway_starts_only_where_forge_has_the_command(
 
 
 def test_a_port_setting_it_cannot_use_is_refused_by_name(tmp_path: Path) -> None:
-    with pytest.raises(up.UsageError, match="FORGE_SCHEDULER_PORT='fifty' is not a port"):
+    with pytest.raises(up.UsageError, match="FORGE_SCHEDULER_PORT='fifty' is not a whole number"):
         plan({"FORGE_DATA_DIR": str(tmp_path), "FORGE_SCHEDULER_PORT": "fifty"})
     with pytest.raises(up.UsageError, match="--gateway-port 70000 is out of range"):
         plan({"FORGE_DATA_DIR": str(tmp_path)}, "--gateway-port", "70000")
+    with pytest.raises(up.UsageError, match="FORGE_GATEWAY_PORT 0 is out of range: use 1"):
+        plan({"FORGE_DATA_DIR": str(tmp_path), "FORGE_GATEWAY_PORT": "0"})
 
 
 def test_the_banner_says_how_to_run_this_forge_from_here(

@@ -23,15 +23,16 @@ import pytest
 from forge_cli.supervisor import group_exists
 from forge_cli.up import free_port
 from tests.faults import (
-    PACED_RUN,
     Client,
     assert_resumed_once_from_a_checkpoint,
     assert_went_on_untouched,
     epoch,
     fault_environment,
+    held_run,
     trainer_of,
 )
 from tests.processes import FORGE, Output, kill_group
+from tests.trainer.probe import Gate
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -117,14 +118,17 @@ def forge_up(env: dict[str, str], trainers: int) -> Iterator[ForgeUp]:
         up.close()
 
 
-def test_killing_the_trainer_running_a_run_hands_it_to_another(env: dict[str, str]) -> None:
+def test_killing_the_trainer_running_a_run_hands_it_to_another(
+    env: dict[str, str], gate: Gate
+) -> None:
     with forge_up(env, trainers=2) as up:
         client = Client(up.address)
-        experiment_id = client.submit(PACED_RUN)
+        experiment_id = client.submit(held_run(gate))
         client.follow(experiment_id, epoch(2))
         victim = trainer_of(client.events)
 
         up.kill(victim)
+        gate.open()
         final = client.finished(experiment_id)
 
         resumed = assert_resumed_once_from_a_checkpoint(final, client.events)
@@ -138,13 +142,16 @@ def test_killing_the_trainer_running_a_run_hands_it_to_another(env: dict[str, st
         assert up.ctrl_c() == 0
 
 
-def test_the_only_trainer_is_restarted_and_the_run_resumes_on_it(env: dict[str, str]) -> None:
+def test_the_only_trainer_is_restarted_and_the_run_resumes_on_it(
+    env: dict[str, str], gate: Gate
+) -> None:
     with forge_up(env, trainers=1) as up:
         client = Client(up.address)
-        experiment_id = client.submit(PACED_RUN)
+        experiment_id = client.submit(held_run(gate))
         client.follow(experiment_id, epoch(2))
 
         up.kill("trainer-1")
+        gate.open()
         final = client.finished(experiment_id)
 
         resumed = assert_resumed_once_from_a_checkpoint(final, client.events)
@@ -154,24 +161,27 @@ def test_the_only_trainer_is_restarted_and_the_run_resumes_on_it(env: dict[str, 
 
 
 def test_a_killed_scheduler_is_restarted_and_the_run_goes_on_untouched(
-    env: dict[str, str],
+    env: dict[str, str], gate: Gate
 ) -> None:
     with forge_up(env, trainers=1) as up:
         client = Client(up.address)
-        experiment_id = client.submit(PACED_RUN)
+        experiment_id = client.submit(held_run(gate))
         client.follow(experiment_id, epoch(2))
 
         up.kill("scheduler")
+        gate.open()
         final = client.finished(experiment_id)
 
         assert_went_on_untouched(final, client.events)
         assert up.ctrl_c() == 0
 
 
-def test_ctrl_c_mid_run_leaves_it_to_resume_at_the_next_start(env: dict[str, str]) -> None:
+def test_ctrl_c_mid_run_leaves_it_to_resume_at_the_next_start(
+    env: dict[str, str], gate: Gate
+) -> None:
     with forge_up(env, trainers=1) as up:
         client = Client(up.address)
-        experiment_id = client.submit(PACED_RUN)
+        experiment_id = client.submit(held_run(gate))
         client.follow(experiment_id, epoch(2))
 
         assert up.ctrl_c() == 0
@@ -181,6 +191,7 @@ def test_ctrl_c_mid_run_leaves_it_to_resume_at_the_next_start(env: dict[str, str
 
         # At once, on the same ports: ports a stop leaves in TIME_WAIT are free to servers.
         up.start()
+        gate.open()
         final = client.finished(experiment_id)
 
         resumed = assert_resumed_once_from_a_checkpoint(final, client.events)

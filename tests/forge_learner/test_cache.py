@@ -323,7 +323,7 @@ def test_a_failed_write_leaves_the_old_entry_and_no_temporary_files(
     def full_disk(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("forge_learner.cache.os.replace", full_disk)
+    monkeypatch.setattr("forge_core.files.os.replace", full_disk)
     with pytest.raises(OSError, match="No space left"):
         cache.fetch("stocks", PARAMS, source, ttl=DAY)
     monkeypatch.undo()
@@ -347,10 +347,14 @@ def test_concurrent_fetches_of_one_entry_fetch_once_and_leave_one_valid_entry(
         return payload
 
     results: list[CacheResult] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(cache.fetch("big", PARAMS, slow, None)))
-        for _ in range(4)
-    ]
+    # Every thread is past the barrier before any asks the cache, so the four fetches overlap.
+    start = threading.Barrier(4)
+
+    def fetch() -> None:
+        start.wait(timeout=30)
+        results.append(cache.fetch("big", PARAMS, slow, None))
+
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -373,3 +377,16 @@ def test_default_root_is_under_forge_data_dir(
 
     monkeypatch.delenv("FORGE_DATA_DIR")
     assert default_cache_dir() == Path("var") / "cache"
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_a_blank_forge_data_dir_is_the_default_not_the_current_folder(
+    blank: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORGE_DATA_DIR", blank)
+    assert default_cache_dir() == Path("var") / "cache"
+
+
+def test_forge_data_dir_is_stripped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORGE_DATA_DIR", f"  {tmp_path}\n")
+    assert default_cache_dir() == tmp_path / "cache"

@@ -16,6 +16,7 @@ from forge_learner.config import (
     PipelineConfig,
     config_json_schema,
     describe_config,
+    nest_dotted,
     parse_assignments,
     parse_config,
     parse_config_strings,
@@ -292,3 +293,28 @@ def test_describe_config_lists_type_default_bounds_choices_and_help() -> None:
     assert fields["limit"].type == "int or null"
     assert fields["head"].type == "Layers"
     assert not fields["window"].required
+
+
+def test_dotted_keys_nest() -> None:
+    nested = nest_dotted({"model.width": 64, "model.depth": 2, "epochs": 3})
+
+    assert nested == {"model": {"width": 64, "depth": 2}, "epochs": 3}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"model": 3, "model.width": 4}, "model.width: model is set to a value and cannot"),
+        ({"model.width": 4, "model": 3}, "model: model has fields set and cannot be a value"),
+        ({"a.b": 1, "a.b.c": 2}, "a.b.c: a.b is set to a value and cannot have fields"),
+    ],
+)
+def test_a_name_given_a_value_and_fields_is_refused_naming_it(
+    raw: dict[str, int], message: str
+) -> None:
+    with pytest.raises(ConfigError) as refused:
+        nest_dotted(raw)
+
+    (error,) = refused.value.errors
+    assert error.message.startswith(message)
+    assert error.rule == "dotted_key_clash"

@@ -98,6 +98,22 @@ def test_metrics_table_puts_each_baseline_beside_the_model(tmp_path: Path) -> No
     ]
 
 
+def test_reference_models_stand_after_the_baselines_marked_as_such(tmp_path: Path) -> None:
+    report = make_report(
+        tmp_path,
+        metrics={"rmse": 0.5},
+        baselines={"naive": {"rmse": 0.75}},
+        references={"linear": {"rmse": 0.45, "mae": 0.3}},
+    )
+
+    markdown = render_report(report, tmp_path)
+
+    assert "and beside the reference models, fitted on the training data only" in markdown
+    assert "| metric | model | naive | linear (reference) |" in markdown
+    assert "| rmse | 0.5 | 0.75 | 0.45 |" in markdown
+    assert "| mae | — | — | 0.3 |" in markdown
+
+
 def test_a_metric_only_a_baseline_has_gets_a_row(tmp_path: Path) -> None:
     report = make_report(tmp_path, metrics={"rmse": 0.5}, baselines={"naive": {"mape": 3.0}})
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from gateway.app import AccessLogger, create_app
 from gateway.settings import GatewaySettings
 from tests.stack import ADMIN_PASSWORD, CLUSTER_TOKEN, WAIT_S, Stack, running_stack
+from tests.waiting import until
 
 API = "/api/v1"
 CLOSED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
@@ -101,12 +102,12 @@ class Gateway:
 
     async def finished(self, token: str, experiment_id: str) -> dict[str, Any]:
         """The experiment once it has ended, polled through the gateway."""
-        async with asyncio.timeout(WAIT_S):
-            while True:
-                experiment = await self.get(token, experiment_id)
-                if experiment["status"] in TERMINAL:
-                    return experiment
-                await asyncio.sleep(0.1)
+
+        async def ended() -> dict[str, Any] | None:
+            experiment = await self.get(token, experiment_id)
+            return experiment if experiment["status"] in TERMINAL else None
+
+        return await until(ended, WAIT_S, f"experiment {experiment_id} to end", interval=0.1)
 
     def events_url(self, experiment_id: str, after: int | None = None) -> str:
         query = "" if after is None else f"?after={after}"

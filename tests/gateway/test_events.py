@@ -1,7 +1,8 @@
 """The WebSockets on the real stack: live epochs, resuming with `after`, tokens, status changes.
 
-The `trainer_probe` pipeline trains at a pace each test sets (`epoch_pause`), slow enough to
-see events arrive while the run is going and to drop a connection half way.
+A test holds the `trainer_probe` run at a gate (`tests.trainer.probe.Gate`) to see events arrive
+while the run is going and to drop a connection half way; one that only needs a run to last a
+while paces it (`epoch_pause`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tests.gateway.harness import (
     read_all,
 )
 from tests.stack import WAIT_S
+from tests.trainer.probe import Gate
 
 pytestmark = [pytest.mark.timeout(180)]
 on_stack = pytest.mark.usefixtures("probe_pipeline")
@@ -58,10 +60,11 @@ def run(tmp_path: Path, nats_url: str, scenario: Any, **stack_settings: Any) -> 
 
 
 @on_stack
-def test_each_epoch_arrives_while_the_run_is_going(tmp_path: Path, nats_url: str):
+def test_each_epoch_arrives_while_the_run_is_going(tmp_path: Path, nats_url: str, gate: Gate):
     async def scenario(gateway: Gateway):
         token = await gateway.admin()
-        experiment = await gateway.submit(token, {"epochs": 3, "epoch_pause": 0.8})
+        experiment = await gateway.submit(token, gate.config(epochs=3))
+        gate.release(1)
         experiment_id = experiment["experiment_id"]
         epochs_seen_running = []
         events = []
@@ -77,6 +80,7 @@ def test_each_epoch_arrives_while_the_run_is_going(tmp_path: Path, nats_url: str
                         now = await gateway.get(token, experiment_id)
                         if now["status"] == "EXPERIMENT_STATUS_RUNNING":
                             epochs_seen_running.append(event["epoch_ended"]["epoch"])
+                        gate.release(event["epoch_ended"]["epoch"] + 1)
         return events, epochs_seen_running, ws.close_code
 
     events, epochs_seen_running, close_code = run(tmp_path, nats_url, scenario)
@@ -92,10 +96,13 @@ def test_each_epoch_arrives_while_the_run_is_going(tmp_path: Path, nats_url: str
 
 
 @on_stack
-def test_reconnecting_with_after_gets_exactly_the_missing_events(tmp_path: Path, nats_url: str):
+def test_reconnecting_with_after_gets_exactly_the_missing_events(
+    tmp_path: Path, nats_url: str, gate: Gate
+):
     async def scenario(gateway: Gateway):
         token = await gateway.admin()
-        experiment = await gateway.submit(token, {"epochs": 4, "epoch_pause": 0.4})
+        experiment = await gateway.submit(token, gate.config(epochs=4))
+        gate.release(1)
         experiment_id = experiment["experiment_id"]
         first = []
         async with gateway.http.ws_connect(
@@ -106,6 +113,7 @@ def test_reconnecting_with_after_gets_exactly_the_missing_events(tmp_path: Path,
                     first.append(json.loads(message.data))
                     if "epoch_ended" in first[-1]:
                         break  # The connection drops half way through the run.
+        gate.open()
         rest = await gateway.all_events(token, experiment_id, after=first[-1]["seq"])
         everything = await gateway.all_events(token, experiment_id)
         # Resuming a finished experiment, from near its end and from its end.

@@ -22,10 +22,19 @@ from azuraforge.v1 import events_pb2
 from gateway.fanout import Fanout, Metadata, SlowViewer, Viewer
 from gateway.keys import FANOUT
 from gateway.settings import GatewaySettings
-from tests.gateway.harness import API, Gateway, gateway_on_stack, lone_gateway, protocols, read_all
+from tests.gateway.harness import (
+    API,
+    Gateway,
+    LoneGateway,
+    gateway_on_stack,
+    lone_gateway,
+    protocols,
+    read_all,
+)
 from tests.gateway.scripted import EXPERIMENT as SCRIPTED
 from tests.gateway.scripted import running_script
 from tests.stack import WAIT_S
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -83,6 +92,12 @@ async def settle() -> None:
     """Let the feed's task run until it waits for the log again."""
     for _ in range(20):
         await asyncio.sleep(0)
+
+
+def viewers(gateway: LoneGateway) -> int:
+    """How many clients watch the scripted experiment through the gateway."""
+    feed = gateway.app[FANOUT].feed(SCRIPTED)
+    return 0 if feed is None else feed.viewers
 
 
 async def next_seq(viewer: Viewer) -> int:
@@ -290,19 +305,13 @@ def test_a_socket_that_stops_reading_is_cut_off_and_the_others_get_everything(tm
                     gateway.http.ws_connect(url, protocols=protocols("t")) as stuck,
                     gateway.http.ws_connect(url, protocols=protocols("t")) as reader,
                 ):
-                    async with asyncio.timeout(WAIT_S):
-                        while (feed := gateway.app[FANOUT].feed(SCRIPTED)) is None or (
-                            feed.viewers < 2
-                        ):
-                            await asyncio.sleep(0.01)
+                    await until(lambda: viewers(gateway) == 2, WAIT_S, "both clients to join", 0.01)
                     script.go.set()
                     reading = asyncio.create_task(read_all(reader))
                     # Until the gateway cuts the stuck client off, which leaves the feed at once.
-                    async with asyncio.timeout(WAIT_S):
-                        while (feed := gateway.app[FANOUT].feed(SCRIPTED)) is not None and (
-                            feed.viewers == 2
-                        ):
-                            await asyncio.sleep(0.01)
+                    await until(
+                        lambda: viewers(gateway) < 2, WAIT_S, "the stuck client's cut-off", 0.01
+                    )
                     # Only now does it read what reached it before the cut, and its close.
                     stuck_received = await read_all(stuck)
                     received = await reading

@@ -10,7 +10,7 @@ from typing import Any
 from azuraforge.v1 import events_pb2, experiment_pb2
 from gateway.app import create_app
 from gateway.openapi import document
-from gateway.routes.experiments import MAX_RESTARTS, SUBMISSION_FIELDS
+from gateway.routes.bodies import MAX_RESTARTS, Submission
 from gateway.settings import GatewaySettings
 from tests.gateway.harness import API, lone_gateway
 
@@ -97,7 +97,7 @@ def test_message_schemas_follow_the_protos():
 def test_the_submission_schema_takes_what_the_gateway_takes():
     submission = document()["components"]["schemas"]["Submission"]
 
-    assert set(submission["properties"]) == SUBMISSION_FIELDS
+    assert set(submission["properties"]) == set(Submission.model_fields)
     max_restarts = submission["properties"]["max_restarts"]
     assert (max_restarts["minimum"], max_restarts["maximum"]) == (0, MAX_RESTARTS)
 

@@ -28,16 +28,17 @@ from sqlalchemy import create_engine, text
 
 from forge_cli.up import free_port
 from tests.faults import (
-    PACED_RUN,
     SUCCEEDED,
     Client,
     assert_resumed_once_from_a_checkpoint,
     assert_went_on_untouched,
     epoch,
     fault_environment,
+    held_run,
     trainer_of,
 )
 from tests.processes import FORGE, Output
+from tests.trainer.probe import Gate
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -112,7 +113,7 @@ def services(tmp_path: Path, database_url: str, nats_url: str) -> Iterator[Servi
 
 
 def test_a_killed_trainer_hands_its_run_to_the_other_from_its_checkpoint(
-    services: Services,
+    services: Services, gate: Gate
 ) -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
@@ -120,11 +121,12 @@ def test_a_killed_trainer_hands_its_run_to_the_other_from_its_checkpoint(
     for name in ("trainer-a", "trainer-b"):
         services.trainer(name, address)
     client = Client(address)
-    experiment_id = client.submit(PACED_RUN)
+    experiment_id = client.submit(held_run(gate))
     client.follow(experiment_id, epoch(2))
     victim = trainer_of(client.events)
 
     services.kill(victim)
+    gate.open()
     final = client.finished(experiment_id)
 
     resumed = assert_resumed_once_from_a_checkpoint(final, client.events)
@@ -133,17 +135,20 @@ def test_a_killed_trainer_hands_its_run_to_the_other_from_its_checkpoint(
     assert [a.trainer_id for a in final.attempts] == [victim, resumed.trainer_id]
 
 
-def test_a_killed_scheduler_comes_back_and_follows_the_run_again(services: Services) -> None:
+def test_a_killed_scheduler_comes_back_and_follows_the_run_again(
+    services: Services, gate: Gate
+) -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
     services.scheduler("scheduler", port)
     services.trainer("trainer-a", address)
     client = Client(address)
-    experiment_id = client.submit(PACED_RUN)
+    experiment_id = client.submit(held_run(gate))
     client.follow(experiment_id, epoch(2))
 
     services.kill("scheduler")
     killed_at = time.monotonic()
+    gate.open()
     services.scheduler("scheduler", port)
     client.follow(experiment_id, lambda event: event.HasField("epoch_ended"))
     gap = time.monotonic() - killed_at
@@ -154,7 +159,7 @@ def test_a_killed_scheduler_comes_back_and_follows_the_run_again(services: Servi
 
 
 def test_a_scheduler_away_past_the_trainers_grace_resumes_the_run_from_its_checkpoint(
-    services: Services,
+    services: Services, gate: Gate
 ) -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
@@ -167,11 +172,12 @@ def test_a_scheduler_away_past_the_trainers_grace_resumes_the_run_from_its_check
     )
     trainer.wait_for(REGISTERED)
     client = Client(address)
-    experiment_id = client.submit(PACED_RUN)
+    experiment_id = client.submit(held_run(gate))
     client.follow(experiment_id, epoch(2))
 
     services.kill("scheduler")
     trainer.wait_for(re.compile(r"no scheduler followed the run for 2 s, so trainer trainer-a"))
+    gate.open()
     services.scheduler("scheduler", port)
     final = client.finished(experiment_id)
 
@@ -181,7 +187,7 @@ def test_a_scheduler_away_past_the_trainers_grace_resumes_the_run_from_its_check
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_the_other_scheduler_takes_over_a_run_when_its_scheduler_dies(
-    services: Services, database_url: str
+    services: Services, database_url: str, gate: Gate
 ) -> None:
     ports = {"scheduler-a": free_port(), "scheduler-b": free_port()}
     both = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports.values())
@@ -190,13 +196,14 @@ def test_the_other_scheduler_takes_over_a_run_when_its_scheduler_dies(
     for name in ("trainer-a", "trainer-b"):
         services.trainer(name, both)
     client = Client(both)
-    experiment_id = client.submit(PACED_RUN)
+    experiment_id = client.submit(held_run(gate))
     client.follow(experiment_id, epoch(2))
     owner = following_scheduler(database_url, experiment_id)
     (survivor,) = set(ports) - {owner}
 
     services.kill(owner)
     killed_at = time.monotonic()
+    gate.open()
     client.follow(experiment_id, lambda event: event.HasField("epoch_ended"))
     gap = time.monotonic() - killed_at
     final = client.finished(experiment_id)

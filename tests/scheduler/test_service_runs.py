@@ -27,7 +27,8 @@ from tests.stack import (
     running_stack,
     sha256,
 )
-from tests.trainer.probe import FAILURE
+from tests.trainer.probe import FAILURE, Gate
+from tests.waiting import until
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("probe_pipeline")]
 
@@ -81,7 +82,7 @@ def test_a_run_streams_its_events_to_watchers_and_nats_and_keeps_its_files(
             # The id is known only after submitting, so the subscription takes every experiment.
             await nats.subscribe("forge.experiments.*.events", cb=received)
             await nats.flush()
-            experiment = await stack.submit(token, {"epochs": 3, "epoch_pause": 0.2})
+            experiment = await stack.submit(token, {"epochs": 3})
             watched = await stack.watch(token, experiment.experiment_id)
             async with asyncio.timeout(30):
                 await finished_on_nats.wait()
@@ -128,20 +129,23 @@ def test_a_run_streams_its_events_to_watchers_and_nats_and_keeps_its_files(
 
 
 def test_a_watcher_joining_mid_run_gets_the_history_then_the_live_events_once_each(
-    tmp_path: Path, database_url: str, nats_url: str
+    tmp_path: Path, database_url: str, nats_url: str, gate: Gate
 ):
     async def scenario():
         async with running_stack(tmp_path, database_url, nats_url) as stack:
             token = await stack.add_user("alice")
-            experiment = await stack.submit(token, {"epochs": 5, "epoch_pause": 0.4})
+            experiment = await stack.submit(token, gate.config(epochs=5))
+            gate.release(1)
             experiment_id = experiment.experiment_id
             early = await watch_until(stack, token, experiment_id, "epoch_ended")
             status_when_joining = (await stack.get(token, experiment_id)).status
             resume_after = early[-1].seq
-            joined, resumed = await asyncio.gather(
+            watching = asyncio.gather(
                 stack.watch(token, experiment_id),
                 stack.watch(token, experiment_id, after_seq=resume_after),
             )
+            gate.open()
+            joined, resumed = await watching
             replayed = await stack.watch(token, experiment_id)
             beyond = await stack.watch(token, experiment_id, after_seq=len(replayed) + 5)
             return status_when_joining, resume_after, joined, resumed, replayed, beyond
@@ -157,13 +161,19 @@ def test_a_watcher_joining_mid_run_gets_the_history_then_the_live_events_once_ea
     assert beyond == []
 
 
-def test_two_trainers_run_two_experiments_at_once(tmp_path: Path, database_url: str, nats_url: str):
+def test_two_trainers_run_two_experiments_at_once(
+    tmp_path: Path, database_url: str, nats_url: str, gate: Gate
+):
     async def scenario():
         async with running_stack(tmp_path, database_url, nats_url, trainers=2) as stack:
             token = await stack.add_user("alice")
-            config = {"epochs": 4, "epoch_pause": 0.5}
+            config = gate.config(epochs=4)
             first = await stack.submit(token, config)
             second = await stack.submit(token, config)
+            # Neither can train an epoch until both have started.
+            for experiment in (first, second):
+                await watch_until(stack, token, experiment.experiment_id, "experiment_started")
+            gate.open()
             return await asyncio.gather(
                 stack.finished(token, first.experiment_id),
                 stack.finished(token, second.experiment_id),
@@ -287,14 +297,16 @@ def test_cancel_ends_a_pending_experiment_at_once_and_a_running_one_within_two_s
 
 
 def test_a_restarted_scheduler_follows_its_runs_again_and_nothing_is_trained_twice(
-    tmp_path: Path, database_url: str, nats_url: str
+    tmp_path: Path, database_url: str, nats_url: str, gate: Gate
 ):
     async def scenario():
         async with running_stack(tmp_path, database_url, nats_url) as stack:
             token = await stack.add_user("alice")
-            experiment = await stack.submit(token, {"epochs": 4, "epoch_pause": 0.5})
+            experiment = await stack.submit(token, gate.config(epochs=4))
+            gate.release(1)
             seen = await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
             await stack.restart_scheduler()
+            gate.open()
             # A watcher that lost its stream comes back after the last seq it saw.
             rest = await stack.watch(token, experiment.experiment_id, after_seq=seen[-1].seq)
             final = await stack.get(token, experiment.experiment_id)
@@ -315,21 +327,25 @@ def test_a_restarted_scheduler_follows_its_runs_again_and_nothing_is_trained_twi
 
 
 def test_a_scheduler_away_past_the_grace_finds_its_run_stopped_and_resumes_it(
-    tmp_path: Path, database_url: str, nats_url: str
+    tmp_path: Path, database_url: str, nats_url: str, gate: Gate
 ):
     async def scenario():
         async with running_stack(
             tmp_path, database_url, nats_url, trainer_settings={"grace_s": 1}
         ) as stack:
             token = await stack.add_user("alice")
-            experiment = await stack.submit(token, {"epochs": 6, "epoch_pause": 0.4})
+            experiment = await stack.submit(token, gate.config(epochs=6))
+            gate.release(1)
             await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
             await stack.scheduler.stop(None)
             trainer = stack.trainers[0].trainer
-            async with asyncio.timeout(60):  # the trainer stops the run nobody follows
-                while trainer.running_experiment_ids:
-                    await asyncio.sleep(0.05)
+            await until(
+                lambda: not trainer.running_experiment_ids,
+                60,
+                "the trainer to stop the run nobody follows",
+            )
             await stack.start_scheduler_again()
+            gate.open()
             final = await stack.finished(token, experiment.experiment_id)
             return final, await stack.watch(token, experiment.experiment_id)
 
@@ -392,12 +408,13 @@ def test_an_unreachable_trainer_hands_its_experiment_to_another(
 
 
 def test_a_trainer_that_goes_away_mid_run_hands_the_run_to_another_from_its_checkpoint(
-    tmp_path: Path, database_url: str, nats_url: str
+    tmp_path: Path, database_url: str, nats_url: str, gate: Gate
 ):
     async def scenario():
         async with running_stack(tmp_path, database_url, nats_url, trainers=2) as stack:
             token = await stack.add_user("alice")
-            experiment = await stack.submit(token, {"epochs": 5, "epoch_pause": 0.3})
+            experiment = await stack.submit(token, gate.config(epochs=5))
+            gate.release(1)
             seen = await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
             running_on = next(e for e in seen if e.HasField("experiment_started"))
             lost = next(
@@ -406,6 +423,7 @@ def test_a_trainer_that_goes_away_mid_run_hands_the_run_to_another_from_its_chec
                 if t.trainer.trainer_id == running_on.experiment_started.trainer_id
             )
             await lost.stop(None)
+            gate.open()
             final = await stack.finished(token, experiment.experiment_id)
             return (
                 lost.trainer.trainer_id,
@@ -479,12 +497,13 @@ def test_a_pipeline_that_raises_fails_at_once_without_a_restart(
 
 
 def test_an_experiment_waiting_to_be_placed_again_is_cancelled_at_once(
-    tmp_path: Path, database_url: str, nats_url: str
+    tmp_path: Path, database_url: str, nats_url: str, gate: Gate
 ):
     async def scenario():
         async with running_stack(tmp_path, database_url, nats_url) as stack:
             token = await stack.add_user("alice")
-            experiment = await stack.submit(token, {"epochs": 100, "epoch_pause": 0.2})
+            experiment = await stack.submit(token, gate.config(epochs=100))
+            gate.release(1)
             await watch_until(stack, token, experiment.experiment_id, "epoch_ended")
             await stack.trainers[0].stop(None)  # the only trainer: nowhere to go on
             await stack.wait_for(token, experiment.experiment_id, frozenset({PENDING}))

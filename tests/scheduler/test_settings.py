@@ -65,7 +65,8 @@ def test_environment_overrides_every_default(tmp_path: Path):
     assert settings.scheduler_port == 6000
     assert settings.scheduler_addr == "scheduler:6000"
     assert settings.nats_url == "nats://nats:4222"
-    assert settings.admin_password == "correct horse "
+    # Stripped like every FORGE_* value (azuraforge.settings): inner spaces stay, ends go.
+    assert settings.admin_password == "correct horse"
     assert settings.jwt_secret == LONG_SECRET
     assert settings.cluster_token == "cluster"
     assert settings.token_lifetime == timedelta(minutes=10)
@@ -92,7 +93,7 @@ def test_nats_credentials_are_a_user_and_password_or_a_token_and_never_shown(tmp
 
     assert user.bus_credentials.connect_options() == {
         "user": "forge-scheduler",
-        "password": "pass word ",
+        "password": "pass word",
     }
     assert token.bus_credentials.connect_options() == {"token": "t0ken"}
     assert Settings.from_env(base).bus_credentials.connect_options() == {}

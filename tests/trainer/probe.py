@@ -4,6 +4,11 @@ It fits a line to synthetic points in well under a second, and its ``behaviour``
 what a trainer must cope with: train at a pace a test can watch, raise, hang where no batch
 boundary comes, or die of a signal. ``conftest.py`` registers it through a real
 ``forge.pipelines`` entry point.
+
+A test that must act at a known point of a run — kill a process while epoch 2 is the last one
+seen, cancel mid-run — gives the probe a ``gate`` (a `Gate`'s folder): after each epoch has
+ended and been reported, the run waits there until the test releases it, in whichever process
+the run is in by then. Nothing depends on how fast the machine is.
 """
 
 from __future__ import annotations
@@ -43,6 +48,41 @@ class ProbeConfig(PipelineConfig):
     )
     batch_pause: float = Field(default=0.0, ge=0.0, le=1.0, description="Sleep after each batch.")
     epoch_pause: float = Field(default=0.0, ge=0.0, le=10.0, description="Sleep after each epoch.")
+    gate: str = Field(
+        default="",
+        description="A Gate's folder: epoch N starts once the test has released N.",
+    )
+
+
+class Gate:
+    """Where a test holds a probe run after each epoch, and lets it go on.
+
+    The folder holds one file, ``released``: the number of epochs the run may train before it
+    waits (written whole, so the probe never reads half a number). A new gate releases none.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.release(0)
+
+    def config(self, **settings: object) -> dict[str, object]:
+        """A probe config that waits at this gate, with `settings` besides."""
+        return {**settings, "gate": str(self.folder)}
+
+    def release(self, epochs: int) -> None:
+        """Let the run train epochs up to `epochs` (counting from 1), then wait again."""
+        partial = self.folder / f".released.{os.getpid()}"
+        partial.write_text(str(epochs))
+        partial.replace(self.folder / "released")
+
+    def open(self) -> None:
+        """Let the run go to its end."""
+        self.release(1_000_000)
+
+    @staticmethod
+    def released(folder: str) -> int:
+        return int((Path(folder) / "released").read_text())
 
 
 class Pace(Callback):
@@ -55,6 +95,11 @@ class Pace(Callback):
         time.sleep(self.config.batch_pause)
 
     def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        if self.config.gate:
+            # ``epoch`` counts from 0, so this is epoch ``epoch + 1``: it starts once released,
+            # and every callback has seen the epoch before it end.
+            while Gate.released(self.config.gate) <= epoch:
+                time.sleep(0.01)
         if self.config.behaviour == "die" and epoch == 1:
             os.kill(os.getpid(), signal.SIGKILL)
 

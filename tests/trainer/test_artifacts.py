@@ -14,7 +14,7 @@ def test_every_file_goes_in_order_in_chunks_that_rebuild_it(tmp_path: Path):
     (tmp_path / "checkpoints" / "last.npz").write_bytes(bytes(range(256)) * 10)
     (tmp_path / "report.md").write_text("# report\n")
     (tmp_path / "empty.txt").write_bytes(b"")
-    (tmp_path / "checkpoints" / ".last.npz.x.partial").write_bytes(b"half")
+    (tmp_path / "checkpoints" / ".last.npz.x7f3k.tmp").write_bytes(b"half")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "file").write_bytes(b"x")
 

@@ -23,6 +23,7 @@ from forge_learner.registry import Discovery, discover_pipelines
 from tests.certificates import Certificates
 from tests.trainer.harness import AUTH, TOKEN, receive, running_trainer
 from tests.trainer.probe import TrainerProbe
+from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -71,9 +72,8 @@ async def scheduler(
 
 
 async def wait_for(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.05)
+    """Until the recording scheduler or the log shows what `condition` looks for."""
+    await until(condition, timeout, "the scheduler double or the log to show it")
 
 
 def free_port() -> int:

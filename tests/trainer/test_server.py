@@ -13,6 +13,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from azuraforge.v1 import experiment_pb2, trainer_pb2, trainer_pb2_grpc
 from tests.trainer.harness import AUTH, receive, running_trainer, settings, train_request
+from tests.trainer.probe import Gate
+from tests.waiting import until
 from trainer.server import create_server
 
 pytestmark = pytest.mark.timeout(60)
@@ -45,12 +47,16 @@ def test_reflection_lists_the_services_and_health_answers_serving(tmp_path: Path
     assert statuses == [health_pb2.HealthCheckResponse.SERVING] * 2
 
 
-def test_a_run_outlives_its_stream_and_a_scheduler_attaches_where_it_left_off(tmp_path: Path):
+def test_a_run_outlives_its_stream_and_a_scheduler_attaches_where_it_left_off(
+    tmp_path: Path, gate: Gate
+):
     async def scenario():
         async with running_trainer(tmp_path) as client:
-            call = client.train("exp-1", {"epochs": 4, "epoch_pause": 0.3})
+            call = client.train("exp-1", gate.config(epochs=4))
+            gate.release(1)
             first = await receive(call, until="epoch_ended")
             call.cancel()  # the scheduler died
+            gate.open()
             last = first.items[-1][1].position
             attach = client.stub.Attach(
                 trainer_pb2.AttachRequest(experiment_id="exp-1", after_position=last),
@@ -69,18 +75,25 @@ def test_a_run_outlives_its_stream_and_a_scheduler_attaches_where_it_left_off(tm
     assert any(r.HasField("artifact_chunk") for r in rest)
 
 
-def test_a_run_nobody_follows_stops_after_the_grace_and_keeps_its_ending(tmp_path: Path):
+def test_a_run_nobody_follows_stops_after_the_grace_and_keeps_its_ending(
+    tmp_path: Path, gate: Gate
+):
     async def scenario():
         async with running_trainer(tmp_path, grace_s=1, checkpoint_interval_s=0) as client:
-            call = client.train("exp-1", {"epochs": 100, "epoch_pause": 0.2})
+            call = client.train("exp-1", gate.config(epochs=100))
+            gate.release(1)
             first = await receive(call, until="epoch_ended")
             call.cancel()
+            # Two more epochs, each checkpointed, while nobody follows; then it waits until the
+            # grace runs out.
+            gate.release(3)
+
             # The slot is free again once the job stops; nobody follows, so nothing else tells.
-            async with asyncio.timeout(30):
-                while (
-                    await client.stub.Describe(trainer_pb2.DescribeRequest(), metadata=AUTH)
-                ).free_slots != 1:
-                    await asyncio.sleep(0.05)
+            async def slot_free() -> bool:
+                described = client.stub.Describe(trainer_pb2.DescribeRequest(), metadata=AUTH)
+                return (await described).free_slots == 1
+
+            await until(slot_free, 30, "the trainer's slot to be free again")
             held = client.server.trainer.held_experiment_ids
             attach = client.stub.Attach(
                 trainer_pb2.AttachRequest(
@@ -124,10 +137,11 @@ def test_an_acknowledged_run_is_forgotten_and_attach_says_so(tmp_path: Path):
     assert "holds no run of experiment 'exp-1'" in (gone.details() or "")
 
 
-def test_a_run_the_scheduler_forgets_is_stopped(tmp_path: Path):
+def test_a_run_the_scheduler_forgets_is_stopped(tmp_path: Path, gate: Gate):
     async def scenario():
         async with running_trainer(tmp_path) as client:
-            call = client.train("exp-1", {"epochs": 100, "epoch_pause": 0.2})
+            call = client.train("exp-1", gate.config(epochs=100))
+            gate.release(1)
             await receive(call, until="epoch_ended")
             client.server.trainer.acknowledge({}, forget=["exp-1"])
             rest = await receive(call)  # it ends: nothing more will come

@@ -38,11 +38,12 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const ADMIN = { username: "admin", password: "e2e-admin-password" };
 // A run whose epochs take a second or more even on a fast machine, so the chart is seen growing.
-const LIVE_RUN = { epochs: 8, batch_size: 16, hidden_size: 48 };
-const SECOND_RUN = { epochs: 3, learning_rate: 0.005, batch_size: 64 };
+// The hourly sample has ~8,700 rows against the daily observations' ~1,400.
+const LIVE_RUN = { epochs: 8, batch_size: 16, hidden_size: 48, source: "sample" };
+const SECOND_RUN = { epochs: 3, learning_rate: 0.002, batch_size: 64 };
 // A run whose trainer is killed after its second epoch: as slow an epoch as LIVE_RUN's, with
 // epochs enough left after the kill to see the resumed attempt train.
-const RESUMED_RUN = { epochs: 6, batch_size: 16, hidden_size: 48, learning_rate: 0.002 };
+const RESUMED_RUN = { epochs: 6, batch_size: 16, hidden_size: 48, learning_rate: 0.002, source: "sample" };
 const RESUMES_AFTER = 2;
 const ATTEMPTS_TABLE = "Each run of this experiment on a trainer, the first first";
 // A trainer sends a resume checkpoint after every epoch, not at most every 10 s, so that a
@@ -69,6 +70,36 @@ function chartEpochs() {
     epochs: [...figure.querySelectorAll(".chart-data tbody th")].map((cell) => Number(cell.textContent)),
   }));
 }
+
+/** Sets the new-experiment form's fields to `values`: text boxes filled, choices picked. */
+async function fillForm(page, values) {
+  for (const [name, value] of Object.entries(values)) {
+    const field = page.locator(`[data-field="${name}"]`);
+    if ((await field.locator("select").count()) > 0) await field.locator("select").selectOption(String(value));
+    else await field.locator("input").fill(String(value));
+  }
+}
+
+// Presses Tab until the focused element passes `focused` (run in the page with `arg`); a
+// keyboard user's path, so it fails if the element cannot be reached that way.
+async function tabTo(page, what, focused, arg, limit = 80) {
+  for (let presses = 1; presses <= limit; presses += 1) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate(focused, arg)) return presses;
+  }
+  throw new Error(`${what} was not reached within ${limit} presses of Tab`);
+}
+
+const focusedField = (label) => {
+  const focused = document.activeElement;
+  return focused instanceof HTMLInputElement && focused.labels?.[0]?.textContent?.trim() === label;
+};
+const focusedControl = (name) => document.activeElement?.textContent?.trim() === name;
+const weatherChosen = () => {
+  const choice = document.querySelector('input[value="weather_forecaster"]');
+  return choice instanceof HTMLInputElement && choice.checked;
+};
+const headingFocused = (text) => document.activeElement?.tagName === "H1" && document.activeElement.textContent.includes(text);
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -176,7 +207,7 @@ async function main() {
       await page.getByRole("heading", { name: "New experiment" }).waitFor();
       await page.getByRole("radio", { name: /weather_forecaster/ }).check();
       const epochs = page.getByLabel("Epochs", { exact: true });
-      check((await epochs.inputValue()) === "10", "the epochs field does not start at its default, 10");
+      check((await epochs.inputValue()) === "20", "the epochs field does not start at its default, 20");
       await page.getByText("Allowed: 1 to 100000.").first().waitFor();
       await epochs.fill("0");
       await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
@@ -191,9 +222,7 @@ async function main() {
 
     let liveRunId = "";
     await step("launch the weather forecaster and see its chart gain points while it runs", async () => {
-      for (const [name, value] of Object.entries(LIVE_RUN)) {
-        await page.locator(`[data-field="${name}"] input`).fill(String(value));
-      }
+      await fillForm(page, LIVE_RUN);
       await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
       await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
       liveRunId = page.url().split("/").pop();
@@ -330,9 +359,7 @@ async function main() {
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New experiment" }).click();
       await page.getByRole("heading", { name: "New experiment" }).waitFor();
       await page.getByRole("radio", { name: /weather_forecaster/ }).check();
-      for (const [name, value] of Object.entries(RESUMED_RUN)) {
-        await page.locator(`[data-field="${name}"] input`).fill(String(value));
-      }
+      await fillForm(page, RESUMED_RUN);
       await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
       await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
       resumedRunId = page.url().split("/").pop();
@@ -416,6 +443,32 @@ async function main() {
     await step("log out", async () => {
       await page.getByRole("button", { name: "Log out" }).click();
       await page.getByText("You have logged out.").waitFor();
+    });
+
+    await step("keyboard only: log in, open the form, launch a run; focus lands on each heading", async () => {
+      await page.getByText("You have logged out.").waitFor();
+      await tabTo(page, "the username field", focusedField, "Username");
+      await page.keyboard.type(ADMIN.username);
+      await tabTo(page, "the password field", focusedField, "Password");
+      await page.keyboard.type(ADMIN.password);
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(headingFocused, "Experiments", { timeout: 10000 });
+      await tabTo(page, "the New experiment link", focusedControl, "New experiment");
+      await page.keyboard.press("Enter");
+      await page.waitForFunction(headingFocused, "New experiment", { timeout: 10000 });
+      await tabTo(page, "a pipeline choice", () => document.activeElement?.getAttribute("type") === "radio");
+      for (let moves = 0; moves < 5 && !(await page.evaluate(weatherChosen)); moves += 1) {
+        await page.keyboard.press("ArrowDown");
+      }
+      await tabTo(page, "the Epochs field", focusedField, "Epochs");
+      await page.keyboard.press("ControlOrMeta+A");
+      await page.keyboard.type("2");
+      const presses = await tabTo(page, "the Launch button", focusedControl, "Launch weather_forecaster");
+      await page.keyboard.press("Enter");
+      await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
+      await page.waitForFunction(headingFocused, "weather_forecaster", { timeout: 10000 });
+      await shot(page, "desktop-keyboard-launched");
+      console.log(`(Launch was ${presses} presses of Tab after Epochs) `);
     });
 
     await step("every page at 390×844", async () => {

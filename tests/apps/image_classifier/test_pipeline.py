@@ -75,7 +75,8 @@ def test_the_report_shows_the_data_the_scores_and_the_plots(defaults_run: RunRes
     report = defaults_run.report_path.read_text(encoding="utf-8")
     run_dir = defaults_run.run_dir
 
-    assert "| source | 1797 handwritten digits, 8x8 pixels" in report
+    assert "| source | 1797 handwritten digits, one per row: an 8x8 image" in report
+    assert "UCI Optical Recognition of Handwritten Digits data set" in report
     assert "| image size | 1x8x8 (channels x height x width) |" in report
     assert "| classes | 10: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 |" in report
     assert "| training samples | 1259 |" in report

@@ -21,12 +21,13 @@ import pytest
 from apps.stock_predictor.sources import (
     YFINANCE_NAMESPACE,
     Interval,
+    load_bars,
     load_prices,
     prices_to_csv,
     yfinance_request,
 )
 from forge_learner.cache import DataCache, StaleDataWarning
-from forge_learner.sources import DataUnavailable, Series
+from forge_learner.sources import DataRequestError, DataUnavailable, Series
 
 DAY = 86400.0
 JAN_2020 = (dt.date(2020, 1, 2), dt.date(2020, 1, 6))
@@ -148,8 +149,43 @@ def test_sample_monthly_interval_may_be_named() -> None:
 
 
 def test_unknown_source_names_the_choices() -> None:
-    with pytest.raises(ValueError, match="choose 'sample' or 'yfinance'"):
+    with pytest.raises(ValueError, match="choose 'indices', 'sample' or 'yfinance'"):
         load_prices("quandl")  # type: ignore[arg-type]
+
+
+# The bundled daily indices
+
+
+def test_indices_are_twenty_years_of_daily_bars() -> None:
+    bars = load_bars("indices", "^GSPC")
+    assert (bars.source, bars.frequency, bars.currency) == ("indices", "D", "USD")
+    assert len(bars) == 5031
+    assert str(bars.timestamps[0])[:10] == "1999-01-04"
+    assert str(bars.timestamps[-1])[:10] == "2018-12-31"
+    assert (bars.high >= bars.low).all() and (bars.low > 0).all()
+    assert "S&P 500 (^GSPC)" in bars.description and "arch package" in bars.description
+    nasdaq = load_bars("indices", "^ixic", start="2010-01-01", end="2010-12-31")
+    assert len(nasdaq) == 252 and "NASDAQ Composite" in nasdaq.description
+
+
+def test_indices_give_adjusted_closes_as_prices() -> None:
+    prices = load_prices("indices", "^GSPC", end="1999-01-05")
+    np.testing.assert_allclose(prices.values, [1228.099976, 1244.780029])
+    assert prices.description.startswith("Adjusted closing price of the S&P 500")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"ticker": "MSFT"}, r"bundled indices are \^GSPC, \^IXIC.*source='yfinance'"),
+        ({"ticker": "^GSPC", "interval": "1wk"}, "daily: use interval='1d'"),
+        ({"ticker": "^GSPC", "start": "2019-01-01"}, "cover 1999-01-04 to 2018-12-31"),
+        ({"ticker": "^GSPC", "source": "sample"}, "closing prices only"),
+    ],
+)
+def test_bars_refuse_what_they_do_not_hold(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(DataRequestError, match=message):
+        load_bars(**{"source": "indices", **options})
 
 
 # Yahoo Finance, unreachable
@@ -167,8 +203,8 @@ def test_yahoo_unreachable_without_a_cached_copy_fails_fast_and_says_what_to_do(
     assert "Yahoo Finance cannot be reached" in message
     assert '"ticker":"MSFT"' in message
     assert message.endswith(
-        "Connect to the internet once to fill the cache, or use source='sample', which needs "
-        "no network and holds AAPL, AMZN, GOOG, IBM, MSFT."
+        "Connect to the internet once to fill the cache, or use source='indices' (S&P 500 and "
+        "NASDAQ, daily, 1999-2018) or source='sample', which need no network."
     )
 
 
@@ -221,7 +257,7 @@ def test_yahoo_offline_serves_old_bars_with_a_warning(cache: DataCache, clock: C
 
 
 def test_yahoo_offline_without_a_cached_copy_says_what_to_do(cache: DataCache) -> None:
-    with pytest.raises(DataUnavailable, match=r"offline=True forbids.*use source='sample'"):
+    with pytest.raises(DataUnavailable, match=r"offline=True forbids.*use source='indices'"):
         from_yahoo(cache, offline=True)
 
 

@@ -1,4 +1,4 @@
-"""The weather forecaster end to end on the offline Seattle sample, held to its evidence bar."""
+"""The weather forecaster end to end on NOAA's daily Seattle observations, and its other sources."""
 
 from __future__ import annotations
 
@@ -7,74 +7,112 @@ import json
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
+from vega_datasets import local_data
 
 from apps.weather_forecaster import pipeline as weather
 from apps.weather_forecaster.pipeline import WeatherForecaster
-from apps.weather_forecaster.sources import load_weather
+from forge_learner.config import ConfigError
 from forge_learner.pipeline import RunResult
 from forge_learner.registry import get_pipeline
-from forge_learner.sources import Series
+from forge_learner.sources import DataRequestError, Series
 from forge_learner.timeseries import mae, rmse
 
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    """One run with every default: the offline sample, horizon 1, the last 20 % held out."""
+    """One run with every default: daily observations, tomorrow's maximum, the last year out."""
     return WeatherForecaster().run({}, run_dir=tmp_path_factory.mktemp("weather"))
-
-
-def sample_on_the_hour() -> pd.Series:
-    """The sample on a full hourly grid, the hour that daylight saving skips interpolated."""
-    sample = load_weather()
-    hours = pd.Series(sample.values, index=pd.DatetimeIndex(sample.timestamps))
-    return hours.asfreq("h").interpolate()
 
 
 def test_it_is_registered_under_its_name():
     assert get_pipeline("weather_forecaster") is WeatherForecaster
 
 
-def test_with_defaults_it_beats_persistence_by_10_percent_on_the_last_fifth(
+def test_with_defaults_the_baselines_forecast_the_last_year_of_daily_maxima(
     default_run: RunResult,
 ):
     config = default_run.config
-    assert (config["source"], config["horizon"], config["test_fraction"]) == ("sample", 1, 0.2)
-    # Persistence recomputed from the sample alone: the last 20 % of the hours that have a
-    # full window before them, each forecast by the hour before it.
-    y = sample_on_the_hour().to_numpy()
+    assert (config["source"], config["horizon"], config["calendar_features"]) == (
+        "seattle-weather",
+        1,
+        True,
+    )
+    # Persistence recomputed from the table alone: the last quarter of the days that have a
+    # full window before them, each forecast by the day before it.
+    y = local_data.seattle_weather()["temp_max"].to_numpy(dtype=np.float64)
     span = len(y) - config["lookback"]
-    targets = np.arange(len(y) - round(0.2 * span), len(y))
+    targets = np.arange(len(y) - round(config["test_fraction"] * span), len(y))
+    assert len(targets) >= 360  # about the last year
     persistence = default_run.evaluation.baselines["persistence"]
     assert persistence["rmse"] == pytest.approx(rmse(y[targets], y[targets - 1]))
     assert persistence["mae"] == pytest.approx(mae(y[targets], y[targets - 1]))
-    seasonal = default_run.evaluation.baselines["seasonal naive"]
-    assert seasonal["rmse"] == pytest.approx(rmse(y[targets], y[targets - 24]))
-
-    assert default_run.evaluation.metrics["rmse"] <= 0.9 * persistence["rmse"]
+    assert set(default_run.evaluation.baselines) == {"persistence", "climatology"}
+    assert set(default_run.evaluation.references) == {"linear autoregression"}
 
 
-def test_the_run_leaves_a_report_with_plots_metrics_and_weights(default_run: RunResult):
+def test_the_run_leaves_a_report_with_provenance_competitors_and_what_prediction_needs(
+    default_run: RunResult,
+):
     run_dir = default_run.run_dir
-    for name in ("report.md", "metrics.json", "model.npz", "transform.json"):
+    for name in ("report.md", "metrics.json", "model.npz", "transform.json", "inputs.json"):
         assert (run_dir / name).is_file()
     for name in ("loss.png", "prediction.png", "residuals.png"):
         assert (run_dir / name).read_bytes().startswith(b"\x89PNG")
     report = default_run.report_path.read_text()
     for text in (
-        "| persistence | the last value seen when the forecast is made |",
-        "| seasonal naive | the value one season (24 hours) earlier |",
+        "| source | seattle-weather |",
+        "National Centers for Environmental Information",
+        "public domain",
+        "| period | 2012-01-01 to 2015-12-31 (1461 days) |",
+        "| network inputs | temp_max, temp_min, precipitation, wind, day-of-year sine, "
+        "day-of-year cosine |",
+        "| climatology | the day of the year's usual value",
+        "linear autoregression (reference)",
         "The model beats the persistence baseline",
-        "| period | 2010-01-01 00:00 to 2010-12-31 23:00 (8760 hours) |",
-        "| missing readings | 1 missing step(s) filled by linear interpolation (longest gap 1) |",
-        "| test period (targets) | 2010-10-20 05:00 to 2010-12-31 23:00 (1747 hours) |",
-        "the last 336 hours of the test period",
+        "The model beats the climatology baseline",
+        "the linear autoregression reference",
     ):
         assert text in report
     metrics = json.loads(default_run.metrics_path.read_text())
     assert set(metrics["metrics"]) == {"rmse", "mae"}  # no MAPE of temperatures in °C
-    assert metrics["details"]["improvement"]["persistence"]["rmse"] >= 0.1
+    assert set(metrics["references"]) == {"linear autoregression"}
+    saved = json.loads((run_dir / "inputs.json").read_text())
+    assert saved["columns"][:4] == ["temp_max", "temp_min", "precipitation", "wind"]
+    assert saved["tail"]["timestamps"][-1].startswith("2015-12-31")
+
+
+def test_the_hourly_sample_stays_an_option_labelled_for_demos():
+    pipeline = WeatherForecaster()
+    data = pipeline.load_data(pipeline.parse_config({"source": "sample", "lookback": 24}))
+    assert "Climatology-smoothed, not observations: for demos" in str(data.summary["description"])
+    ready = data.extras["series"]
+    assert ready.season == 24
+    test = ready.windows.take(ready.split.test)
+    # Less than a year of training hours: no yearly curve is extrapolated from them.
+    assert set(pipeline.baselines(data.extras["config"], ready, test)) == {
+        "persistence",
+        "seasonal naive",
+    }
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"source": "noaa"}, "source: "),
+        ({"calendar_features": "sometimes"}, "calendar_features: "),
+        ({"start": "yesterday"}, "start: "),
+    ],
+)
+def test_bad_settings_are_refused_naming_the_field(settings: dict[str, Any], message: str):
+    with pytest.raises(ConfigError, match=message):
+        WeatherForecaster.parse_config(settings)
+
+
+def test_open_meteo_needs_its_days():
+    pipeline = WeatherForecaster()
+    with pytest.raises(DataRequestError, match="needs both start and end"):
+        pipeline.load_data(pipeline.parse_config({"source": "open-meteo", "start": "2024-01-01"}))
 
 
 def test_the_open_meteo_settings_reach_the_source(monkeypatch: pytest.MonkeyPatch):
@@ -103,6 +141,7 @@ def test_the_open_meteo_settings_reach_the_source(monkeypatch: pytest.MonkeyPatc
             "start": "2024-01-01",
             "end": "2024-01-30",
             "unit": "fahrenheit",
+            "calendar_features": False,
         }
     )
     data = pipeline.load_data(config)

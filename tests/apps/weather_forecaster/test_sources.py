@@ -122,6 +122,34 @@ def from_archive(url: str, cache: DataCache, **options: Any) -> Series:
     )
 
 
+# The daily observations
+
+
+def test_daily_observations_are_four_variables_a_day_from_2012_to_2015() -> None:
+    series = load_weather("seattle-weather", start="2012-01-01", end="2015-12-31")
+    assert (series.unit, series.frequency, series.source) == ("°C", "D", "seattle-weather")
+    assert series.columns == ("temp_max", "temp_min", "precipitation", "wind")
+    assert series.values.shape == (1461, 4)
+    assert (series.values[:, 0] >= series.values[:, 1]).all()  # each day's max is its max
+    assert "public domain" in series.description
+
+
+def test_daily_observations_in_fahrenheit_convert_the_temperatures_only() -> None:
+    celsius = load_weather("seattle-weather", start="2013-07-01", end="2013-07-31")
+    fahrenheit = load_weather(
+        "seattle-weather", start="2013-07-01", end="2013-07-31", unit="fahrenheit"
+    )
+    np.testing.assert_allclose(fahrenheit.values[:, :2], celsius.values[:, :2] * 9 / 5 + 32)
+    np.testing.assert_array_equal(fahrenheit.values[:, 2:], celsius.values[:, 2:])
+
+
+def test_daily_observations_refuse_days_they_do_not_hold() -> None:
+    with pytest.raises(ValueError, match=r"cover 2012-01-01 to 2015-12-31.*open-meteo"):
+        load_weather("seattle-weather", start="2011-12-31", end="2012-01-31")
+    with pytest.raises(ValueError, match="seattle-weather is Seattle's"):
+        load_weather("seattle-weather", 51.5, -0.1, "2012-01-01", "2012-01-31")
+
+
 # The sample
 
 
@@ -171,7 +199,7 @@ def test_sample_refuses_what_it_does_not_hold(options: dict[str, object], messag
 
 
 def test_unknown_source_names_the_choices() -> None:
-    with pytest.raises(ValueError, match="choose 'sample' or 'open-meteo'"):
+    with pytest.raises(ValueError, match="choose 'seattle-weather', 'sample' or 'open-meteo'"):
         load_weather("noaa")  # type: ignore[arg-type]
 
 

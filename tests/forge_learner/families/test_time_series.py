@@ -14,16 +14,19 @@ import pytest
 from forge_core import Tensor, nn, optim
 from forge_learner.config import ConfigError
 from forge_learner.families.time_series import (
+    Competitor,
     LSTMForecaster,
     PreparedSeries,
     TimeSeriesConfig,
     TimeSeriesPipeline,
     fill_gaps,
+    next_forecast_inputs,
 )
+from forge_learner.families.time_series.preparation import calendar_features, scale_inputs
 from forge_learner.learner import Learner
 from forge_learner.pipeline import PipelineData
 from forge_learner.sources import Series
-from forge_learner.timeseries import rmse, transform_from_state
+from forge_learner.timeseries import Windows, rmse, transform_from_state
 
 HOUR = np.timedelta64(1, "h")
 
@@ -170,11 +173,48 @@ def test_windows_split_by_time_and_the_scaler_sees_the_training_period_only():
     assert data.test is not None and len(data.test) == len(test_targets)
 
 
-def test_a_series_of_several_variables_is_refused():
+def with_feature(series: Series) -> Series:
+    """``series`` with a second, leading variable: its own value one step later, shifted up."""
+    lead = np.roll(series.values, -1) + 100.0
+    return dataclasses.replace(
+        series,
+        values=np.stack([series.values, lead], axis=1),
+        columns=(series.name, "lead"),
+    )
+
+
+def test_other_columns_and_the_calendar_are_inputs_scaled_on_the_training_period():
+    series = with_feature(daily_cycle())
+    pipeline = pipeline_for(series, lambda: LSTMForecaster(4, 4))
+    data = pipeline.load_data(TimeSeriesConfig(lookback=24, calendar_features=True))
+    ready = prepared(data)
+    train_end = ready.split.train_end
+    assert ready.columns == ("level", "lead", "day-of-year sine", "day-of-year cosine")
+    assert data.train.arrays[0].shape[1:] == (24, 4)  # type: ignore[attr-defined]
+    features = ready.feature_transform
+    assert features is not None
+    state = features.state_dict()
+    assert state["mean"][0] == pytest.approx(series.values[:train_end, 1].mean())
+    target = ready.transform.state_dict()["steps"][0]
+    assert target["mean"] == pytest.approx(series.values[:train_end, 0].mean())
+    assert "level, lead, day-of-year sine, day-of-year cosine" in str(data.summary)
+
+
+def test_calendar_features_put_the_day_of_the_year_on_a_circle():
+    days = np.array(["2021-01-01", "2021-07-02", "2021-12-31"], dtype="datetime64[ns]")
+    sine, cosine = calendar_features(days).T
+    np.testing.assert_allclose(cosine[0], 1.0)
+    assert cosine[1] == pytest.approx(-1.0, abs=1e-3)
+    assert np.hypot(sine, cosine) == pytest.approx(1.0)
+    assert sine[2] == pytest.approx(-0.0215, abs=1e-3)  # 1.25 days short of a full turn
+
+
+def test_a_series_with_columns_that_do_not_name_it_is_refused():
     series = daily_cycle()
-    both = dataclasses.replace(series, values=np.stack([series.values, series.values], axis=1))
-    with pytest.raises(ValueError, match=r"forecasts one variable.*has 2"):
-        pipeline_for(both).load_data(TimeSeriesConfig())
+    with pytest.raises(ValueError, match="columns must name its 2 variable"):
+        dataclasses.replace(
+            series, values=np.stack([series.values] * 2, axis=1), columns=("other", "x")
+        )
 
 
 def test_log_target_on_a_series_that_reaches_zero_says_what_to_do():
@@ -280,3 +320,58 @@ def test_the_report_shows_the_baselines_plots_periods_and_the_saved_transform(tm
     fitted = prepared(pipeline.load_data(pipeline.parse_config({"log_target": True}))).transform
     values = daily_cycle().values
     np.testing.assert_allclose(saved.transform(values), fitted.transform(values))
+
+
+# ----- references and what a run saves -----
+
+
+def with_reference(
+    pipeline: TimeSeriesPipeline[TimeSeriesConfig],
+) -> TimeSeriesPipeline[TimeSeriesConfig]:
+    def references(
+        self: TimeSeriesPipeline[TimeSeriesConfig],
+        config: TimeSeriesConfig,
+        prepared: PreparedSeries,
+        test: Windows,
+    ) -> dict[str, Competitor]:
+        return {"linear autoregression": self.linear_autoregression(prepared, test)}
+
+    type(pipeline).references = references  # type: ignore[method-assign]
+    return pipeline
+
+
+def test_a_reference_model_is_scored_on_the_same_targets_and_reported(tmp_path: Path):
+    series = daily_cycle()
+    pipeline = with_reference(pipeline_for(series, LastValue))
+    result = pipeline.run({"epochs": 1, "lookback": 24}, run_dir=tmp_path)
+    references = result.evaluation.references
+    assert set(references) == {"linear autoregression"}
+    # A linear model of the last day of a noisy daily cycle forecasts far better than
+    # the last value; the report says the network (persistence here) does not beat it.
+    assert references["linear autoregression"]["rmse"] < 0.5 * result.evaluation.metrics["rmse"]
+    metrics = json.loads(result.metrics_path.read_text())
+    assert metrics["references"] == references
+    report = result.report_path.read_text()
+    assert (
+        "| metric | model | persistence | seasonal naive | linear autoregression (reference) |"
+        in (report)
+    )
+    assert "The model does not beat the linear autoregression reference" in report
+    assert "| linear autoregression | least squares on the same 1 input column(s)" in report
+
+
+def test_the_saved_files_rebuild_the_input_of_the_forecast_after_the_data(tmp_path: Path):
+    series = with_feature(daily_cycle())
+    pipeline = pipeline_for(series, lambda: LSTMForecaster(4, 4))
+    config = {"epochs": 1, "lookback": 12, "calendar_features": True, "log_target": True}
+    pipeline.run(config, run_dir=tmp_path)
+
+    saved = next_forecast_inputs(tmp_path)
+    ready = prepared(pipeline.load_data(pipeline.parse_config(config)))
+    expected = scale_inputs(ready, ready.inputs[None, -12:])
+    np.testing.assert_allclose(saved.inputs, expected, rtol=1e-5, atol=1e-6)
+    assert saved.after == series.timestamps[-1]
+    assert (saved.horizon, saved.frequency) == (1, "h")
+    np.testing.assert_allclose(
+        saved.transform.inverse_transform(expected[0, :, 0]), series.values[-12:, 0]
+    )

@@ -9,9 +9,11 @@ from hypothesis import strategies as st
 
 from forge_learner.timeseries import (
     StandardScaler,
+    climatology,
     make_windows,
     persistence,
     rmse,
+    rolling_mean,
     seasonal_naive,
     train_mean,
 )
@@ -104,6 +106,38 @@ def test_train_mean_forecasts_the_training_periods_mean() -> None:
     forecast = train_mean(SERIES, windows, train_end=4)
     assert forecast.shape == windows.targets.shape
     np.testing.assert_array_equal(forecast, np.full((7, 2), 9.0 / 4))
+
+
+def test_rolling_mean_averages_the_last_values_up_to_each_origin() -> None:
+    windows = make_windows(SERIES, lookback=3, horizon=2)  # origins 2 … 7
+
+    expected = [np.mean(SERIES[origin - 2 : origin + 1]) for origin in windows.origin]
+    np.testing.assert_allclose(rolling_mean(SERIES, windows, 3), expected)
+    np.testing.assert_array_equal(rolling_mean(SERIES, windows, 1), persistence(SERIES, windows))
+    with pytest.raises(ValueError, match="fewer than 4 values behind it"):
+        rolling_mean(SERIES, windows, 4)
+
+
+def daily(days: int) -> np.ndarray:
+    return np.datetime64("2012-01-01", "ns") + np.arange(days) * np.timedelta64(1, "D")
+
+
+def test_climatology_recovers_a_yearly_cycle_from_the_training_years_alone() -> None:
+    timestamps = daily(4 * 365)
+    day = (timestamps.astype("datetime64[D]") - np.datetime64("2012-01-01")).astype(float)
+    cycle = 10 + 8 * np.sin(2 * np.pi * day / 365.25) + 2 * np.cos(4 * np.pi * day / 365.25)
+    noisy = cycle + np.random.default_rng(0).normal(0, 3, size=day.size)
+    windows = make_windows(noisy, lookback=7)
+    test = windows.origin >= 3 * 365
+    ahead = windows.take(np.flatnonzero(test))
+    # A test period shifted by 50 degrees: only a fit on the first three years cannot see it.
+    shifted = noisy.copy()
+    shifted[3 * 365 :] += 50
+
+    forecast = climatology(shifted, timestamps, ahead, train_end=3 * 365)
+    assert rmse(cycle[ahead.target_index], forecast) < 0.5
+    with pytest.raises(ValueError, match="must leave at least 7 training steps"):
+        climatology(noisy, timestamps, ahead, train_end=5)
 
 
 def test_a_model_is_compared_on_the_same_targets() -> None:

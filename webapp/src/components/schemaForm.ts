@@ -274,3 +274,15 @@ export function sortProblems(problems: FieldProblem[], fields: FormField[]): Sor
   return { byField, general };
 }
 
+
+/**
+ * The settings of `config` that are not at their schema default, in the form's order: what
+ * tells one run of a pipeline from another in a list. Values compare as JSON, so `[8, 16]`
+ * equals `[8, 16]`; a setting the schema does not know is left out.
+ */
+export function changedSettings(config: Record<string, unknown>, schema: JsonSchema | undefined): [string, unknown][] {
+  if (!schema) return [];
+  return fieldsFromSchema(schema)
+    .filter((field) => field.name in config && JSON.stringify(config[field.name]) !== JSON.stringify(field.defaultValue))
+    .map((field) => [field.name, config[field.name]]);
+}

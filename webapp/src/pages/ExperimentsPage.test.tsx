@@ -138,4 +138,52 @@ describe("the experiments table", () => {
     await userEvent.click(screen.getByRole("button", { name: "Compare selected (2)" }));
     expect(await screen.findByRole("heading", { name: "Compare runs" })).toBeInTheDocument();
   });
+
+  it("names the settings that differ from the pipeline's defaults in each row", async () => {
+    FakeWebSocket.install();
+    await startSession("user");
+    const schema = {
+      type: "object",
+      "x-order": ["epochs", "ticker", "learning_rate", "window", "layers", "dropout", "seed"],
+      properties: {
+        epochs: { type: "integer", default: 10 },
+        ticker: { type: "string", default: "MSFT" },
+        learning_rate: { type: "number", default: 0.01 },
+        window: { type: "integer", default: 20 },
+        layers: { type: "array", items: { type: "integer" }, default: [8, 16] },
+        dropout: { type: "number", default: 0 },
+        seed: { type: "integer", default: 0 },
+      },
+    };
+    const tuned = wireExperiment({
+      experiment_id: "cccccccc-0003",
+      pipeline: "stock_predictor",
+      config: { epochs: 30, ticker: "IBM", learning_rate: 0.01, window: 5, layers: [8, 16], dropout: 0.2, seed: 7 },
+    });
+    const plain = wireExperiment({
+      experiment_id: "dddddddd-0004",
+      pipeline: "stock_predictor",
+      config: { epochs: 10, ticker: "MSFT", layers: [8, 16] },
+    });
+    listApi([tuned, plain], {
+      "GET pipelines": () => ({ json: { pipelines: [{ name: "stock_predictor", config_schema: schema }] } }),
+    });
+    renderApp("/experiments");
+    const rows = await screen.findAllByRole("row");
+    expect(await within(rows[1] as HTMLElement).findByText("epochs=30 · ticker=IBM · window=5 · dropout=0.2 · +1 more")).toBeInTheDocument();
+    expect(rows[2]?.querySelector(".run-settings")).toBeNull();
+  });
+
+  it("folds the filters behind a button that says how many are on", async () => {
+    FakeWebSocket.install();
+    await startSession("user");
+    listApi([FIRST]);
+    renderApp("/experiments?status=running");
+    const toggle = await screen.findByRole("button", { name: "Filters (1 on)" });
+    expect(toggle).toHaveAttribute("aria-expanded", "false");
+    expect(screen.getByRole("search", { name: "Filter experiments" })).not.toHaveClass("is-open");
+    await userEvent.click(toggle);
+    expect(screen.getByRole("button", { name: "Hide filters (1 on)" })).toHaveAttribute("aria-expanded", "true");
+    expect(screen.getByRole("search", { name: "Filter experiments" })).toHaveClass("is-open");
+  });
 });

@@ -4,6 +4,10 @@
  * owner, status or a setting's value. Statuses change live: each status change from the
  * `events` socket updates its row at once and then re-reads that experiment for its times and
  * metrics; a run the list has not seen yet reloads the list.
+ *
+ * Each row names the settings that differ from the pipeline's defaults, which is what tells
+ * one run of a pipeline from the next. On a phone the filters fold behind a button and each
+ * run is a compact card.
  */
 
 import { useCallback, useMemo, useRef, useState } from "react";
@@ -29,8 +33,11 @@ import { useResource } from "../hooks/useResource";
 import { useSession } from "../hooks/useSession";
 import { useStatusChanges } from "../hooks/useStatusChanges";
 import { ScrollRegion } from "../components/ScrollRegion";
+import { changedSettings } from "../components/schemaForm";
 
 const PAGE_SIZE = 50;
+/** Changed settings shown in a row; the rest are counted. */
+const SHOWN_SETTINGS = 4;
 
 interface Listing {
   experiments: Experiment[];
@@ -67,6 +74,7 @@ export function ExperimentsPage() {
   const [announcement, setAnnouncement] = useState("");
   const [loadingMore, setLoadingMore] = useState(false);
   const [moreError, setMoreError] = useState("");
+  const [filtersOpen, setFiltersOpen] = useState(false);
 
   const pipelines = useResource((signal) => listPipelines(signal), []);
   const listing = useResource<Listing>(
@@ -125,6 +133,12 @@ export function ExperimentsPage() {
   );
   const connection = useStatusChanges(onChange, reload);
 
+  const schemas = useMemo(
+    () => new Map((pipelines.data ?? []).map((item) => [item.name, item.configSchema])),
+    [pipelines.data],
+  );
+  const activeFilters = [status, pipeline, search].filter(Boolean).length;
+
   const rows = useMemo(
     () => (listing.data?.experiments ?? []).filter((experiment) => matchesSearch(experiment, search)),
     [listing.data, search],
@@ -176,7 +190,23 @@ export function ExperimentsPage() {
         </div>
       </div>
 
-      <form className="filters" role="search" aria-label="Filter experiments" onSubmit={(e) => e.preventDefault()}>
+      <button
+        type="button"
+        className="button filters-toggle"
+        aria-expanded={filtersOpen}
+        aria-controls="experiment-filters"
+        onClick={() => setFiltersOpen((open) => !open)}
+      >
+        {filtersOpen ? "Hide filters" : "Filters"}
+        {activeFilters ? ` (${activeFilters} on)` : ""}
+      </button>
+      <form
+        id="experiment-filters"
+        className={`filters${filtersOpen ? " is-open" : ""}`}
+        role="search"
+        aria-label="Filter experiments"
+        onSubmit={(e) => e.preventDefault()}
+      >
         <div className="field">
           <label htmlFor="filter-status">Status</label>
           <select id="filter-status" value={status} onChange={(e) => setFilter("status", e.target.value)}>
@@ -264,6 +294,7 @@ export function ExperimentsPage() {
                 const seconds = runSeconds(experiment, now);
                 const metric = headlineMetric(experiment.metrics);
                 const label = `${experiment.pipeline} ${shortId(experiment.id)}`;
+                const changed = changedSettings(experiment.config, schemas.get(experiment.pipeline));
                 return (
                   <tr key={experiment.id} data-experiment={experiment.id} data-status={experiment.status}>
                     <td className="select-cell">
@@ -279,6 +310,15 @@ export function ExperimentsPage() {
                         {experiment.pipeline}
                       </Link>
                       <span className="mono muted small"> {shortId(experiment.id)}</span>
+                      {changed.length ? (
+                        <span className="run-settings small" title="Settings that differ from the pipeline's defaults">
+                          {changed
+                            .slice(0, SHOWN_SETTINGS)
+                            .map(([key, value]) => `${key}=${formatValue(value)}`)
+                            .join(" · ")}
+                          {changed.length > SHOWN_SETTINGS ? ` · +${changed.length - SHOWN_SETTINGS} more` : ""}
+                        </span>
+                      ) : null}
                     </th>
                     <td data-label="Status">
                       <StatusBadge status={experiment.status} />

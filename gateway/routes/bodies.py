@@ -1,0 +1,254 @@
+"""What each route takes from a client, as pydantic models: bodies and query parameters.
+
+One model per thing a client sends (the login form, a new user, a submission, the experiment
+list's query, a live view's query) is both the check and the description: `parse` turns what
+arrived into the model or a 422 naming the first wrong field, in the words the gateway has
+always used (`max_restarts: must be a whole number from 0 to 100, got 1.5`), and
+`gateway.openapi` publishes each model's JSON Schema, so the document cannot drift from what a
+route accepts.
+
+JSON is read the way JSON Schema reads it: `null` is an absent string, a number with no
+fraction (`2.0`) is a whole number, and `true`, `"2"` or `1.5` are not. Query parameters
+arrive as text and are whole numbers when they read as one.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+import annotated_types
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+
+from azuraforge.v1 import experiment_pb2
+from gateway.errors import ApiError, invalid, quote, shorten
+
+# The scheduler's bound on `SubmitExperimentRequest.max_restarts`, checked here too so that a
+# bad value is a 422 before any call.
+MAX_RESTARTS = 100
+MAX_PAGE_SIZE = 500
+MAX_SEQ = 2**63 - 1
+STATUS_PREFIX = "EXPERIMENT_STATUS_"
+# Short names (`running`) to the enum's names, which the request message takes as they are.
+STATUSES = {
+    name.removeprefix(STATUS_PREFIX).lower(): name
+    for name, number in experiment_pb2.ExperimentStatus.items()
+    if number != experiment_pb2.EXPERIMENT_STATUS_UNSPECIFIED
+}
+
+
+def _null_is_empty(value: object) -> object:
+    return "" if value is None else value
+
+
+def _integral_is_whole(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# A JSON string; null counts as absent.
+Text = Annotated[str, BeforeValidator(_null_is_empty), Field(strict=True)]
+
+
+class Request(BaseModel):
+    """A model of what a client sends; `parse` is the only way in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # What to say, by field, when a field is missing or empty.
+    required: ClassVar[dict[str, str]] = {}
+    # What to say, by field, when a field has the wrong kind of value.
+    expected: ClassVar[dict[str, str]] = {}
+    # Query parameters arrive as text, which an error may quote; a body's values it names.
+    quotes_input: ClassVar[bool] = False
+
+    @classmethod
+    def refusal(cls, problem: ErrorDetails) -> ApiError | None:
+        """A model's own answer to `problem`, where it is not the usual 422."""
+        return None
+
+
+Model = TypeVar("Model", bound=Request)
+
+
+def parse(model: type[Model], data: dict[str, Any]) -> Model:
+    """`data` as a `model`, or the 422 (400 for an unsupported grant) of its first problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = error.errors(include_url=False)
+        # A typo in a key explains the rest, so it is named first, as before any other check.
+        problems.sort(key=lambda problem: problem["type"] != "extra_forbidden")
+        raise _answer(model, problems[0]) from None
+
+
+def _answer(model: type[Request], problem: ErrorDetails) -> ApiError:
+    own = model.refusal(problem)
+    if own is not None:
+        return own
+    name = str(problem["loc"][0]) if problem["loc"] else "body"
+    kind = problem["type"]
+    info = model.model_fields.get(name)
+    if kind == "extra_forbidden":
+        return invalid(name, f"unknown field; use {', '.join(sorted(model.model_fields))}")
+    if info is None:  # a problem of the whole body: a model validator's
+        return invalid(name, problem["msg"])
+    if kind in ("missing", "string_too_short"):
+        return invalid(name, model.required.get(name, "is required"))
+    if kind == "value_error":
+        return invalid(name, str(problem.get("ctx", {}).get("error", problem["msg"])))
+    bounds = _bounds(info)
+    value = problem["input"]
+    if bounds is not None and kind in ("greater_than_equal", "less_than_equal"):
+        return invalid(name, f"must be {bounds[0]} to {bounds[1]}, got {shorten(str(value))}")
+    if bounds is not None:
+        got = quote(value) if model.quotes_input and isinstance(value, str) else _kind(value)
+        return invalid(name, f"must be a whole number from {bounds[0]} to {bounds[1]}, got {got}")
+    if kind == "literal_error":
+        choices = ", ".join(str(choice) for choice in _choices(info) if choice)
+        return invalid(name, f"must be one of {choices}, got {_shown(value)}")
+    return invalid(name, model.expected.get(name, "must be a string"))
+
+
+def _bounds(info: FieldInfo) -> tuple[object, object] | None:
+    """The range of a whole-number field; None for any other."""
+    low = [item.ge for item in info.metadata if isinstance(item, annotated_types.Ge)]
+    high = [item.le for item in info.metadata if isinstance(item, annotated_types.Le)]
+    return (low[0], high[0]) if low and high else None
+
+
+def _choices(info: FieldInfo) -> tuple[object, ...]:
+    annotation = info.annotation
+    return tuple(getattr(annotation, "__args__", ()))
+
+
+def _shown(value: object) -> str:
+    return quote(value) if isinstance(value, str) else _kind(value)
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in JSON's words, to name it without echoing it back."""
+    if isinstance(value, float):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    kinds = ((str, "a string"), (list, "an array"), (dict, "an object"), (type(None), "null"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
+
+
+class LoginForm(Request):
+    """`POST auth/token`: an OAuth2 password grant (RFC 6749 §4.3), as a form or JSON.
+
+    `grant_type` comes first: an unsupported grant is answered as OAuth2 says (400), before
+    anything else is looked at.
+    """
+
+    grant_type: Annotated[Literal["", "password"], BeforeValidator(_null_is_empty)] = Field(
+        default="", description="`password`, or left out."
+    )
+    username: Text = Field(min_length=1)
+    password: Text = Field(min_length=1, json_schema_extra={"format": "password"})
+    scope: Text = Field(default="", description="Accepted and ignored: a token can do all.")
+    client_id: Text = Field(default="", description="Accepted and ignored.")
+
+    @classmethod
+    def refusal(cls, problem: ErrorDetails) -> ApiError | None:
+        """Another grant type is OAuth2's `unsupported_grant_type` (RFC 6749 §5.2), a 400."""
+        grant = problem["input"]
+        if problem["loc"] != ("grant_type",) or not isinstance(grant, str):
+            return None
+        return ApiError(
+            HTTPStatus.BAD_REQUEST,
+            "unsupported_grant_type",
+            f"grant_type {quote(grant)} is not supported; use grant_type=password",
+        )
+
+
+def _default_role(value: object) -> object:
+    return "user" if value is None or value == "" else value
+
+
+class NewUser(Request):
+    """`POST users`: an account; the scheduler checks the name and the password's length."""
+
+    username: Text = ""
+    password: Text = Field(default="", json_schema_extra={"format": "password"})
+    role: Annotated[Literal["user", "admin"], BeforeValidator(_default_role)] = "user"
+
+
+class Submission(Request):
+    """`POST experiments`: a pipeline to run with its config."""
+
+    required: ClassVar[dict[str, str]] = {
+        "pipeline": "is required: the name of an installed pipeline"
+    }
+    expected: ClassVar[dict[str, str]] = {
+        "config": "must be a JSON object of the pipeline's settings"
+    }
+
+    pipeline: Text = Field(
+        min_length=1, description="An installed pipeline's name.", examples=["weather_forecaster"]
+    )
+    config: Annotated[dict[str, Any], BeforeValidator(lambda v: v or {})] = Field(
+        default_factory=dict,
+        description="Settings, checked against the pipeline's `config_schema`.",
+        examples=[{"epochs": 20, "learning_rate": 0.001}],
+    )
+    max_restarts: Annotated[int | None, BeforeValidator(_integral_is_whole)] = Field(
+        default=None,
+        ge=0,
+        le=MAX_RESTARTS,
+        strict=True,
+        description=(
+            "How many times a lost run (its trainer died, say) is placed again from its latest "
+            "checkpoint before the experiment fails; leave it out for the scheduler's default "
+            "(`FORGE_MAX_RESTARTS`, 3)."
+        ),
+    )
+
+
+def _empty_is_absent(value: object) -> object:
+    return None if value == "" else value
+
+
+def _statuses(values: object) -> list[str]:
+    """`status` as repeated and comma-separated short or full names, as the enum's names."""
+    statuses = []
+    for value in values if isinstance(values, list) else [values]:
+        for name in filter(None, (part.strip() for part in str(value).split(","))):
+            key = name.lower().removeprefix(STATUS_PREFIX.lower())
+            if key not in STATUSES:
+                raise ValueError(f"{quote(name)} is not a status; use {', '.join(STATUSES)}")
+            statuses.append(STATUSES[key])
+    return statuses
+
+
+class ExperimentsQuery(Request):
+    """`GET experiments`: a page of experiments, newest first, filtered."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    quotes_input: ClassVar[bool] = True
+
+    page_size: Annotated[int | None, BeforeValidator(_empty_is_absent)] = Field(
+        default=None, ge=1, le=MAX_PAGE_SIZE
+    )
+    page_token: str = Field(default="", description="`next_page_token` of a page.")
+    status: Annotated[list[str], BeforeValidator(_statuses)] = Field(
+        default_factory=list,
+        description="Only these statuses (`running`, ...); repeat or comma-separate.",
+    )
+    pipeline: str = Field(default="", description="Only this pipeline's.")
+
+
+class EventsQuery(Request):
+    """`GET experiments/{id}/events`: where a live view starts."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    quotes_input: ClassVar[bool] = True
+
+    after: Annotated[int | None, BeforeValidator(_empty_is_absent)] = Field(
+        default=None,
+        ge=0,
+        le=MAX_SEQ,
+        description="Send only the events after this `seq` (resuming).",
+    )
