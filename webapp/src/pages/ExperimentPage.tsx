@@ -14,7 +14,7 @@ import { isFinished, type Experiment, type ExperimentStatus, type ResumedEvent }
 import { Alert, errorText } from "../components/Alert";
 import { ArtifactList } from "../components/ArtifactList";
 import { AttemptList } from "../components/AttemptList";
-import { FinalMetrics } from "../components/FinalMetrics";
+import { FinalMetrics, type FinalScores } from "../components/FinalMetrics";
 import { LiveLog } from "../components/LiveLog";
 import { PredictTab } from "../components/PredictTab";
 import { MetricChart, type ChartMarker, type ChartSeries } from "../components/MetricChart";
@@ -144,7 +144,13 @@ export function ExperimentPage() {
 
   const seconds = runSeconds({ ...data, status }, now);
   const errorMessage = history.finished?.errorMessage || data.errorMessage;
-  const finalMetrics = finished ? { ...data.metrics, ...(history.finished?.metrics ?? {}) } : {};
+  // The event's scores when this page saw the run end, else the stored experiment's.
+  const final = history.finished ?? data;
+  const finalScores: FinalScores = {
+    metrics: finished ? { ...data.metrics, ...(history.finished?.metrics ?? {}) } : {},
+    baselines: final.baselines,
+    references: final.references,
+  };
   const artifacts = data.artifacts.length >= history.artifacts.length ? data.artifacts : history.artifacts;
   const latestResume = history.resumes.at(-1);
 
@@ -245,7 +251,7 @@ export function ExperimentPage() {
                 ))
               )}
             </div>
-            {finished ? <FinalMetrics metrics={finalMetrics} /> : null}
+            {finished ? <FinalMetrics scores={finalScores} /> : null}
             {data.attempts.length > 1 ? <AttemptList attempts={data.attempts} status={status} /> : null}
             <h2 className="section-title">Log</h2>
             <LiveLog lines={history.logs} />
