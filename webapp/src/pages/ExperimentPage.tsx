@@ -260,7 +260,7 @@ export function ExperimentPage() {
         {tab === "report" ? <ReportTab id={data.id} finished={finished} /> : null}
         {tab === "files" ? <ArtifactList experimentId={data.id} artifacts={artifacts} /> : null}
         {tab === "config" ? <ConfigTable config={data.config} /> : null}
-        {tab === "predict" ? <PredictTab experiment={{ ...data, metrics: finalMetrics }} /> : null}
+        {tab === "predict" ? <PredictTab experiment={{ ...data, metrics: finalScores.metrics }} /> : null}
       </Tabs>
     </>
   );
