@@ -25,6 +25,8 @@ import grpc
 from google.protobuf import json_format
 
 from azuraforge.configs import typed_config
+from azuraforge.statuses import NAMES as STATUSES
+from azuraforge.statuses import parse_status, status_name
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
 from forge_cli.client import (
     CALL_TIMEOUT_S,
@@ -39,7 +41,7 @@ from forge_cli.client import (
 )
 from forge_cli.columns import align
 from forge_cli.epochs import CURVE_KINDS, epoch_table, one_per_epoch
-from forge_cli.render import STATUSES, metrics_table, status_name, status_value, timestamp
+from forge_cli.render import metrics_table, timestamp
 from forge_core.files import atomic_write
 
 # ListExperiments answers at most this many per page.
@@ -94,7 +96,7 @@ def list_experiments(args: argparse.Namespace) -> int:
     if args.limit < 1:
         raise CommandError(f"--limit {args.limit}: give 1 or more", EXIT_USAGE)
     address = scheduler_address(args.scheduler)
-    statuses = [status_value(name) for name in args.status]
+    statuses = [parse_status(name) for name in args.status]
     with connect(address) as connection:
         experiments, total = _page_through(connection, statuses, args.pipeline or "", args.limit)
     if not experiments:

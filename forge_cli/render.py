@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from azuraforge.v1 import experiment_pb2
 from forge_cli.columns import align
 from forge_learner.report import format_number
-
-STATUS_PREFIX = "EXPERIMENT_STATUS_"
-# The statuses as users type them, in their order of life.
-STATUSES = tuple(
-    name.removeprefix(STATUS_PREFIX).lower()
-    for name in (value.name for value in experiment_pb2.ExperimentStatus.DESCRIPTOR.values)
-    if not name.endswith("UNSPECIFIED")
-)
-
-
-def status_name(status: experiment_pb2.ExperimentStatus) -> str:
-    """`SUCCEEDED` for EXPERIMENT_STATUS_SUCCEEDED: the word users see everywhere."""
-    return experiment_pb2.ExperimentStatus.Name(status).removeprefix(STATUS_PREFIX)
-
-
-def status_value(name: str) -> experiment_pb2.ExperimentStatus:
-    """The enum value of `succeeded` or `SUCCEEDED`; ValueError names the choices."""
-    try:
-        value = experiment_pb2.ExperimentStatus.Value(STATUS_PREFIX + name.strip().upper())
-    except ValueError:
-        raise ValueError(f"unknown status {name!r}; use one of {', '.join(STATUSES)}") from None
-    return cast(experiment_pb2.ExperimentStatus, value)
 
 
 def timestamp(value: Timestamp) -> str:

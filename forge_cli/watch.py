@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+from azuraforge.statuses import status_name
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
 from forge_cli.epochs import CURVE_KINDS, epoch_table, one_per_epoch
-from forge_cli.render import metrics_table, status_name
+from forge_cli.render import metrics_table
 from forge_learner.callbacks.progress import (
     TerminalLine,
     format_duration,

@@ -22,6 +22,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from azuraforge.statuses import NAMES as STATUS_NAMES
+from azuraforge.statuses import parse_status
 from azuraforge.v1 import experiment_pb2
 from gateway.errors import ApiError, invalid, quote, shorten
 
@@ -30,13 +32,6 @@ from gateway.errors import ApiError, invalid, quote, shorten
 MAX_RESTARTS = 100
 MAX_PAGE_SIZE = 500
 MAX_SEQ = 2**63 - 1
-STATUS_PREFIX = "EXPERIMENT_STATUS_"
-# Short names (`running`) to the enum's names, which the request message takes as they are.
-STATUSES = {
-    name.removeprefix(STATUS_PREFIX).lower(): name
-    for name, number in experiment_pb2.ExperimentStatus.items()
-    if number != experiment_pb2.EXPERIMENT_STATUS_UNSPECIFIED
-}
 
 
 def _null_is_empty(value: object) -> object:
@@ -232,10 +227,14 @@ def _statuses(values: object) -> list[str]:
     statuses = []
     for value in values if isinstance(values, list) else [values]:
         for name in filter(None, (part.strip() for part in str(value).split(","))):
-            key = name.lower().removeprefix(STATUS_PREFIX.lower())
-            if key not in STATUSES:
-                raise ValueError(f"{quote(name)} is not a status; use {', '.join(STATUSES)}")
-            statuses.append(STATUSES[key])
+            try:
+                status = parse_status(name)
+            except ValueError:
+                raise ValueError(
+                    f"{quote(name)} is not a status; use {', '.join(STATUS_NAMES)}"
+                ) from None
+            # The request message takes the enum's names as they are.
+            statuses.append(experiment_pb2.ExperimentStatus.Name(status))
     return statuses
 
 

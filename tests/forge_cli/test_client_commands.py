@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from azuraforge.statuses import status_name
 from forge_cli import submit as submit_module
 from forge_cli.client import (
     EXIT_AUTH,
@@ -28,7 +29,6 @@ from forge_cli.client import (
     EXIT_USAGE,
 )
 from forge_cli.main import main
-from forge_cli.render import status_name
 from forge_cli.up import free_port
 from forge_learner.registry import Discovery
 from tests.stack import ADMIN_PASSWORD, TERMINAL
