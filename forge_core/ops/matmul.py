@@ -52,5 +52,8 @@ class Linear(Function):
         grad_x = (g2 @ weight).reshape(x.shape) if need_x else None
         grad_w = g2.T @ x.reshape(-1, x.shape[-1]) if need_w else None
         if need_b:
-            return grad_x, grad_w, g2.sum(axis=0) if need_b[0] else None
+            # the column sums as a GEMV: about 6x faster than NumPy's sum over the rows of a
+            # (3072, 64) float32 gradient, the Transformer benchmark's
+            grad_b = xp.ones(g2.shape[0], dtype=g2.dtype) @ g2 if need_b[0] else None
+            return grad_x, grad_w, grad_b
         return grad_x, grad_w
