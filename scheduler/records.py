@@ -128,6 +128,8 @@ class ExperimentRecord:
     stream_position: int = 0
     # The scheduler that follows the run while it is RUNNING.
     scheduler_id: str | None = None
+    # What its owner calls it; empty when unnamed.
+    name: str = ""
 
     @property
     def restarts_used(self) -> int:

@@ -29,6 +29,12 @@ from gateway.rpc import ApiError, invalid, quote, shorten
 # bad value is a 422 before any call.
 MAX_RESTARTS = 100
 MAX_PAGE_SIZE = 500
+# The scheduler checks names (`scheduler.names`); the gateway only says so.
+NAME_HELP = (
+    "What to call the experiment, shown instead of its pipeline where it is listed: at most "
+    "100 characters once surrounding whitespace is trimmed, no control characters; "
+    "left out or empty for none."
+)
 MAX_SEQ = 2**63 - 1
 STATUS_PREFIX = "EXPERIMENT_STATUS_"
 # Short names (`running`) to the enum's names, which the request message takes as they are.
@@ -205,6 +211,15 @@ class Submission(Request):
             "(`FORGE_MAX_RESTARTS`, 3)."
         ),
     )
+    name: Text = Field(default="", description=NAME_HELP, examples=["baseline, two layers"])
+
+
+class Rename(Request):
+    """`PATCH experiments/{id}`: a new name for an experiment, or "" for none."""
+
+    required: ClassVar[dict[str, str]] = {"name": 'is required: the new name, or "" to clear it'}
+
+    name: Text = Field(description=NAME_HELP + ' `""` clears it.', examples=["lr 0.01"])
 
 
 class PredictionInputs(Request):
