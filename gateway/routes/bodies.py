@@ -18,7 +18,14 @@ from http import HTTPStatus
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import annotated_types
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -53,8 +60,20 @@ def _integral_is_whole(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def _encodable(value: str) -> str:
+    """`value`, if protobuf can send it: JSON's `\\ud800` escapes can spell a lone surrogate,
+    which is no character and has no UTF-8 form."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be text, without lone surrogates such as \\ud800") from None
+    return value
+
+
 # A JSON string; null counts as absent.
-Text = Annotated[str, BeforeValidator(_null_is_empty), Field(strict=True)]
+Text = Annotated[
+    str, BeforeValidator(_null_is_empty), Field(strict=True), AfterValidator(_encodable)
+]
 
 
 class Request(BaseModel):

@@ -46,6 +46,10 @@ def refusal(model: type[Request], data: dict[str, Any]) -> tuple[int, str, str]:
         (Rename, {}, 'name: is required: the new name, or "" to clear it'),
         (Rename, {"name": ["x"]}, "name: must be a string"),
         (Rename, {"name": "x", "pipeline": "p"}, "pipeline: unknown field; use name"),
+        # JSON's "\ud800" escape: no character, and protobuf cannot send it.
+        (Rename, {"name": "a\ud800"}, "name: must be text, without lone surrogates"),
+        (Submission, {"pipeline": "p", "name": "\udfff"}, "name: must be text, without lone"),
+        (NewUser, {"username": "\ud800"}, "username: must be text, without lone surrogates"),
         (Submission, {"pipeline": "p", "max_restarts": True}, "got true"),
         (Submission, {"pipeline": "p", "max_restarts": "2"}, "got a string"),
         (Submission, {"pipeline": "p", "max_restarts": -1}, "max_restarts: must be 0 to 100"),

@@ -312,7 +312,7 @@ export function ExperimentsPage() {
                       <Link to={`/experiments/${encodeURIComponent(experiment.id)}`} className="run-link">
                         {runName(experiment)}
                       </Link>
-                      {experiment.name ? <span className="muted small"> {experiment.pipeline}</span> : null}
+                      {experiment.name ? <span className="muted small run-list-pipeline"> {experiment.pipeline}</span> : null}
                       <span className="mono muted small"> {shortId(experiment.id)}</span>
                       {changed.length ? (
                         <span className="run-settings small" title="Settings that differ from the pipeline's defaults">

@@ -113,7 +113,7 @@ export function NewExperimentPage() {
       ) : null}
       {pipeline ? (
         <form className="new-experiment" onSubmit={submit} noValidate aria-label={`Configure ${pipeline.name}`}>
-          <div className={`field field-name${nameError ? " field-invalid" : ""}`} data-field="name">
+          <div className={`field field-name${nameError ? " field-invalid" : ""}`}>
             <label htmlFor={NAME_ID}>Name</label>
             <input
               id={NAME_ID}
