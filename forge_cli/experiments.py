@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
 from google.protobuf import json_format
 
+from azuraforge.configs import typed_config
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
 from forge_cli.client import (
     CALL_TIMEOUT_S,
@@ -171,8 +173,25 @@ def show_experiment(args: argparse.Namespace) -> int:
             raise rpc_error(error, address) from None
         experiment = answer.experiment
         epochs = one_per_epoch(_stored_events(connection, experiment))
-    print("\n".join(describe(experiment, epochs)))
+        schema = _config_schema(connection, experiment.pipeline)
+    print("\n".join(describe(experiment, epochs, schema)))
     return 0
+
+
+def _config_schema(connection: Connection, pipeline: str) -> dict[str, Any] | None:
+    """The JSON Schema of `pipeline`'s config as the scheduler lists it; None when it does not."""
+    try:
+        answer: scheduler_pb2.ListPipelinesResponse = connection.scheduler.ListPipelines(
+            scheduler_pb2.ListPipelinesRequest(),
+            metadata=connection.metadata,
+            timeout=CALL_TIMEOUT_S,
+        )
+    except grpc.RpcError:
+        return None  # the config still shows, only less neatly typed
+    for info in answer.pipelines:
+        if info.name == pipeline:
+            return json_format.MessageToDict(info.config_schema)
+    return None
 
 
 def _stored_events(
@@ -205,11 +224,14 @@ def _stored_events(
 
 
 def describe(
-    experiment: experiment_pb2.Experiment, epochs: list[events_pb2.EpochEnded] | None = None
+    experiment: experiment_pb2.Experiment,
+    epochs: list[events_pb2.EpochEnded] | None = None,
+    config_schema: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """One experiment as lines: facts, config, attempts, epochs, metrics, files.
 
-    `epochs` are its epochs one per epoch (`forge_cli.epochs.one_per_epoch`), if known.
+    `epochs` are its epochs one per epoch (`forge_cli.epochs.one_per_epoch`), if known; the
+    config is shown with the types and order of `config_schema`, when known.
     """
     attempts = experiment.attempts
     facts = [
@@ -232,14 +254,14 @@ def describe(
     if experiment.error_message:
         facts.append(["error", experiment.error_message])
     lines = align(facts)
-    config = json_format.MessageToDict(experiment.config)
+    config = typed_config(json_format.MessageToDict(experiment.config), config_schema)
     lines += ["", "config:", *(f"  {line}" for line in json.dumps(config, indent=2).splitlines())]
     if len(attempts) > 1:
         lines += ["", "attempts:", *(f"  {row}" for row in _attempts_table(attempts))]
     table = epoch_table(epochs or [])
     if table:
         lines += ["", "epochs:", *(f"  {row}" for row in table)]
-    table = metrics_table(experiment.metrics)
+    table = metrics_table(experiment.metrics, experiment.baselines, experiment.references)
     if table:
         lines += ["", "metrics:", *(f"  {row}" for row in table)]
     if experiment.artifacts:

@@ -1,4 +1,4 @@
-"""How the client commands show experiments: status names, times, and metrics beside baselines."""
+"""How the client commands show experiments: status names, times, metrics beside baselines."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from forge_cli.columns import align
 from forge_learner.report import format_number
 
 STATUS_PREFIX = "EXPERIMENT_STATUS_"
-BASELINE_PREFIX = "baseline_"
 # The statuses as users type them, in their order of life.
 STATUSES = tuple(
     name.removeprefix(STATUS_PREFIX).lower()
@@ -42,30 +41,23 @@ def timestamp(value: Timestamp) -> str:
     return value.ToDatetime().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def metrics_table(metrics: Mapping[str, float]) -> list[str]:
-    """The model's metrics with each baseline's beside them, as aligned lines.
+def metrics_table(
+    metrics: Mapping[str, float],
+    baselines: Mapping[str, experiment_pb2.Scores],
+    references: Mapping[str, experiment_pb2.Scores],
+) -> list[str]:
+    """The model's metrics with each baseline's and reference model's beside them, as lines.
 
-    The scheduler sends one flat map: the model's metrics under their names, and each
-    baseline's as `baseline_<baseline>_<metric>`, which is split back here.
+    A reference model's column says so (`linear AR (reference)`), since a reference is a point
+    of comparison rather than a bar to clear as a baseline is.
     """
-    model = {k: v for k, v in metrics.items() if not k.startswith(BASELINE_PREFIX)}
-    baselines: dict[str, dict[str, float]] = {}
-    for key, value in metrics.items():
-        if not key.startswith(BASELINE_PREFIX):
-            continue
-        rest = key.removeprefix(BASELINE_PREFIX)
-        metric = next(
-            (m for m in sorted(model, key=len, reverse=True) if rest.endswith(f"_{m}")), None
-        )
-        if metric is None:
-            continue
-        baseline = rest.removesuffix(f"_{metric}").replace("_", " ")
-        baselines.setdefault(baseline, {})[metric] = value
-    if not model:
+    if not metrics:
         return []
-    columns = {"model": model, **dict(sorted(baselines.items()))}
+    columns: dict[str, Mapping[str, float]] = {"model": metrics}
+    columns.update({name: baselines[name].values for name in sorted(baselines)})
+    columns.update({f"{name} (reference)": references[name].values for name in sorted(references)})
     rows = [["metric", *columns]]
-    for name in sorted(model):
+    for name in sorted(metrics):
         rows.append([name, *(_cell(scores.get(name)) for scores in columns.values())])
     return align(rows)
 

@@ -167,7 +167,7 @@ class EventPrinter:
         status = status_name(finished.status)
         reason = f": {finished.error_message}" if finished.error_message else ""
         self._write(f"Experiment {status}{reason}")
-        table = metrics_table(finished.metrics)
+        table = metrics_table(finished.metrics, finished.baselines, finished.references)
         if table:
             self._write("")
             for row in table:

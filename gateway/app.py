@@ -9,7 +9,7 @@ Per request, outermost first:
 2. **CORS**, only for the origins in `FORGE_GATEWAY_CORS_ORIGINS`; with none configured no
    cross-origin headers are ever sent, and browsers keep other sites' pages out of the API.
 3. **Errors as JSON.** Whatever a handler raises becomes `{"error": {"code", "message",
-   "details"}}` with the right status (`gateway.rpc` maps gRPC statuses); only a bug in the
+   "details"}}` with the right status (`gateway.errors` maps gRPC statuses); only a bug in the
    gateway is a 500, and it is logged with its traceback.
 4. **Body limit.** A body larger than `FORGE_GATEWAY_MAX_BODY_BYTES` is refused with 413,
    from its `Content-Length` before reading it, or while reading one sent without.
@@ -35,6 +35,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.typedefs import Handler, Middleware
 
+from gateway.errors import ApiError, api_error
 from gateway.fanout import Fanout, scheduler_watch
 from gateway.keys import CORS_ORIGIN, FANOUT, SCHEDULER, SETTINGS, SOCKETS
 from gateway.keys import REQUEST_ID as REQUEST_ID_KEY
@@ -49,7 +50,7 @@ from gateway.routes import (
     predictions,
     webapp,
 )
-from gateway.rpc import ApiError, Scheduler, api_error
+from gateway.scheduler_stubs import SchedulerStubs
 from gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,9 @@ def create_app(settings: GatewaySettings) -> web.Application:
 async def scheduler_channel(app: web.Application) -> AsyncIterator[None]:
     """The channel to the scheduler and the live-event fan-out built on it, for the app's life."""
     settings = app[SETTINGS]
-    stubs = Scheduler.connect(settings.scheduler_addr, settings.rpc_timeout_seconds, settings.tls)
+    stubs = SchedulerStubs.connect(
+        settings.scheduler_addr, settings.rpc_timeout_seconds, settings.tls
+    )
     app[SCHEDULER] = stubs
     app[FANOUT] = Fanout(scheduler_watch(stubs.scheduler), settings.viewer_queue_size)
     yield

@@ -13,12 +13,12 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from gateway.fanout import Fanout
-    from gateway.rpc import Scheduler
+    from gateway.scheduler_stubs import SchedulerStubs
     from gateway.settings import GatewaySettings
 
 SETTINGS: web.AppKey[GatewaySettings] = web.AppKey("settings")
 # Set by the app's cleanup context for as long as the app runs.
-SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")
+SCHEDULER: web.AppKey[SchedulerStubs] = web.AppKey("scheduler")
 FANOUT: web.AppKey[Fanout] = web.AppKey("fanout")
 # Open WebSockets, closed with "going away" when the gateway shuts down.
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
@@ -27,7 +27,7 @@ REQUEST_ID = web.RequestKey("request_id", str)
 CORS_ORIGIN = web.RequestKey("cors_origin", str)
 
 
-def scheduler(request: web.Request) -> Scheduler:
+def scheduler(request: web.Request) -> SchedulerStubs:
     return request.app[SCHEDULER]
 
 

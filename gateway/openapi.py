@@ -4,7 +4,7 @@ The paths are written here by hand, next to nothing else, so that each route say
 what it takes and answers; `tests/gateway/test_openapi.py` checks them against the app's real
 router, so a route cannot be added or removed without its description. The bodies' schemas are
 not written by hand: what the routes answer with is derived from the `.proto` messages, in the
-protobuf JSON form the gateway writes (`gateway.rpc`), and what they take (bodies and query
+protobuf JSON form the gateway writes (`gateway.json_form`), and what they take (bodies and query
 parameters) from the pydantic models that check it (`gateway.routes.bodies`), so neither can
 drift from what the code does.
 WebSocket routes appear as the `GET` that upgrades, with their messages described in words.

@@ -34,8 +34,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from forge_learner.quoting import quote
 from scheduler.db.models import USERNAME_LENGTH, Role
+from scheduler.quoting import quote
 from scheduler.records import Caller, UserRecord
 from scheduler.store import AlreadyExists, Store
 from scheduler.throttle import LoginThrottle, LoginWait

@@ -104,6 +104,8 @@ def experiment_to_proto(experiment: ExperimentRecord) -> experiment_pb2.Experime
         epochs_done=experiment.epochs_done,
         total_epochs=experiment.total_epochs,
         metrics=experiment.metrics,
+        baselines=scores_to_proto(experiment.baselines),
+        references=scores_to_proto(experiment.references),
         artifacts=[artifact_to_proto(artifact) for artifact in experiment.artifacts],
         last_seq=experiment.last_seq,
         max_restarts=experiment.max_restarts,
@@ -117,6 +119,10 @@ def experiment_to_proto(experiment: ExperimentRecord) -> experiment_pb2.Experime
     if experiment.finished_at is not None:
         message.finished_at.CopyFrom(timestamp(experiment.finished_at))
     return message
+
+
+def scores_to_proto(by_name: dict[str, dict[str, float]]) -> dict[str, experiment_pb2.Scores]:
+    return {name: experiment_pb2.Scores(values=values) for name, values in by_name.items()}
 
 
 def attempt_to_proto(attempt: AttemptRecord) -> experiment_pb2.Attempt:

@@ -4,56 +4,77 @@ The servicers raise domain errors (`store.NotFound`, `auth.Throttled`, `BadReque
 `scheduler.interceptors` turns each into a status with `status_for`, so every RPC answers the
 same mistake the same way and no bad input reaches a client as `UNKNOWN`:
 
-| error | status | trailing metadata |
+| error | status | details |
 |---|---|---|
-| `BadRequest`, `InvalidAccount`, `InvalidPageToken` | INVALID_ARGUMENT | `forge-field-errors` |
+| `BadRequest`, `InvalidAccount`, `InvalidPageToken` | INVALID_ARGUMENT | `google.rpc.BadRequest` |
 | `NotFound` | NOT_FOUND | |
 | `AlreadyExists` | ALREADY_EXISTS | |
 | `IllegalTransition`, `NotPredictable` | FAILED_PRECONDITION | |
 | `Unauthenticated` (and `TokenExpired`) | UNAUTHENTICATED | |
 | `PermissionDenied` | PERMISSION_DENIED | |
-| `Throttled` | RESOURCE_EXHAUSTED | `retry-after` (whole seconds) |
+| `Throttled` | RESOURCE_EXHAUSTED | `google.rpc.RetryInfo` (whole seconds) |
 | `nats.errors.Error`, `BusUnavailable`, `NoTrainerAvailable` | UNAVAILABLE | |
 
-`forge-field-errors` is a JSON array of `{"field", "rule", "message"}`, one per broken rule, so
-the gateway can answer 422 naming each field without parsing the message. `field` is the path
-in the request: `pipeline`, `config.epochs`, `page_token`. The message names the fields too,
-for grpcurl users. Anything else is a bug: it is logged with its traceback and answered
-INTERNAL, without details that could leak internals.
+The details travel as gRPC's standard rich status: a `google.rpc.Status` in the trailing
+metadata `grpc-status-details-bin`, which grpcurl prints and every gRPC library reads
+(`grpc_status.rpc_status`). A `BadRequest` has one field violation per broken rule: `field` is
+the path in the request (`pipeline`, `config.epochs`, `page_token`), `reason` the rule,
+`description` the message; so the gateway can answer 422 naming each field without parsing the
+message. The status message names the fields too. Anything else is a bug: it is logged with
+its traceback and answered INTERNAL, without details that could leak internals.
 
-The status message and the field errors travel as metadata, which gRPC caps (8 KiB before it
-may refuse an answer, 16 KiB before it must), so whatever a caller sent, both are kept within
-budgets that fit: messages quote input cut short (`forge_learner.quoting`), and here a message
-is cut to `MESSAGE_BUDGET` bytes and the field errors stop at `FIELD_ERRORS_BUDGET`, saying how
-many more there were. A client always gets the status meant for it, never a transport error.
+The status message and the details travel as metadata, which gRPC caps (8 KiB before it may
+refuse an answer, 16 KiB before it must), so whatever a caller sent, both are kept within
+budgets that fit: messages quote input cut short (`scheduler.quoting`), and here a message is cut
+to `MESSAGE_BUDGET` bytes and the field violations stop at `DETAILS_BUDGET`, saying how many more
+there were. A client always gets the status meant for it, never a transport error.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import grpc
 import nats.errors
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as ProtoMessage
+from google.rpc.error_details_pb2 import BadRequest as BadRequestDetails
+from google.rpc.error_details_pb2 import RetryInfo
+from google.rpc.status_pb2 import Status
+from grpc_status import rpc_status
 
-from forge_learner.config import FieldError
-from forge_learner.quoting import ELLIPSIS
 from scheduler.auth import InvalidAccount, PermissionDenied, Throttled, Unauthenticated
 from scheduler.bus import BusUnavailable
+from scheduler.quoting import ELLIPSIS
 from scheduler.store import AlreadyExists, IllegalTransition, InvalidPageToken, NotFound
 
-FIELD_ERRORS_KEY = "forge-field-errors"
-RETRY_AFTER_KEY = "retry-after"
-# Bytes on the wire; together well under gRPC's 8 KiB, with room for the other headers.
+# Bytes on the wire; together well under gRPC's 8 KiB, with room for the other headers. The
+# rich status repeats the message beside the details, and is sent base64-encoded (3 bytes take
+# 4): at most 2048 + 4/3 * (2048 + 1536) bytes in all.
 MESSAGE_BUDGET = 2048
-FIELD_ERRORS_BUDGET = 4096
+DETAILS_BUDGET = 1536
 # Each field error's own share, so that one long error cannot crowd out the others.
 FIELD_BUDGET = 256
 FIELD_MESSAGE_BUDGET = 768
 
-Metadata = tuple[tuple[str, str], ...]
+Metadata = tuple[tuple[str, str | bytes], ...]
+# The trailing metadata gRPC keeps a rich status in.
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One broken rule: `field` (a dotted path in the request), `rule` (a stable name for
+    programs, e.g. `greater_than_equal`, `extra_forbidden`, `missing`) and `message` (for
+    people; it names the field).
+    """
+
+    field: str
+    rule: str
+    message: str
 
 
 class BadRequest(ValueError):
@@ -89,13 +110,6 @@ class RpcStatus:
 
 def status_for(error: Exception) -> RpcStatus | None:
     """The status for an error a caller caused; None for a bug (see the module docstring)."""
-    status = _status(error)
-    if status is None:
-        return None
-    return replace(status, message=fit(status.message, MESSAGE_BUDGET))
-
-
-def _status(error: Exception) -> RpcStatus | None:
     match error:
         case BadRequest():
             return _invalid(str(error), error.errors)
@@ -104,24 +118,23 @@ def _status(error: Exception) -> RpcStatus | None:
         case InvalidPageToken():
             return _invalid(str(error), [FieldError("page_token", "invalid", str(error))])
         case NotFound():
-            return RpcStatus(grpc.StatusCode.NOT_FOUND, str(error))
+            return _status(grpc.StatusCode.NOT_FOUND, str(error))
         case AlreadyExists():
-            return RpcStatus(grpc.StatusCode.ALREADY_EXISTS, str(error))
+            return _status(grpc.StatusCode.ALREADY_EXISTS, str(error))
         case IllegalTransition() | NotPredictable():
-            return RpcStatus(grpc.StatusCode.FAILED_PRECONDITION, str(error))
+            return _status(grpc.StatusCode.FAILED_PRECONDITION, str(error))
         case NoTrainerAvailable():
-            return RpcStatus(grpc.StatusCode.UNAVAILABLE, str(error))
+            return _status(grpc.StatusCode.UNAVAILABLE, str(error))
         case Throttled():
-            retry_after = str(max(1, math.ceil(error.retry_after)))
-            return RpcStatus(
-                grpc.StatusCode.RESOURCE_EXHAUSTED, str(error), ((RETRY_AFTER_KEY, retry_after),)
-            )
+            delay = Duration(seconds=max(1, math.ceil(error.retry_after)))
+            retry = RetryInfo(retry_delay=delay)
+            return _status(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error), retry)
         case Unauthenticated():
-            return RpcStatus(grpc.StatusCode.UNAUTHENTICATED, str(error))
+            return _status(grpc.StatusCode.UNAUTHENTICATED, str(error))
         case PermissionDenied():
-            return RpcStatus(grpc.StatusCode.PERMISSION_DENIED, str(error))
+            return _status(grpc.StatusCode.PERMISSION_DENIED, str(error))
         case BusUnavailable() | nats.errors.Error():
-            return RpcStatus(
+            return _status(
                 grpc.StatusCode.UNAVAILABLE,
                 f"the scheduler cannot reach its message bus (NATS) right now ({error}); "
                 "try again shortly",
@@ -129,47 +142,79 @@ def _status(error: Exception) -> RpcStatus | None:
     return None
 
 
-def field_errors(trailing_metadata: Sequence[tuple[str, str | bytes]]) -> list[FieldError]:
-    """The field errors an INVALID_ARGUMENT status carries, read back (for clients and tests)."""
-    for key, value in trailing_metadata:
-        if key == FIELD_ERRORS_KEY:
-            text = value.decode() if isinstance(value, bytes) else value
-            return [FieldError(**item) for item in json.loads(text)]
-    return []
+def _status(code: grpc.StatusCode, message: str, *details: ProtoMessage) -> RpcStatus:
+    """A status with `message` cut to its budget, and `details` as a rich status when any."""
+    message = fit(message, MESSAGE_BUDGET)
+    if not details:
+        return RpcStatus(code, message)
+    rich = Status(code=code.value[0], message=message)
+    for detail in details:
+        rich.details.add().Pack(detail)
+    return RpcStatus(code, message, tuple(rpc_status.to_status(rich).trailing_metadata))
 
 
 def _invalid(message: str, errors: Sequence[FieldError]) -> RpcStatus:
-    items: list[dict[str, str]] = []
-    # The brackets of the array.
-    size = 2
+    request = BadRequestDetails()
+    size = 0
     for error in errors:
-        item = {
-            "field": fit(error.field, FIELD_BUDGET),
-            "rule": fit(error.rule, FIELD_BUDGET),
-            "message": fit(error.message, FIELD_MESSAGE_BUDGET),
-        }
-        item_size = len(_encode(item)) + 1
-        if size + item_size > FIELD_ERRORS_BUDGET:
+        violation = BadRequestDetails.FieldViolation(
+            field=fit(error.field, FIELD_BUDGET),
+            reason=fit(error.rule, FIELD_BUDGET),
+            description=fit(error.message, FIELD_MESSAGE_BUDGET),
+        )
+        # The violation, and its tag and length inside the BadRequest.
+        violation_size = violation.ByteSize() + 3
+        if size + violation_size > DETAILS_BUDGET:
             break
-        items.append(item)
-        size += item_size
-    left_out = len(errors) - len(items)
-    if left_out:
-        message = f"{len(errors)} errors, the first {len(items)} listed: {message}"
-    metadata = ((FIELD_ERRORS_KEY, _encode(items)),)
-    return RpcStatus(grpc.StatusCode.INVALID_ARGUMENT, message, metadata)
+        request.field_violations.append(violation)
+        size += violation_size
+    listed = len(request.field_violations)
+    if listed < len(errors):
+        message = f"{len(errors)} errors, the first {listed} listed: {message}"
+    return _status(grpc.StatusCode.INVALID_ARGUMENT, message, request)
 
 
-def _encode(value: object) -> str:
-    # ensure_ascii: a metadata value that is not binary must be printable ASCII.
-    return json.dumps(value, ensure_ascii=True)
+def rich_status(trailing_metadata: Sequence[tuple[str, str | bytes]]) -> Status | None:
+    """The rich status a call ended with, read back (for clients and tests); None for none."""
+    for key, value in trailing_metadata:
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            try:
+                return Status.FromString(value)
+            except DecodeError:
+                return None
+    return None
+
+
+def field_errors(trailing_metadata: Sequence[tuple[str, str | bytes]]) -> list[FieldError]:
+    """The field errors an INVALID_ARGUMENT status carries, read back (for clients and tests)."""
+    status = rich_status(trailing_metadata)
+    errors: list[FieldError] = []
+    for detail in status.details if status is not None else ():
+        request = BadRequestDetails()
+        if detail.Unpack(request):
+            errors += [
+                FieldError(violation.field, violation.reason, violation.description)
+                for violation in request.field_violations
+            ]
+    return errors
+
+
+def retry_after(trailing_metadata: Sequence[tuple[str, str | bytes]]) -> float | None:
+    """The seconds a RESOURCE_EXHAUSTED status says to wait, read back; None for none."""
+    status = rich_status(trailing_metadata)
+    for detail in status.details if status is not None else ():
+        info = RetryInfo()
+        if detail.Unpack(info):
+            return info.retry_delay.ToTimedelta().total_seconds()
+    return None
 
 
 def fit(text: str, budget: int) -> str:
     """`text`, cut and marked with "…" where needed to take at most `budget` bytes as metadata.
 
-    Counted the dearer of the two ways it travels: percent-encoded in a status message, or
-    JSON-escaped with `ensure_ascii` in the field errors.
+    Counted the dearer way it may travel: percent-encoded in a status message (3 bytes for each
+    byte that is not printable ASCII, and for `%`), and never less than its UTF-8 bytes in the
+    details.
     """
     room = budget - _wire_size(ELLIPSIS)
     used = 0
@@ -188,7 +233,6 @@ def fit(text: str, budget: int) -> str:
 
 def _wire_size(character: str) -> int:
     if " " <= character <= "~":
-        # %, " and \ are escaped by one encoding or the other.
-        return 3 if character in '%"\\' else 1
-    # Percent-encoding takes 3 bytes per UTF-8 byte; JSON's \uXXXX takes 6 per UTF-16 unit.
-    return max(6, 3 * len(character.encode("utf-8", "surrogatepass")))
+        return 3 if character == "%" else 1
+    # Percent-encoding takes 3 bytes per UTF-8 byte.
+    return 3 * len(character.encode("utf-8", "surrogatepass"))

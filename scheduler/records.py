@@ -7,7 +7,7 @@ messages are made from them in `scheduler.convert`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -128,6 +128,9 @@ class ExperimentRecord:
     stream_position: int = 0
     # The scheduler that follows the run while it is RUNNING.
     scheduler_id: str | None = None
+    # Once finished: each baseline's and reference model's test metrics, by its name.
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    references: dict[str, dict[str, float]] = field(default_factory=dict)
     # What its owner calls it; empty when unnamed.
     name: str = ""
 

@@ -33,6 +33,7 @@ from scheduler.placement import Placement
 from scheduler.predictions import Predictions
 from scheduler.recorder import Recorder, log_event
 from scheduler.records import StatusChange
+from scheduler.registrations import check_registration
 from scheduler.settings import DEFAULT_MAX_RESTARTS, MAX_RESTARTS_LIMIT
 from scheduler.status_watch import Experiments, watch_changes
 from scheduler.store import Store
@@ -265,22 +266,15 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     async def RegisterTrainer(
         self, request: scheduler_pb2.RegisterTrainerRequest, context: Context
     ) -> scheduler_pb2.RegisterTrainerResponse:
-        if not request.address:
-            raise BadRequest.field(
-                "address", "missing", "address is empty: give host:port where the trainer listens"
-            )
-        try:
-            trainer = await asyncio.to_thread(
-                self.store.register_trainer,
-                address=request.address,
-                slots=request.slots,
-                pipelines=request.pipelines,
-                trainer_id=request.trainer_id,
-                held=request.running_experiment_ids,
-            )
-        except ValueError as error:  # no slots, or an id too long to store
-            field = "slots" if "slot" in str(error) else "trainer_id"
-            raise BadRequest.field(field, "invalid", str(error)) from None
+        check_registration(request)
+        trainer = await asyncio.to_thread(
+            self.store.register_trainer,
+            address=request.address,
+            slots=request.slots,
+            pipelines=request.pipelines,
+            trainer_id=request.trainer_id,
+            held=request.running_experiment_ids,
+        )
         self.placement.trainer_registered(trainer.id)
         return scheduler_pb2.RegisterTrainerResponse(
             trainer_id=trainer.id, heartbeat_interval_seconds=self.heartbeat_interval_s

@@ -51,7 +51,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from azuraforge.v1 import events_pb2, experiment_pb2
-from forge_learner.quoting import quote
 from scheduler.db.engine import WRITE
 from scheduler.db.models import (
     ARTIFACT_NAME_LENGTH,
@@ -68,6 +67,7 @@ from scheduler.db.models import (
     Trainer,
     User,
 )
+from scheduler.quoting import quote
 from scheduler.records import (
     ArtifactRecord,
     AttemptRecord,
@@ -348,6 +348,8 @@ class Store:
             epochs_done=0,
             total_epochs=total_epochs,
             metrics={},
+            baselines={},
+            references={},
             last_seq=0,
             max_restarts=max_restarts,
             attempts=[],
@@ -1031,8 +1033,16 @@ def _follow_progress(experiment: Experiment, event: events_pb2.ExperimentEvent) 
         finished = event.experiment_finished
         if finished.metrics:
             experiment.metrics = dict(finished.metrics)
+        experiment.baselines = _scores(finished.baselines)
+        experiment.references = _scores(finished.references)
         if finished.error_message:
             experiment.error_message = finished.error_message
+
+
+def _scores(
+    by_name: Mapping[str, experiment_pb2.Scores],
+) -> dict[str, dict[str, float]]:
+    return {name: dict(scores.values) for name, scores in by_name.items()}
 
 
 def _check_artifact_name(name: str) -> None:
@@ -1146,6 +1156,8 @@ def _experiment_records(
             epochs_done=experiment.epochs_done,
             total_epochs=experiment.total_epochs,
             metrics=dict(experiment.metrics),
+            baselines=dict(experiment.baselines),
+            references=dict(experiment.references),
             last_seq=experiment.last_seq,
             artifacts=tuple(artifacts.get(experiment.id, ())),
             max_restarts=experiment.max_restarts,

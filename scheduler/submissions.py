@@ -32,8 +32,7 @@ from typing import Any
 from google.protobuf import struct_pb2
 
 from azuraforge.v1 import experiment_pb2
-from forge_learner.config import ConfigError, FieldError, config_json_schema
-from forge_learner.quoting import shorten
+from forge_learner.config import ConfigError, config_json_schema
 from forge_learner.registry import (
     PipelineClass,
     UnknownPipelineError,
@@ -41,7 +40,8 @@ from forge_learner.registry import (
     get_pipeline,
     refresh_installed,
 )
-from scheduler.errors import BadRequest
+from scheduler.errors import BadRequest, FieldError
+from scheduler.quoting import shorten
 from scheduler.records import TrainerRecord
 
 PIPELINE_SCAN_HINT = (

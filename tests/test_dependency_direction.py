@@ -22,22 +22,31 @@ TRANSPORTS = (
     "grpc",
     "grpc_health",
     "grpc_reflection",
+    "grpc_status",
+    "google.rpc",
     "azuraforge",
     "nats",
     "sqlalchemy",
     "aiohttp",
 )
 SERVICES = ("trainer", "scheduler", "gateway")
+# The command line sits on top of everything: nothing imports it.
+CLI = "forge_cli"
 
 FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
-    "forge_core": ("forge_learner", "apps", *SERVICES, *TRANSPORTS),
-    "forge_learner": ("apps", *SERVICES, *TRANSPORTS),
-    "gateway": ("sqlalchemy", "forge_core", "forge_learner", "apps", "trainer", "scheduler"),
+    "forge_core": ("forge_learner", "apps", *SERVICES, CLI, *TRANSPORTS),
+    "forge_learner": ("apps", *SERVICES, CLI, *TRANSPORTS),
+    # The bundled pipelines are plugins like any other: the engine and the learner only.
+    "apps": (*SERVICES, CLI, *TRANSPORTS),
+    "gateway": ("sqlalchemy", "forge_core", "forge_learner", "apps", "trainer", "scheduler", CLI),
     # The scheduler validates configs with forge_learner's registry and schemas, so the learner
     # is allowed; the trainer and the gateway it reaches only over gRPC.
-    "scheduler": ("gateway", "trainer", "aiohttp"),
+    "scheduler": ("gateway", "trainer", "aiohttp", CLI),
     # The trainer runs pipelines and answers the scheduler over gRPC; it owns no storage.
-    "trainer": ("sqlalchemy", "nats", "aiohttp", "gateway", "scheduler"),
+    "trainer": ("sqlalchemy", "nats", "aiohttp", "gateway", "scheduler", CLI),
+    # The CLI starts every service and runs pipelines, but finds the bundled ones as it finds any
+    # plugin, through the registry's entry points, never by importing them.
+    CLI: ("apps",),
 }
 
 

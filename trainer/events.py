@@ -6,7 +6,7 @@
 | ``EpochDone`` (``on_epoch_end``) | ``EpochEnded`` | epoch (from 1), total_epochs, metrics (Keras's names), elapsed_seconds since the fit began |
 | ``BatchDone`` (``on_batch_end``, at most 4/s) | ``BatchProgress`` | epoch and batch (from 1), total_batches, running loss |
 | ``LogRecord`` (a logging record) | ``LogLine`` | level, logger, message |
-| the run's ``Outcome`` | ``ExperimentFinished`` | status, error_message, metrics (test and ``baseline_<name>_<metric>``), retryable |
+| the run's ``Outcome`` | ``ExperimentFinished`` | status, error_message, metrics (test), baselines and references (each model's metrics by its name), retryable |
 
 ``emitted_at`` is when the child saw the event happen, not when it reached the stream. ``seq``
 counts the events of one Train stream from 1; the scheduler renumbers them in its log.
@@ -38,6 +38,8 @@ class Outcome:
     status: experiment_pb2.ExperimentStatus
     error_message: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    references: dict[str, dict[str, float]] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
     # The run was lost through no fault of the pipeline (its process died): worth a retry.
     retryable: bool = False
@@ -93,9 +95,16 @@ def finished_event(outcome: Outcome, run: RunInfo, seq: int) -> events_pb2.Exper
             error_message=outcome.error_message,
             metrics=outcome.metrics,
             retryable=outcome.retryable,
+            baselines=scores(outcome.baselines),
+            references=scores(outcome.references),
         )
     )
     return event
+
+
+def scores(by_name: dict[str, dict[str, float]]) -> dict[str, experiment_pb2.Scores]:
+    """Each model's metrics, by the model's name, as the typed map ``ExperimentFinished`` has."""
+    return {name: experiment_pb2.Scores(values=values) for name, values in by_name.items()}
 
 
 def _event(run: RunInfo, seq: int, at: float) -> events_pb2.ExperimentEvent:

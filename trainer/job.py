@@ -122,13 +122,15 @@ class LogRecord:
 class RunEnded:
     """The run's end as the pipeline saw it; the child sends nothing after it.
 
-    ``error`` says why a run failed, or why a cancelled one stopped. ``metrics`` are the test
-    metrics, with each baseline's as ``baseline_<name>_<metric>``.
+    ``error`` says why a run failed, or why a cancelled one stopped. ``metrics`` are the model's
+    test metrics; ``baselines`` and ``references`` each other model's, by its name.
     """
 
     status: Literal["completed", "cancelled", "failed"]
     error: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    references: dict[str, dict[str, float]] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
 
 
@@ -179,10 +181,14 @@ def _resume_file(spec: JobSpec) -> Path | None:
 
 def ended(result: RunResult) -> RunEnded:
     """The message for a run that returned: its status and every final number."""
-    metrics = dict(result.evaluation.metrics)
-    for baseline, scores in result.evaluation.baselines.items():
-        metrics.update({f"baseline_{baseline}_{name}": value for name, value in scores.items()})
-    return RunEnded(result.status, error=result.stop_reason or "", metrics=numbers(metrics))
+    evaluation = result.evaluation
+    return RunEnded(
+        result.status,
+        error=result.stop_reason or "",
+        metrics=numbers(evaluation.metrics),
+        baselines={name: numbers(scores) for name, scores in evaluation.baselines.items()},
+        references={name: numbers(scores) for name, scores in evaluation.references.items()},
+    )
 
 
 def describe_error(error: BaseException) -> str:

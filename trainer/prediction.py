@@ -14,7 +14,6 @@ no process; ``MAX_CONCURRENT`` bounds how many run at once.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import re
@@ -24,6 +23,9 @@ from typing import Any
 
 import grpc
 from google.protobuf import struct_pb2
+from google.rpc.error_details_pb2 import BadRequest
+from google.rpc.status_pb2 import Status
+from grpc_status import rpc_status
 
 from azuraforge.v1 import trainer_pb2
 from forge_learner.config import ConfigError
@@ -37,8 +39,6 @@ from forge_learner.sources import DataRequestError, DataUnavailable
 
 log = logging.getLogger(__name__)
 
-FIELD_ERRORS_KEY = "forge-field-errors"
-"""The trailing metadata that names bad fields, read the same way as the scheduler's."""
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 """A file of the request lands in the run folder under its name: one plain name, no path."""
 MAX_CONCURRENT = 4
@@ -56,10 +56,22 @@ class PredictionRefused(Exception):
         self.fields = fields or []
 
     @property
-    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+    def trailing_metadata(self) -> tuple[tuple[str, str | bytes], ...]:
+        """The bad fields as the standard ``google.rpc.BadRequest`` detail, as the scheduler
+        sends its own (``scheduler.errors``); nothing when no field is to blame."""
         if not self.fields:
             return ()
-        return ((FIELD_ERRORS_KEY, json.dumps(self.fields, ensure_ascii=True)),)
+        request = BadRequest(
+            field_violations=[
+                BadRequest.FieldViolation(
+                    field=field["field"], reason=field["rule"], description=field["message"]
+                )
+                for field in self.fields
+            ]
+        )
+        rich = Status(code=self.code.value[0], message=self.message)
+        rich.details.add().Pack(request)
+        return tuple(rpc_status.to_status(rich).trailing_metadata)
 
 
 class Predictor:

@@ -237,7 +237,14 @@ def outcome(
 ) -> Outcome:
     """How the run ended: as the child reported, or, when it could not, by how it exited."""
     if ended is not None:
-        return Outcome(STATUSES[ended.status], ended.error, ended.metrics, ended.at)
+        return Outcome(
+            STATUSES[ended.status],
+            ended.error,
+            ended.metrics,
+            ended.baselines,
+            ended.references,
+            ended.at,
+        )
     if abandoned is not None:
         return Outcome(FAILED, abandoned, retryable=True)
     if cancel_requested:

@@ -20,10 +20,10 @@ import grpc
 from aiohttp import web
 
 from azuraforge.v1 import scheduler_pb2
+from gateway.errors import ApiError
 from gateway.keys import scheduler
 from gateway.routes import API
 from gateway.routes.request import credentials
-from gateway.rpc import ApiError
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

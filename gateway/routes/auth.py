@@ -16,11 +16,12 @@ from aiohttp import web
 
 from azuraforge.v1 import auth_pb2
 from gateway.forwarding import vouched_address
+from gateway.json_form import to_json
 from gateway.keys import scheduler
+from gateway.metadata import call_metadata
 from gateway.routes import API
 from gateway.routes.bodies import LoginForm, NewUser, parse
 from gateway.routes.request import credentials, form_fields, json_object
-from gateway.rpc import call_metadata, to_json
 
 routes = web.RouteTableDef()
 

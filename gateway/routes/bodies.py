@@ -30,7 +30,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from azuraforge.v1 import experiment_pb2
-from gateway.rpc import ApiError, invalid, quote, shorten
+from gateway.errors import ApiError, invalid, quote, shorten
 
 # The scheduler's bound on `SubmitExperimentRequest.max_restarts`, checked here too so that a
 # bad value is a 422 before any call.

@@ -55,19 +55,14 @@ from aiohttp import WSMsgType, web
 from yarl import URL
 
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
+from gateway.errors import HTTP_STATUS, ApiError, quote
 from gateway.fanout import SlowViewer, WatchOpener, scheduler_watch
+from gateway.json_form import json_text
 from gateway.keys import FANOUT, REQUEST_ID, SOCKETS, scheduler, settings
+from gateway.metadata import bearer_metadata, is_metadata_text
 from gateway.routes import API
 from gateway.routes.bodies import EventsQuery
 from gateway.routes.request import query
-from gateway.rpc import (
-    HTTP_STATUS,
-    ApiError,
-    bearer_metadata,
-    is_metadata_text,
-    json_text,
-    quote,
-)
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()

@@ -20,11 +20,13 @@ from aiohttp import web
 from google.protobuf import struct_pb2
 
 from azuraforge.v1 import scheduler_pb2
+from gateway.configs import with_typed_configs
+from gateway.errors import invalid
+from gateway.json_form import to_json
 from gateway.keys import scheduler
 from gateway.routes import API
 from gateway.routes.bodies import ExperimentsQuery, Rename, Submission, parse
 from gateway.routes.request import credentials, json_object, query
-from gateway.rpc import invalid, to_json
 
 routes = web.RouteTableDef()
 
@@ -57,8 +59,10 @@ async def submit_experiment(request: web.Request) -> web.Response:
         timeout=stubs.timeout,
     )
     experiment = response.experiment
+    body = to_json(experiment)
+    await with_typed_configs(request, metadata, [body])
     return web.json_response(
-        to_json(experiment),
+        body,
         status=HTTPStatus.CREATED,
         headers={"Location": f"{API}/experiments/{experiment.experiment_id}"},
     )
@@ -79,18 +83,23 @@ async def list_experiments(request: web.Request) -> web.Response:
         metadata=metadata,
         timeout=stubs.timeout,
     )
-    return web.json_response(to_json(response))
+    body = to_json(response)
+    await with_typed_configs(request, metadata, body["experiments"])
+    return web.json_response(body)
 
 
 @routes.get(f"{API}/experiments/{{experiment_id}}")
 async def get_experiment(request: web.Request) -> web.Response:
     stubs = scheduler(request)
+    metadata = credentials(request)
     response = await stubs.scheduler.GetExperiment(
         scheduler_pb2.GetExperimentRequest(experiment_id=request.match_info["experiment_id"]),
-        metadata=credentials(request),
+        metadata=metadata,
         timeout=stubs.timeout,
     )
-    return web.json_response(to_json(response.experiment))
+    body = to_json(response.experiment)
+    await with_typed_configs(request, metadata, [body])
+    return web.json_response(body)
 
 
 @routes.patch(f"{API}/experiments/{{experiment_id}}")
@@ -111,12 +120,15 @@ async def rename_experiment(request: web.Request) -> web.Response:
 @routes.post(f"{API}/experiments/{{experiment_id}}/cancel")
 async def cancel_experiment(request: web.Request) -> web.Response:
     stubs = scheduler(request)
+    metadata = credentials(request)
     response = await stubs.scheduler.CancelExperiment(
         scheduler_pb2.CancelExperimentRequest(experiment_id=request.match_info["experiment_id"]),
-        metadata=credentials(request),
+        metadata=metadata,
         timeout=stubs.timeout,
     )
-    return web.json_response(to_json(response.experiment))
+    body = to_json(response.experiment)
+    await with_typed_configs(request, metadata, [body])
+    return web.json_response(body)
 
 
 def _depth(value: object, limit: int) -> int:

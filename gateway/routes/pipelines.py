@@ -9,10 +9,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from azuraforge.v1 import scheduler_pb2
+from gateway.json_form import to_json
 from gateway.keys import scheduler
 from gateway.routes import API
 from gateway.routes.request import credentials
-from gateway.rpc import to_json
 
 routes = web.RouteTableDef()
 

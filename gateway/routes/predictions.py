@@ -22,11 +22,12 @@ from aiohttp.http_exceptions import HttpProcessingError
 from google.protobuf import json_format, struct_pb2
 
 from azuraforge.v1 import scheduler_pb2
+from gateway.errors import invalid
+from gateway.json_form import to_json
 from gateway.keys import scheduler
 from gateway.routes import API
 from gateway.routes.bodies import PredictionInputs, parse
 from gateway.routes.request import credentials, json_object
-from gateway.rpc import invalid, to_json
 
 routes = web.RouteTableDef()
 

@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from gateway.errors import ApiError, invalid, shorten
+from gateway.metadata import call_metadata
 from gateway.routes import API
 from gateway.routes.bodies import Model, parse
-from gateway.rpc import ApiError, call_metadata, invalid, shorten
 
 MISSING_CREDENTIALS = (
     "missing credentials: send `Authorization: Bearer <token>` with a token from "

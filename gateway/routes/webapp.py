@@ -25,9 +25,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.errors import ApiError
 from gateway.keys import settings
 from gateway.routes import API
-from gateway.rpc import ApiError
 
 routes = web.RouteTableDef()
 

@@ -167,6 +167,9 @@ class Experiment(Base):
     epochs_done: Mapped[int] = mapped_column(Integer)
     total_epochs: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict[str, float]] = mapped_column(JSON)
+    # Once finished: each baseline's and each reference model's test metrics, by its name.
+    baselines: Mapped[dict[str, dict[str, float]]] = mapped_column(JSON)
+    references: Mapped[dict[str, dict[str, float]]] = mapped_column(JSON)
     # The seq of the newest stored event; the next one gets last_seq + 1.
     last_seq: Mapped[int] = mapped_column(BigInteger)
     # How many times a lost run is placed again before the experiment fails.

@@ -139,7 +139,8 @@ def test_submit_watch_shows_epochs_then_the_final_status_and_metrics(logged_in, 
     assert [line.split(" - ")[0] for line in epochs] == ["Epoch 1/2", "Epoch 2/2"]
     assert all("loss: " in line and "val_loss: " in line for line in epochs)
     assert "Experiment SUCCEEDED" in lines
-    assert re.search(r"^  metric +model", out, re.M), out
+    header = r"^  metric +model +predict zero +least_squares \(reference\)$"
+    assert re.search(header, out, re.M), out
     assert "\r" not in out, "no bar redrawing when the output is not a terminal"
 
 
@@ -240,7 +241,8 @@ def test_experiments_lists_show_report_and_cancel(logged_in, stack, tmp_path, ca
     assert status == 0
     assert re.search(rf"^id +{done}$", out, re.M)
     assert re.search(r"^status +SUCCEEDED$", out, re.M)
-    assert '"epochs": 1' in out
+    # The config as the schema types and orders it: 1, not 1.0, and epochs first.
+    assert '\nconfig:\n  {\n    "epochs": 1,\n    "batch_size": 8,\n' in out, out
     assert "report.md" in out
 
     status, out, _ = forge(capsys, "experiments", "report", done)

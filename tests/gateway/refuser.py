@@ -24,7 +24,7 @@ class Refuser(scheduler_pb2_grpc.SchedulerServiceServicer, auth_pb2_grpc.AuthSer
     def __init__(self) -> None:
         self.code = grpc.StatusCode.UNAVAILABLE
         self.details = "refused"
-        self.trailing: tuple[tuple[str, str], ...] = ()
+        self.trailing: tuple[tuple[str, str | bytes], ...] = ()
         self.calls: list[tuple[str, dict[str, str]]] = []
         self.requests: list[Any] = []
 

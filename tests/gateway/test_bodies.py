@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from gateway.errors import ApiError
 from gateway.openapi import document
 from gateway.routes.bodies import (
     EventsQuery,
@@ -19,7 +20,6 @@ from gateway.routes.bodies import (
     Submission,
     parse,
 )
-from gateway.rpc import ApiError
 
 
 def refusal(model: type[Request], data: dict[str, Any]) -> tuple[int, str, str]:

@@ -20,6 +20,8 @@ from typing import Any
 import aiohttp
 import grpc
 import pytest
+from google.protobuf.duration_pb2 import Duration
+from google.rpc.status_pb2 import Status
 from yarl import URL
 
 from gateway.app import configure_logging
@@ -131,6 +133,30 @@ def test_throttling_says_when_to_retry_and_unauthenticated_how_to_authenticate(t
 
     assert retry_after == (429, "8")
     assert challenge == (401, 'Bearer realm="azuraforge"')
+
+
+def test_details_the_gateway_cannot_read_leave_the_answer_as_it_is(tmp_path: Path):
+    # Not a google.rpc.Status at all, and a Status whose detail is no BadRequest.
+    other = Status(code=grpc.StatusCode.INVALID_ARGUMENT.value[0], message="bad")
+    other.details.add().Pack(Duration(seconds=3))
+    unreadable = (("grpc-status-details-bin", b"\xff\xfenot a status"),)
+    foreign = (("grpc-status-details-bin", other.SerializeToString()),)
+
+    async def scenario():
+        answers = []
+        async with refused(tmp_path) as (refuser, gateway):
+            for trailing in (unreadable, foreign):
+                refuser.code, refuser.details = grpc.StatusCode.INVALID_ARGUMENT, "bad"
+                refuser.trailing = trailing
+                async with gateway.http.get(f"{API}/experiments/x", headers=TOKEN) as response:
+                    answers.append(await answer(response))
+        return answers
+
+    answers = asyncio.run(scenario())
+
+    for status, body in answers:
+        assert status == 422
+        assert body["error"] == {"code": "invalid_argument", "message": "bad", "details": []}
 
 
 def test_a_missing_token_is_401_before_asking_the_scheduler(tmp_path: Path):

@@ -91,6 +91,10 @@ def test_a_submitted_experiment_is_pending_at_its_location(tmp_path: Path, nats_
     assert submitted["status"] == "EXPERIMENT_STATUS_PENDING"
     assert submitted["config"]["epochs"] == 2
     assert submitted["config"]["batch_size"] == 8  # The pipeline's default, filled in.
+    # As the schema types and orders them, not as the Struct carried them (3.0, any order).
+    assert type(submitted["config"]["epochs"]) is int
+    assert list(submitted["config"])[:4] == ["epochs", "batch_size", "learning_rate", "seed"]
+    assert type(submitted["config"]["learning_rate"]) is float
     assert submitted["owner"] == "admin"
     assert submitted["epochs_done"] == 0
     assert fetched == submitted

@@ -1,6 +1,6 @@
 """Input a client can send straight over gRPC that once reached INTERNAL or UNKNOWN (issue #12).
 
-Each case is answered INVALID_ARGUMENT naming the field in `forge-field-errors`, with no
+Each case is answered INVALID_ARGUMENT naming the field in its `google.rpc.BadRequest`, with no
 exception class or traceback in the message, and quoting at most the start of what was sent:
 a message that echoed a 10,000-character name whole pushed the answer past gRPC's metadata
 limit, so the client got a transport error (RESOURCE_EXHAUSTED) instead. On the real stack,

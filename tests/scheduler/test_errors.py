@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import math
 
 import grpc
 import pytest
+from google.rpc.error_details_pb2 import BadRequest as BadRequestDetails
 
-from forge_learner.config import FieldError
 from scheduler.auth import (
     InvalidAccount,
     InvalidCredentials,
@@ -18,13 +18,14 @@ from scheduler.auth import (
 from scheduler.bus import BusUnavailable
 from scheduler.db.models import ExperimentStatus
 from scheduler.errors import (
-    FIELD_ERRORS_BUDGET,
-    FIELD_ERRORS_KEY,
+    DETAILS_BUDGET,
     MESSAGE_BUDGET,
-    RETRY_AFTER_KEY,
     BadRequest,
+    FieldError,
     field_errors,
     fit,
+    retry_after,
+    rich_status,
     status_for,
 )
 from scheduler.store import AlreadyExists, IllegalTransition, InvalidPageToken, NotFound
@@ -55,7 +56,7 @@ def test_each_domain_error_has_its_status_and_keeps_its_message(error: Exception
     assert str(error) in status.message
 
 
-def test_bad_requests_carry_their_field_errors_as_json():
+def test_bad_requests_carry_their_field_errors_as_a_standard_bad_request():
     error = BadRequest(
         [
             FieldError("config.epochs", "greater_than_equal", "epochs: must be at least 1"),
@@ -69,12 +70,17 @@ def test_bad_requests_carry_their_field_errors_as_json():
     assert status is not None and status.code == Code.INVALID_ARGUMENT
     assert status.message.startswith("invalid config for pipeline 'probe': epochs: must be")
     ((key, value),) = status.trailing_metadata
-    assert key == FIELD_ERRORS_KEY and value.isascii()
-    assert json.loads(value)[0] == {
-        "field": "config.epochs",
-        "rule": "greater_than_equal",
-        "message": "epochs: must be at least 1",
-    }
+    assert key == "grpc-status-details-bin" and isinstance(value, bytes)
+    rich = rich_status(status.trailing_metadata)
+    assert rich is not None
+    assert (rich.code, rich.message) == (Code.INVALID_ARGUMENT.value[0], status.message)
+    request = BadRequestDetails()
+    assert rich.details[0].Unpack(request)
+    assert request.field_violations[0] == BadRequestDetails.FieldViolation(
+        field="config.epochs",
+        reason="greater_than_equal",
+        description="epochs: must be at least 1",
+    )
     assert field_errors(status.trailing_metadata) == error.errors
 
 
@@ -96,7 +102,7 @@ def test_throttled_logins_say_when_to_retry_in_whole_seconds():
     status = status_for(Throttled("alice", 1.2))
 
     assert status is not None and status.code == Code.RESOURCE_EXHAUSTED
-    assert dict(status.trailing_metadata) == {RETRY_AFTER_KEY: "2"}
+    assert retry_after(status.trailing_metadata) == 2
     assert "try again in 2 seconds" in status.message
 
 
@@ -122,8 +128,11 @@ def test_messages_and_field_errors_fit_their_metadata_budgets(character: str):
     wire = sum(1 if " " <= c <= "~" else 3 * len(c.encode()) for c in status.message)
     assert wire <= MESSAGE_BUDGET
     ((_key, value),) = status.trailing_metadata
-    assert len(value) <= FIELD_ERRORS_BUDGET
-    assert 1 <= len(json.loads(value)) < 3000
+    # Sent base64-encoded, 4 bytes for every 3; with the message, well under gRPC's 8 KiB.
+    assert isinstance(value, bytes)
+    assert len(value) <= DETAILS_BUDGET + len(status.message.encode()) + 16
+    assert 4 * math.ceil(len(value) / 3) + wire <= 7 * 1024
+    assert 1 <= len(field_errors(status.trailing_metadata)) < 3000
 
 
 def test_fit_leaves_what_fits_alone_and_marks_a_cut():

@@ -6,7 +6,6 @@ No trainer runs here: experiments stay PENDING, which is all these rules need.
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -20,7 +19,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from azuraforge.v1 import auth_pb2, experiment_pb2, scheduler_pb2
 from scheduler.auth import issue_token
 from scheduler.db.models import Role
-from scheduler.errors import FIELD_ERRORS_KEY, RETRY_AFTER_KEY, field_errors
+from scheduler.errors import field_errors, retry_after, rich_status
 from scheduler.records import UserRecord
 from tests.stack import CLUSTER_TOKEN, PROBE, Stack, auth, running_stack, struct
 
@@ -39,10 +38,6 @@ async def refusal(call: Any) -> grpc.aio.AioRpcError:
         else:
             await call
     return raised.value
-
-
-def trailing(error: grpc.aio.AioRpcError) -> dict[str, str]:
-    return dict(cast(Any, error.trailing_metadata()) or ())
 
 
 def in_stack(tmp_path: Path, database_url: str, nats_url: str, scenario: Any) -> Any:
@@ -271,7 +266,7 @@ def test_repeated_failed_logins_are_throttled(tmp_path: Path, database_url: str,
     for throttled in (attempts[-1], right):
         assert throttled.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "too many failed logins" in (throttled.details() or "")
-        assert int(trailing(throttled)[RETRY_AFTER_KEY]) >= 1
+        assert (retry_after(throttled.trailing_metadata() or ()) or 0) >= 1
 
 
 def test_a_bad_submission_is_refused_naming_the_field(
@@ -320,8 +315,14 @@ def test_a_bad_submission_is_refused_naming_the_field(
     assert "epochs" in (refused["bounds"].details() or "")
     assert "no_such_pipeline" in (refused["unknown pipeline"].details() or "")
     assert PROBE in (refused["unknown pipeline"].details() or "")
-    detail = json.loads(dict(refused["bounds"].trailing_metadata() or ())[FIELD_ERRORS_KEY])
-    assert set(detail[0]) == {"field", "rule", "message"}
+    # The standard rich status, which grpcurl and every gRPC client read.
+    status = rich_status(refused["bounds"].trailing_metadata() or ())
+    assert status is not None
+    assert status.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert status.message == refused["bounds"].details()
+    assert [d.type_url for d in status.details] == ["type.googleapis.com/google.rpc.BadRequest"]
+    (first, *_) = field_errors(refused["bounds"].trailing_metadata() or ())
+    assert first.message.startswith("epochs: ")
     # Nothing refused was stored; the accepted config has its defaults filled in.
     assert [e.experiment_id for e in listed.experiments] == [accepted.experiment_id]
     assert accepted.config["epochs"] == 4

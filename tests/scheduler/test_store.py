@@ -457,6 +457,8 @@ def test_events_follow_progress(store: Store, alice: UserRecord):
             status=experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED,
             metrics={"test_accuracy": 0.9},
             error_message="",
+            baselines={"majority_class": experiment_pb2.Scores(values={"test_accuracy": 0.1})},
+            references={"linear AR": experiment_pb2.Scores(values={"test_accuracy": 0.5})},
         )
     )
 
@@ -471,6 +473,8 @@ def test_events_follow_progress(store: Store, alice: UserRecord):
     assert after_start.trainer_id == "t1"
     assert (after_epoch.epochs_done, after_epoch.metrics) == (3, {"loss": 0.5})
     assert after_finish.metrics == {"test_accuracy": 0.9}
+    assert after_finish.baselines == {"majority_class": {"test_accuracy": 0.1}}
+    assert after_finish.references == {"linear AR": {"test_accuracy": 0.5}}
     # Events never change the status: that is transition()'s job.
     assert after_finish.status is RUNNING
 

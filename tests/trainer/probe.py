@@ -27,7 +27,8 @@ from forge_core import nn
 from forge_learner import Callback, Logs
 from forge_learner.config import BatchSize, Epochs, LearningRate, PipelineConfig
 from forge_learner.data import TensorDataset
-from forge_learner.pipeline import BasePipeline, PipelineData
+from forge_learner.learner import Learner
+from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,14 @@ class TrainerProbe(BasePipeline[ProbeConfig]):
 
     def create_model(self, config: ProbeConfig, data: PipelineData) -> nn.Module:
         return nn.Linear(1, 1)
+
+    def evaluate(self, config: ProbeConfig, learner: Learner, data: PipelineData) -> Evaluation:
+        """The test loss beside a baseline and a reference model whose names hold a space and an
+        underscore, which must come back as they are."""
+        evaluation = super().evaluate(config, learner, data)
+        evaluation.baselines = {"predict zero": {"loss": 5.0}}
+        evaluation.references = {"least_squares": {"loss": 0.0025}}
+        return evaluation
 
     def create_callbacks(
         self, config: ProbeConfig, data: PipelineData, run_dir: Path

@@ -8,7 +8,6 @@ cannot use with the status and field a caller can act on, leaving no file behind
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from google.protobuf import json_format, struct_pb2
 import forge_core
 from apps.weather_forecaster.pipeline import WeatherForecaster
 from azuraforge.v1 import trainer_pb2
+from scheduler.errors import field_errors
 from tests.trainer.harness import AUTH, Client, running_trainer
 
 pytestmark = pytest.mark.timeout(180)
@@ -106,8 +106,7 @@ def test_it_forecasts_from_the_files_and_names_what_it_cannot_use(
 
     short = result["short"]
     assert short.code() is grpc.StatusCode.INVALID_ARGUMENT
-    fields = dict(short.trailing_metadata() or ())["forge-field-errors"]
-    assert [error["field"] for error in json.loads(fields)] == ["inputs"]
+    assert [e.field for e in field_errors(short.trailing_metadata() or ())] == ["inputs"]
     assert "window of 4 rows" in short.details()
     assert result["not_finite"].code() is grpc.StatusCode.INVALID_ARGUMENT
     assert "inputs[1]: must be a finite number, got nan" in result["not_finite"].details()

@@ -44,6 +44,13 @@ def test_a_run_streams_its_events_as_they_happen_then_its_files_then_its_end(tmp
     assert kinds[-1] == "experiment_finished"
     assert received.finished.status == SUCCEEDED, received.finished.error_message
     assert set(received.finished.metrics) == {"loss"}
+    finished = received.finished
+    assert {name: dict(s.values) for name, s in finished.baselines.items()} == {
+        "predict zero": {"loss": 5.0}
+    }
+    assert {name: dict(s.values) for name, s in finished.references.items()} == {
+        "least_squares": {"loss": 0.0025}
+    }
     first_chunk = kinds.index("artifact_chunk")
     assert "epoch_ended" not in kinds[first_chunk:]
     assert set(kinds[first_chunk:-1]) == {"artifact_chunk"}

@@ -115,10 +115,7 @@ export function headlineMetric(metrics: Record<string, number>): [string, number
     const value = metrics[name];
     if (value !== undefined) return [name, value];
   }
-  const own = Object.keys(metrics)
-    .filter((name) => !name.startsWith("baseline_"))
-    .sort();
-  const first = own[0];
+  const first = Object.keys(metrics).sort()[0];
   return first === undefined ? null : [first, metrics[first] as number];
 }
 

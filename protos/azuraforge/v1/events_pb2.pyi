@@ -96,7 +96,7 @@ class ArtifactStored(_message.Message):
     def __init__(self, artifact: _Optional[_Union[_experiment_pb2.Artifact, _Mapping]] = ...) -> None: ...
 
 class ExperimentFinished(_message.Message):
-    __slots__ = ("status", "error_message", "metrics", "retryable")
+    __slots__ = ("status", "error_message", "metrics", "retryable", "baselines", "references")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -104,15 +104,33 @@ class ExperimentFinished(_message.Message):
         key: str
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class BaselinesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _experiment_pb2.Scores
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_experiment_pb2.Scores, _Mapping]] = ...) -> None: ...
+    class ReferencesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _experiment_pb2.Scores
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_experiment_pb2.Scores, _Mapping]] = ...) -> None: ...
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
+    BASELINES_FIELD_NUMBER: _ClassVar[int]
+    REFERENCES_FIELD_NUMBER: _ClassVar[int]
     status: _experiment_pb2.ExperimentStatus
     error_message: str
     metrics: _containers.ScalarMap[str, float]
     retryable: bool
-    def __init__(self, status: _Optional[_Union[_experiment_pb2.ExperimentStatus, str]] = ..., error_message: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., retryable: _Optional[bool] = ...) -> None: ...
+    baselines: _containers.MessageMap[str, _experiment_pb2.Scores]
+    references: _containers.MessageMap[str, _experiment_pb2.Scores]
+    def __init__(self, status: _Optional[_Union[_experiment_pb2.ExperimentStatus, str]] = ..., error_message: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., retryable: _Optional[bool] = ..., baselines: _Optional[_Mapping[str, _experiment_pb2.Scores]] = ..., references: _Optional[_Mapping[str, _experiment_pb2.Scores]] = ...) -> None: ...
 
 class ExperimentResumed(_message.Message):
     __slots__ = ("trainer_id", "from_epoch", "attempt", "reason", "previous_trainer_id")

@@ -134,6 +134,23 @@ describe("parseEvent", () => {
     expect(
       parseEvent({
         ...base,
+        seq: 7,
+        experiment_finished: {
+          status: "EXPERIMENT_STATUS_SUCCEEDED",
+          metrics: { mae: 0.5 },
+          baselines: { "seasonal naive": { values: { mae: 0.9 } } },
+          references: { linear_ar: { values: { mae: "0.7" } } },
+        },
+      }),
+    ).toMatchObject({
+      type: "finished",
+      metrics: { mae: 0.5 },
+      baselines: { "seasonal naive": { mae: 0.9 } },
+      references: { linear_ar: { mae: 0.7 } },
+    });
+    expect(
+      parseEvent({
+        ...base,
         seq: "8",
         experiment_resumed: {
           trainer_id: "trainer-2",

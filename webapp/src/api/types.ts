@@ -8,6 +8,7 @@ import {
   asNumber,
   asNumberMap,
   asObject,
+  asScoresMap,
   asString,
   asTime,
   field,
@@ -109,6 +110,10 @@ export interface Experiment {
   totalEpochs: number;
   /** The latest epoch's metrics while running; the final (test) metrics when done. */
   metrics: Record<string, number>;
+  /** Once finished: each baseline's test metrics, by the baseline's name. */
+  baselines: Record<string, Record<string, number>>;
+  /** Once finished: each reference model's test metrics, by its name. */
+  references: Record<string, Record<string, number>>;
   artifacts: Artifact[];
   lastSeq: number;
   /** How many times a lost run is placed again before the experiment fails; 0 when not known. */
@@ -136,6 +141,8 @@ export function parseExperiment(raw: unknown): Experiment {
     epochsDone: asNumber(field(data, "epochs_done")),
     totalEpochs: asNumber(field(data, "total_epochs")),
     metrics: asNumberMap(field(data, "metrics")),
+    baselines: asScoresMap(field(data, "baselines")),
+    references: asScoresMap(field(data, "references")),
     artifacts: asArray(field(data, "artifacts")).map(parseArtifact),
     lastSeq: asNumber(field(data, "last_seq")),
     maxRestarts: asNumber(field(data, "max_restarts")),
@@ -228,7 +235,14 @@ export type EventKind =
   | { type: "batchProgress"; epoch: number; batch: number; totalBatches: number; loss: number }
   | { type: "log"; level: string; logger: string; message: string }
   | { type: "artifactStored"; artifact: Artifact }
-  | { type: "finished"; status: ExperimentStatus; errorMessage: string; metrics: Record<string, number> }
+  | {
+      type: "finished";
+      status: ExperimentStatus;
+      errorMessage: string;
+      metrics: Record<string, number>;
+      baselines: Record<string, Record<string, number>>;
+      references: Record<string, Record<string, number>>;
+    }
   | {
       /** The run was lost and placed again; epochs past `fromEpoch` will be trained again. */
       type: "resumed";
@@ -308,6 +322,8 @@ function parseKind(data: Json): EventKind {
       status: parseStatus(field(body, "status")),
       errorMessage: asString(field(body, "error_message")),
       metrics: asNumberMap(field(body, "metrics")),
+      baselines: asScoresMap(field(body, "baselines")),
+      references: asScoresMap(field(body, "references")),
     };
   }
   const resumed = field(data, "experiment_resumed");

@@ -55,6 +55,15 @@ export function asNumberMap(value: unknown): Record<string, number> {
   return result;
 }
 
+/** A map of `Scores` messages (`{"persistence": {"values": {"mae": 1.2}}}`) as name → metrics. */
+export function asScoresMap(value: unknown): Record<string, Record<string, number>> {
+  const result: Record<string, Record<string, number>> = {};
+  for (const [name, scores] of Object.entries(asObject(value))) {
+    result[name] = asNumberMap(field(asObject(scores), "values"));
+  }
+  return result;
+}
+
 export function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
 }

@@ -1,10 +1,17 @@
 /**
- * A finished run's test metrics beside its baselines' (`baseline_<name>_<metric>`), one row per
- * metric, the best value of each row marked.
+ * A finished run's test metrics beside its baselines' and reference models', one row per metric,
+ * the best value of each row marked.
  */
 
 import { formatMetric, higherIsBetter } from "../format";
 import { ScrollRegion } from "./ScrollRegion";
+
+/** The model's test metrics, and each baseline's and reference model's by its name. */
+export interface FinalScores {
+  metrics: Record<string, number>;
+  baselines: Record<string, Record<string, number>>;
+  references: Record<string, Record<string, number>>;
+}
 
 export interface MetricTable {
   metrics: string[];
@@ -13,41 +20,36 @@ export interface MetricTable {
   values: Record<string, Record<string, number>>;
 }
 
-export function splitBaselines(metrics: Record<string, number>): MetricTable {
-  const own = Object.keys(metrics).filter((name) => !name.startsWith("baseline_")).sort();
-  const values: Record<string, Record<string, number>> = { model: {} };
-  for (const name of own) (values.model as Record<string, number>)[name] = metrics[name] as number;
-  const rows = new Set(own);
-  for (const [key, value] of Object.entries(metrics)) {
-    if (!key.startsWith("baseline_")) continue;
-    const rest = key.slice("baseline_".length);
-    const metric = own.find((name) => rest.endsWith(`_${name}`));
-    const baseline = metric ? rest.slice(0, -metric.length - 1) : rest;
-    const row = metric ?? key;
-    rows.add(row);
-    values[baseline] = { ...(values[baseline] ?? {}), [row]: value };
+/** One column for the model, then one per baseline, then one per reference model (so marked). */
+export function metricTable({ metrics, baselines, references }: FinalScores): MetricTable {
+  const values: Record<string, Record<string, number>> = { model: metrics };
+  for (const name of Object.keys(baselines).sort()) values[name] = baselines[name] as Record<string, number>;
+  for (const name of Object.keys(references).sort()) {
+    values[`${name} (reference)`] = references[name] as Record<string, number>;
   }
-  return { metrics: [...rows], columns: Object.keys(values), values };
+  return { metrics: Object.keys(metrics).sort(), columns: Object.keys(values), values };
 }
 
-export function FinalMetrics({ metrics }: { metrics: Record<string, number> }) {
-  const table = splitBaselines(metrics);
+export function FinalMetrics({ scores }: { scores: FinalScores }) {
+  const table = metricTable(scores);
   if (table.metrics.length === 0) return null;
   return (
     <>
       <h2 className="section-title">Test metrics</h2>
       {table.columns.length > 1 ? (
-        <p className="muted">Beside the baselines the model has to beat; the best of each row is marked.</p>
+        <p className="muted">
+          Beside the baselines the model has to beat and any reference models; the best of each row is marked.
+        </p>
       ) : null}
       <ScrollRegion label="The run's final metrics">
         <table className="metrics-table">
-          <caption className="visually-hidden">Test metrics of the model and its baselines</caption>
+          <caption className="visually-hidden">Test metrics of the model, its baselines and reference models</caption>
           <thead>
             <tr>
               <th scope="col">metric</th>
               {table.columns.map((column) => (
                 <th scope="col" key={column}>
-                  {column.replace(/_/g, " ")}
+                  {column}
                 </th>
               ))}
             </tr>

@@ -52,7 +52,13 @@ export interface RunHistory {
   artifacts: Artifact[];
   /** Each time the run was lost and placed again, the first first. */
   resumes: ResumedEvent[];
-  finished: { status: ExperimentStatus; errorMessage: string; metrics: Record<string, number> } | null;
+  finished: {
+    status: ExperimentStatus;
+    errorMessage: string;
+    metrics: Record<string, number>;
+    baselines: Record<string, Record<string, number>>;
+    references: Record<string, Record<string, number>>;
+  } | null;
 }
 
 /** Lines kept in memory; older ones are dropped so a chatty run cannot slow the page down. */
@@ -147,7 +153,13 @@ export function applyEvent(history: RunHistory, event: ExperimentEvent): RunHist
     case "finished":
       return {
         ...next,
-        finished: { status: event.status, errorMessage: event.errorMessage, metrics: event.metrics },
+        finished: {
+          status: event.status,
+          errorMessage: event.errorMessage,
+          metrics: event.metrics,
+          baselines: event.baselines,
+          references: event.references,
+        },
       };
     default:
       return next;

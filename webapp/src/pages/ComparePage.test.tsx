@@ -35,6 +35,25 @@ describe("compareMetrics", () => {
     expect(rows.find((row) => row.name === "accuracy")?.best).toBe(0.9);
   });
 
+  it("lists baselines and reference models by name after the runs' own rows, unmarked", () => {
+    const rows = compareMetrics(
+      [
+        parseExperiment({
+          metrics: { mae: 0.5 },
+          baselines: { "seasonal naive": { values: { mae: 0.9 } } },
+          references: { linear_ar: { values: { mae: 0.7 } } },
+        }),
+        parseExperiment({ metrics: { mae: 0.4 }, baselines: { "seasonal naive": { values: { mae: 0.8 } } } }),
+      ],
+      [undefined, undefined],
+    );
+    expect(rows.map((row) => [row.name, row.kind, row.values, row.best])).toEqual([
+      ["mae", "model", [0.5, 0.4], 0.4],
+      ["mae, seasonal naive baseline", "baseline", [0.9, 0.8], undefined],
+      ["mae, linear_ar reference", "reference", [0.7, undefined], undefined],
+    ]);
+  });
+
   it("takes a resumed run's best loss from its curve, not from epochs it lost", () => {
     const history = [
       { seq: 1, epoch_ended: { epoch: 1, metrics: { loss: 0.9 } } },

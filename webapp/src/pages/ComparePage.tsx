@@ -56,35 +56,63 @@ export function compareConfigs(configs: Record<string, unknown>[]): ConfigRow[] 
 
 export interface MetricRow {
   name: string;
+  /** What the row scores: the runs' own models, or a baseline's or reference model's. */
+  kind: "model" | "baseline" | "reference";
   values: Array<number | undefined>;
   best: number | undefined;
 }
 
-/** The runs' final metrics and their best training and validation losses, best of each marked. */
+const KIND_ORDER: MetricRow["kind"][] = ["model", "baseline", "reference"];
+
+/**
+ * The runs' final metrics and their best training and validation losses, best of each marked,
+ * then each baseline's and reference model's metrics (`mae, seasonal naive baseline`), unmarked:
+ * they say what each run's data allowed, not how well a run did.
+ */
 export function compareMetrics(experiments: Experiment[], streams: Array<RunStream | undefined>): MetricRow[] {
   const perRun = experiments.map((experiment, index) => {
-    const values: Record<string, number> = { ...experiment.metrics };
+    const values: Record<string, number> = {};
     const epochs = streams[index]?.history.epochs ?? [];
     for (const name of ["loss", "val_loss"]) {
       const seen = epochs.map((point) => point.metrics[name]).filter((value): value is number => value !== undefined);
       if (seen.length) values[`best ${name}`] = Math.min(...seen);
     }
+    return { ...values, ...experiment.metrics };
+  });
+  const kinds = new Map<string, MetricRow["kind"]>();
+  for (const name of perRun.flatMap((values) => Object.keys(values))) kinds.set(name, "model");
+  const others = experiments.map((experiment) => {
+    const values: Record<string, number> = {};
+    for (const [kind, byName] of [
+      ["baseline", experiment.baselines],
+      ["reference", experiment.references],
+    ] as const) {
+      for (const [model, scores] of Object.entries(byName)) {
+        for (const [metric, value] of Object.entries(scores)) {
+          const name = `${metric}, ${model} ${kind}`;
+          kinds.set(name, kind);
+          values[name] = value;
+        }
+      }
+    }
     return values;
   });
-  const names = [...new Set(perRun.flatMap((values) => Object.keys(values)))].sort((a, b) => {
-    const rank = (name: string) => (name.startsWith("best ") ? 0 : name.startsWith("baseline_") ? 2 : 1);
+  const names = [...kinds.keys()].sort((a, b) => {
+    const rank = (name: string) =>
+      name.startsWith("best ") ? 0 : 1 + KIND_ORDER.indexOf(kinds.get(name) as MetricRow["kind"]);
     return rank(a) - rank(b) || a.localeCompare(b);
   });
   return names.map((name) => {
-    const values = perRun.map((run) => run[name]);
+    const kind = kinds.get(name) as MetricRow["kind"];
+    const values = experiments.map((_, index) => perRun[index]?.[name] ?? others[index]?.[name]);
     const present = values.filter((value): value is number => value !== undefined && Number.isFinite(value));
     const best =
-      present.length > 1 && !name.startsWith("baseline_")
+      present.length > 1 && kind === "model"
         ? higherIsBetter(name.replace(/^best /, ""))
           ? Math.max(...present)
           : Math.min(...present)
         : undefined;
-    return { name, values, best };
+    return { name, kind, values, best };
   });
 }
 

@@ -15,7 +15,7 @@ import { isFinished, type Experiment, type ExperimentStatus, type ResumedEvent }
 import { Alert, errorText } from "../components/Alert";
 import { ArtifactList } from "../components/ArtifactList";
 import { AttemptList } from "../components/AttemptList";
-import { FinalMetrics } from "../components/FinalMetrics";
+import { FinalMetrics, type FinalScores } from "../components/FinalMetrics";
 import { LiveLog } from "../components/LiveLog";
 import { PredictTab } from "../components/PredictTab";
 import { MetricChart, type ChartMarker, type ChartSeries } from "../components/MetricChart";
@@ -147,7 +147,13 @@ export function ExperimentPage() {
 
   const seconds = runSeconds({ ...data, status }, now);
   const errorMessage = history.finished?.errorMessage || data.errorMessage;
-  const finalMetrics = finished ? { ...data.metrics, ...(history.finished?.metrics ?? {}) } : {};
+  // The event's scores when this page saw the run end, else the stored experiment's.
+  const final = history.finished ?? data;
+  const finalScores: FinalScores = {
+    metrics: finished ? { ...data.metrics, ...(history.finished?.metrics ?? {}) } : {},
+    baselines: final.baselines,
+    references: final.references,
+  };
   const artifacts = data.artifacts.length >= history.artifacts.length ? data.artifacts : history.artifacts;
   const latestResume = history.resumes.at(-1);
 
@@ -246,7 +252,7 @@ export function ExperimentPage() {
                 ))
               )}
             </div>
-            {finished ? <FinalMetrics metrics={finalMetrics} /> : null}
+            {finished ? <FinalMetrics scores={finalScores} /> : null}
             {data.attempts.length > 1 ? <AttemptList attempts={data.attempts} status={status} /> : null}
             <h2 className="section-title">Log</h2>
             <LiveLog lines={history.logs} />
@@ -255,7 +261,7 @@ export function ExperimentPage() {
         {tab === "report" ? <ReportTab id={data.id} finished={finished} /> : null}
         {tab === "files" ? <ArtifactList experimentId={data.id} artifacts={artifacts} /> : null}
         {tab === "config" ? <ConfigTable config={data.config} /> : null}
-        {tab === "predict" ? <PredictTab experiment={{ ...data, metrics: finalMetrics }} /> : null}
+        {tab === "predict" ? <PredictTab experiment={{ ...data, metrics: finalScores.metrics }} /> : null}
       </Tabs>
     </>
   );

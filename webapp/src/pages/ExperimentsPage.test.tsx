@@ -11,7 +11,8 @@ const SECOND = wireExperiment({
   pipeline: "stock_predictor",
   owner: "grace",
   config: { epochs: 30, ticker: "IBM" },
-  metrics: { rmse: 1.25, baseline_random_walk_rmse: 1.5 },
+  metrics: { rmse: 1.25 },
+  baselines: { "random walk": { values: { rmse: 1.5 } } },
 });
 
 function listApi(experiments: Record<string, unknown>[], extra = {}) {

@@ -1,7 +1,7 @@
 """Run names: what an experiment's owner calls it, empty for the experiments before.
 
-Revision ID: 0004_run_names
-Revises: 0003
+Revision ID: 0005_run_names
+Revises: 0004
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_run_names"
-down_revision = "0003"
+revision = "0005_run_names"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
