@@ -1,9 +1,10 @@
-"""`forge experiments`: list your experiments, and show, cancel or fetch the report of one.
+"""`forge experiments`: list your experiments, and show, rename, cancel or fetch the report of one.
 
 - `forge experiments [--status S] [--pipeline P] [--limit N]`: a table, newest first (an admin
   sees everyone's);
 - `forge experiments show ID`: everything about one: its config, its attempts when a lost run
   was placed again, its epochs one row each (read from its stored events), metrics and files;
+- `forge experiments rename ID NAME`: give it a name to know it by (`--clear`, or "", for none);
 - `forge experiments cancel ID`: cancel it, pending or running;
 - `forge experiments report ID [-o FILE] [--artifact NAME]`: download its `report.md` (or
   another file it wrote, such as `loss.png` or `checkpoints/best.npz`) to stdout or FILE.
@@ -51,7 +52,7 @@ MAX_PAGE = 500
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "experiments",
-        help="list experiments; show, cancel or fetch the report of one",
+        help="list experiments; show, rename, cancel or fetch the report of one",
         description="List your experiments, newest first, or act on one of them.",
     )
     add_scheduler_flag(parser)
@@ -71,6 +72,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.add_argument("experiment_id", metavar="ID")
     add_scheduler_flag(show, inherited=True)
     show.set_defaults(run=lambda args: run_command("experiments show", show_experiment, args))
+
+    rename = actions.add_parser("rename", help="give an experiment a name, or clear it")
+    rename.add_argument("experiment_id", metavar="ID")
+    rename.add_argument(
+        "name", nargs="?", help='the new name, at most 100 characters ("" clears it)'
+    )
+    rename.add_argument("--clear", action="store_true", help="remove the name")
+    add_scheduler_flag(rename, inherited=True)
+    rename.set_defaults(run=lambda args: run_command("experiments rename", rename_experiment, args))
 
     cancel = actions.add_parser("cancel", help="cancel a pending or running experiment")
     cancel.add_argument("experiment_id", metavar="ID")
@@ -102,12 +112,13 @@ def list_experiments(args: argparse.Namespace) -> int:
     if not experiments:
         print("No experiments yet: submit one with `forge submit PIPELINE`.")
         return 0
-    rows = [["ID", "PIPELINE", "STATUS", "EPOCHS", "CREATED (UTC)", "OWNER"]]
+    rows = [["ID", "NAME", "PIPELINE", "STATUS", "EPOCHS", "CREATED (UTC)", "OWNER"]]
     for experiment in experiments:
         epochs = f"{experiment.epochs_done}/{experiment.total_epochs or '?'}"
         rows.append(
             [
                 experiment.experiment_id,
+                experiment.name or "-",
                 experiment.pipeline,
                 status_name(experiment.status),
                 epochs,
@@ -227,6 +238,7 @@ def describe(
     attempts = experiment.attempts
     facts = [
         ["id", experiment.experiment_id],
+        ["name", experiment.name or "-"],
         ["pipeline", experiment.pipeline],
         ["status", status_name(experiment.status)],
         ["owner", experiment.owner],
@@ -276,6 +288,29 @@ def _attempts_table(attempts: Sequence[experiment_pb2.Attempt]) -> list[str]:
             ]
         )
     return align(rows)
+
+
+def rename_experiment(args: argparse.Namespace) -> int:
+    if args.clear == (args.name is not None):
+        raise CommandError('give either a NAME or --clear (a NAME of "" clears it too)', EXIT_USAGE)
+    address = scheduler_address(args.scheduler)
+    with connect(address) as connection:
+        try:
+            answer: scheduler_pb2.RenameExperimentResponse = connection.scheduler.RenameExperiment(
+                scheduler_pb2.RenameExperimentRequest(
+                    experiment_id=args.experiment_id, name=args.name or ""
+                ),
+                metadata=connection.metadata,
+                timeout=CALL_TIMEOUT_S,
+            )
+        except grpc.RpcError as error:
+            raise rpc_error(error, address) from None
+    experiment = answer.experiment
+    if experiment.name:
+        print(f"Experiment {experiment.experiment_id} is now called {experiment.name!r}")
+    else:
+        print(f"Experiment {experiment.experiment_id} has no name now")
+    return 0
 
 
 def cancel_experiment(args: argparse.Namespace) -> int:

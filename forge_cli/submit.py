@@ -1,4 +1,4 @@
-"""`forge submit PIPELINE --set KEY=VALUE … [--watch]`: run a pipeline on the cluster.
+"""`forge submit PIPELINE --set KEY=VALUE … [--name NAME] [--watch]`: run a pipeline on the cluster.
 
 Settings are written as for `forge run`. When the pipeline is installed here too they are
 checked against its schema before anything is sent, so a typo fails at once with every bad
@@ -9,7 +9,8 @@ every submission against the schema anyway, and a field it refuses is named the 
 
 `--max-restarts N` (0 to 100) bounds how many times a lost run (its trainer died, say) is placed
 again from its latest checkpoint before the experiment fails; without it the scheduler's
-default applies (`FORGE_MAX_RESTARTS`, 3).
+default applies (`FORGE_MAX_RESTARTS`, 3). `--name NAME` gives the experiment a name to know it
+by in lists (the scheduler checks it; `forge experiments rename` changes it later).
 
 `--watch` follows the experiment until it ends (see `forge_cli.watch`). Ctrl-C then stops the
 watching, not the experiment, which keeps running on its trainer; the message says how to
@@ -86,6 +87,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     parser.add_argument(
+        "--name",
+        help="what to call the experiment in lists, at most 100 characters (default: none)",
+    )
+    parser.add_argument(
         "--watch",
         "-w",
         action="store_true",
@@ -112,6 +117,7 @@ def submit(args: argparse.Namespace) -> int:
         pipeline=args.pipeline,
         config=config,
         max_restarts=args.max_restarts,
+        name=args.name,
     )
     with connect(address) as connection:
         try:
@@ -126,7 +132,8 @@ def submit(args: argparse.Namespace) -> int:
                 refusal = CommandError(f"{refusal}\n{_settings_hint(args.pipeline)}", EXIT_USAGE)
             raise refusal from None
         experiment = answer.experiment
-        print(f"Submitted experiment {experiment.experiment_id} ({experiment.pipeline})")
+        named = f" {experiment.name!r}" if experiment.name else ""
+        print(f"Submitted experiment {experiment.experiment_id}{named} ({experiment.pipeline})")
         if not args.watch:
             print(f"Follow it with `forge experiments show {experiment.experiment_id}`.")
             return 0

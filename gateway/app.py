@@ -134,7 +134,7 @@ def cors(origins: frozenset[str]) -> Middleware:
                 status=HTTPStatus.NO_CONTENT,
                 headers={
                     "Access-Control-Allow-Origin": origin,
-                    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+                    "Access-Control-Allow-Methods": "GET, POST, PATCH, OPTIONS",
                     "Access-Control-Allow-Headers": "Authorization, Content-Type, X-Request-ID",
                     "Access-Control-Max-Age": CORS_MAX_AGE,
                     "Vary": "Origin",

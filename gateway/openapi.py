@@ -27,6 +27,7 @@ from gateway.routes.bodies import (
     LoginForm,
     NewUser,
     PredictionInputs,
+    Rename,
     Request,
     Submission,
 )
@@ -200,7 +201,17 @@ def _paths() -> dict[str, Any]:
                     "200": _json("The experiment.", "Experiment"),
                     **_errors("401", "404", "503"),
                 },
-            }
+            },
+            "patch": {
+                "operationId": "renameExperiment",
+                "summary": "Rename an experiment, or clear its name with an empty one",
+                "parameters": [experiment_id],
+                "requestBody": _json_body("Rename"),
+                "responses": {
+                    "200": _json("The experiment, renamed.", "Experiment"),
+                    **_errors("400", "401", "404", "413", "422", "503"),
+                },
+            },
         },
         f"{API}/experiments/{{experiment_id}}/cancel": {
             "post": {
@@ -439,7 +450,7 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
     return {
         **{
             model.__name__: request_schema(model)
-            for model in (LoginForm, NewUser, Submission, PredictionInputs)
+            for model in (LoginForm, NewUser, Submission, Rename, PredictionInputs)
         },
         "PredictionImages": {
             "type": "object",
@@ -509,7 +520,14 @@ ERRORS = {
 
 def _experiment_links() -> dict[str, Any]:
     """Where a new experiment's id leads: the operations that take it (OpenAPI links)."""
-    operations = ("getExperiment", "cancelExperiment", "getReport", "watchExperiment", "predict")
+    operations = (
+        "getExperiment",
+        "renameExperiment",
+        "cancelExperiment",
+        "getReport",
+        "watchExperiment",
+        "predict",
+    )
     return {
         operation[0].upper() + operation[1:]: {
             "operationId": operation,

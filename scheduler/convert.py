@@ -111,6 +111,7 @@ def experiment_to_proto(experiment: ExperimentRecord) -> experiment_pb2.Experime
         max_restarts=experiment.max_restarts,
         attempts=[attempt_to_proto(attempt) for attempt in experiment.attempts],
         checkpoint_epoch=experiment.checkpoint_epoch,
+        name=experiment.name,
     )
     # Unset, not the epoch, while the experiment has not started or finished.
     if experiment.started_at is not None:
@@ -147,4 +148,5 @@ def status_change_to_proto(change: StatusChange) -> experiment_pb2.ExperimentSta
         previous_status=status_to_proto(change.previous),
         changed_at=timestamp(experiment.updated_at),
         error_message=experiment.error_message,
+        name=experiment.name,
     )

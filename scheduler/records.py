@@ -131,6 +131,8 @@ class ExperimentRecord:
     # Once finished: each baseline's and reference model's test metrics, by its name.
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
     references: dict[str, dict[str, float]] = field(default_factory=dict)
+    # What its owner calls it; empty when unnamed.
+    name: str = ""
 
     @property
     def restarts_used(self) -> int:

@@ -28,6 +28,7 @@ from scheduler.caller import current_caller
 from scheduler.convert import artifact_to_proto, experiment_to_proto, status_from_proto
 from scheduler.db.models import ExperimentStatus
 from scheduler.errors import BadRequest
+from scheduler.names import check_name
 from scheduler.placement import Placement
 from scheduler.predictions import Predictions
 from scheduler.recorder import Recorder, log_event
@@ -141,6 +142,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
         self, request: scheduler_pb2.SubmitExperimentRequest, context: Context
     ) -> scheduler_pb2.SubmitExperimentResponse:
         caller = current_caller()
+        name = check_name(request.name)
         submission = await asyncio.to_thread(check_submission, request.pipeline, request.config)
         experiment = await asyncio.to_thread(
             self.store.create_experiment,
@@ -149,6 +151,7 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             submission.config,
             total_epochs=submission.total_epochs,
             max_restarts=max_restarts_from_request(request, self.max_restarts),
+            name=name,
         )
         await self.recorder.changed(StatusChange(experiment, None))
         if await self._warn_if_no_trainer_runs(experiment.id, submission.pipeline):
@@ -195,6 +198,17 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
+
+    async def RenameExperiment(
+        self, request: scheduler_pb2.RenameExperimentRequest, context: Context
+    ) -> scheduler_pb2.RenameExperimentResponse:
+        experiment = await asyncio.to_thread(
+            self.store.rename_experiment,
+            request.experiment_id,
+            check_name(request.name),
+            caller=current_caller(),
+        )
+        return scheduler_pb2.RenameExperimentResponse(experiment=experiment_to_proto(experiment))
 
     async def CancelExperiment(
         self, request: scheduler_pb2.CancelExperimentRequest, context: Context

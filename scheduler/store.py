@@ -329,8 +329,9 @@ class Store:
         *,
         total_epochs: int = 0,
         max_restarts: int = 3,
+        name: str = "",
     ) -> ExperimentRecord:
-        """Store a new PENDING experiment; `config` must already be validated."""
+        """Store a new PENDING experiment; `config` and `name` must already be checked."""
         now = self.now()
         experiment = Experiment(
             id=_new_id(),
@@ -353,6 +354,7 @@ class Store:
             max_restarts=max_restarts,
             attempts=[],
             stream_position=0,
+            name=name,
         )
         with self._writing() as session:
             if session.get(User, owner_id) is None:
@@ -365,6 +367,17 @@ class Store:
         """One experiment; `NotFound` if it does not exist or `caller` may not see it."""
         with self._reading() as session:
             experiment = _visible_experiment(session, experiment_id, caller)
+            return _experiment_records(session, [experiment])[0]
+
+    def rename_experiment(
+        self, experiment_id: str, name: str, *, caller: Caller | None
+    ) -> ExperimentRecord:
+        """Give an experiment `caller` may see a new (checked) name; empty clears it."""
+        with self._writing() as session:
+            experiment = _visible_experiment(session, experiment_id, caller, lock=True)
+            experiment.name = name
+            experiment.updated_at = self.now()
+            session.flush()
             return _experiment_records(session, [experiment])[0]
 
     def list_experiments(
@@ -1152,6 +1165,7 @@ def _experiment_records(
             stream_position=experiment.stream_position,
             scheduler_id=experiment.scheduler_id,
             checkpoint_epoch=checkpoint_epochs.get(experiment.id, 0),
+            name=experiment.name,
         )
         for experiment in experiments
     ]

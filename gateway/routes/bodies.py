@@ -18,7 +18,14 @@ from http import HTTPStatus
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import annotated_types
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
@@ -31,6 +38,12 @@ from gateway.errors import ApiError, invalid, quote, shorten
 # bad value is a 422 before any call.
 MAX_RESTARTS = 100
 MAX_PAGE_SIZE = 500
+# The scheduler checks names (`scheduler.names`); the gateway only says so.
+NAME_HELP = (
+    "What to call the experiment, shown instead of its pipeline where it is listed: at most "
+    "100 characters once surrounding whitespace is trimmed, no control characters; "
+    "left out or empty for none."
+)
 MAX_SEQ = 2**63 - 1
 
 
@@ -42,8 +55,20 @@ def _integral_is_whole(value: object) -> object:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def _encodable(value: str) -> str:
+    """`value`, if protobuf can send it: JSON's `\\ud800` escapes can spell a lone surrogate,
+    which is no character and has no UTF-8 form."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be text, without lone surrogates such as \\ud800") from None
+    return value
+
+
 # A JSON string; null counts as absent.
-Text = Annotated[str, BeforeValidator(_null_is_empty), Field(strict=True)]
+Text = Annotated[
+    str, BeforeValidator(_null_is_empty), Field(strict=True), AfterValidator(_encodable)
+]
 
 
 class Request(BaseModel):
@@ -200,6 +225,15 @@ class Submission(Request):
             "(`FORGE_MAX_RESTARTS`, 3)."
         ),
     )
+    name: Text = Field(default="", description=NAME_HELP, examples=["baseline, two layers"])
+
+
+class Rename(Request):
+    """`PATCH experiments/{id}`: a new name for an experiment, or "" for none."""
+
+    required: ClassVar[dict[str, str]] = {"name": 'is required: the new name, or "" to clear it'}
+
+    name: Text = Field(description=NAME_HELP + ' `""` clears it.', examples=["lr 0.01"])
 
 
 class PredictionInputs(Request):

@@ -1,12 +1,15 @@
-"""Experiments: submit one, list them, look at one, cancel one.
+"""Experiments: submit one, list them, look at one, rename one, cancel one.
 
-`POST experiments` takes `{"pipeline": NAME, "config": {...}, "max_restarts": N}` (`N` optional,
-0 to 100: how often a lost run is placed again); the scheduler validates the config against the
+`POST experiments` takes `{"pipeline": NAME, "config": {...}, "max_restarts": N, "name": TEXT}`
+(`N` optional, 0 to 100: how often a lost run is placed again; `name` optional, what its owner
+calls it); the scheduler validates the config against the
 pipeline's schema and a bad field comes back as 422 naming it (`details[].field`, e.g.
 `config.epochs`). `GET experiments` pages newest first with
 `page_size` and `page_token` (from the previous page's `next_page_token`) and filters by
 `status` (repeatable, or comma-separated: `running`, `RUNNING` or `EXPERIMENT_STATUS_RUNNING`)
-and `pipeline`. Another user's experiment answers 404, as one that does not exist.
+and `pipeline`. `PATCH experiments/{id}` takes `{"name": TEXT}` and renames it (`""` clears
+the name); the scheduler checks names, and a bad one is a 422 naming `name`. Another user's
+experiment answers 404, as one that does not exist.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from gateway.errors import invalid
 from gateway.json_form import to_json
 from gateway.keys import scheduler
 from gateway.routes import API
-from gateway.routes.bodies import ExperimentsQuery, Submission, parse
+from gateway.routes.bodies import ExperimentsQuery, Rename, Submission, parse
 from gateway.routes.request import credentials, json_object, query
 
 routes = web.RouteTableDef()
@@ -50,6 +53,7 @@ async def submit_experiment(request: web.Request) -> web.Response:
             pipeline=submission.pipeline,
             config=config_struct,
             max_restarts=submission.max_restarts,
+            name=submission.name or None,
         ),
         metadata=metadata,
         timeout=stubs.timeout,
@@ -96,6 +100,21 @@ async def get_experiment(request: web.Request) -> web.Response:
     body = to_json(response.experiment)
     await with_typed_configs(request, metadata, [body])
     return web.json_response(body)
+
+
+@routes.patch(f"{API}/experiments/{{experiment_id}}")
+async def rename_experiment(request: web.Request) -> web.Response:
+    metadata = credentials(request)
+    rename = parse(Rename, await json_object(request))
+    stubs = scheduler(request)
+    response = await stubs.scheduler.RenameExperiment(
+        scheduler_pb2.RenameExperimentRequest(
+            experiment_id=request.match_info["experiment_id"], name=rename.name
+        ),
+        metadata=metadata,
+        timeout=stubs.timeout,
+    )
+    return web.json_response(to_json(response.experiment))
 
 
 @routes.post(f"{API}/experiments/{{experiment_id}}/cancel")

@@ -57,6 +57,8 @@ ID_LENGTH = 36
 TRAINER_ID_LENGTH = 200
 SCHEDULER_ID_LENGTH = 200
 PIPELINE_LENGTH = 200
+# scheduler.names.MAX_NAME_LENGTH
+EXPERIMENT_NAME_LENGTH = 100
 ARTIFACT_NAME_LENGTH = 512
 
 
@@ -180,6 +182,8 @@ class Experiment(Base):
     # The scheduler that follows the run while RUNNING, until its lease expires.
     scheduler_id: Mapped[str | None] = mapped_column(String(SCHEDULER_ID_LENGTH))
     lease_expires_at: Mapped[datetime | None]
+    # What its owner calls it (`scheduler.names`); empty when unnamed.
+    name: Mapped[str] = mapped_column(String(EXPERIMENT_NAME_LENGTH))
 
 
 class Event(Base):

@@ -224,9 +224,18 @@ def test_experiments_lists_show_report_and_cancel(logged_in, stack, tmp_path, ca
     status, out, _ = forge(capsys, "experiments", "--status", "succeeded", "--limit", "500")
     assert status == 0
     header, *rows = out.splitlines()
-    assert header.split() == ["ID", "PIPELINE", "STATUS", "EPOCHS", "CREATED", "(UTC)", "OWNER"]
+    assert header.split() == [
+        "ID",
+        "NAME",
+        "PIPELINE",
+        "STATUS",
+        "EPOCHS",
+        "CREATED",
+        "(UTC)",
+        "OWNER",
+    ]
     row = next(row for row in rows if row.startswith(done))
-    assert row.split()[1:4] == ["trainer_probe", "SUCCEEDED", "1/1"]
+    assert row.split()[1:5] == ["-", "trainer_probe", "SUCCEEDED", "1/1"]
 
     status, out, _ = forge(capsys, "experiments", "show", done)
     assert status == 0
@@ -304,6 +313,52 @@ def test_a_lost_run_is_resumed_and_show_lists_its_attempts(logged_in, capsys) ->
         at = lines.index("epochs:") + 2
         shown = [line.split()[0] for line in lines[at : lines.index("", at)]]
         assert shown == sorted(set(shown), key=int), "one row per epoch"
+
+
+def test_a_run_is_named_at_submission_renamed_and_cleared(logged_in, capsys) -> None:
+    status, out, _ = forge(
+        capsys, "submit", "trainer_probe", "--set", "epochs=1", "--name", " first try "
+    )
+    assert status == 0
+    match = re.search(r"Submitted experiment (\S+) 'first try' \(trainer_probe\)", out)
+    assert match, out
+    named = match[1]
+
+    status, out, _ = forge(capsys, "experiments", "--limit", "500")
+    row = next(row for row in out.splitlines() if row.startswith(named))
+    assert row.split()[1:4] == ["first", "try", "trainer_probe"]
+    status, out, _ = forge(capsys, "experiments", "show", named)
+    assert re.search(r"^name +first try$", out, re.M), out
+
+    status, out, err = forge(capsys, "experiments", "rename", named, "lr 0.01")
+    assert (status, out) == (0, f"Experiment {named} is now called 'lr 0.01'\n"), err
+    status, out, _ = forge(capsys, "experiments", "show", named)
+    assert re.search(r"^name +lr 0\.01$", out, re.M), out
+
+    assert forge(capsys, "experiments", "rename", named, "--clear")[:2] == (
+        0,
+        f"Experiment {named} has no name now\n",
+    )
+    assert forge(capsys, "experiments", "rename", named, "")[0] == 0
+    status, out, _ = forge(capsys, "experiments", "show", named)
+    assert re.search(r"^name +-$", out, re.M), out
+
+
+def test_a_bad_name_or_rename_is_a_usage_error_naming_it(logged_in, capsys) -> None:
+    status, out, err = forge(capsys, "submit", "trainer_probe", "--name", "x" * 101)
+    assert (status, out) == (EXIT_USAGE, "")
+    assert "name: must be at most 100 characters, got 101" in err
+
+    experiment_id = submitted_id(forge(capsys, "submit", "trainer_probe")[1])
+    status, _, err = forge(capsys, "experiments", "rename", experiment_id, "two\nlines")
+    assert status == EXIT_USAGE
+    assert "name: must not contain control characters" in err
+    for args in ([], ["a name", "--clear"]):
+        status, _, err = forge(capsys, "experiments", "rename", experiment_id, *args)
+        assert status == EXIT_USAGE
+        assert "give either a NAME or --clear" in err
+    status, _, err = forge(capsys, "experiments", "rename", "no-such-experiment", "x")
+    assert status == EXIT_NOT_FOUND, err
 
 
 def test_an_experiment_that_is_not_there_is_status_4(logged_in, capsys) -> None:

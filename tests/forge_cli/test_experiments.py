@@ -71,6 +71,14 @@ def test_show_names_the_restarts_the_checkpoint_and_each_attempt():
     assert lines[at + 3].rstrip().endswith("-")  # Still running: not ended.
 
 
+def test_show_prints_the_name_or_a_dash():
+    named = resumed_experiment()
+    named.name = "two layers"
+
+    assert re.search(r"^name +two layers$", "\n".join(describe(named)), re.M)
+    assert re.search(r"^name +-$", "\n".join(describe(resumed_experiment())), re.M)
+
+
 def test_one_attempt_needs_no_attempts_table():
     experiment = resumed_experiment()
     del experiment.attempts[1:]

@@ -15,6 +15,7 @@ from gateway.routes.bodies import (
     ExperimentsQuery,
     LoginForm,
     NewUser,
+    Rename,
     Request,
     Submission,
     parse,
@@ -36,7 +37,19 @@ def refusal(model: type[Request], data: dict[str, Any]) -> tuple[int, str, str]:
         (Submission, {"pipeline": ""}, "pipeline: is required: the name of an installed pipeline"),
         (Submission, {"pipeline": 3}, "pipeline: must be a string"),
         (Submission, {"pipeline": "p", "config": [1]}, "config: must be a JSON object of the"),
-        (Submission, {"confg": {}}, "confg: unknown field; use config, max_restarts, pipeline"),
+        (
+            Submission,
+            {"confg": {}},
+            "confg: unknown field; use config, max_restarts, name, pipeline",
+        ),
+        (Submission, {"pipeline": "p", "name": 3}, "name: must be a string"),
+        (Rename, {}, 'name: is required: the new name, or "" to clear it'),
+        (Rename, {"name": ["x"]}, "name: must be a string"),
+        (Rename, {"name": "x", "pipeline": "p"}, "pipeline: unknown field; use name"),
+        # JSON's "\ud800" escape: no character, and protobuf cannot send it.
+        (Rename, {"name": "a\ud800"}, "name: must be text, without lone surrogates"),
+        (Submission, {"pipeline": "p", "name": "\udfff"}, "name: must be text, without lone"),
+        (NewUser, {"username": "\ud800"}, "username: must be text, without lone surrogates"),
         (Submission, {"pipeline": "p", "max_restarts": True}, "got true"),
         (Submission, {"pipeline": "p", "max_restarts": "2"}, "got a string"),
         (Submission, {"pipeline": "p", "max_restarts": -1}, "max_restarts: must be 0 to 100"),
@@ -78,6 +91,8 @@ def test_json_reads_as_json_schema_says():
     assert (user.username, user.role) == ("", "user")
     assert (login.username, login.password, login.grant_type) == ("a", "p", "password")
     assert parse(Submission, {"pipeline": "p"}).max_restarts is None
+    assert parse(Submission, {"pipeline": "p", "name": None}).name == ""
+    assert parse(Rename, {"name": None}).name == ""
 
 
 def test_queries_read_text_and_take_short_or_full_status_names():
@@ -96,7 +111,7 @@ def test_queries_read_text_and_take_short_or_full_status_names():
     assert parse(EventsQuery, {"after": "7"}).after == 7
 
 
-@pytest.mark.parametrize("model", [LoginForm, NewUser, Submission])
+@pytest.mark.parametrize("model", [LoginForm, NewUser, Submission, Rename])
 def test_the_document_describes_every_field_a_body_takes(model: type[Request]):
     schema = document()["components"]["schemas"][model.__name__]
 

@@ -334,6 +334,8 @@ def test_cors_is_off_unless_origins_are_configured(tmp_path: Path):
     assert status == 204
     assert asked["Access-Control-Allow-Origin"] == site
     assert "Authorization" in asked["Access-Control-Allow-Headers"]
+    # PATCH renames an experiment.
+    assert {"GET", "POST", "PATCH"} <= set(asked["Access-Control-Allow-Methods"].split(", "))
     assert simple["Access-Control-Allow-Origin"] == site
     assert "Access-Control-Allow-Origin" not in other
 

@@ -307,3 +307,102 @@ def test_max_restarts_travels_to_the_scheduler_only_when_given(tmp_path: Path):
     assert [r.HasField("max_restarts") for r in requests] == [False, True, True, True]
     assert [r.max_restarts for r in requests[1:]] == [0, 100, 2]
     assert all(r.pipeline == "p" and r.config["epochs"] == 2 for r in requests)
+
+
+@on_stack
+def test_an_experiment_is_named_at_submission_and_renamed_with_patch(tmp_path: Path, nats_url: str):
+    async def scenario(gateway: Gateway):
+        alice = await gateway.add_user("alice")
+        bob = await gateway.add_user("bob")
+        body = {"pipeline": "trainer_probe", "name": " baseline "}
+        status, submitted = await call(gateway.http, "POST", "/experiments", alice, json=body)
+        path = f"/experiments/{submitted['experiment_id']}"
+        return (
+            status,
+            submitted,
+            {
+                "renamed": await call(gateway.http, "PATCH", path, alice, json={"name": "lr 0.01"}),
+                "fetched": await call(gateway.http, "GET", path, alice),
+                "too long": await call(
+                    gateway.http, "PATCH", path, alice, json={"name": "x" * 101}
+                ),
+                "newline": await call(gateway.http, "PATCH", path, alice, json={"name": "a\nb"}),
+                "bob's": await call(gateway.http, "PATCH", path, bob, json={"name": "mine"}),
+                "nobody's": await call(
+                    gateway.http, "PATCH", "/experiments/no-such-id", bob, json={"name": "x"}
+                ),
+                "cleared": await call(gateway.http, "PATCH", path, alice, json={"name": ""}),
+                "bad at submission": await call(
+                    gateway.http,
+                    "POST",
+                    "/experiments",
+                    alice,
+                    json={"pipeline": "trainer_probe", "name": "tab\there"},
+                ),
+            },
+        )
+
+    status, submitted, answers = run(tmp_path, nats_url, scenario)
+
+    assert status == 201
+    assert submitted["name"] == "baseline"
+    assert answers["renamed"][0] == 200
+    assert answers["renamed"][1]["name"] == answers["fetched"][1]["name"] == "lr 0.01"
+    assert field_of(answers["too long"]) == "name"
+    assert "at most 100 characters" in answers["too long"][1]["error"]["message"]
+    assert field_of(answers["newline"]) == "name"
+    assert field_of(answers["bad at submission"]) == "name"
+    assert answers["bob's"][0] == answers["nobody's"][0] == 404
+    assert answers["cleared"][0] == 200
+    assert answers["cleared"][1]["name"] == ""
+
+
+def test_a_rename_the_gateway_can_tell_is_wrong_never_reaches_the_scheduler(tmp_path: Path):
+    async def scenario():
+        settings = GatewaySettings(scheduler_addr="127.0.0.1:9", webapp_dir=tmp_path)
+        async with lone_gateway(settings) as gateway:
+
+            async def rename(**options: Any) -> Answer:
+                return await call(gateway.http, "PATCH", "/experiments/e1", "t", **options)
+
+            return {
+                "not json": await rename(data=b"{name"),
+                "no body": await rename(),
+                "no name": await rename(json={}),
+                "typo": await rename(json={"nmae": "x"}),
+                "number": await rename(json={"name": 3}),
+                "list": await rename(json={"name": ["x"]}),
+                "submitted number": await call(
+                    gateway.http, "POST", "/experiments", "t", json={"pipeline": "p", "name": 3}
+                ),
+            }
+
+    answers = asyncio.run(scenario())
+
+    assert answers["not json"][0] == 400
+    assert field_of(answers["no body"]) == "body"
+    assert field_of(answers["no name"]) == "name"
+    assert 'or "" to clear it' in answers["no name"][1]["error"]["message"]
+    assert field_of(answers["typo"]) == "nmae"
+    assert field_of(answers["number"]) == "name"
+    assert field_of(answers["list"]) == "name"
+    assert field_of(answers["submitted number"]) == "name"
+
+
+def test_a_name_travels_to_the_scheduler_only_when_given(tmp_path: Path):
+    async def scenario():
+        async with running_refuser() as (refuser, address):
+            settings = GatewaySettings(scheduler_addr=address, webapp_dir=tmp_path)
+            async with lone_gateway(settings) as gateway:
+                for extra in ({}, {"name": ""}, {"name": None}, {"name": "baseline"}):
+                    body = {"pipeline": "p", **extra}
+                    await call(gateway.http, "POST", "/experiments", "t", json=body)
+                await call(gateway.http, "PATCH", "/experiments/e1", "t", json={"name": " a "})
+            return refuser.requests
+
+    *submissions, rename = asyncio.run(scenario())
+
+    assert [r.HasField("name") for r in submissions] == [False, False, False, True]
+    assert submissions[-1].name == "baseline"
+    # The scheduler trims: the gateway sends what it was given.
+    assert (rename.experiment_id, rename.name) == ("e1", " a ")

@@ -61,12 +61,14 @@ def test_every_proto_has_generated_modules(name: str) -> None:
                 "GetArtifact": True,
                 "RegisterTrainer": False,
                 "TrainerHeartbeat": False,
+                "Predict": False,
+                "RenameExperiment": False,
             },
         ),
         (
             trainer_pb2.DESCRIPTOR,
             "TrainerService",
-            {"Train": True, "Attach": True, "Cancel": False, "Describe": False},
+            {"Train": True, "Attach": True, "Cancel": False, "Describe": False, "Predict": False},
         ),
     ],
 )

@@ -127,6 +127,7 @@ def test_a_status_change_names_both_statuses():
         status=ExperimentStatus.CANCELLED,
         updated_at=CREATED + timedelta(seconds=1),
         error_message="by alice",
+        name="baseline",
     )
 
     message = convert.status_change_to_proto(StatusChange(changed, ExperimentStatus.PENDING))
@@ -140,5 +141,6 @@ def test_a_status_change_names_both_statuses():
         previous_status=experiment_pb2.EXPERIMENT_STATUS_PENDING,
         changed_at=convert.timestamp(CREATED + timedelta(seconds=1)),
         error_message="by alice",
+        name="baseline",
     )
     assert created.previous_status == experiment_pb2.EXPERIMENT_STATUS_UNSPECIFIED

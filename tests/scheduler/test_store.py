@@ -144,6 +144,26 @@ def test_another_users_experiment_is_not_found_but_admins_see_it(
     assert store.get_experiment(experiment.id, caller=None).id == experiment.id
 
 
+def test_an_experiment_keeps_its_name_and_is_renamed_by_whoever_may_see_it(
+    store: Store, alice: UserRecord, bob: UserRecord, admin: UserRecord, clock: FakeClock
+):
+    named = store.create_experiment(alice.id, "digits", {}, name="baseline")
+    unnamed = store.create_experiment(alice.id, "digits", {})
+    clock.advance(5)
+
+    renamed = store.rename_experiment(named.id, "two layers", caller=caller(alice))
+    by_admin = store.rename_experiment(unnamed.id, "tidied", caller=caller(admin))
+    with pytest.raises(NotFound):
+        store.rename_experiment(named.id, "mine now", caller=caller(bob))
+
+    assert (named.name, unnamed.name) == ("baseline", "")
+    assert renamed.name == "two layers"
+    assert renamed.updated_at == clock()
+    assert by_admin.name == "tidied"
+    assert store.get_experiment(named.id, caller=caller(alice)).name == "two layers"
+    assert store.rename_experiment(named.id, "", caller=caller(alice)).name == ""
+
+
 # Experiments: listing
 
 

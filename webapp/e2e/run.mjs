@@ -41,6 +41,9 @@ const ADMIN = { username: "admin", password: "e2e-admin-password" };
 // The hourly sample has ~8,700 rows against the daily observations' ~1,400.
 const LIVE_RUN = { epochs: 8, batch_size: 16, hidden_size: 48, source: "sample" };
 const SECOND_RUN = { epochs: 3, learning_rate: 0.002, batch_size: 64 };
+// What the live run is called at launch, and what it is renamed to on its page.
+const LIVE_RUN_NAME = "hourly sample, 48 units";
+const LIVE_RUN_RENAMED = "eight epochs, wide";
 // A run whose trainer is killed after its second epoch: as slow an epoch as LIVE_RUN's, with
 // epochs enough left after the kill to see the resumed attempt train.
 const RESUMED_RUN = { epochs: 6, batch_size: 16, hidden_size: 48, learning_rate: 0.002, source: "sample" };
@@ -223,11 +226,15 @@ async function main() {
     let liveRunId = "";
     await step("launch the weather forecaster and see its chart gain points while it runs", async () => {
       await fillForm(page, LIVE_RUN);
+      const name = page.getByLabel("Name", { exact: true });
+      check((await page.locator("form.new-experiment").locator("input, select").first().getAttribute("id")) === "experiment-name", "the Name field is not the form's first");
+      await name.fill(LIVE_RUN_NAME);
       await page.getByRole("button", { name: "Launch weather_forecaster" }).click();
       await page.waitForURL(/\/experiments\/[0-9a-f-]{36}$/);
       liveRunId = page.url().split("/").pop();
-      // Focus follows the user to the new run's heading once the page has drawn it.
-      await page.waitForFunction(() => document.activeElement?.tagName === "H1" && /weather_forecaster/.test(document.activeElement.textContent ?? ""), null, { timeout: 10000 });
+      // Focus follows the user to the new run's heading, its name, once the page has drawn it.
+      await page.waitForFunction(headingFocused, LIVE_RUN_NAME, { timeout: 10000 });
+      await page.locator(".run-pipeline").filter({ hasText: "weather_forecaster" }).waitFor();
       await page.evaluate(() => {
         document.documentElement.dataset.e2eLoadedOnce = "yes";
       });
@@ -313,6 +320,32 @@ async function main() {
       await shot(page, "desktop-predict");
     });
 
+    await step("rename the run in place: Escape cancels, Enter saves, focus comes back to Rename", async () => {
+      const rename = page.getByRole("button", { name: "Rename" });
+      await rename.click();
+      const field = page.getByRole("textbox", { name: "Name" });
+      await page.waitForFunction(() => document.activeElement?.id === "run-name");
+      check((await field.inputValue()) === LIVE_RUN_NAME, "the field does not start with the run's name");
+      await page.keyboard.type("not this");
+      await page.keyboard.press("Escape");
+      await page.getByRole("heading", { level: 1, name: new RegExp(`^${LIVE_RUN_NAME}`) }).waitFor();
+      await page.waitForFunction(focusedControl, "Rename");
+      await rename.click();
+      await field.fill("two\tlines");
+      await page.keyboard.press("Enter");
+      const refusal = page.getByRole("alert").filter({ hasText: "Not renamed:" });
+      await refusal.waitFor();
+      check(/control characters/.test(await refusal.innerText()), `the refusal does not say why: ${await refusal.innerText()}`);
+      await shot(page, "desktop-rename-refused");
+      await field.fill(LIVE_RUN_RENAMED);
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: new RegExp(`^${LIVE_RUN_RENAMED}`) }).waitFor();
+      await page.waitForFunction(focusedControl, "Rename");
+      const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem("azuraforge.session")).token);
+      const stored = await (await fetch(url(`/api/v1/experiments/${liveRunId}`), { headers: { Authorization: `Bearer ${token}` } })).json();
+      check(stored.name === LIVE_RUN_RENAMED, `the gateway says the run is called ${stored.name}`);
+    });
+
     let secondRunId = "";
     await step("the experiments table shows a new run's statuses change live", async () => {
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Experiments" }).click();
@@ -334,6 +367,12 @@ async function main() {
       await row.waitFor({ timeout: TIMEOUT.run });
       await page.locator(`tr[data-experiment="${secondRunId}"][data-status="succeeded"]`).waitFor({ timeout: TIMEOUT.run });
       check(await page.evaluate(() => document.documentElement.dataset.e2eLoadedOnce === "yes"), "the list page was reloaded");
+      const named = page.locator(`tr[data-experiment="${liveRunId}"] th`);
+      await named.getByRole("link", { name: LIVE_RUN_RENAMED }).waitFor();
+      check((await named.innerText()).includes("weather_forecaster"), "the renamed run's row does not name its pipeline");
+      await page.getByLabel("Search").fill("eight");
+      await page.waitForFunction(() => document.querySelectorAll("tbody tr[data-experiment]").length === 1);
+      await page.getByLabel("Search").fill("");
       await page.getByLabel("Status").selectOption("succeeded");
       await page.getByLabel("Search").fill("epochs=3");
       await page.waitForFunction(() => document.querySelectorAll("tbody tr[data-experiment]").length === 1);
@@ -344,7 +383,7 @@ async function main() {
     });
 
     await step("compare two runs: overlaid curves, config differences, metrics", async () => {
-      await page.getByRole("checkbox", { name: new RegExp(`Select weather_forecaster ${liveRunId.slice(0, 8)}`) }).check();
+      await page.getByRole("checkbox", { name: `Select ${LIVE_RUN_RENAMED} ${liveRunId.slice(0, 8)} to compare` }).check();
       await page.getByRole("checkbox", { name: new RegExp(`Select weather_forecaster ${secondRunId.slice(0, 8)}`) }).check();
       await page.getByRole("button", { name: "Compare selected (2)" }).click();
       await page.getByRole("heading", { name: "Compare runs" }).waitFor();
@@ -362,6 +401,7 @@ async function main() {
       }
       check(!names.includes("lookback"), "the config table marks lookback, which is the same, as differing");
       await page.locator(".metrics-compare").getByRole("rowheader", { name: "rmse", exact: true }).waitFor();
+      await page.locator(".config-compare thead").getByRole("link", { name: `${LIVE_RUN_RENAMED} · ${liveRunId.slice(0, 8)}` }).waitFor();
       await shot(page, "desktop-compare");
     });
 

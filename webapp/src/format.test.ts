@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { resumeText, shortLossReason } from "./format";
+import { resumeText, runLabel, runName, shortLossReason } from "./format";
+
+describe("runName and runLabel", () => {
+  it("call a run by its name, or by its pipeline when it has none, and label it with its id", () => {
+    const named = { id: "1a2b3c4d-5e6f", name: "baseline", pipeline: "weather_forecaster" };
+    const unnamed = { ...named, name: "" };
+    expect(runName(named)).toBe("baseline");
+    expect(runName(unnamed)).toBe("weather_forecaster");
+    expect(runLabel(named)).toBe("baseline · 1a2b3c4d");
+    expect(runLabel(unnamed)).toBe("weather_forecaster · 1a2b3c4d");
+  });
+});
 
 describe("shortLossReason", () => {
   it("names the trainer that was lost, without its address or error", () => {

@@ -85,9 +85,17 @@ export function shortId(id: string): string {
   return id.length > 8 ? id.slice(0, 8) : id;
 }
 
-/** `weather_forecaster · 1a2b3c4d`: a run's name wherever runs sit side by side. */
-export function runLabel(experiment: Pick<Experiment, "id" | "pipeline">): string {
-  return `${experiment.pipeline} · ${shortId(experiment.id)}`;
+/** What a run is called on screen: the name its owner gave it, else its pipeline. */
+export function runName(experiment: Pick<Experiment, "name" | "pipeline">): string {
+  return experiment.name || experiment.pipeline;
+}
+
+/**
+ * `baseline · 1a2b3c4d` (or `weather_forecaster · 1a2b3c4d` for an unnamed run): a run's label
+ * wherever runs sit side by side; the id keeps two runs of one name apart.
+ */
+export function runLabel(experiment: Pick<Experiment, "id" | "name" | "pipeline">): string {
+  return `${runName(experiment)} · ${shortId(experiment.id)}`;
 }
 
 // Metrics where more is better; everything else (losses, errors) is better lower.

@@ -27,7 +27,7 @@ EXPERIMENT_STATUS_FAILED: ExperimentStatus
 EXPERIMENT_STATUS_CANCELLED: ExperimentStatus
 
 class Experiment(_message.Message):
-    __slots__ = ("experiment_id", "pipeline", "config", "status", "created_at", "updated_at", "owner", "started_at", "finished_at", "trainer_id", "error_message", "epochs_done", "total_epochs", "metrics", "artifacts", "last_seq", "max_restarts", "attempts", "checkpoint_epoch", "baselines", "references")
+    __slots__ = ("experiment_id", "pipeline", "config", "status", "created_at", "updated_at", "owner", "started_at", "finished_at", "trainer_id", "error_message", "epochs_done", "total_epochs", "metrics", "artifacts", "last_seq", "max_restarts", "attempts", "checkpoint_epoch", "baselines", "references", "name")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,7 @@ class Experiment(_message.Message):
     CHECKPOINT_EPOCH_FIELD_NUMBER: _ClassVar[int]
     BASELINES_FIELD_NUMBER: _ClassVar[int]
     REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     pipeline: str
     config: _struct_pb2.Struct
@@ -91,7 +92,8 @@ class Experiment(_message.Message):
     checkpoint_epoch: int
     baselines: _containers.MessageMap[str, Scores]
     references: _containers.MessageMap[str, Scores]
-    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trainer_id: _Optional[str] = ..., error_message: _Optional[str] = ..., epochs_done: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., last_seq: _Optional[int] = ..., max_restarts: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., checkpoint_epoch: _Optional[int] = ..., baselines: _Optional[_Mapping[str, Scores]] = ..., references: _Optional[_Mapping[str, Scores]] = ...) -> None: ...
+    name: str
+    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trainer_id: _Optional[str] = ..., error_message: _Optional[str] = ..., epochs_done: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., last_seq: _Optional[int] = ..., max_restarts: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., checkpoint_epoch: _Optional[int] = ..., baselines: _Optional[_Mapping[str, Scores]] = ..., references: _Optional[_Mapping[str, Scores]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class Scores(_message.Message):
     __slots__ = ("values",)
@@ -135,7 +137,7 @@ class Artifact(_message.Message):
     def __init__(self, name: _Optional[str] = ..., size_bytes: _Optional[int] = ..., content_type: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class ExperimentStatusChanged(_message.Message):
-    __slots__ = ("experiment_id", "pipeline", "owner", "status", "previous_status", "changed_at", "error_message")
+    __slots__ = ("experiment_id", "pipeline", "owner", "status", "previous_status", "changed_at", "error_message", "name")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     PIPELINE_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +145,7 @@ class ExperimentStatusChanged(_message.Message):
     PREVIOUS_STATUS_FIELD_NUMBER: _ClassVar[int]
     CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
     ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     pipeline: str
     owner: str
@@ -150,7 +153,8 @@ class ExperimentStatusChanged(_message.Message):
     previous_status: ExperimentStatus
     changed_at: _timestamp_pb2.Timestamp
     error_message: str
-    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., owner: _Optional[str] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., previous_status: _Optional[_Union[ExperimentStatus, str]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_message: _Optional[str] = ...) -> None: ...
+    name: str
+    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., owner: _Optional[str] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., previous_status: _Optional[_Union[ExperimentStatus, str]] = ..., changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error_message: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class PipelineInfo(_message.Message):
     __slots__ = ("name", "summary", "config_schema")

@@ -20,14 +20,16 @@ class ListPipelinesResponse(_message.Message):
     def __init__(self, pipelines: _Optional[_Iterable[_Union[_experiment_pb2.PipelineInfo, _Mapping]]] = ...) -> None: ...
 
 class SubmitExperimentRequest(_message.Message):
-    __slots__ = ("pipeline", "config", "max_restarts")
+    __slots__ = ("pipeline", "config", "max_restarts", "name")
     PIPELINE_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FIELD_NUMBER: _ClassVar[int]
     MAX_RESTARTS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     pipeline: str
     config: _struct_pb2.Struct
     max_restarts: int
-    def __init__(self, pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., max_restarts: _Optional[int] = ...) -> None: ...
+    name: str
+    def __init__(self, pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., max_restarts: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
 
 class SubmitExperimentResponse(_message.Message):
     __slots__ = ("experiment",)
@@ -187,3 +189,17 @@ class PredictResponse(_message.Message):
     pipeline: str
     prediction: _struct_pb2.Struct
     def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., prediction: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class RenameExperimentRequest(_message.Message):
+    __slots__ = ("experiment_id", "name")
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    experiment_id: str
+    name: str
+    def __init__(self, experiment_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RenameExperimentResponse(_message.Message):
+    __slots__ = ("experiment",)
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    experiment: _experiment_pb2.Experiment
+    def __init__(self, experiment: _Optional[_Union[_experiment_pb2.Experiment, _Mapping]] = ...) -> None: ...

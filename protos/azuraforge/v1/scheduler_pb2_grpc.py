@@ -93,6 +93,11 @@ class SchedulerServiceStub:
                 request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatRequest.SerializeToString,
                 response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatResponse.FromString,
                 _registered_method=True)
+        self.RenameExperiment = channel.unary_unary(
+                '/azuraforge.v1.SchedulerService/RenameExperiment',
+                request_serializer=azuraforge_dot_v1_dot_scheduler__pb2.RenameExperimentRequest.SerializeToString,
+                response_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.RenameExperimentResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulerServiceServicer:
@@ -188,6 +193,15 @@ class SchedulerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenameExperiment(self, request, context):
+        """RenameExperiment gives one of the caller's experiments a new name, or
+        clears it with an empty one (NOT_FOUND for someone else's, unless the
+        caller is an admin; INVALID_ARGUMENT naming `name` for a bad name).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -245,6 +259,11 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.TrainerHeartbeat,
                     request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatRequest.FromString,
                     response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatResponse.SerializeToString,
+            ),
+            'RenameExperiment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameExperiment,
+                    request_deserializer=azuraforge_dot_v1_dot_scheduler__pb2.RenameExperimentRequest.FromString,
+                    response_serializer=azuraforge_dot_v1_dot_scheduler__pb2.RenameExperimentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -548,6 +567,33 @@ class SchedulerService:
             '/azuraforge.v1.SchedulerService/TrainerHeartbeat',
             azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatRequest.SerializeToString,
             azuraforge_dot_v1_dot_scheduler__pb2.TrainerHeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameExperiment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/azuraforge.v1.SchedulerService/RenameExperiment',
+            azuraforge_dot_v1_dot_scheduler__pb2.RenameExperimentRequest.SerializeToString,
+            azuraforge_dot_v1_dot_scheduler__pb2.RenameExperimentResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,4 @@
-/** Experiments over REST: submit, list, look at, cancel, and read what a run wrote. */
+/** Experiments over REST: submit, list, look at, rename, cancel, and read what a run wrote. */
 
 import { ApiError, requestJson, send } from "./http";
 import {
@@ -33,9 +33,24 @@ export async function getExperiment(id: string, signal?: AbortSignal): Promise<E
   return parseExperiment(await requestJson(`experiments/${encodeURIComponent(id)}`, { signal }));
 }
 
-/** Submit a run; a bad config is an `ApiError` whose details name each field (`config.epochs`). */
-export async function submitExperiment(pipeline: string, config: Record<string, unknown>): Promise<Experiment> {
-  return parseExperiment(await requestJson("experiments", { method: "POST", json: { pipeline, config } }));
+/**
+ * Submit a run, named `name` when it is not empty; a bad config or name is an `ApiError` whose
+ * details name each field (`config.epochs`, `name`).
+ */
+export async function submitExperiment(
+  pipeline: string,
+  config: Record<string, unknown>,
+  name = "",
+): Promise<Experiment> {
+  const json = name.trim() ? { pipeline, config, name } : { pipeline, config };
+  return parseExperiment(await requestJson("experiments", { method: "POST", json }));
+}
+
+/** Give a run a new name; an empty one clears it. A bad name is an `ApiError` naming `name`. */
+export async function renameExperiment(id: string, name: string): Promise<Experiment> {
+  return parseExperiment(
+    await requestJson(`experiments/${encodeURIComponent(id)}`, { method: "PATCH", json: { name } }),
+  );
 }
 
 export async function cancelExperiment(id: string): Promise<Experiment> {

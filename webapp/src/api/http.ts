@@ -49,7 +49,7 @@ export async function errorFrom(response: Response): Promise<ApiError> {
 }
 
 export interface RequestOptions {
-  method?: "GET" | "POST";
+  method?: "GET" | "POST" | "PATCH";
   json?: unknown;
   /** A form: URL-encoded, or multipart with files. */
   form?: URLSearchParams | FormData;

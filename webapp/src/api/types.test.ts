@@ -5,6 +5,7 @@ describe("parseExperiment", () => {
   it("reads the .proto field names the gateway sends", () => {
     const experiment = parseExperiment({
       experiment_id: "e1",
+      name: "baseline",
       pipeline: "weather_forecaster",
       config: { epochs: 5.0, val_fraction: 0.1 },
       status: "EXPERIMENT_STATUS_RUNNING",
@@ -18,6 +19,7 @@ describe("parseExperiment", () => {
     });
     expect(experiment).toMatchObject({
       id: "e1",
+      name: "baseline",
       status: "running",
       epochsDone: 2,
       totalEpochs: 5,
@@ -47,7 +49,7 @@ describe("parseExperiment", () => {
 
   it("survives missing and malformed fields", () => {
     const experiment = parseExperiment({ config: "nope", artifacts: 3, created_at: "garbage", attempts: {} });
-    expect(experiment).toMatchObject({ id: "", config: {}, artifacts: [], createdAt: null, status: "unspecified" });
+    expect(experiment).toMatchObject({ id: "", name: "", config: {}, artifacts: [], createdAt: null, status: "unspecified" });
     expect(experiment).toMatchObject({ maxRestarts: 0, attempts: [], checkpointEpoch: 0 });
   });
 
@@ -182,11 +184,12 @@ describe("parseStatusChange", () => {
     expect(
       parseStatusChange({
         experiment_id: "e1",
+        name: "baseline",
         pipeline: "p",
         owner: "ada",
         status: "EXPERIMENT_STATUS_RUNNING",
         previous_status: "EXPERIMENT_STATUS_PENDING",
       }),
-    ).toMatchObject({ experimentId: "e1", status: "running", previousStatus: "pending", owner: "ada" });
+    ).toMatchObject({ experimentId: "e1", name: "baseline", status: "running", previousStatus: "pending", owner: "ada" });
   });
 });

@@ -94,6 +94,8 @@ export function parseAttempt(raw: unknown): Attempt {
 
 export interface Experiment {
   id: string;
+  /** What its owner calls it; empty when unnamed. */
+  name: string;
   pipeline: string;
   config: Json;
   status: ExperimentStatus;
@@ -125,6 +127,7 @@ export function parseExperiment(raw: unknown): Experiment {
   const data = asObject(raw);
   return {
     id: asString(field(data, "experiment_id")),
+    name: asString(field(data, "name")),
     pipeline: asString(field(data, "pipeline")),
     config: asObject(field(data, "config")),
     status: parseStatus(field(data, "status")),
@@ -350,6 +353,7 @@ export function parseEvent(raw: unknown): ExperimentEvent {
 
 export interface StatusChange {
   experimentId: string;
+  name: string;
   pipeline: string;
   owner: string;
   status: ExperimentStatus;
@@ -362,6 +366,7 @@ export function parseStatusChange(raw: unknown): StatusChange {
   const data = asObject(raw);
   return {
     experimentId: asString(field(data, "experiment_id")),
+    name: asString(field(data, "name")),
     pipeline: asString(field(data, "pipeline")),
     owner: asString(field(data, "owner")),
     status: parseStatus(field(data, "status")),

@@ -9,7 +9,7 @@ import { renderApp } from "../test/render";
 import { compareConfigs, compareMetrics } from "./ComparePage";
 
 const A = wireExperiment({ experiment_id: "aaaaaaaa-1", config: { epochs: 5, lr: 0.01, source: "sample" }, metrics: { rmse: 0.2 } });
-const B = wireExperiment({ experiment_id: "bbbbbbbb-2", config: { epochs: 3, lr: 0.01, source: "sample" }, metrics: { rmse: 0.3 } });
+const B = wireExperiment({ experiment_id: "bbbbbbbb-2", name: "fewer epochs", config: { epochs: 3, lr: 0.01, source: "sample" }, metrics: { rmse: 0.3 } });
 
 describe("compareConfigs", () => {
   it("marks the settings whose values differ, a missing one included", () => {
@@ -96,6 +96,19 @@ describe("the compare page", () => {
     const charts = document.querySelectorAll("figure.chart");
     expect([...charts].map((chart) => chart.getAttribute("data-points"))).toEqual(["3", "3"]);
     expect(screen.getByRole("figure", { name: "loss" })).toBeInTheDocument();
+
+    // Runs go by their names, the unnamed one by its pipeline; the id keeps them apart.
+    expect(screen.getByRole("list", { name: "Runs and their colours" })).toHaveTextContent(
+      "weather_forecaster · aaaaaaaa Succeededfewer epochs · bbbbbbbb Succeeded",
+    );
+    const headers = screen.getAllByRole("columnheader").filter((header) => header.querySelector("a"));
+    expect(headers.map((header) => header.textContent)).toEqual([
+      "weather_forecaster aaaaaaaa",
+      "fewer epochs bbbbbbbb",
+      "weather_forecaster aaaaaaaa",
+      "fewer epochs bbbbbbbb",
+    ]);
+    expect(screen.getAllByRole("link", { name: "fewer epochs · bbbbbbbb" })[0]).toHaveAttribute("href", "/experiments/bbbbbbbb-2");
 
     const configs = screen.getByRole("table", { name: /Settings of each run/ });
     const epochs = within(configs).getByRole("rowheader", { name: /^epochs/ }).closest("tr") as HTMLElement;

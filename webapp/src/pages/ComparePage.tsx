@@ -19,6 +19,7 @@ import {
   formatValue,
   higherIsBetter,
   runLabel,
+  runName,
   runSeconds,
   shortId,
 } from "../format";
@@ -199,7 +200,7 @@ function RunPicker({
           id="compare-search"
           type="search"
           value={search}
-          placeholder="id, pipeline, owner or setting"
+          placeholder="name, id, pipeline, owner or setting"
           onChange={(event) => setSearch(event.target.value)}
         />
       </div>
@@ -253,8 +254,9 @@ function Comparison({ experiments, streams }: { experiments: Experiment[]; strea
           <th scope="col" key={experiment.id}>
             <span className="swatch" style={{ background: runColor(index) }} aria-hidden="true" />
             <Link to={`/experiments/${encodeURIComponent(experiment.id)}`} aria-label={runLabel(experiment)}>
-              {shortId(experiment.id)}
-            </Link>
+              {runName(experiment)}
+            </Link>{" "}
+            <span className="mono muted small">{shortId(experiment.id)}</span>
           </th>
         ))}
       </tr>

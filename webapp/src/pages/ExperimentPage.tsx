@@ -4,6 +4,7 @@
  * after a drop). A run that was lost and placed again says so: a notice, a line in the log, a
  * marker on the curves where the new attempt begins, and the list of its attempts. The report,
  * the files and the config are tabs, and Predict once the run succeeded; the tab is in the URL.
+ * The heading is the run's name, renamed in place (`RunHeading`).
  */
 
 import { useEffect, useMemo, useState } from "react";
@@ -20,6 +21,7 @@ import { PredictTab } from "../components/PredictTab";
 import { MetricChart, type ChartMarker, type ChartSeries } from "../components/MetricChart";
 import { ProgressBar } from "../components/ProgressBar";
 import { ReportView } from "../components/ReportView";
+import { RunHeading } from "../components/RunHeading";
 import { StatusBadge } from "../components/StatusBadge";
 import { Tabs } from "../components/Tabs";
 import {
@@ -28,6 +30,7 @@ import {
   formatTime,
   formatValue,
   resumeText,
+  runName,
   runSeconds,
   shortId,
   shortLossReason,
@@ -94,11 +97,11 @@ export function ExperimentPage() {
   const tabs = status === "succeeded" ? [...TABS, PREDICT_TAB] : TABS;
   const tab = tabs.some((item) => item.id === params.get("tab")) ? (params.get("tab") as string) : "progress";
   const finished = isFinished(status);
-  usePageTitle(data ? `${data.pipeline} ${shortId(data.id)}` : "Experiment");
+  usePageTitle(data ? `${runName(data)} ${shortId(data.id)}` : "Experiment");
 
   // Re-read the experiment when it starts, each time it resumes and when it ends, for its times,
   // trainer, attempts, checkpoint, metrics and files.
-  const { reload } = experiment;
+  const { reload, setData } = experiment;
   const started = history.startedAt !== null;
   const resumes = history.resumes.length;
   useEffect(() => {
@@ -161,9 +164,7 @@ export function ExperimentPage() {
           <p className="breadcrumb">
             <Link to="/experiments">Experiments</Link> <span aria-hidden="true">/</span>
           </p>
-          <h1 tabIndex={-1}>
-            {data.pipeline} <span className="mono muted id-tag">{shortId(data.id)}</span>
-          </h1>
+          <RunHeading experiment={data} onRenamed={(renamed) => setData(() => renamed)} />
         </div>
         <div className="page-actions">
           <span aria-live="polite" data-testid="experiment-status">

@@ -48,6 +48,26 @@ describe("the experiments table", () => {
     expect(screen.queryByRole("columnheader", { name: "Owner" })).not.toBeInTheDocument();
   });
 
+  it("links each run by its name, with the pipeline beside it, and finds runs by name", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    const named = { ...SECOND, name: "IBM, long window" };
+    listApi([FIRST, named]);
+    renderApp("/experiments");
+    const link = await screen.findByRole("link", { name: "IBM, long window" });
+    expect(link).toHaveAttribute("href", "/experiments/bbbbbbbb-0002");
+    const cell = link.closest("th") as HTMLElement;
+    expect(within(cell).getByText("stock_predictor")).toHaveClass("muted");
+    expect(within(cell).getByRole("link")).toBe(link);
+    expect(screen.getByRole("checkbox", { name: "Select IBM, long window bbbbbbbb to compare" })).toBeInTheDocument();
+    // The unnamed run goes by its pipeline, with nothing beside it but its id.
+    const unnamed = screen.getByRole("link", { name: "weather_forecaster" }).closest("th") as HTMLElement;
+    expect(unnamed).toHaveTextContent(/^weather_forecaster aaaaaaaa/);
+    await userEvent.type(screen.getByLabelText("Search"), "long window");
+    expect(screen.getAllByRole("row")).toHaveLength(2);
+    expect(screen.getByRole("link", { name: "IBM, long window" })).toBeInTheDocument();
+  });
+
   it("shows the owner column to admins", async () => {
     FakeWebSocket.install();
     await startSession("admin");

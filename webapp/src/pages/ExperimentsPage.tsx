@@ -1,12 +1,13 @@
 /**
  * The experiments table. Status and pipeline filter on the server (and live in the URL, so a
- * filtered view can be bookmarked); the search box narrows the loaded rows by id, pipeline,
- * owner, status or a setting's value. Statuses change live: each status change from the
+ * filtered view can be bookmarked); the search box narrows the loaded rows by name, id,
+ * pipeline, owner, status or a setting's value. Statuses change live: each status change from the
  * `events` socket updates its row at once and then re-reads that experiment for its times and
  * metrics; a run the list has not seen yet reloads the list.
  *
- * Each row names the settings that differ from the pipeline's defaults, which is what tells
- * one run of a pipeline from the next. On a phone the filters fold behind a button and each
+ * Each row links the run by the name its owner gave it (its pipeline when it has none), with the
+ * pipeline beside it, and names the settings that differ from the pipeline's defaults, which is
+ * what tells one run of a pipeline from the next. On a phone the filters fold behind a button and each
  * run is a compact card.
  */
 
@@ -23,6 +24,7 @@ import {
   formatMetric,
   formatValue,
   headlineMetric,
+  runName,
   runSeconds,
   shortId,
   STATUS_LABELS,
@@ -50,6 +52,7 @@ export function matchesSearch(experiment: Experiment, search: string): boolean {
   const words = search.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return true;
   const haystack = [
+    experiment.name,
     experiment.id,
     experiment.pipeline,
     experiment.owner,
@@ -109,7 +112,7 @@ export function ExperimentsPage() {
     (change: StatusChange) => {
       const known = rowsRef.current.some((experiment) => experiment.id === change.experimentId);
       setAnnouncement(
-        `${change.pipeline} ${shortId(change.experimentId)} is now ${STATUS_LABELS[change.status].toLowerCase()}.`,
+        `${runName(change)} ${shortId(change.experimentId)} is now ${STATUS_LABELS[change.status].toLowerCase()}.`,
       );
       if (!known) {
         if ((!status || status === change.status) && (!pipeline || pipeline === change.pipeline)) reload();
@@ -238,7 +241,7 @@ export function ExperimentsPage() {
             id="filter-search"
             type="search"
             value={search}
-            placeholder="id, pipeline, owner or setting, e.g. epochs=5"
+            placeholder="name, id, pipeline, owner or setting, e.g. epochs=5"
             onChange={(e) => setFilter("q", e.target.value)}
           />
         </div>
@@ -293,7 +296,7 @@ export function ExperimentsPage() {
               {rows.map((experiment) => {
                 const seconds = runSeconds(experiment, now);
                 const metric = headlineMetric(experiment.metrics);
-                const label = `${experiment.pipeline} ${shortId(experiment.id)}`;
+                const label = `${runName(experiment)} ${shortId(experiment.id)}`;
                 const changed = changedSettings(experiment.config, schemas.get(experiment.pipeline));
                 return (
                   <tr key={experiment.id} data-experiment={experiment.id} data-status={experiment.status}>
@@ -307,8 +310,9 @@ export function ExperimentsPage() {
                     </td>
                     <th scope="row" data-label="Run">
                       <Link to={`/experiments/${encodeURIComponent(experiment.id)}`} className="run-link">
-                        {experiment.pipeline}
+                        {runName(experiment)}
                       </Link>
+                      {experiment.name ? <span className="muted small run-list-pipeline"> {experiment.pipeline}</span> : null}
                       <span className="mono muted small"> {shortId(experiment.id)}</span>
                       {changed.length ? (
                         <span className="run-settings small" title="Settings that differ from the pipeline's defaults">

@@ -116,6 +116,58 @@ describe("the new experiment form", () => {
     expect(FakeWebSocket.last().url).toMatch(/experiments\/new-run\/events$/);
   });
 
+  it("starts with an optional Name, sent with the run and kept when another pipeline is picked", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    const created = wireExperiment({ experiment_id: "new-run", name: "smaller steps", status: "EXPERIMENT_STATUS_PENDING" });
+    const api = fakeApi({
+      ...PIPELINES,
+      "POST experiments": () => ({ status: 201, json: created }),
+      "GET experiments/new-run": () => ({ json: created }),
+    });
+    renderApp("/experiments/new?pipeline=weather_forecaster");
+    const name = await screen.findByLabelText("Name");
+    const form = screen.getByRole("form", { name: "Configure weather_forecaster" });
+    expect(form.querySelector("input, select")).toBe(name);
+    expect(name).toHaveAccessibleDescription(/Optional: what the run is called in lists, up to 100 characters/);
+    await userEvent.type(name, "smaller steps");
+    await userEvent.click(screen.getByRole("radio", { name: /image_classifier/ }));
+    await userEvent.click(screen.getByRole("radio", { name: /weather_forecaster/ }));
+    expect(screen.getByLabelText("Name")).toHaveValue("smaller steps");
+    await userEvent.click(screen.getByRole("button", { name: "Launch weather_forecaster" }));
+    expect(await screen.findByRole("heading", { name: /smaller steps new-run/ })).toBeInTheDocument();
+    expect(api.calls.find((call) => call.method === "POST")?.body).toMatchObject({ pipeline: "weather_forecaster", name: "smaller steps" });
+  });
+
+  it("sends no name when none is given, and shows the server's error about one next to it", async () => {
+    await startSession();
+    const api = fakeApi({
+      ...PIPELINES,
+      "POST experiments": () => ({
+        status: 422,
+        json: {
+          error: {
+            code: "invalid_argument",
+            message: "name: must be at most 100 characters, got 120",
+            details: [{ field: "name", rule: "max_length", message: "name: must be at most 100 characters, got 120" }],
+          },
+        },
+      }),
+    });
+    renderApp("/experiments/new?pipeline=weather_forecaster");
+    await userEvent.click(await screen.findByRole("button", { name: "Launch weather_forecaster" }));
+    const summary = await screen.findByRole("alert");
+    expect(api.calls.find((call) => call.method === "POST")?.body).not.toHaveProperty("name");
+    expect(summary).toHaveFocus();
+    expect(within(summary).getByRole("link", { name: "Name" })).toHaveAttribute("href", "#experiment-name");
+    expect(summary).toHaveTextContent("Name: must be at most 100 characters, got 120");
+    const name = screen.getByLabelText("Name");
+    expect(name).toHaveAttribute("aria-invalid", "true");
+    expect(name).toHaveAccessibleDescription(/^must be at most 100 characters, got 120/);
+    // Not taken for a config setting of the same name.
+    expect(screen.getByLabelText("Epochs")).not.toHaveAttribute("aria-invalid");
+  });
+
   it("draws another pipeline's form when another is picked", async () => {
     await startSession();
     fakeApi(PIPELINES);

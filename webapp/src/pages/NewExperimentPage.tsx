@@ -1,13 +1,15 @@
 /**
- * Launch a run: pick a pipeline, adjust its config in a form drawn from the pipeline's schema,
- * submit. The server validates; a rejected field gets the server's message under it, a summary
- * above the form links to each one, and focus moves to that summary.
+ * Launch a run: name it if you like, pick a pipeline, adjust its config in a form drawn from the
+ * pipeline's schema, submit. The server validates; a rejected field (the name included) gets the
+ * server's message under it, a summary above the form links to each one, and focus moves to that
+ * summary. The name is kept when another pipeline is picked; the settings start over.
  */
 
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useNavigate, useSearchParams } from "react-router";
 import { submitExperiment } from "../api/experiments";
 import { ApiError } from "../api/http";
+import type { FieldProblem } from "../api/types";
 import { listPipelines } from "../api/pipelines";
 import { Alert, errorText } from "../components/Alert";
 import { fieldId, SchemaForm } from "../components/SchemaForm";
@@ -16,6 +18,17 @@ import { usePageTitle } from "../hooks/usePageTitle";
 import { useResource } from "../hooks/useResource";
 
 const NO_PROBLEMS: SortedProblems = { byField: {}, general: [] };
+const NAME_ID = "experiment-name";
+/** The scheduler's limit (scheduler/names.py), counted there in characters after trimming. */
+const NAME_MAX_LENGTH = 100;
+
+/** The server's message about the name, without the field's own name in front; "" for none. */
+function nameProblem(details: FieldProblem[]): string {
+  return details
+    .filter((problem) => problem.field === "name")
+    .map((problem) => problem.message.replace(/^name: /, ""))
+    .join("; ");
+}
 
 interface Draft {
   pipeline: string;
@@ -43,12 +56,14 @@ export function NewExperimentPage() {
       : { pipeline: pipeline?.name ?? "", values: initialValues(fields), problems: NO_PROBLEMS, failure: "" };
   const { values, problems, failure } = current;
   const update = (change: Partial<Draft>) => setDraft({ ...current, ...change });
+  const [name, setName] = useState("");
+  const [nameError, setNameError] = useState("");
   const [busy, setBusy] = useState(false);
   const summary = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
-    if (problems.general.length || Object.keys(problems.byField).length) summary.current?.focus();
-  }, [problems]);
+    if (nameError || problems.general.length || Object.keys(problems.byField).length) summary.current?.focus();
+  }, [problems, nameError]);
 
   const choose = (name: string) => {
     setChosen(name);
@@ -61,14 +76,18 @@ export function NewExperimentPage() {
     event.preventDefault();
     if (!pipeline) return;
     setBusy(true);
+    setNameError("");
     update({ problems: NO_PROBLEMS, failure: "" });
     try {
-      const experiment = await submitExperiment(pipeline.name, toConfig(fields, values));
+      const experiment = await submitExperiment(pipeline.name, toConfig(fields, values), name);
       navigate(`/experiments/${encodeURIComponent(experiment.id)}`);
     } catch (error) {
       setBusy(false);
       if (error instanceof ApiError && error.details.length > 0) {
-        update({ problems: sortProblems(error.details, fields), failure: "" });
+        // `name` is the request's own field; every other one is the config's.
+        setNameError(nameProblem(error.details));
+        const others = error.details.filter((problem) => problem.field !== "name");
+        update({ problems: sortProblems(others, fields), failure: "" });
       } else {
         update({ problems: NO_PROBLEMS, failure: errorText(error) });
       }
@@ -76,7 +95,7 @@ export function NewExperimentPage() {
   };
 
   const fieldProblems = Object.entries(problems.byField);
-  const hasProblems = fieldProblems.length > 0 || problems.general.length > 0;
+  const hasProblems = Boolean(nameError) || fieldProblems.length > 0 || problems.general.length > 0;
 
   return (
     <>
@@ -94,6 +113,31 @@ export function NewExperimentPage() {
       ) : null}
       {pipeline ? (
         <form className="new-experiment" onSubmit={submit} noValidate aria-label={`Configure ${pipeline.name}`}>
+          <div className={`field field-name${nameError ? " field-invalid" : ""}`}>
+            <label htmlFor={NAME_ID}>Name</label>
+            <input
+              id={NAME_ID}
+              name="name"
+              type="text"
+              autoComplete="off"
+              value={name}
+              placeholder={`e.g. ${pipeline.name}, smaller learning rate`}
+              disabled={busy}
+              aria-describedby={nameError ? `${NAME_ID}-error ${NAME_ID}-help` : `${NAME_ID}-help`}
+              aria-invalid={nameError ? true : undefined}
+              onChange={(event) => setName(event.target.value)}
+            />
+            <p id={`${NAME_ID}-help`} className="field-help">
+              Optional: what the run is called in lists, up to {NAME_MAX_LENGTH} characters. You can rename it later.
+            </p>
+            {nameError ? (
+              <p id={`${NAME_ID}-error`} className="field-error">
+                <span aria-hidden="true">⚠ </span>
+                {nameError}
+              </p>
+            ) : null}
+          </div>
+
           <fieldset className="pipeline-picker">
             <legend>Pipeline</legend>
             {pipelines.data?.map((item) => (
@@ -118,6 +162,11 @@ export function NewExperimentPage() {
             <div ref={summary} className="alert alert-error error-summary" role="alert" tabIndex={-1}>
               <h2>The server did not accept this config</h2>
               <ul>
+                {nameError ? (
+                  <li>
+                    <a href={`#${NAME_ID}`}>Name</a>: {nameError}
+                  </li>
+                ) : null}
                 {fieldProblems.map(([name, messages]) => (
                   <li key={name}>
                     <a href={`#${fieldId("config", name)}`}>
