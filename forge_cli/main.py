@@ -13,14 +13,14 @@ from typing import Protocol
 
 from forge_cli import (
     experiments,
-    gateway,
     login,
     pipelines,
     predict,
     run,
-    scheduler,
+    serve_gateway,
+    serve_scheduler,
+    serve_trainer,
     submit,
-    trainer,
     up,
     version,
 )
@@ -41,9 +41,9 @@ COMMANDS: tuple[Command, ...] = (
     predict,
     pipelines,
     run,
-    scheduler,
-    trainer,
-    gateway,
+    serve_scheduler,
+    serve_trainer,
+    serve_gateway,
     version,
 )
 

@@ -4,7 +4,7 @@ Adding a machine to the cluster is starting `forge trainer --scheduler HOST:PORT
 (docs/architecture.md#faults). The trainer registers its address, slots and pipelines,
 then heartbeats at the interval the scheduler asks for, naming the runs it holds; the answer
 acknowledges what the scheduler stored of each, and names the runs it expects nothing more of,
-which the trainer then forgets (`Trainer.acknowledge`). A scheduler that answers
+which the trainer then forgets (`TrainerState.acknowledge`). A scheduler that answers
 `registered=False` has forgotten the trainer (it restarted on a fresh database, or timed the
 trainer out), so the trainer registers again under the same id. When the pipelines it offers
 change (a plugin installed while it runs, `trainer.pipelines`), it registers again at once with
@@ -29,7 +29,7 @@ import grpc.aio
 from azuraforge.tls import connection_hint
 from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc
 from trainer.pipelines import OfferedPipelines
-from trainer.service import Trainer
+from trainer.service import TrainerState
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Backoff:
 
 
 async def keep_registered(
-    trainer: Trainer,
+    trainer: TrainerState,
     scheduler_address: str,
     pipelines: OfferedPipelines,
     backoff: Backoff = Backoff(),
@@ -99,7 +99,7 @@ async def keep_registered(
 
 async def register(
     stub: scheduler_pb2_grpc.SchedulerServiceStub,
-    trainer: Trainer,
+    trainer: TrainerState,
     metadata: tuple[tuple[str, str], ...],
     pipelines: Sequence[str],
 ) -> float:
@@ -125,7 +125,7 @@ async def register(
 
 async def heartbeat(
     stub: scheduler_pb2_grpc.SchedulerServiceStub,
-    trainer: Trainer,
+    trainer: TrainerState,
     metadata: tuple[tuple[str, str], ...],
 ) -> bool:
     """Heartbeat now; whether the scheduler still knows the trainer."""

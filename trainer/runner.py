@@ -10,7 +10,7 @@ How a run ends:
 
 - the child reports its end (succeeded, failed with an error, or stopped by a cancel): that
   status, and its files, which it finished writing;
-- cancelled: the child gets the trainer's cancel grace (``Experiment.cancel_grace_s``, 30 s by
+- cancelled: the child gets the trainer's cancel grace (``Assignment.cancel_grace_s``, 30 s by
   default) to stop at its next batch and write its report, whose files follow as usual; one
   that does not (stuck in a data download, say) is terminated, then killed, and the run is
   ``CANCELLED`` without files, saying so;
@@ -75,7 +75,7 @@ _environment_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
-class Experiment:
+class Assignment:
     """A validated Train request: what to run, where, and with how many threads."""
 
     experiment_id: str
@@ -93,7 +93,7 @@ class Experiment:
 class Job:
     """One experiment's child process, as the trainer sees and steers it."""
 
-    def __init__(self, experiment: Experiment) -> None:
+    def __init__(self, experiment: Assignment) -> None:
         self.experiment = experiment
         self.cancel_requested = False
         self.abandoned: str | None = None

@@ -29,7 +29,7 @@ from azuraforge.v1 import trainer_pb2, trainer_pb2_grpc
 from trainer.auth import ClusterTokenInterceptor
 from trainer.pipelines import OfferedPipelines
 from trainer.registration import keep_registered
-from trainer.service import Trainer, TrainerServicer
+from trainer.service import TrainerServicer, TrainerState
 from trainer.settings import TrainerSettings
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class TrainerServer:
 
     server: grpc.aio.Server
     port: int
-    trainer: Trainer
+    trainer: TrainerState
     health: HealthServicer
     pipelines: OfferedPipelines = field(default_factory=OfferedPipelines)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
@@ -109,7 +109,7 @@ def create_server(settings: TrainerSettings) -> TrainerServer:
         options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
     )
     port = settings.tls.listen(server, f"{settings.host}:{settings.port}")
-    trainer = Trainer(settings, settings.resolved_id(port), settings.advertised_address(port))
+    trainer = TrainerState(settings, settings.resolved_id(port), settings.advertised_address(port))
     trainer_pb2_grpc.add_TrainerServiceServicer_to_server(TrainerServicer(trainer), server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -1,7 +1,7 @@
 """``TrainerService``: the scheduler's handle on this trainer's slots.
 
 The servicer is a few lines per RPC; the decisions sit beside it in small functions: which
-requests are acceptable (``experiment_from_request``), which slot a job takes (``Trainer``),
+requests are acceptable (``experiment_from_request``), which slot a job takes (``TrainerState``),
 what this trainer can do (``describe``). A request that cannot run is refused with a status
 that names the problem (an unknown pipeline, a config field out of bounds, no free slot) before
 any process starts, so no input a caller sends can take the trainer down.
@@ -43,7 +43,7 @@ from forge_learner.registry import (
 )
 from trainer.job import JobSpec
 from trainer.prediction import PredictionRefused, Predictor
-from trainer.runner import Experiment, Job, run_experiment
+from trainer.runner import Assignment, Job, run_experiment
 from trainer.settings import TrainerSettings
 from trainer.stream import RunStream
 
@@ -82,7 +82,7 @@ class HeldRun:
         return self.pump is None or not self.pump.done()
 
 
-class Trainer:
+class TrainerState:
     """What this trainer is (id, address, settings) and the runs it holds.
 
     The servicer and the registration task share it; both run on the event loop, so a slot is
@@ -121,7 +121,7 @@ class Trainer:
             )
         return run
 
-    def take_slot(self, experiment: Experiment) -> HeldRun:
+    def take_slot(self, experiment: Assignment) -> HeldRun:
         """The run of ``experiment`` in a free slot, not yet started; or a refusal."""
         experiment_id = experiment.experiment_id
         earlier = self._runs.get(experiment_id)
@@ -239,7 +239,7 @@ class Trainer:
             log.info("experiment %s: done (exit code %s)", run.experiment_id, run.job.exitcode)
 
 
-def experiment_from_request(request: trainer_pb2.TrainRequest, trainer: Trainer) -> Experiment:
+def experiment_from_request(request: trainer_pb2.TrainRequest, trainer: TrainerState) -> Assignment:
     """The experiment a Train request asks for, checked down to each config field."""
     if not EXPERIMENT_ID.fullmatch(request.experiment_id):
         raise RequestError(
@@ -262,7 +262,7 @@ def experiment_from_request(request: trainer_pb2.TrainRequest, trainer: Trainer)
             f"invalid config for pipeline {pipeline.name!r}: {problems}",
         ) from None
     run_dir = trainer.settings.work_dir(trainer.trainer_id) / request.experiment_id
-    return Experiment(
+    return Assignment(
         experiment_id=request.experiment_id,
         spec=JobSpec(
             pipeline,
@@ -277,7 +277,7 @@ def experiment_from_request(request: trainer_pb2.TrainRequest, trainer: Trainer)
     )
 
 
-def describe(trainer: Trainer) -> trainer_pb2.DescribeResponse:
+def describe(trainer: TrainerState) -> trainer_pb2.DescribeResponse:
     """This trainer's id, slots, what runs in them, and every pipeline it can run."""
     return trainer_pb2.DescribeResponse(
         trainer_id=trainer.trainer_id,
@@ -298,7 +298,7 @@ def pipeline_info(name: str, cls: PipelineClass) -> experiment_pb2.PipelineInfo:
 class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
     """The RPCs; the cluster token is checked before them (``trainer.auth``)."""
 
-    def __init__(self, trainer: Trainer) -> None:
+    def __init__(self, trainer: TrainerState) -> None:
         self.trainer = trainer
         self.predictor = Predictor(trainer.settings.work_dir(trainer.trainer_id) / ".predictions")
 

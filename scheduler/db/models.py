@@ -140,7 +140,7 @@ class User(Base):
     created_at: Mapped[datetime]
 
 
-class Experiment(Base):
+class ExperimentRow(Base):
     """One submitted training run of a pipeline with a config, and its progress so far."""
 
     __tablename__ = "experiments"
@@ -239,7 +239,7 @@ class Checkpoint(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Trainer(Base):
+class TrainerRow(Base):
     """A registered trainer; it counts as alive while its heartbeats keep coming."""
 
     __tablename__ = "trainers"

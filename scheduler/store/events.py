@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from azuraforge.v1 import events_pb2, experiment_pb2
-from scheduler.db.models import Event, Experiment
+from scheduler.db.models import Event, ExperimentRow
 from scheduler.store.rows import note_position, visible_experiment
 from scheduler.store.session import Repository
 
@@ -59,7 +59,7 @@ class Events(Repository):
 
 def append(
     session: Session,
-    experiment: Experiment,
+    experiment: ExperimentRow,
     event: events_pb2.ExperimentEvent,
     *,
     clock: Callable[[], datetime],
@@ -86,7 +86,7 @@ def append(
     return stored
 
 
-def _follow_progress(experiment: Experiment, event: events_pb2.ExperimentEvent) -> None:
+def _follow_progress(experiment: ExperimentRow, event: events_pb2.ExperimentEvent) -> None:
     kind = event.WhichOneof("kind")
     if kind == "experiment_started":
         started = event.experiment_started

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from azuraforge.v1 import events_pb2, experiment_pb2
-from scheduler.db.models import Experiment, ExperimentStatus, Trainer, User
+from scheduler.db.models import ExperimentRow, ExperimentStatus, TrainerRow, User
 from scheduler.records import AttemptRecord, Caller, ExperimentPage, ExperimentRecord, StatusChange
 from scheduler.store.errors import IllegalTransition, NotFound
 from scheduler.store.events import append
@@ -51,7 +51,7 @@ class Experiments(Repository):
     ) -> ExperimentRecord:
         """Store a new PENDING experiment; `config` and `name` must already be checked."""
         now = self.now()
-        experiment = Experiment(
+        experiment = ExperimentRow(
             id=new_id(),
             owner_id=owner_id,
             pipeline=pipeline,
@@ -116,23 +116,25 @@ class Experiments(Repository):
         size = DEFAULT_PAGE_SIZE if page_size <= 0 else min(page_size, MAX_PAGE_SIZE)
         filters = []
         if caller is not None and not caller.is_admin:
-            filters.append(Experiment.owner_id == caller.user_id)
+            filters.append(ExperimentRow.owner_id == caller.user_id)
         if statuses:
-            filters.append(Experiment.status.in_(list(statuses)))
+            filters.append(ExperimentRow.status.in_(list(statuses)))
         if pipeline:
-            filters.append(Experiment.pipeline == pipeline)
-        query = select(Experiment).where(*filters)
+            filters.append(ExperimentRow.pipeline == pipeline)
+        query = select(ExperimentRow).where(*filters)
         if page_token:
             created_at, last_id = decode_page_token(page_token)
             query = query.where(
                 or_(
-                    Experiment.created_at < created_at,
-                    and_(Experiment.created_at == created_at, Experiment.id < last_id),
+                    ExperimentRow.created_at < created_at,
+                    and_(ExperimentRow.created_at == created_at, ExperimentRow.id < last_id),
                 )
             )
-        query = query.order_by(Experiment.created_at.desc(), Experiment.id.desc()).limit(size + 1)
+        query = query.order_by(ExperimentRow.created_at.desc(), ExperimentRow.id.desc()).limit(
+            size + 1
+        )
         with self._reading() as session:
-            total = session.scalar(select(func.count()).select_from(Experiment).where(*filters))
+            total = session.scalar(select(func.count()).select_from(ExperimentRow).where(*filters))
             rows = list(session.scalars(query))
             page = rows[:size]
             next_token = encode_page_token(page[-1]) if len(rows) > size else ""
@@ -253,7 +255,7 @@ class Experiments(Repository):
         """
         with self._reading() as session:
             row = session.execute(
-                select(Experiment.status, run_goes_on()).where(Experiment.id == experiment_id)
+                select(ExperimentRow.status, run_goes_on()).where(ExperimentRow.id == experiment_id)
             ).one_or_none()
             if row is None:
                 raise NotFound("experiment", experiment_id)
@@ -261,7 +263,7 @@ class Experiments(Repository):
             return bool(status.is_terminal) and not goes_on
 
     def _end_attempt(
-        self, experiment: Experiment, lost_reason: str = "", *, counted: bool = True
+        self, experiment: ExperimentRow, lost_reason: str = "", *, counted: bool = True
     ) -> None:
         """End the experiment's open attempt, if it has one; the caller holds its row lock."""
         attempts = attempts_of(experiment)
@@ -274,7 +276,7 @@ class Experiments(Repository):
 
     def _move(
         self,
-        experiment: Experiment,
+        experiment: ExperimentRow,
         target: ExperimentStatus,
         *,
         error_message: str = "",
@@ -342,17 +344,17 @@ class Experiments(Repository):
         if limit <= 0:
             return []
         with self._writing() as session:
-            trainer = session.get(Trainer, trainer_id)
+            trainer = session.get(TrainerRow, trainer_id)
             if trainer is None:
                 raise NotFound("trainer", trainer_id)
             claimed = list(
                 session.scalars(
-                    select(Experiment)
+                    select(ExperimentRow)
                     .where(
-                        Experiment.status == ExperimentStatus.PENDING,
-                        Experiment.pipeline.in_(trainer.pipelines),
+                        ExperimentRow.status == ExperimentStatus.PENDING,
+                        ExperimentRow.pipeline.in_(trainer.pipelines),
                     )
-                    .order_by(Experiment.created_at, Experiment.id)
+                    .order_by(ExperimentRow.created_at, ExperimentRow.id)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                 )

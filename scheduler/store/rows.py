@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from scheduler.db.models import Artifact, Checkpoint, Experiment, ExperimentStatus, Trainer, User
+from scheduler.db.models import (
+    Artifact,
+    Checkpoint,
+    ExperimentRow,
+    ExperimentStatus,
+    TrainerRow,
+    User,
+)
 from scheduler.records import (
     ArtifactRecord,
     AttemptRecord,
@@ -25,8 +32,8 @@ from scheduler.store.errors import NotFound
 
 def visible_experiment(
     session: Session, experiment_id: str, caller: Caller | None, *, lock: bool = False
-) -> Experiment:
-    query = select(Experiment).where(Experiment.id == experiment_id)
+) -> ExperimentRow:
+    query = select(ExperimentRow).where(ExperimentRow.id == experiment_id)
     if lock:
         query = query.with_for_update()
     experiment = session.scalar(query)
@@ -75,7 +82,7 @@ def artifact_records(
 
 
 def experiment_records(
-    session: Session, experiments: Sequence[Experiment]
+    session: Session, experiments: Sequence[ExperimentRow]
 ) -> list[ExperimentRecord]:
     if not experiments:
         return []
@@ -125,21 +132,21 @@ def run_goes_on() -> ColumnElement[bool]:
     """Whether an experiment's run is still followed: RUNNING, or cancelled (`mark_cancelled`)
     with its last files still expected, until `complete_cancel` clears its scheduler."""
     return or_(
-        Experiment.status == ExperimentStatus.RUNNING,
+        ExperimentRow.status == ExperimentStatus.RUNNING,
         and_(
-            Experiment.status == ExperimentStatus.CANCELLED,
-            Experiment.scheduler_id.is_not(None),
+            ExperimentRow.status == ExperimentStatus.CANCELLED,
+            ExperimentRow.scheduler_id.is_not(None),
         ),
     )
 
 
-def note_position(experiment: Experiment, position: int | None) -> None:
+def note_position(experiment: ExperimentRow, position: int | None) -> None:
     """Record that the current run's stream is stored up to `position` (never backwards)."""
     if position is not None and position > experiment.stream_position:
         experiment.stream_position = position
 
 
-def attempts_of(experiment: Experiment) -> list[AttemptRecord]:
+def attempts_of(experiment: ExperimentRow) -> list[AttemptRecord]:
     return [AttemptRecord.from_json(item) for item in experiment.attempts or []]
 
 
@@ -155,16 +162,16 @@ def stored_checkpoint_epochs(session: Session, experiment_ids: Sequence[str]) ->
     return {experiment_id: epoch for experiment_id, epoch in rows}
 
 
-def trainer_records(session: Session, trainers: Sequence[Trainer]) -> list[TrainerRecord]:
+def trainer_records(session: Session, trainers: Sequence[TrainerRow]) -> list[TrainerRecord]:
     running = {
         trainer_id: count
         for trainer_id, count in session.execute(
-            select(Experiment.trainer_id, func.count())
+            select(ExperimentRow.trainer_id, func.count())
             .where(
-                Experiment.status == ExperimentStatus.RUNNING,
-                Experiment.trainer_id.in_([trainer.id for trainer in trainers]),
+                ExperimentRow.status == ExperimentStatus.RUNNING,
+                ExperimentRow.trainer_id.in_([trainer.id for trainer in trainers]),
             )
-            .group_by(Experiment.trainer_id)
+            .group_by(ExperimentRow.trainer_id)
         )
     }
     return [

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 
-from scheduler.db.models import Experiment, ExperimentStatus, Scheduler
+from scheduler.db.models import ExperimentRow, ExperimentStatus, Scheduler
 from scheduler.records import ExperimentRecord
 from scheduler.store.errors import SchedulerConflict
 from scheduler.store.rows import experiment_records, run_goes_on
@@ -60,11 +60,11 @@ class Schedulers(Repository):
             )
             if experiment_ids:
                 session.execute(
-                    update(Experiment)
+                    update(ExperimentRow)
                     .where(
-                        Experiment.id.in_(list(experiment_ids)),
-                        Experiment.scheduler_id == scheduler_id,
-                        Experiment.status == ExperimentStatus.RUNNING,
+                        ExperimentRow.id.in_(list(experiment_ids)),
+                        ExperimentRow.scheduler_id == scheduler_id,
+                        ExperimentRow.status == ExperimentStatus.RUNNING,
                     )
                     .values(lease_expires_at=now + lease)
                 )
@@ -73,8 +73,8 @@ class Schedulers(Repository):
         """Release the scheduler's leases at once, so that another one adopts its runs now."""
         with self._writing() as session:
             session.execute(
-                update(Experiment)
-                .where(Experiment.scheduler_id == scheduler_id)
+                update(ExperimentRow)
+                .where(ExperimentRow.scheduler_id == scheduler_id)
                 .values(lease_expires_at=self.now())
             )
             session.execute(delete(Scheduler).where(Scheduler.id == scheduler_id))
@@ -92,18 +92,18 @@ class Schedulers(Repository):
         with self._writing() as session:
             adopted = list(
                 session.scalars(
-                    select(Experiment)
+                    select(ExperimentRow)
                     .where(
                         run_goes_on(),
-                        Experiment.id.not_in(list(following)),
+                        ExperimentRow.id.not_in(list(following)),
                         or_(
-                            Experiment.scheduler_id.is_(None),
-                            Experiment.scheduler_id == scheduler_id,
-                            Experiment.lease_expires_at.is_(None),
-                            Experiment.lease_expires_at <= now,
+                            ExperimentRow.scheduler_id.is_(None),
+                            ExperimentRow.scheduler_id == scheduler_id,
+                            ExperimentRow.lease_expires_at.is_(None),
+                            ExperimentRow.lease_expires_at <= now,
                         ),
                     )
-                    .order_by(Experiment.created_at, Experiment.id)
+                    .order_by(ExperimentRow.created_at, ExperimentRow.id)
                     .with_for_update(skip_locked=True)
                 )
             )

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from scheduler.db.models import TRAINER_ID_LENGTH, Experiment, Trainer
+from scheduler.db.models import TRAINER_ID_LENGTH, ExperimentRow, TrainerRow
 from scheduler.records import TrainerRecord
 from scheduler.store.rows import run_goes_on, trainer_records
 from scheduler.store.session import Repository, new_id, rowcount
@@ -43,9 +43,9 @@ class Trainers(Repository):
         trainer_id = trainer_id or new_id()
         now = self.now()
         with self._writing() as session:
-            trainer = session.get(Trainer, trainer_id)
+            trainer = session.get(TrainerRow, trainer_id)
             if trainer is None:
-                trainer = Trainer(id=trainer_id)
+                trainer = TrainerRow(id=trainer_id)
                 session.add(trainer)
             trainer.address = address
             trainer.slots = slots
@@ -67,16 +67,16 @@ class Trainers(Repository):
         held = sorted(set(held))
         with self._writing() as session:
             result = session.execute(
-                update(Trainer)
-                .where(Trainer.id == trainer_id)
+                update(TrainerRow)
+                .where(TrainerRow.id == trainer_id)
                 .values(last_heartbeat=self.now(), held_experiments=held)
             )
             if rowcount(result) == 0:
                 return HeartbeatAnswer(registered=False)
             rows = session.execute(
-                select(Experiment.id, Experiment.stream_position).where(
-                    Experiment.id.in_(held),
-                    Experiment.trainer_id == trainer_id,
+                select(ExperimentRow.id, ExperimentRow.stream_position).where(
+                    ExperimentRow.id.in_(held),
+                    ExperimentRow.trainer_id == trainer_id,
                     run_goes_on(),
                 )
             )
@@ -89,8 +89,8 @@ class Trainers(Repository):
 
     def list_trainers(self, *, alive_within: timedelta | None = None) -> list[TrainerRecord]:
         """Registered trainers, by id; with `alive_within`, only those heard from that recently."""
-        query = select(Trainer).order_by(Trainer.id)
+        query = select(TrainerRow).order_by(TrainerRow.id)
         if alive_within is not None:
-            query = query.where(Trainer.last_heartbeat >= self.now() - alive_within)
+            query = query.where(TrainerRow.last_heartbeat >= self.now() - alive_within)
         with self._reading() as session:
             return trainer_records(session, list(session.scalars(query)))

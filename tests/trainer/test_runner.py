@@ -13,7 +13,7 @@ from tests.trainer.probe import TrainerProbe
 from trainer.job import JobSpec, RunEnded
 from trainer.runner import (
     THREAD_VARIABLES,
-    Experiment,
+    Assignment,
     Job,
     died,
     outcome,
@@ -74,7 +74,7 @@ def test_a_job_that_cannot_start_fails_its_run(tmp_path: Path):
     class Unpicklable(TrainerProbe):
         """Defined in a function: pickle cannot name it, so no child can import it."""
 
-    experiment = Experiment("exp-1", JobSpec(Unpicklable, {}, tmp_path), "t1", threads=1)
+    experiment = Assignment("exp-1", JobSpec(Unpicklable, {}, tmp_path), "t1", threads=1)
 
     async def scenario():
         job = Job(experiment)
