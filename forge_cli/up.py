@@ -38,7 +38,6 @@ Exit status: 0 after a stop on request, 1 when a service keeps dying or never be
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import socket
@@ -254,17 +253,12 @@ class Plan:
     def nats(self) -> str:
         return self.nats_url or f"nats://127.0.0.1:{self.nats_port}"
 
-    @property
-    def with_gateway(self) -> bool:
-        return command_exists("gateway")
-
     def check_ports(self) -> None:
         """Refuse ports already taken, with the flag to change, before starting anything."""
         ports = [("--scheduler-port", self.scheduler_port)]
         if self.nats_url is None:
             ports.append(("--nats-port", self.nats_port))
-        if self.with_gateway:
-            ports.append(("--gateway-port", self.gateway_port))
+        ports.append(("--gateway-port", self.gateway_port))
         for flag, port in ports:
             if not port_free(port):
                 raise UsageError(
@@ -324,8 +318,7 @@ class Plan:
             )
         )
         services += [self._trainer(env, number, threads) for number in range(1, self.trainers + 1)]
-        if self.with_gateway:
-            services.append(self._gateway(env))
+        services.append(self._gateway(env))
         return services
 
     def _trainer(self, env: dict[str, str], number: int, threads: int) -> Service:
@@ -403,8 +396,7 @@ class Plan:
                 f"the scheduler listens on {self.scheduler_host}, beyond this machine "
                 "(--scheduler-host)"
             )
-        if self.with_gateway:
-            lines.append(f"web UI and REST API: http://127.0.0.1:{self.gateway_port}/")
+        lines.append(f"web UI and REST API: http://127.0.0.1:{self.gateway_port}/")
         identities = self.nats_identities()
         if identities is not None:
             lines.append(
@@ -460,11 +452,6 @@ def pasteable_forge() -> str:
 def forge_command(*args: str) -> list[str]:
     """`forge ARGS…` run with this Python, so that it is this installation's forge."""
     return [sys.executable, "-m", "forge_cli.main", *args]
-
-
-def command_exists(name: str) -> bool:
-    """Whether this installation has the `forge NAME` command (the gateway arrives later)."""
-    return importlib.util.find_spec(f"forge_cli.{name}") is not None
 
 
 def free_port() -> int:

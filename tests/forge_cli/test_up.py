@@ -265,14 +265,6 @@ def test_trainers_get_stable_names_and_share_the_cores(
     assert len(ports) == 3
 
 
-def test_the_gateway_starts_only_where_forge_has_the_command(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(up, "command_exists", lambda name: False)
-
-    assert "gateway" not in [s.name for s in plan({"FORGE_DATA_DIR": str(tmp_path)}).services()]
-
-
 def test_a_port_setting_it_cannot_use_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(up.UsageError, match="FORGE_SCHEDULER_PORT='fifty' is not a whole number"):
         plan({"FORGE_DATA_DIR": str(tmp_path), "FORGE_SCHEDULER_PORT": "fifty"})
