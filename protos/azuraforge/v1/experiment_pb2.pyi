@@ -19,15 +19,17 @@ class ExperimentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EXPERIMENT_STATUS_SUCCEEDED: _ClassVar[ExperimentStatus]
     EXPERIMENT_STATUS_FAILED: _ClassVar[ExperimentStatus]
     EXPERIMENT_STATUS_CANCELLED: _ClassVar[ExperimentStatus]
+    EXPERIMENT_STATUS_STOPPED_EARLY: _ClassVar[ExperimentStatus]
 EXPERIMENT_STATUS_UNSPECIFIED: ExperimentStatus
 EXPERIMENT_STATUS_PENDING: ExperimentStatus
 EXPERIMENT_STATUS_RUNNING: ExperimentStatus
 EXPERIMENT_STATUS_SUCCEEDED: ExperimentStatus
 EXPERIMENT_STATUS_FAILED: ExperimentStatus
 EXPERIMENT_STATUS_CANCELLED: ExperimentStatus
+EXPERIMENT_STATUS_STOPPED_EARLY: ExperimentStatus
 
 class Experiment(_message.Message):
-    __slots__ = ("experiment_id", "pipeline", "config", "status", "created_at", "updated_at", "owner", "started_at", "finished_at", "trainer_id", "error_message", "epochs_done", "total_epochs", "metrics", "artifacts", "last_seq", "max_restarts", "attempts", "checkpoint_epoch", "baselines", "references", "name")
+    __slots__ = ("experiment_id", "pipeline", "config", "status", "created_at", "updated_at", "owner", "started_at", "finished_at", "trainer_id", "error_message", "epochs_done", "total_epochs", "metrics", "artifacts", "last_seq", "max_restarts", "attempts", "checkpoint_epoch", "baselines", "references", "name", "sweep_id", "sweep_trial")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +73,8 @@ class Experiment(_message.Message):
     BASELINES_FIELD_NUMBER: _ClassVar[int]
     REFERENCES_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_TRIAL_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     pipeline: str
     config: _struct_pb2.Struct
@@ -93,7 +97,9 @@ class Experiment(_message.Message):
     baselines: _containers.MessageMap[str, Scores]
     references: _containers.MessageMap[str, Scores]
     name: str
-    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trainer_id: _Optional[str] = ..., error_message: _Optional[str] = ..., epochs_done: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., last_seq: _Optional[int] = ..., max_restarts: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., checkpoint_epoch: _Optional[int] = ..., baselines: _Optional[_Mapping[str, Scores]] = ..., references: _Optional[_Mapping[str, Scores]] = ..., name: _Optional[str] = ...) -> None: ...
+    sweep_id: str
+    sweep_trial: int
+    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trainer_id: _Optional[str] = ..., error_message: _Optional[str] = ..., epochs_done: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., last_seq: _Optional[int] = ..., max_restarts: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., checkpoint_epoch: _Optional[int] = ..., baselines: _Optional[_Mapping[str, Scores]] = ..., references: _Optional[_Mapping[str, Scores]] = ..., name: _Optional[str] = ..., sweep_id: _Optional[str] = ..., sweep_trial: _Optional[int] = ...) -> None: ...
 
 class Scores(_message.Message):
     __slots__ = ("values",)

@@ -6,7 +6,7 @@
  */
 
 import { useEffect, useMemo, useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
 import { getExperiment, listExperiments } from "../api/experiments";
 import type { Experiment } from "../api/types";
 import { Alert, errorText } from "../components/Alert";
@@ -25,6 +25,7 @@ import {
 } from "../format";
 import { useExperimentsEvents, type RunStream } from "../hooks/useExperimentEvents";
 import { usePageTitle } from "../hooks/usePageTitle";
+import { useQueryParams } from "../hooks/useQueryParams";
 import { useResource } from "../hooks/useResource";
 import { metricNames } from "../hooks/runHistory";
 import { matchesSearch } from "./ExperimentsPage";
@@ -118,17 +119,12 @@ export function compareMetrics(experiments: Experiment[], streams: Array<RunStre
 
 export function ComparePage() {
   usePageTitle("Compare runs");
-  const [params, setParams] = useSearchParams();
+  const [params, setParam] = useQueryParams();
   const ids = useMemo(
     () => (params.get("ids") ?? "").split(",").map((id) => id.trim()).filter(Boolean),
     [params],
   );
-  const setIds = (next: string[]) => {
-    const updated = new URLSearchParams(params);
-    if (next.length) updated.set("ids", next.join(","));
-    else updated.delete("ids");
-    setParams(updated, { replace: true });
-  };
+  const setIds = (next: string[]) => setParam("ids", next.join(","));
   const toggle = (id: string) => setIds(ids.includes(id) ? ids.filter((other) => other !== id) : [...ids, id]);
 
   const recent = useResource((signal) => listExperiments({ pageSize: 100 }, signal), []);

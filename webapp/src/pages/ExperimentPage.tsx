@@ -8,7 +8,7 @@
  */
 
 import { useEffect, useMemo, useState } from "react";
-import { Link, useParams, useSearchParams } from "react-router";
+import { Link, useParams } from "react-router";
 import { cancelExperiment, getExperiment, getReport } from "../api/experiments";
 import { ApiError } from "../api/http";
 import { isFinished, type Experiment, type ExperimentStatus, type ResumedEvent } from "../api/types";
@@ -39,6 +39,7 @@ import { useExperimentEvents } from "../hooks/useExperimentEvents";
 import { useNow } from "../hooks/useNow";
 import { useOnline } from "../hooks/useOnline";
 import { usePageTitle } from "../hooks/usePageTitle";
+import { useQueryParams } from "../hooks/useQueryParams";
 import { useResource } from "../hooks/useResource";
 import {
   metricGroups,
@@ -88,14 +89,15 @@ export function resumeMarkers(resumes: ResumedEvent[]): ChartMarker[] {
 
 export function ExperimentPage() {
   const { id = "" } = useParams();
-  const [params, setParams] = useSearchParams();
+  const [params, setParam] = useQueryParams();
+  const tabParam = params.get("tab");
   const experiment = useResource((signal) => getExperiment(id, signal), [id]);
   const stream = useExperimentEvents(id);
   const { history } = stream;
   const data = experiment.data;
   const status = liveStatus(data, history);
   const tabs = status === "succeeded" ? [...TABS, PREDICT_TAB] : TABS;
-  const tab = tabs.some((item) => item.id === params.get("tab")) ? (params.get("tab") as string) : "progress";
+  const tab = tabs.some((item) => item.id === tabParam) ? (tabParam as string) : "progress";
   const finished = isFinished(status);
   usePageTitle(data ? `${runName(data)} ${shortId(data.id)}` : "Experiment");
 
@@ -116,12 +118,7 @@ export function ExperimentPage() {
   const paused = !finished && stream.connection !== "failed" && (!online || stream.connection === "reconnecting");
   const now = useNow(1000, status === "running" && !paused);
 
-  const selectTab = (next: string) => {
-    const updated = new URLSearchParams(params);
-    if (next === "progress") updated.delete("tab");
-    else updated.set("tab", next);
-    setParams(updated, { replace: true });
-  };
+  const selectTab = (next: string) => setParam("tab", next === "progress" ? "" : next);
 
   if (experiment.error && !data) {
     const missing = experiment.error instanceof ApiError && experiment.error.status === 404;

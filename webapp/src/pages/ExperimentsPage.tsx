@@ -12,7 +12,7 @@
  */
 
 import { useCallback, useMemo, useRef, useState } from "react";
-import { Link, useNavigate, useSearchParams } from "react-router";
+import { Link, useNavigate } from "react-router";
 import { getExperiment, listExperiments } from "../api/experiments";
 import { listPipelines } from "../api/pipelines";
 import { STATUSES, type Experiment, type ExperimentStatus, type StatusChange } from "../api/types";
@@ -30,6 +30,7 @@ import {
   STATUS_LABELS,
 } from "../format";
 import { useNow } from "../hooks/useNow";
+import { useQueryParams } from "../hooks/useQueryParams";
 import { usePageTitle } from "../hooks/usePageTitle";
 import { useResource } from "../hooks/useResource";
 import { useSession } from "../hooks/useSession";
@@ -69,7 +70,7 @@ export function ExperimentsPage() {
   const navigate = useNavigate();
   const current = useSession();
   const isAdmin = current?.user?.role === "admin";
-  const [params, setParams] = useSearchParams();
+  const [params, setParam] = useQueryParams();
   const status = (params.get("status") ?? "") as ExperimentStatus | "";
   const pipeline = params.get("pipeline") ?? "";
   const search = params.get("q") ?? "";
@@ -87,13 +88,6 @@ export function ExperimentsPage() {
   const { setData, reload } = listing;
   const rowsRef = useRef<Experiment[]>([]);
   rowsRef.current = listing.data?.experiments ?? [];
-
-  const setFilter = (name: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setParams(next, { replace: true });
-  };
 
   const refresh = useCallback(
     (id: string) => {
@@ -212,7 +206,7 @@ export function ExperimentsPage() {
       >
         <div className="field">
           <label htmlFor="filter-status">Status</label>
-          <select id="filter-status" value={status} onChange={(e) => setFilter("status", e.target.value)}>
+          <select id="filter-status" value={status} onChange={(e) => setParam("status", e.target.value)}>
             <option value="">All statuses</option>
             {STATUSES.map((name) => (
               <option key={name} value={name}>
@@ -223,7 +217,7 @@ export function ExperimentsPage() {
         </div>
         <div className="field">
           <label htmlFor="filter-pipeline">Pipeline</label>
-          <select id="filter-pipeline" value={pipeline} onChange={(e) => setFilter("pipeline", e.target.value)}>
+          <select id="filter-pipeline" value={pipeline} onChange={(e) => setParam("pipeline", e.target.value)}>
             <option value="">All pipelines</option>
             {(pipelines.data ?? []).map((item) => (
               <option key={item.name} value={item.name}>
@@ -242,7 +236,7 @@ export function ExperimentsPage() {
             type="search"
             value={search}
             placeholder="name, id, pipeline, owner or setting, e.g. epochs=5"
-            onChange={(e) => setFilter("q", e.target.value)}
+            onChange={(e) => setParam("q", e.target.value)}
           />
         </div>
       </form>

@@ -6,7 +6,7 @@
  */
 
 import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
-import { useNavigate, useSearchParams } from "react-router";
+import { useNavigate } from "react-router";
 import { submitExperiment } from "../api/experiments";
 import { ApiError } from "../api/http";
 import type { FieldProblem } from "../api/types";
@@ -15,6 +15,7 @@ import { Alert, errorText } from "../components/Alert";
 import { fieldId, SchemaForm } from "../components/SchemaForm";
 import { fieldsFromSchema, initialValues, sortProblems, toConfig, type FormValues, type SortedProblems } from "../components/schemaForm";
 import { usePageTitle } from "../hooks/usePageTitle";
+import { useQueryParams } from "../hooks/useQueryParams";
 import { useResource } from "../hooks/useResource";
 
 const NO_PROBLEMS: SortedProblems = { byField: {}, general: [] };
@@ -40,11 +41,10 @@ interface Draft {
 export function NewExperimentPage() {
   usePageTitle("New experiment");
   const navigate = useNavigate();
-  const [params, setParams] = useSearchParams();
   const pipelines = useResource((signal) => listPipelines(signal), []);
-  // Kept here as well as in the URL: the router applies a URL change in a transition, and the
-  // radio button must follow the click at once.
-  const [chosen, setChosen] = useState(() => params.get("pipeline") ?? "");
+  const [params, setParam] = useQueryParams();
+  const chosen = params.get("pipeline") ?? "";
+  const choose = (name: string) => setParam("pipeline", name);
   const pipeline = pipelines.data?.find((item) => item.name === chosen) ?? pipelines.data?.[0];
   const fields = useMemo(() => (pipeline ? fieldsFromSchema(pipeline.configSchema) : []), [pipeline]);
   // What the user typed and what the server said, for one pipeline: picking another starts over
@@ -64,13 +64,6 @@ export function NewExperimentPage() {
   useEffect(() => {
     if (nameError || problems.general.length || Object.keys(problems.byField).length) summary.current?.focus();
   }, [problems, nameError]);
-
-  const choose = (name: string) => {
-    setChosen(name);
-    const next = new URLSearchParams(params);
-    next.set("pipeline", name);
-    setParams(next, { replace: true });
-  };
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
