@@ -3,7 +3,8 @@
 Two public subjects, protobuf-encoded, so anyone may follow along with the `nats` CLI:
 
 - `forge.experiments.<id>.events`: every `ExperimentEvent` of one experiment, with its `seq`;
-- `forge.experiments.status`: one `ExperimentStatusChanged` per status change of any experiment.
+- `forge.experiments.status`: one `ExperimentStatusChanged` per status change of any experiment;
+- `forge.sweeps.<id>.events`: every `SweepEvent` of one sweep, with its `seq`.
 
 They carry core NATS messages, not a JetStream stream: the database is the record, and a
 watcher that missed a message (it joined late, fell behind, or NATS reconnected) fills the gap
@@ -36,7 +37,7 @@ from google.protobuf.message import DecodeError, Message
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from azuraforge.v1 import events_pb2, experiment_pb2
+from azuraforge.v1 import events_pb2, experiment_pb2, sweep_pb2
 from scheduler.bus_credentials import NATS_TLS_CA, BusCredentials, BusTls, redacted_url
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,11 @@ class _TlsOnlyClient(Client):
 def events_subject(experiment_id: str) -> str:
     """The subject of one experiment's events."""
     return f"forge.experiments.{experiment_id}.events"
+
+
+def sweep_events_subject(sweep_id: str) -> str:
+    """The subject of one sweep's events (`scheduler.sweeps`)."""
+    return f"forge.sweeps.{sweep_id}.events"
 
 
 class Subscription(Generic[M]):
@@ -176,6 +182,10 @@ class Bus:
     async def publish_event(self, event: events_pb2.ExperimentEvent) -> None:
         """Publish a stored event (with its `seq`) on its experiment's subject."""
         await self._publish(events_subject(event.experiment_id), event)
+
+    async def publish_sweep_event(self, event: sweep_pb2.SweepEvent) -> None:
+        """Publish a stored sweep event (with its `seq`) on its sweep's subject."""
+        await self._publish(sweep_events_subject(event.sweep_id), event)
 
     async def publish_status(self, change: experiment_pb2.ExperimentStatusChanged) -> None:
         await self._publish(STATUS_SUBJECT, change)

@@ -1,7 +1,8 @@
 """Who is calling: which credentials each RPC needs, and the verified caller of the current one.
 
-Every RPC of `AuthService` and `SchedulerService` needs credentials, decided here by method
-name so that an RPC added later needs a user's token unless it is listed otherwise:
+Every RPC of `AuthService`, `SchedulerService` and `SweepService` needs credentials, decided
+here by method name so that an RPC added later needs a user's token unless it is listed
+otherwise:
 
 - `AuthService.Login` needs none (it is how a token is got);
 - `SchedulerService.RegisterTrainer` and `TrainerHeartbeat` need the cluster token;
@@ -21,12 +22,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from azuraforge.v1 import auth_pb2, scheduler_pb2
+from azuraforge.v1 import auth_pb2, scheduler_pb2, sweep_pb2
 from scheduler.auth import check_cluster_token, claims_from_metadata
 from scheduler.records import Caller
 
 AUTH_SERVICE = auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name
 SCHEDULER_SERVICE = scheduler_pb2.DESCRIPTOR.services_by_name["SchedulerService"].full_name
+SWEEP_SERVICE = sweep_pb2.DESCRIPTOR.services_by_name["SweepService"].full_name
 
 
 class Credentials(enum.Enum):
@@ -42,7 +44,7 @@ EXCEPTIONS: dict[str, Credentials] = {
     f"/{SCHEDULER_SERVICE}/RegisterTrainer": Credentials.CLUSTER_TOKEN,
     f"/{SCHEDULER_SERVICE}/TrainerHeartbeat": Credentials.CLUSTER_TOKEN,
 }
-PROTECTED = (f"/{AUTH_SERVICE}/", f"/{SCHEDULER_SERVICE}/")
+PROTECTED = (f"/{AUTH_SERVICE}/", f"/{SCHEDULER_SERVICE}/", f"/{SWEEP_SERVICE}/")
 
 _caller: ContextVar[Caller] = ContextVar("forge_caller")
 

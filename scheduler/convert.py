@@ -26,6 +26,7 @@ _STATUS_TO_PROTO: dict[ExperimentStatus, experiment_pb2.ExperimentStatus] = {
     ExperimentStatus.SUCCEEDED: experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED,
     ExperimentStatus.FAILED: experiment_pb2.EXPERIMENT_STATUS_FAILED,
     ExperimentStatus.CANCELLED: experiment_pb2.EXPERIMENT_STATUS_CANCELLED,
+    ExperimentStatus.STOPPED_EARLY: experiment_pb2.EXPERIMENT_STATUS_STOPPED_EARLY,
 }
 _STATUS_FROM_PROTO = {proto: status for status, proto in _STATUS_TO_PROTO.items()}
 _ROLE_TO_PROTO: dict[Role, auth_pb2.Role] = {
@@ -112,6 +113,8 @@ def experiment_to_proto(experiment: ExperimentRecord) -> experiment_pb2.Experime
         attempts=[attempt_to_proto(attempt) for attempt in experiment.attempts],
         checkpoint_epoch=experiment.checkpoint_epoch,
         name=experiment.name,
+        sweep_id=experiment.sweep_id,
+        sweep_trial=experiment.sweep_trial,
     )
     # Unset, not the epoch, while the experiment has not started or finished.
     if experiment.started_at is not None:

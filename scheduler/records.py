@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scheduler.db.models import ExperimentStatus, Role
+from scheduler.db.models import ExperimentStatus, Role, SweepState
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,9 @@ class ExperimentRecord:
     references: dict[str, dict[str, float]] = field(default_factory=dict)
     # What its owner calls it; empty when unnamed.
     name: str = ""
+    # The sweep it is a trial of and its number there; empty and 0 otherwise.
+    sweep_id: str = ""
+    sweep_trial: int = 0
 
     @property
     def restarts_used(self) -> int:
@@ -178,3 +181,50 @@ class TrainerRecord:
     @property
     def free_slots(self) -> int:
         return max(0, self.slots - self.running)
+
+
+@dataclass(frozen=True)
+class RungRecord:
+    """What ASHA decided for one trial at one rung (`scheduler.sweeps.asha`)."""
+
+    rung: int
+    trial: int
+    epoch: int
+    objective: float
+    promoted: bool
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial of a sweep, with its experiment's status and epochs as they are now."""
+
+    number: int
+    experiment_id: str
+    status: ExperimentStatus
+    settings: dict[str, Any]
+    epochs_done: int
+    total_epochs: int
+    objective: float | None
+    stop_reason: str
+    # The seq of the experiment's last event the sweep has read.
+    read_seq: int
+    rungs: tuple[RungRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """A sweep with its trials, the first drawn first."""
+
+    id: str
+    owner_id: str
+    owner: str
+    name: str
+    pipeline: str
+    spec: dict[str, Any]
+    status: SweepState
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    error_message: str
+    last_seq: int
+    trials: tuple[TrialRecord, ...] = ()

@@ -1,11 +1,12 @@
 """The scheduler's gRPC server: `create_server(settings)` builds it, `serve(settings)` runs it.
 
-Beside `AuthService` and `SchedulerService` it serves the standard health service and server
-reflection, so `grpcurl -plaintext HOST:50051 list` and health probes work with no `.proto` at
-hand (docs/architecture.md#contracts). With `FORGE_TLS_CERT` it serves TLS only
-(`azuraforge.tls`; grpcurl then takes `-cacert` instead of `-plaintext`), and it says in its
-log when it serves plaintext beyond this machine. Building binds the port and wires the parts;
-`start` does what needs the outside world, in an order that never serves a request half-ready:
+Beside `AuthService`, `SchedulerService` and `SweepService` (`scheduler.sweeps`) it serves the
+standard health service and server reflection, so `grpcurl -plaintext HOST:50051 list` and
+health probes work with no `.proto` at hand (docs/architecture.md#contracts). With
+`FORGE_TLS_CERT` it serves TLS only (`azuraforge.tls`; grpcurl then takes `-cacert` instead of
+`-plaintext`), and it says in its log when it serves plaintext beyond this machine. Building
+binds the port and wires the parts; `start` does what needs the outside world, in an order that
+never serves a request half-ready:
 
 1. bring the database to the newest schema (`upgrade_database`);
 2. create the `admin` account if there is no admin, printing a generated password once;
@@ -33,11 +34,11 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from azuraforge.tls import is_loopback
-from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
+from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc, sweep_pb2_grpc
 from scheduler.auth import dummy_hash, ensure_admin
 from scheduler.auth_service import AuthServicer, Security
 from scheduler.bus import Bus, BusUnavailable
-from scheduler.caller import AUTH_SERVICE, SCHEDULER_SERVICE
+from scheduler.caller import AUTH_SERVICE, SCHEDULER_SERVICE, SWEEP_SERVICE
 from scheduler.db.engine import create_engine_for, create_session_factory
 from scheduler.interceptors import SchedulerInterceptor
 from scheduler.migrations import upgrade_database
@@ -47,6 +48,8 @@ from scheduler.service import SchedulerServicer
 from scheduler.settings import Settings
 from scheduler.store import SchedulerConflict, Store
 from scheduler.submissions import discover_pipelines
+from scheduler.sweeps.runner import SweepRunner
+from scheduler.sweeps.service import SweepServicer
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,7 @@ class SchedulerServer:
     store: Store
     bus: Bus
     placement: Placement
+    sweeps: SweepRunner
     health: HealthServicer
     security: Security
     announce: Callable[[str], None] = announce_admin_password
@@ -113,8 +117,9 @@ class SchedulerServer:
             alive_within=self.settings.scheduler_lease,
         )
         self.placement.start()
+        await self.sweeps.start()
         await self.server.start()
-        for service in ("", AUTH_SERVICE, SCHEDULER_SERVICE):
+        for service in ("", AUTH_SERVICE, SCHEDULER_SERVICE, SWEEP_SERVICE):
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         log.info(
             "scheduler serving on port %d (%s, %s; database %s, NATS %s %s%s; trainers reached "
@@ -151,6 +156,7 @@ class SchedulerServer:
             )
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        await self.sweeps.stop()
         await self.placement.stop()
         await self.bus.close()
         self.engine.dispose()
@@ -207,16 +213,30 @@ def create_server(
         ),
         server,
     )
+    sweeps = SweepRunner(store, bus, recorder, placement, max_restarts=settings.max_restarts)
+    sweep_pb2_grpc.add_SweepServiceServicer_to_server(SweepServicer(store, bus, sweeps), server)
     auth_pb2_grpc.add_AuthServiceServicer_to_server(
         AuthServicer(store, security, cluster_token=settings.cluster_token), server
     )
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
-        [AUTH_SERVICE, SCHEDULER_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME], server
+        [AUTH_SERVICE, SCHEDULER_SERVICE, SWEEP_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME],
+        server,
     )
     return SchedulerServer(
-        settings, server, port, engine, store, bus, placement, health, security, announce, host
+        settings,
+        server,
+        port,
+        engine,
+        store,
+        bus,
+        placement,
+        sweeps,
+        health,
+        security,
+        announce,
+        host,
     )
 
 

@@ -26,9 +26,11 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Dialect,
     Enum,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -77,6 +79,8 @@ class ExperimentStatus(enum.StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # A sweep's trial that early stopping ended: it ran well, it was just behind.
+    STOPPED_EARLY = "stopped_early"
 
     @property
     def is_terminal(self) -> bool:
@@ -84,7 +88,17 @@ class ExperimentStatus(enum.StrEnum):
             ExperimentStatus.SUCCEEDED,
             ExperimentStatus.FAILED,
             ExperimentStatus.CANCELLED,
+            ExperimentStatus.STOPPED_EARLY,
         )
+
+
+class SweepState(enum.StrEnum):
+    """Where a sweep is: RUNNING until every trial it draws has ended, or it is cancelled."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -184,6 +198,10 @@ class ExperimentRow(Base):
     lease_expires_at: Mapped[datetime | None]
     # What its owner calls it (`scheduler.names`); empty when unnamed.
     name: Mapped[str] = mapped_column(String(EXPERIMENT_NAME_LENGTH))
+    # The sweep it is a trial of and its number there (`SweepTrialRow`); None and 0 otherwise.
+    # No foreign key: the sweep's rows point here, and one direction is enough.
+    sweep_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
+    sweep_trial: Mapped[int] = mapped_column(Integer)
 
 
 class Event(Base):
@@ -298,3 +316,76 @@ class AddressLoginFailure(Base):
     address: Mapped[str] = mapped_column(String(ADDRESS_LENGTH), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime]
+
+
+class SweepRow(Base):
+    """A search over a pipeline's settings (`scheduler.sweeps`); its trials are experiments."""
+
+    __tablename__ = "sweeps"
+    __table_args__ = (Index(None, "owner_id", "created_at"), Index(None, "status"))
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(EXPERIMENT_NAME_LENGTH))
+    pipeline: Mapped[str] = mapped_column(String(PIPELINE_LENGTH))
+    # The checked request as JSON (`scheduler.sweeps.spec.SweepPlan.to_json`).
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[SweepState] = mapped_column(_word_enum(SweepState))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    error_message: Mapped[str] = mapped_column(Text)
+    # The seq of the newest stored sweep event; the next one gets last_seq + 1.
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class SweepTrialRow(Base):
+    """One trial of a sweep: the experiment it runs as, its settings, and its progress there."""
+
+    __tablename__ = "sweep_trials"
+
+    sweep_id: Mapped[str] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Counting from 1, in the order drawn; the primary key keeps two schedulers from drawing
+    # the same trial twice.
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[str] = mapped_column(
+        ForeignKey("experiments.id", ondelete="CASCADE"), unique=True
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    epochs_done: Mapped[int] = mapped_column(Integer)
+    objective: Mapped[float | None] = mapped_column(Float)
+    stop_reason: Mapped[str] = mapped_column(Text)
+    # The seq of the experiment's last event the sweep has read: where following it resumes.
+    read_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class SweepRungRow(Base):
+    """What ASHA decided for one trial at one rung; the primary key makes the decision final."""
+
+    __tablename__ = "sweep_rungs"
+
+    sweep_id: Mapped[str] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="CASCADE"), primary_key=True
+    )
+    rung: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer)
+    objective: Mapped[float] = mapped_column(Float)
+    promoted: Mapped[bool] = mapped_column(Boolean)
+    decided_at: Mapped[datetime]
+
+
+class SweepEventRow(Base):
+    """One `SweepEvent`, stored as its protobuf bytes, numbered per sweep like experiment events."""
+
+    __tablename__ = "sweep_events"
+
+    sweep_id: Mapped[str] = mapped_column(
+        ForeignKey("sweeps.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    emitted_at: Mapped[datetime]
+    payload: Mapped[bytes] = mapped_column(LargeBinary)

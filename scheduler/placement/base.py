@@ -41,6 +41,9 @@ class PlacementBase:
         self._trainer_timeout = trainer_timeout
         self._wake = asyncio.Event()
         self._runs: dict[str, Run] = {}
+        # Runs asked to stop early (a sweep's ASHA), by experiment, with the reason: their
+        # trainer's cancelled ending is recorded as STOPPED_EARLY with it.
+        self._stopping_early: dict[str, str] = {}
         # The scheduler is a client of its trainers: with FORGE_TLS_CA over TLS, showing its own
         # certificate to trainers that require one (azuraforge.tls).
         self._tls = tls or TlsSettings()

@@ -67,6 +67,25 @@ class Cancelling(PlacementBase):
                 )
         raise IllegalTransition(experiment_id, experiment.status, ExperimentStatus.CANCELLED)
 
+    async def stop_early(self, experiment_id: str, reason: str) -> None:
+        """Stop a running trial that a sweep's early stopping left behind.
+
+        The trainer stops it at the next batch, as it stops a cancelled run, and the run's own
+        ending is recorded as STOPPED_EARLY with `reason` (`Following._early_ending`). Nothing
+        waits here: the sweep learns of the ending from the experiment's events.
+        """
+        self._stopping_early[experiment_id] = reason
+        deadline = asyncio.get_running_loop().time() + CANCEL_STATUS_S
+        run = self._runs.get(experiment_id)
+        if run is not None:
+            await self._ask_trainer_to_cancel(run.trainer.address, experiment_id, deadline)
+            return
+        experiment = await asyncio.to_thread(self.store.get_experiment, experiment_id, caller=None)
+        trainers = {t.id: t for t in await asyncio.to_thread(self.store.list_trainers)}
+        trainer = trainers.get(experiment.trainer_id or "")
+        if trainer is not None and not experiment.status.is_terminal:
+            await self._ask_trainer_to_cancel(trainer.address, experiment_id, deadline)
+
     async def _stop_running(self, experiment: ExperimentRecord) -> None:
         """Ask the trainer to stop the run; CANCELLED within ~2 s, its files following."""
         loop = asyncio.get_running_loop()

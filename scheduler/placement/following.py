@@ -231,6 +231,7 @@ class Following(PlacementBase):
         await self.recorder.event(run.experiment_id, stored)
 
     async def _finish(self, run: Run, event: events_pb2.ExperimentEvent) -> None:
+        event = self._early_ending(run.experiment_id, event)
         finished = event.experiment_finished
         if finished.retryable and finished.status == experiment_pb2.EXPERIMENT_STATUS_FAILED:
             await self._lost(
@@ -252,6 +253,24 @@ class Following(PlacementBase):
                 return
             # Ended meanwhile by someone else: theirs stands.
             log.warning("experiment %s: the trainer's ending came too late: %s", run, error)
+
+    def _early_ending(
+        self, experiment_id: str, event: events_pb2.ExperimentEvent
+    ) -> events_pb2.ExperimentEvent:
+        """The ending of a run stopped early: STOPPED_EARLY with the reason, not CANCELLED.
+
+        The trainer stops it as it stops a cancelled run (report and files included) and says
+        CANCELLED; a run that ended on its own before the stop reached it keeps its ending.
+        """
+        reason = self._stopping_early.pop(experiment_id, None)
+        finished = event.experiment_finished
+        if reason is None or finished.status != experiment_pb2.EXPERIMENT_STATUS_CANCELLED:
+            return event
+        stopped = events_pb2.ExperimentEvent()
+        stopped.CopyFrom(event)
+        stopped.experiment_finished.status = experiment_pb2.EXPERIMENT_STATUS_STOPPED_EARLY
+        stopped.experiment_finished.error_message = f"stopped early by the sweep: {reason}"
+        return stopped
 
     async def _end(self, run: Run, ending: Ending) -> None:
         event = finished_event(ending.status, ending.message)

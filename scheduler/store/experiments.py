@@ -50,6 +50,34 @@ class Experiments(Repository):
         name: str = "",
     ) -> ExperimentRecord:
         """Store a new PENDING experiment; `config` and `name` must already be checked."""
+        experiment = self.new_experiment_row(
+            owner_id,
+            pipeline,
+            config,
+            total_epochs=total_epochs,
+            max_restarts=max_restarts,
+            name=name,
+        )
+        with self._writing() as session:
+            if session.get(User, owner_id) is None:
+                raise NotFound("user", owner_id)
+            session.add(experiment)
+            session.flush()
+            return experiment_records(session, [experiment])[0]
+
+    def new_experiment_row(
+        self,
+        owner_id: str,
+        pipeline: str,
+        config: Mapping[str, Any],
+        *,
+        total_epochs: int,
+        max_restarts: int,
+        name: str,
+        sweep_id: str | None = None,
+        sweep_trial: int = 0,
+    ) -> ExperimentRow:
+        """The row of a new PENDING experiment, for a transaction to add."""
         now = self.now()
         experiment = ExperimentRow(
             id=new_id(),
@@ -73,13 +101,10 @@ class Experiments(Repository):
             attempts=[],
             stream_position=0,
             name=name,
+            sweep_id=sweep_id,
+            sweep_trial=sweep_trial,
         )
-        with self._writing() as session:
-            if session.get(User, owner_id) is None:
-                raise NotFound("user", owner_id)
-            session.add(experiment)
-            session.flush()
-            return experiment_records(session, [experiment])[0]
+        return experiment
 
     def get_experiment(self, experiment_id: str, *, caller: Caller | None) -> ExperimentRecord:
         """One experiment; `NotFound` if it does not exist or `caller` may not see it."""

@@ -1,4 +1,4 @@
-"""Pages of the experiment list: their sizes, and the tokens that say where the next starts."""
+"""Pages of the experiment and sweep lists: their sizes, and the tokens for the next page."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import binascii
 import json
 from datetime import UTC, datetime
 
-from scheduler.db.models import ExperimentRow
+from scheduler.db.models import ExperimentRow, SweepRow
 from scheduler.store.errors import InvalidPageToken
 
 # ListExperimentsRequest.page_size: 0 means the default, more than the maximum means it.
@@ -17,7 +17,7 @@ MAX_PAGE_SIZE = 500
 MAX_PAGE_TOKEN_LENGTH = 512
 
 
-def encode_page_token(last: ExperimentRow) -> str:
+def encode_page_token(last: ExperimentRow | SweepRow) -> str:
     data = json.dumps([last.created_at.isoformat(), last.id]).encode()
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 

@@ -123,6 +123,8 @@ def experiment_records(
             scheduler_id=experiment.scheduler_id,
             checkpoint_epoch=checkpoint_epochs.get(experiment.id, 0),
             name=experiment.name,
+            sweep_id=experiment.sweep_id or "",
+            sweep_trial=experiment.sweep_trial,
         )
         for experiment in experiments
     ]

@@ -31,6 +31,7 @@ RUNNING = ExperimentStatus.RUNNING
 SUCCEEDED = ExperimentStatus.SUCCEEDED
 FAILED = ExperimentStatus.FAILED
 CANCELLED = ExperimentStatus.CANCELLED
+STOPPED_EARLY = ExperimentStatus.STOPPED_EARLY
 
 
 @pytest.fixture
@@ -282,6 +283,7 @@ def test_the_allowed_transitions_are_the_documented_ones():
             (RUNNING, SUCCEEDED),
             (RUNNING, FAILED),
             (RUNNING, CANCELLED),
+            (RUNNING, STOPPED_EARLY),
         ]
     )
 

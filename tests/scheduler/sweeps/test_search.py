@@ -4,11 +4,11 @@ import pytest
 
 from scheduler.errors import BadRequest
 from scheduler.sweeps.search import grid_size, random_draws, trial_settings
-from scheduler.sweeps.space import Choice, IntRange, Uniform
+from scheduler.sweeps.space import Choice, IntRange, Space, Uniform
 
 
 def test_a_grid_is_the_product_with_the_first_setting_changing_slowest():
-    space = {"hidden_size": Choice((4, 16)), "layers": IntRange(1, 3)}
+    space: Space = {"hidden_size": Choice((4, 16)), "layers": IntRange(1, 3)}
 
     assert grid_size(space) == 6
     assert trial_settings(space, "grid", 0, 0) == [
@@ -31,7 +31,7 @@ def test_a_grid_refuses_a_continuous_range_naming_it():
 
 
 def test_the_same_seed_draws_the_same_trials_and_another_seed_others():
-    space = {
+    space: Space = {
         "learning_rate": Uniform(0.0005, 0.05, log=True),
         "dropout": Uniform(0.0, 0.5),
         "hidden_size": Choice((4, 16, 32)),

@@ -1,4 +1,4 @@
-"""A sweep's space is checked against the pipeline's JSON Schema, naming the setting and the rule."""
+"""A sweep's space is checked against the JSON Schema, naming the setting and the rule."""
 
 from typing import Any
 
