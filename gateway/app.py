@@ -48,6 +48,7 @@ from gateway.routes import (
     health,
     pipelines,
     predictions,
+    sweeps,
     webapp,
 )
 from gateway.scheduler_stubs import SchedulerStubs
@@ -81,7 +82,7 @@ def create_app(settings: GatewaySettings) -> web.Application:
     app.cleanup_ctx.append(scheduler_channel)
     app.on_response_prepare.append(security_headers)
     app.on_shutdown.append(close_sockets)
-    for module in (auth, pipelines, experiments, predictions, artifacts, events, health):
+    for module in (auth, pipelines, experiments, predictions, artifacts, events, sweeps, health):
         app.add_routes(module.routes)
     app.add_routes(openapi_routes)
     # Last: its catch-all routes must not shadow the API's.

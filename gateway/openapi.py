@@ -19,7 +19,7 @@ from aiohttp import web
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from azuraforge.v1 import auth_pb2, events_pb2, experiment_pb2, scheduler_pb2
+from azuraforge.v1 import auth_pb2, events_pb2, experiment_pb2, scheduler_pb2, sweep_pb2
 from gateway.routes import API
 from gateway.routes.bodies import (
     EventsQuery,
@@ -30,6 +30,7 @@ from gateway.routes.bodies import (
     Rename,
     Request,
     Submission,
+    SweepSubmission,
 )
 
 openapi_routes = web.RouteTableDef()
@@ -52,6 +53,9 @@ ROOT_MESSAGES: tuple[type[Message], ...] = (
     scheduler_pb2.PredictResponse,
     events_pb2.ExperimentEvent,
     experiment_pb2.ExperimentStatusChanged,
+    sweep_pb2.Sweep,
+    sweep_pb2.ListSweepsResponse,
+    sweep_pb2.SweepEvent,
 )
 WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
@@ -321,6 +325,7 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        **_sweep_paths(),
         "/healthz": {
             "get": {
                 "operationId": "health",
@@ -446,12 +451,37 @@ def _enum_schema(enum: EnumDescriptor) -> dict[str, Any]:
     return {"type": "string", "enum": [value.name for value in enum.values]}
 
 
+def _hoisted(schema: dict[str, Any], name: str) -> dict[str, dict[str, Any]]:
+    """`schema` and the models it nests, each a component of its own: pydantic keeps them in
+    `$defs` and refers to `#/$defs/...`, which an OpenAPI document reads from its root."""
+    definitions = schema.pop("$defs", {})
+    schemas = {name: schema, **definitions}
+    for model in definitions.values():
+        if model.get("type") == "object":
+            model["additionalProperties"] = False
+    return _relinked(schemas)
+
+
+def _relinked(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_relinked(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {
+        key: value.replace("#/$defs/", "#/components/schemas/")
+        if key == "$ref" and isinstance(value, str)
+        else _relinked(value)
+        for key, value in node.items()
+    }
+
+
 def _request_schemas() -> dict[str, dict[str, Any]]:
     return {
         **{
             model.__name__: request_schema(model)
             for model in (LoginForm, NewUser, Submission, Rename, PredictionInputs)
         },
+        **_hoisted(request_schema(SweepSubmission), "SweepSubmission"),
         "PredictionImages": {
             "type": "object",
             "required": ["image"],
@@ -498,6 +528,77 @@ def _request_schemas() -> dict[str, dict[str, Any]]:
                     },
                 }
             },
+        },
+    }
+
+
+def _sweep_paths() -> dict[str, Any]:
+    sweep_id = _path_parameter("sweep_id", "The sweep's id.")
+    return {
+        f"{API}/sweeps": {
+            "post": {
+                "operationId": "submitSweep",
+                "summary": "Start a sweep: search a pipeline's settings, with ASHA early stopping",
+                "description": (
+                    "Each trial is an experiment named `<name> #<n>`. A bad space is a 422 "
+                    "naming the setting (`space.learning_rate`) and the rule."
+                ),
+                "requestBody": _json_body("SweepSubmission"),
+                "responses": {
+                    "201": {
+                        **_json("The sweep, running.", "Sweep"),
+                        "links": {
+                            operation[0].upper() + operation[1:]: {
+                                "operationId": operation,
+                                "parameters": {"sweep_id": "$response.body#/sweep_id"},
+                            }
+                            for operation in ("getSweep", "cancelSweep", "watchSweep")
+                        },
+                    },
+                    **_errors("400", "401", "413", "422", "503"),
+                },
+            },
+            "get": {
+                "operationId": "listSweeps",
+                "summary": "Your sweeps (everyone's for an admin), newest first",
+                "parameters": [
+                    _query("page_size", {"type": "integer", "minimum": 1, "maximum": 500}),
+                    _query("page_token", {"type": "string"}, "`next_page_token` of a page."),
+                ],
+                "responses": {
+                    "200": _json("A page of sweeps, without rung histories.", "ListSweepsResponse"),
+                    **_errors("401", "422", "503"),
+                },
+            },
+        },
+        f"{API}/sweeps/{{sweep_id}}": {
+            "get": {
+                "operationId": "getSweep",
+                "summary": "One sweep: its status, trials with their rungs, and the best trial",
+                "parameters": [sweep_id],
+                "responses": {"200": _json("The sweep.", "Sweep"), **_errors("401", "404", "503")},
+            }
+        },
+        f"{API}/sweeps/{{sweep_id}}/cancel": {
+            "post": {
+                "operationId": "cancelSweep",
+                "summary": "Cancel a sweep: its pending and running trials, and draw no more",
+                "parameters": [sweep_id],
+                "responses": {"200": _json("The sweep.", "Sweep"), **_errors("401", "404", "503")},
+            }
+        },
+        f"{API}/sweeps/{{sweep_id}}/events": {
+            "get": {
+                "operationId": "watchSweep",
+                "summary": "WebSocket: a sweep's events (trials, ASHA decisions), past then live",
+                "description": (
+                    "Upgrade to a WebSocket. Each text message is one `SweepEvent`; "
+                    "authentication, `after` and close codes as for an experiment's events. "
+                    "Closes with 1000 after `finished`."
+                ),
+                "parameters": [sweep_id, *query_parameters(EventsQuery)],
+                "responses": {"101": _websocket("SweepEvent"), **_errors("400", "403", "422")},
+            }
         },
     }
 

@@ -12,16 +12,18 @@ import grpc
 from grpc_health.v1 import health_pb2_grpc
 
 from azuraforge.tls import TlsSettings
-from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
+from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc, sweep_pb2_grpc
 
 
 @dataclass(frozen=True)
 class SchedulerStubs:
-    """Stubs for the scheduler's `AuthService`, `SchedulerService` and health, on one channel."""
+    """Stubs for the scheduler's `AuthService`, `SchedulerService`, `SweepService` and health,
+    on one channel."""
 
     channel: grpc.aio.Channel
     auth: auth_pb2_grpc.AuthServiceStub
     scheduler: scheduler_pb2_grpc.SchedulerServiceStub
+    sweeps: sweep_pb2_grpc.SweepServiceStub
     health: health_pb2_grpc.HealthStub
     # Seconds a unary call may take.
     timeout: float
@@ -35,6 +37,7 @@ class SchedulerStubs:
             channel=channel,
             auth=auth_pb2_grpc.AuthServiceStub(channel),
             scheduler=scheduler_pb2_grpc.SchedulerServiceStub(channel),
+            sweeps=sweep_pb2_grpc.SweepServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
             timeout=timeout,
         )

@@ -301,3 +301,99 @@ class EventsQuery(Request):
         le=MAX_SEQ,
         description="Send only the events after this `seq` (resuming).",
     )
+
+
+# `scheduler.sweeps.search.MAX_TRIALS` and `scheduler.sweeps.plan.MAX_PARALLELISM`.
+MAX_TRIALS = 10_000
+MAX_PARALLELISM = 256
+MAX_SEED = 2**64 - 1
+WholeNumber = Annotated[int, BeforeValidator(_integral_is_whole), Field(strict=True)]
+
+
+class SweepRequest(Request):
+    """A part of a sweep's body; its problems are named by their path (`objective.mode`)."""
+
+    @classmethod
+    def refusal(cls, problem: ErrorDetails) -> ApiError | None:
+        if len(problem["loc"]) < 2:
+            return None
+        path = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            return invalid(path, "unknown field")
+        return invalid(path, problem["msg"])
+
+
+class ObjectiveBody(SweepRequest):
+    """What a sweep optimises: a metric of `epoch_ended` and whether lower or higher is better."""
+
+    metric: Text = Field(min_length=1, description="A metric of EpochEnded.", examples=["val_loss"])
+    mode: Literal["min", "max"] = Field(default="min", description="`min` or `max`.")
+
+
+class AshaBody(SweepRequest):
+    """ASHA: rungs at `grace_epochs`·`reduction_factor`^k epochs, each keeping the top 1/η."""
+
+    grace_epochs: WholeNumber = Field(default=1, ge=1, description="The first rung, in epochs.")
+    reduction_factor: WholeNumber = Field(
+        default=3, ge=2, description="η: each rung keeps the top 1/η of the trials there."
+    )
+
+
+class EarlyStoppingBody(SweepRequest):
+    """How trials that fall behind are stopped; leave out for never."""
+
+    asha: AshaBody | None = None
+
+
+class SweepSubmission(SweepRequest):
+    """`POST sweeps`: a pipeline, a base config, a space to search, a budget and an objective.
+
+    The scheduler checks the space against the pipeline's schema and answers a bad setting as
+    a 422 naming it (`space.learning_rate`).
+    """
+
+    required: ClassVar[dict[str, str]] = {
+        "pipeline": "is required: the name of an installed pipeline",
+        "space": 'is required: e.g. {"learning_rate": {"loguniform": [0.0005, 0.05]}}',
+        "objective": 'is required: e.g. {"metric": "val_loss", "mode": "min"}',
+    }
+    expected: ClassVar[dict[str, str]] = {
+        "config": "must be a JSON object of the pipeline's settings",
+        "space": "must be a JSON object of settings, each one of choice, uniform, loguniform, int",
+        "objective": 'must be an object like {"metric": "val_loss", "mode": "min"}',
+        "early_stopping": 'must be an object like {"asha": {"grace_epochs": 1}}',
+    }
+
+    pipeline: Text = Field(min_length=1, examples=["weather_forecaster"])
+    config: Annotated[dict[str, Any], BeforeValidator(lambda v: v or {})] = Field(
+        default_factory=dict,
+        description="Settings every trial shares; its `epochs` is what a trial trains at most.",
+        examples=[{"epochs": 9}],
+    )
+    space: dict[str, dict[str, Any]] = Field(
+        description=(
+            'Per setting, one of {"choice": [...]}, {"uniform": [lo, hi]}, {"loguniform": '
+            '[lo, hi]}, {"int": [lo, hi]}.'
+        ),
+        examples=[
+            {
+                "learning_rate": {"loguniform": [0.0005, 0.05]},
+                "hidden_size": {"choice": [4, 16, 32]},
+            }
+        ],
+    )
+    search: Literal["random", "grid"] = Field(
+        default="random", description="`grid` takes choices and ints only."
+    )
+    seed: WholeNumber = Field(default=0, ge=0, le=MAX_SEED, description="Random search's seed.")
+    max_trials: WholeNumber = Field(
+        default=0, ge=0, le=MAX_TRIALS, description="How many trials; 0 runs a whole grid."
+    )
+    parallelism: WholeNumber = Field(
+        default=1, ge=1, le=MAX_PARALLELISM, description="How many trials run at once."
+    )
+    objective: ObjectiveBody
+    early_stopping: EarlyStoppingBody | None = None
+    name: Text = Field(
+        default="", description="What to call the sweep; its trials are named after it."
+    )

@@ -88,6 +88,7 @@ FINISHED_STATUSES = frozenset(
         experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED,
         experiment_pb2.EXPERIMENT_STATUS_FAILED,
         experiment_pb2.EXPERIMENT_STATUS_CANCELLED,
+        experiment_pb2.EXPERIMENT_STATUS_STOPPED_EARLY,
     }
 )
 

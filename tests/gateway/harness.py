@@ -26,7 +26,12 @@ from tests.waiting import until
 API = "/api/v1"
 CLOSED = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
 TERMINAL = frozenset(
-    {"EXPERIMENT_STATUS_SUCCEEDED", "EXPERIMENT_STATUS_FAILED", "EXPERIMENT_STATUS_CANCELLED"}
+    {
+        "EXPERIMENT_STATUS_SUCCEEDED",
+        "EXPERIMENT_STATUS_FAILED",
+        "EXPERIMENT_STATUS_CANCELLED",
+        "EXPERIMENT_STATUS_STOPPED_EARLY",
+    }
 )
 
 
