@@ -45,7 +45,7 @@ from azuraforge.settings import (
     read_environment,
 )
 from azuraforge.tls import TlsSettings, TlsSettingsError, connection_hint
-from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc
+from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc, sweep_pb2_grpc
 from forge_core.files import atomic_write
 
 # Every unary call; watching has no deadline, it lasts as long as the experiment.
@@ -178,6 +178,10 @@ class Connection:
     @property
     def auth(self) -> auth_pb2_grpc.AuthServiceStub:
         return auth_pb2_grpc.AuthServiceStub(self.channel)
+
+    @property
+    def sweeps(self) -> sweep_pb2_grpc.SweepServiceStub:
+        return sweep_pb2_grpc.SweepServiceStub(self.channel)
 
 
 @contextlib.contextmanager

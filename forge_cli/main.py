@@ -21,6 +21,8 @@ from forge_cli import (
     serve_scheduler,
     serve_trainer,
     submit,
+    sweep,
+    sweeps,
     up,
     version,
 )
@@ -38,6 +40,8 @@ COMMANDS: tuple[Command, ...] = (
     login,
     submit,
     experiments,
+    sweep,
+    sweeps,
     predict,
     pipelines,
     run,
