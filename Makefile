@@ -25,7 +25,7 @@ WEBAPP_BUILT := webapp/dist/index.html
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: help install up test lint typecheck protos protos-check test-python bench format clean
-.PHONY: webapp webapp-check e2e
+.PHONY: webapp webapp-check e2e bench-sweeps
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -110,6 +110,9 @@ e2e: $(INSTALLED) $(WEBAPP_BUILT) | $(CHROMIUM) ## the web UI in headless Chromi
 
 bench: $(INSTALLED) ## time training steps of forge against PyTorch (docs/benchmarks.md)
 	$(BIN)/python bench/engine.py
+
+bench-sweeps: $(INSTALLED) ## a 16-trial ASHA sweep against the same configs in full (docs/benchmarks.md)
+	$(BIN)/python bench/sweeps.py
 
 format: $(INSTALLED) ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .

@@ -37,6 +37,7 @@ SHELLS = frozenset({"sh", "bash", "shell", "console", "zsh"})
 # Values that differ in every run; their keys must be there all the same.
 VOLATILE = {
     "experiment_id",
+    "sweep_id",
     "user_id",
     "seq",
     "last_seq",
