@@ -252,3 +252,76 @@ def test_a_bad_sweep_is_invalid_argument_naming_the_field_and_rule(
             assert not listed.sweeps
 
     asyncio.run(scenario())
+
+
+def test_a_restarted_scheduler_carries_on_the_sweep_and_its_rung_history(
+    tmp_path: Path, nats_url: str
+):
+    async def scenario() -> None:
+        database = f"sqlite:///{tmp_path}/forge.db"
+        gate = Gate(tmp_path / "gate")
+        async with running_stack(tmp_path, database, nats_url, trainers=1) as stack:
+            token = stack.admin_token
+            sweep = await submit(
+                stack,
+                token,
+                config=gate.config(epochs=3),
+                space={"learning_rate": {"choice": [0.05, 0.0001, 0.2]}},
+                search="grid",
+                asha=(1, 3),
+            )
+            gate.release(1)  # every trial may train its first epoch, then waits
+
+            async def first_judged() -> bool:
+                trials = (await get(stack, token, sweep.sweep_id)).trials
+                return len(trials) == 1 and len(trials[0].rungs) == 1
+
+            await until(first_judged, 60, "trial 1 to reach its first rung")
+            await stack.restart_scheduler()
+            gate.open()
+            events = await watch(stack, token, sweep.sweep_id)
+            done = await get(stack, token, sweep.sweep_id)
+
+            assert done.status == sweep_pb2.SWEEP_STATUS_SUCCEEDED
+            assert [t.number for t in done.trials] == [1, 2, 3]
+            # Judged once, before the restart: the first trial at a rung goes on.
+            first = done.trials[0]
+            assert [(r.rung, r.epoch, r.promoted) for r in first.rungs] == [(0, 1, True)]
+            assert first.status == SUCCEEDED and first.epochs_done == 3
+            decisions = [e.decision.trial for e in events if e.HasField("decision")]
+            assert sorted(decisions) == [1, 2, 3]
+            assert [e.seq for e in events] == list(range(1, len(events) + 1))
+
+    asyncio.run(scenario())
+
+
+def test_bad_list_and_watch_requests_are_invalid_argument(tmp_path: Path, nats_url: str):
+    async def scenario() -> None:
+        database = f"sqlite:///{tmp_path}/forge.db"
+        async with running_stack(tmp_path, database, nats_url, trainers=0) as stack:
+            token = stack.admin_token
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await sweeps(stack).ListSweeps(
+                    sweep_pb2.ListSweepsRequest(page_token="garbage!"), metadata=auth(token)
+                )
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            sweep = await submit(stack, token, max_trials=1)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await watch(stack, token, sweep.sweep_id, after_seq=2**63)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            for call in (
+                sweeps(stack).GetSweep(
+                    sweep_pb2.GetSweepRequest(sweep_id="nope"), metadata=auth(token)
+                ),
+                sweeps(stack).CancelSweep(
+                    sweep_pb2.CancelSweepRequest(sweep_id="nope"), metadata=auth(token)
+                ),
+            ):
+                with pytest.raises(grpc.aio.AioRpcError) as caught:
+                    await call
+                assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await sweeps(stack).ListSweeps(sweep_pb2.ListSweepsRequest())
+            assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    asyncio.run(scenario())
