@@ -177,3 +177,21 @@ def test_the_openapi_document_describes_the_sweep_routes(tmp_path: Path, nats_ur
         assert "post" in document["paths"][f"{API}/sweeps"]
 
     asyncio.run(scenario())
+
+
+def test_a_bad_list_query_is_a_422_naming_it(tmp_path: Path, nats_url: str):
+    async def scenario() -> None:
+        async with gateway_on_stack(tmp_path, nats_url, trainers=0) as gateway:
+            token = await gateway.admin()
+            for query, field in (
+                ("page_size=0", "page_size"),
+                ("page_token=garbage!", "page_token"),
+            ):
+                status, answer = await call(gateway, "GET", f"/sweeps?{query}", token)
+                assert status == 422, answer
+                assert [d["field"] for d in answer["error"]["details"]] == [field]
+            status, answer = await call(gateway, "GET", "/sweeps/nope/events?after=-1", token)
+            assert status == 422, answer
+            assert answer["error"]["details"][0]["field"] == "after"
+
+    asyncio.run(scenario())
