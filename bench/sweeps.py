@@ -24,6 +24,7 @@ them reach each rung.
 
     .venv/bin/python bench/sweeps.py                  # 16 trials of 9 epochs, grace 1, eta 3
     .venv/bin/python bench/sweeps.py --trials 8 --epochs 3 --json out.json
+    .venv/bin/python bench/sweeps.py --replay out.json   # other grace/eta, from its curves
 
 It prints a row per trial and the goals: ASHA's best objective within 2 % of the best in full,
 for at most half of the epochs; the exit status is 1 when a goal is missed.
@@ -118,6 +119,58 @@ def train(config: dict[str, Any], callback: Curve) -> float:
     return time.perf_counter() - started
 
 
+def replay(curves: list[list[float]], grace: int, eta: int) -> tuple[float, int]:
+    """ASHA's best objective and epochs over recorded full curves, trials in order.
+
+    Exact for seeded trials: a trial's first epochs are the same whether or not it is stopped
+    after them (the main run checks this), so this is what a real run with `grace` and `eta`
+    would find, without training again.
+    """
+    epochs = len(curves[0])
+    rung_epochs = rungs(grace, eta, epochs)
+    reached: dict[int, list[float]] = {}
+    best, spent = float("inf"), 0
+    for curve in curves:
+        last = epochs
+        for rung, epoch in enumerate(rung_epochs):
+            value = curve[epoch - 1]
+            earlier = reached.setdefault(rung, [])
+            decision = decide(
+                rung=rung,
+                epoch=epoch,
+                objective=value,
+                earlier=earlier,
+                reduction_factor=eta,
+                mode="min",
+                metric=METRIC,
+            )
+            earlier.append(value)
+            if not decision.promoted:
+                last = epoch
+                break
+        spent += last
+        best = min(best, curve[last - 1])
+    return best, spent
+
+
+def print_replays(path: Path) -> None:
+    """The goals for other ASHA settings, replayed over a run's full curves."""
+    curves = [trial["full_curve"] for trial in json.loads(path.read_text())["trials"]]
+    full_best = min(curve[-1] for curve in curves)
+    total = sum(len(curve) for curve in curves)
+    print(f"replayed over the full curves of {path} ({len(curves)} trials, {total} epochs)")
+    print(f"{'grace':>5} {'eta':>4} {'best':>9} {'gap':>7} {'epochs':>7}")
+    for grace in (1, 2, 3):
+        for eta in (2, 3, 4):
+            if not rungs(grace, eta, len(curves[0])):
+                continue
+            best, spent = replay(curves, grace, eta)
+            print(
+                f"{grace:>5} {eta:>4} {best:>9.5f} {best / full_best - 1:>+7.1%} "
+                f"{spent / total:>7.0%}"
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=16)
@@ -127,7 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eta", type=int, default=3)
     parser.add_argument("--source", default="sample", help="the forecaster's data source")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        metavar="JSON",
+        help="train nothing: replay other ASHA settings over the full curves of an earlier --json",
+    )
     args = parser.parse_args(argv)
+    if args.replay is not None:
+        print_replays(args.replay)
+        return 0
 
     schema = config_json_schema(get_pipeline(PIPELINE).Config)
     space = parse_space(SPACE, schema)
