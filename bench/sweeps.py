@@ -178,7 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the sweep's seed (draws)")
     parser.add_argument("--grace", type=int, default=1)
     parser.add_argument("--eta", type=int, default=3)
-    parser.add_argument("--source", default="sample", help="the forecaster's data source")
+    parser.add_argument(
+        "--source",
+        default="seattle-weather",
+        help="the forecaster's data source (default: the bundled Seattle observations)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--replay",
