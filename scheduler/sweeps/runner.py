@@ -37,7 +37,7 @@ from azuraforge.v1 import events_pb2, sweep_pb2
 from scheduler.bus import Bus
 from scheduler.db.models import SweepState
 from scheduler.placement import Placement
-from scheduler.recorder import Recorder
+from scheduler.recorder import Recorder, log_event
 from scheduler.records import Caller, RungRecord, StatusChange, SweepRecord, TrialRecord
 from scheduler.store import IllegalTransition, NotFound, Store
 from scheduler.sweeps.asha import Decision, decide
@@ -274,6 +274,11 @@ class SweepRunner:
                 stop_reason=decision.reason,
             )
         log.info("sweep %s trial #%d: %s", sweep_id, trial.number, decision.reason)
+        # In the trial's own log too, where its owner reads how its run went. A rung is below
+        # the trial's last epoch, so the run is still going and its log still open.
+        await self.recorder.event(
+            trial.experiment_id, log_event(f"sweep {sweep_id}, ASHA: {decision.reason}", "INFO")
+        )
         await self._emit(
             sweep_id,
             sweep_pb2.SweepEvent(

@@ -113,6 +113,12 @@ def test_asha_stops_the_trials_left_behind_at_the_first_rung_and_completes_the_r
                     experiment = await stack.get(token, trial.experiment_id)
                     assert experiment.status == STOPPED_EARLY
                     assert trial.stop_reason in experiment.error_message
+                    log = [
+                        e.log_line.message
+                        for e in await stack.watch(token, trial.experiment_id)
+                        if e.HasField("log_line")
+                    ]
+                    assert f"sweep {sweep.sweep_id}, ASHA: {trial.stop_reason}" in log
             # The first trial at a rung always goes on; each later one only if in the top third.
             first = min(decisions, key=lambda d: d.trials_at_rung)
             assert first.trials_at_rung == 1 and first.result.promoted
