@@ -304,7 +304,11 @@ class EventsQuery(Request):
 
 
 # `scheduler.sweeps.search.MAX_TRIALS` and `scheduler.sweeps.plan.MAX_PARALLELISM`.
-MAX_TRIALS = 10_000
+MAX_TRIALS = 1000
+# Beyond any pipeline's epochs and any useful reduction; the scheduler checks them against the
+# config's epochs.
+MAX_GRACE_EPOCHS = 100_000
+MAX_REDUCTION_FACTOR = 1000
 MAX_PARALLELISM = 256
 MAX_SEED = 2**64 - 1
 WholeNumber = Annotated[int, BeforeValidator(_integral_is_whole), Field(strict=True)]
@@ -333,9 +337,14 @@ class ObjectiveBody(SweepRequest):
 class AshaBody(SweepRequest):
     """ASHA: rungs at `grace_epochs`·`reduction_factor`^k epochs, each keeping the top 1/η."""
 
-    grace_epochs: WholeNumber = Field(default=1, ge=1, description="The first rung, in epochs.")
+    grace_epochs: WholeNumber = Field(
+        default=1, ge=1, le=MAX_GRACE_EPOCHS, description="The first rung, in epochs."
+    )
     reduction_factor: WholeNumber = Field(
-        default=3, ge=2, description="η: each rung keeps the top 1/η of the trials there."
+        default=3,
+        ge=2,
+        le=MAX_REDUCTION_FACTOR,
+        description="η: each rung keeps the top 1/η of the trials there.",
     )
 
 

@@ -2,13 +2,16 @@
 
 Every part is checked against the pipeline, and every mistake is named at once, in the words
 of the request's JSON (`space.learning_rate`, `objective.mode`,
-`early_stopping.asha.grace_epochs`): the base config and each trial's config go through the
-same check a submitted experiment does (`scheduler.submissions.check_submission`), so a trial
-that could not run is refused now, not found failed an hour into the sweep. The trials are drawn
-here too (`scheduler.sweeps.search`) and kept with the plan, so that a scheduler that restarts
-carries on with exactly the trials drawn at submission.
+`early_stopping.asha.grace_epochs`). The space is checked against the pipeline's JSON Schema,
+which covers every value it can draw (type, bounds, allowed values), and the base config and
+the first trial's config go through the same check a submitted experiment does
+(`scheduler.submissions.check_submission`), which also catches rules between settings. Each
+later trial's config goes through that check again when the trial is submitted
+(`trial_config`): a check costs milliseconds, and a thousand of them would hold the submission
+up for seconds. The trials are drawn here (`scheduler.sweeps.search`) and kept with the plan,
+so that a scheduler that restarts carries on with exactly the trials drawn at submission.
 
-Checking imports plugins and validates every trial: callers run it in a thread.
+Checking imports plugins: callers run these functions in a thread.
 """
 
 from __future__ import annotations
@@ -48,9 +51,8 @@ class SweepPlan:
     # ASHA's (grace_epochs, reduction_factor); None without early stopping.
     asha: tuple[int, int] | None
     epochs: int
-    # Each trial's drawn settings and its full checked config, the first trial first.
+    # Each trial's drawn settings, the first trial first.
     trials: list[dict[str, Any]]
-    trial_configs: list[dict[str, Any]]
 
     @property
     def rungs(self) -> list[int]:
@@ -70,7 +72,6 @@ class SweepPlan:
             "asha": list(self.asha) if self.asha else None,
             "epochs": self.epochs,
             "trials": self.trials,
-            "trial_configs": self.trial_configs,
         }
 
     @classmethod
@@ -90,7 +91,6 @@ class SweepPlan:
             asha=(asha[0], asha[1]) if asha else None,
             epochs=data["epochs"],
             trials=data["trials"],
-            trial_configs=data["trial_configs"],
         )
 
     def to_spec(self) -> sweep_pb2.SweepSpec:
@@ -160,7 +160,8 @@ def check_sweep(spec: sweep_pb2.SweepSpec) -> SweepPlan:
     if errors:
         raise BadRequest(errors, "invalid sweep")
     assert trials is not None and name is not None
-    configs = [_trial_config(base.pipeline, base.config, settings) for settings in trials]
+    if trials:
+        _trial_config(base.pipeline, base.config, trials[0])
     return SweepPlan(
         pipeline=base.pipeline,
         name=name,
@@ -175,8 +176,12 @@ def check_sweep(spec: sweep_pb2.SweepSpec) -> SweepPlan:
         asha=asha,
         epochs=base.total_epochs,
         trials=trials,
-        trial_configs=configs,
     )
+
+
+def trial_config(plan: SweepPlan, number: int) -> dict[str, Any]:
+    """Trial `number`'s full config (from 1), checked as a submission; else `BadRequest`."""
+    return _trial_config(plan.pipeline, plan.config, plan.trials[number - 1])
 
 
 def _collect(errors: list[FieldError], check: Any) -> Any:

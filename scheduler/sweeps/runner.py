@@ -36,13 +36,14 @@ import math
 from azuraforge.v1 import events_pb2, sweep_pb2
 from scheduler.bus import Bus
 from scheduler.db.models import SweepState
+from scheduler.errors import BadRequest
 from scheduler.placement import Placement
 from scheduler.recorder import Recorder, log_event
 from scheduler.records import Caller, RungRecord, StatusChange, SweepRecord, TrialRecord
 from scheduler.store import IllegalTransition, NotFound, Store
 from scheduler.sweeps.asha import Decision, decide
 from scheduler.sweeps.convert import best_trial, state_to_proto, trial_to_proto
-from scheduler.sweeps.plan import SweepPlan, check_sweep
+from scheduler.sweeps.plan import SweepPlan, check_sweep, trial_config
 from scheduler.watch import watch_events
 
 log = logging.getLogger(__name__)
@@ -169,12 +170,17 @@ class SweepRunner:
         number = len(sweep.trials) + 1
         added = False
         while active < plan.parallelism and number <= len(plan.trials):
+            try:
+                config = await asyncio.to_thread(trial_config, plan, number)
+            except BadRequest as error:  # the pipeline changed since the sweep was checked
+                await self._fail(sweep_id, f"trial #{number} cannot run: {error}")
+                break
             experiment = await asyncio.to_thread(
                 self.store.add_trial,
                 sweep_id,
                 number,
                 plan.trials[number - 1],
-                plan.trial_configs[number - 1],
+                config,
                 total_epochs=plan.epochs,
                 max_restarts=self.max_restarts,
                 name=f"{plan.name} #{number}",

@@ -16,8 +16,8 @@ from scheduler.errors import BadRequest
 from scheduler.sweeps.space import Choice, Dimension, IntRange, Space, Uniform
 
 SEARCHES = ("random", "grid")
-# How many trials a sweep may draw: far beyond what a trainer pool runs in a day.
-MAX_TRIALS = 10_000
+# How many trials a sweep may draw: more than a trainer pool runs in a day.
+MAX_TRIALS = 1000
 # Significant digits a drawn number keeps: trial tables stay readable, and nothing is lost
 # that a learning rate or a dropout could tell apart.
 DIGITS = 6

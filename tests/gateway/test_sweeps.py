@@ -124,6 +124,8 @@ def test_cancelling_over_rest_cancels_the_running_trials(tmp_path: Path, nats_ur
         ({"early_stopping": {"asha": {"grace_epochs": 0}}}, "early_stopping.asha.grace_epochs"),
         ({"early_stopping": {"asha": {"eta": 3}}}, "early_stopping.asha.eta"),
         ({"early_stopping": {"asha": {"grace_epochs": 1}}}, "early_stopping.asha.grace_epochs"),
+        ({"early_stopping": {"asha": {"grace_epochs": 2**60}}}, "early_stopping.asha.grace_epochs"),
+        ({"max_trials": 1001}, "max_trials"),
         ({"parallelism": 0}, "parallelism"),
         ({"max_trials": 1.5}, "max_trials"),
         ({"search": "bayes"}, "search"),

@@ -64,7 +64,7 @@ def test_log_uniform_draws_spread_over_the_decades():
     [
         ("bayes", 4, "search", "enum"),
         ("random", 0, "max_trials", "missing"),
-        ("random", 10_001, "max_trials", "less_than_equal"),
+        ("random", 1001, "max_trials", "less_than_equal"),
     ],
 )
 def test_a_bad_search_or_budget_is_refused_naming_the_field(search, max_trials, field, rule):
