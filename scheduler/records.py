@@ -178,3 +178,15 @@ class TrainerRecord:
     @property
     def free_slots(self) -> int:
         return max(0, self.slots - self.running)
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    """A pipeline as a trainer announced it: its name, summary and config JSON Schema.
+
+    The schema is what `scheduler.submissions` checks a submission of the pipeline against.
+    """
+
+    name: str
+    summary: str
+    config_schema: dict[str, Any]
