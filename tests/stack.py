@@ -250,6 +250,13 @@ def build_scheduler(settings: Settings) -> SchedulerServer:
     )
 
 
+def installed_pipelines(*names: str) -> list[experiment_pb2.PipelineInfo]:
+    """The pipelines installed here (those in `names`, if any), as a trainer here announces them."""
+    offered = OfferedPipelines()
+    offered.scan()
+    return [info for info in offered.announced() if not names or info.name in names]
+
+
 def announce_installed_pipelines(scheduler: SchedulerServer) -> list[str]:
     """Put the pipelines installed here in the scheduler's catalogue, with no trainer to run them.
 
@@ -258,9 +265,7 @@ def announce_installed_pipelines(scheduler: SchedulerServer) -> list[str]:
     are gone: submissions of it are checked and accepted, and wait. A registration would make a
     trainer live, and the scheduler would place experiments on it. The names announced.
     """
-    offered = OfferedPipelines()
-    offered.scan()
-    request = scheduler_pb2.RegisterTrainerRequest(pipelines=offered.announced())
+    request = scheduler_pb2.RegisterTrainerRequest(pipelines=installed_pipelines())
     announced = announced_pipelines(request)
     scheduler.store.announce_pipelines(announced, by="tests.stack")
     return [pipeline.name for pipeline in announced]
