@@ -6,8 +6,9 @@ and announce it when they register; the scheduler checks submissions against it 
 typed config itself would give, so that moving the check changed nothing a user sees:
 
 - Lax values, as pydantic's lax mode reads them: where the schema wants an integer, a number
-  or a boolean, a string that reads as one is taken as one (`"4"` is 4, `"true"` is true), and
-  0 and 1 are booleans where a boolean is wanted (`lax_values`).
+  or a boolean, a string that reads as one is taken as one (`"4"` is 4, `"true"` is true), 0
+  and 1 are booleans where a boolean is wanted and booleans 0 and 1 where a number is; a
+  choice (`enum`) is matched as given (`lax_values`).
 - One `FieldError` per broken rule, named by its path in the config and by pydantic's rule
   names (`greater_than_equal`, `extra_forbidden`, `literal_error`, `int_parsing`, ...), each
   unknown key on its own, in the schema's order of settings (`config_errors`).
@@ -15,10 +16,12 @@ typed config itself would give, so that moving the check changed nothing a user 
   as ints and numbers as floats (`completed_config`), so that an experiment records exactly
   the settings it runs with.
 
-A schema travels as a `google.protobuf.Struct`, whose numbers are all doubles; `schema_from_
-struct` gives whole numbers back as ints, so that a bound reads "at least 1", not "at least
-1.0". Rules a JSON Schema cannot state (a pydantic validator relating two settings) are not
-checked here: the trainer checks them when the run starts, and the run fails naming them.
+Dates (`"format": "date"`) are checked too, as `YYYY-MM-DD`. A schema travels as a
+`google.protobuf.Struct`, whose numbers are all doubles; `schema_from_struct` gives whole
+numbers back as ints, and a bound of a float setting is written as a float again ("at least
+1" for epochs, "greater than 0.0" for a learning rate). Rules a JSON Schema cannot state (a
+pydantic validator relating two settings, such as a folder required for one data source) are
+not checked here: the trainer checks them when the run starts, and the run fails naming them.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from copy import deepcopy
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from scheduler.errors import FieldError
@@ -40,6 +43,8 @@ TRUE_WORDS = frozenset({"true", "t", "yes", "y", "on", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "off", "0"})
 
 JsonSchema = Mapping[str, Any]
+# The formats a pipeline's typed config checks: pydantic writes `"format": "date"` for a date.
+FORMATS = FormatChecker(["date"])
 
 
 def schema_from_struct(schema: Any) -> Any:
@@ -76,9 +81,17 @@ def lax_values(schema: JsonSchema, values: dict[str, Any]) -> dict[str, Any]:
 def config_errors(schema: JsonSchema, values: Mapping[str, Any]) -> list[FieldError]:
     """Every rule of `schema` that `values` break, named `config.<path>`, in settings order."""
     found: dict[tuple[str, str], FieldError] = {}
-    for error in Draft202012Validator(schema).iter_errors(values):
+    validator = Draft202012Validator(schema, format_checker=FORMATS)
+    for error in validator.iter_errors(values):
         for field_error in _field_errors(error, schema):
             found.setdefault((field_error.field, field_error.rule), field_error)
+    # A choice of the wrong type is one mistake, a wrong choice, as pydantic counts it.
+    chosen = {field for field, rule in found if rule == "literal_error"}
+    found = {
+        key: error
+        for key, error in found.items()
+        if not (key[0] in chosen and key[1] != "literal_error")
+    }
     order = _order(schema, schema)
     rank = {name: position for position, name in enumerate(order)}
 
@@ -194,6 +207,8 @@ def _lax(value: Any, node: Any, root: JsonSchema) -> Any:
             _lax(item, prefix[index] if index < len(prefix) else items, root)
             for index, item in enumerate(value)
         ]
+    if "enum" in schema or "const" in schema:
+        return value  # a choice is matched as given, as pydantic matches a Literal
     read = _scalar(value, schema.get("type"))
     return value if isinstance(read, _Unread) else read
 
@@ -206,7 +221,11 @@ def _scalar(value: Any, kind: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
             return bool(value)
         return UNREAD
-    if not isinstance(value, str) or kind not in ("integer", "number"):
+    if kind not in ("integer", "number"):
+        return UNREAD
+    if isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, str):
         return UNREAD
     try:
         number = float(value.strip())
@@ -227,11 +246,13 @@ _BOUNDS = {
     "maximum": ("less_than_equal", "must be at most {}"),
     "exclusiveMaximum": ("less_than", "must be less than {}"),
     "multipleOf": ("multiple_of", "must be a multiple of {}"),
-    "minLength": ("string_too_short", "must have at least {} character(s)"),
-    "maxLength": ("string_too_long", "must have at most {} character(s)"),
-    "minItems": ("too_short", "must have at least {} item(s)"),
-    "maxItems": ("too_long", "must have at most {} item(s)"),
-    "pattern": ("string_pattern_mismatch", "must match the pattern {}"),
+}
+# Lengths, worded as pydantic words them: (rule, what, at least or at most, unit).
+_LENGTHS = {
+    "minLength": ("string_too_short", "string", "at least", "character"),
+    "maxLength": ("string_too_long", "string", "at most", "character"),
+    "minItems": ("too_short", "list", "at least", "item"),
+    "maxItems": ("too_long", "list", "at most", "item"),
 }
 # For each JSON type: pydantic's rule for a wrong value (a string that does not read as a
 # number is `*_parsing`), and what to say.
@@ -265,7 +286,7 @@ def _field_errors(error: ValidationError, root: JsonSchema) -> Iterable[FieldErr
     if keyword in ("anyOf", "oneOf") and error.context:
         yield from _field_errors(_closest(error.context, instance, root), root)
         return
-    yield _error(path, *_rule(str(keyword), error.validator_value, instance))
+    yield _error(path, *_rule(str(keyword), error.validator_value, instance, node))
 
 
 def _closest(errors: Sequence[ValidationError], instance: Any, root: JsonSchema) -> ValidationError:
@@ -283,19 +304,38 @@ def _closest(errors: Sequence[ValidationError], instance: Any, root: JsonSchema)
     return (typed or list(errors))[0]
 
 
-def _rule(keyword: str, expected: Any, got: Any) -> tuple[str, str]:
+def _rule(keyword: str, expected: Any, got: Any, node: Mapping[str, Any]) -> tuple[str, str]:
     shown = f", got {_show(got)}"
     if keyword in _BOUNDS:
         rule, template = _BOUNDS[keyword]
-        return rule, template.format(_show(expected) if keyword == "pattern" else expected) + shown
+        # A float setting's bound reads as a float ("0.0"), as its declaration wrote it.
+        bound = float(expected) if node.get("type") == "number" else expected
+        return rule, template.format(bound) + shown
+    if keyword in _LENGTHS:
+        rule, what, side, unit = _LENGTHS[keyword]
+        units = unit if expected == 1 else f"{unit}s"
+        text = f"{what} should have {side} {expected} {units}"
+        if what == "list" and isinstance(got, list):
+            text += f" after validation, not {len(got)}"
+        return rule, text + shown
+    if keyword == "format":
+        rule = "date_from_datetime_parsing" if expected == "date" else "format"
+        return rule, f"should be a valid {expected}, e.g. 2024-01-31" + shown
+    if keyword == "pattern":
+        return "string_pattern_mismatch", f"string should match pattern {_show(expected)}" + shown
     if keyword == "type":
         kind = expected[0] if isinstance(expected, list) and expected else expected
+        if kind == "object" and "title" in node:
+            return "model_type", (
+                f"should be a valid dictionary or instance of {node['title']}" + shown
+            )
         wrong, parsing, text = _TYPES.get(
             str(kind), ("type_error", "type_error", f"must be {kind}")
         )
         if isinstance(got, float) and kind == "integer":
             return "int_from_float", text + shown
-        return (parsing if isinstance(got, str) else wrong), text + shown
+        read = isinstance(got, str) or (kind == "boolean" and isinstance(got, int | float))
+        return (parsing if read else wrong), text + shown
     if keyword in ("enum", "const"):
         choices = list(expected) if keyword == "enum" else [expected]
         return "literal_error", f"must be {_either(choices)}" + shown
