@@ -278,8 +278,9 @@ def _field_errors(error: ValidationError, root: JsonSchema) -> Iterable[FieldErr
             if key not in known:
                 yield _error([*path, shorten(str(key))], "extra_forbidden", _unknown(key, known))
         return
-    if keyword == "required" and isinstance(instance, dict):
-        for name in error.validator_value:
+    required = error.validator_value
+    if keyword == "required" and isinstance(instance, dict) and isinstance(required, list):
+        for name in required:
             if name not in instance:
                 yield _error([*path, shorten(str(name))], "missing", "is required: give it a value")
         return
