@@ -49,7 +49,10 @@ const STATUS_WORDS: Record<Status, ExperimentStatus> = {
   [Status.STOPPED_EARLY]: "stopped_early",
 };
 
-/** The word for `status`; a number this build does not know (a newer server's) is unspecified. */
+/**
+ * The word for `status` (an experiment's, or a sweep trial's); a number this build does not know,
+ * a newer server's, is unspecified.
+ */
 export function statusWord(status: Status): ExperimentStatus {
   return STATUS_WORDS[status] ?? "unspecified";
 }
@@ -102,7 +105,7 @@ export interface Artifact {
   sha256: string;
 }
 
-export function artifactFrom(message: ArtifactMessage): Artifact {
+function artifactFrom(message: ArtifactMessage): Artifact {
   return {
     name: message.name,
     sizeBytes: numberOf(message.sizeBytes),
@@ -174,7 +177,7 @@ export interface Experiment {
   checkpointEpoch: number;
 }
 
-export function experimentFrom(message: ExperimentMessage): Experiment {
+function experimentFrom(message: ExperimentMessage): Experiment {
   return {
     id: message.experimentId,
     name: message.name,
@@ -370,7 +373,7 @@ function unhandled(kind: never): EventKind {
   throw new Error(`no view of the event kind ${JSON.stringify(kind)}`);
 }
 
-export function eventFrom(message: ExperimentEventMessage): ExperimentEvent {
+function eventFrom(message: ExperimentEventMessage): ExperimentEvent {
   return {
     experimentId: message.experimentId,
     seq: numberOf(message.seq),
@@ -394,7 +397,7 @@ export interface StatusChange {
   errorMessage: string;
 }
 
-export function statusChangeFrom(message: ExperimentStatusChanged): StatusChange {
+function statusChangeFrom(message: ExperimentStatusChanged): StatusChange {
   return {
     experimentId: message.experimentId,
     name: message.name,
