@@ -205,6 +205,9 @@ export function ExperimentPage() {
       ) : null}
       {status === "cancelled" && !errorMessage ? <Alert kind="info">The run was cancelled.</Alert> : null}
       {status === "succeeded" ? <Alert kind="success">The run succeeded. Its report is in the Report tab.</Alert> : null}
+      {status === "stopped_early" ? (
+        <Alert kind="info">Its sweep stopped the run early: it was behind the sweep's other trials.</Alert>
+      ) : null}
       {latestResume ? (
         <ResumeNotice resume={latestResume} attemptsAllowed={data.maxRestarts > 0 ? data.maxRestarts + 1 : null} />
       ) : null}
