@@ -348,7 +348,7 @@ export const ExperimentStatusChangedSchema: GenMessage<ExperimentStatusChanged> 
   messageDesc(file_azuraforge_v1_experiment, 4);
 
 /**
- * PipelineInfo describes an installed pipeline and its config schema.
+ * PipelineInfo describes a pipeline a trainer runs and its config schema.
  *
  * @generated from message azuraforge.v1.PipelineInfo
  */
