@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from copy import deepcopy
 from typing import Any
 
@@ -66,7 +66,23 @@ def schema_problem(schema: JsonSchema) -> str | None:
         return f"not a JSON Schema (draft 2020-12): {shorten(error.message)}"
     if schema.get("type") != "object":
         return 'not of an object: a config schema has "type": "object"'
+    outside = next(_outside_references(schema), None)
+    if outside is not None:
+        return f"referring outside itself ({quote(outside)}): a config schema is self-contained"
     return None
+
+
+def _outside_references(node: Any) -> Iterator[str]:
+    """Every `$ref` in `node` to anything but a part of the schema itself (`#/...`)."""
+    if isinstance(node, Mapping):
+        reference = node.get("$ref")
+        if isinstance(reference, str) and not reference.startswith("#"):
+            yield reference
+        for value in node.values():
+            yield from _outside_references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _outside_references(value)
 
 
 def lax_values(schema: JsonSchema, values: dict[str, Any]) -> dict[str, Any]:

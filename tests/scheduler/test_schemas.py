@@ -163,6 +163,10 @@ def test_whole_numbers_of_a_struct_schema_come_back_as_ints():
         ({"type": "object", "minProperties": -1}, "not a JSON Schema"),
         ({"type": "array"}, '"type": "object"'),
         ({}, '"type": "object"'),
+        (
+            {"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}},
+            "referring outside itself",
+        ),
     ],
 )
 def test_a_schema_that_cannot_check_a_config_is_named(schema: dict[str, Any], said: str):
