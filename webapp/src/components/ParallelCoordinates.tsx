@@ -41,13 +41,14 @@ export function ParallelCoordinates({ space, objective, trials, best, tableId }:
 
   return (
     <figure className="parallel-plot">
-      <div className="parallel-plot-scroll">
+      {/* Focusable, so a keyboard can scroll it across on a narrow screen. */}
+      <div className="parallel-plot-scroll" role="region" aria-label="The plot" tabIndex={0}>
         <svg
           viewBox={`0 0 ${size.width} ${size.height}`}
           role="img"
           aria-labelledby={titleId}
           aria-describedby={descId}
-          style={{ minWidth: `${Math.round(size.width * 0.62)}px` }}
+          style={{ minWidth: `${Math.round(size.width * 0.72)}px` }}
         >
           <title id={titleId}>
             {space.map((entry) => entry.setting).join(", ")} against {objective.metric}
