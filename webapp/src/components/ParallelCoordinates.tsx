@@ -25,6 +25,18 @@ function trialSummary(trial: SweepTrial, space: SpaceEntry[], objective: Objecti
   return `Trial ${trial.number}: ${settings}; ${result}`;
 }
 
+// The outer axes' names run inward from the plot's edges, so a long name is not cut off.
+function nameAnchor(index: number, count: number): "start" | "middle" | "end" {
+  if (count > 1 && index === 0) return "start";
+  if (count > 1 && index === count - 1) return "end";
+  return "middle";
+}
+
+function nameX(index: number, count: number, x: number, width: number): number {
+  const anchor = nameAnchor(index, count);
+  return anchor === "start" ? 4 : anchor === "end" ? width - 4 : x;
+}
+
 export function ParallelCoordinates({ space, objective, trials, best, tableId }: Props) {
   const titleId = useId();
   const descId = useId();
@@ -81,12 +93,12 @@ export function ParallelCoordinates({ space, objective, trials, best, tableId }:
             return (
               <g key={axis.key} className={`pc-axis${axis.objective ? " pc-objective" : ""}`} data-axis={axis.key} data-scale={axis.scale}>
                 <line x1={x} x2={x} y1={axisY(0, size)} y2={axisY(1, size)} />
-                <text x={x} y={14} textAnchor="middle" className="pc-axis-name">
+                <text x={nameX(index, axes.length, x, size.width)} y={14} textAnchor={nameAnchor(index, axes.length)} className="pc-axis-name">
                   {axis.key}
                   {axis.scale === "log" ? " (log)" : ""}
                 </text>
                 {axis.objective ? (
-                  <text x={x} y={28} textAnchor="middle" className="pc-axis-note">
+                  <text x={nameX(index, axes.length, x, size.width)} y={30} textAnchor={nameAnchor(index, axes.length)} className="pc-axis-note">
                     {objective.mode === "min" ? "lower is better ↑" : "higher is better ↑"}
                   </text>
                 ) : null}

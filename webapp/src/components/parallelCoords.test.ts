@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseSweep, type SpaceEntry } from "../api/sweeps";
 import { wireSweep, wireTrial } from "../test/sweeps";
-import { axesFor, axisX, axisY, objectiveAxis, pathOf, positionOn, settingAxis, ticksOf, trialLines, type PlotSize } from "./parallelCoords";
+import { axesFor, axisX, axisY, niceStep, objectiveAxis, pathOf, positionOn, settingAxis, ticksOf, trialLines, type PlotSize } from "./parallelCoords";
 
 const SIZE: PlotSize = { width: 500, height: 240, top: 20, bottom: 20, side: 50 };
 const LOG: SpaceEntry = { setting: "learning_rate", kind: "loguniform", values: [], low: 0.001, high: 0.1 };
@@ -32,7 +32,13 @@ describe("the parallel-coordinates geometry", () => {
     const range = settingAxis(INT, trials);
     expect([range.low, range.high]).toEqual([8, 40]);
     expect(positionOn(range, 24)).toBeCloseTo(0.5);
-    expect(ticksOf(range).map((tick) => tick.label)).toEqual(["8", "16", "24", "32", "40"]);
+    // The ends, and the round values between that are not crowding them.
+    expect(ticksOf(range).map((tick) => tick.label)).toEqual(["8", "20", "30", "40"]);
+    expect(ticksOf({ ...range, low: 0.29, high: 0.62 }).map((tick) => tick.label)).toEqual(["0.29", "0.4", "0.5", "0.62"]);
+  });
+
+  it("steps ticks by 1, 2 or 5 times a power of ten", () => {
+    expect([0.8, 1.5, 3, 7, 0.033].map(niceStep)).toEqual([1, 2, 5, 10, 0.05]);
   });
 
   it("spans the objective's axis over the reported values, with the better end up", () => {

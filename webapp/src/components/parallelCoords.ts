@@ -104,7 +104,18 @@ export function positionOn(axis: Axis, value: unknown): number | null {
   return axis.inverted ? 1 - at : at;
 }
 
-/** An axis's labelled marks: every choice; both ends and three steps between; powers of ten between a log axis's ends. */
+/** 1, 2 or 5 times a power of ten: the step of about `rough` that reads well. */
+export function niceStep(rough: number): number {
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const scaled = rough / power;
+  return (scaled <= 1 ? 1 : scaled <= 2 ? 2 : scaled <= 5 ? 5 : 10) * power;
+}
+
+/**
+ * An axis's labelled marks: every choice; a numeric axis's ends (the extremes a user looks for)
+ * with round values between them (multiples of a 1-2-5 step, or powers of ten on a log axis),
+ * leaving out one so close to an end that the labels would overlap.
+ */
 export function ticksOf(axis: Axis): Tick[] {
   const marks: number[] = [];
   if (axis.scale === "category") {
@@ -119,7 +130,13 @@ export function ticksOf(axis: Axis): Tick[] {
     }
     marks.push(axis.high);
   } else {
-    for (let step = 0; step <= 4; step += 1) marks.push(axis.low + ((axis.high - axis.low) * step) / 4);
+    const step = niceStep((axis.high - axis.low) / 4);
+    marks.push(axis.low);
+    for (let index = Math.ceil(axis.low / step); index * step < axis.high; index += 1) {
+      const value = Number((index * step).toPrecision(12));
+      if (value - axis.low > step * 0.4 && axis.high - value > step * 0.4) marks.push(value);
+    }
+    marks.push(axis.high);
   }
   return marks.map((value) => ({ at: positionOn(axis, value) as number, label: formatMetric(value) }));
 }

@@ -210,7 +210,7 @@ function TrialTable({ sweep, perTrial }: { sweep: Sweep; perTrial: number }) {
   if (sweep.trials.length === 0) return <p className="muted">No trial has been drawn yet.</p>;
   return (
     <ScrollRegion label="The sweep's trials">
-      <table id={TABLE_ID} className="trials-table">
+      <table id={TABLE_ID} className="trials-table responsive-table">
         <caption className="visually-hidden">
           The trials, each with its settings, status, epochs, {spec.objective.metric} and latest rung; the best is marked
         </caption>
@@ -233,19 +233,23 @@ function TrialTable({ sweep, perTrial }: { sweep: Sweep; perTrial: number }) {
             const isBest = trial.number === sweep.bestTrial?.number;
             return (
               <tr key={trial.number} data-trial={trial.number} data-status={trial.status} className={isBest ? "is-best" : undefined}>
-                <th scope="row">
+                <th scope="row" data-label="Trial">
                   <Link to={`/experiments/${encodeURIComponent(trial.experimentId)}`}>Trial {trial.number}</Link>
                   {isBest ? <span className="best-tag">best</span> : null}
                 </th>
-                <td>
+                <td data-label="Status">
                   <StatusBadge status={trial.status} />
                   {trial.stopReason ? <span className="visually-hidden">: {trial.stopReason}</span> : null}
                 </td>
-                <td>{perTrial ? `${trial.epochsDone} / ${perTrial}` : trial.epochsDone}</td>
-                <td className="num">{trial.objective === null ? "–" : formatMetric(trial.objective)}</td>
-                <td title={trial.stopReason || undefined}>{rungText(trial)}</td>
+                <td data-label="Epoch">{perTrial ? `${trial.epochsDone} / ${perTrial}` : trial.epochsDone}</td>
+                <td data-label={spec.objective.metric} className="num">
+                  {trial.objective === null ? "–" : formatMetric(trial.objective)}
+                </td>
+                <td data-label="Rung" title={trial.stopReason || undefined}>
+                  {rungText(trial)}
+                </td>
                 {spec.space.map((entry) => (
-                  <td key={entry.setting} className="mono num">
+                  <td key={entry.setting} data-label={entry.setting} className="mono num">
                     {entry.setting in trial.settings ? formatSetting(trial.settings[entry.setting]) : "–"}
                   </td>
                 ))}
