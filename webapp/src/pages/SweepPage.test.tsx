@@ -1,7 +1,7 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { fakeApi, startSession } from "../test/fakeApi";
+import { fakeApi, startSession, wireExperiment } from "../test/fakeApi";
 import { FakeWebSocket } from "../test/fakeSocket";
 import { renderApp } from "../test/render";
 import { decision, finished, SWEEP_ID, trialChanged, wireSweep, wireTrial } from "../test/sweeps";
@@ -186,5 +186,44 @@ describe("the sweeps list", () => {
     expect(within(first).getByText("Running")).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "weather_forecaster sweep" })).toHaveAttribute("href", "/sweeps/other");
     expect(screen.getByRole("link", { name: "Sweeps" })).toHaveAttribute("aria-current", "page");
+  });
+});
+
+describe("a sweep's trials elsewhere", () => {
+  it("links a trial in the experiments list to its sweep, and says it was stopped early", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({
+      "GET pipelines": () => ({ json: { pipelines: [] } }),
+      "GET experiments": () => ({
+        json: {
+          experiments: [
+            wireExperiment({ experiment_id: "trial-3", status: "EXPERIMENT_STATUS_STOPPED_EARLY", sweep_id: SWEEP_ID, sweep_trial: 3 }),
+            wireExperiment({ experiment_id: "plain-run" }),
+          ],
+          next_page_token: "",
+        },
+      }),
+    });
+    renderApp("/experiments");
+    const link = await screen.findByRole("link", { name: "trial 3 of sweep 5eeeeeee" });
+    expect(link).toHaveAttribute("href", `/sweeps/${SWEEP_ID}`);
+    const row = link.closest("tr") as HTMLElement;
+    expect(within(row).getByText("Stopped early")).toBeInTheDocument();
+    expect(screen.getAllByRole("link", { name: /of sweep/ })).toHaveLength(1);
+    expect(within(screen.getByLabelText("Status")).getByRole("option", { name: "Stopped early" })).toHaveValue("stopped_early");
+  });
+
+  it("names the sweep in a trial's breadcrumb", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({
+      "GET experiments/trial-3": () => ({
+        json: wireExperiment({ experiment_id: "trial-3", status: "EXPERIMENT_STATUS_STOPPED_EARLY", sweep_id: SWEEP_ID, sweep_trial: 3 }),
+      }),
+    });
+    renderApp("/experiments/trial-3");
+    expect(await screen.findByRole("link", { name: "Trial 3 of sweep 5eeeeeee" })).toHaveAttribute("href", `/sweeps/${SWEEP_ID}`);
+    expect(screen.getByText(/Its sweep stopped this trial early/)).toBeInTheDocument();
   });
 });
