@@ -50,6 +50,27 @@ describe("a sweep's live state", () => {
     expect(bestOf(trials.slice(1, 2), "min")).toBeNull();
   });
 
+  it("keeps a trial's rung history as it grows, from its changes and from the decisions", () => {
+    const start = parseSweep(wireSweep());
+    const rung0 = { rung: 0, epoch: 1, objective: 0.3, promoted: true };
+    const log = events(
+      trialChanged(1, wireTrial(1, { epochs_done: 1, objective: 0.3 })),
+      decision(2, 1, true, 0.3, 0.3),
+      trialChanged(3, wireTrial(1, { epochs_done: 2, objective: 0.28 })),
+    );
+    // A change that sends no rungs does not forget the one decided.
+    expect(log.reduce(applySweepEvent, start).trials[0]?.rungs).toEqual([rung0]);
+    const rung1 = { rung: 1, epoch: 3, objective: 0.27, promoted: false };
+    const later = events(trialChanged(4, wireTrial(1, { epochs_done: 3, objective: 0.27, rungs: [rung0, rung1] })));
+    const sweep = [...log, ...later].reduce(applySweepEvent, start);
+    expect(sweep.trials[0]?.rungs.map((rung) => [rung.rung, rung.promoted])).toEqual([
+      [0, true],
+      [1, false],
+    ]);
+    const early = events(trialChanged(1, wireTrial(1)), decision(2, 1, true, 0.3, 0.3)).reduce(applySweepEvent, start);
+    expect(early.trials[0]?.rungs).toEqual([rung0]);
+  });
+
   it("lists each decision once, in order", () => {
     const log = events(decision(1, 1, true, 0.3, 0.3), decision(2, 2, false, 0.5, 0.3), trialChanged(3, wireTrial(2)));
     expect(decisionsOf([...log, log[1]!]).map((item) => [item.trial, item.result.promoted])).toEqual([

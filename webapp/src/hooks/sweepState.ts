@@ -9,7 +9,7 @@
  * name it; the `finished` event's choice has the last word.
  */
 
-import type { AshaDecision, Sweep, SweepEvent, SweepTrial } from "../api/sweeps";
+import type { AshaDecision, RungResult, Sweep, SweepEvent, SweepTrial } from "../api/sweeps";
 
 /** The epochs one trial trains at most: the base config's `epochs`, else what the stored budget implies. */
 export function epochsPerTrial(sweep: Sweep): number {
@@ -51,13 +51,29 @@ function withTrial(sweep: Sweep, trial: SweepTrial): Sweep {
   };
 }
 
+/** The rungs of both, each rung once, the later word on a rung winning: a history only grows. */
+function mergedRungs(earlier: RungResult[], later: RungResult[]): RungResult[] {
+  const byRung = new Map(earlier.map((result) => [result.rung, result]));
+  for (const result of later) byRung.set(result.rung, result);
+  return [...byRung.values()].sort((a, b) => a.rung - b.rung);
+}
+
 /** `sweep` after `event`; events the stored sweep already holds change nothing. */
 export function applySweepEvent(sweep: Sweep, event: SweepEvent): Sweep {
   if (event.seq <= sweep.lastSeq) return sweep;
   const next = { ...sweep, lastSeq: event.seq };
   switch (event.type) {
-    case "trialChanged":
-      return withTrial(next, event.trial);
+    case "trialChanged": {
+      const previous = next.trials.find((trial) => trial.number === event.trial.number);
+      return withTrial(next, { ...event.trial, rungs: mergedRungs(previous?.rungs ?? [], event.trial.rungs) });
+    }
+    case "decision": {
+      // The decision may come before the trial's own change; its rung shows at once either way.
+      const trial = next.trials.find((item) => item.number === event.decision.trial);
+      if (!trial) return next;
+      const rungs = mergedRungs(trial.rungs, [event.decision.result]);
+      return { ...next, trials: next.trials.map((item) => (item === trial ? { ...trial, rungs } : item)) };
+    }
     case "finished":
       return {
         ...next,
