@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MalformedMessage } from "./messages";
 import { parseSpace, parseSweep, parseSweepEvent } from "./sweeps";
 import { decision, finished, trialChanged, wireSweep, wireTrial } from "../test/sweeps";
 
@@ -41,7 +42,7 @@ describe("reading sweeps from the wire", () => {
   });
 
   it("leaves out a space rule it does not know", () => {
-    expect(parseSpace({ a: { normal: [0, 1] }, b: { int: [1, "5"] } })).toEqual([
+    expect(parseSpace({ a: { normal: [0, 1] }, b: { int: [1, 5] } })).toEqual([
       { setting: "b", kind: "int", values: [], low: 1, high: 5 },
     ]);
   });
@@ -62,5 +63,10 @@ describe("reading sweeps from the wire", () => {
       bestTrial: { number: 1, objective: 0.2 },
     });
     expect(parseSweepEvent({ seq: 1, something_new: {} }).type).toBe("unknown");
+  });
+
+  it("refuses a sweep that does not fit its message, naming the message", () => {
+    expect(() => parseSweep(wireSweep({ trials: "none" }))).toThrow(MalformedMessage);
+    expect(() => parseSweep(wireSweep({ trials: "none" }))).toThrow(/azuraforge\.v1\.Sweep/);
   });
 });

@@ -1,26 +1,41 @@
 /**
- * Sweeps over REST and their event socket, with the parsers that read the gateway's JSON
- * (`azuraforge.v1` Sweep, SweepTrial, SweepEvent in protos/azuraforge/v1/sweep.proto).
- *
- * Kept in one module, apart from types.ts, so that when the API's types are generated from the
- * .proto files this is the one place that changes for sweeps. The readers are wire.ts's: either
- * spelling of a field, 64-bit integers as strings, enums by name or number.
+ * Sweeps over REST and their event socket, read through the messages generated from
+ * protos/azuraforge/v1/sweep.proto (Sweep, SweepTrial, SweepEvent) into the UI's own types, as
+ * types.ts does for experiments: camelCase, Dates, numbers for 64-bit counters, status words,
+ * the space as a list of rules. Kept in its own module so that sweeps stay one concept.
  */
 
+import type { JsonObject } from "@bufbuild/protobuf";
+import {
+  ListSweepsResponseSchema,
+  SweepEventSchema,
+  SweepSchema,
+  SweepStatus as WireSweepStatus,
+  type RungResult as RungResultMessage,
+  type Sweep as SweepMessage,
+  type SweepEvent as SweepEventMessage,
+  type SweepSpec as SweepSpecMessage,
+  type SweepTrial as SweepTrialMessage,
+} from "../gen/azuraforge/v1/sweep_pb";
 import { ResilientSocket, type ConnectionHandlers, type Subscription } from "./events";
 import { requestJson } from "./http";
-import { parseStatus, type ExperimentStatus } from "./types";
-import { asArray, asNumber, asObject, asString, asTime, field, type Json } from "./wire";
+import { asArray, asNumber, asObject, type Json } from "./json";
+import { dateOf, numberOf, readMessage } from "./messages";
+import { statusWord, type ExperimentStatus } from "./types";
 
-export const SWEEP_STATUSES = ["running", "succeeded", "failed", "cancelled"] as const;
-export type SweepStatus = (typeof SWEEP_STATUSES)[number] | "unspecified";
+export type SweepStatus = "running" | "succeeded" | "failed" | "cancelled" | "unspecified";
 
-const SWEEP_STATUS_BY_NUMBER: SweepStatus[] = ["unspecified", ...SWEEP_STATUSES];
+/** Every status of the .proto's enum, so a new one fails `tsc` until the UI has a word for it. */
+const SWEEP_STATUS_WORDS: Record<WireSweepStatus, SweepStatus> = {
+  [WireSweepStatus.UNSPECIFIED]: "unspecified",
+  [WireSweepStatus.RUNNING]: "running",
+  [WireSweepStatus.SUCCEEDED]: "succeeded",
+  [WireSweepStatus.FAILED]: "failed",
+  [WireSweepStatus.CANCELLED]: "cancelled",
+};
 
-export function parseSweepStatus(value: unknown): SweepStatus {
-  if (typeof value === "number") return SWEEP_STATUS_BY_NUMBER[value] ?? "unspecified";
-  const name = asString(value).toLowerCase().replace("sweep_status_", "");
-  return (SWEEP_STATUSES as readonly string[]).includes(name) ? (name as SweepStatus) : "unspecified";
+function sweepStatusWord(status: WireSweepStatus): SweepStatus {
+  return SWEEP_STATUS_WORDS[status] ?? "unspecified";
 }
 
 /** How one setting is drawn: from a list, or from a range (`int` inclusive of both ends). */
@@ -37,10 +52,13 @@ export interface SpaceEntry {
   high: number;
 }
 
-/** A sweep's space in its own order (`{"lr": {"loguniform": [lo, hi]}, ...}`); unknown rules are left out. */
-export function parseSpace(raw: unknown): SpaceEntry[] {
+/**
+ * A sweep's space (a free-form Struct to protobuf: `{"lr": {"loguniform": [lo, hi]}, ...}`) in
+ * its own order; a rule this build does not know is left out.
+ */
+export function parseSpace(raw: JsonObject | undefined): SpaceEntry[] {
   const entries: SpaceEntry[] = [];
-  for (const [setting, rule] of Object.entries(asObject(raw))) {
+  for (const [setting, rule] of Object.entries(raw ?? {})) {
     const body = asObject(rule);
     const kind = SPACE_KINDS.find((name) => name in body);
     if (!kind) continue;
@@ -75,30 +93,19 @@ export interface SweepSpec {
   name: string;
 }
 
-function parseSpec(raw: unknown): SweepSpec {
-  const data = asObject(raw);
-  const objective = asObject(field(data, "objective"));
-  const early = field(asObject(field(data, "early_stopping")), "asha");
-  const asha = early === undefined || early === null ? null : asObject(early);
+function specFrom(message: SweepSpecMessage | undefined): SweepSpec {
+  const asha = message?.earlyStopping?.asha;
   return {
-    pipeline: asString(field(data, "pipeline")),
-    config: asObject(field(data, "config")),
-    space: parseSpace(field(data, "space")),
-    search: asString(field(data, "search")) || "random",
-    seed: asNumber(field(data, "seed")),
-    maxTrials: asNumber(field(data, "max_trials")),
-    parallelism: asNumber(field(data, "parallelism")),
-    objective: {
-      metric: asString(field(objective, "metric")),
-      mode: asString(field(objective, "mode")) === "max" ? "max" : "min",
-    },
-    asha: asha
-      ? {
-          graceEpochs: asNumber(field(asha, "grace_epochs")),
-          reductionFactor: asNumber(field(asha, "reduction_factor")),
-        }
-      : null,
-    name: asString(field(data, "name")),
+    pipeline: message?.pipeline ?? "",
+    config: message?.config ?? {},
+    space: parseSpace(message?.space),
+    search: message?.search || "random",
+    seed: numberOf(message?.seed ?? 0n),
+    maxTrials: message?.maxTrials ?? 0,
+    parallelism: message?.parallelism ?? 0,
+    objective: { metric: message?.objective?.metric ?? "", mode: message?.objective?.mode === "max" ? "max" : "min" },
+    asha: asha ? { graceEpochs: asha.graceEpochs, reductionFactor: asha.reductionFactor } : null,
+    name: message?.name ?? "",
   };
 }
 
@@ -111,13 +118,12 @@ export interface RungResult {
   promoted: boolean;
 }
 
-function parseRung(raw: unknown): RungResult {
-  const data = asObject(raw);
+function rungFrom(message: RungResultMessage | undefined): RungResult {
   return {
-    rung: asNumber(field(data, "rung")),
-    epoch: asNumber(field(data, "epoch")),
-    objective: asNumber(field(data, "objective")),
-    promoted: field(data, "promoted") === true,
+    rung: message?.rung ?? 0,
+    epoch: message?.epoch ?? 0,
+    objective: message?.objective ?? 0,
+    promoted: message?.promoted ?? false,
   };
 }
 
@@ -134,24 +140,17 @@ export interface SweepTrial {
   stopReason: string;
 }
 
-export function parseTrial(raw: unknown): SweepTrial {
-  const data = asObject(raw);
-  const objective = field(data, "objective");
+function trialFrom(message: SweepTrialMessage): SweepTrial {
   return {
-    number: asNumber(field(data, "number")),
-    experimentId: asString(field(data, "experiment_id")),
-    status: parseStatus(field(data, "status")),
-    settings: asObject(field(data, "settings")),
-    epochsDone: asNumber(field(data, "epochs_done")),
-    objective: objective === undefined || objective === null ? null : asNumber(objective),
-    rungs: asArray(field(data, "rungs")).map(parseRung),
-    stopReason: asString(field(data, "stop_reason")),
+    number: message.number,
+    experimentId: message.experimentId,
+    status: statusWord(message.status),
+    settings: message.settings ?? {},
+    epochsDone: message.epochsDone,
+    objective: message.objective ?? null,
+    rungs: message.rungs.map(rungFrom),
+    stopReason: message.stopReason,
   };
-}
-
-/** A message field that protobuf leaves out (or sends as null) when unset. */
-function optionalTrial(value: unknown): SweepTrial | null {
-  return value === undefined || value === null ? null : parseTrial(value);
 }
 
 export interface Sweep {
@@ -169,22 +168,25 @@ export interface Sweep {
   lastSeq: number;
 }
 
-export function parseSweep(raw: unknown): Sweep {
-  const data = asObject(raw);
+function sweepFrom(message: SweepMessage): Sweep {
   return {
-    id: asString(field(data, "sweep_id")),
-    spec: parseSpec(field(data, "spec")),
-    status: parseSweepStatus(field(data, "status")),
-    owner: asString(field(data, "owner")),
-    createdAt: asTime(field(data, "created_at")),
-    finishedAt: asTime(field(data, "finished_at")),
-    trials: asArray(field(data, "trials")).map(parseTrial),
-    bestTrial: optionalTrial(field(data, "best_trial")),
-    epochsSpent: asNumber(field(data, "epochs_spent")),
-    epochsBudget: asNumber(field(data, "epochs_budget")),
-    errorMessage: asString(field(data, "error_message")),
-    lastSeq: asNumber(field(data, "last_seq")),
+    id: message.sweepId,
+    spec: specFrom(message.spec),
+    status: sweepStatusWord(message.status),
+    owner: message.owner,
+    createdAt: dateOf(message.createdAt),
+    finishedAt: dateOf(message.finishedAt),
+    trials: message.trials.map(trialFrom),
+    bestTrial: message.bestTrial ? trialFrom(message.bestTrial) : null,
+    epochsSpent: message.epochsSpent,
+    epochsBudget: message.epochsBudget,
+    errorMessage: message.errorMessage,
+    lastSeq: numberOf(message.lastSeq),
   };
+}
+
+export function parseSweep(raw: unknown): Sweep {
+  return sweepFrom(readMessage(SweepSchema, raw));
 }
 
 export interface AshaDecision {
@@ -204,44 +206,38 @@ export type SweepEventKind =
 
 export type SweepEvent = { sweepId: string; seq: number; emittedAt: Date | null } & SweepEventKind;
 
-function parseSweepKind(data: Json): SweepEventKind {
-  const changed = field(data, "trial_changed");
-  if (changed !== undefined) return { type: "trialChanged", trial: parseTrial(field(asObject(changed), "trial")) };
-  const decision = field(data, "decision");
-  if (decision !== undefined) {
-    const body = asObject(decision);
-    return {
-      type: "decision",
-      decision: {
-        trial: asNumber(field(body, "trial")),
-        experimentId: asString(field(body, "experiment_id")),
-        result: parseRung(field(body, "result")),
-        trialsAtRung: asNumber(field(body, "trials_at_rung")),
-        cutoff: asNumber(field(body, "cutoff")),
-        reason: asString(field(body, "reason")),
-      },
-    };
+/** What happened; an event of a kind this build does not know (a newer server's) is "unknown". */
+function sweepKindFrom(kind: SweepEventMessage["kind"]): SweepEventKind {
+  switch (kind.case) {
+    case "trialChanged":
+      return kind.value.trial ? { type: "trialChanged", trial: trialFrom(kind.value.trial) } : { type: "unknown" };
+    case "decision": {
+      const { trial, experimentId, result, trialsAtRung, cutoff, reason } = kind.value;
+      return { type: "decision", decision: { trial, experimentId, result: rungFrom(result), trialsAtRung, cutoff, reason } };
+    }
+    case "finished": {
+      const { status, bestTrial, errorMessage } = kind.value;
+      return { type: "finished", status: sweepStatusWord(status), bestTrial: bestTrial ? trialFrom(bestTrial) : null, errorMessage };
+    }
+    case undefined:
+      return { type: "unknown" };
+    default:
+      return unhandled(kind);
   }
-  const finished = field(data, "finished");
-  if (finished !== undefined) {
-    const body = asObject(finished);
-    return {
-      type: "finished",
-      status: parseSweepStatus(field(body, "status")),
-      bestTrial: optionalTrial(field(body, "best_trial")),
-      errorMessage: asString(field(body, "error_message")),
-    };
-  }
-  return { type: "unknown" };
+}
+
+/** Reached only when the `.proto` has a kind of sweep event that `sweepKindFrom` has no case for. */
+function unhandled(kind: never): SweepEventKind {
+  throw new Error(`no view of the sweep event kind ${JSON.stringify(kind)}`);
 }
 
 export function parseSweepEvent(raw: unknown): SweepEvent {
-  const data = asObject(raw);
+  const message = readMessage(SweepEventSchema, raw);
   return {
-    sweepId: asString(field(data, "sweep_id")),
-    seq: asNumber(field(data, "seq")),
-    emittedAt: asTime(field(data, "emitted_at")),
-    ...parseSweepKind(data),
+    sweepId: message.sweepId,
+    seq: numberOf(message.seq),
+    emittedAt: dateOf(message.emittedAt),
+    ...sweepKindFrom(message.kind),
   };
 }
 
@@ -276,11 +272,11 @@ export async function getSweep(id: string, signal?: AbortSignal): Promise<Sweep>
 }
 
 export async function listSweeps(pageToken = "", signal?: AbortSignal): Promise<SweepPage> {
-  const data = asObject(await requestJson("sweeps", { signal, query: { page_token: pageToken || undefined } }));
-  return {
-    sweeps: asArray(field(data, "sweeps")).map(parseSweep),
-    nextPageToken: asString(field(data, "next_page_token")),
-  };
+  const message = readMessage(
+    ListSweepsResponseSchema,
+    await requestJson("sweeps", { signal, query: { page_token: pageToken || undefined } }),
+  );
+  return { sweeps: message.sweeps.map(sweepFrom), nextPageToken: message.nextPageToken };
 }
 
 export async function cancelSweep(id: string): Promise<Sweep> {

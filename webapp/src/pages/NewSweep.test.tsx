@@ -8,6 +8,14 @@ import { renderApp } from "../test/render";
 import { LAID_OUT_SCHEMA } from "../test/schemas";
 import { SWEEP_ID, wireSweep } from "../test/sweeps";
 
+type User = ReturnType<typeof userEvent.setup>;
+
+/** Replace an input's text as a paste does: one change, not one per key (the form is large). */
+async function fill(u: User, input: HTMLElement, text: string) {
+  await u.clear(input);
+  await u.paste(text);
+}
+
 const PIPELINES = {
   "GET pipelines": () => ({
     json: { pipelines: [{ name: "weather_forecaster", summary: "Forecasts temperatures.", config_schema: LAID_OUT_SCHEMA }] },
@@ -15,52 +23,60 @@ const PIPELINES = {
 };
 
 describe("launching a sweep", () => {
-  it("switches to Sweep mode, builds the sweep from the ranges picked, and opens its page", async () => {
+  it("switches to Sweep mode, builds the space from the ranges picked, and opens the sweep's page", async () => {
     FakeWebSocket.install();
     await startSession();
+    const u = userEvent.setup();
     const api = fakeApi({
       ...PIPELINES,
       "POST sweeps": () => ({ status: 201, json: wireSweep() }),
       [`GET sweeps/${SWEEP_ID}`]: () => ({ json: wireSweep() }),
     });
     renderApp("/experiments/new");
-    await userEvent.click(await screen.findByRole("radio", { name: /A sweep/ }));
-    await userEvent.type(screen.getByLabelText("Name"), "lr search");
+    await u.click(await screen.findByLabelText(/A sweep/));
+    await fill(u, screen.getByLabelText("Name"), "lr search");
 
-    await userEvent.click(screen.getByRole("checkbox", { name: /Vary Learning rate/ }));
-    expect(screen.getByRole("combobox", { name: "Learning rate: how it is drawn" })).toHaveValue("loguniform");
-    expect(screen.getByRole("textbox", { name: "Learning rate: from" })).toHaveValue("0.001");
-    const to = screen.getByRole("textbox", { name: "Learning rate: to" });
-    await userEvent.clear(to);
-    await userEvent.type(to, "0.05");
+    await u.click(screen.getByLabelText(/Vary Learning rate/));
+    expect(screen.getByLabelText("Learning rate: how it is drawn")).toHaveValue("loguniform");
+    expect(screen.getByLabelText("Learning rate: from")).toHaveValue("0.001");
+    await fill(u, screen.getByLabelText("Learning rate: to"), "0.05");
 
-    await userEvent.click(screen.getByRole("checkbox", { name: /Vary Hidden size/ }));
-    await userEvent.selectOptions(screen.getByRole("combobox", { name: "Hidden size: how it is drawn" }), "choice");
-    const values = screen.getByRole("textbox", { name: "Hidden size: values, comma-separated" });
+    await u.click(screen.getByLabelText(/Vary Hidden size/));
+    await u.selectOptions(screen.getByLabelText("Hidden size: how it is drawn"), "choice");
+    const values = screen.getByLabelText("Hidden size: values, comma-separated");
     expect(values).toHaveValue("16, 32, 64");
-    await userEvent.clear(values);
-    await userEvent.type(values, "4, 16, 32");
+    await fill(u, values, "4, 16, 32");
 
-    await userEvent.clear(screen.getByLabelText("Trials"));
-    await userEvent.type(screen.getByLabelText("Trials"), "12");
-    await userEvent.clear(screen.getByLabelText("Metric"));
-    await userEvent.type(screen.getByLabelText("Metric"), "val_accuracy");
-    expect(screen.getByLabelText("Better is")).toHaveValue("max");
-    await userEvent.clear(screen.getByLabelText("Grace epochs"));
-    await userEvent.type(screen.getByLabelText("Grace epochs"), "2");
-
-    await userEvent.click(screen.getByRole("button", { name: "Launch sweep of weather_forecaster" }));
+    await u.click(screen.getByRole("button", { name: "Launch sweep of weather_forecaster" }));
     expect(await screen.findByRole("heading", { level: 1, name: /lr search 5eeeeeee/ })).toBeInTheDocument();
-    const body = api.calls.find((call) => call.method === "POST")?.body as Record<string, unknown>;
-    expect(body).toEqual({
+    expect(api.calls.find((call) => call.method === "POST")?.body).toEqual({
       pipeline: "weather_forecaster",
       name: "lr search",
       config: { epochs: 10, seed: 0, lookback: 24, start: "2010-01-01", end: "2010-12-31", test_fraction: 0.2 },
       space: { learning_rate: { loguniform: [0.001, 0.05] }, hidden_size: { choice: [4, 16, 32] } },
       search: "random",
       seed: 0,
-      max_trials: 12,
+      max_trials: 9,
       parallelism: 2,
+      objective: { metric: "val_loss", mode: "min" },
+      early_stopping: { asha: { grace_epochs: 1, reduction_factor: 3 } },
+    });
+  });
+
+  it("sends the trials, the objective (its mode following the metric) and ASHA as set", async () => {
+    await startSession();
+    const u = userEvent.setup();
+    const api = fakeApi({ ...PIPELINES, "POST sweeps": () => ({ status: 503, json: { error: { code: "unavailable", message: "later" } } }) });
+    renderApp("/experiments/new?mode=sweep");
+    await u.click(await screen.findByLabelText(/Vary Learning rate/));
+    await fill(u, screen.getByLabelText("Trials"), "12");
+    await fill(u, screen.getByLabelText("Metric"), "val_accuracy");
+    expect(screen.getByLabelText("Better is")).toHaveValue("max");
+    await fill(u, screen.getByLabelText("Grace epochs"), "2");
+    await u.click(screen.getByRole("button", { name: "Launch sweep of weather_forecaster" }));
+    expect(await screen.findByText(/The sweep could not be launched: later/)).toBeInTheDocument();
+    expect(api.calls.find((call) => call.method === "POST")?.body).toMatchObject({
+      max_trials: 12,
       objective: { metric: "val_accuracy", mode: "max" },
       early_stopping: { asha: { grace_epochs: 2, reduction_factor: 3 } },
     });
@@ -68,14 +84,15 @@ describe("launching a sweep", () => {
 
   it("sends no ASHA when it is off, and a grid without a seed to pick", async () => {
     await startSession();
+    const u = userEvent.setup();
     const api = fakeApi({ ...PIPELINES, "POST sweeps": () => ({ status: 500, json: { error: { code: "internal", message: "boom" } } }) });
     renderApp("/experiments/new?mode=sweep");
-    await userEvent.click(await screen.findByRole("checkbox", { name: /Vary Hidden size/ }));
-    await userEvent.selectOptions(screen.getByLabelText("Search"), "grid");
+    await u.click(await screen.findByLabelText(/Vary Hidden size/));
+    await u.selectOptions(screen.getByLabelText("Search"), "grid");
     expect(screen.queryByLabelText("Seed", { selector: "#sweep-seed" })).not.toBeInTheDocument();
-    await userEvent.click(screen.getByRole("checkbox", { name: /Stop trials that fall behind/ }));
+    await u.click(screen.getByLabelText(/Stop trials that fall behind/));
     expect(screen.queryByLabelText("Grace epochs")).not.toBeInTheDocument();
-    await userEvent.click(screen.getByRole("button", { name: "Launch sweep of weather_forecaster" }));
+    await u.click(screen.getByRole("button", { name: "Launch sweep of weather_forecaster" }));
     expect(await screen.findByText(/The sweep could not be launched: boom/)).toBeInTheDocument();
     expect(api.calls.find((call) => call.method === "POST")?.body).toMatchObject({
       space: { hidden_size: { int: [16, 64] } },
@@ -86,6 +103,7 @@ describe("launching a sweep", () => {
 
   it("shows the server's errors next to the range and the budget they name, with a summary that takes focus", async () => {
     await startSession();
+    const u = userEvent.setup();
     fakeApi({
       ...PIPELINES,
       "POST sweeps": () => ({
@@ -103,13 +121,11 @@ describe("launching a sweep", () => {
       }),
     });
     renderApp("/experiments/new?mode=sweep");
-    await userEvent.click(await screen.findByRole("checkbox", { name: /Vary Learning rate/ }));
-    const from = screen.getByRole("textbox", { name: "Learning rate: from" });
-    await userEvent.clear(from);
-    await userEvent.type(from, "0");
-    await userEvent.clear(screen.getByLabelText("Trials at once"));
-    await userEvent.type(screen.getByLabelText("Trials at once"), "0");
-    await userEvent.click(screen.getByRole("button", { name: "Launch sweep of weather_forecaster" }));
+    await u.click(await screen.findByLabelText(/Vary Learning rate/));
+    const from = screen.getByLabelText("Learning rate: from");
+    await fill(u, from, "0");
+    await fill(u, screen.getByLabelText("Trials at once"), "0");
+    await u.click(screen.getByRole("button", { name: "Launch sweep of weather_forecaster" }));
 
     const summary = await screen.findByRole("alert");
     expect(summary).toHaveTextContent("The server did not accept this sweep");

@@ -224,6 +224,6 @@ describe("a sweep's trials elsewhere", () => {
     });
     renderApp("/experiments/trial-3");
     expect(await screen.findByRole("link", { name: "Trial 3 of sweep 5eeeeeee" })).toHaveAttribute("href", `/sweeps/${SWEEP_ID}`);
-    expect(screen.getByText(/Its sweep stopped this trial early/)).toBeInTheDocument();
+    expect(screen.getByText(/Its sweep stopped the run early/)).toBeInTheDocument();
   });
 });
