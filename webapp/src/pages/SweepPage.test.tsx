@@ -26,6 +26,21 @@ describe("the sweep page", () => {
     FakeWebSocket.install();
     await startSession();
     fakeApi({
+      // The form shows hidden_size before learning_rate; the page follows it, not the Struct's order.
+      "GET pipelines": () => ({
+        json: {
+          pipelines: [
+            {
+              name: "weather_forecaster",
+              summary: "",
+              config_schema: {
+                "x-order": ["epochs", "hidden_size", "learning_rate"],
+                properties: { epochs: { type: "integer" }, hidden_size: { type: "integer" }, learning_rate: { type: "number" } },
+              },
+            },
+          ],
+        },
+      }),
       [`GET sweeps/${SWEEP_ID}`]: () => ({
         json: wireSweep({
           trials: [
@@ -42,10 +57,11 @@ describe("the sweep page", () => {
     renderApp(`/sweeps/${SWEEP_ID}`);
     expect(await screen.findByRole("heading", { level: 1, name: /lr search 5eeeeeee/ })).toBeInTheDocument();
     expect(screen.getByTestId("sweep-status")).toHaveTextContent("Running");
+    const plot = await screen.findByRole("img", { name: "hidden_size, learning_rate against val_loss" });
     const best = screen.getByTestId("best-trial");
     expect(best).toHaveTextContent("val_loss 0.31");
     expect(within(best).getByRole("link", { name: "Trial 2" })).toHaveAttribute("href", "/experiments/trial-2");
-    expect(best).toHaveTextContent("learning_rate=0.004 · hidden_size=32");
+    expect(best).toHaveTextContent("hidden_size=32 · learning_rate=0.004");
     expect(screen.getByText(/spent of 18/)).toHaveTextContent("7 spent of 18 that the trials so far would train in full (39 %)");
     expect(screen.getByRole("progressbar", { name: "Epochs spent of the budget" })).toHaveAttribute("aria-valuenow", "7");
 
@@ -56,8 +72,16 @@ describe("the sweep page", () => {
     expect(within(row(2)).getByText("best")).toBeInTheDocument();
     expect(row(1)).not.toHaveClass("is-best");
 
-    const plot = screen.getByRole("img", { name: "learning_rate, hidden_size against val_loss" });
-    expect(plot).toHaveAccessibleDescription(/The best so far: Trial 2: learning_rate 0\.004, hidden_size 32; val_loss 0\.31/);
+    expect(plot).toHaveAccessibleDescription(/The best so far: Trial 2: hidden_size 32, learning_rate 0\.004; val_loss 0\.31/);
+    expect(Array.from(document.querySelectorAll("#sweep-trials thead th")).map((th) => th.textContent)).toEqual([
+      "Trial",
+      "Status",
+      "Epoch",
+      "val_loss",
+      "Rung",
+      "hidden_size",
+      "learning_rate",
+    ]);
     expect(plot.querySelector('[data-axis="learning_rate"]')).toHaveAttribute("data-scale", "log");
     expect(plot.querySelector('path[data-best="true"]')).toHaveAttribute("data-trial", "2");
     expect(plot.querySelector('path[data-trial="1"]')).toHaveClass("pc-stopped");

@@ -8,9 +8,12 @@
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError } from "../api/http";
-import { cancelSweep, type AshaDecision, type Sweep, type SweepTrial } from "../api/sweeps";
+import { listPipelines } from "../api/pipelines";
+import { cancelSweep, type AshaDecision, type SpaceEntry, type Sweep, type SweepTrial } from "../api/sweeps";
+import type { JsonSchema } from "../api/types";
 import { Alert, errorText } from "../components/Alert";
 import { ParallelCoordinates } from "../components/ParallelCoordinates";
+import { fieldsFromSchema } from "../components/schemaForm";
 import { ScrollRegion } from "../components/ScrollRegion";
 import { StatusBadge } from "../components/StatusBadge";
 import { SweepStatusBadge } from "../components/SweepStatusBadge";
@@ -18,6 +21,7 @@ import { formatDateTime, formatMetric, formatTime, formatValue, shortId } from "
 import { epochsPerTrial } from "../hooks/sweepState";
 import { useOnline } from "../hooks/useOnline";
 import { usePageTitle } from "../hooks/usePageTitle";
+import { useResource } from "../hooks/useResource";
 import { useSweep } from "../hooks/useSweep";
 
 const TABLE_ID = "sweep-trials";
@@ -40,10 +44,26 @@ export function rungText(trial: SweepTrial): string {
   return `rung ${rung.rung} (epoch ${rung.epoch}), ${rung.promoted ? "promoted" : "stopped"}`;
 }
 
+/**
+ * The space in the order the pipeline's form shows its settings. A space travels as a protobuf
+ * Struct, whose keys keep no order, so the server's order is only a fallback (for a pipeline
+ * no trainer offers any more).
+ */
+export function inFormOrder(space: SpaceEntry[], schema: JsonSchema | undefined): SpaceEntry[] {
+  if (!schema) return space;
+  const order = fieldsFromSchema(schema).map((field) => field.name);
+  const rank = (entry: SpaceEntry) => {
+    const index = order.indexOf(entry.setting);
+    return index === -1 ? order.length : index;
+  };
+  return [...space].sort((a, b) => rank(a) - rank(b));
+}
+
 export function SweepPage() {
   const { id = "" } = useParams();
   const live = useSweep(id);
   const { sweep, stored } = live;
+  const pipelines = useResource((signal) => listPipelines(signal), []);
   usePageTitle(sweep ? `${sweepName(sweep)} ${shortId(sweep.id)}` : "Sweep");
   const online = useOnline();
 
@@ -69,7 +89,8 @@ export function SweepPage() {
 
   const running = sweep.status === "running";
   const paused = running && live.connection !== "failed" && (!online || live.connection === "reconnecting");
-  const { spec } = sweep;
+  const schema = pipelines.data?.find((pipeline) => pipeline.name === sweep.spec.pipeline)?.configSchema;
+  const spec = { ...sweep.spec, space: inFormOrder(sweep.spec.space, schema) };
   const perTrial = epochsPerTrial(sweep);
   const best = sweep.bestTrial;
   const share = sweep.epochsBudget > 0 ? Math.min(1, sweep.epochsSpent / sweep.epochsBudget) : 0;
@@ -160,7 +181,7 @@ export function SweepPage() {
                 <StatusBadge status={best.status} />
               </p>
               <p className="mono small">
-                {spec.space.map((entry) => `${entry.setting}=${formatValue(best.settings[entry.setting])}`).join(" · ")}
+                {spec.space.map((entry) => `${entry.setting}=${formatSetting(best.settings[entry.setting])}`).join(" · ")}
               </p>
             </>
           ) : (
@@ -197,7 +218,7 @@ export function SweepPage() {
       <h2 className="section-title" id={`${TABLE_ID}-title`}>
         Trials
       </h2>
-      <TrialTable sweep={sweep} perTrial={perTrial} />
+      <TrialTable sweep={{ ...sweep, spec }} perTrial={perTrial} />
 
       <h2 className="section-title">Early-stopping decisions</h2>
       <DecisionList decisions={live.decisions} asha={spec.asha !== null} />
@@ -262,6 +283,7 @@ function TrialTable({ sweep, perTrial }: { sweep: Sweep; perTrial: number }) {
   );
 }
 
+/** A drawn setting: a fraction to four significant digits (0.0440822 as 0.04408), anything else as it is. */
 function formatSetting(value: unknown): string {
   return typeof value === "number" && !Number.isInteger(value) ? formatMetric(value) : formatValue(value);
 }
