@@ -42,15 +42,18 @@ export function socketUrl(path: string): string {
   return `${protocol === "https:" ? "wss" : "ws"}://${host}${API}/${path}`;
 }
 
-interface SocketSpec {
+export interface SocketSpec {
   path: () => string;
   onMessage: (data: unknown) => void;
   /** Whether a clean close (1000) means the stream is over. */
   finishesOnClose: boolean;
 }
 
-/** A WebSocket that reconnects until closed with `stop()`, a final code or the session's end. */
-class ResilientSocket {
+/**
+ * A WebSocket that reconnects until closed with `stop()`, a final code or the session's end;
+ * exported for the other event logs with the same rules (a sweep's, in api/sweeps.ts).
+ */
+export class ResilientSocket {
   private socket: WebSocket | null = null;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;

@@ -175,6 +175,9 @@ export interface Experiment {
   attempts: Attempt[];
   /** Epochs held by the latest stored checkpoint; 0 for none. */
   checkpointEpoch: number;
+  /** The sweep it is a trial of, and its number there; "" and 0 otherwise. */
+  sweepId: string;
+  sweepTrial: number;
 }
 
 function experimentFrom(message: ExperimentMessage): Experiment {
@@ -201,6 +204,8 @@ function experimentFrom(message: ExperimentMessage): Experiment {
     maxRestarts: message.maxRestarts,
     attempts: message.attempts.map(attemptFrom),
     checkpointEpoch: message.checkpointEpoch,
+    sweepId: message.sweepId,
+    sweepTrial: message.sweepTrial,
   };
 }
 

@@ -160,6 +160,15 @@ export function ExperimentPage() {
         <div>
           <p className="breadcrumb">
             <Link to="/experiments">Experiments</Link> <span aria-hidden="true">/</span>
+            {data.sweepId ? (
+              <>
+                {" "}
+                <Link to={`/sweeps/${encodeURIComponent(data.sweepId)}`}>
+                  Trial {data.sweepTrial} of sweep {shortId(data.sweepId)}
+                </Link>{" "}
+                <span aria-hidden="true">/</span>
+              </>
+            ) : null}
           </p>
           <RunHeading experiment={data} onRenamed={(renamed) => setData(() => renamed)} />
         </div>
