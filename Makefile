@@ -21,6 +21,8 @@ WEBAPP_MODULES := webapp/node_modules/.installed
 WEBAPP_SOURCES := $(shell find webapp/src webapp/public webapp/scripts -type f 2>/dev/null) \
 	webapp/index.html webapp/vite.config.ts webapp/tsconfig.json webapp/package.json
 WEBAPP_BUILT := webapp/dist/index.html
+# The web UI's TypeScript for the .proto files: buf.gen.yaml runs the webapp's protoc-gen-es.
+WEBAPP_GENERATED := webapp/src/gen
 # The browser the end-to-end test drives; Debian's chromium package installs it here.
 CHROMIUM ?= /usr/bin/chromium
 
@@ -61,17 +63,21 @@ lint: $(INSTALLED) ## ruff check, ruff format --check and buf lint
 typecheck: $(INSTALLED) ## mypy on the Python packages and the tests
 	$(BIN)/mypy $(wildcard $(PY_PACKAGES)) tests
 
-protos: $(INSTALLED) ## regenerate the Python code beside the .proto files
+protos: $(INSTALLED) $(WEBAPP_MODULES) ## regenerate the Python beside the .proto files and the web UI's TypeScript
 	rm -f $(PROTO_DIR)/*_pb2.py $(PROTO_DIR)/*_pb2.pyi $(PROTO_DIR)/*_pb2_grpc.py
 	$(PROTOC) --python_out=protos --grpc_python_out=protos --pyi_out=protos $(PROTO_DIR)/*.proto
+	$(BIN)/buf generate
 
-protos-check: $(INSTALLED) ## fail if the generated code does not match the .proto files
+protos-check: $(INSTALLED) $(WEBAPP_MODULES) ## fail if the generated code does not match the .proto files
 	@generated=$$(mktemp -d); trap 'rm -rf "$$generated"' EXIT; \
 	$(PROTOC) --python_out="$$generated" --grpc_python_out="$$generated" --pyi_out="$$generated" \
 		$(PROTO_DIR)/*.proto; \
+	$(BIN)/buf generate --output "$$generated"; \
 	if ! diff -r -x '*.proto' -x '__init__.py' -x '__pycache__' \
-		"$$generated/azuraforge/v1" protos/azuraforge/v1; then \
-		echo "The generated code in $(PROTO_DIR) does not match the .proto files: run \`make protos\` and commit the result." >&2; \
+		"$$generated/azuraforge/v1" protos/azuraforge/v1 \
+		|| ! diff -r "$$generated/$(WEBAPP_GENERATED)" $(WEBAPP_GENERATED); then \
+		echo "The generated code in $(PROTO_DIR) or $(WEBAPP_GENERATED) does not match the .proto files:" \
+			"run \`make protos\` and commit the result." >&2; \
 		exit 1; \
 	fi; \
 	echo "Generated code matches the .proto files."

@@ -184,7 +184,7 @@ def _config_schema(connection: Connection, pipeline: str) -> dict[str, Any] | No
     """The JSON Schema of `pipeline`'s config as the scheduler lists it; None when it does not."""
     try:
         answer: scheduler_pb2.ListPipelinesResponse = connection.scheduler.ListPipelines(
-            scheduler_pb2.ListPipelinesRequest(),
+            scheduler_pb2.ListPipelinesRequest(include_offline=True),
             metadata=connection.metadata,
             timeout=CALL_TIMEOUT_S,
         )

@@ -3,8 +3,9 @@
 The scheduler sends a config as a `google.protobuf.Struct`, whose numbers are doubles and whose
 keys have no order; a REST client should get `"epochs": 3` and the settings in the schema's
 order, as it sent them. So an answer with experiments asks the scheduler for the pipelines'
-schemas (one `ListPipelines` call, with the caller's credentials) and puts each config back.
-A pipeline the scheduler no longer lists keeps its config as the Struct gave it.
+schemas (one `ListPipelines` call, with the caller's credentials, offline pipelines included:
+a past experiment's trainers may be gone) and puts each config back. A pipeline no trainer
+ever announced keeps its config as the Struct gave it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ async def _schemas(request: web.Request, metadata: Metadata) -> dict[str, dict[s
     stubs = scheduler(request)
     try:
         response = await stubs.scheduler.ListPipelines(
-            scheduler_pb2.ListPipelinesRequest(), metadata=metadata, timeout=stubs.timeout
+            scheduler_pb2.ListPipelinesRequest(include_offline=True),
+            metadata=metadata,
+            timeout=stubs.timeout,
         )
     except grpc.RpcError:
         # The experiments came; their configs are still right, only less neatly typed.

@@ -166,7 +166,7 @@ def _paths() -> dict[str, Any]:
         f"{API}/pipelines": {
             "get": {
                 "operationId": "listPipelines",
-                "summary": "The installed pipelines, each with its config's JSON Schema",
+                "summary": "The pipelines live trainers run, each with its config's JSON Schema",
                 "responses": {
                     "200": _json("The pipelines.", "ListPipelinesResponse"),
                     **_errors("401", "503"),

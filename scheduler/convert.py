@@ -16,6 +16,7 @@ from scheduler.records import (
     ArtifactRecord,
     AttemptRecord,
     ExperimentRecord,
+    PipelineRecord,
     StatusChange,
     UserRecord,
 )
@@ -152,4 +153,12 @@ def status_change_to_proto(change: StatusChange) -> experiment_pb2.ExperimentSta
         changed_at=timestamp(experiment.updated_at),
         error_message=experiment.error_message,
         name=experiment.name,
+    )
+
+
+def pipeline_to_proto(pipeline: PipelineRecord) -> experiment_pb2.PipelineInfo:
+    schema = struct_pb2.Struct()
+    schema.update(pipeline.config_schema)
+    return experiment_pb2.PipelineInfo(
+        name=pipeline.name, summary=pipeline.summary, config_schema=schema
     )

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from forge_learner.quoting import quote
 from scheduler.errors import BadRequest
+from scheduler.quoting import quote
 
 MAX_NAME_LENGTH = 100
 """Characters (code points), counted after trimming: the `name` column's size too."""

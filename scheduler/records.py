@@ -184,6 +184,18 @@ class TrainerRecord:
 
 
 @dataclass(frozen=True)
+class PipelineRecord:
+    """A pipeline as a trainer announced it: its name, summary and config JSON Schema.
+
+    The schema is what `scheduler.submissions` checks a submission of the pipeline against.
+    """
+
+    name: str
+    summary: str
+    config_schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class RungRecord:
     """What ASHA decided for one trial at one rung (`scheduler.sweeps.asha`)."""
 

@@ -47,7 +47,6 @@ from scheduler.recorder import Recorder
 from scheduler.service import SchedulerServicer
 from scheduler.settings import Settings
 from scheduler.store import SchedulerConflict, Store
-from scheduler.submissions import discover_pipelines
 from scheduler.sweeps.runner import SweepRunner
 from scheduler.sweeps.service import SweepServicer
 
@@ -107,8 +106,8 @@ class SchedulerServer:
             self.announce(generated)
         # Made now, the dummy hash does not slow down the first login with an unknown name.
         await asyncio.to_thread(dummy_hash, self.security.hasher)
-        # Importing every plugin now keeps the first submission from stalling on it.
-        pipelines = await asyncio.to_thread(discover_pipelines)
+        # What trainers announced before; the scheduler imports no pipeline itself.
+        announced = await asyncio.to_thread(self.store.announced_pipelines)
         await self.bus.connect()
         await asyncio.to_thread(
             self.store.scheduler_started,
@@ -123,7 +122,7 @@ class SchedulerServer:
             await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
         log.info(
             "scheduler serving on port %d (%s, %s; database %s, NATS %s %s%s; trainers reached "
-            "%s; pipelines: %s)",
+            "%s; pipelines trainers announced: %s)",
             self.port,
             self.host,
             self.settings.tls.describe_server(),
@@ -132,7 +131,7 @@ class SchedulerServer:
             self.bus.credentials.describe(),
             self.bus.tls.describe(),
             self.settings.tls.describe_client(),
-            ", ".join(sorted(pipelines)) or "none",
+            ", ".join(pipeline.name for pipeline in announced) or "none yet",
         )
         if not self.settings.tls.serves_tls and not is_loopback(self.host):
             log.warning(

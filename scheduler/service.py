@@ -29,6 +29,7 @@ from scheduler.convert import artifact_to_proto, experiment_to_proto, status_fro
 from scheduler.db.models import ExperimentStatus
 from scheduler.errors import BadRequest
 from scheduler.names import check_name
+from scheduler.pipelines import listed_pipelines
 from scheduler.placement import Placement
 from scheduler.predictions import Predictions
 from scheduler.recorder import Recorder, log_event
@@ -37,7 +38,7 @@ from scheduler.registrations import check_registration
 from scheduler.settings import DEFAULT_MAX_RESTARTS, MAX_RESTARTS_LIMIT
 from scheduler.status_watch import Experiments, watch_changes
 from scheduler.store import Store
-from scheduler.submissions import check_submission, no_trainer_notice, pipeline_infos
+from scheduler.submissions import check_submission, no_trainer_notice
 from scheduler.watch import watch_events
 
 log = logging.getLogger(__name__)
@@ -134,16 +135,22 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     async def ListPipelines(
         self, request: scheduler_pb2.ListPipelinesRequest, context: Context
     ) -> scheduler_pb2.ListPipelinesResponse:
-        return scheduler_pb2.ListPipelinesResponse(
-            pipelines=await asyncio.to_thread(pipeline_infos)
+        pipelines = await asyncio.to_thread(
+            listed_pipelines,
+            self.store,
+            self.trainer_timeout,
+            include_offline=request.include_offline,
         )
+        return scheduler_pb2.ListPipelinesResponse(pipelines=pipelines)
 
     async def SubmitExperiment(
         self, request: scheduler_pb2.SubmitExperimentRequest, context: Context
     ) -> scheduler_pb2.SubmitExperimentResponse:
         caller = current_caller()
         name = check_name(request.name)
-        submission = await asyncio.to_thread(check_submission, request.pipeline, request.config)
+        submission = await asyncio.to_thread(
+            check_submission, self.store, request.pipeline, request.config
+        )
         experiment = await asyncio.to_thread(
             self.store.create_experiment,
             caller.user_id,
@@ -266,14 +273,15 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
     async def RegisterTrainer(
         self, request: scheduler_pb2.RegisterTrainerRequest, context: Context
     ) -> scheduler_pb2.RegisterTrainerResponse:
-        check_registration(request)
+        announced = check_registration(request)
         trainer = await asyncio.to_thread(
             self.store.register_trainer,
             address=request.address,
             slots=request.slots,
-            pipelines=request.pipelines,
+            pipelines=[pipeline.name for pipeline in announced],
             trainer_id=request.trainer_id,
             held=request.running_experiment_ids,
+            announced=announced,
         )
         self.placement.trainer_registered(trainer.id)
         return scheduler_pb2.RegisterTrainerResponse(

@@ -1,24 +1,29 @@
-"""What may be submitted: the installed pipelines and their config schemas.
+"""What may be submitted: the pipelines trainers announced, checked against their schemas.
 
-The scheduler checks a submission against the same typed schema the trainer will parse, before
-storing it, so a mistake is answered at once, naming the field (`config.epochs`), instead of
-surfacing minutes later as a failed run. What is stored is the validated config with every
-default filled in, so an experiment records exactly the settings it runs with.
+The scheduler runs no pipeline code and needs none installed: each trainer announces the
+pipelines it runs, with their config JSON Schemas, when it registers (`scheduler.registrations`),
+and the catalogue in the database keeps the latest schema announced for each name
+(`scheduler.store.pipelines`). `check_submission` checks a submission against it before storing
+it, so a mistake is answered at once, naming the field (`config.epochs`), instead of surfacing
+minutes later as a failed run; `scheduler.schemas` says how, and that the answers are those of
+the pipeline's own typed config. What is stored is the config with every default filled in,
+so an experiment records exactly the settings it runs with.
 
 The config arrives as a `google.protobuf.Struct`, which can carry what JSON cannot: NaN and
 the infinities (a JSON `1e99999` overflows to one). No schema wants them and protobuf's own JSON
 mapping fails on them, so they are refused here, naming the field, before anything else reads
 the config; so is a config nested deeper than `MAX_CONFIG_DEPTH`, the gateway's limit too.
 
-The scheduler finds pipelines the way `forge run` does, in its own environment: a plugin must be
-installed where the scheduler runs as well as on a trainer. One installed while the scheduler
-runs is found at the next look (`ListPipelines`, or a submission that names it), editable
-installs included (`refresh_installed`). Being able to check a submission does not mean a
-trainer can run it: a submission of a pipeline that no live trainer offers is accepted, since a
-trainer may register with it later, and `no_trainer_notice` says so in the experiment's log.
+Which pipelines may be submitted:
 
-Discovery imports every plugin, which is slow the first time and blocks: callers run these
-functions in a thread.
+- one no trainer ever announced is refused, naming `pipeline` (`unknown_pipeline`): install it
+  on a trainer, which announces it when it registers again (`PIPELINE_SCAN_HINT`);
+- one announced before, whose trainers are all gone now, is accepted and checked against the
+  schema last announced: a trainer may register with it again. `no_trainer_notice` says in the
+  experiment's log that it waits, as it does for any pipeline no live trainer offers.
+
+The catalogue is read from the database, which several schedulers may share: these functions
+block, and the servicers call them in a thread.
 """
 
 from __future__ import annotations
@@ -27,22 +32,14 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from google.protobuf import struct_pb2
 
-from azuraforge.v1 import experiment_pb2
-from forge_learner.config import ConfigError, config_json_schema
-from forge_learner.registry import (
-    PipelineClass,
-    UnknownPipelineError,
-    discover_pipelines,
-    get_pipeline,
-    refresh_installed,
-)
 from scheduler.errors import BadRequest, FieldError
-from scheduler.quoting import shorten
-from scheduler.records import TrainerRecord
+from scheduler.quoting import quote, shorten
+from scheduler.records import PipelineRecord, TrainerRecord
+from scheduler.schemas import completed_config, config_errors, lax_values
 
 PIPELINE_SCAN_HINT = (
     "within FORGE_TRAINER_PIPELINE_SCAN_SECONDS (30 s by default) or at once on SIGHUP"
@@ -54,6 +51,14 @@ PIPELINE_SCAN_HINT = (
 MAX_CONFIG_DEPTH = 16
 
 
+class Catalogue(Protocol):
+    """Where the announced pipelines are kept: `scheduler.store.Store`."""
+
+    def announced_pipeline(self, name: str) -> PipelineRecord | None: ...
+
+    def announced_pipelines(self) -> list[PipelineRecord]: ...
+
+
 @dataclass(frozen=True)
 class Submission:
     """A checked submission, ready to be stored."""
@@ -63,40 +68,36 @@ class Submission:
     total_epochs: int
 
 
-def check_submission(pipeline: str, config: struct_pb2.Struct) -> Submission:
-    """`pipeline` and `config` checked against the installed pipeline; else `BadRequest`."""
+def check_submission(catalogue: Catalogue, pipeline: str, config: struct_pb2.Struct) -> Submission:
+    """`pipeline` and `config` checked against the schema trainers announced; else `BadRequest`.
+
+    The one check of a config to run: every path that starts an experiment goes through it.
+    """
     if not pipeline:
         raise BadRequest.field(
             "pipeline", "missing", "pipeline is empty: name one (ListPipelines lists them)"
         )
-    try:
-        cls = _installed_pipeline(pipeline)
-    except UnknownPipelineError as error:
-        raise BadRequest.field(
-            "pipeline",
-            "unknown_pipeline",
-            f"{error}. A pipeline plugin is installed where the scheduler runs and on the "
-            "trainers that run it (docs/pipelines.md)",
-        ) from None
-    try:
-        parsed = cls.parse_config(config_values(config))
-    except ConfigError as error:
-        raise BadRequest(
-            [FieldError(f"config.{e.field}", e.rule, e.message) for e in error.errors],
-            f"invalid config for pipeline {pipeline!r}",
-        ) from None
-    values = parsed.model_dump(mode="json")
-    epochs = values.get("epochs")
-    return Submission(pipeline, values, epochs if isinstance(epochs, int) else 0)
+    announced = catalogue.announced_pipeline(pipeline)
+    if announced is None:
+        raise BadRequest.field("pipeline", "unknown_pipeline", _unknown(pipeline, catalogue))
+    schema = announced.config_schema
+    values = lax_values(schema, config_values(config))
+    errors = config_errors(schema, values)
+    if errors:
+        raise BadRequest(errors, f"invalid config for pipeline {quote(pipeline)}")
+    completed = completed_config(schema, values)
+    epochs = completed.get("epochs")
+    return Submission(pipeline, completed, epochs if isinstance(epochs, int) else 0)
 
 
-def _installed_pipeline(name: str) -> PipelineClass:
-    """The pipeline called `name`, looking at what is installed again before saying it is not."""
-    try:
-        return get_pipeline(name)
-    except UnknownPipelineError:
-        refresh_installed()
-        return get_pipeline(name)
+def _unknown(pipeline: str, catalogue: Catalogue) -> str:
+    names = [announced.name for announced in catalogue.announced_pipelines()]
+    listed = ", ".join(names) or "none yet"
+    return (
+        f"unknown pipeline {quote(pipeline)}: no trainer has announced it (announced: {listed}). "
+        f"Install the pipeline on a trainer, which announces it {PIPELINE_SCAN_HINT}, or start "
+        "a trainer where it is installed (docs/pipelines.md)"
+    )
 
 
 def no_trainer_notice(pipeline: str, live_trainers: Iterable[TrainerRecord]) -> str | None:
@@ -176,15 +177,3 @@ def _list_values(
     return [
         _value(item, f"{path}.{index}", depth, errors) for index, item in enumerate(values.values)
     ]
-
-
-def pipeline_infos() -> list[experiment_pb2.PipelineInfo]:
-    """Every usable installed pipeline with its summary and config JSON Schema, by name."""
-    refresh_installed()
-    return [pipeline_info(name, cls) for name, cls in sorted(discover_pipelines().items())]
-
-
-def pipeline_info(name: str, cls: PipelineClass) -> experiment_pb2.PipelineInfo:
-    schema = struct_pb2.Struct()
-    schema.update(config_json_schema(cls.Config))
-    return experiment_pb2.PipelineInfo(name=name, summary=cls.summary, config_schema=schema)

@@ -21,6 +21,10 @@ With `tls` (the `FORGE_TLS_*` settings, say of `tests.certificates`), the schedu
 trainers serve TLS only and every client here connects with it; `running_forge_nats(...,
 certificates=...)` gives NATS the `tls {}` block of docs/running.md.
 
+A stack with no trainer still checks submissions against real schemas, and leaves them PENDING:
+it announces the pipelines a trainer here would (`announce_installed_pipelines`), as the
+scheduler keeps them after their trainers have gone.
+
 Trainers run the `trainer_probe` pipeline of the trainer's tests (`probe_pipeline` installs
 it): it trains in well under a second, at a pace a test sets, or fails in a chosen way. The
 stack leaves no process behind: leaving the block stops everything, kills any job process
@@ -58,10 +62,12 @@ from azuraforge.v1 import (
 )
 from forge_cli.nats_server import READER_USER, SCHEDULER_USER, NatsIdentities, prepare_server
 from scheduler.auth_service import Security
+from scheduler.registrations import announced_pipelines
 from scheduler.server import SchedulerServer, create_server
 from scheduler.settings import Settings
 from tests.scheduler.fakes import FAST_HASHER
 from tests.waiting import until, wait_until
+from trainer.pipelines import OfferedPipelines
 from trainer.server import TrainerServer
 from trainer.server import create_server as create_trainer
 from trainer.settings import TrainerSettings
@@ -245,6 +251,27 @@ def build_scheduler(settings: Settings) -> SchedulerServer:
     )
 
 
+def installed_pipelines(*names: str) -> list[experiment_pb2.PipelineInfo]:
+    """The pipelines installed here (those in `names`, if any), as a trainer here announces them."""
+    offered = OfferedPipelines()
+    offered.scan()
+    return [info for info in offered.announced() if not names or info.name in names]
+
+
+def announce_installed_pipelines(scheduler: SchedulerServer) -> list[str]:
+    """Put the pipelines installed here in the scheduler's catalogue, with no trainer to run them.
+
+    What a trainer here announces when it registers (its own scan, its own request), taken in
+    as RegisterTrainer takes it in, and stored as the scheduler keeps a pipeline whose trainers
+    are gone: submissions of it are checked and accepted, and wait. A registration would make a
+    trainer live, and the scheduler would place experiments on it. The names announced.
+    """
+    request = scheduler_pb2.RegisterTrainerRequest(pipelines=installed_pipelines())
+    announced = announced_pipelines(request)
+    scheduler.store.announce_pipelines(announced, by="tests.stack")
+    return [pipeline.name for pipeline in announced]
+
+
 def auth(token: str) -> tuple[tuple[str, str], ...]:
     """gRPC metadata carrying `token`."""
     return (("authorization", f"Bearer {token}"),)
@@ -413,12 +440,14 @@ async def running_stack(
     slots: int = 1,
     trainer_settings: Mapping[str, Any] | None = None,
     tls: TlsSettings | None = None,
+    announce: bool = True,
     **settings: Any,
 ) -> AsyncIterator[Stack]:
     """A started scheduler with `trainers` registered trainers; everything stops after.
 
     `settings` change the scheduler's settings, `trainer_settings` every trainer's; `tls` is
-    everyone's, the stack's own client's too.
+    everyone's, the stack's own client's too. With no trainers, the pipelines installed here
+    are announced all the same (`announce_installed_pipelines`), unless `announce` is False.
     """
     tls = tls or TlsSettings()
     scheduler = build_scheduler(
@@ -449,6 +478,8 @@ async def running_stack(
             await trainer.start()
             stack.trainers.append(trainer)
         await _registered(scheduler, {trainer.trainer.trainer_id for trainer in stack.trainers})
+        if not trainers and announce:
+            await asyncio.to_thread(announce_installed_pipelines, scheduler)
         stack.admin_token = await stack.login("admin", ADMIN_PASSWORD)
         yield stack
     finally:

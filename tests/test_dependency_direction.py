@@ -1,8 +1,9 @@
 """Nothing imports upward (docs/architecture.md#components).
 
 The engine knows nothing of the learner, the learner knows nothing of transports, the gateway
-never touches the database or the engine, and the scheduler talks to trainers and gateways only
-over gRPC. The check reads every .py file of a package with `ast`,
+never touches the database or the engine, and the scheduler runs no engine code (it learns
+pipelines and their schemas from the trainers) and talks to trainers and gateways only over
+gRPC. Every top-level package has its rule. The check reads every .py file of a package with `ast`,
 so it runs without importing anything, and a package that does not exist yet passes trivially.
 """
 
@@ -29,21 +30,27 @@ TRANSPORTS = (
     "sqlalchemy",
     "aiohttp",
 )
+ENGINE = ("forge_core", "forge_learner", "apps")
 SERVICES = ("trainer", "scheduler", "gateway")
 # The command line sits on top of everything: nothing imports it.
 CLI = "forge_cli"
+# Every top-level package of the project (pyproject.toml's packages, with the contract's
+# `azuraforge`, which lives in protos/), and the tests and benchmarks that import them.
+PACKAGES = ("azuraforge", *ENGINE, *SERVICES, CLI)
 
 FORBIDDEN_IMPORTS: dict[str, tuple[str, ...]] = {
     "forge_core": ("forge_learner", "apps", *SERVICES, CLI, *TRANSPORTS),
     "forge_learner": ("apps", *SERVICES, CLI, *TRANSPORTS),
     # The bundled pipelines are plugins like any other: the engine and the learner only.
     "apps": (*SERVICES, CLI, *TRANSPORTS),
-    "gateway": ("sqlalchemy", "forge_core", "forge_learner", "apps", "trainer", "scheduler", CLI),
-    # The scheduler validates configs with forge_learner's registry and schemas, so the learner
-    # is allowed; the trainer and the gateway it reaches only over gRPC.
-    "scheduler": ("gateway", "trainer", "aiohttp", CLI),
+    # The contract and what every service shares about it (settings, TLS, typed configs).
+    "protos/azuraforge": (*ENGINE, *SERVICES, CLI, "sqlalchemy", "nats", "aiohttp"),
+    "gateway": ("sqlalchemy", "nats", *ENGINE, "trainer", "scheduler", CLI),
+    # Engine-free: the scheduler learns pipelines and their JSON Schemas from the trainers
+    # that register, and reaches the trainers and the gateway only over gRPC.
+    "scheduler": (*ENGINE, "gateway", "trainer", "aiohttp", CLI),
     # The trainer runs pipelines and answers the scheduler over gRPC; it owns no storage.
-    "trainer": ("sqlalchemy", "nats", "aiohttp", "gateway", "scheduler", CLI),
+    "trainer": ("apps", "sqlalchemy", "nats", "aiohttp", "gateway", "scheduler", CLI),
     # The CLI starts every service and runs pipelines, but finds the bundled ones as it finds any
     # plugin, through the registry's entry points, never by importing them.
     CLI: ("apps",),
@@ -96,6 +103,20 @@ def test_package_imports_nothing_upward(package: str) -> None:
         f"{package} must not import {', '.join(forbidden)} (docs/architecture.md#components), "
         "but:\n" + "\n".join(f"  {f}" for f in found)
     )
+
+
+def test_every_package_has_its_rule() -> None:
+    """A new top-level package gets a line in FORBIDDEN_IMPORTS before it gets code."""
+    found = {
+        str(path.parent.relative_to(REPO_ROOT))
+        for pattern in ("*/__init__.py", "protos/*/__init__.py")
+        for path in REPO_ROOT.glob(pattern)
+    }
+    # Not shipped: they may import anything they check or measure.
+    found -= {"tests", "bench"}
+
+    assert found == set(FORBIDDEN_IMPORTS)
+    assert {package.rpartition("/")[2] for package in found} == set(PACKAGES)
 
 
 def test_checker_names_file_line_and_module(tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
 """The pipelines this trainer offers, kept up to date with what is installed while it runs.
 
-A trainer tells the scheduler which pipelines it runs when it registers, and the scheduler
-places an experiment only on a trainer that named its pipeline. So a plugin installed into the
-trainer's environment after it started must be found and announced, or experiments of it wait
-forever. The trainer scans again every `FORGE_TRAINER_PIPELINE_SCAN_SECONDS` (30 s by default;
-0 scans only on request) and at once on SIGHUP (`serve` asks for a scan); a scan first catches
-up on what the interpreter reads only at start (`forge_learner.registry.refresh_installed`: the
-`.pth` files of an editable install). When the usable pipelines changed, it logs what changed
-and `trainer.registration` registers again with the new list; a plugin that turned broken, or
+A trainer announces the pipelines it runs when it registers, each with its config's JSON Schema
+(`announced`); the scheduler, which installs no pipeline, checks submissions against those schemas
+and places an experiment only on a trainer that announced its pipeline. So a plugin installed into
+the trainer's environment after it started must be found and announced, or it cannot even be
+submitted. The trainer scans again every `FORGE_TRAINER_PIPELINE_SCAN_SECONDS` (30 s by default; 0
+scans only on request) and at once on SIGHUP (`serve` asks for a scan); a scan first catches up on
+what the interpreter reads only at start (`forge_learner.registry.refresh_installed`: the `.pth`
+files of an editable install). When the usable pipelines changed, it logs what changed and
+`trainer.registration` registers again, announcing the new set; a plugin that turned broken, or
 whose error changed, is logged once, not at every scan.
 
 A plugin upgraded or removed in place is not unloaded: a module imported once stays as it was
@@ -21,7 +22,11 @@ import asyncio
 import contextlib
 import logging
 
-from forge_learner.registry import Discovery, discover, refresh_installed
+from google.protobuf import struct_pb2
+
+from azuraforge.v1 import experiment_pb2
+from forge_learner.config import config_json_schema
+from forge_learner.registry import Discovery, PipelineClass, discover, refresh_installed
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +36,7 @@ class OfferedPipelines:
 
     def __init__(self) -> None:
         self.names: tuple[str, ...] = ()
+        self.classes: dict[str, PipelineClass] = {}
         self.broken: dict[str, str] = {}
         self.changed = asyncio.Event()
         self._scan_requested = asyncio.Event()
@@ -61,7 +67,12 @@ class OfferedPipelines:
             )
             self.changed.set()
         self.names, self.broken, self._scanned_once = names, dict(found.broken), True
+        self.classes = dict(found.pipelines)
         return changed
+
+    def announced(self) -> list[experiment_pb2.PipelineInfo]:
+        """Each usable pipeline with its summary and config schema, as registering announces it."""
+        return [pipeline_info(name, self.classes[name]) for name in self.names]
 
     def request_scan(self) -> None:
         """Scan as soon as possible (SIGHUP)."""
@@ -85,3 +96,10 @@ class OfferedPipelines:
 def _look(*, warn: bool) -> Discovery:
     refresh_installed()
     return discover(warn=warn)
+
+
+def pipeline_info(name: str, cls: PipelineClass) -> experiment_pb2.PipelineInfo:
+    """A pipeline's name, summary and config JSON Schema, as the contract describes one."""
+    schema = struct_pb2.Struct()
+    schema.update(config_json_schema(cls.Config))
+    return experiment_pb2.PipelineInfo(name=name, summary=cls.summary, config_schema=schema)

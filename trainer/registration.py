@@ -1,18 +1,18 @@
 """Keeping this trainer on the scheduler's list: register once, then heartbeat.
 
 Adding a machine to the cluster is starting `forge trainer --scheduler HOST:PORT` on it
-(docs/architecture.md#faults). The trainer registers its address, slots and pipelines,
-then heartbeats at the interval the scheduler asks for, naming the runs it holds; the answer
-acknowledges what the scheduler stored of each, and names the runs it expects nothing more of,
-which the trainer then forgets (`TrainerState.acknowledge`). A scheduler that answers
-`registered=False` has forgotten the trainer (it restarted on a fresh database, or timed the
-trainer out), so the trainer registers again under the same id. When the pipelines it offers
-change (a plugin installed while it runs, `trainer.pipelines`), it registers again at once with
-the new list, which is how the scheduler learns of them. A scheduler that cannot be
-reached is retried with exponential backoff, forever: trainers may start before the scheduler
-does, and a scheduler restart must not need every trainer restarted too. With `FORGE_TLS_CA`
-the trainer connects over TLS (`azuraforge.tls`); a connection that fails for TLS reasons is
-logged with the setting to fix.
+(docs/architecture.md#faults). The trainer registers its address, slots and pipelines (each with its
+config's JSON Schema, which the scheduler checks submissions against), then heartbeats at the
+interval the scheduler asks for, naming the runs it holds; the answer acknowledges what the
+scheduler stored of each, and names the runs it expects nothing more of, which the trainer then
+forgets (`TrainerState.acknowledge`). A scheduler that answers `registered=False` has forgotten the
+trainer (it restarted on a fresh database, or timed the trainer out), so the trainer registers again
+under the same id. When the pipelines it offers change (a plugin installed while it runs,
+`trainer.pipelines`), it registers again at once, announcing the new set, which is how the scheduler
+learns of them. A scheduler that cannot be reached is retried with exponential backoff, forever:
+trainers may start before the scheduler does, and a scheduler restart must not need every trainer
+restarted too. With `FORGE_TLS_CA` the trainer connects over TLS (`azuraforge.tls`); a connection
+that fails for TLS reasons is logged with the setting to fix.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import grpc
 import grpc.aio
 
 from azuraforge.tls import connection_hint
-from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc
+from azuraforge.v1 import experiment_pb2, scheduler_pb2, scheduler_pb2_grpc
 from trainer.pipelines import OfferedPipelines
 from trainer.service import TrainerState
 
@@ -68,7 +68,7 @@ async def keep_registered(
         while True:
             try:
                 pipelines.changed.clear()
-                interval = await register(stub, trainer, metadata, pipelines.names)
+                interval = await register(stub, trainer, metadata, pipelines.announced())
                 log.info(
                     "registered with the scheduler at %s as %s (%s)",
                     scheduler_address,
@@ -101,7 +101,7 @@ async def register(
     stub: scheduler_pb2_grpc.SchedulerServiceStub,
     trainer: TrainerState,
     metadata: tuple[tuple[str, str], ...],
-    pipelines: Sequence[str],
+    pipelines: Sequence[experiment_pb2.PipelineInfo],
 ) -> float:
     """Register (again) under the trainer's id; return the heartbeat interval in seconds.
 
@@ -111,7 +111,7 @@ async def register(
         scheduler_pb2.RegisterTrainerRequest(
             address=trainer.address,
             slots=trainer.settings.slots,
-            pipelines=sorted(pipelines),
+            pipelines=pipelines,
             trainer_id=trainer.trainer_id,
             running_experiment_ids=trainer.held_experiment_ids,
         ),

@@ -31,17 +31,17 @@ from dataclasses import dataclass
 
 import grpc
 import grpc.aio
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 
-from azuraforge.v1 import experiment_pb2, trainer_pb2, trainer_pb2_grpc
-from forge_learner.config import ConfigError, config_json_schema
+from azuraforge.v1 import trainer_pb2, trainer_pb2_grpc
+from forge_learner.config import ConfigError
 from forge_learner.registry import (
-    PipelineClass,
     UnknownPipelineError,
     discover_pipelines,
     get_pipeline,
 )
 from trainer.job import JobSpec
+from trainer.pipelines import pipeline_info
 from trainer.prediction import PredictionRefused, Predictor
 from trainer.runner import Assignment, Job, run_experiment
 from trainer.settings import TrainerSettings
@@ -286,13 +286,6 @@ def describe(trainer: TrainerState) -> trainer_pb2.DescribeResponse:
         pipelines=[pipeline_info(name, cls) for name, cls in sorted(discover_pipelines().items())],
         running_experiment_ids=trainer.running_experiment_ids,
     )
-
-
-def pipeline_info(name: str, cls: PipelineClass) -> experiment_pb2.PipelineInfo:
-    """A pipeline's name, summary and config JSON Schema, as the contract describes one."""
-    schema = struct_pb2.Struct()
-    schema.update(config_json_schema(cls.Config))
-    return experiment_pb2.PipelineInfo(name=name, summary=cls.summary, config_schema=schema)
 
 
 class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):

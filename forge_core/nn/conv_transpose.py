@@ -11,6 +11,7 @@ output sizes that a strided convolution maps onto the same input size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from forge_core.nn.conv import Convolution, IntOrPair, IntOrSingle, pair, single
@@ -111,7 +112,33 @@ def conv_transpose1d(
     return out.squeeze(2)
 
 
-class ConvTranspose2d(Convolution):
+class _ConvTranspose(Convolution):
+    """What ConvTranspose1d and ConvTranspose2d share; ``dims`` and ``convolve`` say which."""
+
+    dims = 2
+    convolve: Callable[..., Tensor] = staticmethod(conv_transpose2d)
+    # Set by each layer's constructor, one entry per dim.
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+
+    def forward(self, input: Tensor) -> Tensor:
+        self.check_input(input, self.dims)
+        return self.convolve(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose2d(_ConvTranspose):
     """A 2-D transposed convolution layer with PyTorch's arguments, parameter names, shapes and
     default initialisation. Only ``padding_mode='zeros'`` exists, as in PyTorch."""
 
@@ -143,23 +170,13 @@ class ConvTranspose2d(Convolution):
         self.kernel_size, self.stride, self.dilation = kernel, window.stride, window.dilation
         self.padding, self.output_padding = (ph, pw), extra
 
-    def forward(self, input: Tensor) -> Tensor:
-        self.check_input(input, 2)
-        return conv_transpose2d(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.groups,
-            self.dilation,
-        )
 
-
-class ConvTranspose1d(Convolution):
+class ConvTranspose1d(_ConvTranspose):
     """A 1-D transposed convolution layer with PyTorch's arguments, parameter names, shapes and
     default initialisation. Only ``padding_mode='zeros'`` exists, as in PyTorch."""
+
+    dims = 1
+    convolve = staticmethod(conv_transpose1d)
 
     def __init__(
         self,
@@ -186,19 +203,6 @@ class ConvTranspose1d(Convolution):
         super().__init__(in_channels, out_channels, shape, groups, bias, padding_mode, dtype)
         self.kernel_size, self.stride, self.dilation = (kernel,), (stride_,), (dilation_,)
         self.padding, self.output_padding = (padding_,), (extra,)
-
-    def forward(self, input: Tensor) -> Tensor:
-        self.check_input(input, 1)
-        return conv_transpose1d(
-            input,
-            self.weight,
-            self.bias,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.groups,
-            self.dilation,
-        )
 
 
 def _zeros_only(padding_mode: str, layer: str) -> None:

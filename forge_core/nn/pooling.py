@@ -10,12 +10,17 @@ on a height of 1. The work happens in the fused ops of ``forge_core.ops.pooling`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 from forge_core.nn.conv import IntOrPair, IntOrSingle, pair, single
 from forge_core.nn.module import Module
 from forge_core.ops import registry as ops
 from forge_core.ops.window import Window
 from forge_core.tensor import Tensor
 
+# A pooling layer's size argument: an int, or one per pooled dim (IntOrPair or IntOrSingle).
+Size = IntOrPair | IntOrSingle
 # An adaptive pool's output size: an int for every dim, or one per dim, None keeping that dim.
 OutputSize = int | None | tuple[int | None, ...]
 
@@ -201,95 +206,58 @@ def adaptive_avg_pool1d(input: Tensor, output_size: int | tuple[int]) -> Tensor:
     return result
 
 
-class MaxPool2d(Module):
-    def __init__(
-        self,
-        kernel_size: IntOrPair,
-        stride: IntOrPair | None = None,
-        padding: IntOrPair = 0,
-        dilation: IntOrPair = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        super().__init__()
-        _no_indices(return_indices, "MaxPool2d")
-        pool_window(kernel_size, stride, padding, dilation, "MaxPool2d")
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-        self.dilation = dilation
-        self.ceil_mode = ceil_mode
-
-    def forward(self, input: Tensor) -> Tensor:
-        return max_pool2d(
-            input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
-        )
-
-
-class AvgPool2d(Module):
-    def __init__(
-        self,
-        kernel_size: IntOrPair,
-        stride: IntOrPair | None = None,
-        padding: IntOrPair = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-    ) -> None:
-        super().__init__()
-        pool_window(kernel_size, stride, padding, 1, "AvgPool2d")
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-
-    def forward(self, input: Tensor) -> Tensor:
-        return avg_pool2d(
-            input,
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.ceil_mode,
-            self.count_include_pad,
-        )
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-
-class MaxPool1d(Module):
-    def __init__(
-        self,
-        kernel_size: IntOrSingle,
-        stride: IntOrSingle | None = None,
-        padding: IntOrSingle = 0,
-        dilation: IntOrSingle = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        super().__init__()
-        _no_indices(return_indices, "MaxPool1d")
-        self.kernel_size = single(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else single(stride, "stride")
-        self.padding = single(padding, "padding")
-        self.dilation = single(dilation, "dilation")
-        self.ceil_mode = ceil_mode
+def _layer_arguments(
+    dims: int,
+    kernel_size: Size,
+    stride: Size | None,
+    padding: Size,
+    dilation: Size,
+    layer: str,
+) -> tuple[Size, Size, Size, Size]:
+    """A pooling layer's kernel size, stride, padding and dilation as it keeps them (as given in
+    2-D, as ints in 1-D, like PyTorch's), checked now so that a bad one fails when the model is
+    built, not when it runs."""
+    if dims == 2:
         pool_window(
-            (1, self.kernel_size),
-            (1, self.stride),
-            (0, self.padding),
-            (1, self.dilation),
-            "MaxPool1d",
+            cast(IntOrPair, kernel_size),
+            cast(IntOrPair | None, stride),
+            cast(IntOrPair, padding),
+            cast(IntOrPair, dilation),
+            layer,
         )
+        return kernel_size, kernel_size if stride is None else stride, padding, dilation
+    kernel = single(cast(IntOrSingle, kernel_size), "kernel_size")
+    strides = kernel if stride is None else single(cast(IntOrSingle, stride), "stride")
+    pads = single(cast(IntOrSingle, padding), "padding")
+    dilations = single(cast(IntOrSingle, dilation), "dilation")
+    pool_window((1, kernel), (1, strides), (0, pads), (1, dilations), layer)
+    return kernel, strides, pads, dilations
+
+
+class _MaxPool(Module):
+    """What MaxPool1d and MaxPool2d share; ``dims`` and ``pool`` say which they are."""
+
+    dims = 2
+    pool: Callable[..., Tensor] = staticmethod(max_pool2d)
+
+    def __init__(
+        self,
+        kernel_size: Size,
+        stride: Size | None = None,
+        padding: Size = 0,
+        dilation: Size = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        super().__init__()
+        _no_indices(return_indices, type(self).__name__)
+        self.kernel_size, self.stride, self.padding, self.dilation = _layer_arguments(
+            self.dims, kernel_size, stride, padding, dilation, type(self).__name__
+        )
+        self.ceil_mode = ceil_mode
 
     def forward(self, input: Tensor) -> Tensor:
-        return max_pool1d(
+        return self.pool(
             input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
         )
 
@@ -300,25 +268,29 @@ class MaxPool1d(Module):
         )
 
 
-class AvgPool1d(Module):
+class _AvgPool(Module):
+    """What AvgPool1d and AvgPool2d share; ``dims`` and ``pool`` say which they are."""
+
+    dims = 2
+    pool: Callable[..., Tensor] = staticmethod(avg_pool2d)
+
     def __init__(
         self,
-        kernel_size: IntOrSingle,
-        stride: IntOrSingle | None = None,
-        padding: IntOrSingle = 0,
+        kernel_size: Size,
+        stride: Size | None = None,
+        padding: Size = 0,
         ceil_mode: bool = False,
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
-        self.kernel_size = single(kernel_size, "kernel_size")
-        self.stride = self.kernel_size if stride is None else single(stride, "stride")
-        self.padding = single(padding, "padding")
+        self.kernel_size, self.stride, self.padding, _ = _layer_arguments(
+            self.dims, kernel_size, stride, padding, 1, type(self).__name__
+        )
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
-        pool_window((1, self.kernel_size), (1, self.stride), (0, self.padding), 1, "AvgPool1d")
 
     def forward(self, input: Tensor) -> Tensor:
-        return avg_pool1d(
+        return self.pool(
             input,
             self.kernel_size,
             self.stride,
@@ -329,6 +301,29 @@ class AvgPool1d(Module):
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxPool2d(_MaxPool):
+    """Max pooling over an ``(N, C, H, W)`` or ``(C, H, W)`` input, with PyTorch's arguments."""
+
+
+class MaxPool1d(_MaxPool):
+    """Max pooling over an ``(N, C, L)`` or ``(C, L)`` input, with PyTorch's arguments."""
+
+    dims = 1
+    pool = staticmethod(max_pool1d)
+
+
+class AvgPool2d(_AvgPool):
+    """Average pooling over an ``(N, C, H, W)`` or ``(C, H, W)`` input, with PyTorch's
+    arguments."""
+
+
+class AvgPool1d(_AvgPool):
+    """Average pooling over an ``(N, C, L)`` or ``(C, L)`` input, with PyTorch's arguments."""
+
+    dims = 1
+    pool = staticmethod(avg_pool1d)
 
 
 class AdaptiveAvgPool2d(Module):

@@ -1,4 +1,4 @@
-"""`GET pipelines`: the installed pipelines, each with the JSON Schema of its config.
+"""`GET pipelines`: the pipelines live trainers run, each with the JSON Schema of its config.
 
 The web UI renders its submission form from these schemas, so what it offers is what the
 scheduler will accept.

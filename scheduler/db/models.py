@@ -272,6 +272,26 @@ class TrainerRow(Base):
     held_experiments: Mapped[list[str]] = mapped_column(JSON)
 
 
+class PipelineRow(Base):
+    """A pipeline some trainer announced, with the config schema it announced last.
+
+    The scheduler runs no pipeline code: it checks submissions against these schemas. A row
+    outlives the trainers that announced it, so an experiment of a pipeline whose trainers are
+    all down is still checked and accepted (it waits for one); which pipelines run now is what
+    the live trainers' `pipelines` say. Several schedulers on one database share the rows.
+    """
+
+    __tablename__ = "pipelines"
+
+    name: Mapped[str] = mapped_column(String(PIPELINE_LENGTH), primary_key=True)
+    summary: Mapped[str] = mapped_column(Text)
+    # The JSON Schema (draft 2020-12) of the pipeline's config, as announced.
+    config_schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    announced_at: Mapped[datetime]
+    # The trainer whose announcement this is; not a foreign key: trainers come and go.
+    announced_by: Mapped[str] = mapped_column(String(TRAINER_ID_LENGTH))
+
+
 class Scheduler(Base):
     """A scheduler process on this database, alive while its heartbeats keep coming.
 

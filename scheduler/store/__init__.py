@@ -46,6 +46,7 @@ from scheduler.store.errors import (
 from scheduler.store.events import DEFAULT_EVENT_BATCH, Events
 from scheduler.store.experiments import Experiments
 from scheduler.store.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PAGE_TOKEN_LENGTH
+from scheduler.store.pipelines import Pipelines
 from scheduler.store.schedulers import Schedulers
 from scheduler.store.session import utc_now
 from scheduler.store.sweeps import Sweeps
@@ -72,10 +73,10 @@ __all__ = [
 ]
 
 
-class Store(Users, Experiments, Events, Artifacts, Trainers, Schedulers, Sweeps):
+class Store(Users, Experiments, Events, Artifacts, Trainers, Pipelines, Schedulers, Sweeps):
     """Typed, synchronous access to the scheduler's database; see the module docstring.
 
     Each concept's methods live in its own repository (`scheduler.store.users`, `.experiments`,
-    `.events`, `.artifacts`, `.trainers`, `.schedulers`, `.sweeps`); they share one session
-    factory and one clock (`scheduler.store.session`).
+    `.events`, `.artifacts`, `.trainers`, `.pipelines`, `.schedulers`, `.sweeps`); they share
+    one session factory and one clock (`scheduler.store.session`).
     """

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
 from scheduler.db.models import TRAINER_ID_LENGTH, ExperimentRow, TrainerRow
-from scheduler.records import TrainerRecord
+from scheduler.records import PipelineRecord, TrainerRecord
+from scheduler.store.pipelines import record_announcement
 from scheduler.store.rows import run_goes_on, trainer_records
 from scheduler.store.session import Repository, new_id, rowcount
 
@@ -34,8 +35,13 @@ class Trainers(Repository):
         pipelines: Iterable[str],
         trainer_id: str = "",
         held: Iterable[str] = (),
+        announced: Sequence[PipelineRecord] = (),
     ) -> TrainerRecord:
-        """Register a trainer, or register it again under the id it chose; returns its record."""
+        """Register a trainer, or register it again under the id it chose; returns its record.
+
+        `announced` are the pipelines it runs with their schemas, kept in the catalogue
+        (`scheduler.store.pipelines`) in the same transaction.
+        """
         if slots < 1:
             raise ValueError(f"a trainer needs at least one slot, not {slots}")
         if len(trainer_id) > TRAINER_ID_LENGTH:
@@ -53,6 +59,7 @@ class Trainers(Repository):
             trainer.registered_at = now
             trainer.last_heartbeat = now
             trainer.held_experiments = sorted(set(held))
+            record_announcement(session, announced, trainer_id, now)
             session.flush()
             return trainer_records(session, [trainer])[0]
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
 from azuraforge.v1 import sweep_pb2
 from scheduler.errors import BadRequest, FieldError
 from scheduler.names import MAX_NAME_LENGTH, check_name
-from scheduler.submissions import check_submission, config_values, pipeline_infos
+from scheduler.submissions import Catalogue, check_submission, config_values
 from scheduler.sweeps.asha import MODES, rungs
 from scheduler.sweeps.search import trial_settings
 from scheduler.sweeps.space import BUDGET_SETTING, parse_space
@@ -113,20 +113,21 @@ class SweepPlan:
         return spec
 
 
-def pipeline_schema(pipeline: str) -> dict[str, Any]:
-    """The pipeline's config JSON Schema, as ListPipelines announces it."""
-    for info in pipeline_infos():
-        if info.name == pipeline:
-            return json_format.MessageToDict(info.config_schema)
-    return {}
+def pipeline_schema(catalogue: Catalogue, pipeline: str) -> dict[str, Any]:
+    """The pipeline's config JSON Schema, as its trainers announced it."""
+    announced = catalogue.announced_pipeline(pipeline)
+    return {} if announced is None else announced.config_schema
 
 
-def check_sweep(spec: sweep_pb2.SweepSpec) -> SweepPlan:
-    """`spec` checked whole; `BadRequest` naming every bad field it could tell."""
+def check_sweep(catalogue: Catalogue, spec: sweep_pb2.SweepSpec) -> SweepPlan:
+    """`spec` checked whole against the pipelines `catalogue` holds; `BadRequest` naming every
+    bad field it could tell."""
     errors: list[FieldError] = []
-    base = check_submission(spec.pipeline, spec.config)  # unknown pipeline, bad config: stop here
+    # An unknown pipeline or a bad base config: nothing else can be checked.
+    base = check_submission(catalogue, spec.pipeline, spec.config)
     space_values = config_values(spec.space)
-    space = _collect(errors, lambda: parse_space(space_values, pipeline_schema(base.pipeline)))
+    schema = pipeline_schema(catalogue, base.pipeline)
+    space = _collect(errors, lambda: parse_space(space_values, schema))
     name = _collect(errors, lambda: _name(spec.name, base.pipeline))
     metric, mode = spec.objective.metric.strip(), spec.objective.mode.strip().lower() or "min"
     if not metric:
@@ -161,7 +162,7 @@ def check_sweep(spec: sweep_pb2.SweepSpec) -> SweepPlan:
         raise BadRequest(errors, "invalid sweep")
     assert trials is not None and name is not None
     if trials:
-        _trial_config(base.pipeline, base.config, trials[0])
+        _trial_config(catalogue, base.pipeline, base.config, trials[0])
     return SweepPlan(
         pipeline=base.pipeline,
         name=name,
@@ -179,9 +180,9 @@ def check_sweep(spec: sweep_pb2.SweepSpec) -> SweepPlan:
     )
 
 
-def trial_config(plan: SweepPlan, number: int) -> dict[str, Any]:
+def trial_config(catalogue: Catalogue, plan: SweepPlan, number: int) -> dict[str, Any]:
     """Trial `number`'s full config (from 1), checked as a submission; else `BadRequest`."""
-    return _trial_config(plan.pipeline, plan.config, plan.trials[number - 1])
+    return _trial_config(catalogue, plan.pipeline, plan.config, plan.trials[number - 1])
 
 
 def _collect(errors: list[FieldError], check: Any) -> Any:
@@ -233,12 +234,14 @@ def _asha(spec: sweep_pb2.SweepSpec, epochs: int) -> tuple[int, int] | None:
     return asha.grace_epochs, asha.reduction_factor
 
 
-def _trial_config(pipeline: str, base: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+def _trial_config(
+    catalogue: Catalogue, pipeline: str, base: dict[str, Any], settings: dict[str, Any]
+) -> dict[str, Any]:
     """The full config of one trial, checked as a submission; errors named after the space."""
     config = struct_pb2.Struct()
     config.update({**base, **settings})
     try:
-        return check_submission(pipeline, config).config
+        return check_submission(catalogue, pipeline, config).config
     except BadRequest as error:
         raise BadRequest(
             [

@@ -81,7 +81,7 @@ class SweepRunner:
 
     async def submit(self, caller: Caller, spec: sweep_pb2.SweepSpec) -> SweepRecord:
         """Check `spec` (`BadRequest` naming each bad field), store the sweep and start it."""
-        plan = await asyncio.to_thread(check_sweep, spec)
+        plan = await asyncio.to_thread(check_sweep, self.store, spec)
         sweep = await asyncio.to_thread(
             self.store.create_sweep, caller.user_id, plan.name, plan.pipeline, plan.to_json()
         )
@@ -171,7 +171,7 @@ class SweepRunner:
         added = False
         while active < plan.parallelism and number <= len(plan.trials):
             try:
-                config = await asyncio.to_thread(trial_config, plan, number)
+                config = await asyncio.to_thread(trial_config, self.store, plan, number)
             except BadRequest as error:  # the pipeline changed since the sweep was checked
                 await self._fail(sweep_id, f"trial #{number} cannot run: {error}")
                 break

@@ -29,7 +29,8 @@ def grid_size(space: Space) -> int:
 
 
 def grid(space: Space) -> Iterator[dict[str, Any]]:
-    """Every point of the grid, the first setting changing slowest, each in its written order."""
+    """Every point of the grid, the first setting (by name) changing slowest, each setting's
+    values in their written order."""
     names = list(space)
     axes = [_grid_values(name, space[name]) for name in names]
     return (dict(zip(names, point, strict=True)) for point in itertools.product(*axes))

@@ -56,7 +56,10 @@ class IntRange:
 
 Dimension = Choice | Uniform | IntRange
 Space = dict[str, Dimension]
-"""Setting name -> what it may draw, in the order the user wrote them (the grid's order)."""
+"""Setting name -> what it may draw, by name: the grid's order and the order of random draws.
+
+Not the order the user wrote them in: the space travels as a `google.protobuf.Struct`, a map
+that keeps no order, and the same space must draw the same trials whoever sent it."""
 
 
 def parse_space(raw: Mapping[str, Any], schema: Mapping[str, Any]) -> Space:
@@ -72,7 +75,7 @@ def parse_space(raw: Mapping[str, Any], schema: Mapping[str, Any]) -> Space:
         )
     properties = schema.get("properties", {})
     space: Space = {}
-    for name, spec in raw.items():
+    for name, spec in sorted(raw.items()):
         path = f"space.{shorten(name)}"
         try:
             space[name] = _dimension(name, path, spec, properties)

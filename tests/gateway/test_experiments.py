@@ -1,6 +1,7 @@
 """Submitting, listing, reading and cancelling experiments through the gateway.
 
-On the real scheduler with no trainer, so experiments stay PENDING while a test looks at them.
+On the real scheduler with no trainer, so experiments stay PENDING while a test looks at them
+(the pipelines installed here announced all the same, `tests.stack`).
 The requests the gateway refuses itself (not JSON, a misspelt field) need no stack at all, and
 what it sends the scheduler is read off `Refuser`, which records each request.
 """
@@ -27,9 +28,9 @@ Answer = tuple[int, Any]
 BAD_MAX_RESTARTS = (-1, 101, 1.5, True, False, "2", [1], {"n": 1})
 
 
-def run(tmp_path: Path, nats_url: str, scenario: Any) -> Any:
+def run(tmp_path: Path, nats_url: str, scenario: Any, trainers: int = 0) -> Any:
     async def main() -> Any:
-        async with gateway_on_stack(tmp_path, nats_url, trainers=0) as gateway:
+        async with gateway_on_stack(tmp_path, nats_url, trainers=trainers) as gateway:
             return await scenario(gateway)
 
     return asyncio.run(main())
@@ -58,7 +59,8 @@ def test_pipelines_come_with_their_config_schemas(tmp_path: Path, nats_url: str)
             gateway.http, "GET", "/pipelines", None
         )
 
-    (status, body), anonymous = run(tmp_path, nats_url, scenario)
+    # The pipelines live trainers run: one trainer, here.
+    (status, body), anonymous = run(tmp_path, nats_url, scenario, trainers=1)
 
     assert status == 200
     probe = next(p for p in body["pipelines"] if p["name"] == "trainer_probe")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,11 +12,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Engine, Integer, MetaData, inspect
+from sqlalchemy import Column, Engine, Integer, MetaData, inspect, text
 
-from scheduler.db.engine import create_engine_for
+from scheduler.db.engine import create_engine_for, create_session_factory
 from scheduler.db.models import Base
 from scheduler.migrations import alembic_config, upgrade_database
+from scheduler.store import Store
 
 
 def differences(engine: Engine, metadata: MetaData) -> list[Any]:
@@ -127,3 +129,33 @@ def test_the_upgrade_can_be_written_out_as_sql_for_a_dba():
     for table in Base.metadata.tables:
         assert f"CREATE TABLE {table} (" in sql
     assert "TIMESTAMP WITH TIME ZONE" in sql
+
+
+def test_the_pipeline_catalogue_arrives_and_the_trainers_are_asked_to_register_again(
+    empty_engine: Engine,
+):
+    config = alembic_config(empty_engine.url)
+    with empty_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005_run_names")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO trainers (id, address, slots, pipelines, registered_at, "
+                "last_heartbeat, held_experiments) VALUES ('t1', 'a:1', 1, '[\"digits\"]', "
+                ":now, :now, '[]')"
+            ),
+            {"now": datetime.now(UTC)},
+        )
+
+    upgrade_database(empty_engine)
+
+    assert "pipelines" in inspect(empty_engine).get_table_names()
+    store = Store(create_session_factory(empty_engine))
+    # Its next heartbeat is answered "not registered": it registers again, with its schemas.
+    assert store.list_trainers() == []
+    assert store.heartbeat("t1").registered is False
+    with empty_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005_run_names")
+    assert "pipelines" not in inspect(empty_engine).get_table_names()

@@ -21,7 +21,15 @@ from scheduler.auth import issue_token
 from scheduler.db.models import Role
 from scheduler.errors import field_errors, retry_after, rich_status
 from scheduler.records import UserRecord
-from tests.stack import CLUSTER_TOKEN, PROBE, Stack, auth, running_stack, struct
+from tests.stack import (
+    CLUSTER_TOKEN,
+    PROBE,
+    Stack,
+    auth,
+    installed_pipelines,
+    running_stack,
+    struct,
+)
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.usefixtures("probe_pipeline")]
 
@@ -500,7 +508,10 @@ def test_trainers_register_and_heartbeat_with_the_cluster_token(
         cluster = auth(CLUSTER_TOKEN)
         registered = await stack.stub.RegisterTrainer(
             scheduler_pb2.RegisterTrainerRequest(
-                address="127.0.0.1:1", slots=2, pipelines=[PROBE], trainer_id="far-away"
+                address="127.0.0.1:1",
+                slots=2,
+                pipelines=installed_pipelines(PROBE),
+                trainer_id="far-away",
             ),
             metadata=cluster,
         )
@@ -535,8 +546,11 @@ def test_reflection_health_and_the_pipeline_list(tmp_path: Path, database_url: s
             async for response in call
             for service in response.list_services_response.service
         ]
+        # No trainer is live: the pipelines announced before, which a client asks for to show
+        # past experiments' configs.
         pipelines = await stack.stub.ListPipelines(
-            scheduler_pb2.ListPipelinesRequest(), metadata=auth(stack.admin_token)
+            scheduler_pb2.ListPipelinesRequest(include_offline=True),
+            metadata=auth(stack.admin_token),
         )
         return statuses, services, pipelines
 

@@ -24,6 +24,7 @@ from tests.stack import (
     auth,
     epoch_points,
     free_port,
+    installed_pipelines,
     running_stack,
     sha256,
 )
@@ -390,7 +391,7 @@ def test_an_unreachable_trainer_hands_its_experiment_to_another(
                 scheduler_pb2.RegisterTrainerRequest(
                     address=f"127.0.0.1:{free_port()}",
                     slots=4,
-                    pipelines=["trainer_probe"],
+                    pipelines=installed_pipelines("trainer_probe"),
                     trainer_id="gone",
                 ),
                 metadata=auth(CLUSTER_TOKEN),

@@ -1,13 +1,15 @@
 """Pipelines installed while the services run: found, announced and run, with no restart.
 
-`forge scheduler` and `forge trainer` run as processes from a virtual environment of their own
-(`tests.venvs`), and the tiny plugin of `tests/forge_learner/plugins/` is installed into it with
-pip while they run, as a user would:
+`forge trainer` runs as a process from a virtual environment of its own (`tests.venvs`), and
+the tiny plugin of `tests/forge_learner/plugins/` is installed into it with pip while it runs,
+as a user would. `forge scheduler` runs from the project's environment, where the plugin is
+not installed and cannot be imported: it learns the pipeline and its schema from the trainer
+alone.
 
 - `pip install -e`, the trainer scanning on SIGHUP only: the scheduler refuses the pipeline
-  before the install and accepts it after (it looks again on a miss, reading the editable
-  install's new `.pth` file); the experiment's log says at once that no live trainer runs it;
-  SIGHUP makes the trainer find it and register again, and the experiment SUCCEEDS there;
+  before the install and still after it (the scheduler looks at no environment); SIGHUP makes
+  the trainer find it and register again, announcing its schema; the scheduler then checks a
+  submission against that schema, naming a bad field, and the experiment SUCCEEDS;
 - a regular `pip install`, the trainer scanning every second: found with no signal, announced,
   and an experiment of it SUCCEEDS with no warning.
 
@@ -22,6 +24,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +50,8 @@ NO_TRAINER = f"no live trainer runs pipeline {TINY!r}"
 
 
 class Services:
-    """`forge scheduler` and one `forge trainer` run by `python`; killed at the end."""
+    """`forge scheduler` run by the project's Python and one `forge trainer` run by `python`;
+    killed at the end."""
 
     def __init__(self, python: Path, folder: Path, nats_url: str) -> None:
         self.python = python
@@ -65,9 +69,11 @@ class Services:
         self.running: list[tuple[subprocess.Popen[str], Output]] = []
         self.address = f"127.0.0.1:{free_port()}"
 
-    def start(self, *args: str, **env: str) -> tuple[subprocess.Popen[str], Output]:
+    def start(
+        self, *args: str, python: Path | None = None, **env: str
+    ) -> tuple[subprocess.Popen[str], Output]:
         process = subprocess.Popen(
-            [str(self.python), "-m", "forge_cli.main", *args],
+            [str(python or self.python), "-m", "forge_cli.main", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -79,7 +85,9 @@ class Services:
     def up(self, scan_seconds: int) -> tuple[subprocess.Popen[str], Output]:
         """The scheduler, then a trainer scanning every `scan_seconds`; the trainer."""
         port = self.address.rpartition(":")[2]
-        _, scheduler = self.start("scheduler", "--port", port, "--host", "127.0.0.1")
+        _, scheduler = self.start(
+            *("scheduler", "--port", port, "--host", "127.0.0.1"), python=Path(sys.executable)
+        )
         scheduler.wait_for(SERVING)
         trainer = self.start(
             *("trainer", "--scheduler", self.address, "--port", "0", "--host", "127.0.0.1"),
@@ -119,30 +127,50 @@ def services(python: Path, tmp_path: Path, nats_url: str) -> Iterator[Services]:
         running.close()
 
 
-def test_an_editable_install_is_accepted_at_once_and_run_after_sighup(
+def test_a_plugin_installed_on_the_trainer_alone_is_announced_and_runs(
     services: Services, python: Path, plugin: Path
 ) -> None:
     trainer, trainer_output = services.up(scan_seconds=0)
     client = Client(services.address)
-    with pytest.raises(grpc.RpcError) as refused:
+    with pytest.raises(grpc.RpcError) as before:
         client.submit({"epochs": 2}, pipeline=TINY)
-    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert f"unknown pipeline {TINY!r}" in str(refused.value.details())
 
     installed = pip_install(python, "-e", str(plugin))
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    experiment_id = client.submit({"epochs": 2}, pipeline=TINY)
-    notice = client.follow(experiment_id, lambda event: event.HasField("log_line"))
+    with pytest.raises(grpc.RpcError) as unannounced:
+        client.submit({"epochs": 2}, pipeline=TINY)
     os.kill(trainer.pid, signal.SIGHUP)
     trainer_output.wait_for(FOUND)
+    trainer_output.wait_for(REGISTERED, count=2)
+    with pytest.raises(grpc.RpcError) as invalid:
+        client.submit({"samples": 2}, pipeline=TINY)
+    experiment_id = client.submit({"epochs": 2}, pipeline=TINY)
     final = client.finished(experiment_id)
 
-    assert (notice.seq, notice.log_line.level) == (1, "WARNING")
-    assert notice.log_line.message.startswith(NO_TRAINER)
-    assert "or at once on SIGHUP" in notice.log_line.message
+    for refused in (before, unannounced):
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert f"unknown pipeline {TINY!r}" in str(refused.value.details())
+    # The trainer's schema, which only the trainer's environment can build.
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "samples: must be at least 8, got 2" in str(invalid.value.details())
+    assert not scheduler_can_import("tiny_forge_plugin")
     assert final.status == SUCCEEDED, final.error_message
     assert [attempt.trainer_id for attempt in final.attempts] == ["trainer-a"]
+    assert final.config["samples"] == 64  # the default the trainer's schema gives
     assert "report.md" in {artifact.name for artifact in final.artifacts}
+    logged = [event.log_line.message for event in client.events if event.HasField("log_line")]
+    assert not [message for message in logged if NO_TRAINER in message]
+
+
+def scheduler_can_import(module: str) -> bool:
+    """Whether the scheduler's Python (the project's) finds `module`."""
+    found = subprocess.run(
+        [sys.executable, "-c", f"import importlib.util as u; print(u.find_spec({module!r}))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return found.stdout.strip() != "None"
 
 
 def test_a_regular_install_is_found_by_the_periodic_scan(

@@ -16,13 +16,15 @@ from pathlib import Path
 import grpc
 import grpc.aio
 import pytest
+from google.protobuf import json_format
 
 from azuraforge.tls import TlsSettings
 from azuraforge.v1 import scheduler_pb2, scheduler_pb2_grpc, trainer_pb2
+from forge_learner.config import config_json_schema
 from forge_learner.registry import Discovery, discover_pipelines
 from tests.certificates import Certificates
 from tests.trainer.harness import AUTH, TOKEN, receive, running_trainer
-from tests.trainer.probe import TrainerProbe
+from tests.trainer.probe import ProbeConfig, TrainerProbe
 from tests.waiting import until
 
 pytestmark = pytest.mark.timeout(60)
@@ -107,7 +109,11 @@ def test_the_trainer_registers_then_heartbeats_what_it_runs(tmp_path: Path):
     (registration,) = recorded.registrations
     assert registration.address == f"127.0.0.1:{trainer_port}"
     assert (registration.trainer_id, registration.slots) == ("t1", 2)
-    assert "trainer_probe" in registration.pipelines
+    announced = {pipeline.name: pipeline for pipeline in registration.pipelines}
+    assert "trainer_probe" in announced
+    # With the schema the scheduler checks submissions against: the probe's own.
+    schema = json_format.MessageToDict(announced["trainer_probe"].config_schema)
+    assert schema == config_json_schema(TrainerProbe.Config)
     assert {h.trainer_id for h in recorded.heartbeats} == {"t1"}
 
 
@@ -143,7 +149,11 @@ def test_new_pipelines_are_announced_by_registering_again(tmp_path: Path):
     asyncio.run(scenario())
 
     first, second = recorded.registrations
-    assert set(second.pipelines) - set(first.pipelines) == {"late"}
+    names = [{pipeline.name for pipeline in r.pipelines} for r in (first, second)]
+    assert names[1] - names[0] == {"late"}
+    (late,) = [pipeline for pipeline in second.pipelines if pipeline.name == "late"]
+    assert late.summary == TrainerProbe.summary
+    assert json_format.MessageToDict(late.config_schema) == config_json_schema(ProbeConfig)
     assert second.trainer_id == first.trainer_id
 
 

@@ -10,6 +10,8 @@ import { ExperimentsPage } from "./pages/ExperimentsPage";
 import { LoginPage } from "./pages/LoginPage";
 import { NewExperimentPage } from "./pages/NewExperimentPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { SweepPage } from "./pages/SweepPage";
+import { SweepsPage } from "./pages/SweepsPage";
 
 /** Where the log-in page sends the user back to, carried in the location's state. */
 export interface LoginState {
@@ -42,6 +44,8 @@ export function App() {
         <Route path="experiments/new" element={<NewExperimentPage />} />
         <Route path="experiments/:id" element={<ExperimentPage />} />
         <Route path="compare" element={<ComparePage />} />
+        <Route path="sweeps" element={<SweepsPage />} />
+        <Route path="sweeps/:id" element={<SweepPage />} />
         <Route path="*" element={<NotFoundPage />} />
       </Route>
     </Routes>

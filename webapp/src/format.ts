@@ -8,6 +8,7 @@ export const STATUS_LABELS: Record<ExperimentStatus, string> = {
   succeeded: "Succeeded",
   failed: "Failed",
   cancelled: "Cancelled",
+  stopped_early: "Stopped early",
   unspecified: "Unknown",
 };
 

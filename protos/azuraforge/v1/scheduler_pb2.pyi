@@ -10,8 +10,10 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ListPipelinesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("include_offline",)
+    INCLUDE_OFFLINE_FIELD_NUMBER: _ClassVar[int]
+    include_offline: bool
+    def __init__(self, include_offline: _Optional[bool] = ...) -> None: ...
 
 class ListPipelinesResponse(_message.Message):
     __slots__ = ("pipelines",)
@@ -124,18 +126,18 @@ class GetArtifactResponse(_message.Message):
     def __init__(self, artifact: _Optional[_Union[_experiment_pb2.Artifact, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class RegisterTrainerRequest(_message.Message):
-    __slots__ = ("address", "slots", "pipelines", "trainer_id", "running_experiment_ids")
+    __slots__ = ("address", "slots", "trainer_id", "running_experiment_ids", "pipelines")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     SLOTS_FIELD_NUMBER: _ClassVar[int]
-    PIPELINES_FIELD_NUMBER: _ClassVar[int]
     TRAINER_ID_FIELD_NUMBER: _ClassVar[int]
     RUNNING_EXPERIMENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    PIPELINES_FIELD_NUMBER: _ClassVar[int]
     address: str
     slots: int
-    pipelines: _containers.RepeatedScalarFieldContainer[str]
     trainer_id: str
     running_experiment_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, address: _Optional[str] = ..., slots: _Optional[int] = ..., pipelines: _Optional[_Iterable[str]] = ..., trainer_id: _Optional[str] = ..., running_experiment_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    pipelines: _containers.RepeatedCompositeFieldContainer[_experiment_pb2.PipelineInfo]
+    def __init__(self, address: _Optional[str] = ..., slots: _Optional[int] = ..., trainer_id: _Optional[str] = ..., running_experiment_ids: _Optional[_Iterable[str]] = ..., pipelines: _Optional[_Iterable[_Union[_experiment_pb2.PipelineInfo, _Mapping]]] = ...) -> None: ...
 
 class RegisterTrainerResponse(_message.Message):
     __slots__ = ("trainer_id", "heartbeat_interval_seconds")

@@ -108,15 +108,18 @@ class SchedulerServiceServicer:
     """
 
     def ListPipelines(self, request, context):
-        """ListPipelines lists the installed pipelines with their config schemas.
+        """ListPipelines lists the pipelines that live trainers run, with the
+        config schemas the trainers announced when they registered.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SubmitExperiment(self, request, context):
-        """SubmitExperiment validates the config against the pipeline's schema
-        (INVALID_ARGUMENT naming the field) and stores it as PENDING.
+        """SubmitExperiment validates the config against the pipeline's schema, as
+        a trainer last announced it (INVALID_ARGUMENT naming the field; a
+        pipeline no trainer ever announced is INVALID_ARGUMENT naming
+        `pipeline`), and stores it as PENDING.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

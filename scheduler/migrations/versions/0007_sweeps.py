@@ -1,7 +1,7 @@
 """Sweeps: searches over a pipeline's settings, their trials, ASHA's decisions and their events.
 
 Revision ID: 0007_sweeps
-Revises: 0005_run_names
+Revises: 0006_pipeline_catalogue
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_sweeps"
-down_revision = "0005_run_names"
+down_revision = "0006_pipeline_catalogue"
 branch_labels = None
 depends_on = None
 

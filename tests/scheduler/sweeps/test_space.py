@@ -26,7 +26,7 @@ def refusal(space: dict[str, Any]) -> tuple[str, str, str]:
     return error.field, error.rule, error.message
 
 
-def test_each_kind_is_read_in_the_order_written():
+def test_each_kind_is_read_and_the_settings_ordered_by_name():
     space = parse_space(
         {
             "learning_rate": {"loguniform": [0.0005, 0.05]},
@@ -37,7 +37,7 @@ def test_each_kind_is_read_in_the_order_written():
         SCHEMA,
     )
 
-    assert list(space) == ["learning_rate", "hidden_size", "dropout", "scaling"]
+    assert list(space) == ["dropout", "hidden_size", "learning_rate", "scaling"]
     assert space["learning_rate"] == Uniform(0.0005, 0.05, log=True)
     assert space["hidden_size"] == Choice((4, 16, 32))
     assert space["dropout"] == Uniform(0.0, 0.5)
@@ -80,7 +80,7 @@ def test_every_bad_setting_is_named_at_once():
             {"learning_rate": {"loguniform": [0, 1]}, "dropout": {"uniform": [0, 2]}}, SCHEMA
         )
 
-    assert [e.field for e in caught.value.errors] == ["space.learning_rate", "space.dropout"]
+    assert [e.field for e in caught.value.errors] == ["space.dropout", "space.learning_rate"]
 
 
 def test_an_empty_space_says_what_to_write():

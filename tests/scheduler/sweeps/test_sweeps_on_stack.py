@@ -155,10 +155,11 @@ def test_a_grid_runs_every_point_in_order_without_early_stopping(tmp_path: Path,
 
             assert done.status == sweep_pb2.SWEEP_STATUS_SUCCEEDED
             assert [dict(t.settings) for t in done.trials] == [
-                {"learning_rate": 0.01, "batch_size": 4},
-                {"learning_rate": 0.01, "batch_size": 5},
-                {"learning_rate": 0.2, "batch_size": 4},
-                {"learning_rate": 0.2, "batch_size": 5},
+                # By name, the first changing slowest.
+                {"batch_size": 4, "learning_rate": 0.01},
+                {"batch_size": 4, "learning_rate": 0.2},
+                {"batch_size": 5, "learning_rate": 0.01},
+                {"batch_size": 5, "learning_rate": 0.2},
             ]
             assert all(t.status == SUCCEEDED and not t.rungs for t in done.trials)
             assert done.spec.max_trials == 4

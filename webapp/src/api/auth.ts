@@ -2,27 +2,23 @@
 
 import { requestJson } from "./http";
 import { session } from "./session";
-import { parseUser, type User } from "./types";
-import { asNumber, asObject, asString, field } from "./wire";
+import { parseLogin, parseUser, type User } from "./types";
 
 /** Log in and start the session; an `ApiError` (401 for a wrong password) otherwise. */
 export async function logIn(username: string, password: string): Promise<User> {
-  const data = asObject(
+  const login = parseLogin(
     await requestJson("auth/token", {
       method: "POST",
       json: { username, password, grant_type: "password" },
       anonymous: true,
     }),
   );
-  const token = asString(field(data, "access_token"));
-  const expiresIn = asNumber(field(data, "expires_in"));
-  const rawUser = field(data, "user");
   session.start({
-    token,
-    expiresAt: expiresIn > 0 ? Date.now() + expiresIn * 1000 : null,
-    user: rawUser ? parseUser(rawUser) : null,
+    token: login.token,
+    expiresAt: login.expiresInSeconds > 0 ? Date.now() + login.expiresInSeconds * 1000 : null,
+    user: login.user,
   });
-  const user = rawUser ? parseUser(rawUser) : await whoAmI();
+  const user = login.user ?? (await whoAmI());
   session.setUser(user);
   return user;
 }

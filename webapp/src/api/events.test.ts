@@ -70,6 +70,23 @@ describe("watchExperiment", () => {
     expect(mine()).toHaveLength(3);
   });
 
+  it("reads each message as an ExperimentEvent, skipping one that is not, and goes on", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const seen: ExperimentEvent[] = [];
+    watchExperiment("e1", 0, (event) => seen.push(event));
+    const socket = FakeWebSocket.last();
+    socket.open();
+    socket.receive({ experimentId: "e1", seq: "1", epochEnded: { epoch: 1, metrics: { loss: "NaN" } }, fromTheFuture: 1 });
+    socket.receive({ experiment_id: "e1", seq: 2, epoch_ended: { epoch: "first" } });
+    socket.receive({ experiment_id: "e1", seq: 3, experiment_finished: { status: "EXPERIMENT_STATUS_STOPPED_EARLY" } });
+    expect(seen.map((event) => [event.seq, event.type])).toEqual([
+      [1, "epochEnded"],
+      [3, "finished"],
+    ]);
+    expect(seen[1]).toMatchObject({ status: "stopped_early" });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/malformed azuraforge\.v1\.ExperimentEvent.*epoch/));
+  });
+
   it("stops after the experiment's last event (close 1000)", () => {
     vi.useFakeTimers();
     const states: string[] = [];

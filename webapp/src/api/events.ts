@@ -2,7 +2,7 @@
  * The gateway's WebSockets, kept open across network trouble.
  *
  * - `watchExperiment`: one experiment's events, history first, then live. Each message is an
- *   `ExperimentEvent` with a `seq`; after a dropped connection it reconnects with
+ *   `ExperimentEvent` (read through its generated schema, like every REST body) with a `seq`; after a dropped connection it reconnects with
  *   `?after=<last seq>` so nothing is missed or repeated. The gateway closes with 1000 after
  *   the last event.
  * - `watchStatusChanges`: an `ExperimentStatusChanged` per status change of the user's runs.
@@ -20,6 +20,7 @@
  */
 
 import { API } from "./http";
+import { MalformedMessage } from "./messages";
 import { session } from "./session";
 import { parseEvent, parseStatusChange, type ExperimentEvent, type StatusChange } from "./types";
 
@@ -41,15 +42,18 @@ export function socketUrl(path: string): string {
   return `${protocol === "https:" ? "wss" : "ws"}://${host}${API}/${path}`;
 }
 
-interface SocketSpec {
+export interface SocketSpec {
   path: () => string;
   onMessage: (data: unknown) => void;
   /** Whether a clean close (1000) means the stream is over. */
   finishesOnClose: boolean;
 }
 
-/** A WebSocket that reconnects until closed with `stop()`, a final code or the session's end. */
-class ResilientSocket {
+/**
+ * A WebSocket that reconnects until closed with `stop()`, a final code or the session's end;
+ * exported for the other event logs with the same rules (a sweep's, in api/sweeps.ts).
+ */
+export class ResilientSocket {
   private socket: WebSocket | null = null;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -106,7 +110,13 @@ class ResilientSocket {
       } catch {
         return;
       }
-      this.spec.onMessage(data);
+      try {
+        this.spec.onMessage(data);
+      } catch (error) {
+        // One bad message is skipped, as a frame that is not JSON is; the stream goes on.
+        if (!(error instanceof MalformedMessage)) throw error;
+        console.warn(error.message);
+      }
     };
     socket.onclose = (event: CloseEvent) => {
       if (this.socket !== socket) return;

@@ -8,7 +8,7 @@
 
 import { session } from "./session";
 import type { FieldProblem } from "./types";
-import { asArray, asObject, asString } from "./wire";
+import { asArray, asObject, asString } from "./json";
 
 export const API = "/api/v1";
 

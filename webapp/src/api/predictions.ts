@@ -3,11 +3,15 @@
  *
  * A forecaster answers with the recent history, its forecasts and the baselines' forecasts of
  * the same steps; an image classifier with each image's class probabilities. The answer's
- * `kind` says which; both are read here into typed values, once.
+ * `kind` says which; both are read here into typed values, once. The answer is a
+ * `PredictResponse`, whose `prediction` is a free-form Struct: its shape is the pipeline's, not
+ * the .proto's, so its inside is read by hand.
  */
 
+import { PredictResponseSchema } from "../gen/azuraforge/v1/scheduler_pb";
 import { requestJson } from "./http";
-import { asArray, asNumber, asObject, asString, field, type Json } from "./wire";
+import { asArray, asNumber, asObject, asString, type Json } from "./json";
+import { readMessage } from "./messages";
 
 export interface Points {
   /** ISO times without a zone, or null where the caller's rows had none. */
@@ -58,7 +62,7 @@ export async function predict(id: string, input: PredictionInput = {}): Promise<
   } else {
     data = await requestJson(path, { method: "POST", json: input });
   }
-  return parsePrediction(field(asObject(data), "prediction"));
+  return parsePrediction(readMessage(PredictResponseSchema, data).prediction);
 }
 
 function fileName(image: Blob, index: number): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseEvent, parseExperiment, parseStatus, parseStatusChange } from "./types";
+import { MalformedMessage } from "./messages";
+import { parseEvent, parseExperiment, parseExperimentPage, parseLogin, parsePipelines, parseStatusChange, STATUSES } from "./types";
 
 describe("parseExperiment", () => {
   it("reads the .proto field names the gateway sends", () => {
@@ -47,10 +48,19 @@ describe("parseExperiment", () => {
     expect(Object.keys(experiment.metrics)).toEqual(["val_loss"]);
   });
 
-  it("survives missing and malformed fields", () => {
-    const experiment = parseExperiment({ config: "nope", artifacts: 3, created_at: "garbage", attempts: {} });
+  it("fills what is missing with zero values", () => {
+    const experiment = parseExperiment({});
     expect(experiment).toMatchObject({ id: "", name: "", config: {}, artifacts: [], createdAt: null, status: "unspecified" });
-    expect(experiment).toMatchObject({ maxRestarts: 0, attempts: [], checkpointEpoch: 0 });
+    expect(experiment).toMatchObject({ maxRestarts: 0, attempts: [], checkpointEpoch: 0, lastSeq: 0, metrics: {} });
+  });
+
+  it("refuses what does not fit the message, naming it", () => {
+    // Not a zero in disguise: a page shows the error instead of a run with nothing in it.
+    for (const malformed of [{ config: "nope" }, { artifacts: 3 }, { created_at: "garbage" }, { attempts: {} }]) {
+      expect(() => parseExperiment(malformed)).toThrow(MalformedMessage);
+    }
+    expect(() => parseExperiment({ epochs_done: "many" })).toThrow(/azuraforge\.v1\.Experiment.*epochs_done/);
+    expect(() => parseExperiment([])).toThrow(/malformed azuraforge\.v1\.Experiment/);
   });
 
   it("reads the attempts of a resumed run, the running one without an end", () => {
@@ -90,16 +100,28 @@ describe("parseExperiment", () => {
   });
 });
 
-describe("parseStatus", () => {
+describe("statuses", () => {
   it.each([
     ["EXPERIMENT_STATUS_PENDING", "pending"],
     ["EXPERIMENT_STATUS_CANCELLED", "cancelled"],
-    ["succeeded", "succeeded"],
+    ["EXPERIMENT_STATUS_SUCCEEDED", "succeeded"],
+    ["EXPERIMENT_STATUS_STOPPED_EARLY", "stopped_early"],
     [2, "running"],
     ["EXPERIMENT_STATUS_UNSPECIFIED", "unspecified"],
-    [undefined, "unspecified"],
+    // A newer server's status, by name or by number, is one this build cannot show.
+    ["EXPERIMENT_STATUS_PAUSED", "unspecified"],
+    [99, "unspecified"],
   ])("%s is %s", (wire, status) => {
-    expect(parseStatus(wire)).toBe(status);
+    expect(parseStatusChange({ status: wire }).status).toBe(status);
+    expect(parseExperiment({ status: wire }).status).toBe(status);
+  });
+
+  it("is unspecified when left out", () => {
+    expect(parseStatusChange({}).status).toBe("unspecified");
+  });
+
+  it("lists every status the .proto has, stopped early included", () => {
+    expect(STATUSES).toEqual(["pending", "running", "succeeded", "failed", "cancelled", "stopped_early"]);
   });
 });
 
@@ -191,5 +213,63 @@ describe("parseStatusChange", () => {
         previous_status: "EXPERIMENT_STATUS_PENDING",
       }),
     ).toMatchObject({ experimentId: "e1", name: "baseline", status: "running", previousStatus: "pending", owner: "ada" });
+  });
+});
+
+describe("reading the protobuf JSON form", () => {
+  it("skips fields this build does not know, at any depth", () => {
+    const experiment = parseExperiment({
+      experiment_id: "e1",
+      added_in_a_later_release: { anything: [1, 2] },
+      attempts: [{ number: 1, also_new: true }],
+    });
+    expect(experiment).toMatchObject({ id: "e1", attempts: [{ number: 1 }] });
+    expect(parseEvent({ seq: 3, epoch_ended: { epoch: 1, new_field: "x" } })).toMatchObject({ type: "epochEnded", epoch: 1 });
+  });
+
+  it("reads 64-bit integers written as numbers or as strings", () => {
+    for (const seq of [42, "42"]) {
+      expect(parseEvent({ seq, log_line: { message: "m" } }).seq).toBe(42);
+      expect(parseExperiment({ last_seq: seq }).lastSeq).toBe(42);
+      expect(parseExperiment({ artifacts: [{ name: "a", size_bytes: seq }] }).artifacts[0]?.sizeBytes).toBe(42);
+    }
+    // grpcurl's canonical form quotes them; the gateway writes numbers.
+    expect(parseExperiment({ lastSeq: "9007199254740991" }).lastSeq).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it("reads enums by name and by number", () => {
+    expect(parseEvent({ experiment_finished: { status: "EXPERIMENT_STATUS_STOPPED_EARLY" } })).toMatchObject({
+      type: "finished",
+      status: "stopped_early",
+    });
+    expect(parseEvent({ experiment_finished: { status: 6 } })).toMatchObject({ status: "stopped_early" });
+    expect(parseLogin({ access_token: "t", user: { role: "ROLE_ADMIN" } }).user?.role).toBe("admin");
+    expect(parseLogin({ access_token: "t", user: { role: 1 } }).user?.role).toBe("user");
+  });
+
+  it("keeps a config's settings in the order the gateway sent them", () => {
+    const config = { source: "seattle-weather", epochs: 2, channels: [8, 16], nested: { b: 1, a: null } };
+    const experiment = parseExperiment({ config });
+    expect(experiment.config).toEqual(config);
+    expect(Object.keys(experiment.config)).toEqual(["source", "epochs", "channels", "nested"]);
+  });
+
+  it("reads a page of experiments, the pipelines and a log-in", () => {
+    const page = parseExperimentPage({
+      experiments: [{ experiment_id: "e1", status: "EXPERIMENT_STATUS_RUNNING" }],
+      next_page_token: "t2",
+      total_size: 7,
+    });
+    expect(page).toMatchObject({ experiments: [{ id: "e1", status: "running" }], nextPageToken: "t2", totalSize: 7 });
+    const pipelines = parsePipelines({
+      pipelines: [{ name: "p", summary: "s", config_schema: { type: "object", properties: { epochs: { type: "integer" } } } }],
+    });
+    expect(pipelines).toEqual([
+      { name: "p", summary: "s", configSchema: { type: "object", properties: { epochs: { type: "integer" } } } },
+    ]);
+    expect(
+      parseLogin({ access_token: "abc", token_type: "bearer", expires_in: 60, user: { user_id: "u1", username: "ada" } }),
+    ).toEqual({ token: "abc", expiresInSeconds: 60, user: { id: "u1", username: "ada", role: "user" } });
+    expect(parseLogin({ access_token: "abc" }).user).toBeNull();
   });
 });

@@ -1,34 +1,64 @@
 /**
- * The API's messages as the UI uses them, with the parsers that build them from the wire
- * (`azuraforge.v1` in protos/: Experiment, ExperimentEvent, ExperimentStatusChanged, ...).
+ * The API's messages as the UI uses them, built from the generated `azuraforge.v1` messages
+ * (src/gen, from protos/) in this one place.
+ *
+ * The UI's own types keep what makes the pages simple: camelCase names, Dates (null for unset),
+ * numbers for 64-bit counters, and status words (`"running"`) instead of enum numbers. Each is
+ * built field by field from its generated message, so a field renamed or retyped in a `.proto`
+ * fails `tsc` here, and a new status or event kind fails it until the UI knows what to show.
  */
 
 import {
-  asArray,
-  asNumber,
-  asNumberMap,
-  asObject,
-  asScoresMap,
-  asString,
-  asTime,
-  field,
-  type Json,
-} from "./wire";
+  LoginResponseSchema,
+  Role as WireRole,
+  UserSchema,
+  type User as UserMessage,
+} from "../gen/azuraforge/v1/auth_pb";
+import {
+  ExperimentEventSchema,
+  type ExperimentEvent as ExperimentEventMessage,
+} from "../gen/azuraforge/v1/events_pb";
+import {
+  ExperimentSchema,
+  ExperimentStatus as Status,
+  ExperimentStatusChangedSchema,
+  type Artifact as ArtifactMessage,
+  type Attempt as AttemptMessage,
+  type Experiment as ExperimentMessage,
+  type ExperimentStatusChanged,
+  type Scores,
+} from "../gen/azuraforge/v1/experiment_pb";
+import {
+  ListExperimentsResponseSchema,
+  ListPipelinesResponseSchema,
+} from "../gen/azuraforge/v1/scheduler_pb";
+import type { Json } from "./json";
+import { dateOf, numberOf, readMessage } from "./messages";
 
-export const STATUSES = ["pending", "running", "succeeded", "failed", "cancelled"] as const;
+export const STATUSES = ["pending", "running", "succeeded", "failed", "cancelled", "stopped_early"] as const;
 export type ExperimentStatus = (typeof STATUSES)[number] | "unspecified";
 
-const STATUS_PREFIX = "EXPERIMENT_STATUS_";
-const STATUS_BY_NUMBER: ExperimentStatus[] = ["unspecified", ...STATUSES];
+/** Every status of the .proto's enum, so a new one fails `tsc` until the UI has a word for it. */
+const STATUS_WORDS: Record<Status, ExperimentStatus> = {
+  [Status.UNSPECIFIED]: "unspecified",
+  [Status.PENDING]: "pending",
+  [Status.RUNNING]: "running",
+  [Status.SUCCEEDED]: "succeeded",
+  [Status.FAILED]: "failed",
+  [Status.CANCELLED]: "cancelled",
+  [Status.STOPPED_EARLY]: "stopped_early",
+};
 
-export function parseStatus(value: unknown): ExperimentStatus {
-  if (typeof value === "number") return STATUS_BY_NUMBER[value] ?? "unspecified";
-  const name = asString(value).toLowerCase().replace(STATUS_PREFIX.toLowerCase(), "");
-  return (STATUSES as readonly string[]).includes(name) ? (name as ExperimentStatus) : "unspecified";
+/**
+ * The word for `status` (an experiment's, or a sweep trial's); a number this build does not know,
+ * a newer server's, is unspecified.
+ */
+export function statusWord(status: Status): ExperimentStatus {
+  return STATUS_WORDS[status] ?? "unspecified";
 }
 
 export function isFinished(status: ExperimentStatus): boolean {
-  return status === "succeeded" || status === "failed" || status === "cancelled";
+  return status === "succeeded" || status === "failed" || status === "cancelled" || status === "stopped_early";
 }
 
 export type Role = "admin" | "user";
@@ -39,13 +69,32 @@ export interface User {
   role: Role;
 }
 
+function roleWord(role: WireRole): Role {
+  return role === WireRole.ADMIN ? "admin" : "user";
+}
+
+function userFrom(message: UserMessage): User {
+  return { id: message.userId, username: message.username, role: roleWord(message.role) };
+}
+
 export function parseUser(raw: unknown): User {
-  const data = asObject(raw);
-  const role = field(data, "role");
+  return userFrom(readMessage(UserSchema, raw));
+}
+
+/** A log-in's answer: the token, how long it lasts and, from gateways that say, whose it is. */
+export interface Login {
+  token: string;
+  /** Seconds from now; 0 when the server did not say. */
+  expiresInSeconds: number;
+  user: User | null;
+}
+
+export function parseLogin(raw: unknown): Login {
+  const message = readMessage(LoginResponseSchema, raw);
   return {
-    id: asString(field(data, "user_id")),
-    username: asString(field(data, "username")),
-    role: role === "ROLE_ADMIN" || role === 2 ? "admin" : "user",
+    token: message.accessToken,
+    expiresInSeconds: message.expiresIn,
+    user: message.user ? userFrom(message.user) : null,
   };
 }
 
@@ -56,13 +105,12 @@ export interface Artifact {
   sha256: string;
 }
 
-export function parseArtifact(raw: unknown): Artifact {
-  const data = asObject(raw);
+function artifactFrom(message: ArtifactMessage): Artifact {
   return {
-    name: asString(field(data, "name")),
-    sizeBytes: asNumber(field(data, "size_bytes")),
-    contentType: asString(field(data, "content_type")),
-    sha256: asString(field(data, "sha256")),
+    name: message.name,
+    sizeBytes: numberOf(message.sizeBytes),
+    contentType: message.contentType,
+    sha256: message.sha256,
   };
 }
 
@@ -80,16 +128,22 @@ export interface Attempt {
   lostReason: string;
 }
 
-export function parseAttempt(raw: unknown): Attempt {
-  const data = asObject(raw);
+function attemptFrom(message: AttemptMessage): Attempt {
   return {
-    number: asNumber(field(data, "number")),
-    trainerId: asString(field(data, "trainer_id")),
-    fromEpoch: asNumber(field(data, "from_epoch")),
-    startedAt: asTime(field(data, "started_at")),
-    endedAt: asTime(field(data, "ended_at")),
-    lostReason: asString(field(data, "lost_reason")),
+    number: message.number,
+    trainerId: message.trainerId,
+    fromEpoch: message.fromEpoch,
+    startedAt: dateOf(message.startedAt),
+    endedAt: dateOf(message.endedAt),
+    lostReason: message.lostReason,
   };
+}
+
+/** A map of `Scores` messages as name → metrics. */
+function scoresFrom(scores: Record<string, Scores>): Record<string, Record<string, number>> {
+  const result: Record<string, Record<string, number>> = {};
+  for (const [name, value] of Object.entries(scores)) result[name] = { ...value.values };
+  return result;
 }
 
 export interface Experiment {
@@ -121,34 +175,42 @@ export interface Experiment {
   attempts: Attempt[];
   /** Epochs held by the latest stored checkpoint; 0 for none. */
   checkpointEpoch: number;
+  /** The sweep it is a trial of, and its number there; "" and 0 otherwise. */
+  sweepId: string;
+  sweepTrial: number;
+}
+
+function experimentFrom(message: ExperimentMessage): Experiment {
+  return {
+    id: message.experimentId,
+    name: message.name,
+    pipeline: message.pipeline,
+    config: message.config ?? {},
+    status: statusWord(message.status),
+    createdAt: dateOf(message.createdAt),
+    updatedAt: dateOf(message.updatedAt),
+    startedAt: dateOf(message.startedAt),
+    finishedAt: dateOf(message.finishedAt),
+    owner: message.owner,
+    trainerId: message.trainerId,
+    errorMessage: message.errorMessage,
+    epochsDone: message.epochsDone,
+    totalEpochs: message.totalEpochs,
+    metrics: { ...message.metrics },
+    baselines: scoresFrom(message.baselines),
+    references: scoresFrom(message.references),
+    artifacts: message.artifacts.map(artifactFrom),
+    lastSeq: numberOf(message.lastSeq),
+    maxRestarts: message.maxRestarts,
+    attempts: message.attempts.map(attemptFrom),
+    checkpointEpoch: message.checkpointEpoch,
+    sweepId: message.sweepId,
+    sweepTrial: message.sweepTrial,
+  };
 }
 
 export function parseExperiment(raw: unknown): Experiment {
-  const data = asObject(raw);
-  return {
-    id: asString(field(data, "experiment_id")),
-    name: asString(field(data, "name")),
-    pipeline: asString(field(data, "pipeline")),
-    config: asObject(field(data, "config")),
-    status: parseStatus(field(data, "status")),
-    createdAt: asTime(field(data, "created_at")),
-    updatedAt: asTime(field(data, "updated_at")),
-    startedAt: asTime(field(data, "started_at")),
-    finishedAt: asTime(field(data, "finished_at")),
-    owner: asString(field(data, "owner")),
-    trainerId: asString(field(data, "trainer_id")),
-    errorMessage: asString(field(data, "error_message")),
-    epochsDone: asNumber(field(data, "epochs_done")),
-    totalEpochs: asNumber(field(data, "total_epochs")),
-    metrics: asNumberMap(field(data, "metrics")),
-    baselines: asScoresMap(field(data, "baselines")),
-    references: asScoresMap(field(data, "references")),
-    artifacts: asArray(field(data, "artifacts")).map(parseArtifact),
-    lastSeq: asNumber(field(data, "last_seq")),
-    maxRestarts: asNumber(field(data, "max_restarts")),
-    attempts: asArray(field(data, "attempts")).map(parseAttempt),
-    checkpointEpoch: asNumber(field(data, "checkpoint_epoch")),
-  };
+  return experimentFrom(readMessage(ExperimentSchema, raw));
 }
 
 export interface ExperimentPage {
@@ -158,11 +220,11 @@ export interface ExperimentPage {
 }
 
 export function parseExperimentPage(raw: unknown): ExperimentPage {
-  const data = asObject(raw);
+  const message = readMessage(ListExperimentsResponseSchema, raw);
   return {
-    experiments: asArray(field(data, "experiments")).map(parseExperiment),
-    nextPageToken: asString(field(data, "next_page_token")),
-    totalSize: asNumber(field(data, "total_size")),
+    experiments: message.experiments.map(experimentFrom),
+    nextPageToken: message.nextPageToken,
+    totalSize: message.totalSize,
   };
 }
 
@@ -206,14 +268,12 @@ export interface Pipeline {
 }
 
 export function parsePipelines(raw: unknown): Pipeline[] {
-  return asArray(field(asObject(raw), "pipelines")).map((item) => {
-    const data = asObject(item);
-    return {
-      name: asString(field(data, "name")),
-      summary: asString(field(data, "summary")),
-      configSchema: asObject(field(data, "config_schema")) as JsonSchema,
-    };
-  });
+  return readMessage(ListPipelinesResponseSchema, raw).pipelines.map((info) => ({
+    name: info.name,
+    summary: info.summary,
+    // A JSON Schema is free-form JSON to protobuf (a Struct); the form reads the keywords above.
+    configSchema: (info.configSchema ?? {}) as JsonSchema,
+  }));
 }
 
 export type EventKind =
@@ -265,90 +325,70 @@ export type ExperimentEvent = {
 
 export type ResumedEvent = Extract<ExperimentEvent, { type: "resumed" }>;
 
-function parseKind(data: Json): EventKind {
-  const started = field(data, "experiment_started");
-  if (started !== undefined) {
-    const body = asObject(started);
-    return {
-      type: "started",
-      pipeline: asString(field(body, "pipeline")),
-      totalEpochs: asNumber(field(body, "total_epochs")),
-      trainerId: asString(field(body, "trainer_id")),
-      stepsPerEpoch: asNumber(field(body, "steps_per_epoch")),
-      initialEpoch: asNumber(field(body, "initial_epoch")),
-    };
+/** What happened; an event of a kind this build does not know (a newer server's) is "unknown". */
+function kindFrom(kind: ExperimentEventMessage["kind"]): EventKind {
+  switch (kind.case) {
+    case "experimentStarted": {
+      const { pipeline, totalEpochs, trainerId, stepsPerEpoch, initialEpoch } = kind.value;
+      return { type: "started", pipeline, totalEpochs, trainerId, stepsPerEpoch, initialEpoch };
+    }
+    case "epochEnded": {
+      const { epoch, totalEpochs, metrics, elapsedSeconds } = kind.value;
+      return { type: "epochEnded", epoch, totalEpochs, metrics: { ...metrics }, elapsedSeconds };
+    }
+    case "batchProgress": {
+      const { epoch, batch, totalBatches, loss } = kind.value;
+      return { type: "batchProgress", epoch, batch, totalBatches, loss };
+    }
+    case "logLine": {
+      const { level, logger, message } = kind.value;
+      return { type: "log", level, logger, message };
+    }
+    case "artifactStored": {
+      const artifact = kind.value.artifact;
+      return {
+        type: "artifactStored",
+        artifact: artifact ? artifactFrom(artifact) : { name: "", sizeBytes: 0, contentType: "", sha256: "" },
+      };
+    }
+    case "experimentFinished": {
+      const { status, errorMessage, metrics, baselines, references } = kind.value;
+      return {
+        type: "finished",
+        status: statusWord(status),
+        errorMessage,
+        metrics: { ...metrics },
+        baselines: scoresFrom(baselines),
+        references: scoresFrom(references),
+      };
+    }
+    case "experimentResumed": {
+      const { trainerId, fromEpoch, attempt, reason, previousTrainerId } = kind.value;
+      return { type: "resumed", trainerId, fromEpoch, attempt, reason, previousTrainerId };
+    }
+    case undefined:
+      return { type: "unknown" };
+    default:
+      return unhandled(kind);
   }
-  const epoch = field(data, "epoch_ended");
-  if (epoch !== undefined) {
-    const body = asObject(epoch);
-    return {
-      type: "epochEnded",
-      epoch: asNumber(field(body, "epoch")),
-      totalEpochs: asNumber(field(body, "total_epochs")),
-      metrics: asNumberMap(field(body, "metrics")),
-      elapsedSeconds: asNumber(field(body, "elapsed_seconds")),
-    };
-  }
-  const batch = field(data, "batch_progress");
-  if (batch !== undefined) {
-    const body = asObject(batch);
-    return {
-      type: "batchProgress",
-      epoch: asNumber(field(body, "epoch")),
-      batch: asNumber(field(body, "batch")),
-      totalBatches: asNumber(field(body, "total_batches")),
-      loss: asNumber(field(body, "loss")),
-    };
-  }
-  const log = field(data, "log_line");
-  if (log !== undefined) {
-    const body = asObject(log);
-    return {
-      type: "log",
-      level: asString(field(body, "level")),
-      logger: asString(field(body, "logger")),
-      message: asString(field(body, "message")),
-    };
-  }
-  const stored = field(data, "artifact_stored");
-  if (stored !== undefined) {
-    return { type: "artifactStored", artifact: parseArtifact(field(asObject(stored), "artifact")) };
-  }
-  const finished = field(data, "experiment_finished");
-  if (finished !== undefined) {
-    const body = asObject(finished);
-    return {
-      type: "finished",
-      status: parseStatus(field(body, "status")),
-      errorMessage: asString(field(body, "error_message")),
-      metrics: asNumberMap(field(body, "metrics")),
-      baselines: asScoresMap(field(body, "baselines")),
-      references: asScoresMap(field(body, "references")),
-    };
-  }
-  const resumed = field(data, "experiment_resumed");
-  if (resumed !== undefined) {
-    const body = asObject(resumed);
-    return {
-      type: "resumed",
-      trainerId: asString(field(body, "trainer_id")),
-      fromEpoch: asNumber(field(body, "from_epoch")),
-      attempt: asNumber(field(body, "attempt")),
-      reason: asString(field(body, "reason")),
-      previousTrainerId: asString(field(body, "previous_trainer_id")),
-    };
-  }
-  return { type: "unknown" };
+}
+
+/** Reached only when the `.proto` has a kind of event that `kindFrom` has no case for. */
+function unhandled(kind: never): EventKind {
+  throw new Error(`no view of the event kind ${JSON.stringify(kind)}`);
+}
+
+function eventFrom(message: ExperimentEventMessage): ExperimentEvent {
+  return {
+    experimentId: message.experimentId,
+    seq: numberOf(message.seq),
+    emittedAt: dateOf(message.emittedAt),
+    ...kindFrom(message.kind),
+  };
 }
 
 export function parseEvent(raw: unknown): ExperimentEvent {
-  const data = asObject(raw);
-  return {
-    experimentId: asString(field(data, "experiment_id")),
-    seq: asNumber(field(data, "seq")),
-    emittedAt: asTime(field(data, "emitted_at")),
-    ...parseKind(data),
-  };
+  return eventFrom(readMessage(ExperimentEventSchema, raw));
 }
 
 export interface StatusChange {
@@ -362,18 +402,21 @@ export interface StatusChange {
   errorMessage: string;
 }
 
-export function parseStatusChange(raw: unknown): StatusChange {
-  const data = asObject(raw);
+function statusChangeFrom(message: ExperimentStatusChanged): StatusChange {
   return {
-    experimentId: asString(field(data, "experiment_id")),
-    name: asString(field(data, "name")),
-    pipeline: asString(field(data, "pipeline")),
-    owner: asString(field(data, "owner")),
-    status: parseStatus(field(data, "status")),
-    previousStatus: parseStatus(field(data, "previous_status")),
-    changedAt: asTime(field(data, "changed_at")),
-    errorMessage: asString(field(data, "error_message")),
+    experimentId: message.experimentId,
+    name: message.name,
+    pipeline: message.pipeline,
+    owner: message.owner,
+    status: statusWord(message.status),
+    previousStatus: statusWord(message.previousStatus),
+    changedAt: dateOf(message.changedAt),
+    errorMessage: message.errorMessage,
   };
+}
+
+export function parseStatusChange(raw: unknown): StatusChange {
+  return statusChangeFrom(readMessage(ExperimentStatusChangedSchema, raw));
 }
 
 /** One broken rule of a rejected request, e.g. `{field: "config.epochs", message: ...}`. */

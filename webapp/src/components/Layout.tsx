@@ -76,6 +76,7 @@ export function Layout() {
             Experiments
           </NavLink>
           <NavLink to="/experiments/new">New experiment</NavLink>
+          <NavLink to="/sweeps">Sweeps</NavLink>
           <NavLink to="/compare">Compare</NavLink>
         </nav>
         <div className="user-box">

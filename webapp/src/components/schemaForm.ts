@@ -197,7 +197,8 @@ export function initialValues(fields: FormField[]): FormValues {
   return values;
 }
 
-function typedNumber(text: string): number | string {
+/** `text` as a number when it is one in plain decimal notation; as it is otherwise, for the server to name. */
+export function typedNumber(text: string): number | string {
   const trimmed = text.trim();
   // Number("") is 0 and Number("0x10") is 16: only plain decimal notation counts as a number.
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(trimmed)) return text;

@@ -11,6 +11,11 @@ describe("StatusBadge", () => {
     render(<StatusBadge status="cancelled" />);
     expect(screen.getByText("Cancelled")).toHaveAttribute("data-status", "cancelled");
   });
+
+  it("says a sweep's trial was stopped early", () => {
+    render(<StatusBadge status="stopped_early" />);
+    expect(screen.getByText("Stopped early")).toHaveAttribute("data-status", "stopped_early");
+  });
 });
 
 describe("ProgressBar", () => {

@@ -225,6 +225,28 @@ describe("the experiment page", () => {
     expect(screen.getByRole("tab", { name: "Progress" })).toHaveFocus();
   });
 
+  it("says a sweep stopped the run early, as a finished run with nothing to cancel or ask", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({
+      [`GET experiments/${ID}`]: () => ({ json: wireExperiment({ experiment_id: ID, status: "EXPERIMENT_STATUS_STOPPED_EARLY" }) }),
+    });
+    renderApp(`/experiments/${ID}`);
+    await screen.findByRole("heading", { name: /weather_forecaster cccccccc/ });
+    expect(screen.getAllByText("Stopped early")[0]).toHaveAttribute("data-status", "stopped_early");
+    expect(screen.getByText(/Its sweep stopped the run early/)).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Cancel run" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("tab", { name: "Predict" })).not.toBeInTheDocument();
+  });
+
+  it("shows why an answer it cannot read is wrong, instead of an empty run", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    fakeApi({ [`GET experiments/${ID}`]: () => ({ json: wireExperiment({ experiment_id: ID, epochs_done: "five" }) }) });
+    renderApp(`/experiments/${ID}`);
+    expect(await screen.findByRole("alert")).toHaveTextContent(/malformed azuraforge\.v1\.Experiment.*epochs_done/);
+  });
+
   it("says when there is no such experiment", async () => {
     FakeWebSocket.install();
     await startSession();

@@ -160,6 +160,15 @@ export function ExperimentPage() {
         <div>
           <p className="breadcrumb">
             <Link to="/experiments">Experiments</Link> <span aria-hidden="true">/</span>
+            {data.sweepId ? (
+              <>
+                {" "}
+                <Link to={`/sweeps/${encodeURIComponent(data.sweepId)}`}>
+                  Trial {data.sweepTrial} of sweep {shortId(data.sweepId)}
+                </Link>{" "}
+                <span aria-hidden="true">/</span>
+              </>
+            ) : null}
           </p>
           <RunHeading experiment={data} onRenamed={(renamed) => setData(() => renamed)} />
         </div>
@@ -205,6 +214,9 @@ export function ExperimentPage() {
       ) : null}
       {status === "cancelled" && !errorMessage ? <Alert kind="info">The run was cancelled.</Alert> : null}
       {status === "succeeded" ? <Alert kind="success">The run succeeded. Its report is in the Report tab.</Alert> : null}
+      {status === "stopped_early" ? (
+        <Alert kind="info">Its sweep stopped the run early: it was behind the sweep's other trials.</Alert>
+      ) : null}
       {latestResume ? (
         <ResumeNotice resume={latestResume} attemptsAllowed={data.maxRestarts > 0 ? data.maxRestarts + 1 : null} />
       ) : null}

@@ -308,6 +308,11 @@ export function ExperimentsPage() {
                       </Link>
                       {experiment.name ? <span className="muted small run-list-pipeline"> {experiment.pipeline}</span> : null}
                       <span className="mono muted small"> {shortId(experiment.id)}</span>
+                      {experiment.sweepId ? (
+                        <Link to={`/sweeps/${encodeURIComponent(experiment.sweepId)}`} className="sweep-tag small">
+                          trial {experiment.sweepTrial} of sweep {shortId(experiment.sweepId)}
+                        </Link>
+                      ) : null}
                       {changed.length ? (
                         <span className="run-settings small" title="Settings that differ from the pipeline's defaults">
                           {changed
