@@ -123,6 +123,7 @@ def check_sweep(catalogue: Catalogue, spec: sweep_pb2.SweepSpec) -> SweepPlan:
     """`spec` checked whole against the pipelines `catalogue` holds; `BadRequest` naming every
     bad field it could tell."""
     errors: list[FieldError] = []
+    _no_nul(spec)
     # An unknown pipeline or a bad base config: nothing else can be checked.
     base = check_submission(catalogue, spec.pipeline, spec.config)
     space_values = config_values(spec.space)
@@ -183,6 +184,23 @@ def check_sweep(catalogue: Catalogue, spec: sweep_pb2.SweepSpec) -> SweepPlan:
 def trial_config(catalogue: Catalogue, plan: SweepPlan, number: int) -> dict[str, Any]:
     """Trial `number`'s full config (from 1), checked as a submission; else `BadRequest`."""
     return _trial_config(catalogue, plan.pipeline, plan.config, plan.trials[number - 1])
+
+
+def _no_nul(spec: sweep_pb2.SweepSpec) -> None:
+    """`BadRequest` for a NUL in a text field of the spec, which Postgres can neither store nor
+    compare (`scheduler.requests` checks only a request's top-level fields)."""
+    texts = {
+        "pipeline": spec.pipeline,
+        "search": spec.search,
+        "name": spec.name,
+        "objective.metric": spec.objective.metric,
+        "objective.mode": spec.objective.mode,
+    }
+    for field, text in texts.items():
+        if "\x00" in text:
+            raise BadRequest.field(
+                field, "nul_character", f"{field}: must not contain NUL characters"
+            )
 
 
 def _collect(errors: list[FieldError], check: Any) -> Any:

@@ -239,6 +239,8 @@ def test_cancelling_a_sweep_cancels_its_running_trials_and_draws_no_more(
         ({"config": {"epochs": 0}}, "config.epochs", "greater_than_equal"),
         ({"pipeline": "nope"}, "pipeline", "unknown_pipeline"),
         ({"parallelism": 1000}, "parallelism", "less_than_equal"),
+        ({"pipeline": "trainer\x00probe"}, "pipeline", "nul_character"),
+        ({"name": "a\x00b"}, "name", "nul_character"),
     ],
 )
 def test_a_bad_sweep_is_invalid_argument_naming_the_field_and_rule(
