@@ -41,6 +41,8 @@ const ADMIN = { username: "admin", password: "e2e-admin-password" };
 // The hourly sample has ~8,700 rows against the daily observations' ~1,400.
 const LIVE_RUN = { epochs: 8, batch_size: 16, hidden_size: 48, source: "sample" };
 const SECOND_RUN = { epochs: 3, learning_rate: 0.002, batch_size: 64 };
+// The sweep launched from the form: four trials of three epochs, ASHA with η = 2.
+const SWEEP = { name: "learning rate and width", epochs: 3, batch_size: 64, trials: 4 };
 // What the live run is called at launch, and what it is renamed to on its page.
 const LIVE_RUN_NAME = "hourly sample, 48 units";
 const LIVE_RUN_RENAMED = "eight epochs, wide";
@@ -508,7 +510,7 @@ async function main() {
       await tabTo(page, "the New experiment link", focusedControl, "New experiment");
       await page.keyboard.press("Enter");
       await page.waitForFunction(headingFocused, "New experiment", { timeout: 10000 });
-      await tabTo(page, "a pipeline choice", () => document.activeElement?.getAttribute("type") === "radio");
+      await tabTo(page, "a pipeline choice", () => document.activeElement?.getAttribute("name") === "pipeline");
       for (let moves = 0; moves < 5 && !(await page.evaluate(weatherChosen)); moves += 1) {
         await page.keyboard.press("ArrowDown");
       }
@@ -521,6 +523,57 @@ async function main() {
       await page.waitForFunction(headingFocused, "weather_forecaster", { timeout: 10000 });
       await shot(page, "desktop-keyboard-launched");
       console.log(`(Launch was ${presses} presses of Tab after Epochs) `);
+    });
+
+    let sweepId = "";
+    await step("launch a sweep from the form: a bad range is named next to it, then the sweep's page fills in live", async () => {
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Sweeps" }).click();
+      await page.getByRole("heading", { name: "Sweeps", level: 1 }).waitFor();
+      await page.getByRole("link", { name: "New sweep" }).click();
+      await page.getByRole("heading", { name: "New experiment" }).waitFor();
+      check(await page.getByRole("radio", { name: /A sweep/ }).isChecked(), "New sweep does not open the form in Sweep mode");
+      await page.getByRole("radio", { name: /weather_forecaster/ }).check();
+      await page.getByLabel("Epochs", { exact: true }).fill(String(SWEEP.epochs));
+      await page.getByLabel("Batch size", { exact: true }).fill(String(SWEEP.batch_size));
+      await page.getByLabel(/Vary Learning rate/).check();
+      const from = page.getByLabel("Learning rate: from");
+      await from.fill("0");
+      await page.getByRole("button", { name: "Launch sweep of weather_forecaster" }).click();
+      await page.locator('[data-setting="learning_rate"] .field-error').waitFor();
+      check((await from.getAttribute("aria-invalid")) === "true", "the range the server refused is not marked invalid");
+      await page.locator(".error-summary").filter({ hasText: "Range of Learning rate" }).waitFor();
+      await shot(page, "desktop-new-sweep-error");
+      await from.fill("0.001");
+      await page.getByLabel("Learning rate: to").fill("0.05");
+      await page.getByLabel(/Vary Hidden size/).check();
+      await page.getByLabel("Hidden size: how it is drawn").selectOption("choice");
+      await page.getByLabel("Hidden size: values, comma-separated").fill("8, 32");
+      await page.getByLabel("Trials", { exact: true }).fill(String(SWEEP.trials));
+      await page.getByLabel("Reduction factor η").fill("2");
+      await page.getByLabel("Name", { exact: true }).fill(SWEEP.name);
+      await page.getByRole("button", { name: "Launch sweep of weather_forecaster" }).click();
+      await page.waitForURL(/\/sweeps\/[0-9a-f-]{36}$/);
+      sweepId = page.url().split("/").pop();
+      await page.waitForFunction(headingFocused, SWEEP.name, { timeout: 10000 });
+      await page.locator('path[data-best="true"]').waitFor({ timeout: TIMEOUT.run });
+      await shot(page, "desktop-sweep-running");
+      await page.locator('[data-testid="sweep-status"] [data-status="succeeded"]').waitFor({ timeout: TIMEOUT.run * 2 });
+      const rows = await page.locator("#sweep-trials tbody tr").count();
+      check(rows === SWEEP.trials, `the sweep page shows ${rows} trials, not ${SWEEP.trials}`);
+      // Every trial reaches the first rung (epoch 1 of 3), so each has a decision there.
+      const decisions = await page.locator(".decision-list li").count();
+      check(decisions >= SWEEP.trials, `the sweep page lists ${decisions} decisions for ${SWEEP.trials} trials`);
+      const best = await page.locator("#sweep-trials tr.is-best").getAttribute("data-trial");
+      const drawn = await page.locator('path[data-best="true"]').getAttribute("data-trial");
+      check(best !== null && best === drawn, `the best trial in the table (${best}) is not the one drawn thick (${drawn})`);
+      const budget = await page.locator(".sweep-budget p").first().innerText();
+      check(new RegExp(`spent of ${SWEEP.trials * SWEEP.epochs} `).test(budget), `the budget says: ${budget}`);
+      await shot(page, "desktop-sweep-finished");
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Experiments", exact: true }).click();
+      await page.getByRole("link", { name: /^trial \d+ of sweep / }).first().waitFor();
+      const links = await page.getByRole("link", { name: /^trial \d+ of sweep / }).count();
+      check(links === SWEEP.trials, `the experiments table links ${links} trials to their sweep`);
+      console.log(`(${decisions} decisions; ${budget}) `);
     });
 
     await step("every page at 390×844", async () => {
@@ -561,6 +614,11 @@ async function main() {
       await shot(mobile, "phone-compare");
       const overflow = await mobile.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       check(overflow <= 0, `the compare page is ${overflow} px wider than the phone's screen`);
+      await mobile.goto(url(`/sweeps/${sweepId}`));
+      await mobile.locator('path[data-best="true"]').waitFor();
+      await shot(mobile, "phone-sweep");
+      const sweepWider = await mobile.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      check(sweepWider <= 0, `the sweep page is ${sweepWider} px wider than the phone's screen`);
       await phone.close();
     });
 
