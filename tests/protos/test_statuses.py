@@ -9,7 +9,7 @@ RUNNING = experiment_pb2.EXPERIMENT_STATUS_RUNNING
 
 
 def test_the_names_people_use_in_their_order_of_life() -> None:
-    assert NAMES == ("pending", "running", "succeeded", "failed", "cancelled")
+    assert NAMES == ("pending", "running", "succeeded", "failed", "cancelled", "stopped_early")
     assert status_name(RUNNING) == "RUNNING"
 
 
