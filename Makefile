@@ -24,7 +24,8 @@ WEBAPP_BUILT := webapp/dist/index.html
 # The browser the end-to-end test drives; Debian's chromium package installs it here.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install up test lint typecheck protos protos-check test-python bench format clean
+.PHONY: help install up test lint typecheck protos protos-check test-python bench bench-platform
+.PHONY: format clean
 .PHONY: webapp webapp-check e2e
 
 help: ## list the targets
@@ -110,6 +111,9 @@ e2e: $(INSTALLED) $(WEBAPP_BUILT) | $(CHROMIUM) ## the web UI in headless Chromi
 
 bench: $(INSTALLED) ## time training steps of forge against PyTorch (docs/benchmarks.md)
 	$(BIN)/python bench/engine.py
+
+bench-platform: $(INSTALLED) ## the services' benchmark: ingest, live fan-out, submit to first event (~10 min)
+	$(BIN)/python -m bench.platform
 
 format: $(INSTALLED) ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .
