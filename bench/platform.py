@@ -14,7 +14,8 @@ It starts a real `forge up` (`bench.services`) whose runs are `bench_ticker` run
   did not. The gateway's resident memory before and after the viewers joined gives the memory
   per viewer.
 - **submit → first event**: from the submit request to the arrival, over the WebSocket, of
-  `ExperimentStarted` and of the first batch and epoch events.
+  `ExperimentStarted` and of the first batch and epoch events; and from the last epoch's
+  `emitted_at` to the arrival of `ExperimentFinished` (the run's files are stored between).
 
 The machine is shared and small, so every figure is a median of what this run measured; run it
 more than once before comparing. `--quick` keeps to SQLite, one run and fewer viewers (about
@@ -40,6 +41,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -286,11 +288,13 @@ class FirstEvents:
     started_ms: float
     batch_ms: float
     epoch_ms: float
+    # From the last epoch's emitted_at to the arrival of ExperimentFinished.
+    finished_ms: float
 
 
 async def first_events(services: Services, tries: int) -> FirstEvents:
     """From the submit request to the first events' arrival, the median of `tries` runs."""
-    started, batch, epoch = [], [], []
+    started, batch, epoch, finished = [], [], [], []
     async with aiohttp.ClientSession() as http:
         client = await connected_client(services, http)
         for _ in range(tries):
@@ -298,20 +302,24 @@ async def first_events(services: Services, tries: int) -> FirstEvents:
             experiment_id = await client.submit({"epochs": 3, "rate": 1000.0})
             url = f"{services.gateway}/api/v1/experiments/{experiment_id}/events"
             arrivals: dict[str, float] = {}
-            async with http.ws_connect(
-                url, protocols=("azuraforge.v1", f"bearer.{client.token}")
-            ) as ws:
+            last_epoch = 0.0
+            protocols = ("azuraforge.v1", f"bearer.{client.token}")
+            async with http.ws_connect(url, protocols=protocols) as ws:
                 async for message in ws:
                     now = time.time()
                     data = message.json()
                     for kind in ("experiment_started", "batch_progress", "epoch_ended"):
                         if kind in data and kind not in arrivals:
                             arrivals[kind] = now - begun
+                    if "epoch_ended" in data:
+                        last_epoch = datetime.fromisoformat(data["emitted_at"]).timestamp()
+                    if "experiment_finished" in data:
+                        finished.append(now - last_epoch)
             started.append(arrivals["experiment_started"])
             batch.append(arrivals["batch_progress"])
             epoch.append(arrivals["epoch_ended"])
     median = lambda values: statistics.median(values) * 1000  # noqa: E731
-    return FirstEvents(median(started), median(batch), median(epoch))
+    return FirstEvents(median(started), median(batch), median(epoch), median(finished))
 
 
 # The tables
@@ -354,10 +362,16 @@ def print_tables(
                 f"| {result.bytes_per_viewer / 1024:.1f} KiB |"
             )
     if first is not None:
-        print("\nSubmit → first event (median, over the WebSocket)")
-        print("| ExperimentStarted | first BatchProgress | first EpochEnded |")
-        print("|---|---|---|")
-        print(f"| {first.started_ms:.0f} ms | {first.batch_ms:.0f} ms | {first.epoch_ms:.0f} ms |")
+        print("\nSubmit → first events, and last epoch → ExperimentFinished (median, WebSocket)")
+        print(
+            "| submit → ExperimentStarted | → first BatchProgress | → first EpochEnded "
+            "| last EpochEnded → ExperimentFinished |"
+        )
+        print("|---|---|---|---|")
+        print(
+            f"| {first.started_ms:.0f} ms | {first.batch_ms:.0f} ms | {first.epoch_ms:.0f} ms "
+            f"| {first.finished_ms:.0f} ms |"
+        )
 
 
 # (viewers, runs, epochs a second per run, seconds): frames a second stay near 10,000, what
