@@ -14,7 +14,8 @@ It starts a real `forge up` (`bench.services`) whose runs are `bench_ticker` run
   did not. The gateway's resident memory before and after the viewers joined gives the memory
   per viewer.
 - **submit → first event**: from the submit request to the arrival, over the WebSocket, of
-  `ExperimentStarted` and of the first batch and epoch events; and from the last epoch's
+  `ExperimentStarted` and of the first batch and epoch events, on an idle trainer (its ready
+  job process done importing); and from the last epoch's
   `emitted_at` to the arrival of `ExperimentFinished` (the run's files are stored between).
 
 The machine is shared and small, so every figure is a median of what this run measured; run it
@@ -298,6 +299,7 @@ async def first_events(services: Services, tries: int) -> FirstEvents:
     async with aiohttp.ClientSession() as http:
         client = await connected_client(services, http)
         for _ in range(tries):
+            await asyncio.to_thread(services.wait_until_idle, "trainer")
             begun = time.time()
             experiment_id = await client.submit({"epochs": 3, "rate": 1000.0})
             url = f"{services.gateway}/api/v1/experiments/{experiment_id}/events"

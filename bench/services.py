@@ -63,6 +63,22 @@ class Services:
                 return pid
         raise LookupError(f"no {service} process under forge up (pid {self.process.pid})")
 
+    def wait_until_idle(self, service: str, quiet_s: float = 0.5, timeout_s: float = 60.0) -> None:
+        """Until a service and its children (a trainer's job processes) use no CPU for `quiet_s`.
+
+        A trainer starts its next job process ahead of the job, and that process imports the
+        engine and every pipeline: a submit made meanwhile measures that, not a ready trainer.
+        """
+        root = self.pid_of(service)
+        deadline = time.monotonic() + timeout_s
+        used = _cpu_ticks([root, *_descendants(root)])
+        while time.monotonic() < deadline:
+            time.sleep(quiet_s)
+            now = _cpu_ticks([root, *_descendants(root)])
+            if now - used <= 1:  # a tick of housekeeping (heartbeats) is idle
+                return
+            used = now
+
     def rss_bytes(self, service: str) -> int:
         """The resident memory of one service, from /proc."""
         for line in Path(f"/proc/{self.pid_of(service)}/status").read_text().splitlines():
@@ -173,6 +189,18 @@ def _descendants(pid: int) -> list[int]:
             found.append(child)
             pending.append(child)
     return found
+
+
+def _cpu_ticks(pids: list[int]) -> int:
+    """User and system CPU time of `pids`, in clock ticks, from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
 
 
 def _free_port() -> int:
