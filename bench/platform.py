@@ -219,12 +219,15 @@ async def ingest_step(
     from azuraforge.v1 import events_pb2
 
     arrivals: list[tuple[float, float, str]] = []
+    waiting: set[str] = set()
 
     async def noted(message: Any) -> None:
         now = time.time()
         event = events_pb2.ExperimentEvent.FromString(message.data)
         if event.HasField("epoch_ended"):
             arrivals.append((now, event.emitted_at.ToNanoseconds() / 1e9, event.experiment_id))
+        elif event.HasField("log_line") and event.log_line.message.startswith("waiting for"):
+            waiting.add(event.experiment_id)
 
     bus = await nats.connect(services.nats_reader_url)
     try:
@@ -237,7 +240,7 @@ async def ingest_step(
                 epochs = max(1, int(rate * seconds))
                 config = {"epochs": epochs, "rate": rate, "start_file": str(go)}
                 experiments = [await client.submit(config) for _ in range(runs)]
-                await _until_running(client, experiments)
+                await _until_waiting(waiting, experiments)
                 go.touch()
                 deadline = time.monotonic() + seconds + WAIT_S
                 while len(arrivals) < runs * epochs and time.monotonic() < deadline:
@@ -255,16 +258,14 @@ async def ingest_step(
     )
 
 
-async def _until_running(client: Client, experiments: list[str]) -> None:
-    """Until every run is placed: the steps time the events, not the child processes' start."""
+async def _until_waiting(waiting: set[str], experiments: list[str]) -> None:
+    """Until every run's process is at the start line (the ticker's log line said so): the
+    steps time the events, not the job processes' start."""
     deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        statuses = [await client.status(experiment_id) for experiment_id in experiments]
-        if all(status == "EXPERIMENT_STATUS_RUNNING" for status in statuses):
-            await asyncio.sleep(1.0)  # the children import the pipeline and wait at the gate
-            return
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"the runs were not all placed within {WAIT_S:g} s")
+    while not waiting.issuperset(experiments):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the runs were not all started within {WAIT_S:g} s")
+        await asyncio.sleep(0.1)
 
 
 async def ingest(

@@ -135,6 +135,9 @@ class RunEnded:
     at: float = field(default_factory=time.time)
 
 
+READY = "ready"
+"""What a job process started ahead of its job sends once it has imported every pipeline."""
+
 Progress = TrainingStarted | EpochDone | BatchDone | LogRecord
 """What the child says while the run goes on that becomes an event."""
 ChildMessage = Progress | CheckpointSaved | RunEnded
@@ -157,6 +160,7 @@ def job_process(events: Connection, control: Connection, warm: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if warm:
         discover_pipelines()
+        events.send(READY)
     try:
         spec = control.recv()
     except (EOFError, OSError):

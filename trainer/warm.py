@@ -3,9 +3,10 @@
 Starting a job process costs a fresh interpreter (``spawn``, see ``trainer.job``), NumPy, the
 engine, the learner and the pipeline's own imports: most of a second on a small machine, and
 all of it between a submit and the run's first event. So the trainer keeps one process
-started and ready (``JobProcess``, which imports every registered pipeline and then waits on
-its control pipe), takes it for the next job, and at once starts the next one. A job that
-finds none ready (two arrive together, or the ready one died) starts its own as before.
+started and ready (``JobProcess``, which imports every registered pipeline, says so, and then
+waits on its control pipe), takes it for the next job, and at once starts the next one. A job
+that finds none ready (two arrive together, the ready one is still importing, or it died)
+starts its own, which imports only what that job needs, as before.
 
 One ready process per trainer, not per slot: jobs rarely arrive together, and each waiting
 process holds its imports in memory (about as much as a run's own process at its start).
@@ -21,7 +22,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from trainer.job import JobSpec, job_process
+from trainer.job import READY, JobSpec, job_process
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class JobProcess:
 
     def __init__(self, threads: int, *, warm: bool) -> None:
         self.threads = threads
+        self._ready = False
         self.events, events_end = _SPAWN.Pipe(duplex=False)
         control_end, self.control = _SPAWN.Pipe(duplex=False)
         self.process = _SPAWN.Process(
@@ -59,6 +61,16 @@ class JobProcess:
         finally:
             for end in (events_end, control_end):
                 end.close()  # the child holds them now; the parent's copies would hide its exit
+
+    @property
+    def ready(self) -> bool:
+        """Whether it has said it imported everything (a warm one), without waiting for it."""
+        if not self._ready:
+            try:
+                self._ready = self.events.poll() and self.events.recv() == READY
+            except (EOFError, OSError):
+                return False
+        return self._ready and self.process.is_alive()
 
     def give(self, experiment_id: str, spec: JobSpec) -> None:
         """Hand the process its job; OSError if it is gone."""
@@ -88,15 +100,26 @@ class ReadyProcesses:
         self._refill()
 
     def take(self, threads: int) -> JobProcess:
-        """A process for a job with `threads` threads: the ready one if it fits, else a new one."""
-        ready, self._ready = self._ready, None
-        if self._enabled and not self._closed:
-            asyncio.get_running_loop().call_soon(self._refill)
-        if ready is not None and ready.threads == threads and ready.process.is_alive():
-            return ready
-        if ready is not None:
+        """A process for a job with `threads` threads: the ready one if it is done importing,
+        else a new one that imports only what its job needs (jobs that arrive together do not
+        wait for, nor pile up, processes that import every pipeline)."""
+        ready = self._ready
+        if ready is not None and not ready.process.is_alive():
             ready.discard()
+            ready = self._ready = None
+        if ready is not None and ready.threads == threads and ready.ready:
+            self._ready = None
+            if self._enabled and not self._closed:
+                asyncio.get_running_loop().call_soon(self._refill)
+            return ready
+        if ready is None and self._enabled and not self._closed:
+            asyncio.get_running_loop().call_soon(self._refill)
         return JobProcess(threads, warm=False)
+
+    @property
+    def ready(self) -> bool:
+        """Whether a process is ready for the next job now."""
+        return self._ready is not None and self._ready.ready
 
     def renew(self) -> None:
         """Replace the ready process: the installed pipelines changed since it imported them."""

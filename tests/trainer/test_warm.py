@@ -27,11 +27,13 @@ def test_a_job_runs_in_the_process_made_ready_for_it_and_another_is_made_ready(
 ):
     async def scenario():
         async with running_trainer(tmp_path) as client:
+            processes = client.server.trainer.processes
+            await until(lambda: processes.ready, 60, "the ready process to import everything")
             before = ready_pids()
             call = client.train("exp-1", gate.config(epochs=2))
             await receive(call, until="experiment_started")
             job = [c.pid for c in multiprocessing.active_children() if c.name == "forge-job-exp-1"]
-            await until(lambda: len(ready_pids()) == 1, 30, "the next ready process")
+            await until(lambda: processes.ready, 60, "the next ready process")
             after = ready_pids()
             gate.open()
             rest = await receive(call)
@@ -47,8 +49,12 @@ def test_a_job_runs_in_the_process_made_ready_for_it_and_another_is_made_ready(
 
 
 def test_a_job_whose_ready_process_died_gets_a_new_one(tmp_path: Path):
+    """And so does one that comes before the ready process has imported everything: that is
+    the first job of every trainer here, as the other tests show."""
+
     async def scenario():
         async with running_trainer(tmp_path) as client:
+            await until(lambda: client.server.trainer.processes.ready, 60, "a ready process")
             [ready] = [c for c in multiprocessing.active_children() if c.name == READY_NAME]
             ready.kill()
             ready.join()
