@@ -47,6 +47,7 @@ class Viewer(asyncio.Protocol):
         self.emissions = emissions
         self.arrivals: list[tuple[int, float]] = []
         self.close_code: int | None = None
+        self.close_reason = ""
         self.upgraded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._buffer = bytearray()
@@ -104,6 +105,7 @@ class Viewer(asyncio.Protocol):
             self._send(OPCODE_PONG, payload)
         elif opcode == OPCODE_CLOSE:
             self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+            self.close_reason = payload[2:].decode(errors="replace")
             self._send(OPCODE_CLOSE, payload[:2])
             if self._transport is not None:
                 self._transport.close()
