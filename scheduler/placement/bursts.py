@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from typing import TypeVar, cast
 
 T = TypeVar("T")
@@ -23,7 +23,7 @@ T = TypeVar("T")
 _END = object()
 
 
-async def in_bursts(stream: AsyncIterable[T], most: int) -> AsyncIterator[list[T]]:
+async def in_bursts(stream: AsyncIterable[T], most: int) -> AsyncGenerator[list[T], None]:
     """The items of `stream` in lists of 1 to `most`: each what had arrived when asked for."""
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=most)
     failure: list[BaseException] = []

@@ -254,7 +254,9 @@ def test_an_idle_viewer_takes_frames_through_its_sink_and_a_busy_one_through_its
             accepting = False
             await log.append(2, finish=True)
             await settle()
-            refused = [(await waiting).seq, *await drain(viewer)]
+            frame = await waiting
+            assert frame is not None
+            refused = [frame.seq, *await drain(viewer)]
             return busy, written, woken_while_idle, refused
 
     busy, written, woken_while_idle, refused = asyncio.run(scenario())
