@@ -20,8 +20,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-SEQ = re.compile(rb'"seq":(\d+)')
-EMITTED_AT = re.compile(rb'"emitted_at":"([^"]+)"')
+SEQ = re.compile(rb'"seq": ?(\d+)')
+EMITTED_AT = re.compile(rb'"emitted_at": ?"([^"]+)"')
 OPCODE_TEXT, OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG = 0x1, 0x8, 0x9, 0xA
 
 
