@@ -26,8 +26,9 @@ WEBAPP_GENERATED := webapp/src/gen
 # The browser the end-to-end test drives; Debian's chromium package installs it here.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install up test lint typecheck protos protos-check test-python bench format clean
-.PHONY: webapp webapp-check e2e bench-sweeps
+.PHONY: help install up test lint typecheck protos protos-check test-python bench bench-platform
+.PHONY: bench-sweeps format clean
+.PHONY: webapp webapp-check e2e
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -119,6 +120,9 @@ bench: $(INSTALLED) ## time training steps of forge against PyTorch (docs/benchm
 
 bench-sweeps: $(INSTALLED) ## a 16-trial ASHA sweep against the same configs in full (docs/benchmarks.md)
 	$(BIN)/python bench/sweeps.py
+
+bench-platform: $(INSTALLED) ## the services' benchmark: ingest, live fan-out, submit to first event (~10 min)
+	$(BIN)/python -m bench.platform
 
 format: $(INSTALLED) ## fix what ruff can fix and format the code
 	$(BIN)/ruff check --fix .

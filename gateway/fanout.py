@@ -22,6 +22,15 @@ duplicate; the cost is one short replay call per viewer, bounded by the history 
 The alternative, a feed that keeps every event it has seen, would hold whole histories in the
 gateway's memory for as long as anyone watches.
 
+**One serialisation per event, and no task woken per viewer where none is needed.** The feed
+turns each event into its WebSocket text once (`Frame`), whatever the audience; every viewer
+sends the same text. A viewer whose socket is idle and writable takes the frame at once through
+its `sink`, a plain function that writes it into the socket's buffer, so an event reaches a
+thousand idle viewers in one pass of the feed's loop without waking a thousand tasks. Only a
+viewer that is busy (still replaying, or waiting for its client to make room) gets the frame in
+its bounded buffer, which its own task sends; the cut-off rule above applies to that buffer
+alone, exactly as before.
+
 The feed's own stream runs with the credentials of the viewer that started it; every viewer is
 checked with its own token before it joins (see `gateway.routes.events`). A feed stops when its
 last viewer leaves, or when its stream ends (after the experiment's last event) or fails, which
@@ -39,12 +48,39 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 import grpc
 
 from azuraforge.v1 import events_pb2, scheduler_pb2, scheduler_pb2_grpc
+from gateway.json_form import json_text
+from gateway.websocket_frames import text_frame
 
 log = logging.getLogger(__name__)
 
 Metadata = tuple[tuple[str, str], ...]
 # Opens a stream of an experiment's events after a seq, with the given call metadata.
 WatchOpener = Callable[[str, int, Metadata], AsyncGenerator[events_pb2.ExperimentEvent, None]]
+# An event's text as every viewer sends it.
+Encoder = Callable[[events_pb2.ExperimentEvent], str]
+
+
+class Frame:
+    """One live event and its text, made once per gateway and shared by every viewer."""
+
+    __slots__ = ("_wire", "event", "seq", "text")
+
+    def __init__(self, event: events_pb2.ExperimentEvent, text: str) -> None:
+        self.event = event
+        self.seq = event.seq
+        self.text = text
+        self._wire: bytes | None = None
+
+    def wire(self) -> bytes:
+        """The text as a WebSocket frame, built by the first viewer that writes it directly."""
+        if self._wire is None:
+            self._wire = text_frame(self.text)
+        return self._wire
+
+
+# Writes a frame to an idle viewer's socket without waiting; False when it cannot right now
+# (the socket's buffer is full, or the frame is not the next one), and the viewer's task must.
+Sink = Callable[[Frame], bool]
 
 
 class SlowViewer(Exception):
@@ -52,50 +88,66 @@ class SlowViewer(Exception):
 
 
 class Viewer:
-    """One viewer's place in a feed: a bounded buffer of events it has yet to send."""
+    """One viewer's place in a feed: a bounded buffer of frames it has yet to send."""
 
     def __init__(self, feed: ExperimentFeed, boundary: int, capacity: int) -> None:
         self.feed = feed
         # Events up to here come from the viewer's own replay, later ones from the feed.
         self.boundary = boundary
         self._capacity = capacity
-        self._events: deque[events_pb2.ExperimentEvent] = deque()
+        self._frames: deque[Frame] = deque()
         self._wake = asyncio.Event()
         self._ended = False
         self._error: BaseException | None = None
         self._on_cut_off: Callable[[], None] | None = None
+        self._sink: Sink | None = None
+        # True while the viewer's task waits in `next` with nothing left to send: only then
+        # may the feed write through the sink, so frames never overtake one another.
+        self._idle = False
 
     def on_cut_off(self, callback: Callable[[], None]) -> None:
         """Call `callback` the moment the viewer is cut off, even while it is busy sending."""
         self._on_cut_off = callback
 
-    async def next(self) -> events_pb2.ExperimentEvent | None:
-        """The next live event; None once the experiment's stream has ended.
+    def write_through(self, sink: Sink) -> None:
+        """Let the feed hand frames straight to `sink` while this viewer is idle."""
+        self._sink = sink
+
+    async def next(self) -> Frame | None:
+        """The next live frame its sink did not take; None once the experiment's stream ended.
 
         Raises `SlowViewer` once the viewer has been cut off, and the feed's error when its
         stream failed (both after nothing else is left to send).
         """
         while True:
-            if self._events:
-                return self._events.popleft()
+            if self._frames:
+                return self._frames.popleft()
             if self._ended:
                 if self._error is not None:
                     raise self._error
                 return None
             self._wake.clear()
-            await self._wake.wait()
+            self._idle = True
+            try:
+                await self._wake.wait()
+            finally:
+                self._idle = False
 
-    def _offer(self, event: events_pb2.ExperimentEvent) -> None:
+    def _offer(self, frame: Frame) -> None:
         if self._ended:
             return
-        if len(self._events) >= self._capacity:
-            self._events.clear()
+        if self._idle and self._sink is not None and self._sink(frame):
+            return
+        if len(self._frames) >= self._capacity:
+            self._frames.clear()
             self._end(SlowViewer(f"more than {self._capacity} events behind"))
             self.feed.leave(self)
             if self._on_cut_off is not None:
                 self._on_cut_off()
             return
-        self._events.append(event)
+        self._frames.append(frame)
+        # Busy from now on, until its task has sent what is buffered.
+        self._idle = False
         self._wake.set()
 
     def _end(self, error: BaseException | None) -> None:
@@ -113,9 +165,11 @@ class ExperimentFeed:
         experiment_id: str,
         open_watch: WatchOpener,
         on_stop: Callable[[ExperimentFeed], None],
+        encode: Encoder,
     ) -> None:
         self.experiment_id = experiment_id
         self._open_watch = open_watch
+        self._encode = encode
         self._on_stop = on_stop
         self._viewers: set[Viewer] = set()
         self._task: asyncio.Task[None] | None = None
@@ -164,8 +218,11 @@ class ExperimentFeed:
             async with contextlib.aclosing(events):
                 async for event in events:
                     self.position = max(self.position, event.seq)
+                    if not self._viewers:
+                        continue
+                    frame = Frame(event, self._encode(event))
                     for viewer in list(self._viewers):
-                        viewer._offer(event)
+                        viewer._offer(frame)
         except grpc.RpcError as failure:
             error = failure
             log.warning("the stream of experiment %s failed: %s", self.experiment_id, failure)
@@ -186,9 +243,10 @@ class ExperimentFeed:
 class Fanout:
     """The feeds of this gateway process, one per experiment that has viewers."""
 
-    def __init__(self, open_watch: WatchOpener, capacity: int) -> None:
+    def __init__(self, open_watch: WatchOpener, capacity: int, encode: Encoder = json_text) -> None:
         self._open_watch = open_watch
         self._capacity = capacity
+        self._encode = encode
         self._feeds: dict[str, ExperimentFeed] = {}
 
     def feed(self, experiment_id: str) -> ExperimentFeed | None:
@@ -204,7 +262,7 @@ class Fanout:
         """
         feed = self._feeds.get(experiment_id)
         if feed is None:
-            feed = ExperimentFeed(experiment_id, self._open_watch, self._forget)
+            feed = ExperimentFeed(experiment_id, self._open_watch, self._forget, self._encode)
             self._feeds[experiment_id] = feed
         viewer = feed.join(last_seq, metadata, self._capacity)
         try:

@@ -10,7 +10,7 @@ watcher ends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from azuraforge.v1 import events_pb2, experiment_pb2
 from scheduler.bus import Bus
@@ -65,6 +65,17 @@ class Recorder:
             self.store.append_event, experiment_id, event, position=position
         )
         await self.bus.publish_event(stored)
+        return stored
+
+    async def events(
+        self,
+        experiment_id: str,
+        events: Sequence[tuple[events_pb2.ExperimentEvent, int | None]],
+    ) -> list[events_pb2.ExperimentEvent]:
+        """Store a burst of `(event, position)` in one transaction, then publish each in order."""
+        stored = await asyncio.to_thread(self.store.append_events, experiment_id, events)
+        for event in stored:
+            await self.bus.publish_event(event)
         return stored
 
     async def finish(

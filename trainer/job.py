@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from forge_learner import Callback, Learner, Logs, RunResult, save_checkpoint
-from forge_learner.registry import PipelineClass
+from forge_learner.registry import PipelineClass, discover_pipelines
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,40 @@ class RunEnded:
     at: float = field(default_factory=time.time)
 
 
+READY = "ready"
+"""What a job process started ahead of its job sends once it has imported every pipeline."""
+
 Progress = TrainingStarted | EpochDone | BatchDone | LogRecord
 """What the child says while the run goes on that becomes an event."""
 ChildMessage = Progress | CheckpointSaved | RunEnded
+
+
+def job_process(events: Connection, control: Connection, warm: bool) -> None:
+    """The job process's entry point: get ready, wait for the job, run it, exit at once.
+
+    A ``warm`` process gets ready by importing every registered pipeline (the engine and the
+    learner came with this module): a trainer starts its next job process before a job
+    arrives (``trainer.warm``), so that a submitted run starts training without paying for an
+    interpreter and its imports. A process started for a job at hand imports only what the
+    job names. The job is the first message on ``control``; a closed pipe means the trainer
+    is gone.
+
+    Once the run is over and reported, the process exits without the interpreter's teardown:
+    everything it had to say went down the pipe, its files are written and closed, and a
+    thread a pipeline left behind must not hold the end of the run up.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if warm:
+        discover_pipelines()
+        events.send(READY)
+    try:
+        spec = control.recv()
+    except (EOFError, OSError):
+        os._exit(0)
+    run_job(spec, events, control)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def run_job(spec: JobSpec, events: Connection, control: Connection) -> None:

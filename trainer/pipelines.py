@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from google.protobuf import struct_pb2
 
@@ -41,6 +42,9 @@ class OfferedPipelines:
         self.changed = asyncio.Event()
         self._scan_requested = asyncio.Event()
         self._scanned_once = False
+        # Called when the names change, besides `changed` (the trainer renews its ready job
+        # process, which imported the pipelines of its time).
+        self.on_change: Callable[[], None] | None = None
 
     def scan(self) -> bool:
         """Look for installed pipelines now, blocking while plugins import; whether the names
@@ -66,6 +70,8 @@ class OfferedPipelines:
                 "pipelines changed (%s); offering %s", "; ".join(what), ", ".join(names) or "none"
             )
             self.changed.set()
+            if self.on_change is not None:
+                self.on_change()
         self.names, self.broken, self._scanned_once = names, dict(found.broken), True
         self.classes = dict(found.pipelines)
         return changed

@@ -3,8 +3,10 @@
 ``Job`` owns one child process (see ``trainer.job``). A reader thread blocks on the child's
 events pipe and hands each message to the event loop as it arrives, so the loop never waits on
 the pipe and an event reaches the stream while the child is still training. ``run_experiment``
-turns those messages into the Train stream: the events as they come, then, once the child is
-gone, the run folder's files as ``ArtifactChunk``\\ s, then ``ExperimentFinished``.
+turns those messages into the Train stream: the events as they come, then, once the child has
+reported its end (its files all written), the run folder's files as ``ArtifactChunk``\\ s, then
+``ExperimentFinished``; the child's exit is awaited after that, not before (a child that dies
+without reporting its end is awaited first: its exit code is the news).
 
 How a run ends:
 
@@ -28,12 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -47,8 +47,8 @@ from trainer.job import (
     Progress,
     RunEnded,
     describe_error,
-    run_job,
 )
+from trainer.warm import JobProcess, ReadyProcesses
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +56,10 @@ KILL_GRACE_S = 0.2
 """How long a terminated child may take to exit before it is killed."""
 EXIT_GRACE_S = 5.0
 """How long a child that reported its end may take to exit (a thread it left running)."""
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-)
-"""The variables BLAS and OpenMP libraries size their thread pools by, when they load."""
-
 SUCCEEDED = experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED
 FAILED = experiment_pb2.EXPERIMENT_STATUS_FAILED
 CANCELLED = experiment_pb2.EXPERIMENT_STATUS_CANCELLED
 STATUSES = {"completed": SUCCEEDED, "cancelled": CANCELLED, "failed": FAILED}
-
-_SPAWN = multiprocessing.get_context("spawn")
-_environment_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -91,41 +79,48 @@ class Assignment:
 
 
 class Job:
-    """One experiment's child process, as the trainer sees and steers it."""
+    """One experiment's child process, as the trainer sees and steers it.
 
-    def __init__(self, experiment: Assignment) -> None:
+    The process comes from `processes` when the job starts: the trainer's ready one, or a
+    new one (``trainer.warm``); without `processes`, always a new one.
+    """
+
+    def __init__(self, experiment: Assignment, processes: ReadyProcesses | None = None) -> None:
         self.experiment = experiment
         self.cancel_requested = False
         self.abandoned: str | None = None
         self.ended: RunEnded | None = None
-        self._events, events_end = _SPAWN.Pipe(duplex=False)
-        control_end, self._control = _SPAWN.Pipe(duplex=False)
-        self._child_ends = (events_end, control_end)
-        self._process = _SPAWN.Process(
-            target=run_job,
-            args=(experiment.spec, events_end, control_end),
-            name=f"forge-job-{experiment.experiment_id}",
-        )
+        self._processes = processes
+        self._child: JobProcess | None = None
         self._inbox: asyncio.Queue[ChildMessage | None] = asyncio.Queue()
         self._timers: list[asyncio.TimerHandle] = []
-        self._started = False
 
     @property
     def exitcode(self) -> int | None:
-        return self._process.exitcode
+        return None if self._child is None else self._child.process.exitcode
 
     def start(self) -> None:
-        """Start the child with the thread limits in its environment, and the pipe's reader."""
+        """Give the job to a process and start the reader of its events pipe."""
+        threads = self.experiment.threads
+        child = (
+            self._processes.take(threads)
+            if self._processes is not None
+            else JobProcess(threads, warm=False)
+        )
         try:
-            with thread_limits(self.experiment.threads):
-                self._process.start()
-            self._started = True
-        finally:
-            for end in self._child_ends:
-                end.close()  # the child holds them now; the parent's copies would hide its exit
+            try:
+                child.give(self.experiment.experiment_id, self.experiment.spec)
+            except OSError:  # the ready process died while it waited: start one for this job
+                child.discard()
+                child = JobProcess(threads, warm=False)
+                child.give(self.experiment.experiment_id, self.experiment.spec)
+        except BaseException:  # a spec that does not pickle: the process never got its job
+            child.discard()
+            raise
+        self._child = child
         loop = asyncio.get_running_loop()
         threading.Thread(
-            target=_read, args=(self._events, loop, self._inbox), daemon=True, name="job-reader"
+            target=_read, args=(child.events, loop, self._inbox), daemon=True, name="job-reader"
         ).start()
 
     async def messages(self) -> AsyncIterator[Progress | CheckpointSaved]:
@@ -138,60 +133,63 @@ class Job:
 
     async def wait(self) -> None:
         """Wait for the child to exit; kill one that does not after reporting its end."""
-        await asyncio.to_thread(self._process.join, EXIT_GRACE_S)
-        if self._process.is_alive():
+        if self._child is None:
+            return
+        process = self._child.process
+        await asyncio.to_thread(process.join, EXIT_GRACE_S)
+        if process.is_alive():
             log.warning("job %s did not exit after its run ended; killing it", self.name)
-            self._process.kill()
-            await asyncio.to_thread(self._process.join)
+            process.kill()
+            await asyncio.to_thread(process.join)
 
     def cancel(self, reason: str = "cancelled by request") -> None:
         """Ask the child to stop at its next batch; terminate it if it has not within the grace."""
         if self.cancel_requested:
             return
         self.cancel_requested = True
-        with suppress(OSError):  # the child is gone already: nothing left to stop
-            self._control.send(reason)
+        if self._child is not None:
+            with suppress(OSError):  # the child is gone already: nothing left to stop
+                self._child.control.send(reason)
         loop = asyncio.get_running_loop()
         self._timers.append(loop.call_later(self.experiment.cancel_grace_s, self._terminate))
 
     def abandon(self, reason: str) -> None:
         """Kill the child because nobody follows the run; ``reason`` becomes its ending."""
         self.abandoned = reason
-        if self._started and self._process.is_alive():
+        if self._child is not None and self._child.process.is_alive():
             log.warning("job %s: %s", self.name, reason)
-            self._process.kill()
+            self._child.process.kill()
 
     def close(self) -> None:
         """Make sure the child is gone: kill it if it still runs. Safe to call more than once."""
         for timer in self._timers:
             timer.cancel()
-        if self._started:
-            if self._process.is_alive():
-                self._process.kill()
-            self._process.join()
-        else:  # no reader thread owns the parent's end, and no child took its ends
-            for end in (self._events, *self._child_ends):
-                end.close()
-        self._control.close()
+        if self._child is not None:
+            # The reader thread owns the events pipe and closes it when the child is gone.
+            process = self._child.process
+            if process.is_alive():
+                process.kill()
+            process.join()
+            self._child.control.close()
 
     @property
     def name(self) -> str:
         return self.experiment.experiment_id
 
     def _terminate(self) -> None:
-        if self._process.is_alive():
+        if self._child is not None and self._child.process.is_alive():
             log.warning(
                 "job %s did not stop within %.1f s of cancel",
                 self.name,
                 self.experiment.cancel_grace_s,
             )
-            self._process.terminate()
+            self._child.process.terminate()
             loop = asyncio.get_running_loop()
             self._timers.append(loop.call_later(KILL_GRACE_S, self._kill))
 
     def _kill(self) -> None:
-        if self._process.is_alive():
-            self._process.kill()
+        if self._child is not None and self._child.process.is_alive():
+            self._child.process.kill()
 
 
 async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
@@ -213,8 +211,10 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
             continue
         seq += 1
         yield trainer_pb2.TrainResponse(event=to_event(message, run, seq))
-    await job.wait()
-    if job.ended is not None:
+    if job.ended is None:
+        await job.wait()  # it died or was stopped: how it exited says how the run ended
+    else:
+        # Its report says every file is written: they go now, not after the process exits.
         for chunk in artifact_chunks(job.experiment.spec.run_dir):
             yield trainer_pb2.TrainResponse(artifact_chunk=chunk)
     result = outcome(
@@ -225,6 +225,7 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
         cancel_grace_s=job.experiment.cancel_grace_s,
     )
     yield trainer_pb2.TrainResponse(event=finished_event(result, run, seq + 1))
+    await job.wait()  # the slot stays taken until the process is gone
 
 
 def outcome(
@@ -263,26 +264,6 @@ def died(exitcode: int | None) -> str:
         hint = " (the out-of-memory killer sends SIGKILL)" if -exitcode == signal.SIGKILL else ""
         return f"the training process was killed by signal {name} (exit code {exitcode}){hint}"
     return f"the training process exited with exit code {exitcode} before the run ended"
-
-
-@contextmanager
-def thread_limits(threads: int) -> Iterator[None]:
-    """Put the thread limits in this process's environment while a child is started.
-
-    A spawned child inherits the environment as it is at start, and the limits must be there
-    before the child imports NumPy, which happens before any code of ours runs in it.
-    """
-    with _environment_lock:
-        saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-        os.environ.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    del os.environ[name]
-                else:
-                    os.environ[name] = value
 
 
 def _signal_name(number: int) -> str:

@@ -84,6 +84,8 @@ class TrainerServer:
                 "scheduler is on this machine",
                 self.settings.host,
             )
+        self.trainer.processes.start()
+        self.pipelines.on_change = self.trainer.processes.renew
         scan = self.pipelines.keep_scanning(self.settings.pipeline_scan_s)
         self._tasks.append(asyncio.create_task(scan, name="forge-pipeline-scan"))
         if scheduler is not None:

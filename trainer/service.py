@@ -46,6 +46,7 @@ from trainer.prediction import PredictionRefused, Predictor
 from trainer.runner import Assignment, Job, run_experiment
 from trainer.settings import TrainerSettings
 from trainer.stream import RunStream
+from trainer.warm import ReadyProcesses
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class TrainerState:
         self.trainer_id = trainer_id
         self.address = address
         self._runs: dict[str, HeldRun] = {}
+        # A job process started ahead of the next job (trainer.warm); started with the server.
+        self.processes = ReadyProcesses(settings.threads)
 
     @property
     def running_experiment_ids(self) -> list[str]:
@@ -141,7 +144,7 @@ class TrainerState:
             self._forget(earlier)
         spill = self.settings.work_dir(self.trainer_id) / ".streams" / experiment_id
         run = self._runs[experiment_id] = HeldRun(
-            Job(experiment), RunStream(spill, self.settings.stream_memory_bytes)
+            Job(experiment, self.processes), RunStream(spill, self.settings.stream_memory_bytes)
         )
         return run
 
@@ -188,7 +191,8 @@ class TrainerState:
         return True
 
     def close(self) -> None:
-        """Kill every job's process: the trainer is going away."""
+        """Kill every job's process and the ready one: the trainer is going away."""
+        self.processes.close()
         for run in list(self._runs.values()):
             if run.grace_timer is not None:
                 run.grace_timer.cancel()

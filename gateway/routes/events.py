@@ -56,7 +56,7 @@ from yarl import URL
 
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
 from gateway.errors import HTTP_STATUS, ApiError, quote
-from gateway.fanout import SlowViewer, WatchOpener, scheduler_watch
+from gateway.fanout import Frame, SlowViewer, WatchOpener, scheduler_watch
 from gateway.json_form import json_text
 from gateway.keys import FANOUT, REQUEST_ID, SOCKETS, scheduler, settings
 from gateway.metadata import bearer_metadata, is_metadata_text
@@ -191,6 +191,25 @@ class Session:
     async def send(self, text: str) -> None:
         await self.ws.send_str(text)
 
+    def write_now(self, frame: Frame) -> bool:
+        """Put `frame` in the socket's buffer at once if that needs no waiting; else False.
+
+        Only while the buffer is below its low-water mark and the frame keeps it below the
+        high one: the transport never pauses, so nothing written here could have had to wait
+        for the client, and a client that stops reading soon sends its frames the slow way,
+        through its bounded buffer and its cut-off.
+        """
+        transport = self.request.transport
+        if self.ws.closed or transport is None or transport.is_closing():
+            return False
+        low, high = transport.get_write_buffer_limits()
+        buffered = transport.get_write_buffer_size()
+        wire = frame.wire()
+        if buffered > low or buffered + len(wire) > high:
+            return False
+        transport.write(wire)
+        return True
+
     async def run(self, produce: Callable[[], Coroutine[Any, Any, Closing]]) -> None:
         """Send what `produce` sends until it ends, the client leaves, or `end` is called."""
         expiry = None
@@ -264,8 +283,9 @@ async def _send_experiment_events(session: Session, experiment_id: str, after: i
             )
         )
         await _replay(session, open_watch, experiment_id, viewer.boundary)
-        while (event := await viewer.next()) is not None:
-            await _send_event(session, event)
+        viewer.write_through(lambda frame: _write_now(session, frame))
+        while (frame := await viewer.next()) is not None:
+            await _send(session, frame.seq, frame.text)
     return finished
 
 
@@ -284,15 +304,35 @@ async def _replay(
 
 
 async def _send_event(session: Session, event: events_pb2.ExperimentEvent) -> None:
-    """Send `event` unless it was sent already (the replay and the live feed may overlap)."""
-    if event.seq <= session.last_seq:
+    """Send a replayed `event` unless it was sent already (the replay and the feed overlap)."""
+    if event.seq > session.last_seq:
+        await _send(session, event.seq, json_text(event))
+
+
+async def _send(session: Session, seq: int, text: str) -> None:
+    """Send event `seq` as `text` unless it was sent already; it must be the next one."""
+    if seq <= session.last_seq:
         return
-    if event.seq != session.last_seq + 1:
-        raise MissedEvents(f"event {event.seq} came after {session.last_seq}")
+    if seq != session.last_seq + 1:
+        raise MissedEvents(f"event {seq} came after {session.last_seq}")
     # Counted before the await: the frame is in the socket's buffer before `send` waits for
     # the client to make room, so a send interrupted there (a cut-off) still delivers it.
-    session.last_seq = event.seq
-    await session.send(json_text(event))
+    session.last_seq = seq
+    await session.send(text)
+
+
+def _write_now(session: Session, frame: Frame) -> bool:
+    """The viewer's sink: write a live frame straight into an idle socket (see `gateway.fanout`).
+
+    False leaves the frame to the viewer's task: the socket's buffer is full, or the frame is
+    not the next one (which the task then reports as `MissedEvents`).
+    """
+    if frame.seq <= session.last_seq:
+        return True
+    if frame.seq != session.last_seq + 1 or not session.write_now(frame):
+        return False
+    session.last_seq = frame.seq
+    return True
 
 
 async def _send_status_changes(session: Session) -> Closing:

@@ -43,6 +43,7 @@ from scheduler.convert import artifact_to_proto
 from scheduler.db.models import ExperimentStatus
 from scheduler.placement.assembly import ArtifactAssembler, CheckpointAssembler
 from scheduler.placement.base import PlacementBase
+from scheduler.placement.bursts import in_bursts
 from scheduler.placement.runs import Ending, Run
 from scheduler.recorder import finished_event, log_event
 from scheduler.records import ExperimentRecord
@@ -62,6 +63,8 @@ RETRY_ELSEWHERE = frozenset(
     }
 )
 """Train refusals that say nothing about the experiment, only about the trainer's state."""
+EVENT_BURST = 500
+"""The most events of one run stored in one transaction (`scheduler.placement.bursts`)."""
 
 
 class Following(PlacementBase):
@@ -125,25 +128,29 @@ class Following(PlacementBase):
             run.call.cancel()
         assembler = ArtifactAssembler()
         checkpoints = CheckpointAssembler()
-        async for item in run.call:
-            response = item.response if isinstance(item, trainer_pb2.AttachResponse) else item
-            if not run.answered:
-                run.answered = True
-                await (self._attached(run) if run.attach else self._resumed(run))
-            if response.position and response.position <= run.position:
-                continue  # stored already: a replay overlaps what was stored
-            run.position = response.position or run.position
-            if response.HasField("artifact_chunk"):
-                await self._artifact_chunk(run, assembler, response.artifact_chunk)
-            elif response.HasField("checkpoint_chunk"):
-                await self._checkpoint_chunk(run, checkpoints, response.checkpoint_chunk)
-            elif response.event.HasField("experiment_finished"):
-                await self._finish(run, response.event)
-                return
-            else:
-                await self.recorder.event(
-                    run.experiment_id, response.event, position=response.position or None
-                )
+        async for burst in in_bursts(run.call, EVENT_BURST):
+            # The burst's plain events, stored together before anything else it holds.
+            events: list[tuple[events_pb2.ExperimentEvent, int | None]] = []
+            for item in burst:
+                response = item.response if isinstance(item, trainer_pb2.AttachResponse) else item
+                if not run.answered:
+                    run.answered = True
+                    await (self._attached(run) if run.attach else self._resumed(run))
+                if response.position and response.position <= run.position:
+                    continue  # stored already: a replay overlaps what was stored
+                if not response.HasField("event") or response.event.HasField("experiment_finished"):
+                    await self._store(run, events)
+                run.position = response.position or run.position
+                if response.HasField("artifact_chunk"):
+                    await self._artifact_chunk(run, assembler, response.artifact_chunk)
+                elif response.HasField("checkpoint_chunk"):
+                    await self._checkpoint_chunk(run, checkpoints, response.checkpoint_chunk)
+                elif response.event.HasField("experiment_finished"):
+                    await self._finish(run, response.event)
+                    return
+                else:
+                    events.append((response.event, response.position or None))
+            await self._store(run, events)
         await self._end(
             run,
             Ending(
@@ -151,6 +158,14 @@ class Following(PlacementBase):
                 f"trainer {run.trainer.id} ended the run's stream without saying how it ended",
             ),
         )
+
+    async def _store(
+        self, run: Run, events: list[tuple[events_pb2.ExperimentEvent, int | None]]
+    ) -> None:
+        """Store and publish the events collected so far (one transaction), and forget them."""
+        if events:
+            await self.recorder.events(run.experiment_id, events)
+            events.clear()
 
     async def _attached(self, run: Run) -> None:
         """Say that this scheduler follows a run that went on without one."""

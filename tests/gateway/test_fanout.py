@@ -8,6 +8,7 @@ that never reads. The last ones run the real stack behind a real gateway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncGenerator
@@ -19,7 +20,7 @@ import grpc
 import pytest
 
 from azuraforge.v1 import events_pb2
-from gateway.fanout import Fanout, Metadata, SlowViewer, Viewer
+from gateway.fanout import Fanout, Frame, Metadata, SlowViewer, Viewer
 from gateway.keys import FANOUT
 from gateway.settings import GatewaySettings
 from tests.gateway.harness import (
@@ -104,6 +105,13 @@ async def next_seq(viewer: Viewer) -> int:
     event = await viewer.next()
     assert event is not None
     return event.seq
+
+
+async def drain_frames(viewer: Viewer) -> list[Frame]:
+    frames = []
+    while (frame := await viewer.next()) is not None:
+        frames.append(frame)
+    return frames
 
 
 async def drain(viewer: Viewer) -> list[int]:
@@ -192,6 +200,91 @@ def test_a_viewer_that_falls_behind_is_cut_off_without_holding_up_the_others():
     assert cut_offs == 1
     # The idle viewer left the feed the moment its buffer overflowed.
     assert viewers == 1
+
+
+def test_each_event_is_serialised_once_however_many_viewers_it_has():
+    encoded: list[int] = []
+
+    def encode(event: events_pb2.ExperimentEvent) -> str:
+        encoded.append(event.seq)
+        return f"event {event.seq}"
+
+    async def scenario():
+        log = Log()
+        fanout = Fanout(log.watch, capacity=100, encode=encode)
+        with contextlib.ExitStack() as viewers:
+            crowd = [
+                viewers.enter_context(fanout.watch(EXPERIMENT, 0, CREDENTIALS)) for _ in range(50)
+            ]
+            await log.append(3, finish=True)
+            await settle()
+            return [[frame.text for frame in await drain_frames(viewer)] for viewer in crowd]
+
+    texts = asyncio.run(scenario())
+
+    assert encoded == [1, 2, 3]
+    assert texts == [["event 1", "event 2", "event 3"]] * 50
+
+
+def test_an_idle_viewer_takes_frames_through_its_sink_and_a_busy_one_through_its_buffer():
+    async def scenario():
+        log = Log()
+        fanout = Fanout(log.watch, capacity=100)
+        written: list[int] = []
+        accepting = True
+
+        def sink(frame: Frame) -> bool:
+            if accepting:
+                written.append(frame.seq)
+            return accepting
+
+        with fanout.watch(EXPERIMENT, 0, CREDENTIALS) as viewer:
+            viewer.write_through(sink)
+            # Busy (its task is not waiting in `next`): the sink is not used, order is kept.
+            await log.append(2)
+            await settle()
+            busy = [await next_seq(viewer), await next_seq(viewer)]
+            # Idle: the feed writes straight through, and the task is not woken.
+            waiting = asyncio.create_task(viewer.next())
+            await settle()
+            await log.append(3)
+            await settle()
+            woken_while_idle = waiting.done()
+            # The sink refuses (the socket is full): the frames wait in the buffer, in order.
+            accepting = False
+            await log.append(2, finish=True)
+            await settle()
+            frame = await waiting
+            assert frame is not None
+            refused = [frame.seq, *await drain(viewer)]
+            return busy, written, woken_while_idle, refused
+
+    busy, written, woken_while_idle, refused = asyncio.run(scenario())
+
+    assert busy == [1, 2]
+    assert written == [3, 4, 5]
+    assert not woken_while_idle
+    assert refused == [6, 7]
+
+
+def test_a_viewer_whose_sink_refuses_is_cut_off_when_its_buffer_overflows():
+    async def scenario():
+        log = Log()
+        fanout = Fanout(log.watch, capacity=3)
+        cut_off = []
+        with fanout.watch(EXPERIMENT, 0, CREDENTIALS) as viewer:
+            viewer.on_cut_off(lambda: cut_off.append(True))
+            viewer.write_through(lambda frame: False)
+            waiting = asyncio.create_task(viewer.next())
+            await settle()
+            await log.append(5)
+            await settle()
+            with pytest.raises(SlowViewer):
+                await waiting
+            feed = fanout.feed(EXPERIMENT)
+            return cut_off, 0 if feed is None else feed.viewers
+
+    assert asyncio.run(scenario()) == ([True], 0)
 
 
 def test_the_end_of_the_stream_ends_every_viewer_after_what_it_has_left():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.process
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -16,6 +18,7 @@ from google.protobuf import struct_pb2
 from azuraforge.v1 import events_pb2, trainer_pb2, trainer_pb2_grpc
 from trainer.server import TrainerServer, create_server
 from trainer.settings import TrainerSettings
+from trainer.warm import READY_NAME
 
 TOKEN = "test-cluster-token"
 AUTH = (("authorization", f"Bearer {TOKEN}"),)
@@ -130,3 +133,8 @@ async def status_of(call: Any) -> tuple[grpc.StatusCode, str]:
     except grpc.aio.AioRpcError as error:
         return error.code(), error.details() or ""
     return await call.code(), await call.details()
+
+
+def job_processes() -> list[multiprocessing.process.BaseProcess]:
+    """This process's children that run a job: all but the one ready for the next job."""
+    return [child for child in multiprocessing.active_children() if child.name != READY_NAME]

@@ -11,15 +11,8 @@ import pytest
 from azuraforge.v1 import experiment_pb2
 from tests.trainer.probe import TrainerProbe
 from trainer.job import JobSpec, RunEnded
-from trainer.runner import (
-    THREAD_VARIABLES,
-    Assignment,
-    Job,
-    died,
-    outcome,
-    run_experiment,
-    thread_limits,
-)
+from trainer.runner import Assignment, Job, died, outcome, run_experiment
+from trainer.warm import THREAD_VARIABLES, thread_limits
 
 
 def test_the_childs_own_report_of_its_end_wins():

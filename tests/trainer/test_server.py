@@ -12,7 +12,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from azuraforge.v1 import experiment_pb2, trainer_pb2, trainer_pb2_grpc
-from tests.trainer.harness import AUTH, receive, running_trainer, settings, train_request
+from tests.trainer.harness import (
+    AUTH,
+    job_processes,
+    receive,
+    running_trainer,
+    settings,
+    train_request,
+)
 from tests.trainer.probe import Gate
 from tests.waiting import until
 from trainer.server import create_server
@@ -102,7 +109,7 @@ def test_a_run_nobody_follows_stops_after_the_grace_and_keeps_its_ending(
                 metadata=AUTH,
             )
             rest = [response.response async for response in attach]
-            return held, rest, multiprocessing.active_children()
+            return held, rest, job_processes()
 
     held, rest, left = asyncio.run(scenario())
 
@@ -148,7 +155,7 @@ def test_a_run_the_scheduler_forgets_is_stopped(tmp_path: Path, gate: Gate):
             return (
                 rest.kinds(),
                 client.server.trainer.held_experiment_ids,
-                multiprocessing.active_children(),
+                job_processes(),
             )
 
     rest, held, left = asyncio.run(scenario())
@@ -165,7 +172,7 @@ def test_stopping_the_server_kills_running_jobs(tmp_path: Path):
             stub = trainer_pb2_grpc.TrainerServiceStub(channel)
             call = stub.Train(train_request("exp-1", {"behaviour": "hang"}), metadata=AUTH)
             await receive(call, until="log_line")
-            running = multiprocessing.active_children()
+            running = job_processes()
             await server.stop(0.1)
             with pytest.raises(grpc.aio.AioRpcError):
                 await receive(call)
