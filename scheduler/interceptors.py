@@ -11,9 +11,10 @@ servicer sees them (`scheduler.requests`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, cast
 
 import grpc
@@ -28,7 +29,8 @@ log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 Unary = Callable[[Any, Context], Awaitable[Any]]
-Streaming = Callable[[Any, Context], AsyncIterator[Any]]
+Streaming = Callable[[Any, Context], AsyncGenerator[Any, None]]
+StreamingWriter = Callable[[Any, Context], Awaitable[None]]
 
 
 class SchedulerInterceptor(grpc.aio.ServerInterceptor):
@@ -76,13 +78,22 @@ class SchedulerInterceptor(grpc.aio.ServerInterceptor):
 
         return guarded
 
-    def _streaming(self, behaviour: Streaming, needed: Credentials, method: str) -> Streaming:
-        async def guarded(request: Any, context: Context) -> AsyncIterator[Any]:
+    def _streaming(self, behaviour: Streaming, needed: Credentials, method: str) -> StreamingWriter:
+        # A coroutine that writes each response, not an async generator that yields it: when
+        # the client hangs up while a response is being written, gRPC cancels the RPC's task
+        # there, and an async generator of ours would be left suspended at its `yield`, to be
+        # closed later by the garbage collector in another task, whose context cannot reset
+        # the caller bound here (ValueError, then an abort of a finished RPC), while the
+        # servicer's stream (and its NATS subscription) stayed open until then. Writing from
+        # here, the cancellation arrives inside this coroutine, and the servicer's stream and
+        # the caller are closed and reset at once, in the RPC's own task.
+        async def guarded(request: Any, context: Context) -> None:
             try:
                 with bound_caller(self._authenticate(needed, context)):
                     check_request(request)
-                    async for response in behaviour(request, context):
-                        yield response
+                    async with contextlib.aclosing(behaviour(request, context)) as responses:
+                        async for response in responses:
+                            await context.write(response)
             except grpc.aio.AbortError:
                 raise
             except Exception as error:

@@ -15,6 +15,7 @@ they send is what the database says, never what the bus alone says (`scheduler.w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
@@ -238,8 +239,10 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             after_seq,
             subscribed=lambda: context.send_initial_metadata(()),
         )
-        async for event in events:
-            yield scheduler_pb2.WatchExperimentResponse(event=event)
+        # Closed here when the client hangs up, so the NATS subscription ends with the RPC.
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield scheduler_pb2.WatchExperimentResponse(event=event)
 
     async def WatchExperiments(
         self, request: scheduler_pb2.WatchExperimentsRequest, context: Context
@@ -250,8 +253,9 @@ class SchedulerServicer(scheduler_pb2_grpc.SchedulerServiceServicer):
             current_caller(),
             subscribed=lambda: context.send_initial_metadata(()),
         )
-        async for change in changes:
-            yield scheduler_pb2.WatchExperimentsResponse(change=change)
+        async with contextlib.aclosing(changes):
+            async for change in changes:
+                yield scheduler_pb2.WatchExperimentsResponse(change=change)
 
     async def GetArtifact(
         self, request: scheduler_pb2.GetArtifactRequest, context: Context

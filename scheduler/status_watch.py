@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 
 from azuraforge.v1 import experiment_pb2
@@ -118,7 +118,7 @@ async def watch_changes(
     caller: Caller,
     *,
     subscribed: Callable[[], Awaitable[None]] | None = None,
-) -> AsyncIterator[Change]:
+) -> AsyncGenerator[Change, None]:
     """The status changes `caller` may see, as the database tells them, until cancelled.
 
     `subscribed` is awaited once the subscription is in place.

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
 from azuraforge.v1 import events_pb2
 from scheduler.bus import Bus, events_subject
@@ -54,7 +54,7 @@ async def watch_events(
     *,
     subscribed: Callable[[], Awaitable[None]] | None = None,
     poll_s: float = POLL_S,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """The events of `experiment_id` after `after_seq`; check the caller may see it first.
 
     `subscribed` is awaited once the live subscription is in place, before the replay.
