@@ -97,7 +97,7 @@ async def scheduler_channel(app: web.Application) -> AsyncIterator[None]:
         settings.scheduler_addr, settings.rpc_timeout_seconds, settings.tls
     )
     app[SCHEDULER] = stubs
-    app[FANOUT] = Fanout(scheduler_watch(stubs.scheduler), settings.viewer_queue_size)
+    app[FANOUT] = Fanout(scheduler_watch(stubs.scheduler, stubs.gate), settings.viewer_queue_size)
     yield
     await app[FANOUT].close()
     await stubs.channel.close(grace=None)

@@ -48,6 +48,7 @@ from collections.abc import AsyncGenerator, Callable, Iterator
 import grpc
 
 from azuraforge.v1 import events_pb2, scheduler_pb2, scheduler_pb2_grpc
+from gateway.call_gate import CallGate
 from gateway.json_form import json_text
 from gateway.websocket_frames import text_frame
 
@@ -283,22 +284,29 @@ class Fanout:
             del self._feeds[feed.experiment_id]
 
 
-def scheduler_watch(stub: scheduler_pb2_grpc.SchedulerServiceStub) -> WatchOpener:
-    """A `WatchOpener` on the scheduler's `WatchExperiment`."""
+def scheduler_watch(stub: scheduler_pb2_grpc.SchedulerServiceStub, gate: CallGate) -> WatchOpener:
+    """A `WatchOpener` on the scheduler's `WatchExperiment`, opened through `gate`."""
 
     async def open_watch(
         experiment_id: str, after_seq: int, metadata: Metadata
     ) -> AsyncGenerator[events_pb2.ExperimentEvent, None]:
-        call = stub.WatchExperiment(
-            scheduler_pb2.WatchExperimentRequest(experiment_id=experiment_id, after_seq=after_seq),
-            metadata=metadata,
-        )
+        call = None
         try:
+            async with gate.place():
+                call = stub.WatchExperiment(
+                    scheduler_pb2.WatchExperimentRequest(
+                        experiment_id=experiment_id, after_seq=after_seq
+                    ),
+                    metadata=metadata,
+                )
+                # Taken up: the scheduler sends its headers once it is subscribed (or fails).
+                await call.initial_metadata()
             async for response in call:
                 yield response.event
         finally:
             # Leaving early (a viewer's replay reached its boundary, a feed lost its viewers)
             # hangs up on the scheduler instead of leaving the stream open.
-            call.cancel()
+            if call is not None:
+                call.cancel()
 
     return open_watch

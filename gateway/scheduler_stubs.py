@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2_grpc
 
 from azuraforge.tls import TlsSettings
 from azuraforge.v1 import auth_pb2_grpc, scheduler_pb2_grpc, sweep_pb2_grpc
+from gateway.call_gate import CallGate
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class SchedulerStubs:
     health: health_pb2_grpc.HealthStub
     # Seconds a unary call may take.
     timeout: float
+    # Bounds the calls waiting for the scheduler to take them up (see `gateway.call_gate`).
+    gate: CallGate
 
     @classmethod
     def connect(
@@ -40,4 +43,5 @@ class SchedulerStubs:
             sweeps=sweep_pb2_grpc.SweepServiceStub(channel),
             health=health_pb2_grpc.HealthStub(channel),
             timeout=timeout,
+            gate=CallGate(),
         )

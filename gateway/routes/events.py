@@ -263,13 +263,14 @@ class Session:
 
 async def _send_experiment_events(session: Session, experiment_id: str, after: int) -> Closing:
     stubs = scheduler(session.request)
-    open_watch = scheduler_watch(stubs.scheduler)
+    open_watch = scheduler_watch(stubs.scheduler, stubs.gate)
     session.last_seq = after
-    response = await stubs.scheduler.GetExperiment(
-        scheduler_pb2.GetExperimentRequest(experiment_id=experiment_id),
-        metadata=session.metadata,
-        timeout=stubs.timeout,
-    )
+    async with stubs.gate.place():
+        response = await stubs.scheduler.GetExperiment(
+            scheduler_pb2.GetExperimentRequest(experiment_id=experiment_id),
+            metadata=session.metadata,
+            timeout=stubs.timeout,
+        )
     experiment = response.experiment
     finished = Closing(CLOSE_FINISHED, "experiment_finished")
     if experiment.status in FINISHED_STATUSES:
