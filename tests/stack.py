@@ -107,6 +107,8 @@ class ForgeNats:
     identities: NatsIdentities
     # Whether it requires TLS (a `tls {}` block in its config).
     tls: bool = False
+    # The port of its HTTP monitoring endpoints (`/connz`, ...), when started with them.
+    monitoring_port: int | None = None
 
     @property
     def scheme(self) -> str:
@@ -146,21 +148,37 @@ tls {{
 
 @contextmanager
 def running_forge_nats(
-    data_dir: Path, timeout: float = WAIT_S, *, certificates: Certificates | None = None
+    data_dir: Path,
+    timeout: float = WAIT_S,
+    *,
+    certificates: Certificates | None = None,
+    monitoring: bool = False,
 ) -> Iterator[ForgeNats]:
     """`forge up`'s nats-server on a free loopback port (its own code writes the config).
 
-    With `certificates`, over TLS only, verifying clients' certificates too.
+    With `certificates`, over TLS only, verifying clients' certificates too. With `monitoring`,
+    its HTTP monitoring endpoints on another free port, for tests that count what the
+    scheduler holds open on the bus.
     """
     port = free_port()
     bundled = prepare_server(data_dir, port, {})
     if certificates is not None:
         with bundled.config.open("a", encoding="ascii") as config:
             config.write(nats_tls_block(certificates))
-    process = subprocess.Popen(bundled.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    monitoring_port = free_port() if monitoring else None
+    argv = bundled.argv
+    if monitoring_port is not None:
+        argv = [*argv, "--http_port", str(monitoring_port)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for_nats(process, port, timeout)
-        yield ForgeNats(port, bundled.config, bundled.identities, tls=certificates is not None)
+        yield ForgeNats(
+            port,
+            bundled.config,
+            bundled.identities,
+            tls=certificates is not None,
+            monitoring_port=monitoring_port,
+        )
     finally:
         process.terminate()
         try:
