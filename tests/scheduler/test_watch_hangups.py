@@ -94,9 +94,9 @@ async def _crowd(
             return seqs, await call.code()
 
         async with asyncio.timeout(WAIT_S):
-            results = await asyncio.gather(
-                *(hang_up(number) for number in range(HANGING_UP)),
-                *(follow() for _ in range(FOLLOWING)),
+            hung_up, followed = await asyncio.gather(
+                asyncio.gather(*(hang_up(number) for number in range(HANGING_UP))),
+                asyncio.gather(*(follow() for _ in range(FOLLOWING))),
             )
         # Every stream wound up on the scheduler's side too: its subscription is gone.
         await until(
@@ -104,7 +104,7 @@ async def _crowd(
             WAIT_S,
             "the scheduler to release the NATS subscriptions of the streams",
         )
-    return list(results[:HANGING_UP]), list(results[HANGING_UP:]), last_seq
+    return hung_up, followed, last_seq
 
 
 async def _same_count(nats: ForgeNats, expected: int) -> bool:
