@@ -30,9 +30,18 @@ class CallGate:
 
     def __init__(self, places: int = MAX_WAITING) -> None:
         self._places = asyncio.Semaphore(places)
+        # Calls waiting here for a place, not yet sent.
+        self.queued = 0
 
     @asynccontextmanager
     async def place(self) -> AsyncIterator[None]:
         """Hold a place while the block waits for the scheduler to take a call up."""
-        async with self._places:
+        self.queued += 1
+        try:
+            await self._places.acquire()
+        finally:
+            self.queued -= 1
+        try:
             yield
+        finally:
+            self._places.release()

@@ -30,6 +30,11 @@ class ScriptedExperiment(scheduler_pb2_grpc.SchedulerServiceServicer):
         self.filler = "x" * size
         self.go = asyncio.Event()
         self.watch_calls: list[int] = []
+        # GetExperiment answers once this is set; meanwhile the calls are counted as held.
+        self.answer_lookups = asyncio.Event()
+        self.answer_lookups.set()
+        self.lookups_held = 0
+        self.most_lookups_held = 0
 
     def event(self, seq: int) -> events_pb2.ExperimentEvent:
         event = events_pb2.ExperimentEvent(experiment_id=EXPERIMENT, seq=seq)
@@ -44,6 +49,12 @@ class ScriptedExperiment(scheduler_pb2_grpc.SchedulerServiceServicer):
     ) -> scheduler_pb2.GetExperimentResponse:
         if request.experiment_id != EXPERIMENT:
             await context.abort(grpc.StatusCode.NOT_FOUND, "no such experiment")
+        self.lookups_held += 1
+        self.most_lookups_held = max(self.most_lookups_held, self.lookups_held)
+        try:
+            await self.answer_lookups.wait()
+        finally:
+            self.lookups_held -= 1
         return scheduler_pb2.GetExperimentResponse(
             experiment=experiment_pb2.Experiment(
                 experiment_id=EXPERIMENT, status=experiment_pb2.EXPERIMENT_STATUS_RUNNING
