@@ -71,10 +71,12 @@ def decide(
     else:
         promoted = objective <= cutoff if mode == "min" else objective >= cutoff
     share = f"the top {keep} of {trials} trials" if keep > 1 else f"the best of {trials} trials"
-    verdict = "is in" if promoted else "is not in"
+    verdict = f"is in {share}" if promoted else f"is not in {share}"
+    if trials == 1 and promoted:
+        verdict = "is the first"
     then = "goes on" if promoted else "stopped"
     reason = (
-        f"rung {rung} (epoch {epoch}): {metric} {objective:.6g} {verdict} {share} at this rung "
+        f"rung {rung} (epoch {epoch}): {metric} {objective:.6g} {verdict} at this rung "
         f"(cut-off {cutoff:.6g}, {mode}): {then}"
     )
     return Decision(rung, epoch, objective, promoted, trials, cutoff, reason)

@@ -38,6 +38,9 @@ def test_the_first_trial_at_a_rung_always_goes_on():
     decision = judge(9.0, [])
 
     assert decision.promoted
+    assert decision.reason == (
+        "rung 0 (epoch 1): val_loss 9 is the first at this rung (cut-off 9, min): goes on"
+    )
     assert (decision.trials_at_rung, decision.cutoff) == (1, 9.0)
 
 
