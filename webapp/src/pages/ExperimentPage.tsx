@@ -7,11 +7,12 @@
  * The heading is the run's name, renamed in place (`RunHeading`).
  */
 
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo } from "react";
 import { Link, useParams } from "react-router";
 import { cancelExperiment, getExperiment, getReport } from "../api/experiments";
 import { ApiError } from "../api/http";
 import { isFinished, type Experiment, type ExperimentStatus, type ResumedEvent } from "../api/types";
+import { CancelButton } from "../components/CancelButton";
 import { Alert, errorText } from "../components/Alert";
 import { ArtifactList } from "../components/ArtifactList";
 import { AttemptList } from "../components/AttemptList";
@@ -176,7 +177,15 @@ export function ExperimentPage() {
           <span aria-live="polite" data-testid="experiment-status">
             <StatusBadge status={status} />
           </span>
-          {!finished ? <CancelButton id={data.id} onCancelled={reload} /> : null}
+          {!finished ? (
+            <CancelButton
+              label="Cancel run"
+              question="Stop this run?"
+              confirm="Yes, cancel it"
+              cancel={() => cancelExperiment(data.id)}
+              onCancelled={reload}
+            />
+          ) : null}
         </div>
       </div>
 
@@ -293,46 +302,6 @@ function ResumeNotice({ resume, attemptsAllowed }: { resume: ResumedEvent; attem
         </details>
       ) : null}
     </Alert>
-  );
-}
-
-function CancelButton({ id, onCancelled }: { id: string; onCancelled: () => void }) {
-  const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState("");
-  const cancel = async () => {
-    setBusy(true);
-    setProblem("");
-    try {
-      await cancelExperiment(id);
-      onCancelled();
-    } catch (error) {
-      setProblem(errorText(error));
-    } finally {
-      setBusy(false);
-      setConfirming(false);
-    }
-  };
-  if (!confirming) {
-    return (
-      <>
-        <button type="button" className="button button-danger" onClick={() => setConfirming(true)}>
-          Cancel run
-        </button>
-        {problem ? <Alert kind="error">Cancelling failed: {problem}</Alert> : null}
-      </>
-    );
-  }
-  return (
-    <div className="confirm" role="group" aria-label="Confirm cancelling">
-      <span>Stop this run?</span>
-      <button type="button" className="button button-danger" onClick={cancel} disabled={busy} autoFocus>
-        {busy ? "Cancelling…" : "Yes, cancel it"}
-      </button>
-      <button type="button" className="button button-quiet" onClick={() => setConfirming(false)} disabled={busy}>
-        Keep running
-      </button>
-    </div>
   );
 }
 

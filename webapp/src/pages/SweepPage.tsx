@@ -5,12 +5,12 @@
  * stored sweep and its event socket (`useSweep`). Every trial links to its experiment page.
  */
 
-import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { ApiError } from "../api/http";
 import { listPipelines } from "../api/pipelines";
 import { cancelSweep, type AshaDecision, type SpaceEntry, type Sweep, type SweepTrial } from "../api/sweeps";
 import type { JsonSchema } from "../api/types";
+import { CancelButton } from "../components/CancelButton";
 import { Alert, errorText } from "../components/Alert";
 import { ParallelCoordinates } from "../components/ParallelCoordinates";
 import { fieldsFromSchema } from "../components/schemaForm";
@@ -110,7 +110,15 @@ export function SweepPage() {
           <span aria-live="polite" data-testid="sweep-status">
             <SweepStatusBadge status={sweep.status} />
           </span>
-          {running ? <CancelSweepButton id={sweep.id} onCancelled={stored.reload} /> : null}
+          {running ? (
+            <CancelButton
+              label="Cancel sweep"
+              question="Cancel its pending and running trials?"
+              confirm="Yes, cancel the sweep"
+              cancel={() => cancelSweep(sweep.id)}
+              onCancelled={stored.reload}
+            />
+          ) : null}
         </div>
       </div>
 
@@ -312,42 +320,3 @@ function DecisionList({ decisions, asha }: { decisions: AshaDecision[]; asha: bo
   );
 }
 
-function CancelSweepButton({ id, onCancelled }: { id: string; onCancelled: () => void }) {
-  const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState("");
-  const cancel = async () => {
-    setBusy(true);
-    setProblem("");
-    try {
-      await cancelSweep(id);
-      onCancelled();
-    } catch (error) {
-      setProblem(errorText(error));
-    } finally {
-      setBusy(false);
-      setConfirming(false);
-    }
-  };
-  if (!confirming) {
-    return (
-      <>
-        <button type="button" className="button button-danger" onClick={() => setConfirming(true)}>
-          Cancel sweep
-        </button>
-        {problem ? <Alert kind="error">Cancelling failed: {problem}</Alert> : null}
-      </>
-    );
-  }
-  return (
-    <div className="confirm" role="group" aria-label="Confirm cancelling">
-      <span>Cancel its pending and running trials?</span>
-      <button type="button" className="button button-danger" onClick={cancel} disabled={busy} autoFocus>
-        {busy ? "Cancelling…" : "Yes, cancel the sweep"}
-      </button>
-      <button type="button" className="button button-quiet" onClick={() => setConfirming(false)} disabled={busy}>
-        Keep running
-      </button>
-    </div>
-  );
-}
