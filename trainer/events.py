@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from azuraforge.v1 import events_pb2, experiment_pb2
 from trainer.job import BatchDone, EpochDone, LogRecord, Progress, TrainingStarted
@@ -108,6 +107,7 @@ def scores(by_name: dict[str, dict[str, float]]) -> dict[str, experiment_pb2.Sco
 
 
 def _event(run: RunInfo, seq: int, at: float) -> events_pb2.ExperimentEvent:
-    return events_pb2.ExperimentEvent(
-        experiment_id=run.experiment_id, seq=seq, emitted_at=datetime.fromtimestamp(at, UTC)
-    )
+    event = events_pb2.ExperimentEvent(experiment_id=run.experiment_id, seq=seq)
+    # From the float directly: a datetime in between costs more than the rest of the event.
+    event.emitted_at.FromNanoseconds(round(at * 1e9))
+    return event

@@ -1,10 +1,11 @@
 """The parent's side of a job: start the child, stream what it says, end the run one way or another.
 
 ``Job`` owns one child process (see ``trainer.job``). A reader thread blocks on the child's
-events pipe and hands each message to the event loop as it arrives, so the loop never waits on
-the pipe and an event reaches the stream while the child is still training. ``run_experiment``
-turns those messages into the Train stream: the events as they come, then, once the child has
-reported its end (its files all written), the run folder's files as ``ArtifactChunk``\\ s, then
+events pipe and hands the loop its messages as they arrive (a fast run's in groups, see
+``_read``), so the loop never waits on the pipe and an event reaches the stream while the child
+is still training. ``run_experiment`` turns those messages into the Train stream: the events
+as they come (a group as one ``EventBatch`` item), then, once the child has reported its end
+(its files all written), the run folder's files as ``ArtifactChunk``\\ s, then
 ``ExperimentFinished``; the child's exit is awaited after that, not before (a child that dies
 without reporting its end is awaited first: its exit code is the news).
 
@@ -32,12 +33,14 @@ import asyncio
 import logging
 import signal
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import cast
 
-from azuraforge.v1 import experiment_pb2, trainer_pb2
+from azuraforge.v1 import events_pb2, experiment_pb2, trainer_pb2
 from trainer.artifacts import artifact_chunks, checkpoint_chunks
 from trainer.events import Outcome, RunInfo, finished_event, to_event
 from trainer.job import (
@@ -52,6 +55,12 @@ from trainer.warm import JobProcess, ReadyProcesses
 
 log = logging.getLogger(__name__)
 
+MOST_AT_ONCE = 256
+"""The most messages the reader hands the loop at once, so the most events in one item."""
+HAND_OVER_EVERY_S = 0.01
+"""How often, at most, the reader hands the loop what a fast run sent (see ``_read``)."""
+MOST_BATCH_BYTES = 256 * 1024
+"""An event batch is cut before it grows past this (an artifact chunk's size)."""
 KILL_GRACE_S = 0.2
 """How long a terminated child may take to exit before it is killed."""
 EXIT_GRACE_S = 5.0
@@ -92,7 +101,7 @@ class Job:
         self.ended: RunEnded | None = None
         self._processes = processes
         self._child: JobProcess | None = None
-        self._inbox: asyncio.Queue[ChildMessage | None] = asyncio.Queue()
+        self._inbox: asyncio.Queue[list[ChildMessage] | None] = asyncio.Queue()
         self._timers: list[asyncio.TimerHandle] = []
 
     @property
@@ -123,13 +132,17 @@ class Job:
             target=_read, args=(child.events, loop, self._inbox), daemon=True, name="job-reader"
         ).start()
 
-    async def messages(self) -> AsyncIterator[Progress | CheckpointSaved]:
-        """The child's messages as they arrive, until it reports its end or its pipe closes."""
-        while (message := await self._inbox.get()) is not None:
-            if isinstance(message, RunEnded):
-                self.ended = message
-                return
-            yield message
+    async def messages(self) -> AsyncIterator[list[Progress | CheckpointSaved]]:
+        """The child's messages as they arrive, in lists of those that arrived together, until
+        it reports its end or its pipe closes."""
+        while (arrived := await self._inbox.get()) is not None:
+            for place, message in enumerate(arrived):
+                if isinstance(message, RunEnded):
+                    self.ended = message
+                    if place:
+                        yield cast(list[Progress | CheckpointSaved], arrived[:place])
+                    return
+            yield cast(list[Progress | CheckpointSaved], arrived)
 
     async def wait(self) -> None:
         """Wait for the child to exit; kill one that does not after reporting its end."""
@@ -203,14 +216,21 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
         yield trainer_pb2.TrainResponse(event=finished_event(failed, run, 1))
         return
     seq = 0
-    async for message in job.messages():
-        if isinstance(message, CheckpointSaved):
-            for piece in checkpoint_chunks(message.path, message.epoch):
-                yield trainer_pb2.TrainResponse(checkpoint_chunk=piece)
-            message.path.unlink(missing_ok=True)
-            continue
-        seq += 1
-        yield trainer_pb2.TrainResponse(event=to_event(message, run, seq))
+    async for arrived in job.messages():
+        batch = _Batch()
+        for message in arrived:
+            if isinstance(message, CheckpointSaved):
+                if batch:
+                    yield batch.item()
+                for piece in checkpoint_chunks(message.path, message.epoch):
+                    yield trainer_pb2.TrainResponse(checkpoint_chunk=piece)
+                message.path.unlink(missing_ok=True)
+                continue
+            seq += 1
+            if batch.add(to_event(message, run, seq)):
+                yield batch.item()
+        if batch:
+            yield batch.item()
     if job.ended is None:
         await job.wait()  # it died or was stopped: how it exited says how the run ended
     else:
@@ -226,6 +246,30 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
     )
     yield trainer_pb2.TrainResponse(event=finished_event(result, run, seq + 1))
     await job.wait()  # the slot stays taken until the process is gone
+
+
+class _Batch:
+    """Events that arrived together, on their way to be one item of the stream."""
+
+    def __init__(self) -> None:
+        self._events: list[events_pb2.ExperimentEvent] = []
+        self._bytes = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._events)
+
+    def add(self, event: events_pb2.ExperimentEvent) -> bool:
+        """Add `event`; whether the batch is full (``MOST_BATCH_BYTES``) and must go now."""
+        self._events.append(event)
+        self._bytes += event.ByteSize()
+        return self._bytes >= MOST_BATCH_BYTES
+
+    def item(self) -> trainer_pb2.TrainResponse:
+        """The events as one item (a lone one as `event`), and the batch empty again."""
+        events, self._events, self._bytes = self._events, [], 0
+        if len(events) == 1:
+            return trainer_pb2.TrainResponse(event=events[0])
+        return trainer_pb2.TrainResponse(events=trainer_pb2.EventBatch(events=events))
 
 
 def outcome(
@@ -276,23 +320,39 @@ def _signal_name(number: int) -> str:
 def _read(
     events: Connection,
     loop: asyncio.AbstractEventLoop,
-    inbox: asyncio.Queue[ChildMessage | None],
+    inbox: asyncio.Queue[list[ChildMessage] | None],
 ) -> None:
-    """Hand each message to the loop until the child's end of the pipe closes (the thread's job).
+    """Hand the loop the messages until the child's end of the pipe closes (the thread's job).
+
+    A message that comes after a quiet ``HAND_OVER_EVERY_S`` is handed over at once, with any
+    already waiting behind it; one that comes sooner waits until that much time has passed
+    since the last hand-over, with all that arrive meanwhile (up to ``MOST_AT_ONCE``). So a run
+    of a few events a second is never held back, and a fast one costs the loop, the stream and
+    the scheduler one item per ``HAND_OVER_EVERY_S``, not one per event.
 
     The thread owns ``events`` and closes it: closing it from the loop while this thread
     blocks on it could let a new file take its descriptor under the blocked read.
     """
     try:
-        while True:
-            try:
-                message = events.recv()
-            except (EOFError, OSError):
-                break
-            except Exception:  # one message that does not unpickle; the next ones may
-                log.exception("a message from a job could not be read")
-                continue
-            loop.call_soon_threadsafe(inbox.put_nowait, message)
+        open_ = True
+        handed_at = -HAND_OVER_EVERY_S
+        while open_:
+            arrived: list[ChildMessage] = []
+            while open_ and len(arrived) < MOST_AT_ONCE:
+                if arrived:
+                    # Take what waits, and what comes until a hand-over is due.
+                    due = handed_at + HAND_OVER_EVERY_S - time.monotonic()
+                    if not events.poll(max(due, 0.0)):
+                        break
+                try:
+                    arrived.append(events.recv())
+                except (EOFError, OSError):
+                    open_ = False
+                except Exception:  # one message that does not unpickle; the next ones may
+                    log.exception("a message from a job could not be read")
+            if arrived:
+                handed_at = time.monotonic()
+                loop.call_soon_threadsafe(inbox.put_nowait, arrived)
         loop.call_soon_threadsafe(inbox.put_nowait, None)
     except RuntimeError:  # the loop closed: nobody is listening any more
         pass

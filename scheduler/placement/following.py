@@ -138,10 +138,18 @@ class Following(PlacementBase):
                     await (self._attached(run) if run.attach else self._resumed(run))
                 if response.position and response.position <= run.position:
                     continue  # stored already: a replay overlaps what was stored
-                if not response.HasField("event") or response.event.HasField("experiment_finished"):
+                item = response.WhichOneof("item")
+                if item not in ("event", "events") or response.event.HasField(
+                    "experiment_finished"
+                ):
                     await self._store(run, events)
                 run.position = response.position or run.position
-                if response.HasField("artifact_chunk"):
+                if item == "events":  # stored whole: only its last event notes the position
+                    batch = response.events.events
+                    events.extend((event, None) for event in batch[:-1])
+                    if batch:
+                        events.append((batch[-1], response.position or None))
+                elif response.HasField("artifact_chunk"):
                     await self._artifact_chunk(run, assembler, response.artifact_chunk)
                 elif response.HasField("checkpoint_chunk"):
                     await self._checkpoint_chunk(run, checkpoints, response.checkpoint_chunk)

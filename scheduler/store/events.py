@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from azuraforge.v1 import events_pb2, experiment_pb2
@@ -17,6 +18,7 @@ from scheduler.store.rows import note_position, visible_experiment
 from scheduler.store.session import Repository
 
 DEFAULT_EVENT_BATCH = 1000
+EVENTS = cast(Table, Event.__table__)
 
 
 class Events(Repository):
@@ -58,10 +60,14 @@ class Events(Repository):
                 raise ValueError("an ExperimentEvent needs one of its `kind` fields set")
         with self._writing() as session:
             experiment = visible_experiment(session, experiment_id, None, lock=True)
-            stored = []
+            stored, rows = [], []
             for event, position in events:
                 note_position(experiment, position)
-                stored.append(append(session, experiment, event, clock=self.now))
+                numbered, row = _numbered(experiment, event, clock=self.now)
+                stored.append(numbered)
+                rows.append(row)
+            if rows:  # one executemany of Core, not the ORM's flush per object
+                session.connection().execute(insert(EVENTS), rows)
             return stored
 
     def events_after(
@@ -86,25 +92,35 @@ def append(
     clock: Callable[[], datetime],
 ) -> events_pb2.ExperimentEvent:
     """Store `event` as the next of `experiment`, whose row the caller has locked."""
+    stored, row = _numbered(experiment, event, clock=clock)
+    session.add(Event(**row))
+    return stored
+
+
+def _numbered(
+    experiment: ExperimentRow,
+    event: events_pb2.ExperimentEvent,
+    *,
+    clock: Callable[[], datetime],
+) -> tuple[events_pb2.ExperimentEvent, dict[str, Any]]:
+    """`event` numbered as the next of `experiment` (whose progress follows it), and its row."""
     stored = events_pb2.ExperimentEvent()
     stored.CopyFrom(event)
     stored.experiment_id = experiment.id
     stored.seq = experiment.last_seq + 1
     if not stored.HasField("emitted_at"):
         stored.emitted_at.FromDatetime(clock())
-    session.add(
-        Event(
-            experiment_id=experiment.id,
-            seq=stored.seq,
-            kind=stored.WhichOneof("kind") or "",
-            emitted_at=stored.emitted_at.ToDatetime(UTC),
-            payload=stored.SerializeToString(deterministic=True),
-        )
-    )
+    row = {
+        "experiment_id": experiment.id,
+        "seq": stored.seq,
+        "kind": stored.WhichOneof("kind") or "",
+        "emitted_at": stored.emitted_at.ToDatetime(UTC),
+        "payload": stored.SerializeToString(deterministic=True),
+    }
     experiment.last_seq = stored.seq
     experiment.updated_at = clock()
     _follow_progress(experiment, stored)
-    return stored
+    return stored, row
 
 
 def _follow_progress(experiment: ExperimentRow, event: events_pb2.ExperimentEvent) -> None:

@@ -129,6 +129,28 @@ def test_a_run_streams_its_events_to_watchers_and_nats_and_keeps_its_files(
     assert set(np.load(io.BytesIO(files["model.npz"][1]))) == {"weight", "bias"}
 
 
+def test_a_run_faster_than_one_message_an_event_has_every_event_stored_once_in_order(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    """Its events pile up on the trainer and travel as batches; each is stored and sent once."""
+    epochs = 400
+
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": epochs})
+            watched = await stack.watch(token, experiment.experiment_id)
+            return watched, await stack.get(token, experiment.experiment_id)
+
+    watched, final = asyncio.run(scenario())
+
+    assert seqs(watched) == list(range(1, len(watched) + 1))
+    ended = [e.epoch_ended.epoch for e in watched if e.HasField("epoch_ended")]
+    assert ended == list(range(1, epochs + 1))
+    assert watched[-1].experiment_finished.status == SUCCEEDED
+    assert (final.epochs_done, final.last_seq) == (epochs, len(watched))
+
+
 def test_a_watcher_joining_mid_run_gets_the_history_then_the_live_events_once_each(
     tmp_path: Path, database_url: str, nats_url: str, gate: Gate
 ):

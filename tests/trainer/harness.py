@@ -71,6 +71,13 @@ def train_request(
     )
 
 
+def events_in(response: trainer_pb2.TrainResponse) -> list[events_pb2.ExperimentEvent]:
+    """The events one stream item carries: its one event, a batch's, or none."""
+    if response.HasField("event"):
+        return [response.event]
+    return list(response.events.events)
+
+
 @dataclass
 class Received:
     """What a Train stream carried, each item with the monotonic time it arrived."""
@@ -79,16 +86,22 @@ class Received:
 
     @property
     def events(self) -> list[events_pb2.ExperimentEvent]:
-        return [r.event for _, r in self.items if r.HasField("event")]
+        return [event for _, r in self.items for event in events_in(r)]
 
     def kinds(self) -> list[str]:
+        """Each event's kind, and each other item's."""
         return [
-            r.event.WhichOneof("kind") if r.HasField("event") else r.WhichOneof("item")
+            kind
             for _, r in self.items
+            for kind in (
+                [e.WhichOneof("kind") or "" for e in events_in(r)]
+                if r.WhichOneof("item") in ("event", "events")
+                else [r.WhichOneof("item") or ""]
+            )
         ]
 
     def times(self, kind: str) -> list[float]:
-        return [t for t, r in self.items if r.HasField("event") and r.event.HasField(kind)]
+        return [t for t, r in self.items for e in events_in(r) if e.HasField(kind)]
 
     @property
     def finished(self) -> events_pb2.ExperimentFinished:
@@ -120,7 +133,7 @@ async def receive(
     received = received if received is not None else Received()
     async for response in call:
         received.items.append((time.monotonic(), response))
-        if until is not None and response.HasField("event") and response.event.HasField(until):
+        if until is not None and any(e.HasField(until) for e in events_in(response)):
             break
     return received
 

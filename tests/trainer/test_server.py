@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from azuraforge.v1 import experiment_pb2, trainer_pb2, trainer_pb2_grpc
 from tests.trainer.harness import (
     AUTH,
+    events_in,
     job_processes,
     receive,
     running_trainer,
@@ -76,7 +77,7 @@ def test_a_run_outlives_its_stream_and_a_scheduler_attaches_where_it_left_off(
 
     positions = [r.position for _, r in first.items] + [r.position for r in rest]
     assert positions == list(range(1, len(positions) + 1))
-    events = first.events + [r.event for r in rest if r.HasField("event")]
+    events = first.events + [e for r in rest for e in events_in(r)]
     assert [e.epoch_ended.epoch for e in events if e.HasField("epoch_ended")] == [1, 2, 3, 4]
     assert rest[-1].event.experiment_finished.status == SUCCEEDED
     assert any(r.HasField("artifact_chunk") for r in rest)

@@ -18,6 +18,7 @@ from azuraforge.v1 import experiment_pb2, trainer_pb2
 from tests.trainer.harness import (
     AUTH,
     Received,
+    events_in,
     receive,
     running_trainer,
     status_of,
@@ -204,14 +205,11 @@ def test_a_run_sends_a_checkpoint_every_checkpoint_every_epochs_that_resumes_it_
 
     assert [epoch for epoch, _ in checkpoints(whole)] == [2, 4]
     # Each checkpoint left the trainer just before its epoch's end, while the run went on.
-    order = [
-        ("checkpoint", r.checkpoint_chunk.epoch)
-        if r.HasField("checkpoint_chunk")
-        else ("epoch", r.event.epoch_ended.epoch)
-        for _, r in whole.items
-        if (r.HasField("checkpoint_chunk") and r.checkpoint_chunk.last)
-        or r.event.HasField("epoch_ended")
-    ]
+    order: list[tuple[str, int]] = []
+    for _, r in whole.items:
+        if r.HasField("checkpoint_chunk") and r.checkpoint_chunk.last:
+            order.append(("checkpoint", r.checkpoint_chunk.epoch))
+        order += [("epoch", e.epoch_ended.epoch) for e in events_in(r) if e.HasField("epoch_ended")]
     assert order == [
         ("epoch", 1),
         ("checkpoint", 2),

@@ -27,7 +27,7 @@ from azuraforge.v1 import experiment_pb2 as azuraforge_dot_v1_dot_experiment__pb
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61zuraforge/v1/trainer.proto\x12\razuraforge.v1\x1a\x1a\x61zuraforge/v1/events.proto\x1a\x1e\x61zuraforge/v1/experiment.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x85\x01\n\x0cTrainRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\'\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\ncheckpoint\x18\x04 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\r\"\xce\x01\n\rTrainResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1e.azuraforge.v1.ExperimentEventH\x00\x12\x36\n\x0e\x61rtifact_chunk\x18\x02 \x01(\x0b\x32\x1c.azuraforge.v1.ArtifactChunkH\x00\x12:\n\x10\x63heckpoint_chunk\x18\x03 \x01(\x0b\x32\x1e.azuraforge.v1.CheckpointChunkH\x00\x12\x10\n\x08position\x18\x04 \x01(\x04\x42\x06\n\x04item\">\n\rAttachRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_position\x18\x02 \x01(\x04\"@\n\x0e\x41ttachResponse\x12.\n\x08response\x18\x01 \x01(\x0b\x32\x1c.azuraforge.v1.TrainResponse\"\\\n\x0f\x43heckpointChunk\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0c\n\x04last\x18\x04 \x01(\x08\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"_\n\rArtifactChunk\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x0c\n\x04last\x18\x05 \x01(\x08\"&\n\rCancelRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\"#\n\x0e\x43\x61ncelResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\"\x11\n\x0f\x44\x65scribeRequest\"\x99\x01\n\x10\x44\x65scribeResponse\x12\x12\n\ntrainer_id\x18\x01 \x01(\t\x12\r\n\x05slots\x18\x02 \x01(\r\x12\x12\n\nfree_slots\x18\x03 \x01(\r\x12.\n\tpipelines\x18\x04 \x03(\x0b\x32\x1b.azuraforge.v1.PipelineInfo\x12\x1e\n\x16running_experiment_ids\x18\x05 \x03(\t\"\xf4\x01\n\x1cTrainerServicePredictRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\x45\n\x05\x66iles\x18\x03 \x03(\x0b\x32\x36.azuraforge.v1.TrainerServicePredictRequest.FilesEntry\x12&\n\x06inputs\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0e\n\x06images\x18\x05 \x03(\x0c\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"L\n\x1dTrainerServicePredictResponse\x12+\n\nprediction\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct2\x99\x03\n\x0eTrainerService\x12\x44\n\x05Train\x12\x1b.azuraforge.v1.TrainRequest\x1a\x1c.azuraforge.v1.TrainResponse0\x01\x12G\n\x06\x41ttach\x12\x1c.azuraforge.v1.AttachRequest\x1a\x1d.azuraforge.v1.AttachResponse0\x01\x12\x45\n\x06\x43\x61ncel\x12\x1c.azuraforge.v1.CancelRequest\x1a\x1d.azuraforge.v1.CancelResponse\x12K\n\x08\x44\x65scribe\x12\x1e.azuraforge.v1.DescribeRequest\x1a\x1f.azuraforge.v1.DescribeResponse\x12\x64\n\x07Predict\x12+.azuraforge.v1.TrainerServicePredictRequest\x1a,.azuraforge.v1.TrainerServicePredictResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61zuraforge/v1/trainer.proto\x12\razuraforge.v1\x1a\x1a\x61zuraforge/v1/events.proto\x1a\x1e\x61zuraforge/v1/experiment.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x85\x01\n\x0cTrainRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\'\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\ncheckpoint\x18\x04 \x01(\x0c\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\r\"\xfb\x01\n\rTrainResponse\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1e.azuraforge.v1.ExperimentEventH\x00\x12+\n\x06\x65vents\x18\x05 \x01(\x0b\x32\x19.azuraforge.v1.EventBatchH\x00\x12\x36\n\x0e\x61rtifact_chunk\x18\x02 \x01(\x0b\x32\x1c.azuraforge.v1.ArtifactChunkH\x00\x12:\n\x10\x63heckpoint_chunk\x18\x03 \x01(\x0b\x32\x1e.azuraforge.v1.CheckpointChunkH\x00\x12\x10\n\x08position\x18\x04 \x01(\x04\x42\x06\n\x04item\"<\n\nEventBatch\x12.\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1e.azuraforge.v1.ExperimentEvent\">\n\rAttachRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_position\x18\x02 \x01(\x04\"@\n\x0e\x41ttachResponse\x12.\n\x08response\x18\x01 \x01(\x0b\x32\x1c.azuraforge.v1.TrainResponse\"\\\n\x0f\x43heckpointChunk\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x0c\n\x04last\x18\x04 \x01(\x08\x12\x0e\n\x06sha256\x18\x05 \x01(\t\"_\n\rArtifactChunk\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x0c\n\x04last\x18\x05 \x01(\x08\"&\n\rCancelRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\"#\n\x0e\x43\x61ncelResponse\x12\x11\n\tcancelled\x18\x01 \x01(\x08\"\x11\n\x0f\x44\x65scribeRequest\"\x99\x01\n\x10\x44\x65scribeResponse\x12\x12\n\ntrainer_id\x18\x01 \x01(\t\x12\r\n\x05slots\x18\x02 \x01(\r\x12\x12\n\nfree_slots\x18\x03 \x01(\r\x12.\n\tpipelines\x18\x04 \x03(\x0b\x32\x1b.azuraforge.v1.PipelineInfo\x12\x1e\n\x16running_experiment_ids\x18\x05 \x03(\t\"\xf4\x01\n\x1cTrainerServicePredictRequest\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\x45\n\x05\x66iles\x18\x03 \x03(\x0b\x32\x36.azuraforge.v1.TrainerServicePredictRequest.FilesEntry\x12&\n\x06inputs\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0e\n\x06images\x18\x05 \x03(\x0c\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"L\n\x1dTrainerServicePredictResponse\x12+\n\nprediction\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct2\x99\x03\n\x0eTrainerService\x12\x44\n\x05Train\x12\x1b.azuraforge.v1.TrainRequest\x1a\x1c.azuraforge.v1.TrainResponse0\x01\x12G\n\x06\x41ttach\x12\x1c.azuraforge.v1.AttachRequest\x1a\x1d.azuraforge.v1.AttachResponse0\x01\x12\x45\n\x06\x43\x61ncel\x12\x1c.azuraforge.v1.CancelRequest\x1a\x1d.azuraforge.v1.CancelResponse\x12K\n\x08\x44\x65scribe\x12\x1e.azuraforge.v1.DescribeRequest\x1a\x1f.azuraforge.v1.DescribeResponse\x12\x64\n\x07Predict\x12+.azuraforge.v1.TrainerServicePredictRequest\x1a,.azuraforge.v1.TrainerServicePredictResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,29 +39,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TRAINREQUEST']._serialized_start=137
   _globals['_TRAINREQUEST']._serialized_end=270
   _globals['_TRAINRESPONSE']._serialized_start=273
-  _globals['_TRAINRESPONSE']._serialized_end=479
-  _globals['_ATTACHREQUEST']._serialized_start=481
-  _globals['_ATTACHREQUEST']._serialized_end=543
-  _globals['_ATTACHRESPONSE']._serialized_start=545
-  _globals['_ATTACHRESPONSE']._serialized_end=609
-  _globals['_CHECKPOINTCHUNK']._serialized_start=611
-  _globals['_CHECKPOINTCHUNK']._serialized_end=703
-  _globals['_ARTIFACTCHUNK']._serialized_start=705
-  _globals['_ARTIFACTCHUNK']._serialized_end=800
-  _globals['_CANCELREQUEST']._serialized_start=802
-  _globals['_CANCELREQUEST']._serialized_end=840
-  _globals['_CANCELRESPONSE']._serialized_start=842
-  _globals['_CANCELRESPONSE']._serialized_end=877
-  _globals['_DESCRIBEREQUEST']._serialized_start=879
-  _globals['_DESCRIBEREQUEST']._serialized_end=896
-  _globals['_DESCRIBERESPONSE']._serialized_start=899
-  _globals['_DESCRIBERESPONSE']._serialized_end=1052
-  _globals['_TRAINERSERVICEPREDICTREQUEST']._serialized_start=1055
-  _globals['_TRAINERSERVICEPREDICTREQUEST']._serialized_end=1299
-  _globals['_TRAINERSERVICEPREDICTREQUEST_FILESENTRY']._serialized_start=1255
-  _globals['_TRAINERSERVICEPREDICTREQUEST_FILESENTRY']._serialized_end=1299
-  _globals['_TRAINERSERVICEPREDICTRESPONSE']._serialized_start=1301
-  _globals['_TRAINERSERVICEPREDICTRESPONSE']._serialized_end=1377
-  _globals['_TRAINERSERVICE']._serialized_start=1380
-  _globals['_TRAINERSERVICE']._serialized_end=1789
+  _globals['_TRAINRESPONSE']._serialized_end=524
+  _globals['_EVENTBATCH']._serialized_start=526
+  _globals['_EVENTBATCH']._serialized_end=586
+  _globals['_ATTACHREQUEST']._serialized_start=588
+  _globals['_ATTACHREQUEST']._serialized_end=650
+  _globals['_ATTACHRESPONSE']._serialized_start=652
+  _globals['_ATTACHRESPONSE']._serialized_end=716
+  _globals['_CHECKPOINTCHUNK']._serialized_start=718
+  _globals['_CHECKPOINTCHUNK']._serialized_end=810
+  _globals['_ARTIFACTCHUNK']._serialized_start=812
+  _globals['_ARTIFACTCHUNK']._serialized_end=907
+  _globals['_CANCELREQUEST']._serialized_start=909
+  _globals['_CANCELREQUEST']._serialized_end=947
+  _globals['_CANCELRESPONSE']._serialized_start=949
+  _globals['_CANCELRESPONSE']._serialized_end=984
+  _globals['_DESCRIBEREQUEST']._serialized_start=986
+  _globals['_DESCRIBEREQUEST']._serialized_end=1003
+  _globals['_DESCRIBERESPONSE']._serialized_start=1006
+  _globals['_DESCRIBERESPONSE']._serialized_end=1159
+  _globals['_TRAINERSERVICEPREDICTREQUEST']._serialized_start=1162
+  _globals['_TRAINERSERVICEPREDICTREQUEST']._serialized_end=1406
+  _globals['_TRAINERSERVICEPREDICTREQUEST_FILESENTRY']._serialized_start=1362
+  _globals['_TRAINERSERVICEPREDICTREQUEST_FILESENTRY']._serialized_end=1406
+  _globals['_TRAINERSERVICEPREDICTRESPONSE']._serialized_start=1408
+  _globals['_TRAINERSERVICEPREDICTRESPONSE']._serialized_end=1484
+  _globals['_TRAINERSERVICE']._serialized_start=1487
+  _globals['_TRAINERSERVICE']._serialized_end=1896
 # @@protoc_insertion_point(module_scope)

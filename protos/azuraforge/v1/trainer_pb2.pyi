@@ -24,16 +24,24 @@ class TrainRequest(_message.Message):
     def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., checkpoint: _Optional[bytes] = ..., attempt: _Optional[int] = ...) -> None: ...
 
 class TrainResponse(_message.Message):
-    __slots__ = ("event", "artifact_chunk", "checkpoint_chunk", "position")
+    __slots__ = ("event", "events", "artifact_chunk", "checkpoint_chunk", "position")
     EVENT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_CHUNK_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     event: _events_pb2.ExperimentEvent
+    events: EventBatch
     artifact_chunk: ArtifactChunk
     checkpoint_chunk: CheckpointChunk
     position: int
-    def __init__(self, event: _Optional[_Union[_events_pb2.ExperimentEvent, _Mapping]] = ..., artifact_chunk: _Optional[_Union[ArtifactChunk, _Mapping]] = ..., checkpoint_chunk: _Optional[_Union[CheckpointChunk, _Mapping]] = ..., position: _Optional[int] = ...) -> None: ...
+    def __init__(self, event: _Optional[_Union[_events_pb2.ExperimentEvent, _Mapping]] = ..., events: _Optional[_Union[EventBatch, _Mapping]] = ..., artifact_chunk: _Optional[_Union[ArtifactChunk, _Mapping]] = ..., checkpoint_chunk: _Optional[_Union[CheckpointChunk, _Mapping]] = ..., position: _Optional[int] = ...) -> None: ...
+
+class EventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_events_pb2.ExperimentEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.ExperimentEvent, _Mapping]]] = ...) -> None: ...
 
 class AttachRequest(_message.Message):
     __slots__ = ("experiment_id", "after_position")

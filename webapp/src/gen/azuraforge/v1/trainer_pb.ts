@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file azuraforge/v1/trainer.proto.
  */
 export const file_azuraforge_v1_trainer: GenFile = /*@__PURE__*/
-  fileDesc("ChthenVyYWZvcmdlL3YxL3RyYWluZXIucHJvdG8SDWF6dXJhZm9yZ2UudjEihQEKDFRyYWluUmVxdWVzdBIVCg1leHBlcmltZW50X2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEicKBmNvbmZpZxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKY2hlY2twb2ludBgEIAEoDBIPCgdhdHRlbXB0GAUgASgNIs4BCg1UcmFpblJlc3BvbnNlEi8KBWV2ZW50GAEgASgLMh4uYXp1cmFmb3JnZS52MS5FeHBlcmltZW50RXZlbnRIABI2Cg5hcnRpZmFjdF9jaHVuaxgCIAEoCzIcLmF6dXJhZm9yZ2UudjEuQXJ0aWZhY3RDaHVua0gAEjoKEGNoZWNrcG9pbnRfY2h1bmsYAyABKAsyHi5henVyYWZvcmdlLnYxLkNoZWNrcG9pbnRDaHVua0gAEhAKCHBvc2l0aW9uGAQgASgEQgYKBGl0ZW0iPgoNQXR0YWNoUmVxdWVzdBIVCg1leHBlcmltZW50X2lkGAEgASgJEhYKDmFmdGVyX3Bvc2l0aW9uGAIgASgEIkAKDkF0dGFjaFJlc3BvbnNlEi4KCHJlc3BvbnNlGAEgASgLMhwuYXp1cmFmb3JnZS52MS5UcmFpblJlc3BvbnNlIlwKD0NoZWNrcG9pbnRDaHVuaxINCgVlcG9jaBgBIAEoDRIOCgZvZmZzZXQYAiABKAQSDAoEZGF0YRgDIAEoDBIMCgRsYXN0GAQgASgIEg4KBnNoYTI1NhgFIAEoCSJfCg1BcnRpZmFjdENodW5rEgwKBG5hbWUYASABKAkSFAoMY29udGVudF90eXBlGAIgASgJEg4KBm9mZnNldBgDIAEoBBIMCgRkYXRhGAQgASgMEgwKBGxhc3QYBSABKAgiJgoNQ2FuY2VsUmVxdWVzdBIVCg1leHBlcmltZW50X2lkGAEgASgJIiMKDkNhbmNlbFJlc3BvbnNlEhEKCWNhbmNlbGxlZBgBIAEoCCIRCg9EZXNjcmliZVJlcXVlc3QimQEKEERlc2NyaWJlUmVzcG9uc2USEgoKdHJhaW5lcl9pZBgBIAEoCRINCgVzbG90cxgCIAEoDRISCgpmcmVlX3Nsb3RzGAMgASgNEi4KCXBpcGVsaW5lcxgEIAMoCzIbLmF6dXJhZm9yZ2UudjEuUGlwZWxpbmVJbmZvEh4KFnJ1bm5pbmdfZXhwZXJpbWVudF9pZHMYBSADKAki9AEKHFRyYWluZXJTZXJ2aWNlUHJlZGljdFJlcXVlc3QSFQoNZXhwZXJpbWVudF9pZBgBIAEoCRIQCghwaXBlbGluZRgCIAEoCRJFCgVmaWxlcxgDIAMoCzI2LmF6dXJhZm9yZ2UudjEuVHJhaW5lclNlcnZpY2VQcmVkaWN0UmVxdWVzdC5GaWxlc0VudHJ5EiYKBmlucHV0cxgEIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIOCgZpbWFnZXMYBSADKAwaLAoKRmlsZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAw6AjgBIkwKHVRyYWluZXJTZXJ2aWNlUHJlZGljdFJlc3BvbnNlEisKCnByZWRpY3Rpb24YASABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0MpkDCg5UcmFpbmVyU2VydmljZRJECgVUcmFpbhIbLmF6dXJhZm9yZ2UudjEuVHJhaW5SZXF1ZXN0GhwuYXp1cmFmb3JnZS52MS5UcmFpblJlc3BvbnNlMAESRwoGQXR0YWNoEhwuYXp1cmFmb3JnZS52MS5BdHRhY2hSZXF1ZXN0Gh0uYXp1cmFmb3JnZS52MS5BdHRhY2hSZXNwb25zZTABEkUKBkNhbmNlbBIcLmF6dXJhZm9yZ2UudjEuQ2FuY2VsUmVxdWVzdBodLmF6dXJhZm9yZ2UudjEuQ2FuY2VsUmVzcG9uc2USSwoIRGVzY3JpYmUSHi5henVyYWZvcmdlLnYxLkRlc2NyaWJlUmVxdWVzdBofLmF6dXJhZm9yZ2UudjEuRGVzY3JpYmVSZXNwb25zZRJkCgdQcmVkaWN0EisuYXp1cmFmb3JnZS52MS5UcmFpbmVyU2VydmljZVByZWRpY3RSZXF1ZXN0GiwuYXp1cmFmb3JnZS52MS5UcmFpbmVyU2VydmljZVByZWRpY3RSZXNwb25zZWIGcHJvdG8z", [file_azuraforge_v1_events, file_azuraforge_v1_experiment, file_google_protobuf_struct]);
+  fileDesc("ChthenVyYWZvcmdlL3YxL3RyYWluZXIucHJvdG8SDWF6dXJhZm9yZ2UudjEihQEKDFRyYWluUmVxdWVzdBIVCg1leHBlcmltZW50X2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEicKBmNvbmZpZxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKY2hlY2twb2ludBgEIAEoDBIPCgdhdHRlbXB0GAUgASgNIvsBCg1UcmFpblJlc3BvbnNlEi8KBWV2ZW50GAEgASgLMh4uYXp1cmFmb3JnZS52MS5FeHBlcmltZW50RXZlbnRIABIrCgZldmVudHMYBSABKAsyGS5henVyYWZvcmdlLnYxLkV2ZW50QmF0Y2hIABI2Cg5hcnRpZmFjdF9jaHVuaxgCIAEoCzIcLmF6dXJhZm9yZ2UudjEuQXJ0aWZhY3RDaHVua0gAEjoKEGNoZWNrcG9pbnRfY2h1bmsYAyABKAsyHi5henVyYWZvcmdlLnYxLkNoZWNrcG9pbnRDaHVua0gAEhAKCHBvc2l0aW9uGAQgASgEQgYKBGl0ZW0iPAoKRXZlbnRCYXRjaBIuCgZldmVudHMYASADKAsyHi5henVyYWZvcmdlLnYxLkV4cGVyaW1lbnRFdmVudCI+Cg1BdHRhY2hSZXF1ZXN0EhUKDWV4cGVyaW1lbnRfaWQYASABKAkSFgoOYWZ0ZXJfcG9zaXRpb24YAiABKAQiQAoOQXR0YWNoUmVzcG9uc2USLgoIcmVzcG9uc2UYASABKAsyHC5henVyYWZvcmdlLnYxLlRyYWluUmVzcG9uc2UiXAoPQ2hlY2twb2ludENodW5rEg0KBWVwb2NoGAEgASgNEg4KBm9mZnNldBgCIAEoBBIMCgRkYXRhGAMgASgMEgwKBGxhc3QYBCABKAgSDgoGc2hhMjU2GAUgASgJIl8KDUFydGlmYWN0Q2h1bmsSDAoEbmFtZRgBIAEoCRIUCgxjb250ZW50X3R5cGUYAiABKAkSDgoGb2Zmc2V0GAMgASgEEgwKBGRhdGEYBCABKAwSDAoEbGFzdBgFIAEoCCImCg1DYW5jZWxSZXF1ZXN0EhUKDWV4cGVyaW1lbnRfaWQYASABKAkiIwoOQ2FuY2VsUmVzcG9uc2USEQoJY2FuY2VsbGVkGAEgASgIIhEKD0Rlc2NyaWJlUmVxdWVzdCKZAQoQRGVzY3JpYmVSZXNwb25zZRISCgp0cmFpbmVyX2lkGAEgASgJEg0KBXNsb3RzGAIgASgNEhIKCmZyZWVfc2xvdHMYAyABKA0SLgoJcGlwZWxpbmVzGAQgAygLMhsuYXp1cmFmb3JnZS52MS5QaXBlbGluZUluZm8SHgoWcnVubmluZ19leHBlcmltZW50X2lkcxgFIAMoCSL0AQocVHJhaW5lclNlcnZpY2VQcmVkaWN0UmVxdWVzdBIVCg1leHBlcmltZW50X2lkGAEgASgJEhAKCHBpcGVsaW5lGAIgASgJEkUKBWZpbGVzGAMgAygLMjYuYXp1cmFmb3JnZS52MS5UcmFpbmVyU2VydmljZVByZWRpY3RSZXF1ZXN0LkZpbGVzRW50cnkSJgoGaW5wdXRzGAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg4KBmltYWdlcxgFIAMoDBosCgpGaWxlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAEiTAodVHJhaW5lclNlcnZpY2VQcmVkaWN0UmVzcG9uc2USKwoKcHJlZGljdGlvbhgBIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QymQMKDlRyYWluZXJTZXJ2aWNlEkQKBVRyYWluEhsuYXp1cmFmb3JnZS52MS5UcmFpblJlcXVlc3QaHC5henVyYWZvcmdlLnYxLlRyYWluUmVzcG9uc2UwARJHCgZBdHRhY2gSHC5henVyYWZvcmdlLnYxLkF0dGFjaFJlcXVlc3QaHS5henVyYWZvcmdlLnYxLkF0dGFjaFJlc3BvbnNlMAESRQoGQ2FuY2VsEhwuYXp1cmFmb3JnZS52MS5DYW5jZWxSZXF1ZXN0Gh0uYXp1cmFmb3JnZS52MS5DYW5jZWxSZXNwb25zZRJLCghEZXNjcmliZRIeLmF6dXJhZm9yZ2UudjEuRGVzY3JpYmVSZXF1ZXN0Gh8uYXp1cmFmb3JnZS52MS5EZXNjcmliZVJlc3BvbnNlEmQKB1ByZWRpY3QSKy5henVyYWZvcmdlLnYxLlRyYWluZXJTZXJ2aWNlUHJlZGljdFJlcXVlc3QaLC5henVyYWZvcmdlLnYxLlRyYWluZXJTZXJ2aWNlUHJlZGljdFJlc3BvbnNlYgZwcm90bzM", [file_azuraforge_v1_events, file_azuraforge_v1_experiment, file_google_protobuf_struct]);
 
 /**
  * @generated from message azuraforge.v1.TrainRequest
@@ -79,6 +79,17 @@ export type TrainResponse = Message<"azuraforge.v1.TrainResponse"> & {
     case: "event";
   } | {
     /**
+     * Events that were ready together, in order, as one item: a run that emits them faster
+     * than one message each can carry sends what piled up meanwhile this way. The scheduler
+     * stores a batch as one unit (all of it or none), at the batch's one position. Never
+     * holds ExperimentFinished, which always comes alone as `event`.
+     *
+     * @generated from field: azuraforge.v1.EventBatch events = 5;
+     */
+    value: EventBatch;
+    case: "events";
+  } | {
+    /**
      * A piece of a file the run wrote; all artifacts are sent before the
      * ExperimentFinished event.
      *
@@ -115,6 +126,23 @@ export const TrainResponseSchema: GenMessage<TrainResponse> = /*@__PURE__*/
   messageDesc(file_azuraforge_v1_trainer, 1);
 
 /**
+ * @generated from message azuraforge.v1.EventBatch
+ */
+export type EventBatch = Message<"azuraforge.v1.EventBatch"> & {
+  /**
+   * @generated from field: repeated azuraforge.v1.ExperimentEvent events = 1;
+   */
+  events: ExperimentEvent[];
+};
+
+/**
+ * Describes the message azuraforge.v1.EventBatch.
+ * Use `create(EventBatchSchema)` to create a new message.
+ */
+export const EventBatchSchema: GenMessage<EventBatch> = /*@__PURE__*/
+  messageDesc(file_azuraforge_v1_trainer, 2);
+
+/**
  * @generated from message azuraforge.v1.AttachRequest
  */
 export type AttachRequest = Message<"azuraforge.v1.AttachRequest"> & {
@@ -137,7 +165,7 @@ export type AttachRequest = Message<"azuraforge.v1.AttachRequest"> & {
  * Use `create(AttachRequestSchema)` to create a new message.
  */
 export const AttachRequestSchema: GenMessage<AttachRequest> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 2);
+  messageDesc(file_azuraforge_v1_trainer, 3);
 
 /**
  * @generated from message azuraforge.v1.AttachResponse
@@ -156,7 +184,7 @@ export type AttachResponse = Message<"azuraforge.v1.AttachResponse"> & {
  * Use `create(AttachResponseSchema)` to create a new message.
  */
 export const AttachResponseSchema: GenMessage<AttachResponse> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 3);
+  messageDesc(file_azuraforge_v1_trainer, 4);
 
 /**
  * CheckpointChunk is a piece of one resume checkpoint. A checkpoint starts at
@@ -202,7 +230,7 @@ export type CheckpointChunk = Message<"azuraforge.v1.CheckpointChunk"> & {
  * Use `create(CheckpointChunkSchema)` to create a new message.
  */
 export const CheckpointChunkSchema: GenMessage<CheckpointChunk> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 4);
+  messageDesc(file_azuraforge_v1_trainer, 5);
 
 /**
  * ArtifactChunk is a piece of one artifact; chunks of one artifact arrive in
@@ -242,7 +270,7 @@ export type ArtifactChunk = Message<"azuraforge.v1.ArtifactChunk"> & {
  * Use `create(ArtifactChunkSchema)` to create a new message.
  */
 export const ArtifactChunkSchema: GenMessage<ArtifactChunk> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 5);
+  messageDesc(file_azuraforge_v1_trainer, 6);
 
 /**
  * @generated from message azuraforge.v1.CancelRequest
@@ -259,7 +287,7 @@ export type CancelRequest = Message<"azuraforge.v1.CancelRequest"> & {
  * Use `create(CancelRequestSchema)` to create a new message.
  */
 export const CancelRequestSchema: GenMessage<CancelRequest> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 6);
+  messageDesc(file_azuraforge_v1_trainer, 7);
 
 /**
  * @generated from message azuraforge.v1.CancelResponse
@@ -278,7 +306,7 @@ export type CancelResponse = Message<"azuraforge.v1.CancelResponse"> & {
  * Use `create(CancelResponseSchema)` to create a new message.
  */
 export const CancelResponseSchema: GenMessage<CancelResponse> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 7);
+  messageDesc(file_azuraforge_v1_trainer, 8);
 
 /**
  * @generated from message azuraforge.v1.DescribeRequest
@@ -291,7 +319,7 @@ export type DescribeRequest = Message<"azuraforge.v1.DescribeRequest"> & {
  * Use `create(DescribeRequestSchema)` to create a new message.
  */
 export const DescribeRequestSchema: GenMessage<DescribeRequest> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 8);
+  messageDesc(file_azuraforge_v1_trainer, 9);
 
 /**
  * @generated from message azuraforge.v1.DescribeResponse
@@ -328,7 +356,7 @@ export type DescribeResponse = Message<"azuraforge.v1.DescribeResponse"> & {
  * Use `create(DescribeResponseSchema)` to create a new message.
  */
 export const DescribeResponseSchema: GenMessage<DescribeResponse> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 9);
+  messageDesc(file_azuraforge_v1_trainer, 10);
 
 /**
  * @generated from message azuraforge.v1.TrainerServicePredictRequest
@@ -374,7 +402,7 @@ export type TrainerServicePredictRequest = Message<"azuraforge.v1.TrainerService
  * Use `create(TrainerServicePredictRequestSchema)` to create a new message.
  */
 export const TrainerServicePredictRequestSchema: GenMessage<TrainerServicePredictRequest> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 10);
+  messageDesc(file_azuraforge_v1_trainer, 11);
 
 /**
  * @generated from message azuraforge.v1.TrainerServicePredictResponse
@@ -393,7 +421,7 @@ export type TrainerServicePredictResponse = Message<"azuraforge.v1.TrainerServic
  * Use `create(TrainerServicePredictResponseSchema)` to create a new message.
  */
 export const TrainerServicePredictResponseSchema: GenMessage<TrainerServicePredictResponse> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_trainer, 11);
+  messageDesc(file_azuraforge_v1_trainer, 12);
 
 /**
  * TrainerService runs pipelines for the scheduler. Each Train call runs one
