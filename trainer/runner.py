@@ -2,12 +2,12 @@
 
 ``Job`` owns one child process (see ``trainer.job``). A reader thread blocks on the child's
 events pipe and hands the loop its messages as they arrive (a fast run's in groups, see
-``_read``), so the loop never waits on the pipe and an event reaches the stream while the child
-is still training. ``run_experiment`` turns those messages into the Train stream: the events
-as they come (a group as one ``EventBatch`` item), then, once the child has reported its end
-(its files all written), the run folder's files as ``ArtifactChunk``\\ s, then
-``ExperimentFinished``; the child's exit is awaited after that, not before (a child that dies
-without reporting its end is awaited first: its exit code is the news).
+``trainer.job.Outbox``), so the loop never waits on the pipe and an event reaches the stream
+while the child is still training. ``run_experiment`` turns those messages into the Train
+stream: the events as they come (a group as one ``EventBatch`` item), then, once the child
+has reported its end (its files all written), the run folder's files as ``ArtifactChunk``\\ s,
+then ``ExperimentFinished``; the child's exit is awaited after that, not before (a child that
+dies without reporting its end is awaited first: its exit code is the news).
 
 How a run ends:
 
@@ -33,7 +33,6 @@ import asyncio
 import logging
 import signal
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -55,10 +54,6 @@ from trainer.warm import JobProcess, ReadyProcesses
 
 log = logging.getLogger(__name__)
 
-MOST_AT_ONCE = 256
-"""The most messages the reader hands the loop at once, so the most events in one item."""
-HAND_OVER_EVERY_S = 0.01
-"""How often, at most, the reader hands the loop what a fast run sent (see ``_read``)."""
 MOST_BATCH_BYTES = 256 * 1024
 """An event batch is cut before it grows past this (an artifact chunk's size)."""
 KILL_GRACE_S = 0.2
@@ -322,37 +317,22 @@ def _read(
     loop: asyncio.AbstractEventLoop,
     inbox: asyncio.Queue[list[ChildMessage] | None],
 ) -> None:
-    """Hand the loop the messages until the child's end of the pipe closes (the thread's job).
-
-    A message that comes after a quiet ``HAND_OVER_EVERY_S`` is handed over at once, with any
-    already waiting behind it; one that comes sooner waits until that much time has passed
-    since the last hand-over, with all that arrive meanwhile (up to ``MOST_AT_ONCE``). So a run
-    of a few events a second is never held back, and a fast one costs the loop, the stream and
-    the scheduler one item per ``HAND_OVER_EVERY_S``, not one per event.
+    """Hand the loop each list of messages as it arrives (the thread's job), until the child's
+    end of the pipe closes.
 
     The thread owns ``events`` and closes it: closing it from the loop while this thread
     blocks on it could let a new file take its descriptor under the blocked read.
     """
     try:
-        open_ = True
-        handed_at = -HAND_OVER_EVERY_S
-        while open_:
-            arrived: list[ChildMessage] = []
-            while open_ and len(arrived) < MOST_AT_ONCE:
-                if arrived:
-                    # Take what waits, and what comes until a hand-over is due.
-                    due = handed_at + HAND_OVER_EVERY_S - time.monotonic()
-                    if not events.poll(max(due, 0.0)):
-                        break
-                try:
-                    arrived.append(events.recv())
-                except (EOFError, OSError):
-                    open_ = False
-                except Exception:  # one message that does not unpickle; the next ones may
-                    log.exception("a message from a job could not be read")
-            if arrived:
-                handed_at = time.monotonic()
-                loop.call_soon_threadsafe(inbox.put_nowait, arrived)
+        while True:
+            try:
+                arrived = events.recv()
+            except (EOFError, OSError):
+                break
+            except Exception:  # one message that does not unpickle; the next ones may
+                log.exception("a message from a job could not be read")
+                continue
+            loop.call_soon_threadsafe(inbox.put_nowait, arrived)
         loop.call_soon_threadsafe(inbox.put_nowait, None)
     except RuntimeError:  # the loop closed: nobody is listening any more
         pass

@@ -9,16 +9,27 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from azuraforge.v1 import events_pb2, experiment_pb2
 from scheduler.db.models import Event, ExperimentRow
+from scheduler.store.errors import NotFound
 from scheduler.store.rows import note_position, visible_experiment
 from scheduler.store.session import Repository
 
 DEFAULT_EVENT_BATCH = 1000
 EVENTS = cast(Table, Event.__table__)
+EXPERIMENTS = cast(Table, ExperimentRow.__table__)
+# Storing a burst of events, built once: what it reads of the experiment's row (locked), the
+# rows it adds, and the row's update, whose SET is the columns the burst moved.
+_BURST_READ = (
+    select(EXPERIMENTS.c.last_seq, EXPERIMENTS.c.stream_position, EXPERIMENTS.c.trainer_id)
+    .where(EXPERIMENTS.c.id == bindparam("experiment_id"))
+    .with_for_update()
+)
+_BURST_INSERT = insert(EVENTS)
+_BURST_UPDATE = update(EXPERIMENTS).where(EXPERIMENTS.c.id == bindparam("experiment_id_"))
 
 
 class Events(Repository):
@@ -58,16 +69,32 @@ class Events(Repository):
         for event, _ in events:
             if event.WhichOneof("kind") is None:
                 raise ValueError("an ExperimentEvent needs one of its `kind` fields set")
+        superseded = _superseded([event for event, _ in events])
         with self._writing() as session:
-            experiment = visible_experiment(session, experiment_id, None, lock=True)
-            stored, rows = [], []
-            for event, position in events:
-                note_position(experiment, position)
-                numbered, row = _numbered(experiment, event, clock=self.now)
+            # Core, not the ORM: loading, tracking and flushing the whole experiment row cost
+            # more than storing a burst of events.
+            connection = session.connection()
+            found = connection.execute(_BURST_READ, {"experiment_id": experiment_id}).one_or_none()
+            if found is None:
+                raise NotFound("experiment", experiment_id)
+            now = self.now()
+            changes: dict[str, Any] = {}
+            stored: list[events_pb2.ExperimentEvent] = []
+            rows: list[dict[str, Any]] = []
+            for (event, _), skip_progress in zip(events, superseded, strict=True):
+                numbered, row = _numbered(experiment_id, found.last_seq + len(rows), event, now)
+                if not skip_progress:
+                    changes.update(_progress(numbered, changes.get("trainer_id", found.trainer_id)))
                 stored.append(numbered)
                 rows.append(row)
-            if rows:  # one executemany of Core, not the ORM's flush per object
-                session.connection().execute(insert(EVENTS), rows)
+            if not rows:
+                return stored
+            connection.execute(_BURST_INSERT, rows)
+            changes.update(last_seq=found.last_seq + len(rows), updated_at=now)
+            positions = [position for _, position in events if position is not None]
+            if positions and max(positions) > found.stream_position:
+                changes["stream_position"] = max(positions)
+            connection.execute(_BURST_UPDATE, {**changes, "experiment_id_": experiment_id})
             return stored
 
     def events_after(
@@ -92,62 +119,85 @@ def append(
     clock: Callable[[], datetime],
 ) -> events_pb2.ExperimentEvent:
     """Store `event` as the next of `experiment`, whose row the caller has locked."""
-    stored, row = _numbered(experiment, event, clock=clock)
+    now = clock()
+    stored, row = _numbered(experiment.id, experiment.last_seq, event, now)
     session.add(Event(**row))
+    experiment.last_seq = stored.seq
+    experiment.updated_at = now
+    for column, value in _progress(stored, experiment.trainer_id).items():
+        setattr(experiment, column, value)
     return stored
 
 
 def _numbered(
-    experiment: ExperimentRow,
-    event: events_pb2.ExperimentEvent,
-    *,
-    clock: Callable[[], datetime],
+    experiment_id: str, last_seq: int, event: events_pb2.ExperimentEvent, now: datetime
 ) -> tuple[events_pb2.ExperimentEvent, dict[str, Any]]:
-    """`event` numbered as the next of `experiment` (whose progress follows it), and its row."""
+    """`event` numbered as the one after `last_seq`, and its row in the events table."""
     stored = events_pb2.ExperimentEvent()
     stored.CopyFrom(event)
-    stored.experiment_id = experiment.id
-    stored.seq = experiment.last_seq + 1
+    stored.experiment_id = experiment_id
+    stored.seq = last_seq + 1
     if not stored.HasField("emitted_at"):
-        stored.emitted_at.FromDatetime(clock())
+        stored.emitted_at.FromDatetime(now)
     row = {
-        "experiment_id": experiment.id,
+        "experiment_id": experiment_id,
         "seq": stored.seq,
         "kind": stored.WhichOneof("kind") or "",
         "emitted_at": stored.emitted_at.ToDatetime(UTC),
         "payload": stored.SerializeToString(deterministic=True),
     }
-    experiment.last_seq = stored.seq
-    experiment.updated_at = clock()
-    _follow_progress(experiment, stored)
     return stored, row
 
 
-def _follow_progress(experiment: ExperimentRow, event: events_pb2.ExperimentEvent) -> None:
+def _superseded(events: Sequence[events_pb2.ExperimentEvent]) -> list[bool]:
+    """Whether each event's mark on the experiment's progress is wiped by a later one: an
+    EpochEnded that a later EpochEnded with its total follows, with nothing between that moves
+    progress otherwise. A burst of epochs then sets the progress once, not once an epoch."""
+    superseded = [False] * len(events)
+    later_epoch = False
+    for place in reversed(range(len(events))):
+        kind = events[place].WhichOneof("kind")
+        if kind == "epoch_ended":
+            superseded[place] = later_epoch
+            later_epoch = later_epoch or bool(events[place].epoch_ended.total_epochs)
+        elif kind in _MOVES_PROGRESS:
+            later_epoch = False
+    return superseded
+
+
+_MOVES_PROGRESS = frozenset({"experiment_started", "experiment_resumed", "experiment_finished"})
+"""The kinds besides EpochEnded that `_progress` reads."""
+
+
+def _progress(event: events_pb2.ExperimentEvent, trainer_id: str | None) -> dict[str, Any]:
+    """The experiment's columns that `event` moves, with their new values; `trainer_id` is the
+    experiment's as it stands."""
     kind = event.WhichOneof("kind")
+    changes: dict[str, Any] = {}
     if kind == "experiment_started":
         started = event.experiment_started
         if started.total_epochs:
-            experiment.total_epochs = started.total_epochs
-        experiment.epochs_done = started.initial_epoch
-        if started.trainer_id and experiment.trainer_id is None:
-            experiment.trainer_id = started.trainer_id
+            changes["total_epochs"] = started.total_epochs
+        changes["epochs_done"] = started.initial_epoch
+        if started.trainer_id and trainer_id is None:
+            changes["trainer_id"] = started.trainer_id
     elif kind == "epoch_ended":
         ended = event.epoch_ended
-        experiment.epochs_done = ended.epoch
+        changes["epochs_done"] = ended.epoch
         if ended.total_epochs:
-            experiment.total_epochs = ended.total_epochs
-        experiment.metrics = dict(ended.metrics)
+            changes["total_epochs"] = ended.total_epochs
+        changes["metrics"] = dict(ended.metrics)
     elif kind == "experiment_resumed":
-        experiment.epochs_done = event.experiment_resumed.from_epoch
+        changes["epochs_done"] = event.experiment_resumed.from_epoch
     elif kind == "experiment_finished":
         finished = event.experiment_finished
         if finished.metrics:
-            experiment.metrics = dict(finished.metrics)
-        experiment.baselines = _scores(finished.baselines)
-        experiment.references = _scores(finished.references)
+            changes["metrics"] = dict(finished.metrics)
+        changes["baselines"] = _scores(finished.baselines)
+        changes["references"] = _scores(finished.references)
         if finished.error_message:
-            experiment.error_message = finished.error_message
+            changes["error_message"] = finished.error_message
+    return changes
 
 
 def _scores(

@@ -481,6 +481,63 @@ def test_events_follow_progress(store: Store, alice: UserRecord):
     assert after_finish.status is RUNNING
 
 
+def test_a_burst_of_events_is_stored_as_the_same_events_one_at_a_time_would_be(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    one_by_one = store.create_experiment(alice.id, "digits", {})
+    in_a_burst = store.create_experiment(alice.id, "digits", {})
+    store.transition(one_by_one.id, RUNNING, caller=None)  # no trainer named yet
+    store.transition(in_a_burst.id, RUNNING, caller=None)
+    started = events_pb2.ExperimentEvent(
+        experiment_started=events_pb2.ExperimentStarted(
+            total_epochs=10, initial_epoch=2, trainer_id="t1"
+        )
+    )
+    no_total = epoch_ended(5, 0.2)
+    no_total.epoch_ended.total_epochs = 0
+    burst = [started, epoch_ended(3, 0.4), log_line("a"), epoch_ended(4, 0.3), no_total]
+    positions = [None, 7, None, 9, None]
+    clock.advance(5)
+
+    singly = [
+        store.append_event(one_by_one.id, event, position=position)
+        for event, position in zip(burst, positions, strict=True)
+    ]
+    together = store.append_events(in_a_burst.id, list(zip(burst, positions, strict=True)))
+
+    for event in singly + together:
+        event.experiment_id = ""
+    assert together == singly
+    assert [event.seq for event in together] == [1, 2, 3, 4, 5]
+    burst_row = store.get_experiment(in_a_burst.id, caller=None)
+    single_row = store.get_experiment(one_by_one.id, caller=None)
+    assert (burst_row.epochs_done, burst_row.total_epochs, burst_row.metrics) == (
+        5,
+        10,
+        {"loss": 0.2},
+    )
+    assert (burst_row.trainer_id, burst_row.last_seq, burst_row.updated_at) == ("t1", 5, clock())
+    assert burst_row.stream_position == single_row.stream_position == 9
+    for field in ("epochs_done", "total_epochs", "metrics", "trainer_id", "last_seq"):
+        assert getattr(burst_row, field) == getattr(single_row, field), field
+    assert [event.seq for event in store.events_after(in_a_burst.id, 0)] == [1, 2, 3, 4, 5]
+
+
+def test_a_burst_needs_kinds_and_an_experiment_and_an_empty_one_stores_nothing(
+    store: Store, alice: UserRecord
+):
+    experiment = store.create_experiment(alice.id, "digits", {})
+
+    with pytest.raises(ValueError, match="kind"):
+        store.append_events(
+            experiment.id, [(log_line("a"), None), (events_pb2.ExperimentEvent(), 2)]
+        )
+    with pytest.raises(NotFound):
+        store.append_events("no-such-id", [(log_line("x"), None)])
+    assert store.append_events(experiment.id, []) == []
+    assert store.get_experiment(experiment.id, caller=None).last_seq == 0
+
+
 def finished_event(
     status: experiment_pb2.ExperimentStatus, error: str = ""
 ) -> events_pb2.ExperimentEvent:

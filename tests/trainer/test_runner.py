@@ -16,7 +16,6 @@ from tests.trainer.probe import TrainerProbe
 from trainer.events import RunInfo, to_event
 from trainer.job import ChildMessage, EpochDone, JobSpec, LogRecord, RunEnded
 from trainer.runner import (
-    MOST_AT_ONCE,
     MOST_BATCH_BYTES,
     Assignment,
     Job,
@@ -98,13 +97,14 @@ def test_a_job_that_cannot_start_fails_its_run(tmp_path: Path):
     assert "Unpicklable" in finished.error_message
 
 
-def test_messages_waiting_in_the_pipe_reach_the_loop_together_in_order():
-    """What piled up while the reader was busy goes to the loop as one hand-over (at most
-    MOST_AT_ONCE), so a fast run costs the loop a wake-up per burst, not per event."""
+def test_the_reader_hands_the_loop_each_list_the_child_sent_in_order():
     receiving, sending = multiprocessing.Pipe(duplex=False)
-    count = MOST_AT_ONCE + 44
-    for epoch in range(1, count + 1):
-        sending.send(EpochDone(epoch, count, {"loss": 1.0 / epoch}, elapsed_s=0.0))
+    sent = [
+        [EpochDone(epoch, 9, {"loss": 1.0}, elapsed_s=0.0) for epoch in range(first, first + 3)]
+        for first in (1, 4, 7)
+    ]
+    for arrived in sent:
+        sending.send(arrived)
     sending.close()
 
     async def scenario() -> list[list[ChildMessage]]:
@@ -117,11 +117,7 @@ def test_messages_waiting_in_the_pipe_reach_the_loop_together_in_order():
         await asyncio.to_thread(reader.join)
         return handed
 
-    handed = asyncio.run(scenario())
-
-    assert [len(arrived) for arrived in handed] == [MOST_AT_ONCE, 44]
-    epochs = [m.epoch for arrived in handed for m in arrived if isinstance(m, EpochDone)]
-    assert epochs == list(range(1, count + 1))
+    assert asyncio.run(scenario()) == sent
 
 
 def test_events_that_arrived_together_are_one_item_a_lone_one_stays_an_event():
@@ -148,32 +144,3 @@ def test_an_event_batch_is_full_once_it_reaches_an_artifact_chunks_size():
     full = [batch.add(event) for event in events[: fits + 1]]
 
     assert full == [False] * fits + [True]
-
-
-def test_a_lone_message_is_handed_over_at_once_and_a_fast_runs_in_a_few_groups():
-    receiving, sending = multiprocessing.Pipe(duplex=False)
-
-    async def scenario() -> tuple[list[ChildMessage], list[list[ChildMessage]]]:
-        inbox: asyncio.Queue[list[ChildMessage] | None] = asyncio.Queue()
-        reader = threading.Thread(target=_read, args=(receiving, asyncio.get_running_loop(), inbox))
-        reader.start()
-        sending.send(LogRecord("INFO", "probe", "alone"))
-        alone = await inbox.get()  # nothing else is sent until it is here
-        assert alone is not None
-        for epoch in range(1, 101):
-            sending.send(EpochDone(epoch, 100, {"loss": 1.0}, elapsed_s=0.0))
-        sending.close()
-        groups: list[list[ChildMessage]] = []
-        while (arrived := await inbox.get()) is not None:
-            groups.append(arrived)
-        await asyncio.to_thread(reader.join)
-        return alone, groups
-
-    alone, groups = asyncio.run(scenario())
-
-    assert [m.message for m in alone if isinstance(m, LogRecord)] == ["alone"]
-    # A hundred sends take about a millisecond: one group, a few if the machine stalls.
-    assert len(groups) <= 5
-    assert [m.epoch for group in groups for m in group if isinstance(m, EpochDone)] == list(
-        range(1, 101)
-    )
