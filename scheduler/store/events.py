@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from azuraforge.v1 import events_pb2, experiment_pb2
 from scheduler.db.models import Event, ExperimentRow
+from scheduler.store.bulk import insert_rows
 from scheduler.store.errors import NotFound
 from scheduler.store.rows import note_position, visible_experiment
 from scheduler.store.session import Repository
@@ -21,14 +22,13 @@ from scheduler.store.session import Repository
 DEFAULT_EVENT_BATCH = 1000
 EVENTS = cast(Table, Event.__table__)
 EXPERIMENTS = cast(Table, ExperimentRow.__table__)
-# Storing a burst of events, built once: what it reads of the experiment's row (locked), the
-# rows it adds, and the row's update, whose SET is the columns the burst moved.
+# Storing a burst of events, built once: what it reads of the experiment's row (locked), and
+# the row's update, whose SET is the columns the burst moved.
 _BURST_READ = (
     select(EXPERIMENTS.c.last_seq, EXPERIMENTS.c.stream_position, EXPERIMENTS.c.trainer_id)
     .where(EXPERIMENTS.c.id == bindparam("experiment_id"))
     .with_for_update()
 )
-_BURST_INSERT = insert(EVENTS)
 _BURST_UPDATE = update(EXPERIMENTS).where(EXPERIMENTS.c.id == bindparam("experiment_id_"))
 
 
@@ -89,7 +89,7 @@ class Events(Repository):
                 rows.append(row)
             if not rows:
                 return stored
-            connection.execute(_BURST_INSERT, rows)
+            insert_rows(connection, EVENTS, rows)
             changes.update(last_seq=found.last_seq + len(rows), updated_at=now)
             positions = [position for _, position in events if position is not None]
             if positions and max(positions) > found.stream_position:
