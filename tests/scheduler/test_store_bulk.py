@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import (
@@ -42,7 +43,7 @@ def table(engine: Engine) -> Iterator[Table]:
     metadata.drop_all(engine)
 
 
-AWKWARD = [
+AWKWARD: list[dict[str, Any]] = [
     {
         "n": 1,
         "text": "tab\there, new\nline, return\r, back\\slash, \\N, quote ' and \" and é",
