@@ -7,6 +7,8 @@ parser and sets `run`, so adding a command means adding a module and listing it 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -80,14 +82,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CLOSED_OUTPUT_EXIT = 128 + signal.SIGPIPE
+"""What `forge … | head` exits with once `head` has read enough: a shell's SIGPIPE status."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
-    if run is None:
-        parser.print_help()
-        return 0
-    return run(args)
+    try:
+        if run is None:
+            parser.print_help()
+            return 0
+        return run(args)
+    except BrokenPipeError:
+        # Whoever read the output stopped reading (`forge experiments | head`): stop quietly,
+        # and point stdout at nowhere so the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_OUTPUT_EXIT
 
 
 if __name__ == "__main__":

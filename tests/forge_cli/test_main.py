@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forge_cli.main import build_parser, main
+from forge_cli.main import CLOSED_OUTPUT_EXIT, build_parser, main
 
 # The console script pip installs beside the interpreter running the tests.
 FORGE = Path(sys.executable).parent / "forge"
@@ -63,3 +64,18 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
     assert exit_info.value.code == 2
     assert "invalid choice: 'no-such-command'" in capsys.readouterr().err
+
+
+def test_a_reader_that_stops_reading_ends_forge_quietly() -> None:
+    """`forge … | head` once head has what it wants: no traceback, a shell's SIGPIPE status."""
+    reading, writing = os.pipe()
+    os.close(reading)  # gone before forge writes its first line
+    try:
+        result = subprocess.run(
+            [str(FORGE), "version"], stdout=writing, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    finally:
+        os.close(writing)
+
+    assert result.stderr == ""
+    assert result.returncode == CLOSED_OUTPUT_EXIT == 141
