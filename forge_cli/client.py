@@ -30,10 +30,10 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
@@ -59,6 +59,7 @@ EXIT_UNAVAILABLE = 5
 EXIT_INTERRUPTED = 130
 
 Metadata = tuple[tuple[str, str], ...]
+Answer = TypeVar("Answer")
 
 
 class CommandError(Exception):
@@ -182,6 +183,23 @@ class Connection:
     @property
     def sweeps(self) -> sweep_pb2_grpc.SweepServiceStub:
         return sweep_pb2_grpc.SweepServiceStub(self.channel)
+
+    def call(
+        self,
+        method: Callable[..., Answer],
+        request: Any,
+        *,
+        timeout: float = CALL_TIMEOUT_S,
+        logging_in: bool = False,
+    ) -> Answer:
+        """A unary call with the caller's token; a failure ends the command as `rpc_error` says.
+
+        `method` is a stub's, e.g. `connection.call(connection.scheduler.GetExperiment, request)`.
+        """
+        try:
+            return method(request, metadata=self.metadata, timeout=timeout)
+        except grpc.RpcError as error:
+            raise rpc_error(error, self.address, logging_in=logging_in) from None
 
 
 @contextlib.contextmanager

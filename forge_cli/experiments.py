@@ -148,12 +148,9 @@ def _page_through(
             statuses=statuses,
             pipeline=pipeline,
         )
-        try:
-            page: scheduler_pb2.ListExperimentsResponse = connection.scheduler.ListExperiments(
-                request, metadata=connection.metadata, timeout=CALL_TIMEOUT_S
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, connection.address) from None
+        page: scheduler_pb2.ListExperimentsResponse = connection.call(
+            connection.scheduler.ListExperiments, request
+        )
         experiments += page.experiments
         total = page.total_size
         token = page.next_page_token
@@ -165,14 +162,10 @@ def _page_through(
 def show_experiment(args: argparse.Namespace) -> int:
     address = scheduler_address(args.scheduler)
     with connect(address) as connection:
-        try:
-            answer: scheduler_pb2.GetExperimentResponse = connection.scheduler.GetExperiment(
-                scheduler_pb2.GetExperimentRequest(experiment_id=args.experiment_id),
-                metadata=connection.metadata,
-                timeout=CALL_TIMEOUT_S,
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+        answer: scheduler_pb2.GetExperimentResponse = connection.call(
+            connection.scheduler.GetExperiment,
+            scheduler_pb2.GetExperimentRequest(experiment_id=args.experiment_id),
+        )
         experiment = answer.experiment
         epochs = one_per_epoch(_stored_events(connection, experiment))
         schema = _config_schema(connection, experiment.pipeline)
@@ -295,16 +288,12 @@ def rename_experiment(args: argparse.Namespace) -> int:
         raise CommandError('give either a NAME or --clear (a NAME of "" clears it too)', EXIT_USAGE)
     address = scheduler_address(args.scheduler)
     with connect(address) as connection:
-        try:
-            answer: scheduler_pb2.RenameExperimentResponse = connection.scheduler.RenameExperiment(
-                scheduler_pb2.RenameExperimentRequest(
-                    experiment_id=args.experiment_id, name=args.name or ""
-                ),
-                metadata=connection.metadata,
-                timeout=CALL_TIMEOUT_S,
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+        answer: scheduler_pb2.RenameExperimentResponse = connection.call(
+            connection.scheduler.RenameExperiment,
+            scheduler_pb2.RenameExperimentRequest(
+                experiment_id=args.experiment_id, name=args.name or ""
+            ),
+        )
     experiment = answer.experiment
     if experiment.name:
         print(f"Experiment {experiment.experiment_id} is now called {experiment.name!r}")
@@ -316,14 +305,10 @@ def rename_experiment(args: argparse.Namespace) -> int:
 def cancel_experiment(args: argparse.Namespace) -> int:
     address = scheduler_address(args.scheduler)
     with connect(address) as connection:
-        try:
-            answer: scheduler_pb2.CancelExperimentResponse = connection.scheduler.CancelExperiment(
-                scheduler_pb2.CancelExperimentRequest(experiment_id=args.experiment_id),
-                metadata=connection.metadata,
-                timeout=CALL_TIMEOUT_S,
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+        answer: scheduler_pb2.CancelExperimentResponse = connection.call(
+            connection.scheduler.CancelExperiment,
+            scheduler_pb2.CancelExperimentRequest(experiment_id=args.experiment_id),
+        )
     experiment = answer.experiment
     print(f"Experiment {experiment.experiment_id} is {status_name(experiment.status)}")
     return 0

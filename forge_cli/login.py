@@ -12,17 +12,13 @@ import argparse
 import getpass
 import sys
 
-import grpc
-
 from azuraforge.v1 import auth_pb2
 from forge_cli.client import (
-    CALL_TIMEOUT_S,
     EXIT_USAGE,
     CommandError,
     SavedLogin,
     add_scheduler_flag,
     connect,
-    rpc_error,
     run_command,
     save_login,
     scheduler_address,
@@ -56,13 +52,11 @@ def login(args: argparse.Namespace) -> int:
     if not username or not password:
         raise CommandError("give both a username and a password", EXIT_USAGE)
     with connect(address, logged_in=False) as connection:
-        try:
-            answer: auth_pb2.LoginResponse = connection.auth.Login(
-                auth_pb2.LoginRequest(username=username, password=password),
-                timeout=CALL_TIMEOUT_S,
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, address, logging_in=True) from None
+        answer: auth_pb2.LoginResponse = connection.call(
+            connection.auth.Login,
+            auth_pb2.LoginRequest(username=username, password=password),
+            logging_in=True,
+        )
     expires_at = answer.expires_at.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")
     path = save_login(address, SavedLogin(answer.access_token, answer.user.username, expires_at))
     role = "admin" if answer.user.role == auth_pb2.ROLE_ADMIN else "user"

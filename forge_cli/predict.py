@@ -24,7 +24,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import grpc
 from google.protobuf import json_format
 
 from azuraforge.v1 import scheduler_pb2
@@ -34,7 +33,6 @@ from forge_cli.client import (
     CommandError,
     add_scheduler_flag,
     connect,
-    rpc_error,
     run_command,
     scheduler_address,
 )
@@ -73,12 +71,9 @@ def predict(args: argparse.Namespace) -> int:
     request = prediction_request(args.experiment_id, args.input)
     address = scheduler_address(args.scheduler)
     with connect(address) as connection:
-        try:
-            response = connection.scheduler.Predict(
-                request, metadata=connection.metadata, timeout=PREDICT_TIMEOUT_S
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+        response: scheduler_pb2.PredictResponse = connection.call(
+            connection.scheduler.Predict, request, timeout=PREDICT_TIMEOUT_S
+        )
     prediction = json_format.MessageToDict(response.prediction)
     if args.json:
         print(json.dumps(prediction, indent=2))

@@ -33,7 +33,6 @@ from google.protobuf import struct_pb2
 
 from azuraforge.v1 import experiment_pb2, scheduler_pb2
 from forge_cli.client import (
-    CALL_TIMEOUT_S,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
@@ -121,16 +120,14 @@ def submit(args: argparse.Namespace) -> int:
     )
     with connect(address) as connection:
         try:
-            answer: scheduler_pb2.SubmitExperimentResponse = connection.scheduler.SubmitExperiment(
-                request,
-                metadata=connection.metadata,
-                timeout=CALL_TIMEOUT_S,
+            answer: scheduler_pb2.SubmitExperimentResponse = connection.call(
+                connection.scheduler.SubmitExperiment, request
             )
-        except grpc.RpcError as error:
-            refusal = rpc_error(error, address)
+        except CommandError as refusal:
             if refusal.status == EXIT_USAGE and installed:
-                refusal = CommandError(f"{refusal}\n{_settings_hint(args.pipeline)}", EXIT_USAGE)
-            raise refusal from None
+                hinted = f"{refusal}\n{_settings_hint(args.pipeline)}"
+                raise CommandError(hinted, EXIT_USAGE) from None
+            raise
         experiment = answer.experiment
         named = f" {experiment.name!r}" if experiment.name else ""
         print(f"Submitted experiment {experiment.experiment_id}{named} ({experiment.pipeline})")

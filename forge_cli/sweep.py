@@ -191,14 +191,11 @@ def sweep(args: argparse.Namespace) -> int:
     address = scheduler_address(args.scheduler)
     spec = sweep_spec(args)
     with connect(address) as connection:
-        try:
-            answer: sweep_pb2.SubmitSweepResponse = connection.sweeps.SubmitSweep(
-                sweep_pb2.SubmitSweepRequest(spec=spec),
-                metadata=connection.metadata,
-                timeout=SUBMIT_TIMEOUT_S,
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+        answer: sweep_pb2.SubmitSweepResponse = connection.call(
+            connection.sweeps.SubmitSweep,
+            sweep_pb2.SubmitSweepRequest(spec=spec),
+            timeout=SUBMIT_TIMEOUT_S,
+        )
         submitted = answer.sweep
         spec = submitted.spec
         print(

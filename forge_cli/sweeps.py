@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 
-import grpc
 from google.protobuf import json_format
 
 from azuraforge.v1 import sweep_pb2
@@ -24,7 +23,6 @@ from forge_cli.client import (
     CommandError,
     add_scheduler_flag,
     connect,
-    rpc_error,
     run_command,
     scheduler_address,
 )
@@ -67,21 +65,17 @@ def list_sweeps(args: argparse.Namespace) -> int:
     sweeps: list[sweep_pb2.Sweep] = []
     token = ""
     with connect(address) as connection:
-        try:
-            while len(sweeps) < args.limit:
-                page: sweep_pb2.ListSweepsResponse = connection.sweeps.ListSweeps(
-                    sweep_pb2.ListSweepsRequest(
-                        page_size=min(MAX_PAGE, args.limit - len(sweeps)), page_token=token
-                    ),
-                    metadata=connection.metadata,
-                    timeout=CALL_TIMEOUT_S,
-                )
-                sweeps += page.sweeps
-                token = page.next_page_token
-                if not token:
-                    break
-        except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+        while len(sweeps) < args.limit:
+            page: sweep_pb2.ListSweepsResponse = connection.call(
+                connection.sweeps.ListSweeps,
+                sweep_pb2.ListSweepsRequest(
+                    page_size=min(MAX_PAGE, args.limit - len(sweeps)), page_token=token
+                ),
+            )
+            sweeps += page.sweeps
+            token = page.next_page_token
+            if not token:
+                break
     if not sweeps:
         print("No sweeps yet: start one with `forge sweep PIPELINE --space KEY=SPEC ...`.")
         return 0
@@ -112,14 +106,9 @@ def list_sweeps(args: argparse.Namespace) -> int:
 def show_sweep(args: argparse.Namespace) -> int:
     address = scheduler_address(args.scheduler)
     with connect(address) as connection:
-        try:
-            answer: sweep_pb2.GetSweepResponse = connection.sweeps.GetSweep(
-                sweep_pb2.GetSweepRequest(sweep_id=args.sweep_id),
-                metadata=connection.metadata,
-                timeout=CALL_TIMEOUT_S,
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+        answer: sweep_pb2.GetSweepResponse = connection.call(
+            connection.sweeps.GetSweep, sweep_pb2.GetSweepRequest(sweep_id=args.sweep_id)
+        )
     print("\n".join(describe(answer.sweep)))
     return 0
 
@@ -167,13 +156,10 @@ def describe(sweep: sweep_pb2.Sweep) -> list[str]:
 def cancel_sweep(args: argparse.Namespace) -> int:
     address = scheduler_address(args.scheduler)
     with connect(address) as connection:
-        try:
-            answer: sweep_pb2.CancelSweepResponse = connection.sweeps.CancelSweep(
-                sweep_pb2.CancelSweepRequest(sweep_id=args.sweep_id),
-                metadata=connection.metadata,
-                timeout=CANCEL_TIMEOUT_S,
-            )
-        except grpc.RpcError as error:
-            raise rpc_error(error, address) from None
+        answer: sweep_pb2.CancelSweepResponse = connection.call(
+            connection.sweeps.CancelSweep,
+            sweep_pb2.CancelSweepRequest(sweep_id=args.sweep_id),
+            timeout=CANCEL_TIMEOUT_S,
+        )
     print(f"Sweep {args.sweep_id} is {sweep_status_name(answer.sweep.status)}")
     return 0
