@@ -12,9 +12,8 @@ child saves its own resume checkpoint every ``checkpoint_every`` epochs (the con
 more often than ``JobSpec.checkpoint_interval_s``, each into a file of its own, and says so with
 ``CheckpointSaved``; the parent sends the file to the scheduler and deletes it.
 
-The child talks to its parent over two one-way pipes. On ``events`` it sends a small frozen
-dataclass per thing that happened (plain data that pickles as it is), in lists: those of a
-fast run go together (``Outbox``). On ``control`` it listens
+The child talks to its parent over two one-way pipes. On ``events`` it sends one small frozen
+dataclass per thing that happened: plain data that pickles as it is. On ``control`` it listens
 for a cancel, which it turns into ``Learner.stop()``, so the fit ends at the next batch and the
 pipeline still writes its report of the model as it stands. A closed ``control`` pipe means the
 trainer is gone, and a run nobody watches is not worth finishing: the child exits at once.
@@ -45,11 +44,6 @@ BATCH_INTERVAL_S = 0.25
 ORDER = 60
 """After the built-in callbacks (``ProgressBar`` is 50), so the logs sent are what History keeps."""
 
-
-SEND_EVERY_S = 0.01
-"""How often, at most, a fast run's messages cross the events pipe (see ``Outbox``)."""
-MOST_AT_ONCE = 256
-"""The most messages that wait in the outbox: as many go at once."""
 
 RESUME_DIR = ".resume"
 """Inside the run folder: hidden, so these files never travel as artifacts."""
@@ -184,7 +178,7 @@ def run_job(spec: JobSpec, events: Connection, control: Connection) -> None:
     what happens to its jobs, so the child ignores it rather than die mid-write.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    outbox = Outbox(events)
+    outbox = _Outbox(events)
     forwarder = ForwardEvents(outbox, spec)
     threading.Thread(target=_listen, args=(control, forwarder), daemon=True).start()
     root = logging.getLogger()
@@ -204,7 +198,6 @@ def run_job(spec: JobSpec, events: Connection, control: Connection) -> None:
     else:
         outbox.send(ended(result))
     finally:
-        outbox.flush()
         events.close()
 
 
@@ -257,7 +250,7 @@ class ForwardEvents(Callback):
 
     order = ORDER
 
-    def __init__(self, outbox: Outbox, spec: JobSpec) -> None:
+    def __init__(self, outbox: _Outbox, spec: JobSpec) -> None:
         self._outbox = outbox
         self._spec = spec
         self._checkpointed_at = -math.inf
@@ -317,7 +310,7 @@ class ForwardEvents(Callback):
 class ForwardLogs(logging.Handler):
     """Sends every log record at INFO or above to the parent as a ``LogRecord``."""
 
-    def __init__(self, outbox: Outbox) -> None:
+    def __init__(self, outbox: _Outbox) -> None:
         super().__init__(logging.INFO)
         self.setFormatter(logging.Formatter("%(message)s"))
         self._outbox = outbox
@@ -330,57 +323,21 @@ class ForwardLogs(logging.Handler):
             self.handleError(record)
 
 
-class Outbox:
+class _Outbox:
     """The events pipe, safe to send on from any thread (log records come from any thread).
 
-    Messages cross it in lists. One sent after a quiet ``SEND_EVERY_S`` goes at once (with
-    any waiting); one sent sooner waits until ``SEND_EVERY_S`` has passed since the last send,
-    and goes with all that came meanwhile, sent by the outbox's own thread if nothing else
-    comes. So a run of a few events a second is never held back, and a fast run costs the
-    pipe, the trainer and the scheduler one message per ``SEND_EVERY_S``, not one per event.
-    ``MOST_AT_ONCE`` waiting go at once; ``flush`` sends what waits now (the run's end).
+    Each message is written as it is sent, never held back: a process killed the moment after
+    (the OOM killer, a segfault) has lost nothing it said, its checkpoints above all. Grouping
+    a fast run's messages is the trainer's side's job (``trainer.runner``).
     """
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-        self._turn = threading.Condition()
-        self._waiting: list[ChildMessage] = []
-        self._sent_at = -math.inf
-        threading.Thread(target=self._send_when_due, daemon=True, name="outbox").start()
+        self._lock = threading.Lock()
 
     def send(self, message: ChildMessage) -> None:
-        with self._turn:
-            self._waiting.append(message)
-            now = time.monotonic()
-            if now - self._sent_at >= SEND_EVERY_S or len(self._waiting) >= MOST_AT_ONCE:
-                self._send_waiting(now)
-            else:
-                self._turn.notify()
-
-    def flush(self) -> None:
-        with self._turn:
-            if self._waiting:
-                self._send_waiting(time.monotonic())
-
-    def _send_when_due(self) -> None:
-        with self._turn:
-            while True:
-                if not self._waiting:
-                    self._turn.wait()
-                    continue
-                due = self._sent_at + SEND_EVERY_S - time.monotonic()
-                if due > 0:
-                    self._turn.wait(due)
-                    continue
-                try:
-                    self._send_waiting(time.monotonic())
-                except OSError:  # the trainer is gone; the control pipe's listener exits
-                    return
-
-    def _send_waiting(self, now: float) -> None:
-        waiting, self._waiting = self._waiting, []
-        self._sent_at = now
-        self._connection.send(waiting)
+        with self._lock:
+            self._connection.send(message)
 
 
 def _listen(control: Connection, forwarder: ForwardEvents) -> None:

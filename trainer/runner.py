@@ -2,7 +2,7 @@
 
 ``Job`` owns one child process (see ``trainer.job``). A reader thread blocks on the child's
 events pipe and hands the loop its messages as they arrive (a fast run's in groups, see
-``trainer.job.Outbox``), so the loop never waits on the pipe and an event reaches the stream
+``_Gatherer``), so the loop never waits on the pipe and an event reaches the stream
 while the child is still training. ``run_experiment`` turns those messages into the Train
 stream: the events as they come (a group as one ``EventBatch`` item), then, once the child
 has reported its end (its files all written), the run folder's files as ``ArtifactChunk``\\ s,
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 import threading
 from collections.abc import AsyncIterator
@@ -54,6 +55,8 @@ from trainer.warm import JobProcess, ReadyProcesses
 
 log = logging.getLogger(__name__)
 
+HAND_OVER_EVERY_S = 0.01
+"""How often, at most, the loop is handed what a fast run sent (see ``_Gatherer``)."""
 MOST_BATCH_BYTES = 256 * 1024
 """An event batch is cut before it grows past this (an artifact chunk's size)."""
 KILL_GRACE_S = 0.2
@@ -122,9 +125,9 @@ class Job:
             child.discard()
             raise
         self._child = child
-        loop = asyncio.get_running_loop()
+        gatherer = _Gatherer(asyncio.get_running_loop(), self._inbox)
         threading.Thread(
-            target=_read, args=(child.events, loop, self._inbox), daemon=True, name="job-reader"
+            target=_read, args=(child.events, gatherer), daemon=True, name="job-reader"
         ).start()
 
     async def messages(self) -> AsyncIterator[list[Progress | CheckpointSaved]]:
@@ -312,13 +315,9 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
-def _read(
-    events: Connection,
-    loop: asyncio.AbstractEventLoop,
-    inbox: asyncio.Queue[list[ChildMessage] | None],
-) -> None:
-    """Hand the loop each list of messages as it arrives (the thread's job), until the child's
-    end of the pipe closes.
+def _read(events: Connection, gatherer: _Gatherer) -> None:
+    """Hand each message to `gatherer` as it arrives (the thread's job), until the child's end
+    of the pipe closes.
 
     The thread owns ``events`` and closes it: closing it from the loop while this thread
     blocks on it could let a new file take its descriptor under the blocked read.
@@ -326,15 +325,68 @@ def _read(
     try:
         while True:
             try:
-                arrived = events.recv()
+                message = events.recv()
             except (EOFError, OSError):
                 break
             except Exception:  # one message that does not unpickle; the next ones may
                 log.exception("a message from a job could not be read")
                 continue
-            loop.call_soon_threadsafe(inbox.put_nowait, arrived)
-        loop.call_soon_threadsafe(inbox.put_nowait, None)
+            gatherer.add(message)
+        gatherer.end()
     except RuntimeError:  # the loop closed: nobody is listening any more
         pass
     finally:
         events.close()
+
+
+class _Gatherer:
+    """Hands the loop what the reader thread receives, a fast run's in groups.
+
+    A message that comes after a quiet ``HAND_OVER_EVERY_S`` is handed over at once; those
+    that come sooner wait until that much time has passed since the last hand-over, and go
+    together. So a run of a few events a second is never held back, and a fast one costs the
+    loop, the stream and the scheduler one item per ``HAND_OVER_EVERY_S``, not one per event.
+    The child writes every message as it happens, so what it said before dying is never lost
+    with it; here, in the trainer, it waits at most ``HAND_OVER_EVERY_S``.
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, inbox: asyncio.Queue[list[ChildMessage] | None]
+    ) -> None:
+        self._loop = loop
+        self._inbox = inbox
+        self._lock = threading.Lock()
+        self._waiting: list[ChildMessage] = []
+        self._due = False  # a hand-over of what waits is on its way
+        self._handed_at = -math.inf
+
+    def add(self, message: ChildMessage) -> None:
+        """Keep `message` for the next hand-over (the reader thread)."""
+        with self._lock:
+            self._waiting.append(message)
+            if self._due:
+                return
+            self._due = True
+        self._loop.call_soon_threadsafe(self._schedule)
+
+    def end(self) -> None:
+        """The pipe closed: hand over what waits, then the end (the reader thread)."""
+        self._loop.call_soon_threadsafe(self._end)
+
+    def _schedule(self) -> None:
+        delay = self._handed_at + HAND_OVER_EVERY_S - self._loop.time()
+        if delay > 0:
+            self._loop.call_later(delay, self._hand_over)
+        else:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        with self._lock:
+            waiting, self._waiting, self._due = self._waiting, [], False
+        if waiting:  # empty when the end took it first
+            self._handed_at = self._loop.time()
+            self._inbox.put_nowait(waiting)
+
+    def _end(self) -> None:
+        self._hand_over()
+        self._inbox.put_nowait(None)

@@ -7,6 +7,8 @@ import asyncio
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from trainer.runner import (
     Assignment,
     Job,
     _Batch,
+    _Gatherer,
     _read,
     died,
     outcome,
@@ -97,27 +100,74 @@ def test_a_job_that_cannot_start_fails_its_run(tmp_path: Path):
     assert "Unpicklable" in finished.error_message
 
 
-def test_the_reader_hands_the_loop_each_list_the_child_sent_in_order():
-    receiving, sending = multiprocessing.Pipe(duplex=False)
-    sent = [
-        [EpochDone(epoch, 9, {"loss": 1.0}, elapsed_s=0.0) for epoch in range(first, first + 3)]
-        for first in (1, 4, 7)
-    ]
-    for arrived in sent:
-        sending.send(arrived)
-    sending.close()
+def read_in_a_thread(receiving: Connection, send: Callable[[], None]) -> list[list[ChildMessage]]:
+    """What the reader hands the loop while `send` runs in a thread, until the pipe closes."""
 
-    async def scenario() -> list[list[ChildMessage]]:
+    async def run() -> list[list[ChildMessage]]:
         inbox: asyncio.Queue[list[ChildMessage] | None] = asyncio.Queue()
-        reader = threading.Thread(target=_read, args=(receiving, asyncio.get_running_loop(), inbox))
+        reader = threading.Thread(
+            target=_read, args=(receiving, _Gatherer(asyncio.get_running_loop(), inbox))
+        )
         reader.start()
+        sender = threading.Thread(target=send)
+        sender.start()
         handed: list[list[ChildMessage]] = []
         while (arrived := await inbox.get()) is not None:
             handed.append(arrived)
         await asyncio.to_thread(reader.join)
+        await asyncio.to_thread(sender.join)
         return handed
 
-    assert asyncio.run(scenario()) == sent
+    return asyncio.run(run())
+
+
+def test_a_fast_runs_messages_reach_the_loop_in_a_few_groups_in_order():
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+
+    def send() -> None:
+        for epoch in range(1, 501):
+            sending.send(EpochDone(epoch, 500, {"loss": 1.0}, elapsed_s=0.0))
+        sending.close()
+
+    handed = read_in_a_thread(receiving, send)
+
+    epochs = [m.epoch for arrived in handed for m in arrived if isinstance(m, EpochDone)]
+    assert epochs == list(range(1, 501))
+    # 500 sends take a few milliseconds: a handful of hand-overs, not 500 (a stalled machine
+    # could add a few more).
+    assert len(handed) <= 20
+
+
+def test_a_lone_message_reaches_the_loop_without_waiting_for_company():
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    said = threading.Event()
+
+    def send() -> None:
+        sending.send(LogRecord("INFO", "probe", "alone"))
+        # The pipe stays open and quiet until the message is handed over; a gatherer that
+        # waited for company would get a second message after 10 s, and hand both over.
+        if not said.wait(10):
+            sending.send(LogRecord("INFO", "probe", "late"))
+        sending.close()
+
+    async def first_hand_over() -> list[ChildMessage] | None:
+        inbox: asyncio.Queue[list[ChildMessage] | None] = asyncio.Queue()
+        reader = threading.Thread(
+            target=_read, args=(receiving, _Gatherer(asyncio.get_running_loop(), inbox))
+        )
+        reader.start()
+        sender = threading.Thread(target=send)
+        sender.start()
+        arrived = await inbox.get()
+        said.set()
+        await asyncio.to_thread(sender.join)
+        await asyncio.to_thread(reader.join)
+        return arrived
+
+    arrived = asyncio.run(first_hand_over())
+
+    assert arrived is not None
+    assert [m.message for m in arrived if isinstance(m, LogRecord)] == ["alone"]
 
 
 def test_events_that_arrived_together_are_one_item_a_lone_one_stays_an_event():
