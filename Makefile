@@ -46,10 +46,10 @@ $(BIN)/python:
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test,bench]'
+	$(BIN)/python -m pip install -e '.[test,bench,mkl]'
 	touch $@
 
-install: $(INSTALLED) ## create .venv and install the project with its test and bench extras
+install: $(INSTALLED) ## create .venv and install the project with its test, bench and mkl extras
 
 up: $(INSTALLED) $(WEBAPP_BUILT) ## run NATS, the scheduler, a trainer and the gateway here until Ctrl-C (docs/running.md)
 	$(BIN)/forge up
