@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
-from forge_core.gemm import matmul, matmul_sum
+from forge_core.gemm import matmul, matmul_steps, matmul_sum, matmul_sum_steps
 
 # The LSTM's buffers hold the gates as g, i, f, o: the three sigmoid gates are then one block
 # (one fix-up after the shared tanh) and so are the three gates whose gradients scale with the
@@ -139,9 +139,10 @@ class LSTMSequence(Function):
         ig = xp.empty((batch, h), dtype=dtype)
         g_all, i_all, f_all, o_all = acts
         sigmoid_all = acts[1:]
+        # acts[:, t] = state[t] @ weights
+        recurrent_product = matmul_steps(state[:steps], weights, acts.transpose(1, 0, 2, 3))
         for t in range(steps):
-            a = acts[:, t]
-            matmul(state[t], weights, out=a)
+            a = recurrent_product(t)
             xp.tanh(a, out=a)
             sig = sigmoid_all[:, t]
             sig *= 0.5
@@ -180,6 +181,8 @@ class LSTMSequence(Function):
         dh = xp.empty((batch, h), dtype=dtype)
         dc = xp.array(d_cn, dtype=dtype, order="C")
         tmp = xp.empty((batch, h), dtype=dtype)
+        # dh = sum over the gates of d[:, t] @ w_rec
+        hidden_product = matmul_sum_steps(d.transpose(1, 0, 2, 3), w_rec, out=dh, scratch=rec)
         for end in range(steps, 0, -chunk):
             start = max(0, end - chunk)
             span = slice(start, end)
@@ -205,7 +208,7 @@ class LSTMSequence(Function):
                 if t == steps - 1:
                     xp.add(d_hn, d_out[t], out=dh)
                 else:
-                    matmul_sum(d[:, t + 1], w_rec, out=dh, scratch=rec)
+                    hidden_product(t + 1)
                     dh += d_out[t]
                 xp.multiply(dh, q[t - start], out=tmp)
                 dc += tmp
@@ -283,8 +286,9 @@ class GRUSequence(Function):
         tmp = xp.empty((batch, h), dtype=dtype)
         r_all, z_all, n_all = acts
         rz_all = acts[:2]
+        recurrent_product = matmul_steps(hs[:steps], w_rec, out=rec)
         for t in range(steps):
-            matmul(hs[t], w_rec, out=rec)
+            recurrent_product(t)
             rz = rz_all[:, t]
             rz += rec[:2]
             xp.tanh(rz, out=rz)
@@ -326,6 +330,7 @@ class GRUSequence(Function):
         rec = xp.empty((3, batch, h), dtype=dtype)
         dh = xp.empty((batch, h), dtype=dtype)
         carry = xp.array(d_hn, dtype=dtype, order="C")
+        hidden_product = matmul_sum_steps(d.transpose(1, 0, 2, 3), w_rec, out=dh, scratch=rec)
         for end in range(steps, 0, -chunk):
             start = max(0, end - chunk)
             span = slice(start, end)
@@ -347,7 +352,7 @@ class GRUSequence(Function):
                 if t == steps - 1:
                     xp.add(carry, d_out[t], out=dh)
                 else:
-                    matmul_sum(d[:, t + 1], w_rec, out=dh, scratch=rec)
+                    hidden_product(t + 1)
                     dh += carry
                     dh += d_out[t]
                 step = d[:, t]

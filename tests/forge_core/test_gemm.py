@@ -199,3 +199,61 @@ def test_mkl_gets_as_many_threads_as_openblas(environment: dict[str, str]):
 def test_forge_gemm_numpy_turns_mkl_off():
     pytest.importorskip("threadpoolctl")
     assert _backend_in_child({"FORGE_GEMM": "numpy"})["backend"] == "numpy"
+
+
+def _runs_on_mkl(step: Callable[[int], np.ndarray]) -> bool:
+    return step.__name__ != "numpy_step"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_matmul_steps_match_numpy_step_by_step(gemm_backend: str, dtype: Any):
+    # the LSTM's forward: a state row block of each step times the gate-stacked weights, into
+    # the step's slice of a gate-major buffer; then the GRU's, into one buffer for every step
+    states, weights = _random((6, 5, 7), dtype), _random((4, 7, 3), dtype, 1)
+    acts = np.zeros((4, 5, 5, 3), dtype=dtype)
+    step = gemm.matmul_steps(states[:5], weights, acts.transpose(1, 0, 2, 3))
+    assert _runs_on_mkl(step) == (gemm_backend == "mkl")
+    for t in (2, 0, 4):
+        _close(step(t), np.matmul(states[t], weights))
+        _close(acts[:, t], np.matmul(states[t], weights))
+    assert not acts[:, [1, 3]].any(), "wrote outside the steps asked for"
+    with pytest.raises(IndexError):
+        step(5)
+    buffer = np.empty((4, 5, 3), dtype=dtype)
+    shared = gemm.matmul_steps(states, weights, buffer)
+    assert _runs_on_mkl(shared) == (gemm_backend == "mkl")
+    for t in range(6):
+        assert shared(t) is buffer
+        _close(buffer, np.matmul(states[t], weights))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_matmul_sum_steps_match_numpy_step_by_step(gemm_backend: str, dtype: Any):
+    # the LSTM's backward: the gate gradients of each step (gate-major) times W_hh's gate blocks
+    grads, weights = _random((4, 5, 6, 7), dtype), _random((4, 7, 3), dtype, 1)
+    out = np.empty((6, 3), dtype=dtype)
+    step = gemm.matmul_sum_steps(
+        grads.transpose(1, 0, 2, 3), weights, out=out, scratch=np.empty((4, 6, 3), dtype=dtype)
+    )
+    assert _runs_on_mkl(step) == (gemm_backend == "mkl")
+    for t in (4, 1, 0):
+        assert step(t) is out
+        _close(out, np.matmul(grads[:, t], weights).sum(axis=0))
+    with pytest.raises(IndexError):
+        step(-1)
+
+
+def test_steps_leave_to_numpy_what_they_cannot_step_through(gemm_backend: str):
+    weights = _random((7, 3), seed=1)
+    # gapped columns: each step's matrix would be a copy, so the pointers cannot step
+    gapped = _random((5, 6, 14))[:, :, ::2]
+    out = np.empty((5, 6, 3), dtype=np.float32)
+    step = gemm.matmul_steps(gapped, weights, out)
+    assert not _runs_on_mkl(step)
+    _close(step(3), np.matmul(gapped[3], weights))
+    # an out that overlaps the input
+    joint = _random((5, 6, 10))
+    step = gemm.matmul_steps(joint[:, :, :7], weights, joint[:, :, 7:])
+    assert not _runs_on_mkl(step)
+    expected = np.matmul(joint[2, :, :7], weights)
+    _close(step(2), expected)
