@@ -5,11 +5,15 @@ recurrent layers' per-step shapes (a ``(32, 258) @ (258, 4 * 256)`` product 128 
 forward and backward; docs/benchmarks.md), and those products are most of an LSTM's training
 step. The ``mkl`` wheel ships ``libmkl_rt``, whose C BLAS interface takes pointers and strides,
 so ctypes can hand it NumPy's own buffers: no copy, no compiled extension, and one MKL call
-computes a whole gate-batched product (``cblas_?gemm_batch_strided``).
+computes a whole gate-stacked product (``cblas_?gemm_batch_strided``).
+
+Only the recurrent layers use it. ``Linear`` on MKL made the Transformer benchmark's step 8 %
+faster single-threaded but 2-4x slower with 2 threads: the products left on OpenBLAS
+(attention, the bias GEMV) then found its threads asleep or fighting MKL's for the cores.
 
 Which library runs the products:
 
-* ``FORGE_GEMM=numpy``: always NumPy.
+* ``FORGE_GEMM=numpy``: always NumPy; MKL is not even loaded.
 * ``FORGE_GEMM=mkl``: MKL; importing forge_core fails with a hint if it is not installed.
 * unset (or ``auto``): MKL when ``pip install 'azuraforge[mkl]'`` installed it, else NumPy.
 
@@ -110,8 +114,17 @@ def _load_mkl() -> _MKL | None:
         return None
 
 
-_available = _load_mkl()
 _mkl: _MKL | None = None
+_loaded: list[_MKL | None] = []
+
+
+def _library() -> _MKL | None:
+    """MKL, loaded on first need: ``FORGE_GEMM=numpy`` never loads it (nor its OpenMP)."""
+    if not _loaded:
+        _loaded.append(_load_mkl())
+    return _loaded[0]
+
+
 # Below this many multiply-adds per matrix product, NumPy's OpenBLAS is as fast as MKL or
 # faster: ctypes and MKL's own checks cost a few microseconds a call. Measured single-threaded
 # on the recurrent layers' products: MKL takes 20-45 % off from (64, 130) @ (130, 128) up, and
@@ -130,14 +143,14 @@ def set_backend(name: str | None = None, *, min_work: int = MIN_WORK) -> None:
     if name == "numpy":
         _mkl = None
     elif name == "auto":
-        _mkl = _available
+        _mkl = _library()
     elif name == "mkl":
-        if _available is None:
+        _mkl = _library()
+        if _mkl is None:
             raise RuntimeError(
                 "FORGE_GEMM=mkl, but Intel MKL is not installed: "
                 "pip install 'azuraforge[mkl]', or set FORGE_GEMM=numpy"
             )
-        _mkl = _available
     else:
         raise ValueError(f"FORGE_GEMM must be mkl, numpy or auto, got {name[:40]!r}")
     _min_work = min_work
@@ -150,7 +163,7 @@ def get_backend() -> str:
 
 def mkl_available() -> bool:
     """Whether the ``mkl`` package is installed and its library loaded."""
-    return _available is not None
+    return _library() is not None
 
 
 set_backend()
