@@ -8,8 +8,9 @@ so ctypes can hand it NumPy's own buffers: no copy, no compiled extension, and o
 computes a whole gate-stacked product (``cblas_?gemm_batch_strided``).
 
 Only the recurrent layers use it. ``Linear`` on MKL made the Transformer benchmark's step 8 %
-faster single-threaded but 2-4x slower with 2 threads: the products left on OpenBLAS
-(attention, the bias GEMV) then found its threads asleep or fighting MKL's for the cores.
+faster single-threaded but 2-4x slower with 2 threads, where its products on MKL alternate with
+the ones left on OpenBLAS (attention, the bias GEMV) and the two libraries' threads share the
+cores (docs/benchmarks.md).
 
 Which library runs the products:
 
