@@ -116,10 +116,10 @@ e2e: $(INSTALLED) $(WEBAPP_BUILT) | $(CHROMIUM) ## the web UI in headless Chromi
 	cd webapp && CHROMIUM=$(CHROMIUM) node e2e/run.mjs
 
 bench: $(INSTALLED) ## time training steps of forge against PyTorch (docs/benchmarks.md)
-	$(BIN)/python bench/engine.py
+	$(BIN)/python -m bench.engine
 
 bench-sweeps: $(INSTALLED) ## a 16-trial ASHA sweep against the same configs in full (docs/benchmarks.md)
-	$(BIN)/python bench/sweeps.py
+	$(BIN)/python -m bench.sweeps
 
 bench-platform: $(INSTALLED) ## the services' benchmark: ingest, live fan-out, submit to first event (~10 min)
 	$(BIN)/python -m bench.platform
