@@ -7,7 +7,7 @@ step. The ``mkl`` wheel ships ``libmkl_rt``, whose C BLAS interface takes pointe
 so ctypes can hand it NumPy's own buffers: no copy, no compiled extension, and one MKL call
 computes a whole gate-stacked product (``cblas_?gemm_batch_strided``).
 
-Only the recurrent layers use it. ``Linear`` on MKL made the Transformer benchmark's step 8 %
+Only the recurrent layers use it. ``Linear`` on MKL made the Transformer benchmark's step 5-10 %
 faster single-threaded but 2-4x slower with 2 threads, where its products on MKL alternate with
 the ones left on OpenBLAS (attention, the bias GEMV) and the two libraries' threads share the
 cores (docs/benchmarks.md).
@@ -128,8 +128,8 @@ def _library() -> _MKL | None:
 
 # Below this many multiply-adds per matrix product, NumPy's OpenBLAS is as fast as MKL or
 # faster: ctypes and MKL's own checks cost a few microseconds a call. Measured single-threaded
-# on the recurrent layers' products: MKL takes 20-45 % off from (64, 130) @ (130, 128) up, and
-# is up to 2x slower at (64, 66) @ (66, 64).
+# on the recurrent layers' products: MKL takes 15-45 % off from (64, 130) @ (130, 128) up, and
+# is 1.1-1.5x slower at (64, 66) @ (66, 64), 2-2.7x at hidden 32.
 MIN_WORK = 1 << 20
 _min_work = MIN_WORK
 
