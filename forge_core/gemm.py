@@ -80,8 +80,6 @@ class _MKL:
         # otherwise make MKL read 64-bit integers where these bindings pass 32-bit ones.
         lib.MKL_Set_Interface_Layer(_LP64)
         lib.MKL_Set_Num_Threads(threads)
-        self.path = path
-        self.threads = threads
         self._lib = lib
         self.gemm: dict[Any, Any] = {}
         self.gemm_batch: dict[Any, Any] = {}
@@ -98,11 +96,6 @@ class _MKL:
             batch.restype = None
             self.gemm[dtype] = gemm
             self.gemm_batch[dtype] = batch
-
-    def version(self) -> str:
-        buffer = ctypes.create_string_buffer(256)
-        self._lib.MKL_Get_Version_String(buffer, len(buffer))
-        return buffer.value.decode(errors="replace").strip()
 
 
 def _load_mkl() -> _MKL | None:
