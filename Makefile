@@ -46,10 +46,10 @@ $(BIN)/python:
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[test,bench]'
+	$(BIN)/python -m pip install -e '.[test,bench,mkl]'
 	touch $@
 
-install: $(INSTALLED) ## create .venv and install the project with its test and bench extras
+install: $(INSTALLED) ## create .venv and install the project with its test, bench and mkl extras
 
 up: $(INSTALLED) $(WEBAPP_BUILT) ## run NATS, the scheduler, a trainer and the gateway here until Ctrl-C (docs/running.md)
 	$(BIN)/forge up
@@ -116,10 +116,10 @@ e2e: $(INSTALLED) $(WEBAPP_BUILT) | $(CHROMIUM) ## the web UI in headless Chromi
 	cd webapp && CHROMIUM=$(CHROMIUM) node e2e/run.mjs
 
 bench: $(INSTALLED) ## time training steps of forge against PyTorch (docs/benchmarks.md)
-	$(BIN)/python bench/engine.py
+	$(BIN)/python -m bench.engine
 
 bench-sweeps: $(INSTALLED) ## a 16-trial ASHA sweep against the same configs in full (docs/benchmarks.md)
-	$(BIN)/python bench/sweeps.py
+	$(BIN)/python -m bench.sweeps
 
 bench-platform: $(INSTALLED) ## the services' benchmark: ingest, live fan-out, submit to first event (~10 min)
 	$(BIN)/python -m bench.platform

@@ -14,6 +14,10 @@ loop inside one ``Function`` instead, and shape the work for NumPy (each choice 
   projection and the bias into it (see ``LSTMSequence``); the GRU, whose n gate keeps the
   input and hidden parts apart, projects the inputs of all steps before the loop in one matmul
   (a broadcast multiply for a single input feature).
+* The per-step and weight-gradient products go through ``forge_core.gemm``: Intel MKL when the
+  ``mkl`` extra is installed, 35-40 % faster than OpenBLAS at ``lstm_large``'s shapes; one MKL
+  call per step forward (the gate stack, batched), and in backward MKL adds the gates' products
+  into one ``(B, H)`` gradient as it computes them, where NumPy sums a stack afterwards.
 * The loop writes into preallocated buffers with ``out=`` and allocates nothing per step.
 * The sigmoid gates go through ``tanh``: their weight rows are scaled by 1/2 on the way in, so
   one ``tanh`` call covers all gates, and ``sigmoid(x) = tanh(x/2)/2 + 1/2`` is two cheap
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
+from forge_core.gemm import matmul, matmul_steps, matmul_sum, matmul_sum_steps
 
 # The LSTM's buffers hold the gates as g, i, f, o: the three sigmoid gates are then one block
 # (one fix-up after the shared tanh) and so are the three gates whose gradients scale with the
@@ -70,7 +75,7 @@ def _project(x2: Array, w_in: Array, bias: Array | None, out: Array) -> None:
     if x2.shape[1] == 1:
         xp.multiply(x2, w_in, out=out)
     else:
-        xp.matmul(x2, w_in, out=out)
+        matmul(x2, w_in, out=out)
     if bias is not None:
         out += bias[:, None, :]
 
@@ -134,9 +139,10 @@ class LSTMSequence(Function):
         ig = xp.empty((batch, h), dtype=dtype)
         g_all, i_all, f_all, o_all = acts
         sigmoid_all = acts[1:]
+        # acts[:, t] = state[t] @ weights
+        recurrent_product = matmul_steps(state[:steps], weights, acts.transpose(1, 0, 2, 3))
         for t in range(steps):
-            a = acts[:, t]
-            xp.matmul(state[t], weights, out=a)
+            a = recurrent_product(t)
             xp.tanh(a, out=a)
             sig = sigmoid_all[:, t]
             sig *= 0.5
@@ -175,6 +181,8 @@ class LSTMSequence(Function):
         dh = xp.empty((batch, h), dtype=dtype)
         dc = xp.array(d_cn, dtype=dtype, order="C")
         tmp = xp.empty((batch, h), dtype=dtype)
+        # dh = sum over the gates of d[:, t] @ w_rec
+        hidden_product = matmul_sum_steps(d.transpose(1, 0, 2, 3), w_rec, out=dh, scratch=rec)
         for end in range(steps, 0, -chunk):
             start = max(0, end - chunk)
             span = slice(start, end)
@@ -200,8 +208,7 @@ class LSTMSequence(Function):
                 if t == steps - 1:
                     xp.add(d_hn, d_out[t], out=dh)
                 else:
-                    xp.matmul(d[:, t + 1], w_rec, out=rec)
-                    xp.add.reduce(rec, axis=0, out=dh)
+                    hidden_product(t + 1)
                     dh += d_out[t]
                 xp.multiply(dh, q[t - start], out=tmp)
                 dc += tmp
@@ -213,18 +220,17 @@ class LSTMSequence(Function):
         flat = d.reshape(4, steps * batch, h)
         d_x = d_h0 = d_w_ih = d_w_hh = d_b = None
         if need_h0:
-            xp.matmul(d[:, 0], w_rec, out=rec)
-            d_h0 = rec.sum(axis=0)
+            d_h0 = matmul_sum(d[:, 0], w_rec, scratch=rec)
         if need_x:
             w_in = w_ih.reshape(4, h, features)[_LSTM_ORDER]
-            d_x = xp.matmul(flat, w_in).sum(axis=0).reshape(steps, batch, features)
+            d_x = matmul_sum(flat, w_in).reshape(steps, batch, features)
             if reverse:
                 d_x = d_x[::-1]
         if need_w_ih or need_w_hh or any(need_bias):
             width = state.shape[2]
-            d_weights = xp.matmul(
-                flat.transpose(0, 2, 1), state[:-1].reshape(steps * batch, width)
-            )[_LSTM_RESTORE]
+            d_weights = matmul(flat.transpose(0, 2, 1), state[:-1].reshape(steps * batch, width))[
+                _LSTM_RESTORE
+            ]
             d_w_hh = d_weights[:, :, :h].reshape(4 * h, h)
             d_w_ih = d_weights[:, :, h : h + features].reshape(4 * h, features)
             if need_bias:
@@ -280,8 +286,9 @@ class GRUSequence(Function):
         tmp = xp.empty((batch, h), dtype=dtype)
         r_all, z_all, n_all = acts
         rz_all = acts[:2]
+        recurrent_product = matmul_steps(hs[:steps], w_rec, out=rec)
         for t in range(steps):
-            xp.matmul(hs[t], w_rec, out=rec)
+            recurrent_product(t)
             rz = rz_all[:, t]
             rz += rec[:2]
             xp.tanh(rz, out=rz)
@@ -323,6 +330,7 @@ class GRUSequence(Function):
         rec = xp.empty((3, batch, h), dtype=dtype)
         dh = xp.empty((batch, h), dtype=dtype)
         carry = xp.array(d_hn, dtype=dtype, order="C")
+        hidden_product = matmul_sum_steps(d.transpose(1, 0, 2, 3), w_rec, out=dh, scratch=rec)
         for end in range(steps, 0, -chunk):
             start = max(0, end - chunk)
             span = slice(start, end)
@@ -344,8 +352,7 @@ class GRUSequence(Function):
                 if t == steps - 1:
                     xp.add(carry, d_out[t], out=dh)
                 else:
-                    xp.matmul(d[:, t + 1], w_rec, out=rec)
-                    xp.add.reduce(rec, axis=0, out=dh)
+                    hidden_product(t + 1)
                     dh += carry
                     dh += d_out[t]
                 step = d[:, t]
@@ -356,22 +363,21 @@ class GRUSequence(Function):
         flat = d.reshape(3, steps * batch, h)
         d_x = d_h0 = d_w_ih = d_w_hh = d_b_ih = d_b_hh = None
         if need_h0:
-            xp.matmul(d[:, 0], w_rec, out=rec)
-            d_h0 = rec.sum(axis=0)
+            d_h0 = matmul_sum(d[:, 0], w_rec, scratch=rec)
             d_h0 += carry
         if need_w_hh:
             h_prev = hs[:-1].reshape(steps * batch, h)
-            d_w_hh = xp.matmul(flat.transpose(0, 2, 1), h_prev).reshape(3 * h, h)
+            d_w_hh = matmul(flat.transpose(0, 2, 1), h_prev).reshape(3 * h, h)
         if need_bias:
             d_b_hh = flat.sum(axis=1).reshape(3 * h)
         # The input projection's gradient differs from W_hh h's only in the n block.
         flat[2] = da_n.reshape(steps * batch, h)
         if need_x:
-            d_x = xp.matmul(flat, w_ih.reshape(3, h, -1)).sum(axis=0).reshape(steps, batch, -1)
+            d_x = matmul_sum(flat, w_ih.reshape(3, h, -1)).reshape(steps, batch, -1)
             if reverse:
                 d_x = d_x[::-1]
         if need_w_ih:
-            d_w_ih = xp.matmul(flat.transpose(0, 2, 1), x2).reshape(3 * h, -1)
+            d_w_ih = matmul(flat.transpose(0, 2, 1), x2).reshape(3 * h, -1)
         if need_bias:
             d_b_ih = flat.sum(axis=1).reshape(3 * h)
             return d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh

@@ -134,7 +134,7 @@ def chunk_steps(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.usefixtures("chunk_steps")
+@pytest.mark.usefixtures("chunk_steps", "gemm_backend")
 def test_fused_op_gradients_match_finite_differences(kind: str, bias: bool, reverse: bool):
     inputs = _tensors(kind, steps=4, batch=2, features=3, hidden=2, bias=bias)
     run = _fused(kind, reverse)
@@ -145,7 +145,7 @@ def test_fused_op_gradients_match_finite_differences(kind: str, bias: bool, reve
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("features", [1, 4])
-@pytest.mark.usefixtures("chunk_steps")
+@pytest.mark.usefixtures("chunk_steps", "gemm_backend")
 def test_fused_op_matches_unrolled_graph(kind: str, bias: bool, reverse: bool, features: int):
     unrolled: Any = _lstm_unrolled if kind == "LSTM" else _gru_unrolled
     fused_inputs = _tensors(kind, steps=7, batch=3, features=features, hidden=5, bias=bias, seed=1)
@@ -321,6 +321,7 @@ def _check_against_torch(
         (2, True, True, True),
     ],
 )
+@pytest.mark.usefixtures("gemm_backend")
 def test_matches_torch(
     kind: str, dtype: Any, num_layers: int, batch_first: bool, with_state: bool, bidirectional: bool
 ):
