@@ -4,8 +4,10 @@ It looks like `forge run`'s progress on purpose: on a terminal a bar is redrawn 
 batches finish, and each epoch ends with one line of its time and metrics; anywhere else (a
 pipe, CI, a log file) only the finished lines are written, since redrawing would fill them with
 fragments. The pipeline's warnings and errors are shown as they come, its info lines only when
-asked (`verbose`). The stream ends with `ExperimentFinished`, printed as the final status and
-the model's test metrics beside its baselines.
+asked (`verbose`). `ExperimentFinished` is printed as the final status and the model's test
+metrics beside its baselines as soon as it comes; the run's files may follow it (its
+`files_follow`), and the stream ends at the log's last event, `FilesStored`, which is printed
+only when some files could not be stored.
 
 A run that was lost and placed again (`ExperimentResumed`) gets a line saying where it goes on,
 from which epoch and why; the epochs it trains again are printed again as they come, and the
@@ -116,6 +118,8 @@ class EventPrinter:
             self._resumed(event.experiment_resumed)
         elif kind == "experiment_finished":
             self._finished(event.experiment_finished)
+        elif kind == "files_stored" and event.files_stored.error_message:
+            self._write(f"warning: {event.files_stored.error_message}")
 
     def _started(self, started: events_pb2.ExperimentStarted) -> None:
         self._total_epochs = started.total_epochs

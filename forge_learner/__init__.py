@@ -29,7 +29,14 @@ from forge_learner.metrics import (
     Metric,
     RootMeanSquaredError,
 )
-from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData, RunContext, RunResult
+from forge_learner.pipeline import (
+    BasePipeline,
+    Evaluation,
+    PipelineData,
+    RunContext,
+    RunResult,
+    Verdict,
+)
 from forge_learner.registry import UnknownPipelineError, discover_pipelines, get_pipeline
 from forge_learner.report import ReportSection
 
@@ -66,6 +73,7 @@ __all__ = [
     "RunResult",
     "TensorDataset",
     "UnknownPipelineError",
+    "Verdict",
     "discover_pipelines",
     "get_pipeline",
     "load_checkpoint",

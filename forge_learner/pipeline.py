@@ -22,10 +22,11 @@ hook                                        default
 ``run(config, callbacks, run_dir)`` does the rest, in this order: validate the config, seed
 every generator from ``config.seed``, load the data, build the model, loss, optimizer, metrics
 and a ``Learner``, fit (training data shuffled by the seed, batches of ``config.batch_size``),
-evaluate, save the weights, draw the loss plot, collect the family's report sections, write
-``metrics.json`` and ``report.md``, and return a ``RunResult``. It prints nothing: the caller
-watches through the callbacks it passes (the CLI's progress bar, the trainer's event stream),
-and ``run`` logs its steps with ``logging``.
+evaluate, tell the callbacks the verdict (``Callback.on_run_evaluated``: a service reports the
+run's end before its files are written), save the weights, draw the loss plot, collect the
+family's report sections, write ``metrics.json`` and ``report.md``, and return a
+``RunResult``. It prints nothing: the caller watches through the callbacks it passes (the
+CLI's progress bar, the trainer's event stream), and ``run`` logs its steps with ``logging``.
 
 A fit stopped by a callback or by ``learner.stop()`` (a user's cancel) still evaluates the
 model as it stands and writes every file, with the run marked ``cancelled``. A fit that
@@ -77,6 +78,7 @@ __all__ = [
     "RunContext",
     "RunResult",
     "RunStatus",
+    "Verdict",
     "seed_everything",
 ]
 
@@ -127,6 +129,21 @@ class Evaluation:
     split: str = "test"
     details: dict[str, Any] = field(default_factory=dict)
     references: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a run came out, known once the model is evaluated and before its files are written.
+
+    ``run`` hands it to every callback's ``on_run_evaluated``: the weights, plots and report
+    take a while longer (the plots most of it), and whoever waits for the run's end need not
+    wait for them. ``status`` and ``stop_reason`` are as in ``RunResult``.
+    """
+
+    pipeline: str
+    status: RunStatus
+    stop_reason: str | None
+    evaluation: Evaluation
 
 
 @dataclass(frozen=True)
@@ -309,6 +326,9 @@ class BasePipeline(ABC, Generic[ConfigT]):
         status = _status(learner, watcher.reason)
 
         evaluation = self.evaluate(cfg, learner, data)
+        verdict = Verdict(self.name, status, watcher.reason, evaluation)
+        for callback in learner.callbacks:
+            callback.on_run_evaluated(verdict)
         history = history_records(learner.history)
         weights_path = run_dir / WEIGHTS_NAME
         forge_core.save(model.state_dict(), weights_path)

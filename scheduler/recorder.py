@@ -3,8 +3,9 @@
 Storing first is what lets a watcher trust the database for everything it missed on NATS: an
 event that was published is always already stored, with its `seq`. Every writer of experiment
 state (submission, placement, a trainer's stream, cancel, recovery) goes through a `Recorder`,
-so the rule holds everywhere, and every ending stores an `ExperimentFinished` event, so every
-watcher ends.
+so the rule holds everywhere, and every ending stores an `ExperimentFinished` event (and, when
+that event says `files_follow`, a `FilesStored` event after the run's files), so every watcher
+ends.
 """
 
 from __future__ import annotations
@@ -118,6 +119,27 @@ class Recorder:
         )
         await self.bus.publish_event(stored)
         return stored
+
+    async def files_stored(
+        self,
+        experiment_id: str,
+        event: events_pb2.ExperimentEvent,
+        *,
+        position: int | None = None,
+    ) -> events_pb2.ExperimentEvent:
+        """Store and publish the `FilesStored` event that ends a run's log after its files."""
+        stored = await asyncio.to_thread(
+            self.store.store_files_end, experiment_id, event, position=position
+        )
+        await self.bus.publish_event(stored)
+        return stored
+
+
+def files_stored_event(count: int, error_message: str = "") -> events_pb2.ExperimentEvent:
+    """The last event of a run whose files followed its end, as the scheduler stores it."""
+    return events_pb2.ExperimentEvent(
+        files_stored=events_pb2.FilesStored(count=count, error_message=error_message)
+    )
 
 
 def _terminal_status(status: experiment_pb2.ExperimentStatus) -> ExperimentStatus:

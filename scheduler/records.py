@@ -126,8 +126,10 @@ class ExperimentRecord:
     checkpoint_epoch: int = 0
     # The current run's trainer stream is stored up to this position.
     stream_position: int = 0
-    # The scheduler that follows the run while it is RUNNING.
+    # The scheduler that follows the run while it is RUNNING, or while its files still come.
     scheduler_id: str | None = None
+    # The run ended, and its files are still coming (`ExperimentFinished.files_follow`).
+    files_pending: bool = False
     # Once finished: each baseline's and reference model's test metrics, by its name.
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)
     references: dict[str, dict[str, float]] = field(default_factory=dict)

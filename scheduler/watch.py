@@ -19,8 +19,9 @@ someone with publish rights on a misconfigured bus, say): it is logged and dropp
 watch goes on to the experiment's real end. Gaps (NATS dropped or reordered something, or the
 buffer overflowed) fill themselves the same way, by reading past the last event sent.
 
-The stream ends after the `ExperimentFinished` event. A finished experiment is just replayed;
-one that ended without that event (an older database) ends after its replay.
+The stream ends after the log's last event (`is_last`): `ExperimentFinished`, or the
+`FilesStored` after it when it said `files_follow`. A finished experiment is just replayed; one
+that ended without that event (an older database) ends after its replay.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ Event = events_pb2.ExperimentEvent
 
 
 def is_last(event: Event) -> bool:
-    return event.HasField("experiment_finished")
+    """Whether `event` ends its experiment's log: nothing is stored after it."""
+    kind = event.WhichOneof("kind")
+    if kind == "experiment_finished":
+        return not event.experiment_finished.files_follow
+    return kind == "files_stored"
 
 
 async def watch_events(

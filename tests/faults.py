@@ -21,6 +21,7 @@ from azuraforge.v1 import (
     scheduler_pb2,
     scheduler_pb2_grpc,
 )
+from scheduler.watch import is_last
 from tests.processes import READY_S
 from tests.stack import PROBE, epoch_points, struct, write_probe_distribution
 from tests.trainer.probe import Gate
@@ -112,7 +113,8 @@ class Client:
             raise AssertionError("the watch ended before the awaited event")
 
     def finished(self, experiment_id: str) -> experiment_pb2.Experiment:
-        self.follow(experiment_id, lambda event: event.HasField("experiment_finished"))
+        """The experiment once its log is complete: it ended, and its files are stored."""
+        self.follow(experiment_id, is_last)
         return self.get(experiment_id)
 
 

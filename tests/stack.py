@@ -381,7 +381,10 @@ class Stack:
         raise AssertionError(f"WatchExperiments ended before {experiment_id} got there")
 
     async def finished(self, token: str, experiment_id: str, timeout: float = WAIT_S) -> Experiment:
-        return await self.wait_for(token, experiment_id, TERMINAL, timeout)
+        """The experiment once its log is complete: it ended, and its files are stored."""
+        await self.wait_for(token, experiment_id, TERMINAL, timeout)
+        await self.watch(token, experiment_id, timeout=timeout)  # ends at the log's last event
+        return await self.get(token, experiment_id)
 
     async def watch(
         self, token: str, experiment_id: str, after_seq: int = 0, timeout: float = WAIT_S

@@ -6,7 +6,8 @@
 | ``EpochDone`` (``on_epoch_end``) | ``EpochEnded`` | epoch (from 1), total_epochs, metrics (Keras's names), elapsed_seconds since the fit began |
 | ``BatchDone`` (``on_batch_end``, at most 4/s) | ``BatchProgress`` | epoch and batch (from 1), total_batches, running loss |
 | ``LogRecord`` (a logging record) | ``LogLine`` | level, logger, message |
-| the run's ``Outcome`` | ``ExperimentFinished`` | status, error_message, metrics (test), baselines and references (each model's metrics by its name), retryable |
+| the run's ``Outcome`` | ``ExperimentFinished`` | status, error_message, metrics (test), baselines and references (each model's metrics by its name), retryable, files_follow |
+| the files sent after a verdict (``RunEvaluated``) | ``FilesStored`` | count, error_message |
 
 ``emitted_at`` is when the child saw the event happen, not when it reached the stream. ``seq``
 counts the events of one Train stream from 1; the scheduler renumbers them in its log.
@@ -85,8 +86,10 @@ def to_event(message: Progress, run: RunInfo, seq: int) -> events_pb2.Experiment
     return event
 
 
-def finished_event(outcome: Outcome, run: RunInfo, seq: int) -> events_pb2.ExperimentEvent:
-    """The last event of a run."""
+def finished_event(
+    outcome: Outcome, run: RunInfo, seq: int, *, files_follow: bool = False
+) -> events_pb2.ExperimentEvent:
+    """The run's end; its last event unless `files_follow` (then `files_stored_event` is)."""
     event = _event(run, seq, outcome.at)
     event.experiment_finished.CopyFrom(
         events_pb2.ExperimentFinished(
@@ -96,8 +99,18 @@ def finished_event(outcome: Outcome, run: RunInfo, seq: int) -> events_pb2.Exper
             retryable=outcome.retryable,
             baselines=scores(outcome.baselines),
             references=scores(outcome.references),
+            files_follow=files_follow,
         )
     )
+    return event
+
+
+def files_stored_event(
+    count: int, error_message: str, run: RunInfo, seq: int
+) -> events_pb2.ExperimentEvent:
+    """The last event of a run whose files followed its end: how many, and what went wrong."""
+    event = _event(run, seq, time.time())
+    event.files_stored.CopyFrom(events_pb2.FilesStored(count=count, error_message=error_message))
     return event
 
 

@@ -17,6 +17,14 @@ dataclass per thing that happened: plain data that pickles as it is. On ``contro
 for a cancel, which it turns into ``Learner.stop()``, so the fit ends at the next batch and the
 pipeline still writes its report of the model as it stands. A closed ``control`` pipe means the
 trainer is gone, and a run nobody watches is not worth finishing: the child exits at once.
+
+A run's end comes in two steps when the pipeline allows (``BasePipeline.run`` does): the
+verdict (``RunEvaluated``) as soon as the model is evaluated, then ``RunEnded`` once the
+weights, plots and report are written. The trainer reports the experiment finished on the
+first, and sends the files on the second. A pipeline that overrides ``run`` without firing
+``on_run_evaluated`` sends only ``RunEnded``, after its files, as before; so does a run that a
+cancel stopped, because cancelling has an order of its own (the status within ~2 s, then the
+files, then the ending: ``scheduler.placement.cancelling``).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
 
-from forge_learner import Callback, Learner, Logs, RunResult, save_checkpoint
+from forge_learner import Callback, Learner, Logs, RunResult, Verdict, save_checkpoint
 from forge_learner.registry import PipelineClass, discover_pipelines
 
 log = logging.getLogger(__name__)
@@ -135,12 +143,28 @@ class RunEnded:
     at: float = field(default_factory=time.time)
 
 
+@dataclass(frozen=True)
+class RunEvaluated:
+    """The run's verdict, before its files are written: ``RunEnded``'s fields, and it follows.
+
+    The pipeline evaluated the model (``Callback.on_run_evaluated``); what it writes next may
+    still fail, which the ``RunEnded`` after it says.
+    """
+
+    status: Literal["completed", "cancelled"]
+    error: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)
+    references: dict[str, dict[str, float]] = field(default_factory=dict)
+    at: float = field(default_factory=time.time)
+
+
 READY = "ready"
 """What a job process started ahead of its job sends once it has imported every pipeline."""
 
 Progress = TrainingStarted | EpochDone | BatchDone | LogRecord
 """What the child says while the run goes on that becomes an event."""
-ChildMessage = Progress | CheckpointSaved | RunEnded
+ChildMessage = Progress | CheckpointSaved | RunEvaluated | RunEnded
 
 
 def job_process(events: Connection, control: Connection, warm: bool) -> None:
@@ -213,10 +237,20 @@ def _resume_file(spec: JobSpec) -> Path | None:
 
 def ended(result: RunResult) -> RunEnded:
     """The message for a run that returned: its status and every final number."""
-    evaluation = result.evaluation
+    verdict = evaluated(
+        Verdict(result.pipeline, result.status, result.stop_reason, result.evaluation)
+    )
     return RunEnded(
-        result.status,
-        error=result.stop_reason or "",
+        verdict.status, verdict.error, verdict.metrics, verdict.baselines, verdict.references
+    )
+
+
+def evaluated(verdict: Verdict) -> RunEvaluated:
+    """The message for a run's verdict: its status and every final number."""
+    evaluation = verdict.evaluation
+    return RunEvaluated(
+        verdict.status,
+        error=verdict.stop_reason or "",
         metrics=numbers(evaluation.metrics),
         baselines={name: numbers(scores) for name, scores in evaluation.baselines.items()},
         references={name: numbers(scores) for name, scores in evaluation.references.items()},
@@ -291,6 +325,13 @@ class ForwardEvents(Callback):
         elapsed = time.monotonic() - self._started
         self._checkpoint(epoch + 1)
         self._outbox.send(EpochDone(epoch + 1, self._epochs, numbers(dict(logs)), elapsed))
+
+    def on_run_evaluated(self, verdict: Verdict) -> None:
+        if verdict.status != "completed":
+            return  # a cancelled run ends in the cancel's order (see the module docstring)
+        # At once, not at the outbox's next turn: this is the news everyone waits for.
+        self._outbox.send(evaluated(verdict))
+        self._outbox.flush()
 
     def _checkpoint(self, epoch: int) -> None:
         """Save and announce the resume checkpoint when the cadence and the interval allow."""

@@ -4,10 +4,20 @@
 events pipe and hands the loop its messages as they arrive (a fast run's in groups, see
 ``_Gatherer``), so the loop never waits on the pipe and an event reaches the stream
 while the child is still training. ``run_experiment`` turns those messages into the Train
-stream: the events as they come (a group as one ``EventBatch`` item), then, once the child
-has reported its end (its files all written), the run folder's files as ``ArtifactChunk``\\ s,
-then ``ExperimentFinished``; the child's exit is awaited after that, not before (a child that
-dies without reporting its end is awaited first: its exit code is the news).
+stream: the events as they come (a group as one ``EventBatch`` item), and then the run's end,
+in one of two orders:
+
+- the child reports its verdict before writing its files (``RunEvaluated``, which
+  ``BasePipeline.run`` sends): ``ExperimentFinished`` with ``files_follow`` at once; then,
+  once the child has reported its end (its files all written), the run folder's files as
+  ``ArtifactChunk``\\ s, and ``FilesStored`` last. A child that dies or is stopped between the
+  two sends no files, and ``FilesStored`` says why; one whose writing failed sends what it
+  wrote, and ``FilesStored`` says what failed. The verdict stands either way;
+- otherwise (a pipeline that overrides ``run``, or a run that failed or was lost before its
+  verdict): the files once the child has reported its end, then ``ExperimentFinished``.
+
+The child's exit is awaited after the last item, not before (a child that dies without
+reporting its end is awaited first: its exit code is the news).
 
 How a run ends:
 
@@ -42,13 +52,14 @@ from typing import cast
 
 from azuraforge.v1 import events_pb2, experiment_pb2, trainer_pb2
 from trainer.artifacts import artifact_chunks, checkpoint_chunks
-from trainer.events import Outcome, RunInfo, finished_event, to_event
+from trainer.events import Outcome, RunInfo, files_stored_event, finished_event, to_event
 from trainer.job import (
     CheckpointSaved,
     ChildMessage,
     JobSpec,
     Progress,
     RunEnded,
+    RunEvaluated,
     describe_error,
 )
 from trainer.warm import JobProcess, ReadyProcesses
@@ -130,7 +141,7 @@ class Job:
             target=_read, args=(child.events, gatherer), daemon=True, name="job-reader"
         ).start()
 
-    async def messages(self) -> AsyncIterator[list[Progress | CheckpointSaved]]:
+    async def messages(self) -> AsyncIterator[list[Progress | CheckpointSaved | RunEvaluated]]:
         """The child's messages as they arrive, in lists of those that arrived together, until
         it reports its end or its pipe closes."""
         while (arrived := await self._inbox.get()) is not None:
@@ -138,9 +149,9 @@ class Job:
                 if isinstance(message, RunEnded):
                     self.ended = message
                     if place:
-                        yield cast(list[Progress | CheckpointSaved], arrived[:place])
+                        yield cast(list[Progress | CheckpointSaved | RunEvaluated], arrived[:place])
                     return
-            yield cast(list[Progress | CheckpointSaved], arrived)
+            yield cast(list[Progress | CheckpointSaved | RunEvaluated], arrived)
 
     async def wait(self) -> None:
         """Wait for the child to exit; kill one that does not after reporting its end."""
@@ -214,6 +225,7 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
         yield trainer_pb2.TrainResponse(event=finished_event(failed, run, 1))
         return
     seq = 0
+    verdict: RunEvaluated | None = None
     async for arrived in job.messages():
         batch = _Batch()
         for message in arrived:
@@ -225,10 +237,21 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
                 message.path.unlink(missing_ok=True)
                 continue
             seq += 1
+            if isinstance(message, RunEvaluated):
+                if batch:
+                    yield batch.item()
+                verdict = message
+                ending = finished_event(outcome(message, None, False), run, seq, files_follow=True)
+                yield trainer_pb2.TrainResponse(event=ending)
+                continue
             if batch.add(to_event(message, run, seq)):
                 yield batch.item()
         if batch:
             yield batch.item()
+    if verdict is not None:
+        async for item in _files_after_verdict(job, seq + 1):
+            yield item
+        return
     if job.ended is None:
         await job.wait()  # it died or was stopped: how it exited says how the run ended
     else:
@@ -244,6 +267,34 @@ async def run_experiment(job: Job) -> AsyncIterator[trainer_pb2.TrainResponse]:
     )
     yield trainer_pb2.TrainResponse(event=finished_event(result, run, seq + 1))
     await job.wait()  # the slot stays taken until the process is gone
+
+
+async def _files_after_verdict(job: Job, seq: int) -> AsyncIterator[trainer_pb2.TrainResponse]:
+    """The files of a run whose verdict went out already, then `FilesStored` as the last item."""
+    sent, error = 0, ""
+    if job.ended is None:
+        await job.wait()
+        error = files_lost(job.exitcode, job.cancel_requested, job.abandoned)
+    else:
+        for chunk in artifact_chunks(job.experiment.spec.run_dir):
+            yield trainer_pb2.TrainResponse(artifact_chunk=chunk)
+            sent += chunk.last
+        if job.ended.status == "failed":
+            error = f"writing the run's files failed: {job.ended.error}"
+    event = files_stored_event(sent, error, job.experiment.run, seq)
+    yield trainer_pb2.TrainResponse(event=event)
+    await job.wait()
+
+
+def files_lost(exitcode: int | None, cancel_requested: bool, abandoned: str | None) -> str:
+    """Why a run that gave its verdict sent none of its files: how its process ended."""
+    if abandoned is not None:
+        why = "no scheduler followed the run while it wrote them, so the trainer stopped it"
+    elif cancel_requested:
+        why = "it was cancelled and did not stop in time, so its process was killed"
+    else:
+        why = died(exitcode)
+    return f"the run's files were not sent: {why}"
 
 
 class _Batch:
@@ -271,7 +322,7 @@ class _Batch:
 
 
 def outcome(
-    ended: RunEnded | None,
+    ended: RunEvaluated | RunEnded | None,
     exitcode: int | None,
     cancel_requested: bool,
     abandoned: str | None = None,

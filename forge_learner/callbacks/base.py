@@ -25,6 +25,7 @@ from forge_learner.events import Logs
 
 if TYPE_CHECKING:
     from forge_learner.learner import Learner
+    from forge_learner.pipeline import Verdict
 
 
 class Callback:
@@ -95,3 +96,10 @@ class Callback:
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         """After the optimizer step; ``logs`` has the epoch's running ``loss`` and metrics."""
+
+    def on_run_evaluated(self, verdict: Verdict) -> None:
+        """A pipeline's run evaluated the trained model; its files are written next.
+
+        ``BasePipeline.run`` fires it after the fit's ``on_train_end``, not the learner: a bare
+        ``Learner.fit`` never does, nor does a pipeline that overrides ``run``.
+        """

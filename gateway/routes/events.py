@@ -3,9 +3,9 @@
 - `experiments/{id}/events` sends the experiment's whole history, then each live event, one
   text frame per event in the protobuf JSON form of `ExperimentEvent` (`seq` counts from 1).
   `?after=SEQ` starts after that event, so a dropped connection resumes with exactly the events
-  it missed. The socket closes with 1000 after the experiment's last event
-  (`experiment_finished`). Live events come from the process's shared stream
-  (`gateway.fanout`).
+  it missed. The socket closes with 1000 (reason `experiment_finished`) after the experiment's
+  last event: its `experiment_finished`, or, when that says `files_follow`, the `files_stored`
+  after the run's files. Live events come from the process's shared stream (`gateway.fanout`).
 - `events` sends one `ExperimentStatusChanged` per status change of the caller's experiments
   (everyone's for an admin), for list pages. It has no history; re-read the list on connect.
   Each such socket has its own `WatchExperiments` call: what a caller may see depends on who
@@ -274,7 +274,8 @@ async def _send_experiment_events(session: Session, experiment_id: str, after: i
     experiment = response.experiment
     finished = Closing(CLOSE_FINISHED, "experiment_finished")
     if experiment.status in FINISHED_STATUSES:
-        await _replay(session, open_watch, experiment_id, experiment.last_seq)
+        # To the log's end, which the scheduler's watch knows: files may still be coming.
+        await _replay(session, open_watch, experiment_id)
         return finished
     fanout = session.request.app[FANOUT]
     with fanout.watch(experiment_id, experiment.last_seq, session.metadata) as viewer:
@@ -291,16 +292,17 @@ async def _send_experiment_events(session: Session, experiment_id: str, after: i
 
 
 async def _replay(
-    session: Session, open_watch: WatchOpener, experiment_id: str, until: int
+    session: Session, open_watch: WatchOpener, experiment_id: str, until: int | None = None
 ) -> None:
-    """Send the stored events after what was sent, up to seq `until`, with the caller's token."""
-    if session.last_seq >= until:
+    """Send the stored events after what was sent, up to seq `until` (without one, to the end
+    of the experiment's log), with the caller's token."""
+    if until is not None and session.last_seq >= until:
         return
     events = open_watch(experiment_id, session.last_seq, session.metadata)
     async with contextlib.aclosing(events):
         async for event in events:
             await _send_event(session, event)
-            if event.seq >= until:
+            if until is not None and event.seq >= until:
                 break
 
 

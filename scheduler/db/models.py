@@ -196,6 +196,9 @@ class ExperimentRow(Base):
     # The scheduler that follows the run while RUNNING, until its lease expires.
     scheduler_id: Mapped[str | None] = mapped_column(String(SCHEDULER_ID_LENGTH))
     lease_expires_at: Mapped[datetime | None]
+    # The run ended (its ExperimentFinished said `files_follow`) and its files are still coming:
+    # its scheduler keeps following it, and a FilesStored event clears this and ends the log.
+    files_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     # What its owner calls it (`scheduler.names`); empty when unnamed.
     name: Mapped[str] = mapped_column(String(EXPERIMENT_NAME_LENGTH))
     # The sweep it is a trial of and its number there (`SweepTrialRow`); None and 0 otherwise.

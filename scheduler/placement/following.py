@@ -21,10 +21,16 @@ How a run can go wrong, and what becomes of the experiment:
   the run's last event (`Store.complete_cancel`), which the trainer sends within its own cancel
   grace (it kills a job that does not stop, and says so). A trainer that sends nothing more
   within `CANCEL_FILES_S` is hung up on. An experiment waiting to be placed again is PENDING,
-  and cancelled at once.
+  and cancelled at once. A run cancelled this way whose trainer then says its files follow its
+  ending keeps this order: the ending is stored after the files, as the log's last event;
+- the run ended, and its files follow (`ExperimentFinished.files_follow`): the experiment ends
+  at once (status, metrics), and stays followed (`files_pending`): the files are stored as
+  they come, each announced by `ArtifactStored`, and the trainer's `FilesStored` ends the log.
+  A stream lost meanwhile (the trainer died, or no longer has the run) ends the log with a
+  `FilesStored` that says so; the verdict stands.
 
 All writes about one run are made by its task, one after another, so its events keep their
-order and nothing is written after its `ExperimentFinished`.
+order and nothing is written after its log's last event.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from scheduler.placement.assembly import ArtifactAssembler, CheckpointAssembler
 from scheduler.placement.base import PlacementBase
 from scheduler.placement.bursts import in_bursts
 from scheduler.placement.runs import Ending, Run
-from scheduler.recorder import finished_event, log_event
+from scheduler.recorder import files_stored_event, finished_event, log_event
 from scheduler.records import ExperimentRecord
 from scheduler.store import IllegalTransition
 
@@ -65,6 +71,8 @@ RETRY_ELSEWHERE = frozenset(
 """Train refusals that say nothing about the experiment, only about the trainer's state."""
 EVENT_BURST = 500
 """The most events of one run stored in one transaction (`scheduler.placement.bursts`)."""
+ENDINGS = frozenset({"experiment_finished", "files_stored"})
+"""The events that end a run, stored by themselves after the events before them."""
 
 
 class Following(PlacementBase):
@@ -139,9 +147,11 @@ class Following(PlacementBase):
                 if response.position and response.position <= run.position:
                     continue  # stored already: a replay overlaps what was stored
                 item = response.WhichOneof("item")
-                if item not in ("event", "events") or response.event.HasField(
-                    "experiment_finished"
-                ):
+                ending = response.event.WhichOneof("kind") in (
+                    "experiment_finished",
+                    "files_stored",
+                )
+                if item not in ("event", "events") or ending:
                     await self._store(run, events)
                 run.position = response.position or run.position
                 if item == "events":  # stored whole: only its last event notes the position
@@ -154,7 +164,10 @@ class Following(PlacementBase):
                 elif response.HasField("checkpoint_chunk"):
                     await self._checkpoint_chunk(run, checkpoints, response.checkpoint_chunk)
                 elif response.event.HasField("experiment_finished"):
-                    await self._finish(run, response.event)
+                    if not await self._finish(run, response.event):
+                        return
+                elif response.event.HasField("files_stored"):
+                    await self._files_stored(run, response.event.files_stored)
                     return
                 else:
                     events.append((response.event, response.position or None))
@@ -246,14 +259,17 @@ class Following(PlacementBase):
                 position=run.position,
             )
         except ValueError as error:  # out of order, or a name that is no relative path
+            run.files_refused += 1
             await self.recorder.event(run.experiment_id, log_event(str(error)))
             return
+        run.files_after_end += run.files_pending
         stored = events_pb2.ExperimentEvent(
             artifact_stored=events_pb2.ArtifactStored(artifact=artifact_to_proto(record))
         )
         await self.recorder.event(run.experiment_id, stored)
 
-    async def _finish(self, run: Run, event: events_pb2.ExperimentEvent) -> None:
+    async def _finish(self, run: Run, event: events_pb2.ExperimentEvent) -> bool:
+        """Record the trainer's ending of the run; whether its files still follow."""
         event = self._early_ending(run.experiment_id, event)
         finished = event.experiment_finished
         if finished.retryable and finished.status == experiment_pb2.EXPERIMENT_STATUS_FAILED:
@@ -262,7 +278,7 @@ class Following(PlacementBase):
                 f"on trainer {run.trainer.id}, {finished.error_message}",
                 trainer_at_fault=False,
             )
-            return
+            return False
         try:
             await self.recorder.finish(
                 run.experiment_id,
@@ -271,11 +287,49 @@ class Following(PlacementBase):
                 position=run.position or None,
             )
         except IllegalTransition as error:
-            if error.current is ExperimentStatus.CANCELLED:  # cancelled meanwhile: files done
+            if error.current is ExperimentStatus.CANCELLED:  # cancelled meanwhile
+                if finished.files_follow:  # the ending goes last, after the files
+                    run.cancelled_ending = events_pb2.ExperimentEvent()
+                    run.cancelled_ending.CopyFrom(event)
+                    run.cancelled_ending.experiment_finished.files_follow = False
+                    return True
                 await self._complete_cancel(run, event)
-                return
+                return False
             # Ended meanwhile by someone else: theirs stands.
             log.warning("experiment %s: the trainer's ending came too late: %s", run, error)
+            return False
+        run.files_pending = finished.files_follow
+        return finished.files_follow
+
+    async def _files_stored(self, run: Run, files: events_pb2.FilesStored) -> None:
+        """End the log of a run whose files followed its ending, as the trainer says."""
+        if run.cancelled_ending is not None:
+            await self._complete_cancel(run, run.cancelled_ending)
+            return
+        error = files.error_message
+        if run.files_refused and not error:
+            error = f"{run.files_refused} of the run's files could not be stored (see the log)"
+        count = max(0, files.count - run.files_refused)
+        await self._end_files(run, files_stored_event(count, error))
+
+    async def _files_lost(self, run: Run, reason: str) -> None:
+        """End the log of a run that ended, whose files stopped coming for `reason`."""
+        if run.cancelled_ending is not None:
+            ending = run.cancelled_ending
+            ending.experiment_finished.error_message = (
+                f"cancelled; the run was lost before all its files arrived: {reason}"
+            )
+            await self._complete_cancel(run, ending)
+            return
+        message = f"the run's files stopped coming: {reason}"
+        await self._end_files(run, files_stored_event(run.files_after_end, message))
+
+    async def _end_files(self, run: Run, event: events_pb2.ExperimentEvent) -> None:
+        run.files_pending = False
+        with contextlib.suppress(IllegalTransition):  # ended by someone else already
+            await self.recorder.files_stored(
+                run.experiment_id, event, position=run.position or None
+            )
 
     def _early_ending(
         self, experiment_id: str, event: events_pb2.ExperimentEvent
@@ -296,6 +350,9 @@ class Following(PlacementBase):
         return stopped
 
     async def _end(self, run: Run, ending: Ending) -> None:
+        if run.files_pending or run.cancelled_ending is not None:
+            await self._files_lost(run, ending.message)
+            return
         event = finished_event(ending.status, ending.message)
         try:
             await self.recorder.finish(run.experiment_id, event, expected=ExperimentStatus.RUNNING)
@@ -363,6 +420,9 @@ class Following(PlacementBase):
         """Place a lost run again from its latest checkpoint, or fail it past `max_restarts`."""
         if trainer_at_fault:
             self._rest(run.trainer.id)
+        if run.files_pending or run.cancelled_ending is not None:
+            await self._files_lost(run, reason)
+            return
         experiment = await asyncio.to_thread(
             self.store.get_experiment, run.experiment_id, caller=None
         )

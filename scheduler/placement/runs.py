@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import grpc.aio
 
-from azuraforge.v1 import trainer_pb2
+from azuraforge.v1 import events_pb2, trainer_pb2
 from scheduler.db.models import ExperimentStatus
 from scheduler.records import ExperimentRecord, TrainerRecord
 
@@ -44,6 +44,14 @@ class Run:
     attach: bool = False
     # The position of the last item of the trainer's stream stored; replays up to it are moot.
     position: int = 0
+    # The run ended with `files_follow`: its files are being stored, then `FilesStored`.
+    files_pending: bool = False
+    # Files stored since the run's end, and files the scheduler refused (torn, misnamed).
+    files_after_end: int = 0
+    files_refused: int = 0
+    # The trainer's ending of a run cancelled meanwhile (`mark_cancelled`), whose files it
+    # said follow: stored as the log's last event once they have (the cancel path's order).
+    cancelled_ending: events_pb2.ExperimentEvent | None = None
 
     @property
     def experiment_id(self) -> str:

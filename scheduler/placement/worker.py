@@ -11,7 +11,7 @@ from scheduler.placement.cancelling import Cancelling
 from scheduler.placement.choice import choose_trainer, free_slots
 from scheduler.placement.following import Following
 from scheduler.placement.runs import Ending, Run
-from scheduler.recorder import finished_event
+from scheduler.recorder import files_stored_event, finished_event
 from scheduler.store import IllegalTransition
 
 log = logging.getLogger(__name__)
@@ -131,11 +131,24 @@ class Placement(Following, Cancelling):
             trainer = trainers.get(experiment.trainer_id or "")
             if trainer is not None:
                 self._start(
-                    Run(experiment, trainer, attach=True, position=experiment.stream_position)
+                    Run(
+                        experiment,
+                        trainer,
+                        attach=True,
+                        position=experiment.stream_position,
+                        files_pending=experiment.files_pending,
+                    )
                 )
                 continue
             if not self._heard_trainers_long_enough():
                 continue  # its silence may be this scheduler's own absence: wait for it
+            if experiment.files_pending:
+                message = (
+                    "the run's files stopped coming: its trainer went away before they all arrived"
+                )
+                with contextlib.suppress(IllegalTransition):
+                    await self.recorder.files_stored(experiment.id, files_stored_event(0, message))
+                continue
             if experiment.status is ExperimentStatus.CANCELLED:
                 message = "cancelled; its trainer went away before all the run's files arrived"
                 with contextlib.suppress(IllegalTransition):

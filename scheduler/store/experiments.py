@@ -100,6 +100,7 @@ class Experiments(Repository):
             max_restarts=max_restarts,
             attempts=[],
             stream_position=0,
+            files_pending=False,
             name=name,
             sweep_id=sweep_id,
             sweep_trial=sweep_trial,
@@ -209,6 +210,8 @@ class Experiments(Repository):
         With `expected`, the experiment must be in that status (`IllegalTransition` if not),
         so that cancelling a pending experiment cannot end one a trainer has just claimed.
         The open attempt, if any, ends here, with `lost_reason` when a lost run ends it.
+        An event that says `files_follow` leaves the run followed (`files_pending`, its
+        scheduler's lease kept) until `store_files_end` stores the log's last event.
         Returns the change and the stored event, numbered as `append_event` numbers them.
         """
         if not target.is_terminal:
@@ -223,8 +226,11 @@ class Experiments(Repository):
             self._move(experiment, target, error_message=event.experiment_finished.error_message)
             self._end_attempt(experiment, lost_reason)
             note_position(experiment, position)
-            experiment.scheduler_id = None
-            experiment.lease_expires_at = None
+            if event.experiment_finished.files_follow:
+                experiment.files_pending = True
+            else:
+                experiment.scheduler_id = None
+                experiment.lease_expires_at = None
             stored = append(session, experiment, event, clock=self.now)
             session.flush()
             return StatusChange(experiment_records(session, [experiment])[0], previous), stored
@@ -273,10 +279,31 @@ class Experiments(Repository):
             experiment.lease_expires_at = None
             return append(session, experiment, ending, clock=self.now)
 
+    def store_files_end(
+        self, experiment_id: str, event: events_pb2.ExperimentEvent, *, position: int | None = None
+    ) -> events_pb2.ExperimentEvent:
+        """Store the `FilesStored` event that ends the log of a run whose files followed its end.
+
+        `IllegalTransition` unless the experiment's files are pending (`finish` with
+        `files_follow`): it is stored once, by the scheduler that follows the run.
+        """
+        if event.WhichOneof("kind") != "files_stored":
+            raise ValueError("the files after a run's end are over with a FilesStored event")
+        with self._writing() as session:
+            experiment = visible_experiment(session, experiment_id, None, lock=True)
+            if not experiment.files_pending:
+                raise IllegalTransition(experiment_id, experiment.status, experiment.status)
+            note_position(experiment, position)
+            experiment.files_pending = False
+            experiment.scheduler_id = None
+            experiment.lease_expires_at = None
+            return append(session, experiment, event, clock=self.now)
+
     def has_ended(self, experiment_id: str) -> bool:
         """Whether the experiment's log is complete: it ended, and nothing more will be stored.
 
-        A cancelled run's files may still arrive after its status changed (`mark_cancelled`).
+        A run's files may still arrive after its status changed: after an ending that said
+        `files_follow`, and after a cancel (`mark_cancelled`).
         """
         with self._reading() as session:
             row = session.execute(

@@ -121,6 +121,7 @@ def experiment_records(
             attempts=tuple(attempts_of(experiment)),
             stream_position=experiment.stream_position,
             scheduler_id=experiment.scheduler_id,
+            files_pending=experiment.files_pending,
             checkpoint_epoch=checkpoint_epochs.get(experiment.id, 0),
             name=experiment.name,
             sweep_id=experiment.sweep_id or "",
@@ -131,10 +132,13 @@ def experiment_records(
 
 
 def run_goes_on() -> ColumnElement[bool]:
-    """Whether an experiment's run is still followed: RUNNING, or cancelled (`mark_cancelled`)
-    with its last files still expected, until `complete_cancel` clears its scheduler."""
+    """Whether an experiment's run is still followed: RUNNING; ended with its files still
+    coming (`files_pending`, until `store_files_end` clears it); or cancelled
+    (`mark_cancelled`) with its last files still expected, until `complete_cancel` clears its
+    scheduler."""
     return or_(
         ExperimentRow.status == ExperimentStatus.RUNNING,
+        ExperimentRow.files_pending.is_(True),
         and_(
             ExperimentRow.status == ExperimentStatus.CANCELLED,
             ExperimentRow.scheduler_id.is_not(None),

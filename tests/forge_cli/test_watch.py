@@ -130,3 +130,23 @@ def test_the_resume_line_without_a_checkpoint_a_bound_or_a_reason():
     )
     # An attempt past the bound given (the bound was lowered, say) is not "5 of 4".
     assert "(attempt 5)" in resumed_line(resumed(attempt=5).experiment_resumed, 3)
+
+
+def test_the_status_prints_at_the_end_and_the_files_after_it_are_still_read():
+    ending = finished()
+    ending.experiment_finished.files_follow = True
+    report = events_pb2.ArtifactStored(artifact=experiment_pb2.Artifact(name="report.md"))
+    lost = "the run's files stopped coming: trainer trainer-1 was lost"
+    events = [
+        started("trainer-1"),
+        ended(1, 0.9, 1.0),
+        ending,
+        Event(artifact_stored=report),
+        Event(files_stored=events_pb2.FilesStored(count=1, error_message=lost)),
+    ]
+
+    printer, lines = printed(events)
+
+    assert printer.succeeded and printer.artifacts == ["report.md"]
+    assert lines[2] == "Experiment SUCCEEDED"
+    assert lines[-1] == f"warning: {lost}"

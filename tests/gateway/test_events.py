@@ -39,6 +39,7 @@ KINDS = (
     "batch_progress",
     "log_line",
     "artifact_stored",
+    "files_stored",
 )
 
 
@@ -88,11 +89,44 @@ def test_each_epoch_arrives_while_the_run_is_going(tmp_path: Path, nats_url: str
     assert close_code == 1000
     assert seqs(events) == list(range(1, len(events) + 1))
     assert "experiment_started" in kinds(events)
-    assert kinds(events)[-1] == "experiment_finished"
     assert [e["epoch_ended"]["epoch"] for e in events if "epoch_ended" in e] == [1, 2, 3]
     # Epochs 1 and 2 reached the socket while training still went on, not in a batch at the end.
     assert epochs_seen_running[:2] == [1, 2]
-    assert events[-1]["experiment_finished"]["status"] == "EXPERIMENT_STATUS_SUCCEEDED"
+    # The ending, then the files, then the log's last event: the socket closes there.
+    (finished,) = [e["experiment_finished"] for e in events if "experiment_finished" in e]
+    assert finished["status"] == "EXPERIMENT_STATUS_SUCCEEDED" and finished["files_follow"]
+    assert kinds(events).index("artifact_stored") > kinds(events).index("experiment_finished")
+    assert kinds(events)[-1] == "files_stored"
+
+
+@on_stack
+def test_a_socket_opened_after_the_end_before_the_files_stays_open_for_them(
+    tmp_path: Path, nats_url: str, gate: Gate
+):
+    async def scenario(gateway: Gateway):
+        token = await gateway.admin()
+        experiment = await gateway.submit(token, gate.config(epochs=1, hold_files=True))
+        experiment_id = experiment["experiment_id"]
+        gate.release(1)  # the run gives its verdict, then waits before writing its files
+        async with asyncio.timeout(WAIT_S):
+            while (await gateway.get(token, experiment_id))["status"] != (
+                "EXPERIMENT_STATUS_SUCCEEDED"
+            ):
+                await asyncio.sleep(0.05)
+        async with gateway.http.ws_connect(
+            gateway.events_url(experiment_id), protocols=protocols(token)
+        ) as ws:
+            first = json.loads((await ws.receive()).data)
+            gate.open()
+            rest = await read_all(ws)
+        return first, rest
+
+    first, rest = run(tmp_path, nats_url, scenario)
+
+    assert first["seq"] == 1
+    assert (rest.code, rest.reason) == (1000, "experiment_finished")
+    assert "artifact_stored" in kinds(rest.events)
+    assert kinds(rest.events)[-1] == "files_stored"
 
 
 @on_stack
@@ -148,7 +182,7 @@ def test_the_token_may_come_as_header_or_first_message(tmp_path: Path, nats_url:
 
     by_header, by_message = run(tmp_path, nats_url, scenario)
 
-    assert kinds(by_header.events)[-1] == "experiment_finished"
+    assert kinds(by_header.events)[-1] == "files_stored"
     assert by_message.events == by_header.events
 
 

@@ -18,6 +18,7 @@ from nats.aio.client import Client as Nats
 from nats.aio.msg import Msg
 
 from azuraforge.v1 import events_pb2, experiment_pb2, scheduler_pb2
+from scheduler.watch import is_last
 from tests.stack import (
     CLUSTER_TOKEN,
     Stack,
@@ -42,6 +43,13 @@ CANCELLED = experiment_pb2.EXPERIMENT_STATUS_CANCELLED
 
 def kinds(events: list[events_pb2.ExperimentEvent]) -> list[str]:
     return [event.WhichOneof("kind") or "" for event in events]
+
+
+def finished(events: list[events_pb2.ExperimentEvent]) -> events_pb2.ExperimentFinished:
+    """The one ExperimentFinished of a whole log, which ends at its last event."""
+    (ending,) = [e.experiment_finished for e in events if e.HasField("experiment_finished")]
+    assert is_last(events[-1]), kinds(events)
+    return ending
 
 
 def seqs(events: list[events_pb2.ExperimentEvent]) -> list[int]:
@@ -77,7 +85,7 @@ def test_a_run_streams_its_events_to_watchers_and_nats_and_keeps_its_files(
             async def received(msg: Msg) -> None:
                 event = events_pb2.ExperimentEvent.FromString(msg.data)
                 on_nats.append(event)
-                if event.HasField("experiment_finished"):
+                if is_last(event):
                     finished_on_nats.set()
 
             # The id is known only after submitting, so the subscription takes every experiment.
@@ -102,8 +110,14 @@ def test_a_run_streams_its_events_to_watchers_and_nats_and_keeps_its_files(
     assert {event.experiment_id for event in watched} == {experiment.experiment_id}
     assert kinds(watched).count("experiment_started") == 1
     assert [e.epoch_ended.epoch for e in watched if e.HasField("epoch_ended")] == [1, 2, 3]
-    assert kinds(watched)[-1] == "experiment_finished"
-    assert watched[-1].experiment_finished.status == SUCCEEDED
+    # The verdict first, then the files, then FilesStored: the watch ends there.
+    ending = kinds(watched).index("experiment_finished")
+    assert watched[ending].experiment_finished.status == SUCCEEDED
+    assert watched[ending].experiment_finished.files_follow
+    assert kinds(watched).index("artifact_stored") > ending
+    assert kinds(watched)[-1] == "files_stored"
+    assert watched[-1].files_stored.count == len(files)
+    assert watched[-1].files_stored.error_message == ""
     # NATS carried the very same events, in the same order.
     assert [e for e in on_nats if e.experiment_id == experiment.experiment_id] == watched
 
@@ -147,7 +161,7 @@ def test_a_run_faster_than_one_message_an_event_has_every_event_stored_once_in_o
     assert seqs(watched) == list(range(1, len(watched) + 1))
     ended = [e.epoch_ended.epoch for e in watched if e.HasField("epoch_ended")]
     assert ended == list(range(1, epochs + 1))
-    assert watched[-1].experiment_finished.status == SUCCEEDED
+    assert finished(watched).status == SUCCEEDED
     assert (final.epochs_done, final.last_seq) == (epochs, len(watched))
 
 
@@ -180,7 +194,7 @@ def test_a_watcher_joining_mid_run_gets_the_history_then_the_live_events_once_ea
     assert joined == replayed
     assert resumed == replayed[resume_after:]
     assert kinds(joined).count("epoch_ended") == 5
-    assert joined[-1].experiment_finished.status == SUCCEEDED
+    assert finished(joined).status == SUCCEEDED
     assert beyond == []
 
 
@@ -347,6 +361,57 @@ def test_a_restarted_scheduler_follows_its_runs_again_and_nothing_is_trained_twi
     assert len(again) == 1 and "on trainer trainer-0" in again[0]
     assert again[0].endswith("nothing was lost")
     assert len(final.attempts) == 1
+
+
+def test_a_scheduler_restarted_between_a_runs_end_and_its_files_stores_them_on_its_return(
+    tmp_path: Path, database_url: str, nats_url: str, gate: Gate
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, gate.config(epochs=2, hold_files=True))
+            gate.release(2)  # the run gives its verdict, then waits before writing its files
+            seen = await watch_until(stack, token, experiment.experiment_id, "experiment_finished")
+            ended = await stack.get(token, experiment.experiment_id)
+            await stack.restart_scheduler()
+            gate.open()
+            rest = await stack.watch(token, experiment.experiment_id, after_seq=seen[-1].seq)
+            final = await stack.get(token, experiment.experiment_id)
+            return ended, seen, rest, final
+
+    ended, seen, rest, final = asyncio.run(scenario())
+
+    assert ended.status == SUCCEEDED and not ended.artifacts
+    assert seen[-1].experiment_finished.files_follow
+    events = seen + rest
+    assert seqs(events) == list(range(1, len(events) + 1))
+    assert kinds(rest)[-1] == "files_stored"
+    stored = [e.artifact_stored.artifact.name for e in rest if e.HasField("artifact_stored")]
+    assert {"report.md", "model.npz", "metrics.json"} <= set(stored)
+    assert rest[-1].files_stored.count == len(stored) == len(final.artifacts)
+    assert rest[-1].files_stored.error_message == ""
+    again = [e.log_line.message for e in rest if "again, from item" in e.log_line.message]
+    assert len(again) == 1 and again[0].endswith("nothing was lost")
+    assert final.status == SUCCEEDED
+
+
+def test_a_run_whose_process_dies_writing_its_files_keeps_its_verdict_and_says_so(
+    tmp_path: Path, database_url: str, nats_url: str
+):
+    async def scenario():
+        async with running_stack(tmp_path, database_url, nats_url) as stack:
+            token = await stack.add_user("alice")
+            experiment = await stack.submit(token, {"epochs": 2, "behaviour": "die_writing"})
+            events = await stack.watch(token, experiment.experiment_id)
+            return events, await stack.get(token, experiment.experiment_id)
+
+    events, final = asyncio.run(scenario())
+
+    assert final.status == SUCCEEDED and len(final.attempts) == 1
+    assert kinds(events)[-1] == "files_stored"
+    assert "experiment_finished" in kinds(events) and "artifact_stored" not in kinds(events)
+    assert events[-1].files_stored.count == 0
+    assert "killed by signal SIGKILL" in events[-1].files_stored.error_message
 
 
 def test_a_scheduler_away_past_the_grace_finds_its_run_stopped_and_resumes_it(

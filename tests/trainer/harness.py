@@ -105,9 +105,20 @@ class Received:
 
     @property
     def finished(self) -> events_pb2.ExperimentFinished:
-        last = self.items[-1][1]
-        assert last.event.HasField("experiment_finished"), self.kinds()
-        return last.event.experiment_finished
+        """The run's ending: the last item, or followed by its files and `FilesStored` last."""
+        (finished,) = [e for e in self.events if e.HasField("experiment_finished")]
+        last = self.items[-1][1].event
+        assert last == finished or (
+            finished.experiment_finished.files_follow and last.HasField("files_stored")
+        ), self.kinds()
+        return finished.experiment_finished
+
+    @property
+    def files_stored(self) -> events_pb2.FilesStored:
+        """The last item's `FilesStored`, of a run whose files followed its end."""
+        last = self.items[-1][1].event
+        assert last.HasField("files_stored"), self.kinds()
+        return last.files_stored
 
     def artifacts(self) -> dict[str, bytes]:
         files: dict[str, bytes] = {}

@@ -2,13 +2,16 @@
 
 It fits a line to synthetic points in well under a second, and its ``behaviour`` makes it do
 what a trainer must cope with: train at a pace a test can watch, raise, hang where no batch
-boundary comes, or die of a signal. ``conftest.py`` registers it through a real
+boundary comes, or die of a signal (while training, or after its verdict while it writes its
+files). ``conftest.py`` registers it through a real
 ``forge.pipelines`` entry point.
 
 A test that must act at a known point of a run — kill a process while epoch 2 is the last one
 seen, cancel mid-run — gives the probe a ``gate`` (a `Gate`'s folder): after each epoch has
 ended and been reported, the run waits there until the test releases it, in whichever process
-the run is in by then. Nothing depends on how fast the machine is.
+the run is in by then. With ``hold_files`` it waits there once more after its verdict, before
+it writes its report, until epoch ``epochs + 1`` is released. Nothing depends on how fast the
+machine is.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from forge_learner import Callback, Logs
 from forge_learner.config import BatchSize, Epochs, LearningRate, PipelineConfig
 from forge_learner.data import TensorDataset
 from forge_learner.learner import Learner
-from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData
+from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData, RunContext
+from forge_learner.report import ReportSection
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +46,20 @@ class ProbeConfig(PipelineConfig):
     epochs: Epochs = 3
     batch_size: BatchSize = 8
     learning_rate: LearningRate = 0.05
-    behaviour: Literal["train", "raise", "hang", "die"] = Field(
+    behaviour: Literal["train", "raise", "hang", "die", "die_writing", "raise_writing"] = Field(
         default="train",
-        description="train; raise or hang in load_data; SIGKILL itself as epoch 2 begins.",
+        description="train; raise or hang in load_data; SIGKILL itself as epoch 2 begins; "
+        "SIGKILL itself or raise after the verdict, as the report is written.",
     )
     batch_pause: float = Field(default=0.0, ge=0.0, le=1.0, description="Sleep after each batch.")
     epoch_pause: float = Field(default=0.0, ge=0.0, le=10.0, description="Sleep after each epoch.")
     gate: str = Field(
         default="",
         description="A Gate's folder: epoch N starts once the test has released N.",
+    )
+    hold_files: bool = Field(
+        default=False,
+        description="Wait at the gate after the verdict until epoch `epochs + 1` is released.",
     )
 
 
@@ -139,3 +148,15 @@ class TrainerProbe(BasePipeline[ProbeConfig]):
         self, config: ProbeConfig, data: PipelineData, run_dir: Path
     ) -> list[Callback]:
         return [*super().create_callbacks(config, data, run_dir), Pace(config)]
+
+    def report_sections(self, context: RunContext[ProbeConfig]) -> list[ReportSection]:
+        """Nothing to add; where a run that gave its verdict waits, dies or fails writing."""
+        config = context.config
+        if config.gate and config.hold_files:
+            while Gate.released(config.gate) <= config.epochs:
+                time.sleep(0.01)
+        if config.behaviour == "die_writing":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if config.behaviour == "raise_writing":
+            raise RuntimeError("the probe's report could not be written")
+        return []

@@ -33,7 +33,7 @@ FAILED = experiment_pb2.EXPERIMENT_STATUS_FAILED
 CANCELLED = experiment_pb2.EXPERIMENT_STATUS_CANCELLED
 
 
-def test_a_run_streams_its_events_as_they_happen_then_its_files_then_its_end(tmp_path: Path):
+def test_a_run_streams_its_events_as_they_happen_then_its_end_then_its_files(tmp_path: Path):
     async def scenario():
         async with running_trainer(tmp_path, trainer_id="t1", threads=2) as client:
             config = {"epochs": 4, "epoch_pause": 0.4}
@@ -42,8 +42,16 @@ def test_a_run_streams_its_events_as_they_happen_then_its_files_then_its_end(tmp
     received = asyncio.run(scenario())
 
     kinds = received.kinds()
-    assert kinds[-1] == "experiment_finished"
+    assert kinds[-1] == "files_stored"
     assert received.finished.status == SUCCEEDED, received.finished.error_message
+    assert received.finished.files_follow
+    # The verdict comes before any file: nobody waits on the report's plots to learn it.
+    ending = kinds.index("experiment_finished")
+    first_chunk = kinds.index("artifact_chunk")
+    assert ending < first_chunk
+    assert set(kinds[ending + 1 : -1]) <= {"artifact_chunk", "log_line"}
+    assert received.files_stored.count == len(received.artifacts())
+    assert received.files_stored.error_message == ""
     assert set(received.finished.metrics) == {"loss"}
     finished = received.finished
     assert {name: dict(s.values) for name, s in finished.baselines.items()} == {
@@ -52,10 +60,8 @@ def test_a_run_streams_its_events_as_they_happen_then_its_files_then_its_end(tmp
     assert {name: dict(s.values) for name, s in finished.references.items()} == {
         "least_squares": {"loss": 0.0025}
     }
-    first_chunk = kinds.index("artifact_chunk")
-    assert "epoch_ended" not in kinds[first_chunk:]
-    assert set(kinds[first_chunk:-1]) == {"artifact_chunk"}
-    assert "checkpoint_chunk" in kinds[:first_chunk]
+    assert "epoch_ended" not in kinds[ending:]
+    assert "checkpoint_chunk" in kinds[:ending]
     events = received.events
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert {e.experiment_id for e in events} == {"exp-1"}
@@ -167,6 +173,46 @@ def test_a_child_killed_by_a_signal_fails_the_run_naming_it(tmp_path: Path):
     assert "killed by signal SIGKILL (exit code -9)" in received.finished.error_message
     assert len(received.times("epoch_ended")) == 1
     assert "artifact_chunk" not in received.kinds()
+
+
+def test_a_child_killed_after_its_verdict_keeps_it_and_says_its_files_were_not_sent(
+    tmp_path: Path,
+):
+    async def scenario():
+        async with running_trainer(tmp_path) as client:
+            return await receive(client.train("exp-1", {"behaviour": "die_writing", "epochs": 2}))
+
+    received = asyncio.run(scenario())
+
+    assert received.finished.status == SUCCEEDED
+    assert received.finished.files_follow and not received.finished.retryable
+    assert "artifact_chunk" not in received.kinds()
+    stored = received.files_stored
+    assert stored.count == 0
+    assert stored.error_message == (
+        "the run's files were not sent: the training process was killed by signal SIGKILL "
+        "(exit code -9) (the out-of-memory killer sends SIGKILL)"
+    )
+
+
+def test_a_run_whose_report_fails_after_its_verdict_sends_what_it_wrote_and_says_so(
+    tmp_path: Path,
+):
+    async def scenario():
+        async with running_trainer(tmp_path) as client:
+            config = {"behaviour": "raise_writing", "epochs": 2}
+            return await receive(client.train("exp-1", config))
+
+    received = asyncio.run(scenario())
+
+    assert received.finished.status == SUCCEEDED and received.finished.files_follow
+    files = received.artifacts()
+    assert "model.npz" in files and "report.md" not in files
+    stored = received.files_stored
+    assert stored.count == len(files)
+    assert stored.error_message.startswith(
+        "writing the run's files failed: RuntimeError: the probe's report could not be written"
+    )
 
 
 def checkpoints(received: Received) -> list[tuple[int, bytes]]:

@@ -26,7 +26,7 @@ from azuraforge.v1 import experiment_pb2 as azuraforge_dot_v1_dot_experiment__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61zuraforge/v1/events.proto\x12\razuraforge.v1\x1a\x1e\x61zuraforge/v1/experiment.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xff\x03\n\x0f\x45xperimentEvent\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12.\n\nemitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x12\x65xperiment_started\x18\n \x01(\x0b\x32 .azuraforge.v1.ExperimentStartedH\x00\x12\x30\n\x0b\x65poch_ended\x18\x0b \x01(\x0b\x32\x19.azuraforge.v1.EpochEndedH\x00\x12@\n\x13\x65xperiment_finished\x18\x0c \x01(\x0b\x32!.azuraforge.v1.ExperimentFinishedH\x00\x12\x36\n\x0e\x62\x61tch_progress\x18\r \x01(\x0b\x32\x1c.azuraforge.v1.BatchProgressH\x00\x12*\n\x08log_line\x18\x0e \x01(\x0b\x32\x16.azuraforge.v1.LogLineH\x00\x12\x38\n\x0f\x61rtifact_stored\x18\x0f \x01(\x0b\x32\x1d.azuraforge.v1.ArtifactStoredH\x00\x12>\n\x12\x65xperiment_resumed\x18\x10 \x01(\x0b\x32 .azuraforge.v1.ExperimentResumedH\x00\x42\x06\n\x04kind\"\x7f\n\x11\x45xperimentStarted\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12\x14\n\x0ctotal_epochs\x18\x02 \x01(\r\x12\x12\n\ntrainer_id\x18\x03 \x01(\t\x12\x17\n\x0fsteps_per_epoch\x18\x04 \x01(\r\x12\x15\n\rinitial_epoch\x18\x05 \x01(\r\"\xb3\x01\n\nEpochEnded\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x14\n\x0ctotal_epochs\x18\x02 \x01(\r\x12\x37\n\x07metrics\x18\x03 \x03(\x0b\x32&.azuraforge.v1.EpochEnded.MetricsEntry\x12\x17\n\x0f\x65lapsed_seconds\x18\x04 \x01(\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"R\n\rBatchProgress\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\r\n\x05\x62\x61tch\x18\x02 \x01(\r\x12\x15\n\rtotal_batches\x18\x03 \x01(\r\x12\x0c\n\x04loss\x18\x04 \x01(\x01\"9\n\x07LogLine\x12\r\n\x05level\x18\x01 \x01(\t\x12\x0e\n\x06logger\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\";\n\x0e\x41rtifactStored\x12)\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x17.azuraforge.v1.Artifact\"\xff\x03\n\x12\x45xperimentFinished\x12/\n\x06status\x18\x01 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12\x15\n\rerror_message\x18\x02 \x01(\t\x12?\n\x07metrics\x18\x03 \x03(\x0b\x32..azuraforge.v1.ExperimentFinished.MetricsEntry\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x43\n\tbaselines\x18\x05 \x03(\x0b\x32\x30.azuraforge.v1.ExperimentFinished.BaselinesEntry\x12\x45\n\nreferences\x18\x06 \x03(\x0b\x32\x31.azuraforge.v1.ExperimentFinished.ReferencesEntry\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1aG\n\x0e\x42\x61selinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.azuraforge.v1.Scores:\x02\x38\x01\x1aH\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.azuraforge.v1.Scores:\x02\x38\x01\"y\n\x11\x45xperimentResumed\x12\x12\n\ntrainer_id\x18\x01 \x01(\t\x12\x12\n\nfrom_epoch\x18\x02 \x01(\r\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\r\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x1b\n\x13previous_trainer_id\x18\x05 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61zuraforge/v1/events.proto\x12\razuraforge.v1\x1a\x1e\x61zuraforge/v1/experiment.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x04\n\x0f\x45xperimentEvent\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12.\n\nemitted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x12\x65xperiment_started\x18\n \x01(\x0b\x32 .azuraforge.v1.ExperimentStartedH\x00\x12\x30\n\x0b\x65poch_ended\x18\x0b \x01(\x0b\x32\x19.azuraforge.v1.EpochEndedH\x00\x12@\n\x13\x65xperiment_finished\x18\x0c \x01(\x0b\x32!.azuraforge.v1.ExperimentFinishedH\x00\x12\x36\n\x0e\x62\x61tch_progress\x18\r \x01(\x0b\x32\x1c.azuraforge.v1.BatchProgressH\x00\x12*\n\x08log_line\x18\x0e \x01(\x0b\x32\x16.azuraforge.v1.LogLineH\x00\x12\x38\n\x0f\x61rtifact_stored\x18\x0f \x01(\x0b\x32\x1d.azuraforge.v1.ArtifactStoredH\x00\x12>\n\x12\x65xperiment_resumed\x18\x10 \x01(\x0b\x32 .azuraforge.v1.ExperimentResumedH\x00\x12\x32\n\x0c\x66iles_stored\x18\x11 \x01(\x0b\x32\x1a.azuraforge.v1.FilesStoredH\x00\x42\x06\n\x04kind\"\x7f\n\x11\x45xperimentStarted\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12\x14\n\x0ctotal_epochs\x18\x02 \x01(\r\x12\x12\n\ntrainer_id\x18\x03 \x01(\t\x12\x17\n\x0fsteps_per_epoch\x18\x04 \x01(\r\x12\x15\n\rinitial_epoch\x18\x05 \x01(\r\"\xb3\x01\n\nEpochEnded\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\x14\n\x0ctotal_epochs\x18\x02 \x01(\r\x12\x37\n\x07metrics\x18\x03 \x03(\x0b\x32&.azuraforge.v1.EpochEnded.MetricsEntry\x12\x17\n\x0f\x65lapsed_seconds\x18\x04 \x01(\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"R\n\rBatchProgress\x12\r\n\x05\x65poch\x18\x01 \x01(\r\x12\r\n\x05\x62\x61tch\x18\x02 \x01(\r\x12\x15\n\rtotal_batches\x18\x03 \x01(\r\x12\x0c\n\x04loss\x18\x04 \x01(\x01\"9\n\x07LogLine\x12\r\n\x05level\x18\x01 \x01(\t\x12\x0e\n\x06logger\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\";\n\x0e\x41rtifactStored\x12)\n\x08\x61rtifact\x18\x01 \x01(\x0b\x32\x17.azuraforge.v1.Artifact\"\x95\x04\n\x12\x45xperimentFinished\x12/\n\x06status\x18\x01 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12\x15\n\rerror_message\x18\x02 \x01(\t\x12?\n\x07metrics\x18\x03 \x03(\x0b\x32..azuraforge.v1.ExperimentFinished.MetricsEntry\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x43\n\tbaselines\x18\x05 \x03(\x0b\x32\x30.azuraforge.v1.ExperimentFinished.BaselinesEntry\x12\x45\n\nreferences\x18\x06 \x03(\x0b\x32\x31.azuraforge.v1.ExperimentFinished.ReferencesEntry\x12\x14\n\x0c\x66iles_follow\x18\x07 \x01(\x08\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1aG\n\x0e\x42\x61selinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.azuraforge.v1.Scores:\x02\x38\x01\x1aH\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.azuraforge.v1.Scores:\x02\x38\x01\"3\n\x0b\x46ilesStored\x12\r\n\x05\x63ount\x18\x01 \x01(\r\x12\x15\n\rerror_message\x18\x02 \x01(\t\"y\n\x11\x45xperimentResumed\x12\x12\n\ntrainer_id\x18\x01 \x01(\t\x12\x12\n\nfrom_epoch\x18\x02 \x01(\r\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\r\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x1b\n\x13previous_trainer_id\x18\x05 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,27 +42,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPERIMENTFINISHED_REFERENCESENTRY']._loaded_options = None
   _globals['_EXPERIMENTFINISHED_REFERENCESENTRY']._serialized_options = b'8\001'
   _globals['_EXPERIMENTEVENT']._serialized_start=111
-  _globals['_EXPERIMENTEVENT']._serialized_end=622
-  _globals['_EXPERIMENTSTARTED']._serialized_start=624
-  _globals['_EXPERIMENTSTARTED']._serialized_end=751
-  _globals['_EPOCHENDED']._serialized_start=754
-  _globals['_EPOCHENDED']._serialized_end=933
-  _globals['_EPOCHENDED_METRICSENTRY']._serialized_start=887
-  _globals['_EPOCHENDED_METRICSENTRY']._serialized_end=933
-  _globals['_BATCHPROGRESS']._serialized_start=935
-  _globals['_BATCHPROGRESS']._serialized_end=1017
-  _globals['_LOGLINE']._serialized_start=1019
-  _globals['_LOGLINE']._serialized_end=1076
-  _globals['_ARTIFACTSTORED']._serialized_start=1078
-  _globals['_ARTIFACTSTORED']._serialized_end=1137
-  _globals['_EXPERIMENTFINISHED']._serialized_start=1140
-  _globals['_EXPERIMENTFINISHED']._serialized_end=1651
-  _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_start=887
-  _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_end=933
-  _globals['_EXPERIMENTFINISHED_BASELINESENTRY']._serialized_start=1506
-  _globals['_EXPERIMENTFINISHED_BASELINESENTRY']._serialized_end=1577
-  _globals['_EXPERIMENTFINISHED_REFERENCESENTRY']._serialized_start=1579
-  _globals['_EXPERIMENTFINISHED_REFERENCESENTRY']._serialized_end=1651
-  _globals['_EXPERIMENTRESUMED']._serialized_start=1653
-  _globals['_EXPERIMENTRESUMED']._serialized_end=1774
+  _globals['_EXPERIMENTEVENT']._serialized_end=674
+  _globals['_EXPERIMENTSTARTED']._serialized_start=676
+  _globals['_EXPERIMENTSTARTED']._serialized_end=803
+  _globals['_EPOCHENDED']._serialized_start=806
+  _globals['_EPOCHENDED']._serialized_end=985
+  _globals['_EPOCHENDED_METRICSENTRY']._serialized_start=939
+  _globals['_EPOCHENDED_METRICSENTRY']._serialized_end=985
+  _globals['_BATCHPROGRESS']._serialized_start=987
+  _globals['_BATCHPROGRESS']._serialized_end=1069
+  _globals['_LOGLINE']._serialized_start=1071
+  _globals['_LOGLINE']._serialized_end=1128
+  _globals['_ARTIFACTSTORED']._serialized_start=1130
+  _globals['_ARTIFACTSTORED']._serialized_end=1189
+  _globals['_EXPERIMENTFINISHED']._serialized_start=1192
+  _globals['_EXPERIMENTFINISHED']._serialized_end=1725
+  _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_start=939
+  _globals['_EXPERIMENTFINISHED_METRICSENTRY']._serialized_end=985
+  _globals['_EXPERIMENTFINISHED_BASELINESENTRY']._serialized_start=1580
+  _globals['_EXPERIMENTFINISHED_BASELINESENTRY']._serialized_end=1651
+  _globals['_EXPERIMENTFINISHED_REFERENCESENTRY']._serialized_start=1653
+  _globals['_EXPERIMENTFINISHED_REFERENCESENTRY']._serialized_end=1725
+  _globals['_FILESSTORED']._serialized_start=1727
+  _globals['_FILESSTORED']._serialized_end=1778
+  _globals['_EXPERIMENTRESUMED']._serialized_start=1780
+  _globals['_EXPERIMENTRESUMED']._serialized_end=1901
 # @@protoc_insertion_point(module_scope)

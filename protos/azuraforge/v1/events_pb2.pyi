@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ExperimentEvent(_message.Message):
-    __slots__ = ("experiment_id", "seq", "emitted_at", "experiment_started", "epoch_ended", "experiment_finished", "batch_progress", "log_line", "artifact_stored", "experiment_resumed")
+    __slots__ = ("experiment_id", "seq", "emitted_at", "experiment_started", "epoch_ended", "experiment_finished", "batch_progress", "log_line", "artifact_stored", "experiment_resumed", "files_stored")
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     EMITTED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,7 @@ class ExperimentEvent(_message.Message):
     LOG_LINE_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_STORED_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_RESUMED_FIELD_NUMBER: _ClassVar[int]
+    FILES_STORED_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     seq: int
     emitted_at: _timestamp_pb2.Timestamp
@@ -32,7 +33,8 @@ class ExperimentEvent(_message.Message):
     log_line: LogLine
     artifact_stored: ArtifactStored
     experiment_resumed: ExperimentResumed
-    def __init__(self, experiment_id: _Optional[str] = ..., seq: _Optional[int] = ..., emitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., experiment_started: _Optional[_Union[ExperimentStarted, _Mapping]] = ..., epoch_ended: _Optional[_Union[EpochEnded, _Mapping]] = ..., experiment_finished: _Optional[_Union[ExperimentFinished, _Mapping]] = ..., batch_progress: _Optional[_Union[BatchProgress, _Mapping]] = ..., log_line: _Optional[_Union[LogLine, _Mapping]] = ..., artifact_stored: _Optional[_Union[ArtifactStored, _Mapping]] = ..., experiment_resumed: _Optional[_Union[ExperimentResumed, _Mapping]] = ...) -> None: ...
+    files_stored: FilesStored
+    def __init__(self, experiment_id: _Optional[str] = ..., seq: _Optional[int] = ..., emitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., experiment_started: _Optional[_Union[ExperimentStarted, _Mapping]] = ..., epoch_ended: _Optional[_Union[EpochEnded, _Mapping]] = ..., experiment_finished: _Optional[_Union[ExperimentFinished, _Mapping]] = ..., batch_progress: _Optional[_Union[BatchProgress, _Mapping]] = ..., log_line: _Optional[_Union[LogLine, _Mapping]] = ..., artifact_stored: _Optional[_Union[ArtifactStored, _Mapping]] = ..., experiment_resumed: _Optional[_Union[ExperimentResumed, _Mapping]] = ..., files_stored: _Optional[_Union[FilesStored, _Mapping]] = ...) -> None: ...
 
 class ExperimentStarted(_message.Message):
     __slots__ = ("pipeline", "total_epochs", "trainer_id", "steps_per_epoch", "initial_epoch")
@@ -96,7 +98,7 @@ class ArtifactStored(_message.Message):
     def __init__(self, artifact: _Optional[_Union[_experiment_pb2.Artifact, _Mapping]] = ...) -> None: ...
 
 class ExperimentFinished(_message.Message):
-    __slots__ = ("status", "error_message", "metrics", "retryable", "baselines", "references")
+    __slots__ = ("status", "error_message", "metrics", "retryable", "baselines", "references", "files_follow")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -124,13 +126,23 @@ class ExperimentFinished(_message.Message):
     RETRYABLE_FIELD_NUMBER: _ClassVar[int]
     BASELINES_FIELD_NUMBER: _ClassVar[int]
     REFERENCES_FIELD_NUMBER: _ClassVar[int]
+    FILES_FOLLOW_FIELD_NUMBER: _ClassVar[int]
     status: _experiment_pb2.ExperimentStatus
     error_message: str
     metrics: _containers.ScalarMap[str, float]
     retryable: bool
     baselines: _containers.MessageMap[str, _experiment_pb2.Scores]
     references: _containers.MessageMap[str, _experiment_pb2.Scores]
-    def __init__(self, status: _Optional[_Union[_experiment_pb2.ExperimentStatus, str]] = ..., error_message: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., retryable: _Optional[bool] = ..., baselines: _Optional[_Mapping[str, _experiment_pb2.Scores]] = ..., references: _Optional[_Mapping[str, _experiment_pb2.Scores]] = ...) -> None: ...
+    files_follow: bool
+    def __init__(self, status: _Optional[_Union[_experiment_pb2.ExperimentStatus, str]] = ..., error_message: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., retryable: _Optional[bool] = ..., baselines: _Optional[_Mapping[str, _experiment_pb2.Scores]] = ..., references: _Optional[_Mapping[str, _experiment_pb2.Scores]] = ..., files_follow: _Optional[bool] = ...) -> None: ...
+
+class FilesStored(_message.Message):
+    __slots__ = ("count", "error_message")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    error_message: str
+    def __init__(self, count: _Optional[int] = ..., error_message: _Optional[str] = ...) -> None: ...
 
 class ExperimentResumed(_message.Message):
     __slots__ = ("trainer_id", "from_epoch", "attempt", "reason", "previous_trainer_id")

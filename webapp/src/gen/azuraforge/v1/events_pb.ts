@@ -14,13 +14,18 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file azuraforge/v1/events.proto.
  */
 export const file_azuraforge_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChphenVyYWZvcmdlL3YxL2V2ZW50cy5wcm90bxINYXp1cmFmb3JnZS52MSL/AwoPRXhwZXJpbWVudEV2ZW50EhUKDWV4cGVyaW1lbnRfaWQYASABKAkSCwoDc2VxGAIgASgEEi4KCmVtaXR0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj4KEmV4cGVyaW1lbnRfc3RhcnRlZBgKIAEoCzIgLmF6dXJhZm9yZ2UudjEuRXhwZXJpbWVudFN0YXJ0ZWRIABIwCgtlcG9jaF9lbmRlZBgLIAEoCzIZLmF6dXJhZm9yZ2UudjEuRXBvY2hFbmRlZEgAEkAKE2V4cGVyaW1lbnRfZmluaXNoZWQYDCABKAsyIS5henVyYWZvcmdlLnYxLkV4cGVyaW1lbnRGaW5pc2hlZEgAEjYKDmJhdGNoX3Byb2dyZXNzGA0gASgLMhwuYXp1cmFmb3JnZS52MS5CYXRjaFByb2dyZXNzSAASKgoIbG9nX2xpbmUYDiABKAsyFi5henVyYWZvcmdlLnYxLkxvZ0xpbmVIABI4Cg9hcnRpZmFjdF9zdG9yZWQYDyABKAsyHS5henVyYWZvcmdlLnYxLkFydGlmYWN0U3RvcmVkSAASPgoSZXhwZXJpbWVudF9yZXN1bWVkGBAgASgLMiAuYXp1cmFmb3JnZS52MS5FeHBlcmltZW50UmVzdW1lZEgAQgYKBGtpbmQifwoRRXhwZXJpbWVudFN0YXJ0ZWQSEAoIcGlwZWxpbmUYASABKAkSFAoMdG90YWxfZXBvY2hzGAIgASgNEhIKCnRyYWluZXJfaWQYAyABKAkSFwoPc3RlcHNfcGVyX2Vwb2NoGAQgASgNEhUKDWluaXRpYWxfZXBvY2gYBSABKA0iswEKCkVwb2NoRW5kZWQSDQoFZXBvY2gYASABKA0SFAoMdG90YWxfZXBvY2hzGAIgASgNEjcKB21ldHJpY3MYAyADKAsyJi5henVyYWZvcmdlLnYxLkVwb2NoRW5kZWQuTWV0cmljc0VudHJ5EhcKD2VsYXBzZWRfc2Vjb25kcxgEIAEoARouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ASJSCg1CYXRjaFByb2dyZXNzEg0KBWVwb2NoGAEgASgNEg0KBWJhdGNoGAIgASgNEhUKDXRvdGFsX2JhdGNoZXMYAyABKA0SDAoEbG9zcxgEIAEoASI5CgdMb2dMaW5lEg0KBWxldmVsGAEgASgJEg4KBmxvZ2dlchgCIAEoCRIPCgdtZXNzYWdlGAMgASgJIjsKDkFydGlmYWN0U3RvcmVkEikKCGFydGlmYWN0GAEgASgLMhcuYXp1cmFmb3JnZS52MS5BcnRpZmFjdCL/AwoSRXhwZXJpbWVudEZpbmlzaGVkEi8KBnN0YXR1cxgBIAEoDjIfLmF6dXJhZm9yZ2UudjEuRXhwZXJpbWVudFN0YXR1cxIVCg1lcnJvcl9tZXNzYWdlGAIgASgJEj8KB21ldHJpY3MYAyADKAsyLi5henVyYWZvcmdlLnYxLkV4cGVyaW1lbnRGaW5pc2hlZC5NZXRyaWNzRW50cnkSEQoJcmV0cnlhYmxlGAQgASgIEkMKCWJhc2VsaW5lcxgFIAMoCzIwLmF6dXJhZm9yZ2UudjEuRXhwZXJpbWVudEZpbmlzaGVkLkJhc2VsaW5lc0VudHJ5EkUKCnJlZmVyZW5jZXMYBiADKAsyMS5henVyYWZvcmdlLnYxLkV4cGVyaW1lbnRGaW5pc2hlZC5SZWZlcmVuY2VzRW50cnkaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEaRwoOQmFzZWxpbmVzRW50cnkSCwoDa2V5GAEgASgJEiQKBXZhbHVlGAIgASgLMhUuYXp1cmFmb3JnZS52MS5TY29yZXM6AjgBGkgKD1JlZmVyZW5jZXNFbnRyeRILCgNrZXkYASABKAkSJAoFdmFsdWUYAiABKAsyFS5henVyYWZvcmdlLnYxLlNjb3JlczoCOAEieQoRRXhwZXJpbWVudFJlc3VtZWQSEgoKdHJhaW5lcl9pZBgBIAEoCRISCgpmcm9tX2Vwb2NoGAIgASgNEg8KB2F0dGVtcHQYAyABKA0SDgoGcmVhc29uGAQgASgJEhsKE3ByZXZpb3VzX3RyYWluZXJfaWQYBSABKAliBnByb3RvMw", [file_azuraforge_v1_experiment, file_google_protobuf_timestamp]);
+  fileDesc("ChphenVyYWZvcmdlL3YxL2V2ZW50cy5wcm90bxINYXp1cmFmb3JnZS52MSKzBAoPRXhwZXJpbWVudEV2ZW50EhUKDWV4cGVyaW1lbnRfaWQYASABKAkSCwoDc2VxGAIgASgEEi4KCmVtaXR0ZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj4KEmV4cGVyaW1lbnRfc3RhcnRlZBgKIAEoCzIgLmF6dXJhZm9yZ2UudjEuRXhwZXJpbWVudFN0YXJ0ZWRIABIwCgtlcG9jaF9lbmRlZBgLIAEoCzIZLmF6dXJhZm9yZ2UudjEuRXBvY2hFbmRlZEgAEkAKE2V4cGVyaW1lbnRfZmluaXNoZWQYDCABKAsyIS5henVyYWZvcmdlLnYxLkV4cGVyaW1lbnRGaW5pc2hlZEgAEjYKDmJhdGNoX3Byb2dyZXNzGA0gASgLMhwuYXp1cmFmb3JnZS52MS5CYXRjaFByb2dyZXNzSAASKgoIbG9nX2xpbmUYDiABKAsyFi5henVyYWZvcmdlLnYxLkxvZ0xpbmVIABI4Cg9hcnRpZmFjdF9zdG9yZWQYDyABKAsyHS5henVyYWZvcmdlLnYxLkFydGlmYWN0U3RvcmVkSAASPgoSZXhwZXJpbWVudF9yZXN1bWVkGBAgASgLMiAuYXp1cmFmb3JnZS52MS5FeHBlcmltZW50UmVzdW1lZEgAEjIKDGZpbGVzX3N0b3JlZBgRIAEoCzIaLmF6dXJhZm9yZ2UudjEuRmlsZXNTdG9yZWRIAEIGCgRraW5kIn8KEUV4cGVyaW1lbnRTdGFydGVkEhAKCHBpcGVsaW5lGAEgASgJEhQKDHRvdGFsX2Vwb2NocxgCIAEoDRISCgp0cmFpbmVyX2lkGAMgASgJEhcKD3N0ZXBzX3Blcl9lcG9jaBgEIAEoDRIVCg1pbml0aWFsX2Vwb2NoGAUgASgNIrMBCgpFcG9jaEVuZGVkEg0KBWVwb2NoGAEgASgNEhQKDHRvdGFsX2Vwb2NocxgCIAEoDRI3CgdtZXRyaWNzGAMgAygLMiYuYXp1cmFmb3JnZS52MS5FcG9jaEVuZGVkLk1ldHJpY3NFbnRyeRIXCg9lbGFwc2VkX3NlY29uZHMYBCABKAEaLgoMTWV0cmljc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoAToCOAEiUgoNQmF0Y2hQcm9ncmVzcxINCgVlcG9jaBgBIAEoDRINCgViYXRjaBgCIAEoDRIVCg10b3RhbF9iYXRjaGVzGAMgASgNEgwKBGxvc3MYBCABKAEiOQoHTG9nTGluZRINCgVsZXZlbBgBIAEoCRIOCgZsb2dnZXIYAiABKAkSDwoHbWVzc2FnZRgDIAEoCSI7Cg5BcnRpZmFjdFN0b3JlZBIpCghhcnRpZmFjdBgBIAEoCzIXLmF6dXJhZm9yZ2UudjEuQXJ0aWZhY3QilQQKEkV4cGVyaW1lbnRGaW5pc2hlZBIvCgZzdGF0dXMYASABKA4yHy5henVyYWZvcmdlLnYxLkV4cGVyaW1lbnRTdGF0dXMSFQoNZXJyb3JfbWVzc2FnZRgCIAEoCRI/CgdtZXRyaWNzGAMgAygLMi4uYXp1cmFmb3JnZS52MS5FeHBlcmltZW50RmluaXNoZWQuTWV0cmljc0VudHJ5EhEKCXJldHJ5YWJsZRgEIAEoCBJDCgliYXNlbGluZXMYBSADKAsyMC5henVyYWZvcmdlLnYxLkV4cGVyaW1lbnRGaW5pc2hlZC5CYXNlbGluZXNFbnRyeRJFCgpyZWZlcmVuY2VzGAYgAygLMjEuYXp1cmFmb3JnZS52MS5FeHBlcmltZW50RmluaXNoZWQuUmVmZXJlbmNlc0VudHJ5EhQKDGZpbGVzX2ZvbGxvdxgHIAEoCBouCgxNZXRyaWNzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgBOgI4ARpHCg5CYXNlbGluZXNFbnRyeRILCgNrZXkYASABKAkSJAoFdmFsdWUYAiABKAsyFS5henVyYWZvcmdlLnYxLlNjb3JlczoCOAEaSAoPUmVmZXJlbmNlc0VudHJ5EgsKA2tleRgBIAEoCRIkCgV2YWx1ZRgCIAEoCzIVLmF6dXJhZm9yZ2UudjEuU2NvcmVzOgI4ASIzCgtGaWxlc1N0b3JlZBINCgVjb3VudBgBIAEoDRIVCg1lcnJvcl9tZXNzYWdlGAIgASgJInkKEUV4cGVyaW1lbnRSZXN1bWVkEhIKCnRyYWluZXJfaWQYASABKAkSEgoKZnJvbV9lcG9jaBgCIAEoDRIPCgdhdHRlbXB0GAMgASgNEg4KBnJlYXNvbhgEIAEoCRIbChNwcmV2aW91c190cmFpbmVyX2lkGAUgASgJYgZwcm90bzM", [file_azuraforge_v1_experiment, file_google_protobuf_timestamp]);
 
 /**
  * ExperimentEvent is one thing that happened to an experiment. The trainer
  * emits them on the TrainerService.Train stream; the scheduler stores every
  * one, publishes it on the NATS subject `forge.experiments.<id>.events` and
  * replays it to WatchExperiment callers.
+ *
+ * The last event of an experiment's log is its ExperimentFinished, unless that
+ * event says `files_follow`: then the run's files follow it as ArtifactStored
+ * events, and a FilesStored event is the last. Nothing follows the last event,
+ * so a watcher ends there.
  *
  * @generated from message azuraforge.v1.ExperimentEvent
  */
@@ -90,6 +95,12 @@ export type ExperimentEvent = Message<"azuraforge.v1.ExperimentEvent"> & {
      */
     value: ExperimentResumed;
     case: "experimentResumed";
+  } | {
+    /**
+     * @generated from field: azuraforge.v1.FilesStored files_stored = 17;
+     */
+    value: FilesStored;
+    case: "filesStored";
   } | { case: undefined; value?: undefined };
 };
 
@@ -261,7 +272,8 @@ export const ArtifactStoredSchema: GenMessage<ArtifactStored> = /*@__PURE__*/
   messageDesc(file_azuraforge_v1_events, 5);
 
 /**
- * ExperimentFinished: the last event of an experiment.
+ * ExperimentFinished: the experiment ended, with its verdict. It is the last
+ * event of the experiment's log unless `files_follow` says otherwise.
  *
  * @generated from message azuraforge.v1.ExperimentFinished
  */
@@ -308,6 +320,16 @@ export type ExperimentFinished = Message<"azuraforge.v1.ExperimentFinished"> & {
    * @generated from field: map<string, azuraforge.v1.Scores> references = 6;
    */
   references: { [key: string]: Scores };
+
+  /**
+   * The run's files were still being written or sent when it ended: the
+   * verdict comes first, so nobody waits on the report's plots to learn it.
+   * ArtifactStored events follow this event, and a FilesStored event ends the
+   * experiment's log.
+   *
+   * @generated from field: bool files_follow = 7;
+   */
+  filesFollow: boolean;
 };
 
 /**
@@ -316,6 +338,36 @@ export type ExperimentFinished = Message<"azuraforge.v1.ExperimentFinished"> & {
  */
 export const ExperimentFinishedSchema: GenMessage<ExperimentFinished> = /*@__PURE__*/
   messageDesc(file_azuraforge_v1_events, 6);
+
+/**
+ * FilesStored: the last event of an experiment whose ExperimentFinished said
+ * `files_follow`: every file of the run that arrived after its end is stored.
+ *
+ * @generated from message azuraforge.v1.FilesStored
+ */
+export type FilesStored = Message<"azuraforge.v1.FilesStored"> & {
+  /**
+   * How many files were stored after the ExperimentFinished event.
+   *
+   * @generated from field: uint32 count = 1;
+   */
+  count: number;
+
+  /**
+   * Set when some of the run's files could not be stored, and why (e.g. the
+   * training process died before it sent them).
+   *
+   * @generated from field: string error_message = 2;
+   */
+  errorMessage: string;
+};
+
+/**
+ * Describes the message azuraforge.v1.FilesStored.
+ * Use `create(FilesStoredSchema)` to create a new message.
+ */
+export const FilesStoredSchema: GenMessage<FilesStored> = /*@__PURE__*/
+  messageDesc(file_azuraforge_v1_events, 7);
 
 /**
  * ExperimentResumed: the scheduler placed the experiment again after its run
@@ -370,5 +422,5 @@ export type ExperimentResumed = Message<"azuraforge.v1.ExperimentResumed"> & {
  * Use `create(ExperimentResumedSchema)` to create a new message.
  */
 export const ExperimentResumedSchema: GenMessage<ExperimentResumed> = /*@__PURE__*/
-  messageDesc(file_azuraforge_v1_events, 7);
+  messageDesc(file_azuraforge_v1_events, 8);
 
