@@ -59,6 +59,9 @@ export async function cancelExperiment(id: string): Promise<Experiment> {
   );
 }
 
+/** The name of the report a run writes, among its files. */
+export const REPORT_NAME = "report.md";
+
 /** The run's `report.md`; null while it has none (404). */
 export async function getReport(id: string, signal?: AbortSignal): Promise<string | null> {
   try {

@@ -302,6 +302,15 @@ export type EventKind =
       metrics: Record<string, number>;
       baselines: Record<string, Record<string, number>>;
       references: Record<string, Record<string, number>>;
+      /** The run's files are still coming: `filesStored` ends the log, not this event. */
+      filesFollow: boolean;
+    }
+  | {
+      /** The last event of a run whose files followed its ending (`filesFollow`). */
+      type: "filesStored";
+      count: number;
+      /** Set when some of the run's files could not be stored, and why. */
+      errorMessage: string;
     }
   | {
       /** The run was lost and placed again; epochs past `fromEpoch` will be trained again. */
@@ -352,7 +361,7 @@ function kindFrom(kind: ExperimentEventMessage["kind"]): EventKind {
       };
     }
     case "experimentFinished": {
-      const { status, errorMessage, metrics, baselines, references } = kind.value;
+      const { status, errorMessage, metrics, baselines, references, filesFollow } = kind.value;
       return {
         type: "finished",
         status: statusWord(status),
@@ -360,7 +369,12 @@ function kindFrom(kind: ExperimentEventMessage["kind"]): EventKind {
         metrics: { ...metrics },
         baselines: scoresFrom(baselines),
         references: scoresFrom(references),
+        filesFollow,
       };
+    }
+    case "filesStored": {
+      const { count, errorMessage } = kind.value;
+      return { type: "filesStored", count, errorMessage };
     }
     case "experimentResumed": {
       const { trainerId, fromEpoch, attempt, reason, previousTrainerId } = kind.value;

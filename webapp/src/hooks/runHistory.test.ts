@@ -40,6 +40,30 @@ describe("applyEvent", () => {
     expect(history.finished).toMatchObject({ status: "cancelled", errorMessage: "stopped" });
   });
 
+  it("shows an ending whose files follow at once, and the files as they come after it", () => {
+    const ending = { status: "EXPERIMENT_STATUS_SUCCEEDED", metrics: { rmse: 1.2 }, files_follow: true };
+    const ended = fold([started, { seq: 2, emitted_at: at(1), experiment_finished: ending }]);
+    expect(ended.finished).toMatchObject({ status: "succeeded", metrics: { rmse: 1.2 } });
+    expect(ended.filesPending).toBe(true);
+
+    const stored = [
+      { seq: 3, emitted_at: at(2), artifact_stored: { artifact: { name: "report.md" } } },
+      { seq: 4, emitted_at: at(2), files_stored: { count: 1, error_message: "" } },
+    ].reduce((history, event) => applyEvent(history, parseEvent({ experiment_id: "e1", ...event })), ended);
+    expect(stored.artifacts.map((artifact) => artifact.name)).toEqual(["report.md"]);
+    expect(stored).toMatchObject({ filesPending: false, filesError: "", lastSeq: 4 });
+    expect(stored.finished).toEqual(ended.finished);
+  });
+
+  it("keeps why some files are missing", () => {
+    const history = fold([
+      started,
+      { seq: 2, experiment_finished: { status: "EXPERIMENT_STATUS_SUCCEEDED", files_follow: true } },
+      { seq: 3, files_stored: { error_message: "the run's files were not sent: killed" } },
+    ]);
+    expect(history).toMatchObject({ filesPending: false, filesError: "the run's files were not sent: killed" });
+  });
+
   it("ignores an event it has already applied", () => {
     const once = fold([started, { seq: 2, epoch_ended: { epoch: 1, metrics: { loss: 1 } } }]);
     const again = applyEvent(once, parseEvent({ seq: 2, epoch_ended: { epoch: 1, metrics: { loss: 9 } } }));

@@ -9,6 +9,10 @@
  * `fromEpoch` at once (those epochs are void, whether or not they are trained again), and an
  * EpochEnded replaces any point with its epoch. Events are applied once each, by `seq`, so a
  * replayed resume cannot drop the epochs trained after it.
+ *
+ * A run's ending (ExperimentFinished) may come before its files: then it says `filesFollow`,
+ * its files arrive as ArtifactStored events after it, and FilesStored is the log's last event.
+ * The ending is shown at once; `filesPending` says the report and files are still on their way.
  */
 
 import type { Artifact, ExperimentEvent, ExperimentStatus, ResumedEvent } from "../api/types";
@@ -59,6 +63,10 @@ export interface RunHistory {
     baselines: Record<string, Record<string, number>>;
     references: Record<string, Record<string, number>>;
   } | null;
+  /** The run ended and its files are still coming (its ending said `filesFollow`). */
+  filesPending: boolean;
+  /** Why some of the run's files are missing, when its `filesStored` said. */
+  filesError: string;
 }
 
 /** Lines kept in memory; older ones are dropped so a chatty run cannot slow the page down. */
@@ -77,6 +85,8 @@ export const EMPTY_HISTORY: RunHistory = {
   artifacts: [],
   resumes: [],
   finished: null,
+  filesPending: false,
+  filesError: "",
 };
 
 function appendLog(logs: LogEntry[], entry: LogEntry): LogEntry[] {
@@ -160,7 +170,10 @@ export function applyEvent(history: RunHistory, event: ExperimentEvent): RunHist
           baselines: event.baselines,
           references: event.references,
         },
+        filesPending: event.filesFollow,
       };
+    case "filesStored":
+      return { ...next, filesPending: false, filesError: event.errorMessage };
     default:
       return next;
   }

@@ -121,6 +121,39 @@ describe("the experiment page", () => {
     expect(screen.queryByRole("button", { name: "Cancel run" })).not.toBeInTheDocument();
   });
 
+  it("shows the ending as it comes, keeps listening, and shows the report once it is stored", async () => {
+    FakeWebSocket.install();
+    await startSession();
+    let current: Record<string, unknown> = { ...PENDING, status: "EXPERIMENT_STATUS_RUNNING" };
+    let report: string | null = null;
+    fakeApi({
+      [`GET experiments/${ID}`]: () => ({ json: current }),
+      [`GET experiments/${ID}/report`]: () => (report === null ? { status: 404, json: {} } : { text: report }),
+    });
+    renderApp(`/experiments/${ID}?tab=report`);
+    expect(await screen.findByRole("heading", { name: /weather_forecaster cccccccc/ })).toBeInTheDocument();
+    const socket = FakeWebSocket.find(`/experiments/${ID}/events`);
+    act(() => socket.open());
+
+    send(1, { experiment_started: { pipeline: "weather_forecaster", total_epochs: 1, steps_per_epoch: 10 } });
+    send(2, { epoch_ended: { epoch: 1, total_epochs: 1, metrics: { loss: 0.5 } } });
+    current = { ...current, status: "EXPERIMENT_STATUS_SUCCEEDED" };
+    send(3, { experiment_finished: { status: "EXPERIMENT_STATUS_SUCCEEDED", metrics: { rmse: 1.5 }, files_follow: true } });
+    await settle();
+    expect(within(screen.getByTestId("experiment-status")).getByText("Succeeded")).toBeInTheDocument();
+    expect(await screen.findByText(/its report is being written/)).toBeInTheDocument();
+
+    report = "# Run report: weather_forecaster\n\nThe model beat every baseline.";
+    send(4, { artifact_stored: { artifact: { name: "report.md", size_bytes: 60, content_type: "text/markdown" } } });
+    await settle();
+    expect(await screen.findByText("The model beat every baseline.")).toBeInTheDocument();
+
+    send(5, { files_stored: { count: 1 } });
+    act(() => socket.serverClose(1000, "experiment_finished"));
+    await settle();
+    expect(screen.queryByText(/files are missing/)).not.toBeInTheDocument();
+  });
+
   it("marks a resume: a notice, a log line, one point per epoch and the attempts", async () => {
     FakeWebSocket.install();
     FakeUplot.instances = [];

@@ -9,7 +9,7 @@
 
 import { useEffect, useMemo } from "react";
 import { Link, useParams } from "react-router";
-import { cancelExperiment, getExperiment, getReport } from "../api/experiments";
+import { cancelExperiment, getExperiment, getReport, REPORT_NAME } from "../api/experiments";
 import { ApiError } from "../api/http";
 import { isFinished, type Experiment, type ExperimentStatus, type ResumedEvent } from "../api/types";
 import { CancelButton } from "../components/CancelButton";
@@ -107,9 +107,11 @@ export function ExperimentPage() {
   const { reload, setData } = experiment;
   const started = history.startedAt !== null;
   const resumes = history.resumes.length;
+  // Once the files that followed the ending are stored too, for the stored list of files.
+  const filesStored = finished && !history.filesPending;
   useEffect(() => {
     if (started || finished || resumes > 0) reload();
-  }, [started, finished, resumes, reload]);
+  }, [started, finished, filesStored, resumes, reload]);
 
   const groups = useMemo(() => metricGroups(history.epochs), [history.epochs]);
   const markers = useMemo(() => resumeMarkers(history.resumes), [history.resumes]);
@@ -223,6 +225,7 @@ export function ExperimentPage() {
       ) : null}
       {status === "cancelled" && !errorMessage ? <Alert kind="info">The run was cancelled.</Alert> : null}
       {status === "succeeded" ? <Alert kind="success">The run succeeded. Its report is in the Report tab.</Alert> : null}
+      {history.filesError ? <Alert kind="info">Some of the run's files are missing: {history.filesError}</Alert> : null}
       {status === "stopped_early" ? (
         <Alert kind="info">Its sweep stopped the run early: it was behind the sweep's other trials.</Alert>
       ) : null}
@@ -276,7 +279,14 @@ export function ExperimentPage() {
             <LiveLog lines={history.logs} />
           </div>
         ) : null}
-        {tab === "report" ? <ReportTab id={data.id} finished={finished} /> : null}
+        {tab === "report" ? (
+          <ReportTab
+            id={data.id}
+            finished={finished}
+            reportStored={artifacts.some((artifact) => artifact.name === REPORT_NAME)}
+            filesPending={history.filesPending}
+          />
+        ) : null}
         {tab === "files" ? <ArtifactList experimentId={data.id} artifacts={artifacts} /> : null}
         {tab === "config" ? <ConfigTable config={data.config} /> : null}
         {tab === "predict" ? <PredictTab experiment={{ ...data, metrics: finalScores.metrics }} /> : null}
@@ -305,8 +315,22 @@ function ResumeNotice({ resume, attemptsAllowed }: { resume: ResumedEvent; attem
   );
 }
 
-function ReportTab({ id, finished }: { id: string; finished: boolean }) {
-  const report = useResource((signal) => getReport(id, signal), [id, finished]);
+/**
+ * The run's report.md, read again when the run ends and when the file is stored: a run's ending
+ * may come before its files (`filesPending`), so the report can arrive a moment after it.
+ */
+function ReportTab({
+  id,
+  finished,
+  reportStored,
+  filesPending,
+}: {
+  id: string;
+  finished: boolean;
+  reportStored: boolean;
+  filesPending: boolean;
+}) {
+  const report = useResource((signal) => getReport(id, signal), [id, finished, reportStored]);
   if (report.error) return <Alert kind="error">The report could not be loaded: {errorText(report.error)}</Alert>;
   if (report.loading && report.data === undefined) {
     return (
@@ -318,7 +342,11 @@ function ReportTab({ id, finished }: { id: string; finished: boolean }) {
   if (!report.data) {
     return (
       <p className="muted">
-        {finished ? "This run wrote no report." : "The report appears here when the run finishes."}
+        {!finished
+          ? "The report appears here when the run finishes."
+          : filesPending
+            ? "The run has finished; its report is being written and appears here in a moment."
+            : "This run wrote no report."}
       </p>
     );
   }
