@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 
-from scheduler.db.models import ExperimentRow, ExperimentStatus, Scheduler
+from scheduler.db.models import ExperimentRow, Scheduler
 from scheduler.records import ExperimentRecord
 from scheduler.store.errors import SchedulerConflict
 from scheduler.store.rows import experiment_records, run_goes_on
@@ -64,7 +64,7 @@ class Schedulers(Repository):
                     .where(
                         ExperimentRow.id.in_(list(experiment_ids)),
                         ExperimentRow.scheduler_id == scheduler_id,
-                        ExperimentRow.status == ExperimentStatus.RUNNING,
+                        run_goes_on(),  # RUNNING, or ended with its files still coming
                     )
                     .values(lease_expires_at=now + lease)
                 )

@@ -44,4 +44,6 @@ def test_the_documented_websocket_client_follows_a_run_to_its_end(
     printed = capsys.readouterr().out.splitlines()
     events = [ast.literal_eval(line) for line in printed if line.startswith("{")]
     assert [event["seq"] for event in events] == list(range(1, len(events) + 1))
-    assert "experiment_finished" in events[-1]
+    assert "files_stored" in events[-1]
+    (ending,) = [e["experiment_finished"] for e in events if "experiment_finished" in e]
+    assert ending["files_follow"]

@@ -6,7 +6,8 @@ Postgres, and nothing supervises them (docs/architecture.md#faults):
 - the trainer running an experiment gets SIGKILL: the run goes on, on the other trainer, from
   its last checkpoint, and SUCCEEDS with one point per epoch;
 - the scheduler gets SIGKILL and is started again: the run went on meanwhile on its trainer,
-  and the scheduler follows it again with nothing trained twice or lost;
+  and the scheduler follows it again with nothing trained twice or lost; killed after the
+  run's ending and before its files, it stores the files when it is back;
 - on Postgres, two schedulers: the one following a run gets SIGKILL, and the other takes the
   run over once the lease expires; and work submitted to both is placed exactly once.
 
@@ -28,6 +29,7 @@ from sqlalchemy import create_engine, text
 
 from forge_cli.up import free_port
 from tests.faults import (
+    EPOCHS,
     SUCCEEDED,
     Client,
     assert_resumed_once_from_a_checkpoint,
@@ -156,6 +158,34 @@ def test_a_killed_scheduler_comes_back_and_follows_the_run_again(
 
     assert_went_on_untouched(final, client.events)
     print(f"scheduler kill to the next epoch at a watcher: {gap:.1f} s")
+
+
+def test_a_scheduler_killed_between_a_runs_end_and_its_files_stores_them_when_back(
+    services: Services, gate: Gate
+) -> None:
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    services.scheduler("scheduler", port)
+    services.trainer("trainer-a", address)
+    client = Client(address)
+    gate.release(EPOCHS)  # it gives its verdict, then waits before writing its files
+    experiment_id = client.submit(gate.config(epochs=EPOCHS, hold_files=True))
+    ending = client.follow(experiment_id, lambda event: event.HasField("experiment_finished"))
+    ended = client.get(experiment_id)
+
+    services.kill("scheduler")
+    gate.open()
+    services.scheduler("scheduler", port)
+    final = client.finished(experiment_id)
+
+    assert ending.experiment_finished.files_follow
+    assert ended.status == SUCCEEDED and not ended.artifacts
+    events = [e for e in client.events if e.experiment_id == experiment_id]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert events[-1].HasField("files_stored") and not events[-1].files_stored.error_message
+    stored = [e.artifact_stored.artifact.name for e in events if e.HasField("artifact_stored")]
+    assert "report.md" in stored and len(stored) == len(final.artifacts)
+    assert final.status == SUCCEEDED
 
 
 def test_a_scheduler_away_past_the_trainers_grace_resumes_the_run_from_its_checkpoint(

@@ -898,3 +898,43 @@ def test_a_cancelled_run_ends_its_log_when_its_files_have_come(
     assert store.get_experiment(experiment.id, caller=None).stream_position == 4
     with pytest.raises(IllegalTransition):
         store.complete_cancel(experiment.id, finished())  # once only
+
+
+def test_an_ending_whose_files_follow_keeps_the_run_followed_until_files_stored(
+    store: Store, alice: UserRecord, clock: FakeClock
+):
+    store.register_trainer(address="a:1", slots=1, pipelines=["digits"], trainer_id="t1")
+    experiment = store.create_experiment(alice.id, "digits", {})
+    store.claim_pending("t1", 1, scheduler_id="s1", lease=LEASE)
+    ending = events_pb2.ExperimentEvent(
+        experiment_finished=events_pb2.ExperimentFinished(
+            status=experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED,
+            metrics={"rmse": 1.5},
+            files_follow=True,
+        )
+    )
+    change, _ = store.finish(
+        experiment.id, ExperimentStatus.SUCCEEDED, ending, caller=None, position=5
+    )
+    clock.advance(10)
+    store.scheduler_heartbeat("s1", [experiment.id], LEASE)  # its lease goes on with it
+    clock.advance(10)
+    under_lease = store.adopt_runs("s2", LEASE)
+    answer = store.heartbeat("t1", [experiment.id])
+    before = store.has_ended(experiment.id)
+    last = store.store_files_end(
+        experiment.id, events_pb2.ExperimentEvent(files_stored=events_pb2.FilesStored(count=3))
+    )
+    with pytest.raises(IllegalTransition):  # stored once
+        store.store_files_end(
+            experiment.id, events_pb2.ExperimentEvent(files_stored=events_pb2.FilesStored())
+        )
+    after = store.get_experiment(experiment.id, caller=None)
+
+    assert change.experiment.status is ExperimentStatus.SUCCEEDED
+    assert change.experiment.files_pending and change.experiment.metrics == {"rmse": 1.5}
+    assert under_lease == [] and answer.acknowledged == {experiment.id: 5}
+    assert before is False and store.has_ended(experiment.id)
+    assert last.seq == 2 and last.files_stored.count == 3
+    assert not after.files_pending and after.scheduler_id is None
+    assert store.adopt_runs("s2", LEASE) == []

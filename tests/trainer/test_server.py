@@ -79,7 +79,9 @@ def test_a_run_outlives_its_stream_and_a_scheduler_attaches_where_it_left_off(
     assert positions == list(range(1, len(positions) + 1))
     events = first.events + [e for r in rest for e in events_in(r)]
     assert [e.epoch_ended.epoch for e in events if e.HasField("epoch_ended")] == [1, 2, 3, 4]
-    assert rest[-1].event.experiment_finished.status == SUCCEEDED
+    (ending,) = [e.experiment_finished for e in events if e.HasField("experiment_finished")]
+    assert ending.status == SUCCEEDED and ending.files_follow
+    assert rest[-1].event.HasField("files_stored")
     assert any(r.HasField("artifact_chunk") for r in rest)
 
 
