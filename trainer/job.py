@@ -329,9 +329,7 @@ class ForwardEvents(Callback):
     def on_run_evaluated(self, verdict: Verdict) -> None:
         if verdict.status != "completed":
             return  # a cancelled run ends in the cancel's order (see the module docstring)
-        # At once, not at the outbox's next turn: this is the news everyone waits for.
         self._outbox.send(evaluated(verdict))
-        self._outbox.flush()
 
     def _checkpoint(self, epoch: int) -> None:
         """Save and announce the resume checkpoint when the cadence and the interval allow."""

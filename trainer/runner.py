@@ -13,8 +13,9 @@ in one of two orders:
   ``ArtifactChunk``\\ s, and ``FilesStored`` last. A child that dies or is stopped between the
   two sends no files, and ``FilesStored`` says why; one whose writing failed sends what it
   wrote, and ``FilesStored`` says what failed. The verdict stands either way;
-- otherwise (a pipeline that overrides ``run``, or a run that failed or was lost before its
-  verdict): the files once the child has reported its end, then ``ExperimentFinished``.
+- otherwise (a pipeline that overrides ``run``, a run stopped by a cancel, or one that failed
+  or was lost before its verdict): the files once the child has reported its end, then
+  ``ExperimentFinished``.
 
 The child's exit is awaited after the last item, not before (a child that dies without
 reporting its end is awaited first: its exit code is the news).

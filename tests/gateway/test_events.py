@@ -108,21 +108,25 @@ def test_a_socket_opened_after_the_end_before_the_files_stays_open_for_them(
         experiment = await gateway.submit(token, gate.config(epochs=1, hold_files=True))
         experiment_id = experiment["experiment_id"]
         gate.release(1)  # the run gives its verdict, then waits before writing its files
-        async with asyncio.timeout(WAIT_S):
-            while (await gateway.get(token, experiment_id))["status"] != (
-                "EXPERIMENT_STATUS_SUCCEEDED"
-            ):
-                await asyncio.sleep(0.05)
+        async with gateway.http.ws_connect(
+            gateway.events_url(experiment_id), protocols=protocols(token)
+        ) as ws:
+            async with asyncio.timeout(WAIT_S):
+                async for message in ws:
+                    if "experiment_finished" in json.loads(message.data):
+                        break  # stored with the SUCCEEDED status, in one transaction
+        ended = await gateway.get(token, experiment_id)
         async with gateway.http.ws_connect(
             gateway.events_url(experiment_id), protocols=protocols(token)
         ) as ws:
             first = json.loads((await ws.receive()).data)
             gate.open()
             rest = await read_all(ws)
-        return first, rest
+        return ended, first, rest
 
-    first, rest = run(tmp_path, nats_url, scenario)
+    ended, first, rest = run(tmp_path, nats_url, scenario)
 
+    assert ended["status"] == "EXPERIMENT_STATUS_SUCCEEDED"
     assert first["seq"] == 1
     assert (rest.code, rest.reason) == (1000, "experiment_finished")
     assert "artifact_stored" in kinds(rest.events)
