@@ -324,8 +324,8 @@ export type ExperimentFinished = Message<"azuraforge.v1.ExperimentFinished"> & {
   /**
    * The run's files were still being written or sent when it ended: the
    * verdict comes first, so nobody waits on the report's plots to learn it.
-   * ArtifactStored events follow this event, and a FilesStored event ends the
-   * experiment's log.
+   * ArtifactStored events follow this event (with any LogLine the run still
+   * writes), and a FilesStored event ends the experiment's log.
    *
    * @generated from field: bool files_follow = 7;
    */
