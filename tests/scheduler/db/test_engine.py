@@ -71,7 +71,11 @@ def test_writers_of_one_process_take_turns_without_polling_sqlite(tmp_path: Path
     first = threading.Thread(target=write, args=("first", second_started))
     first.start()
     first_holds.wait()
-    second = threading.Thread(target=lambda: (second_started.set(), write("second")))
+    def second_writer() -> None:
+        second_started.set()
+        write("second")
+
+    second = threading.Thread(target=second_writer)
     second.start()
     first.join()
     second.join()
