@@ -30,7 +30,7 @@ import forge_core
 from forge_core import nn, optim
 from forge_learner import Callback, Learner
 from forge_learner.config import PipelineConfig
-from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData, RunResult
+from forge_learner.pipeline import BasePipeline, Evaluation, PipelineData, RunResult, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,11 @@ class Ticker(BasePipeline[TickerConfig]):
                 _fire(forwarded, "on_batch_end", batch, {"loss": 1.0 / (epoch + 1)})
             logs = {"loss": 1.0 / (epoch + 1), "val_loss": 1.1 / (epoch + 1)}
             _fire(forwarded, "on_epoch_end", epoch, logs)
+        # As the bundled pipelines do: the verdict before the files, which the trainer sends
+        # after the run's ExperimentFinished.
+        verdict = Verdict(NAME, "completed", None, Evaluation({"loss": 0.0}))
+        for callback in forwarded:
+            callback.on_run_evaluated(verdict)
         report = run_dir / "report.md"
         report.write_text(f"# {NAME}\n\n{cfg.epochs} epochs at {cfg.rate:g} a second.\n")
         weights = run_dir / "model.npz"
