@@ -71,6 +71,7 @@ def test_writers_of_one_process_take_turns_without_polling_sqlite(tmp_path: Path
     first = threading.Thread(target=write, args=("first", second_started))
     first.start()
     first_holds.wait()
+
     def second_writer() -> None:
         second_started.set()
         write("second")
