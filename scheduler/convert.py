@@ -116,6 +116,7 @@ def experiment_to_proto(experiment: ExperimentRecord) -> experiment_pb2.Experime
         name=experiment.name,
         sweep_id=experiment.sweep_id,
         sweep_trial=experiment.sweep_trial,
+        files_pending=experiment.files_pending,
     )
     # Unset, not the epoch, while the experiment has not started or finished.
     if experiment.started_at is not None:

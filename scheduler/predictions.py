@@ -86,6 +86,11 @@ class Predictions:
                     else "; submit it again"
                 )
             )
+        if experiment.files_pending:
+            raise NotPredictable(
+                f"experiment {experiment.id} has just ended and its files are still being "
+                "stored; ask again in a moment (its `files_pending` turns false)"
+            )
         files = await asyncio.to_thread(self._files, experiment.id)
         asked = trainer_pb2.TrainerServicePredictRequest(
             experiment_id=experiment.id,

@@ -19,7 +19,7 @@ import pytest
 from azuraforge.v1 import experiment_pb2
 from forge_cli.client import EXIT_NOT_FOUND, EXIT_USAGE
 from forge_cli.main import main
-from tests.stack import ADMIN_PASSWORD, TERMINAL
+from tests.stack import ADMIN_PASSWORD
 from tests.stack_thread import LiveStack, stack_in_thread
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.usefixtures("probe_pipeline")]
@@ -58,7 +58,7 @@ def trained(stack: LiveStack, pipeline: str, config: dict[str, Any]) -> str:
     token = stack.stack.admin_token
     experiment = stack.run(stack.stack.submit(token, config, pipeline=pipeline))
     experiment_id = str(experiment.experiment_id)
-    finished = stack.run(stack.stack.wait_for(token, experiment_id, TERMINAL, timeout=180))
+    finished = stack.run(stack.stack.finished(token, experiment_id, timeout=180))
     assert finished.status == experiment_pb2.EXPERIMENT_STATUS_SUCCEEDED, finished
     return experiment_id
 

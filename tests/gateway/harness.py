@@ -106,11 +106,13 @@ class Gateway:
             return body
 
     async def finished(self, token: str, experiment_id: str) -> dict[str, Any]:
-        """The experiment once it has ended, polled through the gateway."""
+        """The experiment once it has ended and its files are stored, polled through the
+        gateway as a REST client would."""
 
         async def ended() -> dict[str, Any] | None:
             experiment = await self.get(token, experiment_id)
-            return experiment if experiment["status"] in TERMINAL else None
+            done = experiment["status"] in TERMINAL and not experiment["files_pending"]
+            return experiment if done else None
 
         return await until(ended, WAIT_S, f"experiment {experiment_id} to end", interval=0.1)
 

@@ -373,15 +373,24 @@ def test_a_scheduler_restarted_between_a_runs_end_and_its_files_stores_them_on_i
             gate.release(2)  # the run gives its verdict, then waits before writing its files
             seen = await watch_until(stack, token, experiment.experiment_id, "experiment_finished")
             ended = await stack.get(token, experiment.experiment_id)
+            with pytest.raises(grpc.aio.AioRpcError) as early:
+                await stack.stub.Predict(
+                    scheduler_pb2.PredictRequest(experiment_id=experiment.experiment_id),
+                    metadata=auth(token),
+                )
             await stack.restart_scheduler()
             gate.open()
             rest = await stack.watch(token, experiment.experiment_id, after_seq=seen[-1].seq)
             final = await stack.get(token, experiment.experiment_id)
-            return ended, seen, rest, final
+            return ended, early.value, seen, rest, final
 
-    ended, seen, rest, final = asyncio.run(scenario())
+    ended, early, seen, rest, final = asyncio.run(scenario())
 
     assert ended.status == SUCCEEDED and not ended.artifacts
+    assert ended.files_pending and not final.files_pending
+    # Its model is not there yet: a prediction is refused, saying so, not as a broken run.
+    assert early.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "still being stored" in (early.details() or "")
     assert seen[-1].experiment_finished.files_follow
     events = seen + rest
     assert seqs(events) == list(range(1, len(events) + 1))

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61zuraforge/v1/experiment.proto\x12\razuraforge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x07\n\nExperiment\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\'\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05owner\x18\x07 \x01(\t\x12.\n\nstarted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntrainer_id\x18\n \x01(\t\x12\x15\n\rerror_message\x18\x0b \x01(\t\x12\x13\n\x0b\x65pochs_done\x18\x0c \x01(\r\x12\x14\n\x0ctotal_epochs\x18\r \x01(\r\x12\x37\n\x07metrics\x18\x0e \x03(\x0b\x32&.azuraforge.v1.Experiment.MetricsEntry\x12*\n\tartifacts\x18\x0f \x03(\x0b\x32\x17.azuraforge.v1.Artifact\x12\x10\n\x08last_seq\x18\x10 \x01(\x04\x12\x14\n\x0cmax_restarts\x18\x11 \x01(\r\x12(\n\x08\x61ttempts\x18\x12 \x03(\x0b\x32\x16.azuraforge.v1.Attempt\x12\x18\n\x10\x63heckpoint_epoch\x18\x13 \x01(\r\x12;\n\tbaselines\x18\x14 \x03(\x0b\x32(.azuraforge.v1.Experiment.BaselinesEntry\x12=\n\nreferences\x18\x15 \x03(\x0b\x32).azuraforge.v1.Experiment.ReferencesEntry\x12\x0c\n\x04name\x18\x16 \x01(\t\x12\x10\n\x08sweep_id\x18\x17 \x01(\t\x12\x13\n\x0bsweep_trial\x18\x18 \x01(\r\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1aG\n\x0e\x42\x61selinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.azuraforge.v1.Scores:\x02\x38\x01\x1aH\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.azuraforge.v1.Scores:\x02\x38\x01\"j\n\x06Scores\x12\x31\n\x06values\x18\x01 \x03(\x0b\x32!.azuraforge.v1.Scores.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xb4\x01\n\x07\x41ttempt\x12\x0e\n\x06number\x18\x01 \x01(\r\x12\x12\n\ntrainer_id\x18\x02 \x01(\t\x12\x12\n\nfrom_epoch\x18\x03 \x01(\r\x12.\n\nstarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0blost_reason\x18\x06 \x01(\t\"R\n\x08\x41rtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0e\n\x06sha256\x18\x04 \x01(\t\"\x91\x02\n\x17\x45xperimentStatusChanged\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12\x38\n\x0fprevious_status\x18\x05 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12.\n\nchanged_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rerror_message\x18\x07 \x01(\t\x12\x0c\n\x04name\x18\x08 \x01(\t\"]\n\x0cPipelineInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12.\n\rconfig_schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct*\xf8\x01\n\x10\x45xperimentStatus\x12!\n\x1d\x45XPERIMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45XPERIMENT_STATUS_PENDING\x10\x01\x12\x1d\n\x19\x45XPERIMENT_STATUS_RUNNING\x10\x02\x12\x1f\n\x1b\x45XPERIMENT_STATUS_SUCCEEDED\x10\x03\x12\x1c\n\x18\x45XPERIMENT_STATUS_FAILED\x10\x04\x12\x1f\n\x1b\x45XPERIMENT_STATUS_CANCELLED\x10\x05\x12#\n\x1f\x45XPERIMENT_STATUS_STOPPED_EARLY\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61zuraforge/v1/experiment.proto\x12\razuraforge.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x08\n\nExperiment\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\'\n\x06\x63onfig\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05owner\x18\x07 \x01(\t\x12.\n\nstarted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntrainer_id\x18\n \x01(\t\x12\x15\n\rerror_message\x18\x0b \x01(\t\x12\x13\n\x0b\x65pochs_done\x18\x0c \x01(\r\x12\x14\n\x0ctotal_epochs\x18\r \x01(\r\x12\x37\n\x07metrics\x18\x0e \x03(\x0b\x32&.azuraforge.v1.Experiment.MetricsEntry\x12*\n\tartifacts\x18\x0f \x03(\x0b\x32\x17.azuraforge.v1.Artifact\x12\x10\n\x08last_seq\x18\x10 \x01(\x04\x12\x14\n\x0cmax_restarts\x18\x11 \x01(\r\x12(\n\x08\x61ttempts\x18\x12 \x03(\x0b\x32\x16.azuraforge.v1.Attempt\x12\x18\n\x10\x63heckpoint_epoch\x18\x13 \x01(\r\x12;\n\tbaselines\x18\x14 \x03(\x0b\x32(.azuraforge.v1.Experiment.BaselinesEntry\x12=\n\nreferences\x18\x15 \x03(\x0b\x32).azuraforge.v1.Experiment.ReferencesEntry\x12\x0c\n\x04name\x18\x16 \x01(\t\x12\x10\n\x08sweep_id\x18\x17 \x01(\t\x12\x13\n\x0bsweep_trial\x18\x18 \x01(\r\x12\x15\n\rfiles_pending\x18\x19 \x01(\x08\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1aG\n\x0e\x42\x61selinesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.azuraforge.v1.Scores:\x02\x38\x01\x1aH\n\x0fReferencesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12$\n\x05value\x18\x02 \x01(\x0b\x32\x15.azuraforge.v1.Scores:\x02\x38\x01\"j\n\x06Scores\x12\x31\n\x06values\x18\x01 \x03(\x0b\x32!.azuraforge.v1.Scores.ValuesEntry\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xb4\x01\n\x07\x41ttempt\x12\x0e\n\x06number\x18\x01 \x01(\r\x12\x12\n\ntrainer_id\x18\x02 \x01(\t\x12\x12\n\nfrom_epoch\x18\x03 \x01(\r\x12.\n\nstarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0blost_reason\x18\x06 \x01(\t\"R\n\x08\x41rtifact\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nsize_bytes\x18\x02 \x01(\x04\x12\x14\n\x0c\x63ontent_type\x18\x03 \x01(\t\x12\x0e\n\x06sha256\x18\x04 \x01(\t\"\x91\x02\n\x17\x45xperimentStatusChanged\x12\x15\n\rexperiment_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\r\n\x05owner\x18\x03 \x01(\t\x12/\n\x06status\x18\x04 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12\x38\n\x0fprevious_status\x18\x05 \x01(\x0e\x32\x1f.azuraforge.v1.ExperimentStatus\x12.\n\nchanged_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rerror_message\x18\x07 \x01(\t\x12\x0c\n\x04name\x18\x08 \x01(\t\"]\n\x0cPipelineInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07summary\x18\x02 \x01(\t\x12.\n\rconfig_schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct*\xf8\x01\n\x10\x45xperimentStatus\x12!\n\x1d\x45XPERIMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45XPERIMENT_STATUS_PENDING\x10\x01\x12\x1d\n\x19\x45XPERIMENT_STATUS_RUNNING\x10\x02\x12\x1f\n\x1b\x45XPERIMENT_STATUS_SUCCEEDED\x10\x03\x12\x1c\n\x18\x45XPERIMENT_STATUS_FAILED\x10\x04\x12\x1f\n\x1b\x45XPERIMENT_STATUS_CANCELLED\x10\x05\x12#\n\x1f\x45XPERIMENT_STATUS_STOPPED_EARLY\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,26 +41,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPERIMENT_REFERENCESENTRY']._serialized_options = b'8\001'
   _globals['_SCORES_VALUESENTRY']._loaded_options = None
   _globals['_SCORES_VALUESENTRY']._serialized_options = b'8\001'
-  _globals['_EXPERIMENTSTATUS']._serialized_start=1880
-  _globals['_EXPERIMENTSTATUS']._serialized_end=2128
+  _globals['_EXPERIMENTSTATUS']._serialized_start=1903
+  _globals['_EXPERIMENTSTATUS']._serialized_end=2151
   _globals['_EXPERIMENT']._serialized_start=113
-  _globals['_EXPERIMENT']._serialized_end=1131
-  _globals['_EXPERIMENT_METRICSENTRY']._serialized_start=938
-  _globals['_EXPERIMENT_METRICSENTRY']._serialized_end=984
-  _globals['_EXPERIMENT_BASELINESENTRY']._serialized_start=986
-  _globals['_EXPERIMENT_BASELINESENTRY']._serialized_end=1057
-  _globals['_EXPERIMENT_REFERENCESENTRY']._serialized_start=1059
-  _globals['_EXPERIMENT_REFERENCESENTRY']._serialized_end=1131
-  _globals['_SCORES']._serialized_start=1133
-  _globals['_SCORES']._serialized_end=1239
-  _globals['_SCORES_VALUESENTRY']._serialized_start=1194
-  _globals['_SCORES_VALUESENTRY']._serialized_end=1239
-  _globals['_ATTEMPT']._serialized_start=1242
-  _globals['_ATTEMPT']._serialized_end=1422
-  _globals['_ARTIFACT']._serialized_start=1424
-  _globals['_ARTIFACT']._serialized_end=1506
-  _globals['_EXPERIMENTSTATUSCHANGED']._serialized_start=1509
-  _globals['_EXPERIMENTSTATUSCHANGED']._serialized_end=1782
-  _globals['_PIPELINEINFO']._serialized_start=1784
-  _globals['_PIPELINEINFO']._serialized_end=1877
+  _globals['_EXPERIMENT']._serialized_end=1154
+  _globals['_EXPERIMENT_METRICSENTRY']._serialized_start=961
+  _globals['_EXPERIMENT_METRICSENTRY']._serialized_end=1007
+  _globals['_EXPERIMENT_BASELINESENTRY']._serialized_start=1009
+  _globals['_EXPERIMENT_BASELINESENTRY']._serialized_end=1080
+  _globals['_EXPERIMENT_REFERENCESENTRY']._serialized_start=1082
+  _globals['_EXPERIMENT_REFERENCESENTRY']._serialized_end=1154
+  _globals['_SCORES']._serialized_start=1156
+  _globals['_SCORES']._serialized_end=1262
+  _globals['_SCORES_VALUESENTRY']._serialized_start=1217
+  _globals['_SCORES_VALUESENTRY']._serialized_end=1262
+  _globals['_ATTEMPT']._serialized_start=1265
+  _globals['_ATTEMPT']._serialized_end=1445
+  _globals['_ARTIFACT']._serialized_start=1447
+  _globals['_ARTIFACT']._serialized_end=1529
+  _globals['_EXPERIMENTSTATUSCHANGED']._serialized_start=1532
+  _globals['_EXPERIMENTSTATUSCHANGED']._serialized_end=1805
+  _globals['_PIPELINEINFO']._serialized_start=1807
+  _globals['_PIPELINEINFO']._serialized_end=1900
 # @@protoc_insertion_point(module_scope)

@@ -29,7 +29,7 @@ EXPERIMENT_STATUS_CANCELLED: ExperimentStatus
 EXPERIMENT_STATUS_STOPPED_EARLY: ExperimentStatus
 
 class Experiment(_message.Message):
-    __slots__ = ("experiment_id", "pipeline", "config", "status", "created_at", "updated_at", "owner", "started_at", "finished_at", "trainer_id", "error_message", "epochs_done", "total_epochs", "metrics", "artifacts", "last_seq", "max_restarts", "attempts", "checkpoint_epoch", "baselines", "references", "name", "sweep_id", "sweep_trial")
+    __slots__ = ("experiment_id", "pipeline", "config", "status", "created_at", "updated_at", "owner", "started_at", "finished_at", "trainer_id", "error_message", "epochs_done", "total_epochs", "metrics", "artifacts", "last_seq", "max_restarts", "attempts", "checkpoint_epoch", "baselines", "references", "name", "sweep_id", "sweep_trial", "files_pending")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,7 @@ class Experiment(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
     SWEEP_TRIAL_FIELD_NUMBER: _ClassVar[int]
+    FILES_PENDING_FIELD_NUMBER: _ClassVar[int]
     experiment_id: str
     pipeline: str
     config: _struct_pb2.Struct
@@ -99,7 +100,8 @@ class Experiment(_message.Message):
     name: str
     sweep_id: str
     sweep_trial: int
-    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trainer_id: _Optional[str] = ..., error_message: _Optional[str] = ..., epochs_done: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., last_seq: _Optional[int] = ..., max_restarts: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., checkpoint_epoch: _Optional[int] = ..., baselines: _Optional[_Mapping[str, Scores]] = ..., references: _Optional[_Mapping[str, Scores]] = ..., name: _Optional[str] = ..., sweep_id: _Optional[str] = ..., sweep_trial: _Optional[int] = ...) -> None: ...
+    files_pending: bool
+    def __init__(self, experiment_id: _Optional[str] = ..., pipeline: _Optional[str] = ..., config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., status: _Optional[_Union[ExperimentStatus, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., owner: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trainer_id: _Optional[str] = ..., error_message: _Optional[str] = ..., epochs_done: _Optional[int] = ..., total_epochs: _Optional[int] = ..., metrics: _Optional[_Mapping[str, float]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., last_seq: _Optional[int] = ..., max_restarts: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., checkpoint_epoch: _Optional[int] = ..., baselines: _Optional[_Mapping[str, Scores]] = ..., references: _Optional[_Mapping[str, Scores]] = ..., name: _Optional[str] = ..., sweep_id: _Optional[str] = ..., sweep_trial: _Optional[int] = ..., files_pending: _Optional[bool] = ...) -> None: ...
 
 class Scores(_message.Message):
     __slots__ = ("values",)
