@@ -11,7 +11,7 @@ ends.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from azuraforge.v1 import events_pb2, experiment_pb2
 from scheduler.bus import Bus
@@ -62,11 +62,9 @@ class Recorder:
 
         `position` is the event's place in the trainer's stream, stored with it.
         """
-        stored = await asyncio.to_thread(
-            self.store.append_event, experiment_id, event, position=position
+        return await self._stored_then_published(
+            self.store.append_event, experiment_id, event, position
         )
-        await self.bus.publish_event(stored)
-        return stored
 
     async def events(
         self,
@@ -114,11 +112,9 @@ class Recorder:
         position: int | None = None,
     ) -> events_pb2.ExperimentEvent:
         """Store and publish the last event of a run whose experiment is CANCELLED already."""
-        stored = await asyncio.to_thread(
-            self.store.complete_cancel, experiment_id, event, position=position
+        return await self._stored_then_published(
+            self.store.complete_cancel, experiment_id, event, position
         )
-        await self.bus.publish_event(stored)
-        return stored
 
     async def files_stored(
         self,
@@ -128,9 +124,19 @@ class Recorder:
         position: int | None = None,
     ) -> events_pb2.ExperimentEvent:
         """Store and publish the `FilesStored` event that ends a run's log after its files."""
-        stored = await asyncio.to_thread(
-            self.store.store_files_end, experiment_id, event, position=position
+        return await self._stored_then_published(
+            self.store.store_files_end, experiment_id, event, position
         )
+
+    async def _stored_then_published(
+        self,
+        store: Callable[..., events_pb2.ExperimentEvent],
+        experiment_id: str,
+        event: events_pb2.ExperimentEvent,
+        position: int | None,
+    ) -> events_pb2.ExperimentEvent:
+        """`event` written by `store` (a `Store` method), then published as it was stored."""
+        stored = await asyncio.to_thread(store, experiment_id, event, position=position)
         await self.bus.publish_event(stored)
         return stored
 

@@ -16,7 +16,6 @@ from azuraforge.v1 import events_pb2, experiment_pb2
 from scheduler.db.models import Event, ExperimentRow
 from scheduler.store.bulk import insert_rows
 from scheduler.store.errors import NotFound
-from scheduler.store.rows import note_position, visible_experiment
 from scheduler.store.session import Repository
 
 DEFAULT_EVENT_BATCH = 1000
@@ -49,12 +48,8 @@ class Events(Repository):
         the epoch count, EpochEnded the epochs done and latest metrics, ExperimentFinished the
         final metrics and error. The status does not change here: call `transition`.
         """
-        if event.WhichOneof("kind") is None:
-            raise ValueError("an ExperimentEvent needs one of its `kind` fields set")
-        with self._writing() as session:
-            experiment = visible_experiment(session, experiment_id, None, lock=True)
-            note_position(experiment, position)
-            return append(session, experiment, event, clock=self.now)
+        (stored,) = self.append_events(experiment_id, [(event, position)])
+        return stored
 
     def append_events(
         self,

@@ -100,8 +100,11 @@ def test_a_job_that_cannot_start_fails_its_run(tmp_path: Path):
     assert "Unpicklable" in finished.error_message
 
 
-def read_in_a_thread(receiving: Connection, send: Callable[[], None]) -> list[list[ChildMessage]]:
-    """What the reader hands the loop while `send` runs in a thread, until the pipe closes."""
+def read_in_a_thread(
+    receiving: Connection, send: Callable[[], None], first: threading.Event | None = None
+) -> list[list[ChildMessage]]:
+    """What the reader hands the loop while `send` runs in a thread, until the pipe closes;
+    `first` is set once the first hand-over has come."""
 
     async def run() -> list[list[ChildMessage]]:
         inbox: asyncio.Queue[list[ChildMessage] | None] = asyncio.Queue()
@@ -114,6 +117,8 @@ def read_in_a_thread(receiving: Connection, send: Callable[[], None]) -> list[li
         handed: list[list[ChildMessage]] = []
         while (arrived := await inbox.get()) is not None:
             handed.append(arrived)
+            if first is not None:
+                first.set()
         await asyncio.to_thread(reader.join)
         await asyncio.to_thread(sender.join)
         return handed
@@ -150,24 +155,9 @@ def test_a_lone_message_reaches_the_loop_without_waiting_for_company():
             sending.send(LogRecord("INFO", "probe", "late"))
         sending.close()
 
-    async def first_hand_over() -> list[ChildMessage] | None:
-        inbox: asyncio.Queue[list[ChildMessage] | None] = asyncio.Queue()
-        reader = threading.Thread(
-            target=_read, args=(receiving, _Gatherer(asyncio.get_running_loop(), inbox))
-        )
-        reader.start()
-        sender = threading.Thread(target=send)
-        sender.start()
-        arrived = await inbox.get()
-        said.set()
-        await asyncio.to_thread(sender.join)
-        await asyncio.to_thread(reader.join)
-        return arrived
+    handed = read_in_a_thread(receiving, send, first=said)
 
-    arrived = asyncio.run(first_hand_over())
-
-    assert arrived is not None
-    assert [m.message for m in arrived if isinstance(m, LogRecord)] == ["alone"]
+    assert [m.message for m in handed[0] if isinstance(m, LogRecord)] == ["alone"]
 
 
 def test_events_that_arrived_together_are_one_item_a_lone_one_stays_an_event():
