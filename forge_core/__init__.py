@@ -86,6 +86,7 @@ from forge_core.functions import (
     trunc,
     unbind,
 )
+from forge_core.memory import keep_freed_memory
 from forge_core.random import get_rng_state, manual_seed, set_rng_state
 from forge_core.serialization import load, save
 from forge_core.tensor import Tensor
@@ -189,3 +190,6 @@ __all__ += [
     "trunc",
     "unbind",
 ]
+
+# every training step frees and allocates the same large arrays again (forge_core/memory.py)
+keep_freed_memory()
