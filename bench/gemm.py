@@ -27,7 +27,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from bench.engine import WORKLOADS
+from bench.engine import build_pair
+from bench.workloads import WORKLOADS
 from forge_core import gemm
 
 # lstm_large: batch 32, hidden 256, 128 steps; a step's row block is [h | x | 1], 258 wide
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<50}{times['numpy']:>8.2f}{times['mkl']:>8.2f}{ratio:>11.2f}")
     print(f"{'training step, thread CPU ms':<30}{'forge MKL':>10}{'forge NumPy':>12}{'PyTorch':>9}")
     for name in args.workloads:
-        forge_step, torch_step = WORKLOADS[name].build()
+        forge_step, torch_step = build_pair(name)
         runs: dict[str, list[float]] = {"mkl": [], "numpy": [], "torch": []}
         for index in range(args.rounds):
             # alternate the order: the first of a round runs after PyTorch's step
