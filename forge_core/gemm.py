@@ -16,7 +16,10 @@ Which library runs the products:
 
 * ``FORGE_GEMM=numpy``: always NumPy; MKL is not even loaded.
 * ``FORGE_GEMM=mkl``: MKL; importing forge_core fails with a hint if it is not installed.
-* unset (or ``auto``): MKL when ``pip install 'azuraforge[mkl]'`` installed it, else NumPy.
+* unset (or ``auto``): MKL on an Intel processor when ``pip install 'azuraforge[mkl]'``
+  installed it, else NumPy. On AMD, MKL runs generic AVX2 kernels, while NumPy's OpenBLAS picks
+  AVX-512 ones where the processor has them: on an AMD EPYC (Zen 4) MKL was 4-27 % slower at
+  the LSTM's products and the ``lstm_large`` step 11 % slower (docs/benchmarks.md).
 
 ``set_backend`` switches at run time (the tests run the recurrent layers under both).
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -54,6 +58,28 @@ def _openblas_threads() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def cpu_vendor(cpuinfo: str | None = None) -> str:
+    """The processor's vendor string (``GenuineIntel``, ``AuthenticAMD``, ...), from
+    ``/proc/cpuinfo`` (or the text given), else from ``platform.processor()``; "" if unknown."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "vendor_id":
+            return value.strip()
+    described = platform.processor()
+    return (
+        "GenuineIntel" if "Intel" in described else ("AuthenticAMD" if "AMD" in described else "")
+    )
+
+
+def intel_cpu() -> bool:
+    return cpu_vendor() == "GenuineIntel"
 
 
 def _find_mkl_rt() -> Path | None:
@@ -137,7 +163,7 @@ def set_backend(name: str | None = None, *, min_work: int = MIN_WORK) -> None:
     if name == "numpy":
         _mkl = None
     elif name == "auto":
-        _mkl = _library()
+        _mkl = _library() if intel_cpu() else None
     elif name == "mkl":
         _mkl = _library()
         if _mkl is None:

@@ -149,6 +149,23 @@ def test_matmul_sum_matches_numpy(gemm_backend: str, dtype: Any):
     _close(transposed, expected)
 
 
+@needs_mkl
+def test_auto_takes_mkl_on_intel_only():
+    report = _backend_in_child({})
+    assert report["backend"] == ("mkl" if gemm.intel_cpu() else "numpy")
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "vendor"),
+    [
+        ("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\n", "GenuineIntel"),
+        ("processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n", "AuthenticAMD"),
+    ],
+)
+def test_cpu_vendor_reads_proc_cpuinfo(cpuinfo: str, vendor: str):
+    assert gemm.cpu_vendor(cpuinfo) == vendor
+
+
 def test_set_backend_refuses_an_unknown_name():
     with pytest.raises(ValueError, match="mkl, numpy or auto"):
         gemm.set_backend("openblas")
@@ -190,7 +207,7 @@ def _backend_in_child(environment: dict[str, str]) -> dict[str, Any]:
 )
 def test_mkl_gets_as_many_threads_as_openblas(environment: dict[str, str]):
     pytest.importorskip("threadpoolctl")
-    report = _backend_in_child(environment)
+    report = _backend_in_child({**environment, "FORGE_GEMM": "mkl"})
     assert report["backend"] == "mkl"
     assert report["threads"]["mkl"] == report["threads"]["openblas"]
 
