@@ -191,8 +191,8 @@ def measure(name: str, rounds: int, steps: int, warmup: int, settle_s: float = 0
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="*", choices=list(WORKLOADS), default=list(WORKLOADS))
-    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds per workload")
-    parser.add_argument("--steps", type=int, default=10, help="training steps per round")
+    parser.add_argument("--rounds", type=int, default=15, help="alternating rounds per workload")
+    parser.add_argument("--steps", type=int, default=5, help="training steps per round")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     parser.add_argument(
         "--settle", type=float, default=0.3, help="seconds of quiet before each round"
