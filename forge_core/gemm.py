@@ -18,7 +18,7 @@ Which library runs the products:
 * ``FORGE_GEMM=mkl``: MKL; importing forge_core fails with a hint if it is not installed.
 * unset (or ``auto``): MKL on an Intel processor when ``pip install 'azuraforge[mkl]'``
   installed it, else NumPy. On AMD, MKL runs generic AVX2 kernels, while NumPy's OpenBLAS picks
-  AVX-512 ones where the processor has them: on an AMD EPYC (Zen 4) MKL was 4-27 % slower at
+  AVX-512 ones where the processor has them: on an AMD EPYC (Zen 4) MKL was 1-27 % slower at
   the LSTM's products and the ``lstm_large`` step 11 % slower (docs/benchmarks.md).
 
 ``set_backend`` switches at run time (the tests run the recurrent layers under both).
