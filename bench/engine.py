@@ -6,7 +6,9 @@ Each framework runs in a process of its own, as a user runs it, on 2 threads in 
 framework's libraries and threads cannot slow the other's, as they did when both shared a
 process. The two processes take turns, round after round, so that machine noise hits both
 alike, and the script prints the median time of one training step (forward, loss, backward,
-optimizer step) and the forge/PyTorch ratio. A ratio below 1 means forge is faster.
+optimizer step) and the forge/PyTorch ratio. A ratio below 1 means forge is faster. Beside it,
+the middle half of the rounds' own ratios (each round's forge time over the PyTorch round that
+follows it) says how far the machine's noise moves it: ranges that straddle 1 are a tie.
 
 Run it with ``make bench`` (or ``.venv/bin/python -m bench.engine --help`` for options). With
 ``BENCH_THREADS=1`` both sides run single-threaded: that compares the work each does, and other
@@ -53,6 +55,9 @@ class Result:
     forge_ms: float
     torch_ms: float
     ratio: float
+    # the quartiles of the rounds' own forge/PyTorch ratios
+    ratio_q1: float
+    ratio_q3: float
     forge_loss: float
     torch_loss: float
 
@@ -177,12 +182,16 @@ def measure(name: str, rounds: int, steps: int, warmup: int, settle_s: float = 0
                 seconds, losses[side] = worker.run(steps)
                 times[side].append(seconds)
     forge_s, torch_s = statistics.median(times["forge"]), statistics.median(times["torch"])
+    rounds_ratios = [f / t for f, t in zip(times["forge"], times["torch"], strict=True)]
+    q1, _, q3 = statistics.quantiles(rounds_ratios, n=4) if rounds > 1 else [forge_s / torch_s] * 3
     return Result(
         name,
         WORKLOADS[name].description,
         forge_s * 1e3,
         torch_s * 1e3,
         forge_s / torch_s,
+        q1,
+        q3,
         losses["forge"],
         losses["torch"],
     )
@@ -205,12 +214,16 @@ def main(argv: list[str] | None = None) -> None:
         f"{THREADS} threads, float32, each in its own process, "
         f"{platform.processor() or platform.machine()}, load average {os.getloadavg()[0]:.2f}"
     )
-    print(f"{'workload':<12}{'forge ms/step':>15}{'torch ms/step':>15}{'ratio':>8}  losses")
+    print(
+        f"{'workload':<12}{'forge ms/step':>15}{'torch ms/step':>15}{'ratio':>8}"
+        f"{'rounds q1-q3':>14}  losses"
+    )
     results: list[dict[str, Any]] = []
     for name in args.workloads:
         r = measure(name, args.rounds, args.steps, args.warmup, args.settle)
         print(
-            f"{r.workload:<12}{r.forge_ms:>15.2f}{r.torch_ms:>15.2f}{r.ratio:>8.2f}  "
+            f"{r.workload:<12}{r.forge_ms:>15.2f}{r.torch_ms:>15.2f}{r.ratio:>8.2f}"
+            f"{f'{r.ratio_q1:.2f}-{r.ratio_q3:.2f}':>14}  "
             f"forge {r.forge_loss:.4f} / torch {r.torch_loss:.4f}",
             flush=True,
         )

@@ -20,6 +20,7 @@ def test_measure_times_both_in_their_own_processes_on_the_same_steps():
     result = measure("mlp", rounds=3, steps=2, warmup=1, settle_s=0)
     assert result.forge_ms > 0 and result.torch_ms > 0
     assert result.ratio == pytest.approx(result.forge_ms / result.torch_ms)
+    assert 0 < result.ratio_q1 <= result.ratio_q3
     # 1 warm-up and 3 rounds of 2 steps on each side: the same seven steps
     assert result.forge_loss == pytest.approx(result.torch_loss, rel=1e-3)
 
