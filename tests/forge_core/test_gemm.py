@@ -3,10 +3,6 @@ and whatever MKL cannot take goes to NumPy instead of giving a wrong answer."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +10,7 @@ import numpy as np
 import pytest
 
 from forge_core import gemm
+from tests.forge_core.fresh_process import report_of
 
 needs_mkl = pytest.mark.skipif(not gemm.mkl_available(), reason="the mkl extra is not installed")
 
@@ -187,16 +184,7 @@ def _backend_in_child(environment: dict[str, str]) -> dict[str, Any]:
         "print(json.dumps({'backend': gemm.get_backend(), 'threads': pools}))\n"
     )
     names = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    env = {k: v for k, v in os.environ.items() if k not in (*names, "FORGE_GEMM")}
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        env={**env, **environment},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report: dict[str, Any] = json.loads(result.stdout)
-    return report
+    return report_of(script, (*names, "FORGE_GEMM"), environment)
 
 
 @needs_mkl

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import subprocess
-import sys
 
 import pytest
 
 from forge_core import memory
+from tests.forge_core.fresh_process import report_of
 
 pytestmark = pytest.mark.skipif(
     platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
@@ -26,6 +23,7 @@ import json, resource, sys
 import numpy as np
 import forge_core
 from forge_core import memory
+from tests.forge_core.fresh_process import report_of
 def cycle():
     arrays = [np.empty(512 << 10, dtype=np.uint8) for _ in range(16)]
     for a in arrays:
@@ -42,18 +40,8 @@ PAGES_PER_CYCLE = 16 * (512 << 10) // 4096
 
 
 def _faults(**env: str) -> int:
-    clean = {
-        k: v for k, v in os.environ.items() if k not in (*memory.GLIBC_VARIABLES, "FORGE_MALLOC")
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", _CYCLES],
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return int(json.loads(result.stdout)["faults"])
+    report = report_of(_CYCLES, (*memory.GLIBC_VARIABLES, "FORGE_MALLOC"), env)
+    return int(report["faults"])
 
 
 def test_a_freed_buffer_comes_back_without_page_faults() -> None:
