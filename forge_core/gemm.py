@@ -36,7 +36,7 @@ import platform
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -102,11 +102,12 @@ class _MKL:
 
     def __init__(self, path: Path, threads: int) -> None:
         lib = ctypes.CDLL(str(path))
+        self.library = lib
         # Set before any other call: MKL_INTERFACE_LAYER=ILP64 in the environment would
         # otherwise make MKL read 64-bit integers where these bindings pass 32-bit ones.
         lib.MKL_Set_Interface_Layer(_LP64)
         lib.MKL_Set_Num_Threads(threads)
-        self._lib = lib
+        lib.MKL_Get_Max_Threads.restype = ctypes.c_int
         self.gemm: dict[Any, Any] = {}
         self.gemm_batch: dict[Any, Any] = {}
         i, p, n = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t
@@ -184,6 +185,65 @@ def get_backend() -> str:
 def mkl_available() -> bool:
     """Whether the ``mkl`` package is installed and its library loaded."""
     return _library() is not None
+
+
+def _numpy_openblas() -> Path | None:
+    """The OpenBLAS that NumPy's wheels bundle (``numpy.libs``, or ``numpy/.dylibs`` on macOS),
+    built with 64-bit integers and its symbols prefixed ``scipy_``; None for a NumPy built
+    against another BLAS."""
+    package = Path(np.__file__).parent
+    for folder in (package.parent / "numpy.libs", package / ".dylibs"):
+        found = sorted(folder.glob("libscipy_openblas64_*")) if folder.is_dir() else []
+        if found:
+            return found[0]
+    return None
+
+
+class Blas(NamedTuple):
+    """The float32 product of the BLAS the engine runs on, for compiled kernels to call."""
+
+    sgemm: int  # the address of its cblas_sgemm
+    ilp64: bool  # whether that takes 64-bit integers
+    get_threads: Callable[[], int]
+    set_threads: Callable[[int], Any]
+
+
+def blas() -> Blas | None:
+    """The BLAS that runs the engine's products now: MKL's (32-bit integers) when MKL runs
+    them, else NumPy's own OpenBLAS (64-bit), so that compiled kernels share its threads.
+    None when neither can be found."""
+    if _mkl is not None:
+        lib = _mkl.library
+        return Blas(_address(_mkl.gemm[np.dtype(np.float32)]), False, lib.MKL_Get_Max_Threads,
+                    lib.MKL_Set_Num_Threads)  # fmt: skip
+    if not _numpy_blas:
+        _numpy_blas.append(_load_numpy_blas())
+    return _numpy_blas[0]
+
+
+def _load_numpy_blas() -> Blas | None:
+    path = _numpy_openblas()
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(str(path))
+        sgemm, get, set_ = (
+            lib.scipy_cblas_sgemm64_,
+            lib.scipy_openblas_get_num_threads64_,
+            lib.scipy_openblas_set_num_threads64_,
+        )
+    except (OSError, AttributeError):
+        return None
+    get.argtypes, get.restype = [], ctypes.c_int
+    set_.argtypes, set_.restype = [ctypes.c_int], None
+    return Blas(_address(sgemm), True, get, set_)
+
+
+_numpy_blas: list[Blas | None] = []
+
+
+def _address(function: Any) -> int:
+    return ctypes.cast(function, ctypes.c_void_p).value or 0
 
 
 set_backend()

@@ -38,6 +38,7 @@ from __future__ import annotations
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
 from forge_core.gemm import matmul, matmul_steps, matmul_sum, matmul_sum_steps
+from forge_core.native import native_lstm
 
 # The LSTM's buffers hold the gates as g, i, f, o: the three sigmoid gates are then one block
 # (one fix-up after the shared tanh) and so are the three gates whose gradients scale with the
@@ -136,23 +137,11 @@ class LSTMSequence(Function):
         cs = xp.empty((steps + 1, batch, h), dtype=dtype)
         tanh_cs = xp.empty((steps, batch, h), dtype=dtype)
         cs[0] = c0
-        ig = xp.empty((batch, h), dtype=dtype)
-        g_all, i_all, f_all, o_all = acts
-        sigmoid_all = acts[1:]
-        # acts[:, t] = state[t] @ weights
-        recurrent_product = matmul_steps(state[:steps], weights, acts.transpose(1, 0, 2, 3))
-        for t in range(steps):
-            a = recurrent_product(t)
-            xp.tanh(a, out=a)
-            sig = sigmoid_all[:, t]
-            sig *= 0.5
-            sig += 0.5
-            c = cs[t + 1]
-            xp.multiply(f_all[t], cs[t], out=c)
-            xp.multiply(i_all[t], g_all[t], out=ig)
-            c += ig
-            xp.tanh(c, out=tanh_cs[t])
-            xp.multiply(o_all[t], tanh_cs[t], out=hs[t + 1])
+        native = native_lstm(dtype)
+        if native is not None:
+            native.forward(state, weights, acts, cs, tanh_cs)
+        else:
+            _lstm_forward_steps(state, weights, acts, cs, tanh_cs)
 
         if any(self.needs_input_grad):
             self.saved = (w_ih, w_hh, acts, state, cs, tanh_cs, reverse)
@@ -167,76 +156,131 @@ class LSTMSequence(Function):
         dtype = acts.dtype
         if reverse:
             d_out = d_out[::-1]
-        w_rec = w_hh.reshape(4, h, h)[_LSTM_ORDER]
-        g_all, i_all, f_all, o_all = acts
-
-        # d ends up holding the gradients of the gate pre-activations. First it holds factors
-        # that the loop multiplies by the cell gradient (g, i, f) or the hidden gradient (o);
-        # dc_factor turns the hidden gradient into its share of the cell gradient.
-        d = xp.empty_like(acts)
-        dg_all, di_all, df_all, do_all = d
-        chunk = _chunk_steps(4, batch, h)
-        dc_factor = xp.empty((min(chunk, steps), batch, h), dtype=dtype)
-        rec = xp.empty((4, batch, h), dtype=dtype)
-        dh = xp.empty((batch, h), dtype=dtype)
+        w_rec = xp.ascontiguousarray(w_hh.reshape(4, h, h)[_LSTM_ORDER])
+        w_in = xp.ascontiguousarray(w_ih.reshape(4, h, features)[_LSTM_ORDER])
+        need_weights = need_w_ih or need_w_hh or any(need_bias)
+        # dc: the gradient reaching the cell state, from the last step's back to c0's
         dc = xp.array(d_cn, dtype=dtype, order="C")
-        tmp = xp.empty((batch, h), dtype=dtype)
-        # dh = sum over the gates of d[:, t] @ w_rec
-        hidden_product = matmul_sum_steps(d.transpose(1, 0, 2, 3), w_rec, out=dh, scratch=rec)
-        for end in range(steps, 0, -chunk):
-            start = max(0, end - chunk)
-            span = slice(start, end)
-            g, i, f, o, tc = g_all[span], i_all[span], f_all[span], o_all[span], tanh_cs[span]
-            dg, di, df, do = dg_all[span], di_all[span], df_all[span], do_all[span]
-            q = dc_factor[: end - start]
-            xp.multiply(g, g, out=dg)
-            xp.subtract(1.0, dg, out=dg)
-            dg *= i
-            xp.subtract(1.0, i, out=di)
-            di *= i
-            di *= g
-            xp.subtract(1.0, f, out=df)
-            df *= f
-            df *= cs[span]
-            xp.subtract(1.0, o, out=do)
-            do *= o
-            do *= tc
-            xp.multiply(tc, tc, out=q)
-            xp.subtract(1.0, q, out=q)
-            q *= o
-            for t in range(end - 1, start - 1, -1):
-                if t == steps - 1:
-                    xp.add(d_hn, d_out[t], out=dh)
-                else:
-                    hidden_product(t + 1)
-                    dh += d_out[t]
-                xp.multiply(dh, q[t - start], out=tmp)
-                dc += tmp
-                driven_by_c = d[:3, t]
-                xp.multiply(driven_by_c, dc, out=driven_by_c)
-                xp.multiply(do_all[t], dh, out=do_all[t])
-                dc *= f_all[t]
+        native = native_lstm(dtype)
+        if native is not None:
+            d_out = xp.ascontiguousarray(d_out, dtype=dtype)
+            d_hn = xp.ascontiguousarray(d_hn, dtype=dtype)
+            saved = (acts, cs, tanh_cs, state)
+            needs = (need_x, need_h0, need_weights)
+            _, d_x, d_h0, d_weights = native.backward(
+                saved, w_rec, w_in if need_x else None, d_out, d_hn, dc, needs
+            )
+        else:
+            # d: the gradients of the gate pre-activations of every step
+            d = xp.empty_like(acts)
+            _lstm_backward_steps(acts, cs, tanh_cs, w_rec, d_out, d_hn, dc, d)
+            flat = d.reshape(4, steps * batch, h)
+            d_h0 = matmul_sum(d[:, 0], w_rec) if need_h0 else None
+            d_x = matmul_sum(flat, w_in).reshape(steps, batch, features) if need_x else None
+            d_weights = None
+            if need_weights:
+                stacked = state[:-1].reshape(steps * batch, state.shape[2])
+                d_weights = matmul(flat.transpose(0, 2, 1), stacked)
 
-        flat = d.reshape(4, steps * batch, h)
-        d_x = d_h0 = d_w_ih = d_w_hh = d_b = None
-        if need_h0:
-            d_h0 = matmul_sum(d[:, 0], w_rec, scratch=rec)
-        if need_x:
-            w_in = w_ih.reshape(4, h, features)[_LSTM_ORDER]
-            d_x = matmul_sum(flat, w_in).reshape(steps, batch, features)
-            if reverse:
-                d_x = d_x[::-1]
-        if need_w_ih or need_w_hh or any(need_bias):
-            width = state.shape[2]
-            d_weights = matmul(flat.transpose(0, 2, 1), state[:-1].reshape(steps * batch, width))[
-                _LSTM_RESTORE
-            ]
+        if d_x is not None and reverse:
+            d_x = d_x[::-1]
+        d_w_ih = d_w_hh = d_b = None
+        if d_weights is not None:
+            d_weights = d_weights[_LSTM_RESTORE]
             d_w_hh = d_weights[:, :, :h].reshape(4 * h, h)
             d_w_ih = d_weights[:, :, h : h + features].reshape(4 * h, features)
             if need_bias:
                 d_b = d_weights[:, :, -1].reshape(4 * h)
         grads = (d_x, d_h0, dc if need_c0 else None, d_w_ih, d_w_hh)
         return (*grads, d_b, d_b) if need_bias else grads
+
+
+def _lstm_forward_steps(
+    state: Array, weights: Array, acts: Array, cs: Array, tanh_cs: Array
+) -> None:
+    """``LSTMSequence``'s time loop on NumPy: fills ``acts`` (pre-activations, then the
+    activations g, i, f, o), the cell states ``cs[1:]``, their tanh and the hidden states in
+    ``state[1:, :, :H]``."""
+    _, steps, batch, h = acts.shape
+    hs = state[:, :, :h]
+    ig = xp.empty((batch, h), dtype=acts.dtype)
+    g_all, i_all, f_all, o_all = acts
+    sigmoid_all = acts[1:]
+    # acts[:, t] = state[t] @ weights
+    recurrent_product = matmul_steps(state[:steps], weights, acts.transpose(1, 0, 2, 3))
+    for t in range(steps):
+        a = recurrent_product(t)
+        xp.tanh(a, out=a)
+        sig = sigmoid_all[:, t]
+        sig *= 0.5
+        sig += 0.5
+        c = cs[t + 1]
+        xp.multiply(f_all[t], cs[t], out=c)
+        xp.multiply(i_all[t], g_all[t], out=ig)
+        c += ig
+        xp.tanh(c, out=tanh_cs[t])
+        xp.multiply(o_all[t], tanh_cs[t], out=hs[t + 1])
+
+
+def _lstm_backward_steps(
+    acts: Array,
+    cs: Array,
+    tanh_cs: Array,
+    w_rec: Array,
+    d_out: Array,
+    d_hn: Array,
+    dc: Array,
+    d: Array,
+) -> None:
+    """``LSTMSequence``'s backward time loop on NumPy: fills ``d`` with the gate gradients of
+    every step and leaves in ``dc`` (given the last cell state's gradient) that of ``c0``."""
+    _, steps, batch, h = acts.shape
+    dtype = acts.dtype
+    g_all, i_all, f_all, o_all = acts
+    # d first holds factors that the loop multiplies by the cell gradient (g, i, f) or the
+    # hidden gradient (o); dc_factor turns the hidden gradient into its share of the cell
+    # gradient.
+    dg_all, di_all, df_all, do_all = d
+    chunk = _chunk_steps(4, batch, h)
+    dc_factor = xp.empty((min(chunk, steps), batch, h), dtype=dtype)
+    rec = xp.empty((4, batch, h), dtype=dtype)
+    dh = xp.empty((batch, h), dtype=dtype)
+    tmp = xp.empty((batch, h), dtype=dtype)
+    # dh = sum over the gates of d[:, t] @ w_rec
+    hidden_product = matmul_sum_steps(d.transpose(1, 0, 2, 3), w_rec, out=dh, scratch=rec)
+    for end in range(steps, 0, -chunk):
+        start = max(0, end - chunk)
+        span = slice(start, end)
+        g, i, f, o, tc = g_all[span], i_all[span], f_all[span], o_all[span], tanh_cs[span]
+        dg, di, df, do = dg_all[span], di_all[span], df_all[span], do_all[span]
+        q = dc_factor[: end - start]
+        xp.multiply(g, g, out=dg)
+        xp.subtract(1.0, dg, out=dg)
+        dg *= i
+        xp.subtract(1.0, i, out=di)
+        di *= i
+        di *= g
+        xp.subtract(1.0, f, out=df)
+        df *= f
+        df *= cs[span]
+        xp.subtract(1.0, o, out=do)
+        do *= o
+        do *= tc
+        xp.multiply(tc, tc, out=q)
+        xp.subtract(1.0, q, out=q)
+        q *= o
+        for t in range(end - 1, start - 1, -1):
+            if t == steps - 1:
+                xp.add(d_hn, d_out[t], out=dh)
+            else:
+                hidden_product(t + 1)
+                dh += d_out[t]
+            xp.multiply(dh, q[t - start], out=tmp)
+            dc += tmp
+            driven_by_c = d[:3, t]
+            xp.multiply(driven_by_c, dc, out=driven_by_c)
+            xp.multiply(do_all[t], dh, out=do_all[t])
+            dc *= f_all[t]
 
 
 class GRUSequence(Function):

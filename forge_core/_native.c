@@ -1,0 +1,337 @@
+/* forge_core's compiled kernels: the time loops of the fused float32 LSTM.
+ *
+ * forge_core/native.py loads this library with ctypes and calls it with NumPy arrays' data
+ * pointers; ctypes lets go of the GIL for the call. forge_core/ops/recurrent.py builds every
+ * buffer and does everything outside the time loops; the loops here replace its NumPy loops
+ * step for step, with the same buffers and the same arithmetic, so that each step costs its
+ * matrix products and a single pass over its gates instead of a dozen NumPy calls.
+ *
+ * The matrix products go to the BLAS that NumPy or forge_core.gemm already runs on: the caller
+ * passes the address of its cblas_sgemm and whether that takes 64-bit integers (ILP64, as in
+ * NumPy's bundled OpenBLAS) or 32-bit ones (LP64, as in MKL's libmkl_rt).
+ *
+ * Buffer shapes, all C-contiguous float32 (T steps, B batch rows, H hidden units, W the width
+ * of a state row [h | x | 1]):
+ *   state   (T + 1, B, W)  forward fills the h part of rows 1..T
+ *   weights (4, W, H)      gates in the order g, i, f, o; the sigmoid gates' rows pre-halved
+ *   acts    (4, T, B, H)   pre-activations, then (in place) the activations
+ *   cs      (T + 1, B, H)  cell states, cs[0] given
+ *   tanh_cs (T, B, H)
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+typedef void (*sgemm64_fn)(int, int, int, int64_t, int64_t, int64_t, float, const float *,
+                           int64_t, const float *, int64_t, float, float *, int64_t);
+typedef void (*sgemm32_fn)(int, int, int, int32_t, int32_t, int32_t, float, const float *,
+                           int32_t, const float *, int32_t, float, float *, int32_t);
+
+typedef struct {
+    void *function;
+    int ilp64;
+} Gemm;
+
+/* c = a @ b + beta * c for row-major b (k, n) and a (m, k), or a stored as its transpose (k, m)
+ * when trans_a is set. */
+static void gemm(const Gemm *g, int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
+                 int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
+{
+    int ta = trans_a ? TRANS : NO_TRANS;
+    if (g->ilp64)
+        ((sgemm64_fn)g->function)(ROW_MAJOR, ta, NO_TRANS, m, n, k, 1.0f, a, lda, b, ldb, beta,
+                                  c, ldc);
+    else
+        ((sgemm32_fn)g->function)(ROW_MAJOR, ta, NO_TRANS, (int32_t)m, (int32_t)n, (int32_t)k,
+                                  1.0f, a, (int32_t)lda, b, (int32_t)ldb, beta, c,
+                                  (int32_t)ldc);
+}
+
+/* tanh of a float to within an ulp of float32, with no branch and no library call, so that
+ * the compiler vectorises the loops that call it. Both of two forms are computed, and |x|
+ * picks one:
+ *   |x| < 0.625: a + a^3 Q(a^2), Q a polynomial fitted to (tanh(a) - a) / a^3 on [0, 0.625]
+ *                (relative error within 0.77 ulp, checked by tests/forge_core/test_native.py);
+ *   otherwise:   (1 - e) / (1 + e) with e = exp(-2a) <= 0.29, so that 1 - e loses nothing;
+ *                exp is 2^n times a degree-7 Taylor polynomial on |r| <= ln(2)/2.
+ * From |x| = 10 on, tanh rounds to 1 in float32. The selects vectorise as blends when the
+ * library is compiled with -fno-trapping-math (setup.py). */
+static inline float tanh_f32(float x)
+{
+    float a = x < 0 ? -x : x;
+    a = a > 10.0f ? 10.0f : a; /* a NaN stays a NaN */
+    float s = a * a;
+    float q = -0.005705742631107569f;
+    q = q * s + 0.020639752969145775f;
+    q = q * s - 0.053739916533231735f;
+    q = q * s + 0.13331444561481476f;
+    q = q * s - 0.3333328068256378f;
+    float small = a + a * s * q;
+
+    float y = -2.0f * a; /* in [-20, 0] */
+    /* n = y / ln 2 rounded to an integer: adding 1.5 * 2^23 leaves no bits for a fraction */
+    float n = (y * 1.44269504f + 12582912.0f) - 12582912.0f;
+    float r = (y - n * 0.693359375f) + n * 2.12194440e-4f; /* ln 2 in two parts */
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    /* 2^n for integer n in [-29, 0], from its exponent bits */
+    int32_t scale_bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &scale_bits, sizeof scale);
+    float e = p * scale;
+    float large = (1.0f - e) / (1.0f + e);
+
+    float t = a < 0.625f ? small : large;
+    return __builtin_copysignf(t, x);
+}
+
+/* Each loop that calls it is compiled for AVX-512, AVX2 and plain x86-64, and the loader picks
+ * the one the processor runs. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+/* out[j] = tanh(x[j]) for n values: for tests of tanh_f32 against a reference. */
+VECTOR_CLONES void forge_tanh_f32(int64_t n, const float *x, float *out)
+{
+    for (int64_t j = 0; j < n; j++)
+        out[j] = tanh_f32(x[j]);
+}
+
+/* One forward step's gates, cell and hidden state for one batch row of H values. */
+VECTOR_CLONES static void lstm_forward_gates(int64_t hidden, float *restrict g, float *restrict i,
+                                             float *restrict f, float *restrict o,
+                                             const float *restrict c_prev, float *restrict c,
+                                             float *restrict tanh_c, float *restrict h)
+{
+    for (int64_t j = 0; j < hidden; j++) {
+        float gj = tanh_f32(g[j]);
+        float ij = 0.5f * tanh_f32(i[j]) + 0.5f;
+        float fj = 0.5f * tanh_f32(f[j]) + 0.5f;
+        float oj = 0.5f * tanh_f32(o[j]) + 0.5f;
+        float cj = fj * c_prev[j] + ij * gj;
+        float tj = tanh_f32(cj);
+        g[j] = gj;
+        i[j] = ij;
+        f[j] = fj;
+        o[j] = oj;
+        c[j] = cj;
+        tanh_c[j] = tj;
+        h[j] = oj * tj;
+    }
+}
+
+/* Everything a loop needs. Each of `parts` threads runs it for its own share of the work
+ * (part = 0, 1, ...). The time loops split the batch rows: the rows of an LSTM never meet, a
+ * row's gates, states and gradients depend on that row alone, so the threads run the whole
+ * sequence without waiting for each other. */
+typedef struct {
+    Gemm gemm;
+    int64_t part, parts;
+    int64_t steps, batch, hidden, width, features;
+    float *state, *acts, *cs, *tanh_cs;          /* forward fills these */
+    const float *weights;                         /* forward reads */
+    const float *w_rec, *w_in, *d_out, *d_hn;     /* backward reads */
+    float *dc, *d, *dh, *d_x, *d_h0, *d_weights; /* backward fills */
+} Loop;
+
+/* The share [*lo, *hi) of `total` that part `part` of `parts` takes. */
+static void share(int64_t total, const Loop *L, int64_t *lo, int64_t *hi)
+{
+    *lo = total * L->part / L->parts;
+    *hi = total * (L->part + 1) / L->parts;
+}
+
+/* Runs `work` on `threads` threads, part 0 on the calling thread. Returns 0, or the error
+ * number of a thread that could not start (no part ran then). */
+static int run_parts(const Loop *loop, int64_t threads, void *(*work)(void *))
+{
+    enum { MAX_THREADS = 64 };
+    pthread_t workers[MAX_THREADS];
+    Loop parts[MAX_THREADS];
+    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    for (int64_t p = 0; p < threads; p++) {
+        parts[p] = *loop;
+        parts[p].part = p;
+        parts[p].parts = threads;
+    }
+    int64_t started = 1;
+    int error = 0;
+    for (; started < threads; started++) {
+        error = pthread_create(&workers[started], NULL, work, &parts[started]);
+        if (error)
+            break;
+    }
+    if (!error)
+        work(&parts[0]);
+    for (int64_t p = 1; p < started; p++)
+        pthread_join(workers[p], NULL);
+    return error;
+}
+
+static void *lstm_forward_rows(void *argument)
+{
+    const Loop *L = argument;
+    int64_t B = L->batch, H = L->hidden, W = L->width, n = B * H, gate = L->steps * n;
+    int64_t row0, row1;
+    share(B, L, &row0, &row1);
+    for (int64_t t = 0; t < L->steps && row1 > row0; t++) {
+        float *a = L->acts + t * n;
+        for (int k = 0; k < 4; k++)
+            gemm(&L->gemm, 0, row1 - row0, H, W, L->state + (t * B + row0) * W, W,
+                 L->weights + k * W * H, H, 0.0f, a + k * gate + row0 * H, H);
+        /* h_t goes into the first H columns of each row of state[t + 1] */
+        for (int64_t b = row0; b < row1; b++) {
+            int64_t at = b * H;
+            lstm_forward_gates(H, a + at, a + gate + at, a + 2 * gate + at, a + 3 * gate + at,
+                               L->cs + t * n + at, L->cs + (t + 1) * n + at,
+                               L->tanh_cs + t * n + at, L->state + ((t + 1) * B + b) * W);
+        }
+    }
+    return NULL;
+}
+
+/* The forward time loop over `threads` threads (at most one per batch row): fills acts (the
+ * activations g, i, f, o), cs[1:], tanh_cs and the h part of state[1:]. Returns 0 or an
+ * error number. */
+int forge_lstm_forward_f32(void *sgemm, int ilp64, int64_t threads, int64_t steps, int64_t batch,
+                           int64_t hidden, int64_t width, float *state, const float *weights,
+                           float *acts, float *cs, float *tanh_cs)
+{
+    Loop loop = {.gemm = {sgemm, ilp64}, .steps = steps, .batch = batch, .hidden = hidden,
+                 .width = width, .state = state, .weights = weights, .acts = acts, .cs = cs,
+                 .tanh_cs = tanh_cs};
+    return run_parts(&loop, threads < batch ? threads : batch, lstm_forward_rows);
+}
+
+/* One backward step over n values: dh is the gradient reaching h_t, dc the one reaching c_t
+ * from later steps, which leaves as the gradient reaching c_{t-1}. Writes the gradients of
+ * the gate pre-activations (the true ones, not the halved ones the forward ran through tanh). */
+VECTOR_CLONES static void lstm_backward_gates(int64_t n, const float *restrict g,
+                                              const float *restrict i, const float *restrict f,
+                                              const float *restrict o,
+                                              const float *restrict c_prev,
+                                              const float *restrict tanh_c,
+                                              const float *restrict dh, float *restrict dc,
+                                              float *restrict dg, float *restrict di,
+                                              float *restrict df, float *restrict d_o)
+{
+    for (int64_t j = 0; j < n; j++) {
+        float gj = g[j], ij = i[j], fj = f[j], oj = o[j], tj = tanh_c[j], dhj = dh[j];
+        float dcj = dc[j] + dhj * oj * (1.0f - tj * tj);
+        dg[j] = dcj * ij * (1.0f - gj * gj);
+        di[j] = dcj * gj * ij * (1.0f - ij);
+        df[j] = dcj * c_prev[j] * fj * (1.0f - fj);
+        d_o[j] = dhj * tj * oj * (1.0f - oj);
+        dc[j] = dcj * fj;
+    }
+}
+
+static void *lstm_backward_rows(void *argument)
+{
+    const Loop *L = argument;
+    int64_t B = L->batch, H = L->hidden, n = B * H, gate = L->steps * n;
+    int64_t row0, row1;
+    share(B, L, &row0, &row1);
+    int64_t at = row0 * H, count = (row1 - row0) * H;
+    float *dh = L->dh + at, *dc = L->dc + at;
+    for (int64_t t = L->steps - 1; t >= 0 && count > 0; t--) {
+        memcpy(dh, L->d_out + t * n + at, (size_t)count * sizeof *dh);
+        if (t == L->steps - 1) {
+            for (int64_t j = 0; j < count; j++)
+                dh[j] += L->d_hn[at + j];
+        } else {
+            /* dh += sum over the gates of d[k, t + 1] @ w_rec[k] */
+            for (int k = 0; k < 4; k++)
+                gemm(&L->gemm, 0, row1 - row0, H, H, L->d + k * gate + (t + 1) * n + at, H,
+                     L->w_rec + k * H * H, H, 1.0f, dh, H);
+        }
+        const float *a = L->acts + t * n + at;
+        float *dt = L->d + t * n + at;
+        lstm_backward_gates(count, a, a + gate, a + 2 * gate, a + 3 * gate, L->cs + t * n + at,
+                            L->tanh_cs + t * n + at, dh, dc, dt, dt + gate, dt + 2 * gate,
+                            dt + 3 * gate);
+    }
+    return NULL;
+}
+
+/* The products of the gate gradients d (4, T * B, H) of all steps, each part its own rows of
+ * each result: d_weights[k] = d[k].T @ state[:-1] (the gradients of W_hh, W_ih and the bias
+ * at once), d_x = sum_k d[k] @ w_in[k], d_h0 = sum_k d[k, step 0] @ w_rec[k]. A NULL result
+ * is not needed. */
+static void *lstm_gradient_products(void *argument)
+{
+    const Loop *L = argument;
+    int64_t B = L->batch, H = L->hidden, W = L->width, I = L->features;
+    int64_t N = L->steps * B, gate = N * H, lo, hi;
+    if (L->d_weights) {
+        share(4 * H, L, &lo, &hi);
+        for (int64_t k = 0; k < 4; k++) {
+            int64_t j0 = lo > k * H ? lo - k * H : 0, j1 = hi < (k + 1) * H ? hi - k * H : H;
+            if (j1 > j0)
+                gemm(&L->gemm, 1, j1 - j0, W, N, L->d + k * gate + j0, H, L->state, W, 0.0f,
+                     L->d_weights + (k * H + j0) * W, W);
+        }
+    }
+    if (L->d_x) {
+        share(N, L, &lo, &hi);
+        for (int64_t k = 0; k < 4 && hi > lo; k++)
+            gemm(&L->gemm, 0, hi - lo, I, H, L->d + k * gate + lo * H, H, L->w_in + k * H * I, I,
+                 k ? 1.0f : 0.0f, L->d_x + lo * I, I);
+    }
+    if (L->d_h0) {
+        share(B, L, &lo, &hi);
+        for (int64_t k = 0; k < 4 && hi > lo; k++)
+            gemm(&L->gemm, 0, hi - lo, H, H, L->d + k * gate + lo * H, H, L->w_rec + k * H * H,
+                 H, k ? 1.0f : 0.0f, L->d_h0 + lo * H, H);
+    }
+    return NULL;
+}
+
+/* The backward pass over `threads` threads. d_out (T, B, H) and d_hn (B, H) are the gradients
+ * reaching the outputs and the last hidden state; dc (B, H) enters holding the gradient of the
+ * last cell state and leaves holding that of c0. w_rec (4, H, H) and w_in (4, H, I) are
+ * W_hh's and W_ih's gate blocks, unscaled, in the order g, i, f, o. d (4, T, B, H) receives
+ * the gate gradients of every step; dh (B, H) is scratch; d_x (T, B, I), d_h0 (B, H) and
+ * d_weights (4, H, W) receive what their names say, each unless NULL. Returns 0 or an error
+ * number. */
+int forge_lstm_backward_f32(void *sgemm, int ilp64, int64_t threads, int64_t steps,
+                            int64_t batch, int64_t hidden, int64_t width, int64_t features,
+                            const float *acts,
+                            const float *cs, const float *tanh_cs, const float *state,
+                            const float *w_rec, const float *w_in, const float *d_out,
+                            const float *d_hn, float *dc, float *d, float *dh, float *d_x,
+                            float *d_h0, float *d_weights)
+{
+    /* the loops only read acts, cs, tanh_cs and state, which the forward pass filled */
+    Loop loop = {.gemm = {sgemm, ilp64}, .steps = steps, .batch = batch, .hidden = hidden,
+                 .width = width, .features = features, .acts = (float *)acts,
+                 .cs = (float *)cs, .tanh_cs = (float *)tanh_cs, .state = (float *)state,
+                 .w_rec = w_rec, .w_in = w_in, .d_out = d_out, .d_hn = d_hn, .dc = dc, .d = d,
+                 .dh = dh, .d_x = d_x, .d_h0 = d_h0, .d_weights = d_weights};
+    int error = run_parts(&loop, threads < batch ? threads : batch, lstm_backward_rows);
+    return error ? error : run_parts(&loop, threads, lstm_gradient_products);
+}
+
+/* An importable module too, so that setuptools builds and installs it as an extension; its
+ * functions are reached through ctypes, not through Python. */
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_native",
+    .m_doc = "forge_core's compiled kernels (see forge_core.native).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }

@@ -1,0 +1,169 @@
+"""forge_core's compiled kernels (``forge_core/_native.c``), reached through ctypes.
+
+Why: the fused LSTM (``forge_core/ops/recurrent.py``) runs a dozen NumPy calls per time step
+around each step's matrix product, and at the sizes people train on a CPU those calls' own
+overhead costs more than their arithmetic: on the ``lstm`` benchmark (hidden 64, batch 64) the
+elementwise work of a forward step took 28 µs beside a 23 µs product. The kernels run the
+whole time loop in C, one pass over the gates per step, with the products on the same BLAS
+that NumPy (or ``forge_core.gemm``'s MKL) runs, and without the GIL (docs/benchmarks.md).
+
+They cover float32, the precision people train in; float64 (the gradient checks) stays on
+NumPy, whose ``tanh`` is exact to the last bit there. The same tests run both paths.
+
+Which one runs:
+
+* ``FORGE_KERNELS=native`` (the default): the compiled kernels, where the install built them
+  (it needs a C compiler; ``pip`` goes on without one) and the BLAS is one they can call;
+  otherwise NumPy, and ``native_available()`` says False.
+* ``FORGE_KERNELS=numpy``: always NumPy.
+
+``set_kernels`` switches at run time (the tests run the layers under both).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from importlib import util
+from typing import Any
+
+import numpy as np
+
+from forge_core import gemm
+from forge_core.backend import Array
+
+_p, _i, _n = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
+
+
+def _load() -> Any | None:
+    spec = util.find_spec("forge_core._native")
+    if spec is None or spec.origin is None:
+        return None
+    try:
+        library = ctypes.CDLL(spec.origin)
+    except OSError:
+        return None
+    forward, backward = library.forge_lstm_forward_f32, library.forge_lstm_backward_f32
+    forward.argtypes = [_p, _i, _n, _n, _n, _n, _n, *[_p] * 5]
+    backward.argtypes = [_p, _i, _n, _n, _n, _n, _n, _n, *[_p] * 14]
+    forward.restype = backward.restype = _i
+    library.forge_tanh_f32.argtypes = [_n, _p, _p]
+    library.forge_tanh_f32.restype = None
+    return library
+
+
+_library = _load()
+_enabled = True
+
+
+def set_kernels(name: str | None = None) -> None:
+    """Run the layers that have a compiled kernel on ``"native"`` or ``"numpy"``; None reads
+    ``FORGE_KERNELS``."""
+    global _enabled
+    if name is None:
+        name = os.environ.get("FORGE_KERNELS", "").strip().lower() or "native"
+    if name not in ("native", "numpy"):
+        raise ValueError(f"FORGE_KERNELS must be native or numpy, got {name[:40]!r}")
+    _enabled = name == "native"
+
+
+set_kernels()
+
+
+def native_available() -> bool:
+    """Whether the compiled kernels were built and can call the BLAS in use."""
+    return _library is not None and gemm.blas() is not None
+
+
+def _pointer(a: Array | None) -> int:
+    """The data address of a float32 array, 0 (NULL) for None."""
+    if a is None:
+        return 0
+    if not (a.flags.c_contiguous and a.dtype == np.float32):
+        raise ValueError("the compiled kernels take C-contiguous float32 arrays")
+    return int(a.ctypes.data)
+
+
+class NativeLSTM:
+    """The fused LSTM's forward and backward time loops in C; shapes as in ``_native.c``.
+
+    The loops split the batch rows between as many threads as the BLAS may use (an LSTM's
+    rows never meet, so the threads run the whole sequence without waiting for each other),
+    and hold the BLAS to one thread of its own meanwhile: each thread's products are small,
+    and the BLAS's threads would only wait for a core.
+    """
+
+    def __init__(self, library: Any, blas: gemm.Blas) -> None:
+        self._library = library
+        self._blas = blas
+
+    def _run(self, function: Any, batch: int, *arguments: Any) -> None:
+        blas = self._blas
+        threads = min(blas.get_threads(), batch)
+        if threads > 1:
+            blas.set_threads(1)
+        try:
+            error = function(blas.sgemm, blas.ilp64, threads, *arguments)
+        finally:
+            if threads > 1:
+                blas.set_threads(threads)
+        if error:
+            raise OSError(error, f"forge_core's LSTM kernel could not start its threads: "
+                                 f"{os.strerror(error)}")  # fmt: skip
+
+    def forward(self, state: Array, weights: Array, acts: Array, cs: Array, tanh_cs: Array) -> None:
+        _, steps, batch, hidden = acts.shape
+        arrays = (state, weights, acts, cs, tanh_cs)
+        self._run(
+            self._library.forge_lstm_forward_f32, batch, steps, batch, hidden, state.shape[2],
+            *(_pointer(a) for a in arrays),
+        )  # fmt: skip
+
+    def backward(
+        self,
+        saved: tuple[Array, Array, Array, Array],
+        w_rec: Array,
+        w_in: Array | None,
+        d_out: Array,
+        d_hn: Array,
+        dc: Array,
+        needs: tuple[bool, bool, bool],
+    ) -> tuple[Array, Array | None, Array | None, Array | None]:
+        """The gate gradients of every step ``d`` (4, T, B, H), and those of x, h0 and the
+        stacked ``[W_hh | W_ih | b]`` of each gate (4, H, W) where ``needs`` asks for them, in
+        that order; ``dc`` leaves holding c0's gradient. ``saved`` is the forward's ``acts``,
+        ``cs``, ``tanh_cs`` and ``state``."""
+        acts, cs, tanh_cs, state = saved
+        _, steps, batch, hidden = acts.shape
+        width = state.shape[2]
+        features = 0 if w_in is None else w_in.shape[2]
+        need_x, need_h0, need_weights = needs
+        empty = np.empty
+        d = empty(acts.shape, np.float32)
+        dh = empty((batch, hidden), np.float32)
+        d_x = empty((steps, batch, features), np.float32) if need_x else None
+        d_h0 = empty((batch, hidden), np.float32) if need_h0 else None
+        d_weights = empty((4, hidden, width), np.float32) if need_weights else None
+        arrays = (acts, cs, tanh_cs, state, w_rec, w_in, d_out, d_hn, dc, d, dh, d_x, d_h0)
+        self._run(
+            self._library.forge_lstm_backward_f32, batch, steps, batch, hidden, width, features,
+            *(_pointer(a) for a in (*arrays, d_weights)),
+        )  # fmt: skip
+        return d, d_x, d_h0, d_weights
+
+
+def native_lstm(dtype: Any) -> NativeLSTM | None:
+    """The compiled LSTM loops for arrays of ``dtype``, or None where NumPy runs them."""
+    if not _enabled or _library is None or np.dtype(dtype) != np.float32:
+        return None
+    blas = gemm.blas()
+    return None if blas is None else NativeLSTM(_library, blas)
+
+
+def tanh_f32(x: Array) -> Array:
+    """The kernels' own float32 ``tanh`` of a C-contiguous array, for testing its accuracy."""
+    if _library is None:
+        raise RuntimeError("forge_core's compiled kernels are not built")
+    out = np.empty_like(x)
+    _library.forge_tanh_f32(x.size, _pointer(x), _pointer(out))
+    return out
