@@ -108,6 +108,7 @@ class _MKL:
         lib.MKL_Set_Interface_Layer(_LP64)
         lib.MKL_Set_Num_Threads(threads)
         lib.MKL_Get_Max_Threads.restype = ctypes.c_int
+        lib.MKL_Set_Num_Threads_Local.restype = ctypes.c_int
         self.gemm: dict[Any, Any] = {}
         self.gemm_batch: dict[Any, Any] = {}
         i, p, n = ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t
@@ -123,6 +124,12 @@ class _MKL:
             batch.restype = None
             self.gemm[dtype] = gemm
             self.gemm_batch[dtype] = batch
+
+    def set_threads(self, threads: int) -> None:
+        """MKL's thread count for new threads and for this one, which may have a count of its
+        own (PyTorch's ``set_num_threads`` gives the calling thread one)."""
+        self.library.MKL_Set_Num_Threads(threads)
+        self.library.MKL_Set_Num_Threads_Local(threads)
 
 
 def _load_mkl() -> _MKL | None:
@@ -213,9 +220,8 @@ def blas() -> Blas | None:
     them, else NumPy's own OpenBLAS (64-bit), so that compiled kernels share its threads.
     None when neither can be found."""
     if _mkl is not None:
-        lib = _mkl.library
-        return Blas(_address(_mkl.gemm[np.dtype(np.float32)]), False, lib.MKL_Get_Max_Threads,
-                    lib.MKL_Set_Num_Threads)  # fmt: skip
+        sgemm = _address(_mkl.gemm[np.dtype(np.float32)])
+        return Blas(sgemm, False, _mkl.library.MKL_Get_Max_Threads, _mkl.set_threads)
     if not _numpy_blas:
         _numpy_blas.append(_load_numpy_blas())
     return _numpy_blas[0]

@@ -3,6 +3,7 @@ and whatever MKL cannot take goes to NumPy instead of giving a wrong answer."""
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable
 from typing import Any
 
@@ -264,3 +265,26 @@ def test_steps_leave_to_numpy_what_they_cannot_step_through(gemm_backend: str):
     assert not _runs_on_mkl(step)
     expected = np.matmul(joint[2, :, :7], weights)
     _close(step(2), expected)
+
+
+def test_blas_gives_compiled_kernels_a_working_sgemm(gemm_backend: str):
+    blas = gemm.blas()
+    assert blas is not None
+    # NumPy's bundled OpenBLAS takes 64-bit integers, MKL's LP64 interface 32-bit ones
+    assert blas.ilp64 == (gemm_backend == "numpy")
+    integer = ctypes.c_int64 if blas.ilp64 else ctypes.c_int32
+    f, p, i = ctypes.c_float, ctypes.c_void_p, ctypes.c_int
+    signature = ctypes.CFUNCTYPE(
+        None, i, i, i, *[integer] * 3, f, p, integer, p, integer, f, p, integer
+    )
+    sgemm = signature(blas.sgemm)
+    a, b = _random((5, 7)), _random((7, 3), seed=1)
+    c = np.ones((5, 3), np.float32)
+    # row-major, no transposes: c = a @ b + 0.5 * c
+    sgemm(101, 111, 111, 5, 3, 7, 1.0, a.ctypes.data, 7, b.ctypes.data, 3, 0.5, c.ctypes.data, 3)
+    _close(c, a @ b + np.float32(0.5))
+    before = blas.get_threads()
+    blas.set_threads(1)
+    assert blas.get_threads() == 1
+    blas.set_threads(before)
+    assert blas.get_threads() == before
