@@ -44,7 +44,7 @@ $(BIN)/python:
 	echo "Creating $(VENV) with $$python"; \
 	"$$python" -m venv $(VENV)
 
-$(INSTALLED): pyproject.toml setup.py forge_core/_native.c | $(BIN)/python
+$(INSTALLED): pyproject.toml setup.py $(wildcard forge_core/_native/*) | $(BIN)/python
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -e '.[test,bench,mkl]'
 	touch $@

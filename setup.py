@@ -1,4 +1,4 @@
-"""The one compiled part of the project: forge_core's kernels (forge_core/_native.c).
+"""The one compiled part of the project: forge_core's kernels (forge_core/_native/).
 
 Everything else about the package is in pyproject.toml; this file exists because the
 compiler's flags depend on the processor family. The extension is optional: where it cannot
@@ -7,6 +7,7 @@ alone (forge_core/native.py says which one runs).
 """
 
 import platform
+from pathlib import Path
 
 from setuptools import Extension, setup
 
@@ -19,7 +20,8 @@ setup(
     ext_modules=[
         Extension(
             "forge_core._native",
-            sources=["forge_core/_native.c"],
+            sources=sorted(str(p) for p in Path("forge_core/_native").glob("*.c")),
+            depends=sorted(str(p) for p in Path("forge_core/_native").glob("*.h")),
             extra_compile_args=flags,
             optional=True,
         )

@@ -1,4 +1,4 @@
-/* forge_core's compiled kernels: the time loops of the fused float32 LSTM.
+/* The time loops of the fused float32 LSTM, and the products of its backward pass.
  *
  * forge_core/native.py loads this library with ctypes and calls it with NumPy arrays' data
  * pointers; ctypes lets go of the GIL for the call. forge_core/ops/recurrent.py builds every
@@ -6,9 +6,7 @@
  * step for step, with the same buffers and the same arithmetic, so that each step costs its
  * matrix products and a single pass over its gates instead of a dozen NumPy calls.
  *
- * The matrix products go to the BLAS that NumPy or forge_core.gemm already runs on: the caller
- * passes the address of its cblas_sgemm and whether that takes 64-bit integers (ILP64, as in
- * NumPy's bundled OpenBLAS) or 32-bit ones (LP64, as in MKL's libmkl_rt).
+ * The matrix products go to the BLAS that NumPy or forge_core.gemm already runs on (blas.h).
  *
  * Buffer shapes, all C-contiguous float32 (T steps, B batch rows, H hidden units, W the width
  * of a state row [h | x | 1]):
@@ -18,38 +16,11 @@
  *   cs      (T + 1, B, H)  cell states, cs[0] given
  *   tanh_cs (T, B, H)
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
-enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
-
-typedef void (*sgemm64_fn)(int, int, int, int64_t, int64_t, int64_t, float, const float *,
-                           int64_t, const float *, int64_t, float, float *, int64_t);
-typedef void (*sgemm32_fn)(int, int, int, int32_t, int32_t, int32_t, float, const float *,
-                           int32_t, const float *, int32_t, float, float *, int32_t);
-
-typedef struct {
-    void *function;
-    int ilp64;
-} Gemm;
-
-/* c = a @ b + beta * c for row-major b (k, n) and a (m, k), or a stored as its transpose (k, m)
- * when trans_a is set. */
-static void gemm(const Gemm *g, int trans_a, int64_t m, int64_t n, int64_t k, const float *a,
-                 int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc)
-{
-    int ta = trans_a ? TRANS : NO_TRANS;
-    if (g->ilp64)
-        ((sgemm64_fn)g->function)(ROW_MAJOR, ta, NO_TRANS, m, n, k, 1.0f, a, lda, b, ldb, beta,
-                                  c, ldc);
-    else
-        ((sgemm32_fn)g->function)(ROW_MAJOR, ta, NO_TRANS, (int32_t)m, (int32_t)n, (int32_t)k,
-                                  1.0f, a, (int32_t)lda, b, (int32_t)ldb, beta, c,
-                                  (int32_t)ldc);
-}
+#include "blas.h"
+#include "parts.h"
 
 /* tanh of a float to within an ulp of float32, with no branch and no library call, so that
  * the compiler vectorises the loops that call it. Both of two forms are computed, and |x|
@@ -133,13 +104,11 @@ VECTOR_CLONES static void lstm_forward_gates(int64_t hidden, float *restrict g, 
     }
 }
 
-/* Everything a loop needs. Each of `parts` threads runs it for its own share of the work
- * (part = 0, 1, ...). The time loops split the batch rows: the rows of an LSTM never meet, a
+/* Everything the loops need. The time loops split the batch rows between the threads: the rows of an LSTM never meet, a
  * row's gates, states and gradients depend on that row alone, so the threads run the whole
  * sequence without waiting for each other. */
 typedef struct {
     Gemm gemm;
-    int64_t part, parts;
     int64_t steps, batch, hidden, width, features;
     float *state, *acts, *cs, *tanh_cs;          /* forward fills these */
     const float *weights;                         /* forward reads */
@@ -147,46 +116,13 @@ typedef struct {
     float *dc, *d, *dh, *d_x, *d_h0, *d_weights; /* backward fills */
 } Loop;
 
-/* The share [*lo, *hi) of `total` that part `part` of `parts` takes. */
-static void share(int64_t total, const Loop *L, int64_t *lo, int64_t *hi)
-{
-    *lo = total * L->part / L->parts;
-    *hi = total * (L->part + 1) / L->parts;
-}
-
-/* Runs `work` on `threads` threads, part 0 on the calling thread. Returns 0, or the error
- * number of a thread that could not start (no part ran then). */
-static int run_parts(const Loop *loop, int64_t threads, void *(*work)(void *))
-{
-    enum { MAX_THREADS = 64 };
-    pthread_t workers[MAX_THREADS];
-    Loop parts[MAX_THREADS];
-    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-    for (int64_t p = 0; p < threads; p++) {
-        parts[p] = *loop;
-        parts[p].part = p;
-        parts[p].parts = threads;
-    }
-    int64_t started = 1;
-    int error = 0;
-    for (; started < threads; started++) {
-        error = pthread_create(&workers[started], NULL, work, &parts[started]);
-        if (error)
-            break;
-    }
-    if (!error)
-        work(&parts[0]);
-    for (int64_t p = 1; p < started; p++)
-        pthread_join(workers[p], NULL);
-    return error;
-}
-
 static void *lstm_forward_rows(void *argument)
 {
-    const Loop *L = argument;
+    const Part *part = argument;
+    const Loop *L = part->job;
     int64_t B = L->batch, H = L->hidden, W = L->width, n = B * H, gate = L->steps * n;
     int64_t row0, row1;
-    share(B, L, &row0, &row1);
+    forge_share(part, B, &row0, &row1);
     for (int64_t t = 0; t < L->steps && row1 > row0; t++) {
         float *a = L->acts + t * n;
         for (int k = 0; k < 4; k++)
@@ -213,7 +149,7 @@ int forge_lstm_forward_f32(void *sgemm, int ilp64, int64_t threads, int64_t step
     Loop loop = {.gemm = {sgemm, ilp64}, .steps = steps, .batch = batch, .hidden = hidden,
                  .width = width, .state = state, .weights = weights, .acts = acts, .cs = cs,
                  .tanh_cs = tanh_cs};
-    return run_parts(&loop, threads < batch ? threads : batch, lstm_forward_rows);
+    return forge_run_parts(&loop, threads < batch ? threads : batch, lstm_forward_rows);
 }
 
 /* One backward step over n values: dh is the gradient reaching h_t, dc the one reaching c_t
@@ -241,10 +177,11 @@ VECTOR_CLONES static void lstm_backward_gates(int64_t n, const float *restrict g
 
 static void *lstm_backward_rows(void *argument)
 {
-    const Loop *L = argument;
+    const Part *part = argument;
+    const Loop *L = part->job;
     int64_t B = L->batch, H = L->hidden, n = B * H, gate = L->steps * n;
     int64_t row0, row1;
-    share(B, L, &row0, &row1);
+    forge_share(part, B, &row0, &row1);
     int64_t at = row0 * H, count = (row1 - row0) * H;
     float *dh = L->dh + at, *dc = L->dc + at;
     for (int64_t t = L->steps - 1; t >= 0 && count > 0; t--) {
@@ -273,11 +210,12 @@ static void *lstm_backward_rows(void *argument)
  * is not needed. */
 static void *lstm_gradient_products(void *argument)
 {
-    const Loop *L = argument;
+    const Part *part = argument;
+    const Loop *L = part->job;
     int64_t B = L->batch, H = L->hidden, W = L->width, I = L->features;
     int64_t N = L->steps * B, gate = N * H, lo, hi;
     if (L->d_weights) {
-        share(4 * H, L, &lo, &hi);
+        forge_share(part, 4 * H, &lo, &hi);
         for (int64_t k = 0; k < 4; k++) {
             int64_t j0 = lo > k * H ? lo - k * H : 0, j1 = hi < (k + 1) * H ? hi - k * H : H;
             if (j1 > j0)
@@ -286,13 +224,13 @@ static void *lstm_gradient_products(void *argument)
         }
     }
     if (L->d_x) {
-        share(N, L, &lo, &hi);
+        forge_share(part, N, &lo, &hi);
         for (int64_t k = 0; k < 4 && hi > lo; k++)
             gemm(&L->gemm, 0, hi - lo, I, H, L->d + k * gate + lo * H, H, L->w_in + k * H * I, I,
                  k ? 1.0f : 0.0f, L->d_x + lo * I, I);
     }
     if (L->d_h0) {
-        share(B, L, &lo, &hi);
+        forge_share(part, B, &lo, &hi);
         for (int64_t k = 0; k < 4 && hi > lo; k++)
             gemm(&L->gemm, 0, hi - lo, H, H, L->d + k * gate + lo * H, H, L->w_rec + k * H * H,
                  H, k ? 1.0f : 0.0f, L->d_h0 + lo * H, H);
@@ -321,17 +259,7 @@ int forge_lstm_backward_f32(void *sgemm, int ilp64, int64_t threads, int64_t ste
                  .cs = (float *)cs, .tanh_cs = (float *)tanh_cs, .state = (float *)state,
                  .w_rec = w_rec, .w_in = w_in, .d_out = d_out, .d_hn = d_hn, .dc = dc, .d = d,
                  .dh = dh, .d_x = d_x, .d_h0 = d_h0, .d_weights = d_weights};
-    int error = run_parts(&loop, threads < batch ? threads : batch, lstm_backward_rows);
-    return error ? error : run_parts(&loop, threads, lstm_gradient_products);
+    int error = forge_run_parts(&loop, threads < batch ? threads : batch, lstm_backward_rows);
+    return error ? error : forge_run_parts(&loop, threads, lstm_gradient_products);
 }
 
-/* An importable module too, so that setuptools builds and installs it as an extension; its
- * functions are reached through ctypes, not through Python. */
-static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT,
-    .m_name = "_native",
-    .m_doc = "forge_core's compiled kernels (see forge_core.native).",
-    .m_size = -1,
-};
-
-PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
