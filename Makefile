@@ -130,5 +130,5 @@ format: $(INSTALLED) ## fix what ruff can fix and format the code
 
 clean: ## remove .venv, caches and build outputs
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .pytest_cache .ruff_cache .hypothesis
-	rm -rf webapp/node_modules webapp/dist artifacts
+	rm -rf webapp/node_modules webapp/dist artifacts forge_core/_native.*.so
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
