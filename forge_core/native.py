@@ -84,38 +84,42 @@ def _pointer(a: Array | None) -> int:
     return int(a.ctypes.data)
 
 
-class NativeLSTM:
-    """The fused LSTM's forward and backward time loops in C; shapes as in ``_native.c``.
-
-    The loops split the batch rows between as many threads as the BLAS may use (an LSTM's
-    rows never meet, so the threads run the whole sequence without waiting for each other),
-    and hold the BLAS to one thread of its own meanwhile: each thread's products are small,
-    and the BLAS's threads would only wait for a core.
-    """
+class _Threads:
+    """Calls kernels that split their work between as many threads as the BLAS may use, and
+    holds the BLAS to one thread of its own meanwhile: each thread's products are small, and
+    the BLAS's own threads would only wait for a core (or spin on it)."""
 
     def __init__(self, library: Any, blas: gemm.Blas) -> None:
         self._library = library
         self._blas = blas
 
-    def _run(self, function: Any, batch: int, *arguments: Any) -> None:
+    def run(self, kernel: str, at_most: int, *arguments: Any) -> None:
+        """``kernel(sgemm, ilp64, threads, *arguments)`` on up to ``at_most`` threads."""
         blas = self._blas
-        threads = min(blas.get_threads(), batch)
-        if threads > 1:
+        before = blas.get_threads()
+        threads = max(1, min(before, at_most))
+        if before > 1:
             blas.set_threads(1)
         try:
-            error = function(blas.sgemm, blas.ilp64, threads, *arguments)
+            error = getattr(self._library, kernel)(blas.sgemm, blas.ilp64, threads, *arguments)
         finally:
-            if threads > 1:
-                blas.set_threads(threads)
+            if before > 1:
+                blas.set_threads(before)
         if error:
-            raise OSError(error, f"forge_core's LSTM kernel could not start its threads: "
-                                 f"{os.strerror(error)}")  # fmt: skip
+            message = f"{kernel} could not start its threads: {os.strerror(error)}"
+            raise OSError(error, message)
+
+
+class NativeLSTM(_Threads):
+    """The fused LSTM's forward and backward time loops in C (``_native/lstm.c``). They split
+    the batch rows between the threads: an LSTM's rows never meet, so the threads run the whole
+    sequence without waiting for each other."""
 
     def forward(self, state: Array, weights: Array, acts: Array, cs: Array, tanh_cs: Array) -> None:
         _, steps, batch, hidden = acts.shape
         arrays = (state, weights, acts, cs, tanh_cs)
-        self._run(
-            self._library.forge_lstm_forward_f32, batch, steps, batch, hidden, state.shape[2],
+        self.run(
+            "forge_lstm_forward_f32", batch, steps, batch, hidden, state.shape[2],
             *(_pointer(a) for a in arrays),
         )  # fmt: skip
 
@@ -145,8 +149,8 @@ class NativeLSTM:
         d_h0 = empty((batch, hidden), np.float32) if need_h0 else None
         d_weights = empty((4, hidden, width), np.float32) if need_weights else None
         arrays = (acts, cs, tanh_cs, state, w_rec, w_in, d_out, d_hn, dc, d, dh, d_x, d_h0)
-        self._run(
-            self._library.forge_lstm_backward_f32, batch, steps, batch, hidden, width, features,
+        self.run(
+            "forge_lstm_backward_f32", batch, steps, batch, hidden, width, features,
             *(_pointer(a) for a in (*arrays, d_weights)),
         )  # fmt: skip
         return d, d_x, d_h0, d_weights

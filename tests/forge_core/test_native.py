@@ -140,12 +140,13 @@ def test_kernels_compute_only_the_gradients_asked_for(needs: list[bool]):
     _assert_same(compiled, _run("numpy", arrays, np.float32, False, needs), 1e-5, 1e-6)
 
 
-def test_kernels_leave_the_blas_thread_count_as_it_was():
+@pytest.mark.parametrize("blas_threads", [1, 2, 3], indirect=True)
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_kernels_leave_the_blas_thread_count_as_it_was(blas_threads: int, batch: int):
     blas = gemm.blas()
     assert blas is not None
-    before = blas.get_threads()
-    _run("native", _inputs(4, 3, 2, 3, bias=True), np.float32, False, [True] * 7)
-    assert blas.get_threads() == before
+    _run("native", _inputs(4, batch, 2, 3, bias=True), np.float32, False, [True] * 7)
+    assert blas.get_threads() == blas_threads
 
 
 def test_float64_and_numpy_choice_stay_on_numpy():
