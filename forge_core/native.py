@@ -1,7 +1,7 @@
-"""forge_core's compiled kernels (``forge_core/_native.c``), reached through ctypes.
+"""forge_core's compiled kernels (``forge_core/_native/``, C), reached through ctypes.
 
-Why: the fused LSTM (``forge_core/ops/recurrent.py``) runs a dozen NumPy calls per time step
-around each step's matrix product, and at the sizes people train on a CPU those calls' own
+Why: the fused LSTM and GRU (``forge_core/ops/recurrent.py``) run a dozen NumPy calls per time
+step around each step's matrix product, and at the sizes people train on a CPU those calls' own
 overhead costs more than their arithmetic: on the ``lstm`` benchmark (hidden 64, batch 64) the
 elementwise work of a forward step took 28 µs beside a 23 µs product. The kernels run the
 whole time loop in C, one pass over the gates per step, with the products on the same BLAS
@@ -9,6 +9,10 @@ that NumPy (or ``forge_core.gemm``'s MKL) runs, and without the GIL (docs/benchm
 
 They cover float32, the precision people train in; float64 (the gradient checks) stays on
 NumPy, whose ``tanh`` is exact to the last bit there. The same tests run both paths.
+
+What runs in C is only the time loops and the products after them; the ops in
+``forge_core/ops/recurrent.py`` still build every buffer, and run the NumPy loops where the
+kernels do not.
 
 Which one runs:
 
@@ -47,6 +51,10 @@ def _load() -> Any | None:
     forward.argtypes = [_p, _i, _n, _n, _n, _n, _n, *[_p] * 5]
     backward.argtypes = [_p, _i, _n, _n, _n, _n, _n, _n, *[_p] * 14]
     forward.restype = backward.restype = _i
+    gru_forward, gru_backward = library.forge_gru_forward_f32, library.forge_gru_backward_f32
+    gru_forward.argtypes = [_p, _i, _n, _n, _n, _n, *[_p] * 6]
+    gru_backward.argtypes = [_p, _i, _n, _n, _n, _n, _n, *[_p] * 16]
+    gru_forward.restype = gru_backward.restype = _i
     library.forge_tanh_f32.argtypes = [_n, _p, _p]
     library.forge_tanh_f32.restype = None
     return library
@@ -162,6 +170,64 @@ def native_lstm(dtype: Any) -> NativeLSTM | None:
         return None
     blas = gemm.blas()
     return None if blas is None else NativeLSTM(_library, blas)
+
+
+class NativeGRU(_Threads):
+    """The fused GRU's forward and backward time loops in C (``_native/gru.c``), split over
+    the batch rows as the LSTM's are."""
+
+    def forward(
+        self, acts: Array, hs: Array, hg_n: Array, rec: Array, w_rec: Array, b_hn: Array
+    ) -> None:
+        _, steps, batch, hidden = acts.shape
+        arrays = (acts, hs, hg_n, rec, w_rec, b_hn)
+        self.run(
+            "forge_gru_forward_f32", batch, steps, batch, hidden, *(_pointer(a) for a in arrays)
+        )
+
+    def backward(
+        self,
+        saved: tuple[Array, Array, Array, Array],
+        w_hh: Array,
+        w_ih: Array,
+        d_out: Array,
+        d_hn: Array,
+        needs: tuple[bool, ...],
+    ) -> tuple[Array | None, ...]:
+        """The gradients of x (T * B, I), h0, w_ih, w_hh, b_ih and b_hh, each where ``needs``
+        asks for it. ``saved`` is the forward's ``acts``, ``hs``, ``hg_n`` and its inputs
+        ``x`` (T * B, I) in the order it visited them."""
+        acts, hs, hg_n, x = saved
+        _, steps, batch, hidden = acts.shape
+        features = x.shape[1]
+        need_x, need_h0, need_w_ih, need_w_hh, *need_bias = needs
+        empty, f32 = np.empty, np.float32
+        inputs = [np.ascontiguousarray(a, dtype=f32) for a in (w_hh, w_ih, x, d_out)]
+        carry = np.array(d_hn, dtype=f32, order="C")
+        scratch = [empty((batch, hidden), f32), empty(acts.shape, f32), empty(hs[1:].shape, f32)]
+        results = [
+            empty((steps * batch, features), f32) if need_x else None,
+            empty((batch, hidden), f32) if need_h0 else None,
+            empty((3 * hidden, features), f32) if need_w_ih else None,
+            empty((3 * hidden, hidden), f32) if need_w_hh else None,
+            empty((2, 3 * hidden), f32) if any(need_bias) else None,
+        ]
+        arrays = (acts, hs, hg_n, *inputs, carry, *scratch, *results)
+        self.run(
+            "forge_gru_backward_f32", batch, steps, batch, hidden, features,
+            *(_pointer(a) for a in arrays),
+        )  # fmt: skip
+        d_x, d_h0, d_w_ih, d_w_hh, d_b = results
+        d_b_ih, d_b_hh = (None, None) if d_b is None else (d_b[0], d_b[1])
+        return d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh
+
+
+def native_gru(dtype: Any) -> NativeGRU | None:
+    """The compiled GRU loops for arrays of ``dtype``, or None where NumPy runs them."""
+    if not _enabled or _library is None or np.dtype(dtype) != np.float32:
+        return None
+    blas = gemm.blas()
+    return None if blas is None else NativeGRU(_library, blas)
 
 
 def tanh_f32(x: Array) -> Array:

@@ -1,5 +1,10 @@
 """Fused recurrent layers: one op runs a whole single-layer LSTM or GRU over a sequence.
 
+In float32 the time loops below run compiled, where the install built forge_core's kernels
+(``forge_core/native.py``, ``forge_core/_native/``): the same buffers and arithmetic, one pass
+over the gates per step, the batch split between threads. What follows describes the buffers
+both share and the NumPy loops, which run for float64 and where the kernels are not built.
+
 An unrolled LSTM costs a dozen graph nodes per time step; the Python overhead of building and
 walking them dwarfs the arithmetic at the sizes people train on a CPU. These ops keep the time
 loop inside one ``Function`` instead, and shape the work for NumPy (each choice measured with
@@ -38,7 +43,7 @@ from __future__ import annotations
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
 from forge_core.gemm import matmul, matmul_steps, matmul_sum, matmul_sum_steps
-from forge_core.native import native_lstm
+from forge_core.native import native_gru, native_lstm
 
 # The LSTM's buffers hold the gates as g, i, f, o: the three sigmoid gates are then one block
 # (one fix-up after the shared tanh) and so are the three gates whose gradients scale with the
@@ -326,28 +331,12 @@ class GRUSequence(Function):
         hg_n = xp.empty((steps, batch, h), dtype=dtype)
         hs = xp.empty((steps + 1, batch, h), dtype=dtype)
         hs[0] = h0
-        rec = xp.empty((3, batch, h), dtype=dtype)
-        tmp = xp.empty((batch, h), dtype=dtype)
-        r_all, z_all, n_all = acts
-        rz_all = acts[:2]
-        recurrent_product = matmul_steps(hs[:steps], w_rec, out=rec)
-        for t in range(steps):
-            recurrent_product(t)
-            rz = rz_all[:, t]
-            rz += rec[:2]
-            xp.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            p_n = hg_n[t]
-            xp.add(rec[2], b_hn, out=p_n)
-            xp.multiply(r_all[t], p_n, out=tmp)
-            n = n_all[t]
-            n += tmp
-            xp.tanh(n, out=n)
-            h_new = hs[t + 1]
-            xp.subtract(hs[t], n, out=h_new)
-            h_new *= z_all[t]
-            h_new += n
+        native = native_gru(dtype)
+        if native is not None:
+            rec = xp.empty((3, batch, h), dtype=dtype)
+            native.forward(acts, hs, hg_n, rec, w_rec, xp.ascontiguousarray(b_hn, dtype=dtype))
+        else:
+            _gru_forward_steps(acts, hs, hg_n, w_rec, b_hn)
 
         if any(self.needs_input_grad):
             self.saved = (x2, w_ih, w_hh, acts, hg_n, hs, reverse)
@@ -363,6 +352,16 @@ class GRUSequence(Function):
             d_out = d_out[::-1]
         w_rec = w_hh.reshape(3, h, h)
         r_all, z_all, n_all = acts
+        native = native_gru(dtype)
+        if native is not None:
+            grads = native.backward(
+                (acts, hs, hg_n, x2), w_hh, w_ih, d_out, d_hn, tuple(self.needs_input_grad)
+            )
+            d_x = grads[0]
+            if d_x is not None:
+                d_x = d_x.reshape(steps, batch, -1)
+                grads = (d_x[::-1] if reverse else d_x, *grads[1:])
+            return grads if need_bias else grads[:4]
 
         # With dh the gradient reaching h_t, the gradients of the pre-activations of r and z and
         # of W_hn h + b_hn are dh times factors that d holds first; da_n holds the factor
@@ -426,3 +425,31 @@ class GRUSequence(Function):
             d_b_ih = flat.sum(axis=1).reshape(3 * h)
             return d_x, d_h0, d_w_ih, d_w_hh, d_b_ih, d_b_hh
         return d_x, d_h0, d_w_ih, d_w_hh
+
+
+def _gru_forward_steps(acts: Array, hs: Array, hg_n: Array, w_rec: Array, b_hn: Array) -> None:
+    """``GRUSequence``'s time loop on NumPy: turns ``acts`` (the input projections) into the
+    activations r, z, n, and fills ``hs[1:]`` and ``hg_n``."""
+    _, steps, batch, h = acts.shape
+    rec = xp.empty((3, batch, h), dtype=acts.dtype)
+    tmp = xp.empty((batch, h), dtype=acts.dtype)
+    r_all, z_all, n_all = acts
+    rz_all = acts[:2]
+    recurrent_product = matmul_steps(hs[:steps], w_rec, out=rec)
+    for t in range(steps):
+        recurrent_product(t)
+        rz = rz_all[:, t]
+        rz += rec[:2]
+        xp.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        p_n = hg_n[t]
+        xp.add(rec[2], b_hn, out=p_n)
+        xp.multiply(r_all[t], p_n, out=tmp)
+        n = n_all[t]
+        n += tmp
+        xp.tanh(n, out=n)
+        h_new = hs[t + 1]
+        xp.subtract(hs[t], n, out=h_new)
+        h_new *= z_all[t]
+        h_new += n

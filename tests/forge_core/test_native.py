@@ -1,5 +1,6 @@
-"""``forge_core.native``: the compiled LSTM loops give the NumPy loops' results for every shape,
-option and thread count, on both matrix libraries, and their ``tanh`` is exact to float32."""
+"""``forge_core.native``: the compiled LSTM and GRU loops give the NumPy loops' results for every
+shape, option and thread count, on both matrix libraries, and their ``tanh`` is exact to
+float32."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 import forge_core as fc
 from forge_core import gemm, native
-from forge_core.ops.recurrent import LSTMSequence
+from forge_core.ops.recurrent import GRUSequence, LSTMSequence
 from tests.forge_core.fresh_process import report_of
 
 
@@ -37,6 +38,7 @@ def test_the_install_built_the_kernels():
     # without it, and forge_core runs everything on NumPy. This install must have it.
     assert native.native_available(), "forge_core/_native.c was not built: is gcc installed?"
     assert native.native_lstm(np.float32) is not None
+    assert native.native_gru(np.float32) is not None
 
 
 def _ulps(actual: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -65,25 +67,37 @@ def test_tanh_of_special_values():
     assert np.isnan(out[4])
 
 
+OPS = {"LSTM": (LSTMSequence, 4), "GRU": (GRUSequence, 3)}
+
+
 def _inputs(
-    steps: int, batch: int, features: int, hidden: int, bias: bool, seed: int = 0
+    kind: str, steps: int, batch: int, features: int, hidden: int, bias: bool, seed: int = 0
 ) -> list[np.ndarray]:
+    """x, h0[, c0], w_ih, w_hh[, b_ih, b_hh] of an LSTM or a GRU, in float64."""
     rng = np.random.default_rng(seed)
-    shapes = [(steps, batch, features), (batch, hidden), (batch, hidden)]
-    shapes += [(4 * hidden, features), (4 * hidden, hidden)]
-    shapes += [(4 * hidden,), (4 * hidden,)] if bias else []
+    rows = OPS[kind][1] * hidden
+    shapes = [(steps, batch, features), (batch, hidden)]
+    shapes += [(batch, hidden)] if kind == "LSTM" else []
+    shapes += [(rows, features), (rows, hidden)]
+    shapes += [(rows,), (rows,)] if bias else []
     return [rng.uniform(-0.5, 0.5, shape) for shape in shapes]
 
 
 def _run(
-    kernels: str, arrays: list[np.ndarray], dtype: Any, reverse: bool, needs: list[bool]
+    kind: str,
+    kernels: str,
+    arrays: list[np.ndarray],
+    dtype: Any,
+    reverse: bool,
+    needs: list[bool] | None = None,
 ) -> list[np.ndarray | None]:
-    """Outputs and input gradients of one LSTMSequence call, on ``kernels``."""
+    """Outputs and input gradients of one fused LSTM or GRU call, on ``kernels``."""
     native.set_kernels(kernels)
+    needs = [True] * len(arrays) if needs is None else needs
     inputs = [
         fc.tensor(a.astype(dtype), requires_grad=n) for a, n in zip(arrays, needs, strict=True)
     ]
-    outputs = LSTMSequence.apply(*inputs, reverse=reverse)
+    outputs = OPS[kind][0].apply(*inputs, reverse=reverse)
     probes = np.random.default_rng(9).standard_normal(sum(o.data.size for o in outputs))
     flat = fc.cat([o.reshape(-1) for o in outputs])
     (flat * fc.tensor(probes.astype(dtype))).sum().backward()
@@ -92,13 +106,12 @@ def _run(
 
 
 def _assert_same(native_results: list[Any], reference: list[Any], rtol: float, atol: float) -> None:
-    names = ["output", "h_n", "c_n", "x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh"]
     assert len(native_results) == len(reference)
-    for name, a, b in zip(names, native_results, reference, strict=False):
-        assert (a is None) == (b is None), name
+    for i, (a, b) in enumerate(zip(native_results, reference, strict=True)):
+        assert (a is None) == (b is None), f"result {i}"
         if a is not None:
-            assert a.dtype == np.float32, name
-            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=name)
+            assert a.dtype == np.float32, f"result {i}"
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"result {i}")
 
 
 CASES = {
@@ -115,44 +128,48 @@ CASES = {
 
 @pytest.mark.parametrize("blas_threads", [1, 2, 3], indirect=True)
 @pytest.mark.parametrize("case", list(CASES))
-def test_kernels_match_numpy_loops_and_float64(gemm_backend: str, blas_threads: int, case: str):
+@pytest.mark.parametrize("kind", list(OPS))
+def test_kernels_match_numpy_loops_and_float64(
+    gemm_backend: str, blas_threads: int, kind: str, case: str
+):
     steps, batch, features, hidden, bias, reverse = CASES[case]
-    arrays = _inputs(steps, batch, features, hidden, bias)
-    needs = [True] * len(arrays)
-    compiled = _run("native", arrays, np.float32, reverse, needs)
-    _assert_same(compiled, _run("numpy", arrays, np.float32, reverse, needs), 1e-5, 1e-6)
-    exact = _run("numpy", arrays, np.float64, reverse, needs)
-    _assert_same(compiled, exact, 1e-4, 1e-5)
+    arrays = _inputs(kind, steps, batch, features, hidden, bias)
+    compiled = _run(kind, "native", arrays, np.float32, reverse)
+    _assert_same(compiled, _run(kind, "numpy", arrays, np.float32, reverse), 1e-5, 1e-6)
+    _assert_same(compiled, _run(kind, "numpy", arrays, np.float64, reverse), 1e-4, 1e-5)
 
 
-@pytest.mark.parametrize(
-    "needs",
-    [
-        [True, False, False, False, False, False, False],  # the input alone: an attribution
-        [False, False, False, True, True, True, True],  # the weights alone: training
-        [False, True, True, False, False, False, False],  # the initial state alone
-    ],
-    ids=["input", "weights", "state"],
-)
-def test_kernels_compute_only_the_gradients_asked_for(needs: list[bool]):
-    arrays = _inputs(5, 3, 2, 4, bias=True, seed=3)
-    compiled = _run("native", arrays, np.float32, False, needs)
-    _assert_same(compiled, _run("numpy", arrays, np.float32, False, needs), 1e-5, 1e-6)
+# which inputs need a gradient: x, the initial state(s), the weights and biases
+NEEDS = {
+    "input": lambda state: [True] + [False] * state + [False] * 4,  # an attribution
+    "weights": lambda state: [False] + [False] * state + [True] * 4,  # training
+    "state": lambda state: [False] + [True] * state + [False] * 4,
+}
+
+
+@pytest.mark.parametrize("which", list(NEEDS))
+@pytest.mark.parametrize("kind", list(OPS))
+def test_kernels_compute_only_the_gradients_asked_for(kind: str, which: str):
+    arrays = _inputs(kind, 5, 3, 2, 4, bias=True, seed=3)
+    needs = NEEDS[which](2 if kind == "LSTM" else 1)
+    compiled = _run(kind, "native", arrays, np.float32, False, needs)
+    _assert_same(compiled, _run(kind, "numpy", arrays, np.float32, False, needs), 1e-5, 1e-6)
 
 
 @pytest.mark.parametrize("blas_threads", [1, 2, 3], indirect=True)
 @pytest.mark.parametrize("batch", [1, 2, 5])
-def test_kernels_leave_the_blas_thread_count_as_it_was(blas_threads: int, batch: int):
+@pytest.mark.parametrize("kind", list(OPS))
+def test_kernels_leave_the_blas_thread_count_as_it_was(blas_threads: int, batch: int, kind: str):
     blas = gemm.blas()
     assert blas is not None
-    _run("native", _inputs(4, batch, 2, 3, bias=True), np.float32, False, [True] * 7)
+    _run(kind, "native", _inputs(kind, 4, batch, 2, 3, bias=True), np.float32, False)
     assert blas.get_threads() == blas_threads
 
 
 def test_float64_and_numpy_choice_stay_on_numpy():
-    assert native.native_lstm(np.float64) is None
+    assert native.native_lstm(np.float64) is None and native.native_gru(np.float64) is None
     native.set_kernels("numpy")
-    assert native.native_lstm(np.float32) is None
+    assert native.native_lstm(np.float32) is None and native.native_gru(np.float32) is None
 
 
 def test_a_bad_kernels_setting_names_the_variable():
