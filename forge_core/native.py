@@ -29,7 +29,7 @@ from __future__ import annotations
 import ctypes
 import os
 from importlib import util
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -118,6 +118,9 @@ class _Threads:
             raise OSError(error, message)
 
 
+_K = TypeVar("_K", bound=_Threads)
+
+
 class NativeLSTM(_Threads):
     """The fused LSTM's forward and backward time loops in C (``_native/lstm.c``). They split
     the batch rows between the threads: an LSTM's rows never meet, so the threads run the whole
@@ -140,10 +143,10 @@ class NativeLSTM(_Threads):
         d_hn: Array,
         dc: Array,
         needs: tuple[bool, bool, bool],
-    ) -> tuple[Array, Array | None, Array | None, Array | None]:
-        """The gate gradients of every step ``d`` (4, T, B, H), and those of x, h0 and the
-        stacked ``[W_hh | W_ih | b]`` of each gate (4, H, W) where ``needs`` asks for them, in
-        that order; ``dc`` leaves holding c0's gradient. ``saved`` is the forward's ``acts``,
+    ) -> tuple[Array | None, Array | None, Array | None]:
+        """The gradients of x, h0 and the stacked ``[W_hh | W_ih | b]`` of each gate
+        (4, H, W), each where ``needs`` asks for it, in that order; ``dc`` leaves holding c0's
+        gradient. ``saved`` is the forward's ``acts``,
         ``cs``, ``tanh_cs`` and ``state``."""
         acts, cs, tanh_cs, state = saved
         _, steps, batch, hidden = acts.shape
@@ -161,15 +164,20 @@ class NativeLSTM(_Threads):
             "forge_lstm_backward_f32", batch, steps, batch, hidden, width, features,
             *(_pointer(a) for a in (*arrays, d_weights)),
         )  # fmt: skip
-        return d, d_x, d_h0, d_weights
+        return d_x, d_h0, d_weights
 
 
 def native_lstm(dtype: Any) -> NativeLSTM | None:
     """The compiled LSTM loops for arrays of ``dtype``, or None where NumPy runs them."""
+    return _kernels(NativeLSTM, dtype)
+
+
+def _kernels(kind: type[_K], dtype: Any) -> _K | None:
+    """``kind`` bound to the library and the BLAS in use, where the kernels run ``dtype``."""
     if not _enabled or _library is None or np.dtype(dtype) != np.float32:
         return None
     blas = gemm.blas()
-    return None if blas is None else NativeLSTM(_library, blas)
+    return None if blas is None else kind(_library, blas)
 
 
 class NativeGRU(_Threads):
@@ -224,10 +232,7 @@ class NativeGRU(_Threads):
 
 def native_gru(dtype: Any) -> NativeGRU | None:
     """The compiled GRU loops for arrays of ``dtype``, or None where NumPy runs them."""
-    if not _enabled or _library is None or np.dtype(dtype) != np.float32:
-        return None
-    blas = gemm.blas()
-    return None if blas is None else NativeGRU(_library, blas)
+    return _kernels(NativeGRU, dtype)
 
 
 def tanh_f32(x: Array) -> Array:

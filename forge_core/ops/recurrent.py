@@ -162,7 +162,7 @@ class LSTMSequence(Function):
         if reverse:
             d_out = d_out[::-1]
         w_rec = xp.ascontiguousarray(w_hh.reshape(4, h, h)[_LSTM_ORDER])
-        w_in = xp.ascontiguousarray(w_ih.reshape(4, h, features)[_LSTM_ORDER])
+        w_in = xp.ascontiguousarray(w_ih.reshape(4, h, features)[_LSTM_ORDER]) if need_x else None
         need_weights = need_w_ih or need_w_hh or any(need_bias)
         # dc: the gradient reaching the cell state, from the last step's back to c0's
         dc = xp.array(d_cn, dtype=dtype, order="C")
@@ -172,16 +172,14 @@ class LSTMSequence(Function):
             d_hn = xp.ascontiguousarray(d_hn, dtype=dtype)
             saved = (acts, cs, tanh_cs, state)
             needs = (need_x, need_h0, need_weights)
-            _, d_x, d_h0, d_weights = native.backward(
-                saved, w_rec, w_in if need_x else None, d_out, d_hn, dc, needs
-            )
+            d_x, d_h0, d_weights = native.backward(saved, w_rec, w_in, d_out, d_hn, dc, needs)
         else:
             # d: the gradients of the gate pre-activations of every step
             d = xp.empty_like(acts)
             _lstm_backward_steps(acts, cs, tanh_cs, w_rec, d_out, d_hn, dc, d)
             flat = d.reshape(4, steps * batch, h)
             d_h0 = matmul_sum(d[:, 0], w_rec) if need_h0 else None
-            d_x = matmul_sum(flat, w_in).reshape(steps, batch, features) if need_x else None
+            d_x = None if w_in is None else matmul_sum(flat, w_in).reshape(steps, batch, features)
             d_weights = None
             if need_weights:
                 stacked = state[:-1].reshape(steps * batch, state.shape[2])
