@@ -57,6 +57,11 @@ def _load() -> Any | None:
     gru_forward.restype = gru_backward.restype = _i
     library.forge_tanh_f32.argtypes = [_n, _p, _p]
     library.forge_tanh_f32.restype = None
+    library.forge_conv_forward_f32.argtypes = [_n, *[_p] * 5]
+    library.forge_conv_weight_grad_f32.argtypes = [_n, *[_p] * 4]
+    library.forge_conv_forward_f32.restype = library.forge_conv_weight_grad_f32.restype = _i
+    library.forge_conv_tiles.argtypes = [_i]
+    library.forge_conv_tiles.restype = _i
     return library
 
 
@@ -92,14 +97,18 @@ def _pointer(a: Array | None) -> int:
     return int(a.ctypes.data)
 
 
-class _Threads:
-    """Calls kernels that split their work between as many threads as the BLAS may use, and
-    holds the BLAS to one thread of its own meanwhile: each thread's products are small, and
-    the BLAS's own threads would only wait for a core (or spin on it)."""
+class _Kernels:
+    """The compiled library, with the BLAS in use: its thread count is the user's."""
 
     def __init__(self, library: Any, blas: gemm.Blas) -> None:
         self._library = library
         self._blas = blas
+
+
+class _Threads(_Kernels):
+    """Calls kernels that split their work between as many threads as the BLAS may use, and
+    holds the BLAS to one thread of its own meanwhile: each thread's products are small, and
+    the BLAS's own threads would only wait for a core (or spin on it)."""
 
     def run(self, kernel: str, at_most: int, *arguments: Any) -> None:
         """``kernel(sgemm, ilp64, threads, *arguments)`` on up to ``at_most`` threads."""
@@ -118,7 +127,7 @@ class _Threads:
             raise OSError(error, message)
 
 
-_K = TypeVar("_K", bound=_Threads)
+_K = TypeVar("_K", bound=_Kernels)
 
 
 class NativeLSTM(_Threads):
@@ -233,6 +242,65 @@ class NativeGRU(_Threads):
 def native_gru(dtype: Any) -> NativeGRU | None:
     """The compiled GRU loops for arrays of ``dtype``, or None where NumPy runs them."""
     return _kernels(NativeGRU, dtype)
+
+
+class NativeConv(_Kernels):
+    """Stride-1 float32 convolutions in C (``_native/conv.c``), read straight from a padded
+    CHWN input (``forge_core/ops/conv.py``): ``forward`` is also the input's gradient, run on
+    the padded output gradient with the kernel flipped and transposed."""
+
+    # Below this many multiply-adds one thread finishes before a second would have started.
+    MIN_SPLIT = 1 << 21
+
+    def forward(
+        self, padded: Array, weight: Array, bias: Array | None, dilation: tuple[int, int],
+        out: Array,
+    ) -> None:  # fmt: skip
+        """``out`` (O, OH, OW, N) = the convolution of ``padded`` (C, H, W, N) by ``weight``
+        (O, C, kh, kw), plus ``bias``."""
+        geometry = self._geometry(padded, weight.shape[2:], dilation, weight.shape[0])
+        contiguous = [None if a is None else np.ascontiguousarray(a) for a in (weight, bias)]
+        self._run("forge_conv_forward_f32", weight.size * out[0].size, geometry, padded,
+                  *contiguous, out)  # fmt: skip
+
+    def weight_grad(
+        self, padded: Array, grad: Array, kernel: tuple[int, int], dilation: tuple[int, int],
+        out: Array,
+    ) -> None:  # fmt: skip
+        """``out`` (O, C * kh * kw) = the weight's gradient, for ``grad`` (O, OH * OW * N)."""
+        geometry = self._geometry(padded, kernel, dilation, grad.shape[0])
+        self._run("forge_conv_weight_grad_f32", out.size * grad.shape[1], geometry, padded,
+                  grad, out)  # fmt: skip
+
+    @staticmethod
+    def _geometry(
+        padded: Array, kernel: tuple[int, int], dilation: tuple[int, int], out_channels: int
+    ) -> Array:
+        return np.array([*padded.shape, *kernel, *dilation, out_channels], dtype=np.int64)
+
+    def _run(self, kernel: str, work: int, geometry: Array, *arrays: Array | None) -> None:
+        threads = self._blas.get_threads() if work >= self.MIN_SPLIT else 1
+        error = getattr(self._library, kernel)(
+            threads, geometry.ctypes.data, *(_pointer(a) for a in arrays)
+        )
+        if error:
+            raise OSError(error, f"{kernel} failed: {os.strerror(error)}")
+
+
+CONV_TILES = ("plain", "avx2", "avx512")
+
+
+def set_conv_tiles(name: str | None) -> bool:
+    """Run the compiled convolution on one instruction set's tiles (``CONV_TILES``), for the
+    tests; None goes back to the best the processor runs. False if it lacks that set."""
+    if _library is None:
+        return False
+    return _library.forge_conv_tiles(-1 if name is None else CONV_TILES.index(name)) == 0
+
+
+def native_conv(dtype: Any) -> NativeConv | None:
+    """The compiled stride-1 convolution for arrays of ``dtype``, or None where NumPy runs it."""
+    return _kernels(NativeConv, dtype)
 
 
 def tanh_f32(x: Array) -> Array:

@@ -1,6 +1,6 @@
 /* forge_core's compiled kernels as an importable extension module, so that setuptools builds
  * and installs them; forge_core/native.py reaches the kernels' functions through ctypes, not
- * through Python (lstm.c, columns.c). */
+ * through Python (lstm.c, gru.c, conv.c). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 

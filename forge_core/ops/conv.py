@@ -34,13 +34,14 @@ from typing import Literal
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
+from forge_core.native import NativeConv, native_conv
 from forge_core.ops.buffers import buffers
 from forge_core.ops.chwn import contiguous, from_chwn, pad_chwn, to_chwn
 from forge_core.ops.columns import col2im, im2col, weight_product, windows_view
 from forge_core.ops.window import Pair, Window
 
-Strategy = Literal["auto", "im2col", "tensordot"]
-STRATEGIES = ("im2col", "tensordot")
+Strategy = Literal["auto", "im2col", "tensordot", "native"]
+STRATEGIES = ("im2col", "tensordot")  # NumPy's; "native" is the compiled kernel where it applies
 
 
 def choose_strategy(weight_grad: bool, groups: int = 1) -> str:
@@ -50,6 +51,28 @@ def choose_strategy(weight_grad: bool, groups: int = 1) -> str:
     at one thread and faster at two, and keeps nothing. Grouped convolutions always use im2col,
     whose batched product handles groups."""
     return "im2col" if weight_grad or groups > 1 else "tensordot"
+
+
+def native_kernel(dtype: object, window: Window, groups: int) -> NativeConv | None:
+    """The compiled kernel (``forge_core/_native/conv.c``) where it computes this convolution:
+    float32, stride 1, one group, and no side padded past the kernel's reach (its input
+    gradient pads the other way by the difference)."""
+    (kh, kw), (dh, dw) = window.kernel, window.dilation
+    top, bottom, left, right = window.pads
+    if groups != 1 or window.stride != (1, 1):
+        return None
+    if max(top, bottom) > (kh - 1) * dh or max(left, right) > (kw - 1) * dw:
+        return None
+    return native_conv(dtype)
+
+
+def _mirrored(window: Window) -> tuple[int, int, int, int]:
+    """The padding of the output gradient whose convolution by the flipped kernel is the input
+    gradient (stride 1)."""
+    (kh, kw), (dh, dw) = window.kernel, window.dilation
+    top, bottom, left, right = window.pads
+    reach_h, reach_w = (kh - 1) * dh, (kw - 1) * dw
+    return reach_h - top, reach_h - bottom, reach_w - left, reach_w - right
 
 
 def _per_group(array: Array, groups: int) -> Array:
@@ -75,9 +98,24 @@ class Conv2d(Function):
         out_channels = weight.shape[0]
         out_size = window.check("conv2d", h, w)
         need_weight = self.needs_input_grad[1]
+        native = native_kernel(x.dtype, window, groups) if strategy in ("auto", "native") else None
+        if strategy == "native" and native is None:
+            raise ValueError(
+                "the native strategy computes float32 convolutions with stride 1, groups=1 and "
+                "padding within the kernel's reach, with the compiled kernels built; use 'auto'"
+            )
+        if native is not None:
+            padded = contiguous(pad_chwn(x, window.pads, 0.0))
+            out = buffers.empty((out_channels, *out_size, n), x.dtype)
+            native.forward(padded, weight, bias, window.dilation, out)
+            self.native = native
+            self.saved = (padded if need_weight else None, weight, window, "native", 1, (h, w))
+            return from_chwn(out)
         chosen = choose_strategy(need_weight, groups) if strategy == "auto" else strategy
         if chosen not in STRATEGIES:
-            raise ValueError(f"unknown strategy {strategy!r}; use one of {STRATEGIES} or 'auto'")
+            raise ValueError(
+                f"unknown strategy {strategy!r}; use one of {STRATEGIES}, 'native' or 'auto'"
+            )
         if chosen == "tensordot" and groups > 1:
             raise ValueError("the tensordot strategy computes groups=1 only; use 'im2col'")
         kept: Array | None
@@ -110,6 +148,8 @@ class Conv2d(Function):
         return from_chwn(out.reshape(out_channels, *out_size, n))
 
     def backward(self, g: Array) -> tuple[Array | None, ...]:
+        if self.saved[3] == "native":
+            return self._native_backward(g)
         kept, weight, window, strategy, groups, in_size, out_size = self.saved
         need_x, need_weight, *need_bias = self.needs_input_grad
         out_channels, weight_size = weight.shape[0], weight[0].size
@@ -143,6 +183,30 @@ class Conv2d(Function):
             )
             grad_x = from_chwn(col2im(cols, window, in_size, out_size))
         if need_bias:
+            return grad_x, grad_weight, grad_bias
+        return grad_x, grad_weight
+
+    def _native_backward(self, g: Array) -> tuple[Array | None, ...]:
+        """The weight's gradient from the kept padded input, the input's as the convolution of
+        the padded output gradient by the flipped, transposed kernel; both in C."""
+        padded, weight, window, _, _, in_size = self.saved
+        need_x, need_weight, *need_bias = self.needs_input_grad
+        out_channels = weight.shape[0]
+        grad = contiguous(to_chwn(g)).reshape(out_channels, -1)
+        grad_x = grad_weight = grad_bias = None
+        if need_weight:
+            grad_weight = xp.empty((out_channels, weight[0].size), g.dtype)
+            self.native.weight_grad(padded, grad, window.kernel, window.dilation, grad_weight)
+            grad_weight = grad_weight.reshape(weight.shape)
+        if need_x:
+            padded_grad = contiguous(pad_chwn(g, _mirrored(window), 0.0))
+            flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+            out = buffers.empty((weight.shape[1], *in_size, g.shape[0]), g.dtype)
+            self.native.forward(padded_grad, flipped, None, window.dilation, out)
+            grad_x = from_chwn(out)
+        if need_bias:
+            if need_bias[0]:
+                grad_bias = grad.sum(axis=1)
             return grad_x, grad_weight, grad_bias
         return grad_x, grad_weight
 
