@@ -62,6 +62,9 @@ def _load() -> Any | None:
     library.forge_conv_forward_f32.restype = library.forge_conv_weight_grad_f32.restype = _i
     library.forge_conv_tiles.argtypes = [_i]
     library.forge_conv_tiles.restype = _i
+    library.forge_relu_f32.argtypes = [_n, _p, _p]
+    library.forge_relu_backward_f32.argtypes = [_n, _p, _p, _p]
+    library.forge_relu_f32.restype = library.forge_relu_backward_f32.restype = None
     return library
 
 
@@ -301,6 +304,46 @@ def set_conv_tiles(name: str | None) -> bool:
 def native_conv(dtype: Any) -> NativeConv | None:
     """The compiled stride-1 convolution for arrays of ``dtype``, or None where NumPy runs it."""
     return _kernels(NativeConv, dtype)
+
+
+# Below this many numbers NumPy's call costs less than reaching C through ctypes.
+MIN_ELEMENTWISE = 1 << 14
+
+
+def _laid_out_alike(*arrays: Array) -> bool:
+    """True when the arrays are float32, of one shape and one memory layout, and each fills its
+    memory without gaps (a permutation of its axes is C-contiguous), so that the same offset
+    from each one's first element is the same element."""
+    first = arrays[0]
+    if any(a.dtype != np.float32 or a.strides != first.strides for a in arrays):
+        return False
+    if first.flags.c_contiguous:
+        return True
+    order = sorted(range(first.ndim), key=lambda axis: -first.strides[axis])
+    return min(first.strides) >= 0 and first.transpose(order).flags.c_contiguous
+
+
+def relu_f32(x: Array) -> Array | None:
+    """``max(x, 0)`` in C, laid out as ``x`` is; None where NumPy computes it (not float32, few
+    numbers, a strided view, or ``FORGE_KERNELS=numpy``)."""
+    if not _enabled or _library is None or x.size < MIN_ELEMENTWISE or x.dtype != np.float32:
+        return None
+    out = np.empty_like(x)
+    if not _laid_out_alike(x, out):
+        return None
+    _library.forge_relu_f32(x.size, x.ctypes.data, out.ctypes.data)
+    return out
+
+
+def relu_backward_f32(out: Array, g: Array) -> Array | None:
+    """ReLU's gradient: ``g`` where ``out`` > 0, else 0; None where NumPy computes it."""
+    if not _enabled or _library is None or out.size < MIN_ELEMENTWISE:
+        return None
+    if out.shape != g.shape or not _laid_out_alike(out, g):
+        return None
+    grad = np.empty_like(out)
+    _library.forge_relu_backward_f32(out.size, out.ctypes.data, g.ctypes.data, grad.ctypes.data)
+    return grad
 
 
 def tanh_f32(x: Array) -> Array:

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "clones.h"
+
 /* tanh of a float to within an ulp of float32, with no branch and no library call, so that
  * the compiler vectorises the loops that call it. Both of two forms are computed, and |x|
  * picks one:
@@ -49,12 +51,5 @@ static inline float tanh_f32(float x)
     return __builtin_copysignf(t, x);
 }
 
-/* Each loop that calls it is compiled for AVX-512, AVX2 and plain x86-64, and the loader picks
- * the one the processor runs. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 #endif

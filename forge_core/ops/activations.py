@@ -4,6 +4,7 @@ import math
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
+from forge_core.native import relu_backward_f32, relu_f32
 
 
 def sigmoid_array(x: Array) -> Array:
@@ -49,13 +50,19 @@ def erf_array(x: Array) -> Array:
 
 
 class Relu(Function):
+    """``max(a, 0)``; in C for large float32 arrays (``forge_core.native.relu_f32``)."""
+
     def forward(self, a: Array) -> Array:
-        out = xp.maximum(a, 0)
+        out = relu_f32(a)
+        if out is None:
+            out = xp.maximum(a, 0)
         self.saved = (out,)
         return out
 
     def backward(self, g: Array) -> Array:
-        return g * (self.saved[0] > 0)
+        out = self.saved[0]
+        grad = relu_backward_f32(out, g)
+        return g * (out > 0) if grad is None else grad
 
 
 class LeakyRelu(Function):

@@ -230,3 +230,53 @@ def test_more_activations_match_torch_on_large_inputs(case: OpCase, dtype: type)
 def test_sigmoid_of_a_0d_tensor_works_like_torch() -> None:
     compare_with_torch(lambda a: a.sigmoid(), torch.sigmoid, [np.array(0.3)], np.float64)
     assert fc.sigmoid(fc.tensor(-1000.0)).item() == 0.0
+
+
+# ----- ReLU's compiled loop (forge_core/_native/relu.c), for large float32 arrays -----
+def _relu_layouts() -> dict[str, np.ndarray]:
+    """Large float32 inputs in the layouts ReLU meets, with the values that test its edges."""
+    rng = np.random.default_rng(0)
+    values = rng.standard_normal(64 * 16 * 5 * 7).astype(np.float32)
+    values[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-45]
+    chwn = values.reshape(16, 5, 7, 64)
+    return {
+        "contiguous": values.reshape(64, 16, 5, 7),
+        "CHWN memory": chwn.transpose(3, 0, 1, 2),  # a convolution's output
+        "strided slice": values.reshape(64, 16, 35)[:, ::2],  # NumPy computes it
+    }
+
+
+@pytest.mark.parametrize("layout", list(_relu_layouts()))
+@pytest.mark.parametrize("kernels", ["native", "numpy"])
+def test_relu_of_large_arrays_matches_torch(layout: str, kernels: str) -> None:
+    from forge_core import native
+
+    native.set_kernels(kernels)
+    try:
+        x = _relu_layouts()[layout]
+        probe = np.empty_like(x)  # in x's memory layout, where x has no gaps
+        probe[...] = np.random.default_rng(1).standard_normal(x.shape)
+        mine = fc.from_numpy(x).requires_grad_()  # in x's own memory layout
+        theirs = torch.tensor(x, requires_grad=True)
+        out, expected = mine.relu(), torch.relu(theirs)
+        out.backward(fc.from_numpy(probe))
+        expected.backward(torch.from_numpy(probe))
+    finally:
+        native.set_kernels()
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    assert mine.grad is not None and theirs.grad is not None
+    # PyTorch passes the gradient where the output is above 0; NumPy's loop also where it is NaN
+    grad, reference = mine.grad.data, theirs.grad.numpy()
+    compiled = kernels == "native" and layout != "strided slice"
+    same = np.ones(x.shape, bool) if compiled else ~np.isnan(x)
+    np.testing.assert_array_equal(grad[same], reference[same])
+    assert out.dtype == np.float32 and grad.dtype == np.float32
+
+
+def test_relu_gradient_in_another_layout_than_its_output() -> None:
+    x = _relu_layouts()["CHWN memory"]
+    probe = np.ascontiguousarray(np.random.default_rng(1).standard_normal(x.shape), np.float32)
+    mine = fc.from_numpy(x).requires_grad_()
+    mine.relu().backward(fc.tensor(probe))
+    assert mine.grad is not None  # NumPy's loop: no gradient where the output is NaN
+    np.testing.assert_array_equal(mine.grad.data, probe * (np.nan_to_num(x, nan=-1.0) > 0))
