@@ -6,8 +6,12 @@ work in CHWN memory order (``forge_core.ops.chwn``) on column matrices
 (``forge_core.ops.columns``). A one-dimensional convolution is the two-dimensional one on a
 height of 1, so it runs the same code.
 
-Strategies for ``Conv2d`` (``choose_strategy`` picks one by the measurements of
-``bench/conv.py``):
+Where the compiled kernel applies (float32, stride 1, one group, padding within the kernel's
+reach: every convolution the bundled models and benchmarks run), ``"auto"`` runs it
+(``forge_core/_native/conv.c``, ``native_kernel``): it reads the padded input in place, keeps
+only that for the weight gradient, and computes the input gradient as the convolution of the
+padded output gradient by the flipped, transposed kernel. Elsewhere NumPy runs one of two
+strategies (``choose_strategy`` picks one by the measurements of ``bench/conv.py``):
 
 * ``"im2col"``: gather the input into a column matrix ``(C*kh*kw, OH*OW*N)``, then one matrix
   product. The columns are kept for the weight gradient, which is one more product. Fastest
