@@ -67,6 +67,9 @@ def _load() -> Any | None:
     library.forge_conv_forward_f32.restype = library.forge_conv_weight_grad_f32.restype = _i
     library.forge_conv_tiles.argtypes = [_i]
     library.forge_conv_tiles.restype = _i
+    library.forge_max_pool_f32.argtypes = [_n, *[_p] * 4]
+    library.forge_max_pool_backward_f32.argtypes = [_n, _p, _p, _p, _i, _p]
+    library.forge_max_pool_f32.restype = library.forge_max_pool_backward_f32.restype = _i
     library.forge_relu_f32.argtypes = [_n, _p, _p]
     library.forge_relu_backward_f32.argtypes = [_n, _p, _p, _p]
     library.forge_relu_f32.restype = library.forge_relu_backward_f32.restype = None
@@ -293,6 +296,56 @@ class NativeConv(_Kernels):
         )
         if error:
             raise OSError(error, f"{kernel} failed: {os.strerror(error)}")
+
+
+class NativePool(_Kernels):
+    """Max pooling in C (``_native/pool.c``) over CHWN arrays, with the offset that holds each
+    maximum kept (a byte each) for the backward pass; the threads split the channels."""
+
+    # Input numbers below which one thread does it all: the loops are bound by memory, and on
+    # the benchmark CNN's first pool (802,816 numbers) two threads were no faster than one.
+    MIN_SPLIT = 1 << 22
+
+    def max_pool(self, source: Array, window: Any, out: Array, won: Array) -> None:
+        """``out`` (C, OH, OW, N) = the maxima of ``source`` (C, H, W, N), ``won`` the kernel
+        offset ``i * kw + j`` that holds each."""
+        geometry = self._geometry(source.shape, window, out.shape)
+        error = self._library.forge_max_pool_f32(
+            self._threads(source.size), geometry.ctypes.data, _pointer(source), _pointer(out),
+            won.ctypes.data,
+        )  # fmt: skip
+        if error:
+            raise OSError(error, f"forge_max_pool_f32 failed: {os.strerror(error)}")
+
+    def max_pool_backward(
+        self, g: Array, won: Array, window: Any, assign: bool, grad: Array
+    ) -> None:
+        """``grad`` (C, H, W, N) = each of ``g``'s numbers routed to the position that won;
+        ``assign`` when each input position lies in exactly one window (``grad`` is then
+        written, not zeroed and added to)."""
+        geometry = self._geometry(grad.shape, window, g.shape)
+        error = self._library.forge_max_pool_backward_f32(
+            self._threads(grad.size), geometry.ctypes.data, _pointer(g), won.ctypes.data,
+            int(assign), _pointer(grad),
+        )  # fmt: skip
+        if error:
+            raise OSError(error, f"forge_max_pool_backward_f32 failed: {os.strerror(error)}")
+
+    def _threads(self, work: int) -> int:
+        return self._blas.get_threads() if work >= self.MIN_SPLIT else 1
+
+    @staticmethod
+    def _geometry(shape: tuple[int, ...], window: Any, out_shape: tuple[int, ...]) -> Array:
+        top, _, left, _ = window.pads
+        return np.array(
+            [*shape, *window.kernel, *window.stride, *window.dilation, top, left, *out_shape[1:3]],
+            dtype=np.int64,
+        )
+
+
+def native_pool(dtype: Any) -> NativePool | None:
+    """The compiled max pooling for arrays of ``dtype``, or None where NumPy runs it."""
+    return _kernels(NativePool, dtype)
 
 
 CONV_TILES = ("plain", "avx2", "avx512")

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from forge_core.autograd import Function
 from forge_core.backend import Array, xp
+from forge_core.native import NativePool, native_pool
 from forge_core.ops.buffers import buffers
-from forge_core.ops.chwn import crop, from_chwn, pad_chwn, to_chwn
+from forge_core.ops.chwn import contiguous, crop, from_chwn, pad_chwn, to_chwn
 from forge_core.ops.threads import channel_threads
-from forge_core.ops.window import Window
+from forge_core.ops.window import Pair, Window
 
 
 def _check_pool_input(op: str, x: Array, window: Window) -> tuple[int, int]:
@@ -47,12 +48,47 @@ def _gradient_buffer(
     return buffers.zeros(padded_shape, dtype)
 
 
+def _native_max_pool(
+    dtype: xp.dtype, window: Window, size: Pair, out_size: Pair
+) -> NativePool | None:
+    """The compiled kernel where it computes this pooling: float32, at most 255 kernel offsets
+    (it keeps the winner's in a byte) and every window holding a position of the input."""
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
+    top, _, left, _ = window.pads
+    if kh * kw > 255 or top > (kh - 1) * dh or left > (kw - 1) * dw:
+        return None
+    if (out_size[0] - 1) * sh - top >= size[0] or (out_size[1] - 1) * sw - left >= size[1]:
+        return None
+    return native_pool(dtype)
+
+
+def _tiles_exactly(window: Window, size: Pair, out_size: Pair) -> bool:
+    """True when each input position lies in exactly one window."""
+    (kh, kw), (sh, sw) = window.kernel, window.stride
+    return (
+        window.dilation == (1, 1)
+        and (sh, sw) == (kh, kw)
+        and not any(window.pads)
+        and size == (out_size[0] * kh, out_size[1] * kw)
+    )
+
+
 class MaxPool2d(Function):
     """Max over each window; the gradient goes to the first maximum in row-major order, as in
-    PyTorch, so ties (e.g. the zeros after a ReLU) send it to one position only."""
+    PyTorch, so ties (e.g. the zeros after a ReLU) send it to one position only. In C for
+    float32 (``forge_core/_native/pool.c``), where a NaN wins as in PyTorch."""
 
     def forward(self, x: Array, *, window: Window) -> Array:
         oh, ow = _check_pool_input("max_pool2d", x, window)
+        native = _native_max_pool(x.dtype, window, (x.shape[2], x.shape[3]), (oh, ow))
+        if native is not None:
+            source = contiguous(to_chwn(x))
+            out = buffers.empty((x.shape[1], oh, ow, x.shape[0]), x.dtype)
+            won = buffers.empty(out.shape, xp.uint8)
+            native.max_pool(source, window, out, won)
+            self.native = native
+            self.saved = ("native", won, window, source.shape)
+            return from_chwn(out)
         padded = pad_chwn(x, window.pads, -xp.inf)
         offsets = window.padded_slices((oh, ow))
         out = buffers.empty((x.shape[1], oh, ow, x.shape[0]), x.dtype)
@@ -69,6 +105,12 @@ class MaxPool2d(Function):
         return from_chwn(out)
 
     def backward(self, g: Array) -> Array:
+        if isinstance(self.saved[0], str):  # "native"
+            _, won, window, shape = self.saved
+            grad = buffers.empty(shape, g.dtype)
+            assign = _tiles_exactly(window, shape[1:3], won.shape[1:3])
+            self.native.max_pool_backward(contiguous(to_chwn(g)), won, window, assign, grad)
+            return from_chwn(grad)
         padded, out, window = self.saved
         tiles = _tiles(window)
         grad = _gradient_buffer(window, padded.shape, out.shape, out.dtype)

@@ -408,3 +408,48 @@ def test_new_modules_repr_like_torch() -> None:
 def test_new_arguments_raise_clear_errors(make: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         make()
+
+
+# ----- the compiled max pooling (forge_core/_native/pool.c): float32 -----
+@pytest.fixture
+def pool_threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The BLAS's thread count for the test (the kernel uses as many), with even small inputs
+    split between threads; restored after it."""
+    from forge_core import gemm, native
+
+    blas = gemm.blas()
+    if blas is None or not native.native_available():
+        pytest.skip("the compiled kernels are not built")
+    before = blas.get_threads()
+    blas.set_threads(request.param)
+    monkeypatch.setattr(native.NativePool, "MIN_SPLIT", 0)
+    yield request.param
+    blas.set_threads(before)
+
+
+@pytest.mark.parametrize("pool_threads", [1, 2, 3], indirect=True)
+@pytest.mark.parametrize(
+    "args",
+    [(2,), (3, 2, 1), (3, 1, 1, 2), (2, 2, 0, 1, False, True), (3, 3, 1, 1, False, True)],
+    ids=str,
+)
+def test_compiled_max_pool_matches_torch_on_a_batch_of_relu_outputs(
+    args: tuple[Any, ...], pool_threads: int
+) -> None:
+    """A batch of 37 (vectors and their tail) of ReLU outputs: ties at zero everywhere."""
+    x = np.maximum(np.random.default_rng(0).standard_normal((37, 5, 9, 8)), 0)
+    compare_layer(MaxPool2d(*args), torch.nn.MaxPool2d(*args), x, np.float32)
+
+
+def test_compiled_max_pool_lets_nan_win_as_torch_does() -> None:
+    x = np.random.default_rng(0).standard_normal((3, 2, 6, 6))
+    x[0, 0, 0, 1] = x[1, 1, 2, 2] = x[1, 1, 3, 3] = np.nan
+    x[2, 0, :2, :2] = -np.inf
+    mine = fc.tensor(x.astype(np.float32), requires_grad=True)
+    theirs = torch.tensor(x.astype(np.float32), requires_grad=True)
+    out, expected = MaxPool2d(2)(mine), torch.nn.MaxPool2d(2)(theirs)
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    assert mine.grad is not None and theirs.grad is not None
+    np.testing.assert_array_equal(mine.grad.data, theirs.grad.numpy())
