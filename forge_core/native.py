@@ -14,10 +14,10 @@ What runs in C is only the time loops and the products after them; the ops in
 ``forge_core/ops/recurrent.py`` still build every buffer, and run the NumPy loops where the
 kernels do not.
 
-Two more kernels need no BLAS: stride-1 convolutions (``NativeConv``, ``_native/conv.c``),
+Three more kernels need no BLAS: stride-1 convolutions (``NativeConv``, ``_native/conv.c``),
 read straight from the padded input by register tiles, 1.5-2.5x faster than the column matrix
-and OpenBLAS's product at the benchmark's shapes; and ReLU (``relu_f32``), whose NumPy
-``maximum`` was slow on the benchmark machine.
+and OpenBLAS's product at the benchmark's shapes; and ReLU (``relu_f32``) and max pooling
+(``NativePool``), whose NumPy ``maximum`` was slow on the benchmark machine.
 
 Which one runs:
 
