@@ -107,7 +107,8 @@ class StockConfig(TimeSeriesConfig):
 class StockPredictor(TimeSeriesPipeline[StockConfig]):
     name = "stock_predictor"
     summary = (
-        "Forecasts the next day's volatility of a stock index with an LSTM, against "
+        "Forecasts the next day's volatility of a stock index with an LSTM (or the GRU, "
+        "Transformer or TCN that `model` names), against "
         "persistence, the 22-day mean, GARCH(1,1) and HAR (or the next close, against the "
         "random walk)."
     )

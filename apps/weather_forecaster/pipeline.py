@@ -118,7 +118,8 @@ class WeatherConfig(TimeSeriesConfig):
 class WeatherForecaster(TimeSeriesPipeline[WeatherConfig]):
     name = "weather_forecaster"
     summary = (
-        "Forecasts tomorrow's maximum temperature with an LSTM, against persistence, "
+        "Forecasts tomorrow's maximum temperature with an LSTM (or the GRU, Transformer or TCN "
+        "that `model` names), against persistence, "
         "climatology and a linear autoregression."
     )
     Config = WeatherConfig
