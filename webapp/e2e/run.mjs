@@ -467,6 +467,8 @@ async function main() {
       }
       const attempts = page.getByRole("table", { name: ATTEMPTS_TABLE });
       await attempts.waitFor();
+      // The attempts are fetched again when the run ends, a moment after its status changes.
+      await attempts.locator("tbody tr").nth(1).filter({ hasText: "Succeeded" }).waitFor({ timeout: TIMEOUT.run });
       const rows = await attempts.locator("tbody tr").allInnerTexts();
       check(rows.length === 2, `the attempts table lists ${rows.length} attempts:\n${rows.join("\n")}`);
       check(rows[1].includes(`checkpoint after epoch ${fromEpoch}`), `the second attempt does not start from the checkpoint: ${rows[1]}`);
