@@ -111,9 +111,21 @@ def _pointer(a: Array | None) -> int:
 class _Kernels:
     """The compiled library, with the BLAS in use: its thread count is the user's."""
 
+    # The work (a kernel's own measure) below which one thread does it all, for the kernels
+    # that split their work without BLAS (``_call``).
+    MIN_SPLIT = 0
+
     def __init__(self, library: Any, blas: gemm.Blas) -> None:
         self._library = library
         self._blas = blas
+
+    def _call(self, kernel: str, work: int, *arguments: Any) -> None:
+        """``kernel(threads, *arguments)``: on the BLAS's thread count, or one thread where
+        ``work`` is below ``MIN_SPLIT``; an OSError if it fails."""
+        threads = self._blas.get_threads() if work >= self.MIN_SPLIT else 1
+        error = getattr(self._library, kernel)(threads, *arguments)
+        if error:
+            raise OSError(error, f"{kernel} failed: {os.strerror(error)}")
 
 
 class _Threads(_Kernels):
@@ -271,8 +283,9 @@ class NativeConv(_Kernels):
         (O, C, kh, kw), plus ``bias``."""
         geometry = self._geometry(padded, weight.shape[2:], dilation, weight.shape[0])
         contiguous = [None if a is None else np.ascontiguousarray(a) for a in (weight, bias)]
-        self._run("forge_conv_forward_f32", weight.size * out[0].size, geometry, padded,
-                  *contiguous, out)  # fmt: skip
+        arrays = (padded, *contiguous, out)
+        self._call("forge_conv_forward_f32", weight.size * out[0].size, geometry.ctypes.data,
+                   *(_pointer(a) for a in arrays))  # fmt: skip
 
     def weight_grad(
         self, padded: Array, grad: Array, kernel: tuple[int, int], dilation: tuple[int, int],
@@ -280,22 +293,14 @@ class NativeConv(_Kernels):
     ) -> None:  # fmt: skip
         """``out`` (O, C * kh * kw) = the weight's gradient, for ``grad`` (O, OH * OW * N)."""
         geometry = self._geometry(padded, kernel, dilation, grad.shape[0])
-        self._run("forge_conv_weight_grad_f32", out.size * grad.shape[1], geometry, padded,
-                  grad, out)  # fmt: skip
+        self._call("forge_conv_weight_grad_f32", out.size * grad.shape[1], geometry.ctypes.data,
+                   *(_pointer(a) for a in (padded, grad, out)))  # fmt: skip
 
     @staticmethod
     def _geometry(
         padded: Array, kernel: tuple[int, int], dilation: tuple[int, int], out_channels: int
     ) -> Array:
         return np.array([*padded.shape, *kernel, *dilation, out_channels], dtype=np.int64)
-
-    def _run(self, kernel: str, work: int, geometry: Array, *arrays: Array | None) -> None:
-        threads = self._blas.get_threads() if work >= self.MIN_SPLIT else 1
-        error = getattr(self._library, kernel)(
-            threads, geometry.ctypes.data, *(_pointer(a) for a in arrays)
-        )
-        if error:
-            raise OSError(error, f"{kernel} failed: {os.strerror(error)}")
 
 
 class NativePool(_Kernels):
@@ -310,12 +315,8 @@ class NativePool(_Kernels):
         """``out`` (C, OH, OW, N) = the maxima of ``source`` (C, H, W, N), ``won`` the kernel
         offset ``i * kw + j`` that holds each."""
         geometry = self._geometry(source.shape, window, out.shape)
-        error = self._library.forge_max_pool_f32(
-            self._threads(source.size), geometry.ctypes.data, _pointer(source), _pointer(out),
-            won.ctypes.data,
-        )  # fmt: skip
-        if error:
-            raise OSError(error, f"forge_max_pool_f32 failed: {os.strerror(error)}")
+        self._call("forge_max_pool_f32", source.size, geometry.ctypes.data, _pointer(source),
+                   _pointer(out), won.ctypes.data)  # fmt: skip
 
     def max_pool_backward(
         self, g: Array, won: Array, window: Any, assign: bool, grad: Array
@@ -324,15 +325,8 @@ class NativePool(_Kernels):
         ``assign`` when each input position lies in exactly one window (``grad`` is then
         written, not zeroed and added to)."""
         geometry = self._geometry(grad.shape, window, g.shape)
-        error = self._library.forge_max_pool_backward_f32(
-            self._threads(grad.size), geometry.ctypes.data, _pointer(g), won.ctypes.data,
-            int(assign), _pointer(grad),
-        )  # fmt: skip
-        if error:
-            raise OSError(error, f"forge_max_pool_backward_f32 failed: {os.strerror(error)}")
-
-    def _threads(self, work: int) -> int:
-        return self._blas.get_threads() if work >= self.MIN_SPLIT else 1
+        self._call("forge_max_pool_backward_f32", grad.size, geometry.ctypes.data, _pointer(g),
+                   won.ctypes.data, int(assign), _pointer(grad))  # fmt: skip
 
     @staticmethod
     def _geometry(shape: tuple[int, ...], window: Any, out_shape: tuple[int, ...]) -> Array:

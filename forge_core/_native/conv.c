@@ -111,8 +111,7 @@ int forge_conv_tiles(int level)
 /* The geometry, as the caller passes it: an array of int64 in this order. The input is the
  * padded one: the output has HEIGHT - (KERNEL_H - 1) * DILATION_H rows, and so on. */
 enum {
-    CHANNELS, HEIGHT, WIDTH, BATCH, KERNEL_H, KERNEL_W, DILATION_H, DILATION_W, OUT_CHANNELS,
-    GEOMETRY_SIZE
+    CHANNELS, HEIGHT, WIDTH, BATCH, KERNEL_H, KERNEL_W, DILATION_H, DILATION_W, OUT_CHANNELS
 };
 
 /* Output positions per work item: the forward pass's items are short, for an even split
@@ -255,13 +254,6 @@ static void *forward_part(void *argument) { return run_part(argument, 0); }
 
 static void *grad_part(void *argument) { return run_part(argument, 1); }
 
-/* The threads worth starting for `items` items: at least 1, at most 64 (forge_run_parts). */
-static int64_t at_most(int64_t threads, int64_t items)
-{
-    threads = threads < items ? threads : items;
-    return threads < 1 ? 1 : threads > 64 ? 64 : threads;
-}
-
 /* out = weight (O, K) @ columns + bias (O, or NULL for none). */
 int forge_conv_forward_f32(int64_t threads, const int64_t *geometry, const float *x,
                            const float *weight, const float *bias, float *out)
@@ -284,7 +276,7 @@ int forge_conv_forward_f32(int64_t threads, const int64_t *geometry, const float
     c.packed = packed;
     c.bias = padded_bias;
     c.out = out;
-    int error = forge_run_parts(&c, at_most(threads, c.out_h * c.blocks), forward_part);
+    int error = forge_run_parts(&c, forge_threads_for(threads, c.out_h * c.blocks), forward_part);
     free(packed);
     return error ? error : c.failed ? ENOMEM : 0;
 }
@@ -294,7 +286,7 @@ int forge_conv_weight_grad_f32(int64_t threads, const int64_t *geometry, const f
                                const float *grad, float *d_weight)
 {
     Conv c = describe(geometry, x, GRAD_BLOCK);
-    threads = at_most(threads, c.out_h * c.blocks);
+    threads = forge_threads_for(threads, c.out_h * c.blocks);
     int64_t size = c.out_channels * c.count;
     float *partials = calloc((size_t)(threads * size), sizeof(float));
     if (partials == NULL)

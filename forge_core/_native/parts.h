@@ -19,6 +19,14 @@ typedef struct {
  * error number of a thread that could not start (no part ran then). */
 int forge_run_parts(const void *job, int64_t threads, void *(*work)(void *));
 
+/* The threads worth starting for `items` items of work when `threads` may run: at least 1,
+ * at most `items` and at most 64 (forge_run_parts's limit). */
+static inline int64_t forge_threads_for(int64_t threads, int64_t items)
+{
+    threads = threads < items ? threads : items;
+    return threads < 1 ? 1 : threads > 64 ? 64 : threads;
+}
+
 /* The share [*lo, *hi) of `total` items that `part` takes. */
 static inline void forge_share(const Part *part, int64_t total, int64_t *lo, int64_t *hi)
 {

@@ -18,7 +18,7 @@
 /* The geometry, as the caller passes it: an array of int64 in this order. */
 enum {
     CHANNELS, HEIGHT, WIDTH, BATCH, KERNEL_H, KERNEL_W, STRIDE_H, STRIDE_W, DILATION_H,
-    DILATION_W, PAD_TOP, PAD_LEFT, OUT_H, OUT_W, GEOMETRY_SIZE
+    DILATION_W, PAD_TOP, PAD_LEFT, OUT_H, OUT_W
 };
 
 typedef struct {
@@ -107,40 +107,29 @@ VECTOR_CLONES static void backward_channels(const Pool *p, int64_t lo, int64_t h
 #undef BACKWARD
 }
 
-static void *forward_part(void *argument)
+/* Runs `channels` on the part's share of the channels. */
+static void *run_part(const Part *part, void (*channels)(const Pool *, int64_t, int64_t))
 {
-    const Part *part = argument;
     int64_t lo, hi;
     forge_share(part, ((const Pool *)part->job)->s[CHANNELS], &lo, &hi);
-    forward_channels(part->job, lo, hi);
+    channels(part->job, lo, hi);
     return NULL;
 }
 
-static void *backward_part(void *argument)
-{
-    const Part *part = argument;
-    int64_t lo, hi;
-    forge_share(part, ((const Pool *)part->job)->s[CHANNELS], &lo, &hi);
-    backward_channels(part->job, lo, hi);
-    return NULL;
-}
+static void *forward_part(void *argument) { return run_part(argument, forward_channels); }
 
-static int64_t at_most(int64_t threads, int64_t channels)
-{
-    threads = threads < channels ? threads : channels;
-    return threads < 1 ? 1 : threads > 64 ? 64 : threads;
-}
+static void *backward_part(void *argument) { return run_part(argument, backward_channels); }
 
 int forge_max_pool_f32(int64_t threads, const int64_t *geometry, const float *x, float *out,
                        uint8_t *won)
 {
     Pool p = {.s = geometry, .x = x, .out = out, .won = won};
-    return forge_run_parts(&p, at_most(threads, geometry[CHANNELS]), forward_part);
+    return forge_run_parts(&p, forge_threads_for(threads, geometry[CHANNELS]), forward_part);
 }
 
 int forge_max_pool_backward_f32(int64_t threads, const int64_t *geometry, const float *g,
                                 const uint8_t *won, int assign, float *grad)
 {
     Pool p = {.s = geometry, .g = g, .won = (uint8_t *)won, .grad = grad, .assign = assign};
-    return forge_run_parts(&p, at_most(threads, geometry[CHANNELS]), backward_part);
+    return forge_run_parts(&p, forge_threads_for(threads, geometry[CHANNELS]), backward_part);
 }

@@ -16,17 +16,6 @@ from forge_core.ops.recurrent import GRUSequence, LSTMSequence
 from tests.forge_core.fresh_process import report_of
 
 
-@pytest.fixture
-def blas_threads(request: pytest.FixtureRequest) -> Iterator[int]:
-    """The BLAS's thread count for the test (the kernels use as many), restored after it."""
-    blas = gemm.blas()
-    assert blas is not None
-    before = blas.get_threads()
-    blas.set_threads(request.param)
-    yield request.param
-    blas.set_threads(before)
-
-
 @pytest.fixture(autouse=True)
 def _default_kernels() -> Iterator[None]:
     yield

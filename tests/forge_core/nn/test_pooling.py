@@ -13,6 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import forge_core as fc
+from forge_core import native
 from forge_core.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -411,30 +412,15 @@ def test_new_arguments_raise_clear_errors(make: Any, error: type, message: str) 
 
 
 # ----- the compiled max pooling (forge_core/_native/pool.c): float32 -----
-@pytest.fixture
-def pool_threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The BLAS's thread count for the test (the kernel uses as many), with even small inputs
-    split between threads; restored after it."""
-    from forge_core import gemm, native
-
-    blas = gemm.blas()
-    if blas is None or not native.native_available():
-        pytest.skip("the compiled kernels are not built")
-    before = blas.get_threads()
-    blas.set_threads(request.param)
-    monkeypatch.setattr(native.NativePool, "MIN_SPLIT", 0)
-    yield request.param
-    blas.set_threads(before)
-
-
-@pytest.mark.parametrize("pool_threads", [1, 2, 3], indirect=True)
+@pytest.mark.skipif(not native.native_available(), reason="the compiled kernels are not built")
+@pytest.mark.parametrize("blas_threads", [1, 2, 3], indirect=True)
 @pytest.mark.parametrize(
     "args",
     [(2,), (3, 2, 1), (3, 1, 1, 2), (2, 2, 0, 1, False, True), (3, 3, 1, 1, False, True)],
     ids=str,
 )
 def test_compiled_max_pool_matches_torch_on_a_batch_of_relu_outputs(
-    args: tuple[Any, ...], pool_threads: int
+    args: tuple[Any, ...], blas_threads: int
 ) -> None:
     """A batch of 37 (vectors and their tail) of ReLU outputs: ties at zero everywhere."""
     x = np.maximum(np.random.default_rng(0).standard_normal((37, 5, 9, 8)), 0)

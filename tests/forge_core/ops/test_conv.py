@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import forge_core as fc
-from forge_core import gemm, native
+from forge_core import native
 from forge_core.nn import functional as F
 from forge_core.ops.conv import Conv2d, native_kernel
 from forge_core.ops.window import Window
@@ -39,19 +39,6 @@ def tiles(request: pytest.FixtureRequest) -> Iterator[str]:
         pytest.skip(f"this processor lacks {request.param}")
     yield request.param
     native.set_conv_tiles(None)
-
-
-@pytest.fixture
-def threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    """The BLAS's thread count (the kernel uses as many), with even tiny convolutions split
-    between them, restored after the test."""
-    blas = gemm.blas()
-    assert blas is not None
-    before = blas.get_threads()
-    blas.set_threads(request.param)
-    monkeypatch.setattr(native.NativeConv, "MIN_SPLIT", 0)
-    yield request.param
-    blas.set_threads(before)
 
 
 def _window(kernel: tuple[int, int], dilation: tuple[int, int], pads: tuple[int, ...]) -> Window:
@@ -113,10 +100,10 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3], indirect=True)
+@pytest.mark.parametrize("blas_threads", [1, 2, 3], indirect=True)
 @pytest.mark.parametrize("tiles", native.CONV_TILES, indirect=True)
 @pytest.mark.parametrize("case", list(CASES))
-def test_matches_im2col_in_float64(case: str, tiles: str, threads: int) -> None:
+def test_matches_im2col_in_float64(case: str, tiles: str, blas_threads: int) -> None:
     _check(*CASES[case])
 
 
